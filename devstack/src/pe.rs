@@ -1,0 +1,1 @@
+//! netconfd PEs behind sshd: written in the next commit.
