@@ -1,1 +1,17 @@
-//! placeholder
+//! Schema migrations, run by `onramp migrate` (and by `serve`/`worker`/`dev` at
+//! start-up). The same migrations serve SQLite and PostgreSQL, so column types
+//! stay within what both support: UUIDs, text (JSON is stored as text and parsed
+//! by the store), integers and timestamps.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m0001_initial;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m0001_initial::Migration)]
+    }
+}

@@ -1,1 +1,20 @@
-//! placeholder
+//! Persistence for onramp: entities, the order transaction (intent +
+//! allocations + outbox in one commit), state transitions guarded by a step
+//! counter, the outbox the relay publishes from, and API-key lookup.
+//! Works on SQLite (embedded default) and PostgreSQL alike.
+
+pub mod alloc;
+pub mod auth;
+pub mod connectors;
+pub mod db;
+pub mod entity;
+mod error;
+pub mod inventory;
+pub mod jobs;
+pub mod model;
+pub mod outbox;
+pub mod seed;
+
+pub use db::{connect, connect_and_migrate};
+pub use error::{Error, Result};
+pub use sea_orm::DatabaseConnection;

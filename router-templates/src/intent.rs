@@ -1,0 +1,82 @@
+use serde::{Deserialize, Serialize};
+
+/// One connector's attachment on a PE: a VLAN unit on a port, its membership
+/// of the customer's VRF, and the BGP session to the cloud or customer.
+///
+/// Values are assumed checked by the caller (ranges, overlaps with what the PE
+/// carries: DESIGN.md rule 5a); the router's YANG checks them again.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttachmentIntent {
+    /// Written into descriptions, so config on the box traces back to onramp.
+    pub connector_id: String,
+    /// PE port, e.g. `ge-0/0/1`.
+    pub interface: String,
+    /// Outer VLAN (S-tag); also the unit id.
+    pub vlan: u16,
+    /// Inner VLAN (C-tag) of a QinQ attachment.
+    pub inner_vlan: Option<u16>,
+    /// PE side address with prefix length, e.g. `169.254.10.1/31`.
+    pub local_address: String,
+    pub vrf: VrfIntent,
+    pub neighbor: NeighborIntent,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VrfIntent {
+    pub name: String,
+    /// e.g. `65000:1001`.
+    pub route_distinguisher: String,
+    /// Imported and exported, e.g. `target:65000:1001`.
+    pub route_target: String,
+}
+
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NeighborIntent {
+    /// Plain IP, no prefix length.
+    pub address: String,
+    pub peer_as: u32,
+    pub local_as: u32,
+    /// TCP MD5 key. Never printed by `Debug` (DESIGN.md rule 8).
+    pub auth_key: String,
+    pub prefix_limit: u32,
+    pub description: String,
+}
+
+impl std::fmt::Debug for NeighborIntent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NeighborIntent")
+            .field("address", &self.address)
+            .field("peer_as", &self.peer_as)
+            .field("local_as", &self.local_as)
+            .field("auth_key", &"<redacted>")
+            .field("prefix_limit", &self.prefix_limit)
+            .field("description", &self.description)
+            .finish()
+    }
+}
+
+/// What to do with an attachment. Each platform has one template per
+/// operation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Operation {
+    Create,
+    Delete,
+}
+
+impl Operation {
+    pub const ALL: [Operation; 2] = [Operation::Create, Operation::Delete];
+
+    /// The key of this operation in `platform.json` (`create`, `delete`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Operation::Create => "create",
+            Operation::Delete => "delete",
+        }
+    }
+}
+
+impl std::fmt::Display for Operation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}

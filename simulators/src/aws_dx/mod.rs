@@ -1,0 +1,303 @@
+//! AWS Direct Connect, partner side: hosted private virtual interfaces on the
+//! partner's interconnects.
+//!
+//! The simulator speaks AWS JSON 1.1 (`POST /`, `X-Amz-Target:
+//! OvertureService.<Op>`) so the unmodified `aws-sdk-directconnect` client
+//! works against it with `endpoint_url`. The caller is identified by the access
+//! key id in the SigV4 `Authorization` header (the signature is not checked):
+//! the configured partner key acts as the partner account, and any access key
+//! id of exactly 12 digits acts as that customer AWS account, which is how
+//! tests and the demo play the customer "in their AWS console".
+//!
+//! Implemented operations: AllocatePrivateVirtualInterface,
+//! ConfirmPrivateVirtualInterface, DescribeVirtualInterfaces,
+//! DeleteVirtualInterface, DescribeConnections, DescribeInterconnects,
+//! DescribeLocations.
+//!
+//! Control plane (plain JSON, not AWS):
+//!
+//! | Method | Path | Effect |
+//! |---|---|---|
+//! | GET | `/_sim/virtual-interfaces` | every VIF, deleted ones included ([`SimVif`]) |
+//! | GET | `/_sim/virtual-interfaces/{id}` | one VIF |
+//! | POST | `/_sim/virtual-interfaces/{id}/bgp` | `{"status":"down"\|"up"}` on an available/down VIF |
+//! | GET / POST / DELETE | `/_sim/faults` | list / arm ([`Fault`]) / disarm injected faults |
+//! | GET | `/_sim/stats` | `{"<Operation>": calls}` for every AWS call received |
+
+mod error;
+mod http;
+mod state;
+mod validate;
+mod wire;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use self::state::SimState;
+
+/// Simulator settings.
+#[derive(Clone, Debug)]
+pub struct SimConfig {
+    /// The partner's AWS account id; owner of the interconnects.
+    pub partner_account: String,
+    /// Access key id that authenticates as the partner.
+    pub partner_access_key_id: String,
+    /// The partner's interconnects, on which hosted VIFs are allocated.
+    pub interconnects: Vec<Interconnect>,
+    /// From the customer's confirmation (state `pending`) to `available`.
+    pub available_after: Duration,
+    /// From `available` to the BGP session coming up.
+    pub bgp_up_after: Duration,
+    /// From `deleting` to `deleted`.
+    pub deleted_after: Duration,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        Self {
+            partner_account: "111122223333".to_owned(),
+            partner_access_key_id: "AKIAONRAMPPARTNER".to_owned(),
+            interconnects: vec![Interconnect {
+                connection_id: "dxcon-onramp01".to_owned(),
+                name: "onramp-eqdc2-interconnect-1".to_owned(),
+                location: "EqDC2".to_owned(),
+                region: "us-east-1".to_owned(),
+                bandwidth: "10Gbps".to_owned(),
+            }],
+            available_after: Duration::from_secs(1),
+            bgp_up_after: Duration::from_secs(1),
+            deleted_after: Duration::from_secs(1),
+        }
+    }
+}
+
+/// One of the partner's interconnects.
+#[derive(Clone, Debug)]
+pub struct Interconnect {
+    /// `dxcon-...`
+    pub connection_id: String,
+    pub name: String,
+    /// AWS location code, e.g. `EqDC2`.
+    pub location: String,
+    pub region: String,
+    /// e.g. `10Gbps`.
+    pub bandwidth: String,
+}
+
+/// A tag as AWS carries it.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct SimTag {
+    pub key: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+}
+
+/// Everything the simulator knows about a virtual interface (snapshot).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SimVif {
+    pub virtual_interface_id: String,
+    pub virtual_interface_name: String,
+    /// Always `private` for now.
+    pub virtual_interface_type: String,
+    pub owner_account: String,
+    pub connection_id: String,
+    pub location: String,
+    pub region: String,
+    pub vlan: u16,
+    /// The effective customer ASN (`asnLong` when it was sent, else `asn`).
+    pub asn: u32,
+    pub amazon_side_asn: u32,
+    pub auth_key: String,
+    pub amazon_address: String,
+    pub customer_address: String,
+    pub address_family: String,
+    pub mtu: u32,
+    /// AWS `virtualInterfaceState` wire string (`confirming`, `pending`, ...).
+    pub state: String,
+    pub bgp_peer_id: String,
+    /// `pending`, `available`, `deleting`, `deleted`.
+    pub bgp_peer_state: String,
+    /// `up` or `down`.
+    pub bgp_status: String,
+    pub virtual_gateway_id: Option<String>,
+    pub direct_connect_gateway_id: Option<String>,
+    pub tags: Vec<SimTag>,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// An injected failure: the next `count` calls of `operation` (from anybody)
+/// fail with `status` and `message` instead of running.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Fault {
+    /// AWS operation name, e.g. `AllocatePrivateVirtualInterface`.
+    pub operation: String,
+    #[serde(default = "Fault::default_message")]
+    pub message: String,
+    #[serde(default = "Fault::default_count")]
+    pub count: u32,
+    /// HTTP status: 400 (default) or 5xx.
+    #[serde(default = "Fault::default_status")]
+    pub status: u16,
+    /// `__type` to send; defaults to `DirectConnectClientException` for 4xx and
+    /// `DirectConnectServerException` for 5xx. `ThrottlingException` is handy.
+    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    pub error_type: Option<String>,
+}
+
+impl Fault {
+    /// The next `count` calls fail with a 400 `DirectConnectClientException`.
+    pub fn client(operation: &str, message: &str, count: u32) -> Self {
+        Self {
+            operation: operation.to_owned(),
+            message: message.to_owned(),
+            count,
+            status: 400,
+            error_type: None,
+        }
+    }
+
+    /// The next `count` calls fail with a 500 `DirectConnectServerException`.
+    pub fn server(operation: &str, message: &str, count: u32) -> Self {
+        Self {
+            status: 500,
+            ..Self::client(operation, message, count)
+        }
+    }
+
+    fn default_message() -> String {
+        "Simulated failure.".to_owned()
+    }
+
+    fn default_count() -> u32 {
+        1
+    }
+
+    fn default_status() -> u16 {
+        400
+    }
+}
+
+/// The simulator: shared state behind a lock, cheap to clone.
+#[derive(Clone, Debug)]
+pub struct AwsDxSim {
+    state: Arc<Mutex<SimState>>,
+}
+
+impl AwsDxSim {
+    pub fn new(cfg: SimConfig) -> Self {
+        Self {
+            state: Arc::new(Mutex::new(SimState::new(cfg))),
+        }
+    }
+
+    /// The AWS endpoint (`POST /`) plus the `/_sim/` control plane.
+    pub fn router(&self) -> axum::Router {
+        http::router(self.clone())
+    }
+
+    /// Binds `addr` (use `127.0.0.1:0` in tests) and serves in a tokio task
+    /// until the returned handle drops.
+    pub async fn serve(self, addr: SocketAddr) -> std::io::Result<RunningSim> {
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        let (shutdown, shutdown_rx) = oneshot::channel::<()>();
+        let router = self.router();
+        let task = tokio::spawn(async move {
+            let served = axum::serve(listener, router)
+                .with_graceful_shutdown(async {
+                    // Fires on send and when the handle is dropped.
+                    let _ = shutdown_rx.await;
+                })
+                .await;
+            if let Err(e) = served {
+                tracing::error!(error = %e, "AWS Direct Connect simulator stopped");
+            }
+        });
+        tracing::info!(%addr, "AWS Direct Connect simulator listening");
+        Ok(RunningSim {
+            addr,
+            sim: self,
+            shutdown: Some(shutdown),
+            task,
+        })
+    }
+
+    /// Every virtual interface, deleted ones included, oldest first.
+    pub fn virtual_interfaces(&self) -> Vec<SimVif> {
+        self.lock_now().snapshot()
+    }
+
+    pub fn virtual_interface(&self, vif_id: &str) -> Option<SimVif> {
+        self.lock_now().vif(vif_id)
+    }
+
+    /// Forces the BGP session of an available or down VIF up or down (as
+    /// `POST /_sim/virtual-interfaces/{id}/bgp`).
+    pub fn set_bgp(&self, vif_id: &str, up: bool) -> Result<SimVif, String> {
+        self.lock_now()
+            .set_bgp(vif_id, up, Instant::now())
+            .map_err(|(_, msg)| msg)
+    }
+
+    pub fn inject_fault(&self, fault: Fault) {
+        self.lock().add_fault(fault);
+    }
+
+    pub fn clear_faults(&self) {
+        self.lock().clear_faults();
+    }
+
+    /// AWS calls received per operation (every call, failed ones included).
+    pub fn stats(&self) -> BTreeMap<String, u64> {
+        self.lock().stats()
+    }
+
+    pub fn config(&self) -> SimConfig {
+        self.lock().cfg.clone()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, SimState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The state with every transition due by now applied.
+    fn lock_now(&self) -> MutexGuard<'_, SimState> {
+        let mut state = self.lock();
+        state.advance(Instant::now());
+        state
+    }
+}
+
+/// A simulator serving on a socket; dropping it stops the server.
+#[derive(Debug)]
+pub struct RunningSim {
+    pub addr: SocketAddr,
+    pub sim: AwsDxSim,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: JoinHandle<()>,
+}
+
+impl RunningSim {
+    /// `http://127.0.0.1:<port>`, for the SDK's `endpoint_url`.
+    pub fn endpoint_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+impl Drop for RunningSim {
+    fn drop(&mut self) {
+        // The signal closes idle keep-alive connections; the abort releases the
+        // listening socket right away so that new connections are refused.
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        self.task.abort();
+    }
+}

@@ -1,0 +1,985 @@
+use super::docs::{sample_events, sample_states};
+use super::*;
+
+const VIF: &str = "dxvif-fgq3xm2b";
+
+fn vif() -> String {
+    VIF.to_string()
+}
+
+fn seen(vif_state: VifStatus, bgp_up: bool) -> Event {
+    Event::VifObserved { vif_state, bgp_up }
+}
+
+fn failed_with(reason: &str) -> Terminal {
+    Terminal::Failed {
+        reason: reason.to_string(),
+    }
+}
+
+fn rejected_with(reason: &str) -> Terminal {
+    Terminal::Rejected {
+        reason: reason.to_string(),
+    }
+}
+
+/// Feeds `event` and checks the three things the worker acts on.
+#[track_caller]
+fn step(from: &State, event: Event, to: State, actions: &[Action], changed: bool) -> Outcome {
+    let out = handle(from, &event);
+    assert_eq!(out.state, to, "state after {event:?} in {from:?}");
+    assert_eq!(out.actions, actions, "actions after {event:?} in {from:?}");
+    assert_eq!(out.changed, changed, "changed after {event:?} in {from:?}");
+    out
+}
+
+/// Runs the rest of a teardown from `deleting_vif` and returns the terminal.
+#[track_caller]
+fn finish_teardown(then: Terminal) -> State {
+    let deleting = State::deleting_vif(then.clone());
+    let removing = State::removing_pe_config(then.clone());
+    let releasing = State::releasing_resources(then.clone());
+    step(
+        &deleting,
+        Event::VifDeleted,
+        removing.clone(),
+        &[Action::RemovePeConfig],
+        true,
+    );
+    step(
+        &removing,
+        Event::PeConfigRemoved,
+        releasing.clone(),
+        &[Action::ReleaseResources],
+        true,
+    );
+    handle(&releasing, &Event::ResourcesReleased).state
+}
+
+const NOT_UP: [(VifStatus, bool); 9] = [
+    (VifStatus::Available, false),
+    (VifStatus::Pending, false),
+    (VifStatus::Pending, true),
+    (VifStatus::Verifying, false),
+    (VifStatus::Verifying, true),
+    (VifStatus::Down, false),
+    (VifStatus::Down, true),
+    (VifStatus::Testing, false),
+    (VifStatus::Testing, true),
+];
+
+// ----- the happy path -----
+
+#[test]
+fn start_configures_the_pe() {
+    let out = start();
+    assert_eq!(out.state, State::configuring_pe());
+    assert_eq!(out.actions, [Action::PushPeConfig]);
+    assert!(out.changed);
+    assert!(!out.note.is_empty());
+}
+
+#[test]
+fn happy_path_reaches_active_and_keeps_watching() {
+    let configuring = start().state;
+    step(
+        &configuring,
+        Event::PeConfigured,
+        State::allocating_vif(),
+        &[Action::AllocateVif],
+        true,
+    );
+    let out = step(
+        &State::allocating_vif(),
+        Event::VifAllocated { vif_id: vif() },
+        State::waiting_customer_acceptance(vif()),
+        &[Action::PollVif],
+        true,
+    );
+    assert!(out.note.contains(VIF), "{}", out.note);
+    step(
+        &State::waiting_customer_acceptance(vif()),
+        seen(VifStatus::Pending, false),
+        State::waiting_bgp(vif()),
+        &[Action::PollVif],
+        true,
+    );
+    step(
+        &State::waiting_bgp(vif()),
+        seen(VifStatus::Available, true),
+        State::active(vif()),
+        &[Action::PollVif],
+        true,
+    );
+    let out = step(
+        &State::active(vif()),
+        seen(VifStatus::Available, true),
+        State::active(vif()),
+        &[Action::PollVif],
+        false,
+    );
+    assert!(out.is_still_waiting());
+}
+
+#[test]
+fn confirming_vif_keeps_polling_without_change() {
+    let waiting = State::waiting_customer_acceptance(vif());
+    for bgp_up in [false, true] {
+        let out = step(
+            &waiting,
+            seen(VifStatus::Confirming, bgp_up),
+            waiting.clone(),
+            &[Action::PollVif],
+            false,
+        );
+        assert!(out.is_still_waiting());
+        assert!(!out.is_ignored());
+    }
+}
+
+#[test]
+fn acceptance_with_bgp_already_up_goes_straight_to_active() {
+    step(
+        &State::waiting_customer_acceptance(vif()),
+        seen(VifStatus::Available, true),
+        State::active(vif()),
+        &[Action::PollVif],
+        true,
+    );
+}
+
+#[test]
+fn every_accepted_but_not_up_status_means_waiting_bgp() {
+    for (vif_state, bgp_up) in NOT_UP {
+        step(
+            &State::waiting_customer_acceptance(vif()),
+            seen(vif_state, bgp_up),
+            State::waiting_bgp(vif()),
+            &[Action::PollVif],
+            true,
+        );
+    }
+}
+
+#[test]
+fn waiting_bgp_stays_until_available_with_bgp_up() {
+    let waiting = State::waiting_bgp(vif());
+    for (vif_state, bgp_up) in NOT_UP.into_iter().chain([(VifStatus::Confirming, false)]) {
+        step(
+            &waiting,
+            seen(vif_state, bgp_up),
+            waiting.clone(),
+            &[Action::PollVif],
+            false,
+        );
+    }
+}
+
+// ----- down and recovery -----
+
+#[test]
+fn active_goes_down_when_the_vif_or_bgp_drops() {
+    for (vif_state, bgp_up) in NOT_UP.into_iter().chain([(VifStatus::Confirming, false)]) {
+        let out = step(
+            &State::active(vif()),
+            seen(vif_state, bgp_up),
+            State::down(vif()),
+            &[Action::PollVif],
+            true,
+        );
+        assert!(out.note.contains(vif_state.as_str()), "{}", out.note);
+    }
+}
+
+#[test]
+fn down_stays_down_until_it_recovers() {
+    let down = State::down(vif());
+    for (vif_state, bgp_up) in NOT_UP {
+        step(
+            &down,
+            seen(vif_state, bgp_up),
+            down.clone(),
+            &[Action::PollVif],
+            false,
+        );
+    }
+    let out = step(
+        &down,
+        seen(VifStatus::Available, true),
+        State::active(vif()),
+        &[Action::PollVif],
+        true,
+    );
+    assert!(out.note.contains("recovered"), "{}", out.note);
+}
+
+#[test]
+fn vif_down_and_recover_round_trip() {
+    let active = State::active(vif());
+    let down = handle(&active, &seen(VifStatus::Available, false)).state;
+    assert_eq!(down, State::down(vif()));
+    assert_eq!(waiting_on(&down), WaitingOn::Csp);
+    let back = handle(&down, &seen(VifStatus::Available, true)).state;
+    assert_eq!(back, active);
+    assert_eq!(waiting_on(&back), WaitingOn::Nobody);
+}
+
+#[test]
+fn unrecognised_vif_state_keeps_watching_everywhere() {
+    for state in [
+        State::waiting_customer_acceptance(vif()),
+        State::waiting_bgp(vif()),
+        State::active(vif()),
+        State::down(vif()),
+    ] {
+        for bgp_up in [false, true] {
+            step(
+                &state,
+                seen(VifStatus::Unknown, bgp_up),
+                state.clone(),
+                &[Action::PollVif],
+                false,
+            );
+        }
+    }
+}
+
+// ----- failures and rollbacks -----
+
+#[test]
+fn aws_rejecting_the_allocation_rolls_back_to_failed() {
+    let out = step(
+        &State::allocating_vif(),
+        Event::VifAllocationRejected {
+            reason: "VLAN 812 already in use".to_string(),
+        },
+        State::deleting_vif(failed_with(
+            "AWS rejected the VIF allocation: VLAN 812 already in use",
+        )),
+        &[Action::DeleteVif],
+        true,
+    );
+    assert_eq!(waiting_on(&out.state), WaitingOn::Onramp);
+    assert_eq!(
+        failure_reason(&out.state),
+        Some("AWS rejected the VIF allocation: VLAN 812 already in use")
+    );
+    let end = finish_teardown(failed_with(
+        "AWS rejected the VIF allocation: VLAN 812 already in use",
+    ));
+    assert_eq!(
+        end,
+        State::failed("AWS rejected the VIF allocation: VLAN 812 already in use".to_string())
+    );
+    assert!(is_terminal(&end));
+    assert_eq!(
+        failure_reason(&end),
+        Some("AWS rejected the VIF allocation: VLAN 812 already in use")
+    );
+}
+
+#[test]
+fn router_refusing_the_config_rolls_back_to_failed() {
+    let reason = "the PE router refused the configuration: commit check failed";
+    step(
+        &State::configuring_pe(),
+        Event::PeFailed {
+            reason: "commit check failed".to_string(),
+        },
+        State::deleting_vif(failed_with(reason)),
+        &[Action::DeleteVif],
+        true,
+    );
+    assert_eq!(
+        finish_teardown(failed_with(reason)),
+        State::failed(reason.to_string())
+    );
+}
+
+#[test]
+fn customer_declining_the_vif_ends_rejected() {
+    let reason = format!("the customer declined VIF {VIF}");
+    for bgp_up in [false, true] {
+        step(
+            &State::waiting_customer_acceptance(vif()),
+            seen(VifStatus::Rejected, bgp_up),
+            State::deleting_vif(rejected_with(&reason)),
+            &[Action::DeleteVif],
+            true,
+        );
+    }
+    let end = finish_teardown(rejected_with(&reason));
+    assert_eq!(end, State::rejected(reason.clone()));
+    assert_eq!(failure_reason(&end), Some(reason.as_str()));
+}
+
+#[test]
+fn customer_deleting_the_vif_while_confirming_ends_rejected() {
+    let reason = format!("the customer deleted VIF {VIF} instead of accepting it");
+    for vif_state in [VifStatus::Deleting, VifStatus::Deleted] {
+        step(
+            &State::waiting_customer_acceptance(vif()),
+            seen(vif_state, false),
+            State::deleting_vif(rejected_with(&reason)),
+            &[Action::DeleteVif],
+            true,
+        );
+    }
+    assert_eq!(
+        finish_teardown(rejected_with(&reason)),
+        State::rejected(reason)
+    );
+}
+
+#[test]
+fn vif_removed_at_aws_after_acceptance_ends_failed() {
+    for state in [
+        State::waiting_bgp(vif()),
+        State::active(vif()),
+        State::down(vif()),
+    ] {
+        for vif_state in [VifStatus::Deleting, VifStatus::Deleted, VifStatus::Rejected] {
+            let out = handle(&state, &seen(vif_state, false));
+            let State::DeletingVif {
+                then: Terminal::Failed { reason },
+            } = &out.state
+            else {
+                panic!("{vif_state:?} in {state:?} gave {:?}", out.state);
+            };
+            assert!(reason.contains(vif_state.as_str()), "{reason}");
+            assert_eq!(out.actions, [Action::DeleteVif]);
+            assert!(out.changed);
+        }
+    }
+}
+
+// ----- delete requests -----
+
+#[test]
+fn delete_is_accepted_in_every_live_state() {
+    for state in [
+        State::configuring_pe(),
+        State::allocating_vif(),
+        State::waiting_customer_acceptance(vif()),
+        State::waiting_bgp(vif()),
+        State::active(vif()),
+        State::down(vif()),
+    ] {
+        step(
+            &state,
+            Event::DeleteRequested,
+            State::deleting_vif(Terminal::Deleted),
+            &[Action::DeleteVif],
+            true,
+        );
+    }
+    assert_eq!(finish_teardown(Terminal::Deleted), State::deleted());
+}
+
+#[test]
+fn delete_during_a_rollback_switches_the_ending_without_new_jobs() {
+    let builders: [fn(Terminal) -> State; 3] = [
+        State::deleting_vif,
+        State::removing_pe_config,
+        State::releasing_resources,
+    ];
+    for build in builders {
+        for then in [failed_with("boom"), rejected_with("declined")] {
+            let out = step(
+                &build(then),
+                Event::DeleteRequested,
+                build(Terminal::Deleted),
+                &[],
+                true,
+            );
+            assert!(out.note.contains("end as deleted"), "{}", out.note);
+            assert_eq!(failure_reason(&out.state), None);
+        }
+    }
+}
+
+#[test]
+fn delete_during_a_rollback_then_finishes_as_deleted() {
+    let rolling_back = handle(
+        &State::allocating_vif(),
+        &Event::VifAllocationRejected {
+            reason: "quota".to_string(),
+        },
+    )
+    .state;
+    let removing = handle(&rolling_back, &Event::VifDeleted).state;
+    let removing = handle(&removing, &Event::DeleteRequested).state;
+    assert_eq!(removing, State::removing_pe_config(Terminal::Deleted));
+    let releasing = handle(&removing, &Event::PeConfigRemoved).state;
+    let end = handle(&releasing, &Event::ResourcesReleased);
+    assert_eq!(end.state, State::deleted());
+    assert_eq!(end.actions, []);
+}
+
+#[test]
+fn repeated_delete_while_deleting_is_ignored() {
+    for state in [
+        State::deleting_vif(Terminal::Deleted),
+        State::removing_pe_config(Terminal::Deleted),
+        State::releasing_resources(Terminal::Deleted),
+    ] {
+        let out = step(&state, Event::DeleteRequested, state.clone(), &[], false);
+        assert!(out.is_ignored());
+        assert!(out.note.contains("already in progress"), "{}", out.note);
+    }
+}
+
+#[test]
+fn delete_closes_failed_and_rejected_without_actions() {
+    for state in [
+        State::failed("x".to_string()),
+        State::rejected("y".to_string()),
+    ] {
+        step(&state, Event::DeleteRequested, State::deleted(), &[], true);
+    }
+}
+
+#[test]
+fn delete_of_a_deleted_connector_is_ignored() {
+    let out = step(
+        &State::deleted(),
+        Event::DeleteRequested,
+        State::deleted(),
+        &[],
+        false,
+    );
+    assert!(out.is_ignored());
+}
+
+// ----- ignored events -----
+
+#[test]
+fn out_of_place_events_are_ignored_with_a_reason() {
+    let out = step(
+        &State::active(vif()),
+        Event::VifDeleted,
+        State::active(vif()),
+        &[],
+        false,
+    );
+    assert_eq!(out.note, "unexpected event vif_deleted in state active");
+
+    // A poll result that lands after a delete started must not resurrect the VIF.
+    let deleting = State::deleting_vif(Terminal::Deleted);
+    let out = step(
+        &deleting,
+        seen(VifStatus::Available, true),
+        deleting.clone(),
+        &[],
+        false,
+    );
+    assert_eq!(
+        out.note,
+        "unexpected event vif_observed in state deleting_vif"
+    );
+
+    // A redelivered job result must not re-run the step after it.
+    let out = step(
+        &State::allocating_vif(),
+        Event::PeConfigured,
+        State::allocating_vif(),
+        &[],
+        false,
+    );
+    assert!(out.is_ignored());
+}
+
+/// Every (state, event) pair, checked against the rules the worker relies on.
+#[test]
+fn every_pair_keeps_the_worker_contract() {
+    for state in sample_states() {
+        for event in sample_events() {
+            let out = handle(&state, &event);
+            let ctx = format!("{event:?} in {state:?} → {out:?}");
+
+            assert_eq!(out.changed, out.state != state, "{ctx}");
+            assert!(!out.note.is_empty(), "{ctx}");
+            assert!(out.actions.len() <= 1, "{ctx}");
+            // What a step asks for is always the new state's standing job,
+            // so a stale-job check against `current_action` is sound.
+            if let Some(action) = out.actions.first() {
+                assert_eq!(Some(*action), current_action(&out.state), "{ctx}");
+            }
+            // Entering a new kind of state always queues its job.
+            if state_name(&out.state) != state_name(&state) {
+                assert_eq!(
+                    out.actions,
+                    current_action(&out.state).into_iter().collect::<Vec<_>>(),
+                    "{ctx}"
+                );
+            }
+            if is_terminal(&state) {
+                assert!(out.actions.is_empty(), "{ctx}");
+                assert!(is_terminal(&out.state), "{ctx}");
+            }
+            // Only polls may stay put and still ask for work.
+            if !out.changed && !out.actions.is_empty() {
+                assert!(matches!(event, Event::VifObserved { .. }), "{ctx}");
+                assert_eq!(out.actions, [Action::PollVif], "{ctx}");
+            }
+            if event == Event::DeleteRequested {
+                assert!(
+                    is_terminal(&out.state)
+                        || matches!(
+                            &out.state,
+                            State::DeletingVif {
+                                then: Terminal::Deleted
+                            } | State::RemovingPeConfig {
+                                then: Terminal::Deleted
+                            } | State::ReleasingResources {
+                                then: Terminal::Deleted
+                            }
+                        ),
+                    "{ctx}"
+                );
+            }
+        }
+    }
+}
+
+/// The whole transition table, written out by hand from the spec. Any change
+/// in behaviour has to be made here too, on purpose.
+#[test]
+fn transition_table_matches_the_spec() {
+    let live = [
+        "configuring_pe",
+        "allocating_vif",
+        "waiting_customer_acceptance",
+        "waiting_bgp",
+        "active",
+        "down",
+    ];
+    type Row = (String, String, String, String);
+    let mut expected: Vec<Row> = Vec::new();
+    let mut row = |from: &str, trigger: &str, to: &str, action: &str| {
+        expected.push((from.into(), trigger.into(), to.into(), action.into()));
+    };
+    row(
+        "configuring_pe",
+        "pe_configured",
+        "allocating_vif",
+        "allocate_vif",
+    );
+    row(
+        "configuring_pe",
+        "pe_failed",
+        "deleting_vif{failed}",
+        "delete_vif",
+    );
+    row(
+        "allocating_vif",
+        "vif_allocated",
+        "waiting_customer_acceptance",
+        "poll_vif",
+    );
+    row(
+        "allocating_vif",
+        "vif_allocation_rejected",
+        "deleting_vif{failed}",
+        "delete_vif",
+    );
+    let wca = "waiting_customer_acceptance";
+    row(wca, "vif_observed [confirming]", "stays", "poll_vif");
+    row(
+        wca,
+        "vif_observed [accepted, not up]",
+        "waiting_bgp",
+        "poll_vif",
+    );
+    row(
+        wca,
+        "vif_observed [available, BGP up]",
+        "active",
+        "poll_vif",
+    );
+    row(
+        wca,
+        "vif_observed [deleting or deleted]",
+        "deleting_vif{rejected}",
+        "delete_vif",
+    );
+    row(
+        wca,
+        "vif_observed [rejected]",
+        "deleting_vif{rejected}",
+        "delete_vif",
+    );
+    row(wca, "vif_observed [unknown]", "stays", "poll_vif");
+    row(
+        "waiting_bgp",
+        "vif_observed [confirming]",
+        "stays",
+        "poll_vif",
+    );
+    row(
+        "waiting_bgp",
+        "vif_observed [accepted, not up]",
+        "stays",
+        "poll_vif",
+    );
+    row(
+        "waiting_bgp",
+        "vif_observed [available, BGP up]",
+        "active",
+        "poll_vif",
+    );
+    row("active", "vif_observed [confirming]", "down", "poll_vif");
+    row(
+        "active",
+        "vif_observed [accepted, not up]",
+        "down",
+        "poll_vif",
+    );
+    row(
+        "active",
+        "vif_observed [available, BGP up]",
+        "stays",
+        "poll_vif",
+    );
+    row("down", "vif_observed [confirming]", "stays", "poll_vif");
+    row(
+        "down",
+        "vif_observed [accepted, not up]",
+        "stays",
+        "poll_vif",
+    );
+    row(
+        "down",
+        "vif_observed [available, BGP up]",
+        "active",
+        "poll_vif",
+    );
+    for from in ["waiting_bgp", "active", "down"] {
+        row(
+            from,
+            "vif_observed [deleting or deleted]",
+            "deleting_vif{failed}",
+            "delete_vif",
+        );
+        row(
+            from,
+            "vif_observed [rejected]",
+            "deleting_vif{failed}",
+            "delete_vif",
+        );
+        row(from, "vif_observed [unknown]", "stays", "poll_vif");
+    }
+    for from in live {
+        row(
+            from,
+            "delete_requested",
+            "deleting_vif{deleted}",
+            "delete_vif",
+        );
+    }
+    for ending in ["deleted", "failed", "rejected"] {
+        row(
+            &format!("deleting_vif{{{ending}}}"),
+            "vif_deleted",
+            &format!("removing_pe_config{{{ending}}}"),
+            "remove_pe_config",
+        );
+        row(
+            &format!("removing_pe_config{{{ending}}}"),
+            "pe_config_removed",
+            &format!("releasing_resources{{{ending}}}"),
+            "release_resources",
+        );
+        row(
+            &format!("releasing_resources{{{ending}}}"),
+            "resources_released",
+            ending,
+            "",
+        );
+        if ending != "deleted" {
+            for step in ["deleting_vif", "removing_pe_config", "releasing_resources"] {
+                row(
+                    &format!("{step}{{{ending}}}"),
+                    "delete_requested",
+                    &format!("{step}{{deleted}}"),
+                    "",
+                );
+            }
+        }
+    }
+    row("failed", "delete_requested", "deleted", "");
+    row("rejected", "delete_requested", "deleted", "");
+
+    let mut actual: Vec<Row> = Vec::new();
+    for r in transitions() {
+        let to = if r.changed { r.to } else { "stays".into() };
+        let action = r.actions.first().map_or("", Action::as_str);
+        actual.push((r.from, r.trigger, to, action.into()));
+    }
+    expected.sort();
+    actual.sort();
+    let missing: Vec<_> = expected.iter().filter(|r| !actual.contains(r)).collect();
+    let extra: Vec<_> = actual.iter().filter(|r| !expected.contains(r)).collect();
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "transition table drifted from the spec\nmissing: {missing:#?}\nunexpected: {extra:#?}"
+    );
+    assert_eq!(actual.len(), expected.len(), "duplicate rows");
+}
+
+// ----- persistence -----
+
+#[test]
+fn every_state_survives_a_json_round_trip_and_continues() {
+    for state in sample_states() {
+        let json = serde_json::to_string(&state).unwrap();
+        let restored: State = serde_json::from_str(&json).unwrap();
+        assert_eq!(restored, state, "{json}");
+        for event in sample_events() {
+            assert_eq!(handle(&restored, &event), handle(&state, &event), "{json}");
+        }
+    }
+}
+
+#[test]
+fn crash_mid_teardown_resumes_from_the_persisted_row() {
+    let rolling_back = handle(
+        &State::waiting_customer_acceptance(vif()),
+        &seen(VifStatus::Rejected, false),
+    )
+    .state;
+    let removing = handle(&rolling_back, &Event::VifDeleted).state;
+    // What the worker committed before it died.
+    let row = serde_json::to_value(&removing).unwrap();
+
+    let restored: State = serde_json::from_value(row).unwrap();
+    // Redelivery of the job that was already done must not move it on twice.
+    assert!(handle(&restored, &Event::VifDeleted).is_ignored());
+    let releasing = handle(&restored, &Event::PeConfigRemoved).state;
+    let end = handle(&releasing, &Event::ResourcesReleased).state;
+    assert_eq!(
+        end,
+        State::rejected(format!("the customer declined VIF {VIF}"))
+    );
+}
+
+/// Rows already in the database must keep deserialising: changing these
+/// shapes needs a data migration.
+#[test]
+fn persisted_json_shape_is_stable() {
+    let cases = [
+        (State::configuring_pe(), r#"{"ConfiguringPe":{}}"#),
+        (
+            State::waiting_customer_acceptance(vif()),
+            r#"{"WaitingCustomerAcceptance":{"vif_id":"dxvif-fgq3xm2b"}}"#,
+        ),
+        (
+            State::deleting_vif(failed_with("boom")),
+            r#"{"DeletingVif":{"then":{"kind":"failed","reason":"boom"}}}"#,
+        ),
+        (
+            State::releasing_resources(Terminal::Deleted),
+            r#"{"ReleasingResources":{"then":{"kind":"deleted"}}}"#,
+        ),
+        (
+            State::rejected("no".to_string()),
+            r#"{"Rejected":{"reason":"no"}}"#,
+        ),
+        (State::deleted(), r#"{"Deleted":{}}"#),
+    ];
+    for (state, json) in cases {
+        assert_eq!(serde_json::to_string(&state).unwrap(), json);
+        assert_eq!(serde_json::from_str::<State>(json).unwrap(), state);
+    }
+}
+
+#[test]
+fn event_json_shape_is_stable() {
+    let cases = [
+        (
+            seen(VifStatus::Available, true),
+            r#"{"type":"vif_observed","vif_state":"available","bgp_up":true}"#,
+        ),
+        (
+            Event::PeFailed {
+                reason: "x".to_string(),
+            },
+            r#"{"type":"pe_failed","reason":"x"}"#,
+        ),
+        (Event::DeleteRequested, r#"{"type":"delete_requested"}"#),
+    ];
+    for (event, json) in cases {
+        assert_eq!(serde_json::to_string(&event).unwrap(), json);
+        assert_eq!(serde_json::from_str::<Event>(json).unwrap(), event);
+    }
+    for event in sample_events() {
+        let value = serde_json::to_value(&event).unwrap();
+        assert_eq!(value["type"], event.name());
+    }
+    for action in [
+        Action::PushPeConfig,
+        Action::AllocateVif,
+        Action::PollVif,
+        Action::DeleteVif,
+        Action::RemovePeConfig,
+        Action::ReleaseResources,
+    ] {
+        assert_eq!(
+            serde_json::to_string(&action).unwrap(),
+            format!("\"{}\"", action.as_str())
+        );
+    }
+}
+
+// ----- helpers and introspection -----
+
+#[test]
+fn vif_status_parses_aws_wire_strings() {
+    for status in VifStatus::ALL {
+        assert_eq!(VifStatus::parse(status.as_str()), status);
+        assert_eq!(
+            serde_json::to_string(&status).unwrap(),
+            format!("\"{}\"", status.as_str())
+        );
+    }
+    assert_eq!(VifStatus::parse("available"), VifStatus::Available);
+    assert_eq!(VifStatus::parse("Available"), VifStatus::Available);
+    assert_eq!(VifStatus::parse("confirming"), VifStatus::Confirming);
+    assert_eq!(VifStatus::parse("migrating"), VifStatus::Unknown);
+    assert_eq!(VifStatus::parse(""), VifStatus::Unknown);
+}
+
+#[test]
+fn state_names_follow_the_lifecycle_order() {
+    let mut names: Vec<&str> = Vec::new();
+    for state in sample_states() {
+        let name = state_name(&state);
+        if !names.contains(&name) {
+            names.push(name);
+        }
+    }
+    assert_eq!(names, STATE_NAMES);
+}
+
+#[test]
+fn each_state_says_who_it_waits_on() {
+    let expected = [
+        ("configuring_pe", WaitingOn::Onramp),
+        ("allocating_vif", WaitingOn::Onramp),
+        ("waiting_customer_acceptance", WaitingOn::Customer),
+        ("waiting_bgp", WaitingOn::Csp),
+        ("active", WaitingOn::Nobody),
+        ("down", WaitingOn::Csp),
+        ("deleting_vif", WaitingOn::Onramp),
+        ("removing_pe_config", WaitingOn::Onramp),
+        ("releasing_resources", WaitingOn::Onramp),
+        ("deleted", WaitingOn::Nobody),
+        ("failed", WaitingOn::Nobody),
+        ("rejected", WaitingOn::Nobody),
+    ];
+    for state in sample_states() {
+        let want = expected
+            .iter()
+            .find(|(name, _)| *name == state_name(&state))
+            .map(|(_, who)| *who);
+        assert_eq!(Some(waiting_on(&state)), want, "{state:?}");
+    }
+}
+
+#[test]
+fn terminal_states_are_exactly_deleted_failed_rejected() {
+    for state in sample_states() {
+        assert_eq!(
+            is_terminal(&state),
+            matches!(state_name(&state), "deleted" | "failed" | "rejected"),
+            "{state:?}"
+        );
+    }
+}
+
+#[test]
+fn standing_action_per_state() {
+    let expected = [
+        ("configuring_pe", Some(Action::PushPeConfig)),
+        ("allocating_vif", Some(Action::AllocateVif)),
+        ("waiting_customer_acceptance", Some(Action::PollVif)),
+        ("waiting_bgp", Some(Action::PollVif)),
+        ("active", Some(Action::PollVif)),
+        ("down", Some(Action::PollVif)),
+        ("deleting_vif", Some(Action::DeleteVif)),
+        ("removing_pe_config", Some(Action::RemovePeConfig)),
+        ("releasing_resources", Some(Action::ReleaseResources)),
+        ("deleted", None),
+        ("failed", None),
+        ("rejected", None),
+    ];
+    for state in sample_states() {
+        let want = expected
+            .iter()
+            .find(|(name, _)| *name == state_name(&state))
+            .map(|(_, action)| *action);
+        assert_eq!(Some(current_action(&state)), want, "{state:?}");
+    }
+}
+
+#[test]
+fn next_step_is_specific_to_each_state() {
+    let mut seen_steps: Vec<(&str, &str)> = Vec::new();
+    for state in sample_states() {
+        let text = next_step(&state);
+        assert!(text.ends_with('.'), "{text}");
+        match seen_steps
+            .iter()
+            .find(|(name, _)| *name == state_name(&state))
+        {
+            Some((_, earlier)) => assert_eq!(*earlier, text),
+            None => {
+                assert!(
+                    !seen_steps.iter().any(|(_, t)| *t == text),
+                    "two states share: {text}"
+                );
+                seen_steps.push((state_name(&state), text));
+            }
+        }
+    }
+    assert!(
+        next_step(&State::waiting_customer_acceptance(vif()))
+            .contains("Direct Connect → Virtual interfaces")
+    );
+}
+
+#[test]
+fn failure_reason_only_where_something_went_wrong() {
+    assert_eq!(failure_reason(&State::failed("r1".to_string())), Some("r1"));
+    assert_eq!(
+        failure_reason(&State::rejected("r2".to_string())),
+        Some("r2")
+    );
+    assert_eq!(
+        failure_reason(&State::removing_pe_config(failed_with("r3"))),
+        Some("r3")
+    );
+    for state in [
+        State::configuring_pe(),
+        State::active(vif()),
+        State::down(vif()),
+        State::deleting_vif(Terminal::Deleted),
+        State::deleted(),
+    ] {
+        assert_eq!(failure_reason(&state), None, "{state:?}");
+    }
+}
+
+#[test]
+fn vif_id_is_exposed_while_the_vif_is_watched() {
+    assert_eq!(vif_id(&State::allocating_vif()), None);
+    for state in [
+        State::waiting_customer_acceptance(vif()),
+        State::waiting_bgp(vif()),
+        State::active(vif()),
+        State::down(vif()),
+    ] {
+        assert_eq!(vif_id(&state), Some(VIF));
+    }
+    assert_eq!(vif_id(&State::deleting_vif(Terminal::Deleted)), None);
+}

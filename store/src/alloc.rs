@@ -1,0 +1,198 @@
+//! Allocation of VLANs, peering subnets and ASNs. Each pick is the lowest free
+//! value; the unique key on `allocations` settles races, and the caller
+//! retries its whole transaction when it loses one.
+
+use std::net::Ipv4Addr;
+
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
+};
+use uuid::Uuid;
+
+use crate::entity::allocation;
+use crate::{Error, Result};
+
+pub const VLAN: &str = "vlan";
+pub const LINKNET: &str = "linknet31";
+pub const ASN: &str = "asn";
+
+/// Private ASNs onramp hands out when a customer brings none (RFC 6996 16-bit
+/// range, minus 64512 which is Amazon's default side).
+pub const PRIVATE_ASN_POOL: (u32, u32) = (64513, 65534);
+
+async fn used<C: ConnectionTrait>(db: &C, resource: &str, scope: &str) -> Result<Vec<i64>> {
+    Ok(allocation::Entity::find()
+        .select_only()
+        .column(allocation::Column::Value)
+        .filter(allocation::Column::Resource.eq(resource))
+        .filter(allocation::Column::Scope.eq(scope))
+        .order_by_asc(allocation::Column::Value)
+        .into_tuple::<i64>()
+        .all(db)
+        .await?)
+}
+
+async fn take<C: ConnectionTrait>(
+    db: &C,
+    resource: &str,
+    scope: &str,
+    value: i64,
+    connector_id: Uuid,
+) -> Result<()> {
+    allocation::ActiveModel {
+        resource: Set(resource.into()),
+        scope: Set(scope.into()),
+        value: Set(value),
+        connector_id: Set(connector_id),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    Ok(())
+}
+
+/// Lowest value in `min..=max` not in the sorted `used`.
+fn lowest_free(used: &[i64], min: i64, max: i64) -> Option<i64> {
+    let mut candidate = min;
+    for &u in used {
+        if u < candidate {
+            continue;
+        }
+        if u > candidate {
+            break;
+        }
+        candidate += 1;
+    }
+    (candidate <= max).then_some(candidate)
+}
+
+/// A VLAN on `port_id`: the requested one if free, else the lowest free one.
+pub async fn vlan<C: ConnectionTrait>(
+    db: &C,
+    port_id: Uuid,
+    port_name: &str,
+    range: (u16, u16),
+    requested: Option<u16>,
+    connector_id: Uuid,
+) -> Result<u16> {
+    let scope = port_id.to_string();
+    let used = used(db, VLAN, &scope).await?;
+    let value = match requested {
+        Some(v) if used.contains(&i64::from(v)) => {
+            return Err(Error::Conflict {
+                field: "vlan".into(),
+                message: format!("VLAN {v} is already in use on port {port_name}"),
+            });
+        }
+        Some(v) => i64::from(v),
+        None => lowest_free(&used, range.0.into(), range.1.into()).ok_or_else(|| {
+            Error::Exhausted {
+                pool: format!("vlans of port {port_name} ({}-{})", range.0, range.1),
+                resource: "VLAN".into(),
+            }
+        })?,
+    };
+    take(db, VLAN, &scope, value, connector_id).await?;
+    Ok(value as u16)
+}
+
+/// A subnet of `prefix_len` (29..=31) from the pool `cidr`, returned as its
+/// network address. One allocation row per /31 covered keeps blocks of
+/// different sizes from overlapping.
+pub async fn subnet<C: ConnectionTrait>(
+    db: &C,
+    pool_id: Uuid,
+    pool_name: &str,
+    cidr: &str,
+    prefix_len: u8,
+    connector_id: Uuid,
+) -> Result<Ipv4Addr> {
+    let (base, len) = parse_cidr(cidr)
+        .ok_or_else(|| Error::Corrupt(format!("pool {pool_name} has bad cidr {cidr}")))?;
+    if !(len..=31).contains(&prefix_len) || prefix_len < 29 {
+        return Err(Error::Corrupt(format!("cannot carve /{prefix_len} from {cidr}")));
+    }
+    let units_in_pool: i64 = 1 << (31 - len);
+    let units_per_block: i64 = 1 << (31 - prefix_len);
+    let scope = pool_id.to_string();
+    let used = used(db, LINKNET, &scope).await?;
+    let used: std::collections::HashSet<i64> = used.into_iter().collect();
+    let start = (0..units_in_pool)
+        .step_by(units_per_block as usize)
+        .find(|s| (*s..s + units_per_block).all(|u| !used.contains(&u)))
+        .ok_or_else(|| Error::Exhausted {
+            pool: format!("link-net pool {pool_name} ({cidr})"),
+            resource: format!("/{prefix_len} subnet"),
+        })?;
+    for unit in start..start + units_per_block {
+        take(db, LINKNET, &scope, unit, connector_id).await?;
+    }
+    Ok(Ipv4Addr::from(u32::from(base) + (start as u32) * 2))
+}
+
+/// A private ASN for a customer who brought none.
+pub async fn asn<C: ConnectionTrait>(db: &C, connector_id: Uuid) -> Result<u32> {
+    let used = used(db, ASN, "private").await?;
+    let (min, max) = PRIVATE_ASN_POOL;
+    let v = lowest_free(&used, min.into(), max.into()).ok_or_else(|| Error::Exhausted {
+        pool: format!("private ASNs ({min}-{max})"),
+        resource: "ASN".into(),
+    })?;
+    take(db, ASN, "private", v, connector_id).await?;
+    Ok(v as u32)
+}
+
+/// Frees everything allocated to the connector. Returns how many rows went.
+pub async fn release_all<C: ConnectionTrait>(db: &C, connector_id: Uuid) -> Result<u64> {
+    Ok(allocation::Entity::delete_many()
+        .filter(allocation::Column::ConnectorId.eq(connector_id))
+        .exec(db)
+        .await?
+        .rows_affected)
+}
+
+/// Every allocation of a connector as `(resource, value)`, for tests and ops.
+pub async fn of_connector<C: ConnectionTrait>(db: &C, connector_id: Uuid) -> Result<Vec<(String, i64)>> {
+    Ok(allocation::Entity::find()
+        .select_only()
+        .column(allocation::Column::Resource)
+        .column(allocation::Column::Value)
+        .filter(allocation::Column::ConnectorId.eq(connector_id))
+        .into_tuple::<(String, i64)>()
+        .all(db)
+        .await?)
+}
+
+/// Parses `a.b.c.d/len`, requiring the address to be the network address.
+pub fn parse_cidr(s: &str) -> Option<(Ipv4Addr, u8)> {
+    let (addr, len) = s.split_once('/')?;
+    let addr: Ipv4Addr = addr.parse().ok()?;
+    let len: u8 = len.parse().ok()?;
+    if len > 32 {
+        return None;
+    }
+    let mask = if len == 0 { 0 } else { u32::MAX << (32 - len) };
+    (u32::from(addr) & !mask == 0).then_some((addr, len))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lowest_free_skips_used_and_respects_bounds() {
+        assert_eq!(lowest_free(&[], 100, 200), Some(100));
+        assert_eq!(lowest_free(&[100, 101, 103], 100, 200), Some(102));
+        assert_eq!(lowest_free(&[5, 100, 101], 100, 101), None);
+        assert_eq!(lowest_free(&[1, 2], 100, 101), Some(100));
+    }
+
+    #[test]
+    fn cidr_parsing_rejects_host_bits_and_garbage() {
+        assert_eq!(parse_cidr("169.254.0.0/16"), Some((Ipv4Addr::new(169, 254, 0, 0), 16)));
+        assert_eq!(parse_cidr("169.254.0.1/16"), None);
+        assert_eq!(parse_cidr("169.254.0.0/33"), None);
+        assert_eq!(parse_cidr("nope"), None);
+    }
+}

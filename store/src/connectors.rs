@@ -1,0 +1,334 @@
+//! Connector rows: the order transaction, reads for the API, and the guarded
+//! state transition every worker step and delete request goes through.
+
+use chrono::Utc;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
+    QueryFilter, QueryOrder, Set, TransactionTrait,
+    sea_query::Expr,
+};
+use uuid::Uuid;
+
+use crate::db::retry_contention;
+use crate::entity::{connector, connector_event, linknet_pool, nni, pe_port, pe_router};
+use crate::jobs::{CONNECTOR_SUBJECT, ConnectorJob};
+use crate::model::{AsnSource, AwsHostedVifParams, Resources};
+use crate::{Error, Result, alloc, outbox};
+
+/// The state machine's starting point, computed by the caller (the store does
+/// not know the machines).
+#[derive(Clone, Debug)]
+pub struct Initial {
+    pub state: String,
+    pub machine_state: String,
+    pub waiting_on: String,
+    pub first_action: Option<String>,
+    pub note: String,
+}
+
+/// A transition to persist. Applied only if the connector is still at
+/// `expected_step`; otherwise someone else moved it and the caller drops its
+/// job.
+#[derive(Clone, Debug, Default)]
+pub struct Transition {
+    pub expected_step: i64,
+    pub state: String,
+    pub machine_state: String,
+    pub waiting_on: String,
+    pub event: String,
+    pub from_state: Option<String>,
+    pub message: String,
+    pub actor: String,
+    pub next_action: Option<String>,
+    /// `Some(x)` sets `csp_ref` to x.
+    pub csp_ref: Option<Option<String>>,
+    pub last_error: Option<String>,
+    /// Free every allocation of the connector in the same transaction.
+    pub release_resources: bool,
+    /// The worker lease to hand back with the commit, if the caller holds one.
+    pub lease_holder: Option<String>,
+}
+
+/// Creates an `aws-hosted-vif` connector with its allocations, its first
+/// timeline event and its first job, all in one transaction.
+pub async fn create_aws_hosted_vif(
+    db: &DatabaseConnection,
+    tenant_id: Uuid,
+    nni: &nni::Model,
+    params: &AwsHostedVifParams,
+    auth_key: &str,
+    initial: &Initial,
+) -> Result<connector::Model> {
+    let port = pe_port::Entity::find_by_id(nni.port_id)
+        .one(db)
+        .await?
+        .ok_or_else(|| Error::Corrupt(format!("nni {} has no port", nni.name)))?;
+    let pe = pe_router::Entity::find_by_id(port.pe_id)
+        .one(db)
+        .await?
+        .ok_or_else(|| Error::Corrupt(format!("port {} has no PE", port.name)))?;
+    let pool = linknet_pool::Entity::find_by_id(nni.linknet_pool_id)
+        .one(db)
+        .await?
+        .ok_or_else(|| Error::Corrupt(format!("nni {} has no link-net pool", nni.name)))?;
+
+    retry_contention(|| async {
+        let tx = db.begin().await?;
+        let id = Uuid::new_v4();
+        let now = Utc::now();
+        // The connector row goes first: allocations reference it.
+        connector::ActiveModel {
+            id: Set(id),
+            tenant_id: Set(tenant_id),
+            kind: Set("aws-hosted-vif".into()),
+            state: Set(initial.state.clone()),
+            machine_state: Set(initial.machine_state.clone()),
+            waiting_on: Set(initial.waiting_on.clone()),
+            nni_id: Set(nni.id),
+            params: Set(serde_json::to_string(params).expect("params serialize")),
+            resources: Set("{}".into()),
+            csp_ref: Set(None),
+            step: Set(0),
+            last_error: Set(None),
+            lease_until_ms: Set(None),
+            lease_holder: Set(None),
+            created_at: Set(now),
+            updated_at: Set(now),
+        }
+        .insert(&tx)
+        .await?;
+
+        let vlan = alloc::vlan(
+            &tx,
+            port.id,
+            &port.name,
+            (port.vlan_min as u16, port.vlan_max as u16),
+            params.requested_vlan,
+            id,
+        )
+        .await?;
+        let net = alloc::subnet(&tx, pool.id, &pool.name, &pool.cidr, 31, id).await?;
+        let (asn, asn_source) = match params.customer_asn {
+            Some(a) => (a, AsnSource::Customer),
+            None => (alloc::asn(&tx, id).await?, AsnSource::Allocated),
+        };
+        // In the /31 the CSP takes the even address and our PE the odd one,
+        // as in the operator's existing InterCloud deployments.
+        let csp_ip = net;
+        let pe_ip = std::net::Ipv4Addr::from(u32::from(net) + 1);
+        let resources = Resources {
+            pe_id: pe.id,
+            pe_name: pe.name.clone(),
+            port_id: port.id,
+            port_name: port.name.clone(),
+            vlan,
+            subnet: format!("{net}/31"),
+            pe_address: format!("{pe_ip}/31"),
+            csp_address: format!("{csp_ip}/31"),
+            asn,
+            asn_source,
+            csp_asn: nni.csp_asn as u32,
+            auth_key: auth_key.to_string(),
+            csp_object_name: format!("onramp-{id}"),
+        };
+        let model = connector::ActiveModel {
+            id: Set(id),
+            resources: Set(serde_json::to_string(&resources).expect("resources serialize")),
+            ..Default::default()
+        }
+        .update(&tx)
+        .await?;
+        record_event(&tx, id, 0, "ordered", None, &initial.state, &initial.note, "customer").await?;
+        if let Some(action) = &initial.first_action {
+            enqueue(&tx, id, 0, action).await?;
+        }
+        tx.commit().await?;
+        Ok(model)
+    })
+    .await
+}
+
+pub async fn get(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<connector::Model>> {
+    Ok(connector::Entity::find_by_id(id).one(db).await?)
+}
+
+/// A tenant's connector; another tenant's id reads as not found.
+pub async fn get_for_tenant(
+    db: &DatabaseConnection,
+    tenant_id: Uuid,
+    id: Uuid,
+) -> Result<connector::Model> {
+    connector::Entity::find_by_id(id)
+        .filter(connector::Column::TenantId.eq(tenant_id))
+        .one(db)
+        .await?
+        .ok_or_else(|| Error::NotFound {
+            what: format!("connector {id}"),
+        })
+}
+
+pub async fn list_for_tenant(
+    db: &DatabaseConnection,
+    tenant_id: Uuid,
+) -> Result<Vec<connector::Model>> {
+    Ok(connector::Entity::find()
+        .filter(connector::Column::TenantId.eq(tenant_id))
+        .order_by_desc(connector::Column::CreatedAt)
+        .all(db)
+        .await?)
+}
+
+pub async fn events(
+    db: &DatabaseConnection,
+    connector_id: Uuid,
+) -> Result<Vec<connector_event::Model>> {
+    Ok(connector_event::Entity::find()
+        .filter(connector_event::Column::ConnectorId.eq(connector_id))
+        .order_by_asc(connector_event::Column::Id)
+        .all(db)
+        .await?)
+}
+
+/// Persists `t` if the connector is still at `t.expected_step`: new state,
+/// timeline event, released resources and the next job, in one transaction.
+/// Returns false (and changes nothing) when the step moved on.
+pub async fn commit_transition(db: &DatabaseConnection, id: Uuid, t: &Transition) -> Result<bool> {
+    retry_contention(|| async {
+        let tx = db.begin().await?;
+        let next_step = t.expected_step + 1;
+        let mut update = connector::Entity::update_many()
+            .col_expr(connector::Column::State, Expr::value(t.state.clone()))
+            .col_expr(connector::Column::MachineState, Expr::value(t.machine_state.clone()))
+            .col_expr(connector::Column::WaitingOn, Expr::value(t.waiting_on.clone()))
+            .col_expr(connector::Column::Step, Expr::value(next_step))
+            .col_expr(connector::Column::LastError, Expr::value(t.last_error.clone()))
+            .col_expr(connector::Column::UpdatedAt, Expr::value(Utc::now()));
+        if t.lease_holder.is_some() {
+            // The worker that holds the lease hands it back with its commit; a
+            // transition from the API (a delete request) leaves a running
+            // worker's lease alone so the next job waits for it to finish.
+            update = update
+                .col_expr(connector::Column::LeaseUntilMs, Expr::value(Option::<i64>::None))
+                .col_expr(connector::Column::LeaseHolder, Expr::value(Option::<String>::None));
+        }
+        if let Some(csp_ref) = &t.csp_ref {
+            update = update.col_expr(connector::Column::CspRef, Expr::value(csp_ref.clone()));
+        }
+        let res = update
+            .filter(connector::Column::Id.eq(id))
+            .filter(connector::Column::Step.eq(t.expected_step))
+            .exec(&tx)
+            .await?;
+        if res.rows_affected == 0 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        if t.release_resources {
+            alloc::release_all(&tx, id).await?;
+        }
+        record_event(
+            &tx,
+            id,
+            next_step,
+            &t.event,
+            t.from_state.as_deref(),
+            &t.state,
+            &t.message,
+            &t.actor,
+        )
+        .await?;
+        if let Some(action) = &t.next_action {
+            enqueue(&tx, id, next_step, action).await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    })
+    .await
+}
+
+/// Records why the current step is being retried, without moving the step,
+/// so the customer sees "retrying: ..." instead of silence.
+pub async fn set_last_error(db: &DatabaseConnection, id: Uuid, step: i64, error: &str) -> Result<()> {
+    connector::Entity::update_many()
+        .col_expr(connector::Column::LastError, Expr::value(Some(error.to_string())))
+        .col_expr(connector::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(connector::Column::Id.eq(id))
+        .filter(connector::Column::Step.eq(step))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Takes the connector's work lease for `holder` unless another holder has
+/// an unexpired one. A crashed worker's lease simply runs out.
+pub async fn try_lease(
+    db: &DatabaseConnection,
+    id: Uuid,
+    holder: &str,
+    duration: std::time::Duration,
+) -> Result<bool> {
+    let now = Utc::now().timestamp_millis();
+    let res = connector::Entity::update_many()
+        .col_expr(
+            connector::Column::LeaseUntilMs,
+            Expr::value(Some(now + duration.as_millis() as i64)),
+        )
+        .col_expr(connector::Column::LeaseHolder, Expr::value(Some(holder.to_string())))
+        .filter(connector::Column::Id.eq(id))
+        .filter(
+            sea_orm::Condition::any()
+                .add(connector::Column::LeaseUntilMs.is_null())
+                .add(connector::Column::LeaseUntilMs.lt(now))
+                .add(connector::Column::LeaseHolder.eq(holder)),
+        )
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected == 1)
+}
+
+pub async fn release_lease(db: &DatabaseConnection, id: Uuid, holder: &str) -> Result<()> {
+    connector::Entity::update_many()
+        .col_expr(connector::Column::LeaseUntilMs, Expr::value(Option::<i64>::None))
+        .col_expr(connector::Column::LeaseHolder, Expr::value(Option::<String>::None))
+        .filter(connector::Column::Id.eq(id))
+        .filter(connector::Column::LeaseHolder.eq(holder))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn record_event<C: ConnectionTrait>(
+    db: &C,
+    connector_id: Uuid,
+    step: i64,
+    event: &str,
+    from_state: Option<&str>,
+    to_state: &str,
+    message: &str,
+    actor: &str,
+) -> Result<()> {
+    connector_event::ActiveModel {
+        connector_id: Set(connector_id),
+        step: Set(step),
+        event: Set(event.into()),
+        from_state: Set(from_state.map(str::to_string)),
+        to_state: Set(to_state.into()),
+        message: Set(message.into()),
+        actor: Set(actor.into()),
+        at: Set(Utc::now()),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    Ok(())
+}
+
+async fn enqueue<C: ConnectionTrait>(db: &C, connector_id: Uuid, step: i64, action: &str) -> Result<()> {
+    let job = ConnectorJob {
+        connector_id,
+        step,
+        action: action.to_string(),
+    };
+    outbox::push(db, CONNECTOR_SUBJECT, &serde_json::to_string(&job).expect("job serializes")).await
+}

@@ -1,0 +1,12 @@
+//! sea-orm entities, one per table of `onramp-migrations`.
+
+pub mod allocation;
+pub mod api_key;
+pub mod connector;
+pub mod connector_event;
+pub mod linknet_pool;
+pub mod nni;
+pub mod outbox;
+pub mod pe_port;
+pub mod pe_router;
+pub mod tenant;

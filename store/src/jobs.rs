@@ -1,0 +1,19 @@
+//! The job message that travels from the outbox through JetStream to a worker.
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// Subjects of the work-queue stream.
+pub const STREAM: &str = "ONRAMP_JOBS";
+pub const SUBJECT_PREFIX: &str = "onramp.jobs";
+pub const CONNECTOR_SUBJECT: &str = "onramp.jobs.connector";
+
+/// "Carry out `action` for connector `connector_id` at step `step`." The step
+/// lets a worker drop a job the connector has moved past (a redelivery after a
+/// crash, or a poll made stale by a delete request).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnectorJob {
+    pub connector_id: Uuid,
+    pub step: i64,
+    pub action: String,
+}
