@@ -1,1 +1,58 @@
-//! placeholder
+//! onramp's public HTTP API: axum handlers, RFC 9457 problem responses and
+//! the OpenAPI 3.1 document (utoipa) with an offline Swagger UI.
+//!
+//! The API never talks to a CSP or a router. An order is validated, its
+//! resources allocated, and its intent plus first job written in one
+//! transaction; workers do the rest.
+
+mod auth;
+mod connectors;
+mod health;
+mod openapi;
+pub mod problem;
+mod views;
+
+use axum::Router;
+use sea_orm::DatabaseConnection;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_swagger_ui::SwaggerUi;
+
+pub use openapi::ApiDoc;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub db: DatabaseConnection,
+}
+
+/// The whole application; tests drive it over a real listener.
+pub fn app(state: AppState) -> Router {
+    let (router, api) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(connectors::router())
+        .merge(health::router())
+        .split_for_parts();
+    router
+        .merge(SwaggerUi::new("/docs").url("/openapi.json", api))
+        .with_state(state)
+        .fallback(problem::not_found_fallback)
+}
+
+/// The OpenAPI document as served at `/openapi.json`.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let (_, api) = OpenApiRouter::<AppState>::with_openapi(ApiDoc::openapi())
+        .merge(connectors::router())
+        .merge(health::router())
+        .split_for_parts();
+    api
+}
+
+/// Serves `app` on `listener` until `shutdown` resolves.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -211,6 +211,15 @@ impl Platform {
             )));
         }
 
+        if let Some(op) = Operation::ALL
+            .iter()
+            .find(|op| !file.operations.contains_key(op.as_str()))
+        {
+            return Err(definition_err(format!(
+                "no template for operation \"{op}\" (every platform needs create and delete)"
+            )));
+        }
+
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Strict);
         env.set_auto_escape_callback(|template| {
@@ -234,11 +243,7 @@ impl Platform {
 
         let mut operations = HashMap::new();
         for op in Operation::ALL {
-            let Some(op_file) = file.operations.get(op.as_str()) else {
-                return Err(definition_err(format!(
-                    "no template for operation \"{op}\" (every platform needs create and delete)"
-                )));
-            };
+            let op_file = &file.operations[op.as_str()];
             let path = dir.join(&op_file.template);
             let source = std::fs::read_to_string(&path).map_err(|source| Error::Read {
                 platform: name.to_string(),

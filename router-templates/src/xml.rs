@@ -1,6 +1,5 @@
 //! XML escaping for template output, and the filters templates may use.
 
-use std::fmt::Write as _;
 use std::net::IpAddr;
 
 use minijinja::value::Value;

@@ -297,6 +297,17 @@ pub async fn release_lease(db: &DatabaseConnection, id: Uuid, holder: &str) -> R
     Ok(())
 }
 
+/// Clears a retry note once the step works again.
+pub async fn set_last_error_cleared(db: &DatabaseConnection, id: Uuid, step: i64) -> Result<()> {
+    connector::Entity::update_many()
+        .col_expr(connector::Column::LastError, Expr::value(Option::<String>::None))
+        .filter(connector::Column::Id.eq(id))
+        .filter(connector::Column::Step.eq(step))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
 #[allow(clippy::too_many_arguments)]
 async fn record_event<C: ConnectionTrait>(
     db: &C,

@@ -1,1 +1,65 @@
-//! placeholder
+//! Workers: the outbox relay and the job runner. A job names one action of
+//! one connector; the runner executes it through an adapter (AWS, NETCONF),
+//! feeds the outcome to the connector's state machine, commits the new state
+//! with the next job, and only then acks.
+//!
+//! ```text
+//!  outbox (db) ──relay──> JetStream ONRAMP_JOBS (work queue)
+//!                              │ durable pull consumer "onramp-workers"
+//!                              v
+//!   job ─> stale? ─> lease ─> execute action ─> machine.handle(event)
+//!                                  │                 │ changed: commit state + event + next job; ack
+//!                                  │ transient       │ still waiting: nak(poll interval)
+//!                                  v                 │ ignored: ack
+//!                       record last_error; nak(backoff)
+//! ```
+
+mod actions;
+mod error;
+mod queue;
+mod relay;
+mod runner;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub use error::Error;
+pub use onramp_aws_dx::DxConfig;
+pub use queue::{connect_jetstream, ensure_stream_and_consumer};
+pub use relay::run_relay;
+pub use runner::run_worker;
+
+#[derive(Clone, Debug)]
+pub struct WorkerConfig {
+    pub nats_url: String,
+    pub dx: DxConfig,
+    pub templates_root: PathBuf,
+    /// How long a poll that saw no change waits before the next look.
+    pub poll_interval: Duration,
+    /// JetStream redelivers a job that was not acked within this time (the
+    /// worker died). Also bounds how long one action may take.
+    pub ack_wait: Duration,
+    /// How long a worker owns a connector while running one of its actions.
+    pub lease: Duration,
+    /// Upper bound of the retry backoff for transient failures.
+    pub max_backoff: Duration,
+    pub max_in_flight: usize,
+    /// Names this worker in leases and logs.
+    pub worker_id: String,
+}
+
+impl WorkerConfig {
+    pub fn new(nats_url: String, dx: DxConfig) -> Self {
+        Self {
+            nats_url,
+            dx,
+            templates_root: onramp_router_templates::default_templates_root(),
+            poll_interval: Duration::from_secs(5),
+            ack_wait: Duration::from_secs(60),
+            lease: Duration::from_secs(60),
+            max_backoff: Duration::from_secs(60),
+            max_in_flight: 16,
+            worker_id: format!("worker-{}", std::process::id()),
+        }
+    }
+}

@@ -107,7 +107,11 @@ pub(crate) fn is_not_found<E: ProvideErrorMetadata>(err: &SdkError<E>) -> bool {
     if service.raw().status().is_server_error() {
         return false;
     }
-    let message = service.err().message().unwrap_or_default().to_ascii_lowercase();
+    let message = service
+        .err()
+        .message()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
     message.contains("does not exist")
         || message.contains("not found")
         || message.contains("could not find")

@@ -108,11 +108,23 @@ impl Vif {
                 out.push(format!("{field} is {have}, requested {want}"));
             }
         };
-        check("owner account", self.owner_account.clone(), req.owner_account.clone());
+        check(
+            "owner account",
+            self.owner_account.clone(),
+            req.owner_account.clone(),
+        );
         check("VLAN", self.vlan.to_string(), req.vlan.to_string());
         check("ASN", self.asn.to_string(), req.asn.to_string());
-        check("Amazon address", self.amazon_address.clone(), req.amazon_address.clone());
-        check("customer address", self.customer_address.clone(), req.customer_address.clone());
+        check(
+            "Amazon address",
+            self.amazon_address.clone(),
+            req.amazon_address.clone(),
+        );
+        check(
+            "customer address",
+            self.customer_address.clone(),
+            req.customer_address.clone(),
+        );
         out
     }
 }
@@ -217,7 +229,7 @@ impl DxClient {
             .auth_key(&req.auth_key)
             .amazon_address(&req.amazon_address)
             .customer_address(&req.customer_address)
-            .address_family(AddressFamily::Ipv4);
+            .address_family(AddressFamily::IPv4);
         alloc = match i32::try_from(req.asn) {
             Ok(asn) if (1..=ASN_MAX).contains(&req.asn) => alloc.asn(asn),
             _ => alloc.asn_long(i64::from(req.asn)),
@@ -276,7 +288,9 @@ impl DxClient {
         }
         if found.len() > 1 {
             tracing::warn!(
-                name, connection_id, count = found.len(),
+                name,
+                connection_id,
+                count = found.len(),
                 "several live VIFs share one name; using the last listed"
             );
         }
@@ -316,7 +330,9 @@ impl DxClient {
             Ok(out) => {
                 tracing::info!(
                     vif = vif_id,
-                    state = out.virtual_interface_state().map(VirtualInterfaceState::as_str),
+                    state = out
+                        .virtual_interface_state()
+                        .map(VirtualInterfaceState::as_str),
                     "VIF deletion requested"
                 );
                 return Ok(());
@@ -371,7 +387,10 @@ mod tests {
             secret_access_key: "very-secret".to_owned(),
         };
         let shown = format!("{cfg:?}");
-        assert!(shown.contains("AKIAX") && !shown.contains("very-secret"), "{shown}");
+        assert!(
+            shown.contains("AKIAX") && !shown.contains("very-secret"),
+            "{shown}"
+        );
     }
 
     #[test]
@@ -385,7 +404,10 @@ mod tests {
             ("deleted", false),
             ("rejected", false),
         ] {
-            let v = Vif { state: state.to_owned(), ..vif() };
+            let v = Vif {
+                state: state.to_owned(),
+                ..vif()
+            };
             assert_eq!(v.is_live(), live, "{state}");
         }
     }
@@ -403,7 +425,11 @@ mod tests {
             auth_key: "whatever".to_owned(),
         };
         assert!(vif().mismatches(&req).is_empty());
-        let other = VifRequest { vlan: 11, asn: 65001, ..req };
+        let other = VifRequest {
+            vlan: 11,
+            asn: 65001,
+            ..req
+        };
         assert_eq!(
             vif().mismatches(&other),
             vec!["VLAN is 10, requested 11", "ASN is 65000, requested 65001"]

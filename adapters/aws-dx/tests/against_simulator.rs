@@ -11,7 +11,11 @@ use onramp_simulators::aws_dx::{AwsDxSim, Fault, RunningSim, SimConfig};
 const CUSTOMER: &str = "444455556666";
 const ALLOCATE: &str = "AllocatePrivateVirtualInterface";
 
-async fn start(available_after: Duration, bgp_up_after: Duration, deleted_after: Duration) -> RunningSim {
+async fn start(
+    available_after: Duration,
+    bgp_up_after: Duration,
+    deleted_after: Duration,
+) -> RunningSim {
     let cfg = SimConfig {
         available_after,
         bgp_up_after,
@@ -81,7 +85,13 @@ fn expect_rejected(result: Result<Vif, Error>, operation: &str, message: &str) {
     match result {
         Err(e @ Error::Rejected { .. }) => {
             assert!(!e.is_retryable());
-            let Error::Rejected { operation: op, message: msg } = &e else { unreachable!() };
+            let Error::Rejected {
+                operation: op,
+                message: msg,
+            } = &e
+            else {
+                unreachable!()
+            };
             assert_eq!(*op, operation);
             assert_eq!(msg, message);
         }
@@ -98,7 +108,11 @@ async fn ensure_private_vif_allocates_once_and_reports_the_fields() {
     let first = dx.ensure_private_vif(&req).await.unwrap();
     let second = dx.ensure_private_vif(&req).await.unwrap();
     assert_eq!(first, second);
-    assert_eq!(allocations(&sim), 1, "the second call must find the first VIF");
+    assert_eq!(
+        allocations(&sim),
+        1,
+        "the second call must find the first VIF"
+    );
     assert_eq!(sim.sim.virtual_interfaces().len(), 1);
 
     assert!(first.id.starts_with("dxvif-"), "{}", first.id);
@@ -118,10 +132,18 @@ async fn ensure_private_vif_allocates_once_and_reports_the_fields() {
     assert_eq!(simulated.connection_id, req.connection_id);
 
     // find_vif_by_name and describe_vif agree.
-    let found = dx.find_vif_by_name(&req.connection_id, &req.name).await.unwrap();
+    let found = dx
+        .find_vif_by_name(&req.connection_id, &req.name)
+        .await
+        .unwrap();
     assert_eq!(found.as_ref(), Some(&first));
     assert_eq!(dx.describe_vif(&first.id).await.unwrap(), Some(first));
-    assert_eq!(dx.find_vif_by_name(&req.connection_id, "other").await.unwrap(), None);
+    assert_eq!(
+        dx.find_vif_by_name(&req.connection_id, "other")
+            .await
+            .unwrap(),
+        None
+    );
 }
 
 #[tokio::test]
@@ -141,13 +163,18 @@ async fn four_byte_asns_go_in_asn_long() {
 async fn a_live_vif_with_other_parameters_is_a_conflict() {
     let sim = start_fast().await;
     let dx = partner(&sim);
-    let vif = dx.ensure_private_vif(&request("onramp-svc-0002", 110)).await.unwrap();
+    let vif = dx
+        .ensure_private_vif(&request("onramp-svc-0002", 110))
+        .await
+        .unwrap();
     let err = dx
         .ensure_private_vif(&request("onramp-svc-0002", 111))
         .await
         .unwrap_err();
     match &err {
-        Error::Conflict { vif_id, details, .. } => {
+        Error::Conflict {
+            vif_id, details, ..
+        } => {
             assert_eq!(*vif_id, vif.id);
             assert!(details.contains("VLAN is 110, requested 111"), "{details}");
         }
@@ -205,7 +232,10 @@ async fn only_the_owner_may_confirm() {
         .send()
         .await
         .unwrap_err();
-    assert!(err.into_service_error().is_direct_connect_client_exception());
+    assert!(
+        err.into_service_error()
+            .is_direct_connect_client_exception()
+    );
     assert_eq!(sim.sim.virtual_interfaces()[0].state, "confirming");
 }
 
@@ -231,7 +261,12 @@ async fn customer_declining_rejects_the_vif() {
     assert_eq!(rejected.state, "rejected");
     assert!(!rejected.is_live());
     // Rejected VIFs are not reused.
-    assert_eq!(dx.find_vif_by_name(&req.connection_id, &req.name).await.unwrap(), None);
+    assert_eq!(
+        dx.find_vif_by_name(&req.connection_id, &req.name)
+            .await
+            .unwrap(),
+        None
+    );
     // Deleting it from the partner side is a no-op success.
     dx.delete_vif(&vif.id).await.unwrap();
 }
@@ -241,10 +276,16 @@ async fn delete_vif_is_idempotent() {
     // Deleting → deleted takes long here: the repeat lands while deleting.
     let sim = start(Duration::ZERO, Duration::ZERO, Duration::from_secs(3600)).await;
     let dx = partner(&sim);
-    let vif = dx.ensure_private_vif(&request("onramp-svc-0006", 150)).await.unwrap();
+    let vif = dx
+        .ensure_private_vif(&request("onramp-svc-0006", 150))
+        .await
+        .unwrap();
     dx.delete_vif(&vif.id).await.unwrap();
     dx.delete_vif(&vif.id).await.unwrap();
-    assert_eq!(dx.describe_vif(&vif.id).await.unwrap().unwrap().state, "deleting");
+    assert_eq!(
+        dx.describe_vif(&vif.id).await.unwrap().unwrap().state,
+        "deleting"
+    );
     assert_eq!(sim.sim.stats().get("DeleteVirtualInterface"), Some(&2));
 
     // Here it is deleted at once: the simulator refuses the repeat, the adapter
@@ -254,9 +295,17 @@ async fn delete_vif_is_idempotent() {
     let req = request("onramp-svc-0007", 151);
     let vif = dx.ensure_private_vif(&req).await.unwrap();
     dx.delete_vif(&vif.id).await.unwrap();
-    assert_eq!(dx.describe_vif(&vif.id).await.unwrap().unwrap().state, "deleted");
+    assert_eq!(
+        dx.describe_vif(&vif.id).await.unwrap().unwrap().state,
+        "deleted"
+    );
     dx.delete_vif(&vif.id).await.unwrap();
-    assert_eq!(dx.find_vif_by_name(&req.connection_id, &req.name).await.unwrap(), None);
+    assert_eq!(
+        dx.find_vif_by_name(&req.connection_id, &req.name)
+            .await
+            .unwrap(),
+        None
+    );
 
     // Unknown ids: nothing to delete, nothing to describe.
     dx.delete_vif("dxvif-zz99zz99").await.unwrap();
@@ -285,9 +334,12 @@ async fn aws_refusals_are_rejected_with_aws_messages() {
         "Cannot allocate VirtualInterface for the connection owner.",
     );
 
-    dx.ensure_private_vif(&request("onramp-svc-0012", 161)).await.unwrap();
+    dx.ensure_private_vif(&request("onramp-svc-0012", 161))
+        .await
+        .unwrap();
     expect_rejected(
-        dx.ensure_private_vif(&request("onramp-svc-0013", 161)).await,
+        dx.ensure_private_vif(&request("onramp-svc-0013", 161))
+            .await,
         ALLOCATE,
         "VLAN 161 is already in use on connection dxcon-onramp01.",
     );
@@ -298,17 +350,22 @@ async fn aws_refusals_are_rejected_with_aws_messages() {
         1,
     ));
     expect_rejected(
-        dx.ensure_private_vif(&request("onramp-svc-0014", 162)).await,
+        dx.ensure_private_vif(&request("onramp-svc-0014", 162))
+            .await,
         ALLOCATE,
         "Exceeded the maximum number of virtual interfaces on dxcon-onramp01.",
     );
     // The fault is spent: the job's next attempt goes through.
-    dx.ensure_private_vif(&request("onramp-svc-0014", 162)).await.unwrap();
+    dx.ensure_private_vif(&request("onramp-svc-0014", 162))
+        .await
+        .unwrap();
 
     // Credentials AWS does not know.
     let stranger = client_as(sim.endpoint_url(), "AKIASOMEBODYELSE");
     expect_rejected(
-        stranger.ensure_private_vif(&request("onramp-svc-0015", 163)).await,
+        stranger
+            .ensure_private_vif(&request("onramp-svc-0015", 163))
+            .await,
         "DescribeVirtualInterfaces",
         "The security token included in the request is invalid.",
     );
@@ -320,12 +377,16 @@ async fn server_errors_and_throttling_are_transient() {
     let dx = partner(&sim);
 
     // One 500 is absorbed by the SDK's single retry.
-    sim.sim.inject_fault(Fault::server(ALLOCATE, "Internal error", 1));
-    dx.ensure_private_vif(&request("onramp-svc-0020", 170)).await.unwrap();
+    sim.sim
+        .inject_fault(Fault::server(ALLOCATE, "Internal error", 1));
+    dx.ensure_private_vif(&request("onramp-svc-0020", 170))
+        .await
+        .unwrap();
     assert_eq!(allocations(&sim), 2);
 
     // Two in a row exhaust it: the worker's queue retries later.
-    sim.sim.inject_fault(Fault::server(ALLOCATE, "Internal error", 2));
+    sim.sim
+        .inject_fault(Fault::server(ALLOCATE, "Internal error", 2));
     let err = dx
         .ensure_private_vif(&request("onramp-svc-0021", 171))
         .await
@@ -362,11 +423,20 @@ async fn no_simulator_is_transient() {
         .await
         .unwrap_err();
     assert!(
-        matches!(&err, Error::Transient { operation: "DescribeVirtualInterfaces", .. }),
+        matches!(
+            &err,
+            Error::Transient {
+                operation: "DescribeVirtualInterfaces",
+                ..
+            }
+        ),
         "{err:?}"
     );
     assert!(err.is_retryable());
-    assert!(matches!(dx.delete_vif("dxvif-abcdefgh").await, Err(Error::Transient { .. })));
+    assert!(matches!(
+        dx.delete_vif("dxvif-abcdefgh").await,
+        Err(Error::Transient { .. })
+    ));
 
     // A simulator that went away behaves the same.
     let sim = start_fast().await;

@@ -21,7 +21,11 @@ impl ApiError {
 
     /// The modeled 400 `DirectConnectClientException`: every business-rule refusal.
     pub(crate) fn client(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "DirectConnectClientException", message)
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "DirectConnectClientException",
+            message,
+        )
     }
 
     /// The modeled 500 `DirectConnectServerException`.

@@ -104,9 +104,8 @@ fn control_error(status: StatusCode, message: impl Into<String>) -> Response {
 }
 
 /// Control-plane bodies are parsed whatever the content type, for `curl -d`.
-fn parse_body<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, Response> {
-    serde_json::from_slice(body)
-        .map_err(|e| control_error(StatusCode::BAD_REQUEST, format!("invalid body: {e}")))
+fn parse_body<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, String> {
+    serde_json::from_slice(body).map_err(|e| format!("invalid body: {e}"))
 }
 
 async fn list_vifs(State(sim): State<AwsDxSim>) -> Response {
@@ -128,7 +127,7 @@ struct BgpRequest {
 async fn set_bgp(State(sim): State<AwsDxSim>, Path(id): Path<String>, body: Bytes) -> Response {
     let req: BgpRequest = match parse_body(&body) {
         Ok(req) => req,
-        Err(resp) => return resp,
+        Err(msg) => return control_error(StatusCode::BAD_REQUEST, msg),
     };
     let up = match req.status.as_str() {
         "up" => true,
@@ -154,7 +153,7 @@ async fn list_faults(State(sim): State<AwsDxSim>) -> Response {
 async fn add_fault(State(sim): State<AwsDxSim>, body: Bytes) -> Response {
     let fault: Fault = match parse_body(&body) {
         Ok(f) => f,
-        Err(resp) => return resp,
+        Err(msg) => return control_error(StatusCode::BAD_REQUEST, msg),
     };
     if !(400..=599).contains(&fault.status) {
         return control_error(

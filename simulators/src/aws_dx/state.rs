@@ -314,7 +314,10 @@ impl SimState {
     }
 
     pub(crate) fn vif(&self, vif_id: &str) -> Option<SimVif> {
-        self.vifs.iter().find(|v| v.id == vif_id).map(VifRecord::to_sim)
+        self.vifs
+            .iter()
+            .find(|v| v.id == vif_id)
+            .map(VifRecord::to_sim)
     }
 
     /// Control plane: force the BGP session of an active VIF up or down.
@@ -328,7 +331,12 @@ impl SimState {
             .vifs
             .iter_mut()
             .find(|v| v.id == vif_id)
-            .ok_or_else(|| (StatusCode::NOT_FOUND, format!("no virtual interface {vif_id}")))?;
+            .ok_or_else(|| {
+                (
+                    StatusCode::NOT_FOUND,
+                    format!("no virtual interface {vif_id}"),
+                )
+            })?;
         if !matches!(vif.state, VifState::Available | VifState::Down) {
             return Err((
                 StatusCode::CONFLICT,
@@ -367,9 +375,7 @@ impl SimState {
             "DescribeVirtualInterfaces" => to_json(self.describe_vifs(caller, parse(body)?)?),
             "DeleteVirtualInterface" => to_json(self.delete_vif(caller, parse(body)?, now)?),
             "DescribeConnections" => to_json(self.describe_connections(caller, parse(body)?)?),
-            "DescribeInterconnects" => {
-                to_json(self.describe_interconnects(caller, parse(body)?)?)
-            }
+            "DescribeInterconnects" => to_json(self.describe_interconnects(caller, parse(body)?)?),
             "DescribeLocations" => to_json(self.describe_locations()),
             other => Err(ApiError::unknown_operation(other)),
         }
@@ -580,7 +586,11 @@ impl SimState {
         }
         let matches: Vec<&VifRecord> = match &input.virtual_interface_id {
             Some(vif_id) => vec![&self.vifs[self.find_visible(caller, vif_id)?]],
-            None => self.vifs.iter().filter(|v| self.visible(caller, v)).collect(),
+            None => self
+                .vifs
+                .iter()
+                .filter(|v| self.visible(caller, v))
+                .collect(),
         };
         let matches: Vec<&VifRecord> = matches
             .into_iter()
@@ -760,11 +770,7 @@ impl SimState {
     fn fresh_id(&self, prefix: &str) -> String {
         loop {
             let id = format!("{prefix}{}", random_string(8, ALNUM_LOWER));
-            if !self
-                .vifs
-                .iter()
-                .any(|v| v.id == id || v.bgp_peer_id == id)
-            {
+            if !self.vifs.iter().any(|v| v.id == id || v.bgp_peer_id == id) {
                 return id;
             }
         }
@@ -818,7 +824,9 @@ fn check_tags(tags: &[wire::Tag]) -> Result<(), ApiError> {
     let mut keys = HashSet::new();
     for tag in tags {
         if tag.key.is_empty() || tag.key.chars().count() > 128 {
-            return Err(ApiError::client("Tag keys must be 1 to 128 characters long."));
+            return Err(ApiError::client(
+                "Tag keys must be 1 to 128 characters long.",
+            ));
         }
         if !keys.insert(tag.key.as_str()) {
             return Err(ApiError::new(
@@ -842,7 +850,9 @@ fn random_string(len: usize, charset: &[u8]) -> String {
 
 /// A stable pseudo device name per interconnect.
 fn device_suffix(connection_id: &str) -> String {
-    let tail = connection_id.strip_prefix("dxcon-").unwrap_or(connection_id);
+    let tail = connection_id
+        .strip_prefix("dxcon-")
+        .unwrap_or(connection_id);
     tail.chars().take(12).collect()
 }
 

@@ -106,7 +106,11 @@ pub(crate) fn peer_addresses(amazon: &str, customer: &str) -> Result<(), String>
             "Peer addresses must be in a /31 or larger subnet (got /{a_len})."
         ));
     }
-    let mask = if a_len == 0 { 0 } else { u32::MAX << (32 - a_len) };
+    let mask = if a_len == 0 {
+        0
+    } else {
+        u32::MAX << (32 - a_len)
+    };
     let (a, c) = (u32::from(a), u32::from(c));
     if a & mask != c & mask {
         return Err(format!(
@@ -141,8 +145,14 @@ mod tests {
         let h = "AWS4-HMAC-SHA256 Credential=444455556666/20250101/us-east-1/directconnect/aws4_request";
         assert_eq!(access_key_from_authorization(h), Some("444455556666"));
         assert_eq!(access_key_from_authorization("Bearer xyz"), None);
-        assert_eq!(access_key_from_authorization("AWS4-HMAC-SHA256 Credential=/x"), None);
-        assert_eq!(access_key_from_authorization("AWS4-HMAC-SHA256 Credential=AKID"), None);
+        assert_eq!(
+            access_key_from_authorization("AWS4-HMAC-SHA256 Credential=/x"),
+            None
+        );
+        assert_eq!(
+            access_key_from_authorization("AWS4-HMAC-SHA256 Credential=AKID"),
+            None
+        );
     }
 
     #[test]

@@ -11,7 +11,8 @@ pub(crate) use super::SimTag as Tag;
 pub(crate) struct AllocatePrivateVirtualInterfaceInput {
     pub(crate) connection_id: Option<String>,
     pub(crate) owner_account: Option<String>,
-    pub(crate) new_private_virtual_interface_allocation: Option<NewPrivateVirtualInterfaceAllocation>,
+    pub(crate) new_private_virtual_interface_allocation:
+        Option<NewPrivateVirtualInterfaceAllocation>,
 }
 
 #[derive(Debug, Default, Deserialize)]

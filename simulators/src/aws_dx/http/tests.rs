@@ -11,7 +11,9 @@ use crate::aws_dx::SimConfig;
 const PARTNER_AUTH: &str = "AWS4-HMAC-SHA256 Credential=AKIAONRAMPPARTNER/20250101/us-east-1/directconnect/aws4_request, SignedHeaders=host, Signature=0";
 
 fn auth_for(key: &str) -> String {
-    format!("AWS4-HMAC-SHA256 Credential={key}/20250101/us-east-1/directconnect/aws4_request, SignedHeaders=host, Signature=0")
+    format!(
+        "AWS4-HMAC-SHA256 Credential={key}/20250101/us-east-1/directconnect/aws4_request, SignedHeaders=host, Signature=0"
+    )
 }
 
 fn aws(op: &str, auth: Option<&str>, body: Value) -> Request<Body> {
@@ -59,8 +61,11 @@ fn alloc(vlan: u16) -> Value {
 #[tokio::test]
 async fn success_carries_json_content_type_and_request_id() {
     let sim = sim();
-    let (status, headers, body) =
-        send(&sim, aws("DescribeLocations", Some(PARTNER_AUTH), json!({}))).await;
+    let (status, headers, body) = send(
+        &sim,
+        aws("DescribeLocations", Some(PARTNER_AUTH), json!({})),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(headers["content-type"], AMZ_JSON);
     assert!(!headers["x-amzn-requestid"].is_empty());
@@ -73,8 +78,11 @@ async fn client_errors_use_the_aws_envelope() {
     let sim = sim();
     let mut body = alloc(10);
     body["ownerAccount"] = json!("111122223333");
-    let (status, headers, body) =
-        send(&sim, aws("AllocatePrivateVirtualInterface", Some(PARTNER_AUTH), body)).await;
+    let (status, headers, body) = send(
+        &sim,
+        aws("AllocatePrivateVirtualInterface", Some(PARTNER_AUTH), body),
+    )
+    .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(headers["x-amzn-errortype"], "DirectConnectClientException");
     assert!(!headers["x-amzn-requestid"].is_empty());
@@ -134,18 +142,36 @@ async fn faults_stats_and_bgp_control() {
     assert_eq!(status, StatusCode::CREATED);
     assert_eq!(armed[0]["count"], 1);
 
-    let (status, headers, body) =
-        send(&sim, aws("AllocatePrivateVirtualInterface", Some(PARTNER_AUTH), alloc(10))).await;
+    let (status, headers, body) = send(
+        &sim,
+        aws(
+            "AllocatePrivateVirtualInterface",
+            Some(PARTNER_AUTH),
+            alloc(10),
+        ),
+    )
+    .await;
     assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
     assert_eq!(headers["x-amzn-errortype"], "DirectConnectServerException");
     assert_eq!(body["message"], "Capacity exhausted");
 
-    let (status, _, vif) =
-        send(&sim, aws("AllocatePrivateVirtualInterface", Some(PARTNER_AUTH), alloc(10))).await;
+    let (status, _, vif) = send(
+        &sim,
+        aws(
+            "AllocatePrivateVirtualInterface",
+            Some(PARTNER_AUTH),
+            alloc(10),
+        ),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
     let id = vif["virtualInterfaceId"].as_str().unwrap().to_owned();
 
-    let (_, _, stats) = send(&sim, Request::get("/_sim/stats").body(Body::empty()).unwrap()).await;
+    let (_, _, stats) = send(
+        &sim,
+        Request::get("/_sim/stats").body(Body::empty()).unwrap(),
+    )
+    .await;
     assert_eq!(stats, json!({"AllocatePrivateVirtualInterface": 2}));
 
     // BGP control needs an active VIF.
@@ -159,18 +185,32 @@ async fn faults_stats_and_bgp_control() {
 
     let customer = auth_for("444455556666");
     let confirm = json!({"virtualInterfaceId": id, "directConnectGatewayId": "5f294f92-bafb-4011-916d-9b0b03f6e2a1"});
-    let (status, _, body) =
-        send(&sim, aws("ConfirmPrivateVirtualInterface", Some(&customer), confirm)).await;
-    assert_eq!((status, body), (StatusCode::OK, json!({"virtualInterfaceState": "pending"})));
+    let (status, _, body) = send(
+        &sim,
+        aws("ConfirmPrivateVirtualInterface", Some(&customer), confirm),
+    )
+    .await;
+    assert_eq!(
+        (status, body),
+        (StatusCode::OK, json!({"virtualInterfaceState": "pending"}))
+    );
 
     let (status, _, body) = send(&sim, bgp("down")).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!((body["state"].as_str(), body["bgp_status"].as_str()), (Some("down"), Some("down")));
+    assert_eq!(
+        (body["state"].as_str(), body["bgp_status"].as_str()),
+        (Some("down"), Some("down"))
+    );
     let (status, _, _) = send(&sim, bgp("sideways")).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 
-    let (_, _, list) =
-        send(&sim, Request::get("/_sim/virtual-interfaces").body(Body::empty()).unwrap()).await;
+    let (_, _, list) = send(
+        &sim,
+        Request::get("/_sim/virtual-interfaces")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
     assert_eq!(list.as_array().unwrap().len(), 1);
     assert_eq!(list[0]["virtual_interface_id"], id.as_str());
     let listed: Vec<crate::aws_dx::SimVif> = serde_json::from_value(list).unwrap();
@@ -178,7 +218,9 @@ async fn faults_stats_and_bgp_control() {
 
     let (status, _, _) = send(
         &sim,
-        Request::get("/_sim/virtual-interfaces/dxvif-nothere0").body(Body::empty()).unwrap(),
+        Request::get("/_sim/virtual-interfaces/dxvif-nothere0")
+            .body(Body::empty())
+            .unwrap(),
     )
     .await;
     assert_eq!(status, StatusCode::NOT_FOUND);

@@ -22,7 +22,13 @@ fn sim(delay: Duration) -> SimState {
     })
 }
 
-fn call(s: &mut SimState, op: &str, caller: &Caller, body: Value, now: Instant) -> Result<Value, ApiError> {
+fn call(
+    s: &mut SimState,
+    op: &str,
+    caller: &Caller,
+    body: Value,
+    now: Instant,
+) -> Result<Value, ApiError> {
     s.advance(now);
     s.dispatch(op, caller, body.to_string().as_bytes(), now)
 }
@@ -59,7 +65,12 @@ fn allocate_returns_a_confirming_vif_with_one_pending_peer() {
     let vif = allocate(&mut s, alloc_body(101), Instant::now()).unwrap();
     let id = vif["virtualInterfaceId"].as_str().unwrap();
     assert!(id.starts_with("dxvif-") && id.len() == 14, "{id}");
-    assert!(id[6..].bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()), "{id}");
+    assert!(
+        id[6..]
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()),
+        "{id}"
+    );
     assert_eq!(vif["virtualInterfaceState"], "confirming");
     assert_eq!(vif["ownerAccount"], CUSTOMER);
     assert_eq!(vif["connectionId"], "dxcon-onramp01");
@@ -75,7 +86,12 @@ fn allocate_returns_a_confirming_vif_with_one_pending_peer() {
     assert_eq!(peers.len(), 1);
     assert_eq!(peers[0]["bgpPeerState"], "pending");
     assert_eq!(peers[0]["bgpStatus"], "down");
-    assert!(peers[0]["bgpPeerId"].as_str().unwrap().starts_with("dxpeer-"));
+    assert!(
+        peers[0]["bgpPeerId"]
+            .as_str()
+            .unwrap()
+            .starts_with("dxpeer-")
+    );
     assert_eq!(peers[0]["amazonAddress"], "169.254.10.0/31");
 }
 
@@ -127,10 +143,19 @@ fn allocate_rejects_bad_requests_with_aws_messages() {
 
     // The partner cannot allocate on a connection it does not own; a customer
     // cannot allocate at all.
-    let e = call(&mut s, "AllocatePrivateVirtualInterface", &customer(), alloc_body(10), now);
+    let e = call(
+        &mut s,
+        "AllocatePrivateVirtualInterface",
+        &customer(),
+        alloc_body(10),
+        now,
+    );
     assert!(client_message(e).starts_with("Could not find Connection"));
 
-    assert!(s.snapshot().is_empty(), "nothing may be created by refused calls");
+    assert!(
+        s.snapshot().is_empty(),
+        "nothing may be created by refused calls"
+    );
 }
 
 #[test]
@@ -150,13 +175,21 @@ fn missing_members_and_bad_json_are_validation_errors() {
     assert!(e.message.contains("vlan"), "{}", e.message);
 
     let e = s
-        .dispatch("AllocatePrivateVirtualInterface", &PARTNER, b"{not json", now)
+        .dispatch(
+            "AllocatePrivateVirtualInterface",
+            &PARTNER,
+            b"{not json",
+            now,
+        )
         .unwrap_err();
     assert_eq!(e.error_type, "SerializationException");
 
     let mut b = alloc_body(10);
     b["newPrivateVirtualInterfaceAllocation"]["vlan"] = json!("ten");
-    assert_eq!(allocate(&mut s, b, now).unwrap_err().error_type, "SerializationException");
+    assert_eq!(
+        allocate(&mut s, b, now).unwrap_err().error_type,
+        "SerializationException"
+    );
 
     let e = s.dispatch("CreateLag", &PARTNER, b"{}", now).unwrap_err();
     assert_eq!(e.error_type, "UnknownOperationException");
@@ -173,7 +206,14 @@ fn vlan_is_unique_per_connection_until_the_vif_is_gone() {
     );
     // Deleting still holds the VLAN...
     let id = first["virtualInterfaceId"].clone();
-    call(&mut s, "DeleteVirtualInterface", &PARTNER, json!({"virtualInterfaceId": id}), now).unwrap();
+    call(
+        &mut s,
+        "DeleteVirtualInterface",
+        &PARTNER,
+        json!({"virtualInterfaceId": id}),
+        now,
+    )
+    .unwrap();
     assert!(allocate(&mut s, alloc_body(200), now).is_err());
     // ...deleted frees it.
     let later = now + Duration::from_secs(3600);
@@ -185,7 +225,9 @@ fn asn_long_and_generated_values() {
     let mut s = sim(Duration::ZERO);
     let now = Instant::now();
     let mut b = alloc_body(300);
-    let a = b["newPrivateVirtualInterfaceAllocation"].as_object_mut().unwrap();
+    let a = b["newPrivateVirtualInterfaceAllocation"]
+        .as_object_mut()
+        .unwrap();
     a.remove("amazonAddress");
     a.remove("customerAddress");
     a.remove("authKey");
@@ -197,7 +239,10 @@ fn asn_long_and_generated_values() {
     assert!((6..=80).contains(&key.len()));
     let amazon = vif["amazonAddress"].as_str().unwrap();
     let customer = vif["customerAddress"].as_str().unwrap();
-    assert!(amazon.starts_with("169.254.") && amazon.ends_with("/30"), "{amazon}");
+    assert!(
+        amazon.starts_with("169.254.") && amazon.ends_with("/30"),
+        "{amazon}"
+    );
     validate::peer_addresses(amazon, customer).unwrap();
     assert_eq!(s.snapshot()[0].asn, 4_200_000_001);
 }
@@ -211,35 +256,98 @@ fn confirm_then_available_then_bgp_up() {
     let confirm = json!({"virtualInterfaceId": id, "virtualGatewayId": "vgw-0123abcd"});
 
     // Only the owner may confirm.
-    let e = call(&mut s, "ConfirmPrivateVirtualInterface", &PARTNER, confirm.clone(), t0);
+    let e = call(
+        &mut s,
+        "ConfirmPrivateVirtualInterface",
+        &PARTNER,
+        confirm.clone(),
+        t0,
+    );
     assert!(client_message(e).contains("owner"));
     let other = Caller::Customer("999988887777".into());
-    let e = call(&mut s, "ConfirmPrivateVirtualInterface", &other, confirm.clone(), t0);
+    let e = call(
+        &mut s,
+        "ConfirmPrivateVirtualInterface",
+        &other,
+        confirm.clone(),
+        t0,
+    );
     assert!(client_message(e).contains("does not exist"));
     let no_gw = json!({"virtualInterfaceId": id});
-    assert!(call(&mut s, "ConfirmPrivateVirtualInterface", &customer(), no_gw, t0).is_err());
+    assert!(
+        call(
+            &mut s,
+            "ConfirmPrivateVirtualInterface",
+            &customer(),
+            no_gw,
+            t0
+        )
+        .is_err()
+    );
 
-    let out = call(&mut s, "ConfirmPrivateVirtualInterface", &customer(), confirm.clone(), t0).unwrap();
+    let out = call(
+        &mut s,
+        "ConfirmPrivateVirtualInterface",
+        &customer(),
+        confirm.clone(),
+        t0,
+    )
+    .unwrap();
     assert_eq!(out, json!({"virtualInterfaceState": "pending"}));
-    let e = call(&mut s, "ConfirmPrivateVirtualInterface", &customer(), confirm, t0);
+    let e = call(
+        &mut s,
+        "ConfirmPrivateVirtualInterface",
+        &customer(),
+        confirm,
+        t0,
+    );
     assert!(client_message(e).contains("cannot be confirmed"));
 
     let state = |s: &mut SimState, at: Instant| {
         s.advance(at);
         let v = &s.snapshot()[0];
-        (v.state.clone(), v.bgp_status.clone(), v.bgp_peer_state.clone())
+        (
+            v.state.clone(),
+            v.bgp_status.clone(),
+            v.bgp_peer_state.clone(),
+        )
     };
     let secs = Duration::from_secs;
-    assert_eq!(state(&mut s, t0 + secs(9)), ("pending".into(), "down".into(), "pending".into()));
-    assert_eq!(state(&mut s, t0 + secs(10)), ("available".into(), "down".into(), "pending".into()));
-    assert_eq!(state(&mut s, t0 + secs(20)), ("available".into(), "up".into(), "available".into()));
-    assert_eq!(s.snapshot()[0].virtual_gateway_id.as_deref(), Some("vgw-0123abcd"));
+    assert_eq!(
+        state(&mut s, t0 + secs(9)),
+        ("pending".into(), "down".into(), "pending".into())
+    );
+    assert_eq!(
+        state(&mut s, t0 + secs(10)),
+        ("available".into(), "down".into(), "pending".into())
+    );
+    assert_eq!(
+        state(&mut s, t0 + secs(20)),
+        ("available".into(), "up".into(), "available".into())
+    );
+    assert_eq!(
+        s.snapshot()[0].virtual_gateway_id.as_deref(),
+        Some("vgw-0123abcd")
+    );
 
     // The customer sees it; the partner too.
     for caller in [customer(), PARTNER] {
-        let out = call(&mut s, "DescribeVirtualInterfaces", &caller, json!({"virtualInterfaceId": id}), t0 + secs(20)).unwrap();
-        assert_eq!(out["virtualInterfaces"][0]["virtualInterfaceState"], "available");
-        assert_eq!(out["virtualInterfaces"][0]["bgpPeers"][0]["bgpStatus"], "up");
+        let out = call(
+            &mut s,
+            "DescribeVirtualInterfaces",
+            &caller,
+            json!({"virtualInterfaceId": id}),
+            t0 + secs(20),
+        )
+        .unwrap();
+        assert_eq!(
+            out["virtualInterfaces"][0]["virtualInterfaceState"],
+            "available"
+        );
+        assert_eq!(
+            out["virtualInterfaces"][0]["bgpPeers"][0]["bgpStatus"],
+            "up"
+        );
     }
 
     // Control plane: BGP down, then up again.
@@ -247,7 +355,10 @@ fn confirm_then_available_then_bgp_up() {
     assert_eq!((v.state.as_str(), v.bgp_status.as_str()), ("down", "down"));
     assert_eq!(state(&mut s, t0 + secs(100)).0, "down", "held down");
     let v = s.set_bgp(&id, true, t0 + secs(101)).unwrap();
-    assert_eq!((v.state.as_str(), v.bgp_status.as_str()), ("available", "up"));
+    assert_eq!(
+        (v.state.as_str(), v.bgp_status.as_str()),
+        ("available", "up")
+    );
 }
 
 #[test]
@@ -256,12 +367,25 @@ fn customer_deleting_while_confirming_rejects() {
     let now = Instant::now();
     let vif = allocate(&mut s, alloc_body(101), now).unwrap();
     let id = vif["virtualInterfaceId"].clone();
-    let out = call(&mut s, "DeleteVirtualInterface", &customer(), json!({"virtualInterfaceId": id}), now).unwrap();
+    let out = call(
+        &mut s,
+        "DeleteVirtualInterface",
+        &customer(),
+        json!({"virtualInterfaceId": id}),
+        now,
+    )
+    .unwrap();
     assert_eq!(out["virtualInterfaceState"], "rejected");
     assert_eq!(s.snapshot()[0].state, "rejected");
     assert_eq!(s.snapshot()[0].bgp_peer_state, "deleted");
     // Gone for good: deleting again is refused, the VLAN is free.
-    let e = call(&mut s, "DeleteVirtualInterface", &PARTNER, json!({"virtualInterfaceId": id}), now);
+    let e = call(
+        &mut s,
+        "DeleteVirtualInterface",
+        &PARTNER,
+        json!({"virtualInterfaceId": id}),
+        now,
+    );
     assert!(client_message(e).contains("cannot be deleted"));
     allocate(&mut s, alloc_body(101), now).unwrap();
 }
@@ -279,8 +403,18 @@ fn partner_delete_goes_through_deleting_and_stays_listed() {
     let out = call(&mut s, "DeleteVirtualInterface", &PARTNER, body, t0).unwrap();
     assert_eq!(out["virtualInterfaceState"], "deleting");
     let later = t0 + Duration::from_millis(500);
-    let out = call(&mut s, "DescribeVirtualInterfaces", &PARTNER, json!({"connectionId": "dxcon-onramp01"}), later).unwrap();
-    assert_eq!(out["virtualInterfaces"][0]["virtualInterfaceState"], "deleted");
+    let out = call(
+        &mut s,
+        "DescribeVirtualInterfaces",
+        &PARTNER,
+        json!({"connectionId": "dxcon-onramp01"}),
+        later,
+    )
+    .unwrap();
+    assert_eq!(
+        out["virtualInterfaces"][0]["virtualInterfaceState"],
+        "deleted"
+    );
 }
 
 #[test]
@@ -294,15 +428,44 @@ fn describe_visibility_errors_and_pagination() {
     b["ownerAccount"] = json!("999988887777");
     allocate(&mut s, b, now).unwrap();
 
-    let all = call(&mut s, "DescribeVirtualInterfaces", &PARTNER, json!({}), now).unwrap();
+    let all = call(
+        &mut s,
+        "DescribeVirtualInterfaces",
+        &PARTNER,
+        json!({}),
+        now,
+    )
+    .unwrap();
     assert_eq!(all["virtualInterfaces"].as_array().unwrap().len(), 6);
     assert!(all.get("nextToken").is_none());
-    let mine = call(&mut s, "DescribeVirtualInterfaces", &customer(), json!({}), now).unwrap();
+    let mine = call(
+        &mut s,
+        "DescribeVirtualInterfaces",
+        &customer(),
+        json!({}),
+        now,
+    )
+    .unwrap();
     assert_eq!(mine["virtualInterfaces"].as_array().unwrap().len(), 5);
 
-    let e = call(&mut s, "DescribeVirtualInterfaces", &PARTNER, json!({"virtualInterfaceId": "dxvif-zzzzzzzz"}), now);
-    assert_eq!(client_message(e), "Virtual interface dxvif-zzzzzzzz does not exist.");
-    let e = call(&mut s, "DescribeVirtualInterfaces", &PARTNER, json!({"connectionId": "dxcon-zzzzzzzz"}), now);
+    let e = call(
+        &mut s,
+        "DescribeVirtualInterfaces",
+        &PARTNER,
+        json!({"virtualInterfaceId": "dxvif-zzzzzzzz"}),
+        now,
+    );
+    assert_eq!(
+        client_message(e),
+        "Virtual interface dxvif-zzzzzzzz does not exist."
+    );
+    let e = call(
+        &mut s,
+        "DescribeVirtualInterfaces",
+        &PARTNER,
+        json!({"connectionId": "dxcon-zzzzzzzz"}),
+        now,
+    );
     assert!(client_message(e).starts_with("Could not find Connection"));
 
     let mut seen = Vec::new();
@@ -322,7 +485,13 @@ fn describe_visibility_errors_and_pagination() {
         }
     }
     assert_eq!(seen, vec![1, 2, 3, 4, 5, 6]);
-    let e = call(&mut s, "DescribeVirtualInterfaces", &PARTNER, json!({"nextToken": "garbage"}), now);
+    let e = call(
+        &mut s,
+        "DescribeVirtualInterfaces",
+        &PARTNER,
+        json!({"nextToken": "garbage"}),
+        now,
+    );
     assert!(client_message(e).contains("nextToken"));
 }
 
@@ -356,9 +525,15 @@ fn identities_and_faults() {
     s.add_fault(Fault::server("DescribeLocations", "boom", 1));
     assert!(s.take_fault("AllocatePrivateVirtualInterface").is_none());
     let e = s.take_fault("DescribeLocations").unwrap();
-    assert_eq!((e.status.as_u16(), e.error_type.as_str(), e.message.as_str()), (500, "DirectConnectServerException", "boom"));
+    assert_eq!(
+        (e.status.as_u16(), e.error_type.as_str(), e.message.as_str()),
+        (500, "DirectConnectServerException", "boom")
+    );
     assert!(s.take_fault("DescribeLocations").is_none());
-    assert_eq!(s.take_fault("DeleteVirtualInterface").unwrap().error_type, "DirectConnectClientException");
+    assert_eq!(
+        s.take_fault("DeleteVirtualInterface").unwrap().error_type,
+        "DirectConnectClientException"
+    );
     assert!(s.take_fault("DeleteVirtualInterface").is_some());
     assert!(s.take_fault("DeleteVirtualInterface").is_none());
     assert!(s.faults().is_empty());

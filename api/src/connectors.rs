@@ -1,0 +1,421 @@
+//! `/v1/connectors` and `/v1/locations`.
+
+use std::collections::HashMap;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use onramp_state_machines::aws_hosted_vif::{self as vif, Event as VifEvent};
+use onramp_store::connectors::{Initial, Transition};
+use onramp_store::entity::{connector, nni};
+use onramp_store::model::AwsHostedVifParams;
+use onramp_store::{connectors as store, inventory};
+use rand::distr::{Alphanumeric, SampleString};
+use serde_json::Value;
+use utoipa_axum::{router::OpenApiRouter, routes};
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::auth::Tenant;
+use crate::problem::{FieldError, Problem};
+use crate::views::{
+    AwsHostedVifOrder, Connector, ConnectorList, EventList, Location, LocationList,
+};
+
+pub const KINDS: &[&str] = &["aws-hosted-vif"];
+
+/// Hosted connection speeds AWS accepts from partners (csp-apis.md).
+pub const AWS_BANDWIDTHS: &[(&str, i32)] = &[
+    ("50Mbps", 50),
+    ("100Mbps", 100),
+    ("200Mbps", 200),
+    ("300Mbps", 300),
+    ("400Mbps", 400),
+    ("500Mbps", 500),
+    ("1Gbps", 1_000),
+    ("2Gbps", 2_000),
+    ("5Gbps", 5_000),
+    ("10Gbps", 10_000),
+    ("25Gbps", 25_000),
+];
+
+/// 23456 is AS_TRANS (RFC 6793); it never identifies a real peer.
+const AS_TRANS: i64 = 23456;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_connector, list_connectors))
+        .routes(routes!(get_connector, delete_connector))
+        .routes(routes!(connector_events))
+        .routes(routes!(list_locations))
+}
+
+fn problem_json() -> &'static str {
+    crate::problem::CONTENT_TYPE
+}
+
+/// Order a connector.
+///
+/// Validates the order, allocates its VLAN, /31 and (if none given) a private
+/// ASN, and queues provisioning. Progress shows in `state`, `waiting_on` and
+/// the events timeline.
+#[utoipa::path(post, path = "/v1/connectors", tag = "connectors",
+    request_body(content = AwsHostedVifOrder, content_type = "application/json"),
+    security(("api_key" = [])),
+    responses(
+        (status = 202, description = "Accepted; provisioning runs in the background", body = Connector,
+            headers(("Location" = String, description = "The connector's URL"))),
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = problem_json()),
+        (status = 401, description = "No or bad API key", body = Problem, content_type = problem_json()),
+        (status = 409, description = "A requested value is taken, or a pool is exhausted", body = Problem, content_type = problem_json()),
+        (status = 415, description = "Body is not JSON", body = Problem, content_type = problem_json()),
+        (status = 422, description = "Invalid order; `errors` names the fields", body = Problem, content_type = problem_json()),
+    ))]
+async fn create_connector(
+    State(state): State<AppState>,
+    tenant: Tenant,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<(StatusCode, HeaderMap, Json<Connector>), Problem> {
+    let order = parse_order(&headers, &body)?;
+    let (nni, params) = validate_aws_hosted_vif(&state, &order).await?;
+    let start = vif::start();
+    let initial = Initial {
+        state: vif::state_name(&start.state).into(),
+        machine_state: serde_json::to_string(&start.state).expect("state serializes"),
+        waiting_on: vif::waiting_on(&start.state).as_str().into(),
+        first_action: start.actions.first().map(|a| a.as_str().to_string()),
+        note: format!(
+            "Ordered a hosted VIF at {} for AWS account {}; {}",
+            nni.location_code, params.aws_account_id, start.note
+        ),
+    };
+    let auth_key = Alphanumeric.sample_string(&mut rand::rng(), 24);
+    let row = store::create_aws_hosted_vif(&state.db, tenant.id, &nni, &params, &auth_key, &initial)
+        .await?;
+    tracing::info!(connector = %row.id, kind = %order.kind, tenant = %tenant.name, location = %nni.location_code, "connector ordered");
+    let view = Connector::from_row(&row, &nni)?;
+    let mut h = HeaderMap::new();
+    if let Ok(v) = HeaderValue::from_str(&view.links.self_) {
+        h.insert(header::LOCATION, v);
+    }
+    Ok((StatusCode::ACCEPTED, h, Json(view)))
+}
+
+fn parse_order(headers: &HeaderMap, body: &[u8]) -> Result<AwsHostedVifOrder, Problem> {
+    let is_json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|ct| {
+            let mime = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+            mime == "application/json" || mime.ends_with("+json")
+        })
+        .unwrap_or(false);
+    if !is_json {
+        return Err(Problem::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "Unsupported media type",
+            "the request body must be JSON",
+        )
+        .with_hint("send `Content-Type: application/json`"));
+    }
+    let value: Value = serde_json::from_slice(body).map_err(|e| {
+        Problem::new(
+            StatusCode::BAD_REQUEST,
+            "malformed_json",
+            "Malformed JSON",
+            format!("the body is not valid JSON: {e}"),
+        )
+    })?;
+    let Some(obj) = value.as_object() else {
+        return Err(Problem::field("", "invalid_type", "the body must be a JSON object"));
+    };
+    match obj.get("kind") {
+        None => return Err(Problem::field("kind", "required", "kind is required")),
+        Some(Value::String(k)) if KINDS.contains(&k.as_str()) => {}
+        Some(Value::String(k)) => {
+            return Err(Problem::field(
+                "kind",
+                "unknown_kind",
+                format!("unknown connector kind `{k}`; supported: {}", KINDS.join(", ")),
+            ));
+        }
+        Some(_) => return Err(Problem::field("kind", "invalid_type", "kind must be a string")),
+    }
+    serde_path_to_error::deserialize::<_, AwsHostedVifOrder>(value).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner().to_string();
+        let (field, code) = if let Some(rest) = inner.strip_prefix("missing field `") {
+            (rest.split('`').next().unwrap_or("").to_string(), "required")
+        } else if let Some(rest) = inner.strip_prefix("unknown field `") {
+            (rest.split('`').next().unwrap_or("").to_string(), "unknown_field")
+        } else {
+            (path, "invalid_value")
+        };
+        let field = if field == "." { String::new() } else { field };
+        Problem::field(&field, code, inner)
+    })
+}
+
+async fn validate_aws_hosted_vif(
+    state: &AppState,
+    o: &AwsHostedVifOrder,
+) -> Result<(nni::Model, AwsHostedVifParams), Problem> {
+    let mut errors = Vec::new();
+    let mut err = |field: &str, code: &str, detail: String| {
+        errors.push(FieldError {
+            field: field.into(),
+            code: code.into(),
+            detail,
+        })
+    };
+    if o.aws_account_id.len() != 12 || !o.aws_account_id.bytes().all(|b| b.is_ascii_digit()) {
+        err(
+            "aws_account_id",
+            "invalid_format",
+            format!("`{}` is not a 12-digit AWS account id", o.aws_account_id),
+        );
+    }
+    let nni = inventory::nni_at(&state.db, "aws", &o.location).await?;
+    if nni.is_none() {
+        let known: Vec<String> = inventory::nnis(&state.db, "aws")
+            .await?
+            .into_iter()
+            .map(|n| n.location_code)
+            .collect();
+        err(
+            "location",
+            "unknown_location",
+            format!(
+                "onramp has no Direct Connect interconnect at `{}`; available: {}",
+                o.location,
+                known.join(", ")
+            ),
+        );
+    }
+    match AWS_BANDWIDTHS.iter().find(|(b, _)| *b == o.bandwidth) {
+        None => err(
+            "bandwidth",
+            "unsupported_bandwidth",
+            format!(
+                "`{}` is not a hosted bandwidth; use one of {}",
+                o.bandwidth,
+                AWS_BANDWIDTHS.iter().map(|b| b.0).collect::<Vec<_>>().join(", ")
+            ),
+        ),
+        Some((_, mbps)) => {
+            if let Some(n) = &nni
+                && *mbps > n.capacity_mbps
+            {
+                err(
+                    "bandwidth",
+                    "exceeds_capacity",
+                    format!(
+                        "{} exceeds the {} Mbps interconnect at {}",
+                        o.bandwidth, n.capacity_mbps, n.location_code
+                    ),
+                );
+            }
+        }
+    }
+    if let Some(asn) = o.customer_asn {
+        if !(1..=4_294_967_294).contains(&asn) || asn == AS_TRANS {
+            err(
+                "customer_asn",
+                "out_of_range",
+                format!("ASN {asn} is not usable; use 1-4294967294 (not 23456)"),
+            );
+        } else if let Some(n) = &nni
+            && asn == n.csp_asn
+        {
+            err(
+                "customer_asn",
+                "same_as_peer",
+                format!("ASN {asn} is Amazon's side of this interconnect; the two sides need different ASNs"),
+            );
+        }
+    }
+    if let Some(vlan) = o.vlan {
+        if !(1..=4094).contains(&vlan) {
+            err("vlan", "out_of_range", format!("VLAN {vlan} is outside 1-4094"));
+        } else if let Some(n) = &nni {
+            let port = inventory::port(&state.db, n.port_id).await?;
+            if vlan < i64::from(port.vlan_min) || vlan > i64::from(port.vlan_max) {
+                err(
+                    "vlan",
+                    "out_of_range",
+                    format!(
+                        "VLAN {vlan} is outside the range {}-{} onramp uses at {}",
+                        port.vlan_min, port.vlan_max, n.location_code
+                    ),
+                );
+            }
+        }
+    }
+    if !errors.is_empty() {
+        return Err(Problem::invalid(errors));
+    }
+    let nni = nni.expect("checked above");
+    Ok((
+        nni,
+        AwsHostedVifParams {
+            aws_account_id: o.aws_account_id.clone(),
+            bandwidth: o.bandwidth.clone(),
+            customer_asn: o.customer_asn.map(|a| a as u32),
+            requested_vlan: o.vlan.map(|v| v as u16),
+        },
+    ))
+}
+
+async fn view(state: &AppState, rows: &[connector::Model]) -> Result<Vec<Connector>, Problem> {
+    let mut nnis: HashMap<Uuid, nni::Model> = HashMap::new();
+    let mut out = Vec::with_capacity(rows.len());
+    for c in rows {
+        if !nnis.contains_key(&c.nni_id) {
+            nnis.insert(c.nni_id, inventory::nni(&state.db, c.nni_id).await?);
+        }
+        out.push(Connector::from_row(c, &nnis[&c.nni_id])?);
+    }
+    Ok(out)
+}
+
+/// List the caller's connectors, newest first.
+#[utoipa::path(get, path = "/v1/connectors", tag = "connectors",
+    security(("api_key" = [])),
+    responses(
+        (status = 200, description = "The tenant's connectors", body = ConnectorList),
+        (status = 401, description = "No or bad API key", body = Problem, content_type = problem_json()),
+    ))]
+async fn list_connectors(
+    State(state): State<AppState>,
+    tenant: Tenant,
+) -> Result<Json<ConnectorList>, Problem> {
+    let rows = store::list_for_tenant(&state.db, tenant.id).await?;
+    Ok(Json(ConnectorList {
+        items: view(&state, &rows).await?,
+    }))
+}
+
+/// One connector: its state, who it waits on, and what was allocated.
+#[utoipa::path(get, path = "/v1/connectors/{id}", tag = "connectors",
+    params(("id" = Uuid, Path, description = "Connector id")),
+    security(("api_key" = [])),
+    responses(
+        (status = 200, description = "The connector", body = Connector),
+        (status = 401, description = "No or bad API key", body = Problem, content_type = problem_json()),
+        (status = 404, description = "No such connector for this tenant", body = Problem, content_type = problem_json()),
+    ))]
+async fn get_connector(
+    State(state): State<AppState>,
+    tenant: Tenant,
+    Path(id): Path<Uuid>,
+) -> Result<Json<Connector>, Problem> {
+    let row = store::get_for_tenant(&state.db, tenant.id, id).await?;
+    Ok(Json(view(&state, &[row]).await?.remove(0)))
+}
+
+/// The connector's timeline, oldest first.
+#[utoipa::path(get, path = "/v1/connectors/{id}/events", tag = "connectors",
+    params(("id" = Uuid, Path, description = "Connector id")),
+    security(("api_key" = [])),
+    responses(
+        (status = 200, description = "Timeline", body = EventList),
+        (status = 401, description = "No or bad API key", body = Problem, content_type = problem_json()),
+        (status = 404, description = "No such connector for this tenant", body = Problem, content_type = problem_json()),
+    ))]
+async fn connector_events(
+    State(state): State<AppState>,
+    tenant: Tenant,
+    Path(id): Path<Uuid>,
+) -> Result<Json<EventList>, Problem> {
+    store::get_for_tenant(&state.db, tenant.id, id).await?;
+    let items = store::events(&state.db, id).await?;
+    Ok(Json(EventList {
+        items: items.into_iter().map(Into::into).collect(),
+    }))
+}
+
+/// Deprovision a connector.
+///
+/// Deletes the VIF at AWS, removes the PE configuration and releases the
+/// VLAN, subnet and ASN; the connector ends in `deleted`. Deleting a deleted
+/// connector is a no-op.
+#[utoipa::path(delete, path = "/v1/connectors/{id}", tag = "connectors",
+    params(("id" = Uuid, Path, description = "Connector id")),
+    security(("api_key" = [])),
+    responses(
+        (status = 202, description = "Deprovisioning runs in the background", body = Connector),
+        (status = 401, description = "No or bad API key", body = Problem, content_type = problem_json()),
+        (status = 404, description = "No such connector for this tenant", body = Problem, content_type = problem_json()),
+    ))]
+async fn delete_connector(
+    State(state): State<AppState>,
+    tenant: Tenant,
+    Path(id): Path<Uuid>,
+) -> Result<(StatusCode, Json<Connector>), Problem> {
+    // A worker may commit between our read and our write; the step guard
+    // makes us lose that race cleanly, and we re-read and try again.
+    for _ in 0..20 {
+        let row = store::get_for_tenant(&state.db, tenant.id, id).await?;
+        let current: vif::State = serde_json::from_str(&row.machine_state)
+            .map_err(|e| onramp_store::Error::Corrupt(format!("machine state of {id}: {e}")))?;
+        let out = vif::handle(&current, &VifEvent::DeleteRequested);
+        if !out.changed {
+            return Ok((StatusCode::ACCEPTED, Json(view(&state, &[row]).await?.remove(0))));
+        }
+        let t = Transition {
+            expected_step: row.step,
+            state: vif::state_name(&out.state).into(),
+            machine_state: serde_json::to_string(&out.state).expect("state serializes"),
+            waiting_on: vif::waiting_on(&out.state).as_str().into(),
+            event: "delete_requested".into(),
+            from_state: Some(row.state.clone()),
+            message: out.note.clone(),
+            actor: "customer".into(),
+            next_action: out.actions.first().map(|a| a.as_str().to_string()),
+            csp_ref: None,
+            last_error: None,
+            release_resources: false,
+            lease_holder: None,
+        };
+        if store::commit_transition(&state.db, id, &t).await? {
+            tracing::info!(connector = %id, "delete requested");
+            let row = store::get_for_tenant(&state.db, tenant.id, id).await?;
+            return Ok((StatusCode::ACCEPTED, Json(view(&state, &[row]).await?.remove(0))));
+        }
+    }
+    Err(Problem::new(
+        StatusCode::CONFLICT,
+        "busy",
+        "Connector busy",
+        "the connector changed state repeatedly while the delete was being recorded",
+    )
+    .with_hint("retry the DELETE"))
+}
+
+/// Locations where connectors can be ordered.
+#[utoipa::path(get, path = "/v1/locations", tag = "connectors",
+    security(("api_key" = [])),
+    responses(
+        (status = 200, description = "Orderable locations", body = LocationList),
+        (status = 401, description = "No or bad API key", body = Problem, content_type = problem_json()),
+    ))]
+async fn list_locations(
+    State(state): State<AppState>,
+    _tenant: Tenant,
+) -> Result<Json<LocationList>, Problem> {
+    let items = inventory::nnis(&state.db, "aws")
+        .await?
+        .into_iter()
+        .map(|n| Location {
+            code: n.location_code,
+            name: n.name,
+            region: n.region,
+            csp: n.csp,
+            kinds: vec!["aws-hosted-vif".into()],
+        })
+        .collect();
+    Ok(Json(LocationList { items }))
+}

@@ -1,0 +1,153 @@
+//! RFC 9457 problem details. Every 4xx/5xx the API returns is one of these,
+//! with a stable `code` and, for input errors, the fields at fault.
+
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+pub const CONTENT_TYPE: &str = "application/problem+json";
+
+/// One field that failed validation.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct FieldError {
+    /// JSON path of the field in the request body, e.g. `aws_account_id`.
+    pub field: String,
+    /// Stable machine-readable reason, e.g. `invalid_format`.
+    pub code: String,
+    pub detail: String,
+}
+
+/// An RFC 9457 problem details object.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct Problem {
+    /// URI reference identifying the problem type.
+    #[serde(rename = "type")]
+    pub type_: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    /// Stable machine-readable code; the last segment of `type`.
+    pub code: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+    /// What the caller can do about it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+}
+
+impl Problem {
+    pub fn new(status: StatusCode, code: &str, title: &str, detail: impl Into<String>) -> Self {
+        Self {
+            type_: format!("https://onramp.dev/problems/{code}"),
+            title: title.into(),
+            status: status.as_u16(),
+            detail: detail.into(),
+            code: code.into(),
+            errors: Vec::new(),
+            hint: None,
+        }
+    }
+
+    /// 422 for a body that parsed but is invalid.
+    pub fn invalid(errors: Vec<FieldError>) -> Self {
+        let detail = errors
+            .iter()
+            .map(|e| format!("{}: {}", e.field, e.detail))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let mut p = Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            "The request is invalid",
+            detail,
+        );
+        p.errors = errors;
+        p
+    }
+
+    pub fn field(field: &str, code: &str, detail: impl Into<String>) -> Self {
+        Self::invalid(vec![FieldError {
+            field: field.into(),
+            code: code.into(),
+            detail: detail.into(),
+        }])
+    }
+
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    pub fn with_errors(mut self, errors: Vec<FieldError>) -> Self {
+        self.errors = errors;
+        self
+    }
+
+    pub fn internal() -> Self {
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            "Internal error",
+            "onramp hit an internal error; it has been logged",
+        )
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        (
+            status,
+            [(header::CONTENT_TYPE, CONTENT_TYPE)],
+            serde_json::to_vec(&self).unwrap_or_default(),
+        )
+            .into_response()
+    }
+}
+
+impl From<onramp_store::Error> for Problem {
+    fn from(e: onramp_store::Error) -> Self {
+        use onramp_store::Error as E;
+        match e {
+            E::NotFound { what } => Problem::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "Not found",
+                format!("{what} does not exist"),
+            ),
+            E::Conflict { field, message } => Problem::new(
+                StatusCode::CONFLICT,
+                "conflict",
+                "Conflict",
+                message.clone(),
+            )
+            .with_errors(vec![FieldError {
+                field,
+                code: "in_use".into(),
+                detail: message,
+            }]),
+            E::Exhausted { pool, resource } => Problem::new(
+                StatusCode::CONFLICT,
+                "pool_exhausted",
+                "Resource pool exhausted",
+                format!("resource pool `{pool}` has no free {resource} left"),
+            )
+            .with_hint("ask the operator to extend the pool, or order at another location"),
+            other => {
+                tracing::error!(error = %other, "store error");
+                Problem::internal()
+            }
+        }
+    }
+}
+
+pub async fn not_found_fallback(uri: axum::http::Uri) -> Problem {
+    Problem::new(
+        StatusCode::NOT_FOUND,
+        "no_such_route",
+        "Not found",
+        format!("no route for {}", uri.path()),
+    )
+    .with_hint("see /openapi.json or /docs for the API")
+}

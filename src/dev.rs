@@ -1,0 +1,221 @@
+//! `onramp dev`: the whole stack on one machine, for a demo or a try-out.
+//! Everything listens on 127.0.0.1 only.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Args;
+use onramp_devstack::nats::NatsServer;
+use onramp_devstack::pe::{PeLab, PeLabConfig};
+use onramp_simulators::aws_dx::{AwsDxSim, Interconnect, SimConfig};
+use onramp_store::seed::{Seed, SeedDx, SeedPe};
+use onramp_workers::{DxConfig, WorkerConfig};
+
+/// The demo tenant's API key. Only ever valid on a dev stack, on loopback.
+pub const DEMO_API_KEY: &str = "onr_demo_local_only_key_0000000000";
+
+#[derive(Args)]
+pub struct DevArgs {
+    /// Where the SQLite database and the servers' files live.
+    #[arg(long, default_value = ".onramp-dev")]
+    dir: PathBuf,
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: std::net::SocketAddr,
+    /// The AWS simulator's port.
+    #[arg(long, default_value_t = 4566)]
+    aws_port: u16,
+    /// Seconds from the customer's acceptance to the VIF being available, and again to BGP up.
+    #[arg(long, default_value_t = 2)]
+    aws_delay_secs: u64,
+}
+
+pub async fn run(a: DevArgs) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&a.dir).with_context(|| format!("creating {}", a.dir.display()))?;
+    let dir = std::fs::canonicalize(&a.dir)?;
+    let run_dir = dir.join("run");
+    let _ = std::fs::remove_dir_all(&run_dir);
+    std::fs::create_dir_all(&run_dir)?;
+
+    eprintln!("starting nats-server (JetStream) ...");
+    let nats = NatsServer::start(&run_dir).context("starting nats-server")?;
+
+    eprintln!("starting two netconfd PEs behind sshd ...");
+    let templates = onramp_router_templates::default_templates_root();
+    let pe_lab = PeLab::start(PeLabConfig::new(
+        &["pe1", "pe2"],
+        templates.join("reference-pe").join("yang"),
+        run_dir.join("pes"),
+    ))
+    .context("starting the netconfd PEs")?;
+
+    let delay = Duration::from_secs(a.aws_delay_secs);
+    let sim_cfg = SimConfig {
+        interconnects: vec![
+            Interconnect {
+                connection_id: "dxcon-onramp01".into(),
+                name: "onramp-eqdc2-1".into(),
+                location: "EqDC2".into(),
+                region: "us-east-1".into(),
+                bandwidth: "10Gbps".into(),
+            },
+            Interconnect {
+                connection_id: "dxcon-onramp02".into(),
+                name: "onramp-eqse2-1".into(),
+                location: "EqSE2".into(),
+                region: "us-west-2".into(),
+                bandwidth: "10Gbps".into(),
+            },
+        ],
+        available_after: delay,
+        bgp_up_after: delay,
+        ..SimConfig::default()
+    };
+    let partner_key = sim_cfg.partner_access_key_id.clone();
+    let sim = AwsDxSim::new(sim_cfg)
+        .serve(([127, 0, 0, 1], a.aws_port).into())
+        .await
+        .with_context(|| format!("starting the AWS simulator on port {}", a.aws_port))?;
+
+    let db_url = format!("sqlite://{}?mode=rwc", dir.join("onramp.db").display());
+    let db = onramp_store::connect_and_migrate(&db_url).await?;
+    let pes = pe_lab
+        .endpoints()
+        .iter()
+        .map(|e| SeedPe {
+            name: e.name.clone(),
+            host: e.host.clone(),
+            port: e.port,
+            username: e.username.clone(),
+            password: e.password.clone(),
+            host_key_fingerprint: Some(e.host_key_fingerprint.clone()),
+            platform: "reference-pe".into(),
+            port_name: "ge-0/0/1".into(),
+            vlan_range: (100, 3999),
+        })
+        .collect();
+    let seeded = onramp_store::seed::seed(
+        &db,
+        &Seed {
+            pes,
+            dx: vec![
+                SeedDx {
+                    location_code: "EqDC2".into(),
+                    name: "Equinix DC2, Ashburn".into(),
+                    region: "us-east-1".into(),
+                    interconnect_id: "dxcon-onramp01".into(),
+                    pe: 0,
+                    amazon_side_asn: 64512,
+                    capacity_mbps: 10_000,
+                },
+                SeedDx {
+                    location_code: "EqSE2".into(),
+                    name: "Equinix SE2, Seattle".into(),
+                    region: "us-west-2".into(),
+                    interconnect_id: "dxcon-onramp02".into(),
+                    pe: 1,
+                    amazon_side_asn: 64512,
+                    capacity_mbps: 10_000,
+                },
+            ],
+            linknet_cidr: "169.254.0.0/16".into(),
+            tenant_name: "Demo Customer".into(),
+            api_key: DEMO_API_KEY.into(),
+        },
+    )
+    .await?;
+
+    let mut cfg = WorkerConfig::new(
+        nats.url(),
+        DxConfig {
+            endpoint_url: sim.endpoint_url(),
+            region: "us-east-1".into(),
+            access_key_id: partner_key,
+            secret_access_key: "onramp-dev-secret".into(),
+        },
+    );
+    cfg.poll_interval = Duration::from_secs(1);
+    cfg.ack_wait = Duration::from_secs(20);
+    cfg.lease = Duration::from_secs(20);
+    cfg.templates_root = templates;
+
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    let js = onramp_workers::connect_jetstream(&cfg.nats_url).await?;
+    onramp_workers::ensure_stream_and_consumer(&js, cfg.ack_wait).await?;
+    let relay = tokio::spawn(onramp_workers::run_relay(db.clone(), js, rx.clone()));
+    let worker = tokio::spawn(onramp_workers::run_worker(db.clone(), cfg, rx.clone()));
+
+    let listener = tokio::net::TcpListener::bind(a.listen)
+        .await
+        .with_context(|| format!("binding {} (is another onramp running?)", a.listen))?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let mut api_rx = rx.clone();
+    let api = tokio::spawn(onramp_api::serve(
+        listener,
+        onramp_api::AppState { db },
+        async move {
+            let _ = api_rx.changed().await;
+        },
+    ));
+
+    let pe_lines: Vec<String> = pe_lab
+        .endpoints()
+        .iter()
+        .map(|e| format!("    {}: netconf over ssh {}@{}:{} (password {})", e.name, e.username, e.host, e.port, e.password))
+        .collect();
+    println!(
+        r#"
+onramp dev stack is up (tenant "Demo Customer", id {tenant}).
+
+  API           {base}/v1
+  Swagger UI    {base}/docs
+  OpenAPI       {base}/openapi.json
+  Health        {base}/healthz  {base}/readyz
+  API key       {key}
+  AWS DX sim    {aws}   (state: {aws}/_sim/virtual-interfaces)
+  NATS          {nats}
+  Database      {db_url}
+  PEs
+{pes}
+  Logs/files    {run}
+
+Order a hosted VIF:
+  curl -s -X POST {base}/v1/connectors \
+    -H 'Authorization: Bearer {key}' -H 'Content-Type: application/json' \
+    -d '{{"kind":"aws-hosted-vif","aws_account_id":"123456789012","location":"EqDC2","bandwidth":"1Gbps"}}'
+
+Watch it (state, waiting_on, vif_id):
+  curl -s {base}/v1/connectors -H 'Authorization: Bearer {key}'
+  curl -s {base}/v1/connectors/<id>/events -H 'Authorization: Bearer {key}'
+
+Accept the VIF as the customer would in the AWS console:
+  onramp aws-customer --endpoint {aws} --account 123456789012 accept <dxvif-id>
+  (or: cargo run -q -- aws-customer --endpoint {aws} --account 123456789012 accept <dxvif-id>)
+
+Deprovision:
+  curl -s -X DELETE {base}/v1/connectors/<id> -H 'Authorization: Bearer {key}'
+
+Ctrl-C stops everything.
+"#,
+        tenant = seeded.tenant_id,
+        key = DEMO_API_KEY,
+        aws = sim.endpoint_url(),
+        nats = nats.url(),
+        pes = pe_lines.join("\n"),
+        run = run_dir.display(),
+    );
+
+    crate::shutdown_signal().await;
+    eprintln!("stopping ...");
+    let _ = tx.send(true);
+    let _ = tokio::time::timeout(Duration::from_secs(5), async {
+        let _ = api.await;
+        let _ = relay.await;
+        let _ = worker.await;
+    })
+    .await;
+    drop(sim);
+    drop(pe_lab);
+    nats.stop();
+    Ok(())
+}

@@ -1,0 +1,232 @@
+//! The `onramp` binary: one executable, one subcommand per role.
+
+mod dev;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use onramp_workers::{DxConfig, WorkerConfig};
+
+#[derive(Parser)]
+#[command(name = "onramp", version, about = "Provisioning orchestrator for private connectivity into the clouds")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the REST API.
+    Serve(ServeArgs),
+    /// Run a worker: the outbox relay and the job runner.
+    Worker(WorkerArgs),
+    /// Apply database migrations and exit.
+    Migrate(DbArgs),
+    /// Run the whole stack on this machine: SQLite, nats-server, the AWS
+    /// simulator, two netconfd PEs, the API and a worker, with a demo tenant.
+    Dev(dev::DevArgs),
+    /// Print the OpenAPI document.
+    Openapi,
+    /// Act as an AWS customer against the Direct Connect simulator.
+    AwsCustomer(AwsCustomerArgs),
+}
+
+#[derive(Args, Clone)]
+pub struct DbArgs {
+    /// `sqlite://path?mode=rwc` (the default) or `postgres://...`.
+    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://onramp.db?mode=rwc")]
+    database_url: String,
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    #[command(flatten)]
+    db: DbArgs,
+    #[arg(long, env = "ONRAMP_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+}
+
+#[derive(Args, Clone)]
+pub struct WorkerArgs {
+    #[command(flatten)]
+    db: DbArgs,
+    #[arg(long, env = "NATS_URL", default_value = "nats://127.0.0.1:4222")]
+    nats_url: String,
+    /// Direct Connect endpoint; empty means AWS itself.
+    #[arg(long, env = "ONRAMP_AWS_ENDPOINT", default_value = "")]
+    aws_endpoint: String,
+    #[arg(long, env = "ONRAMP_AWS_REGION", default_value = "us-east-1")]
+    aws_region: String,
+    #[arg(long, env = "ONRAMP_AWS_ACCESS_KEY_ID", default_value = "AKIAONRAMPPARTNER")]
+    aws_access_key_id: String,
+    #[arg(long, env = "ONRAMP_AWS_SECRET_ACCESS_KEY", default_value = "onramp-dev-secret", hide_env_values = true)]
+    aws_secret_access_key: String,
+    /// Router template folder (one sub-folder per platform).
+    #[arg(long, env = "ONRAMP_TEMPLATES_DIR")]
+    templates_dir: Option<PathBuf>,
+    /// Wait between two polls of a CSP that saw no change.
+    #[arg(long, env = "ONRAMP_POLL_INTERVAL_MS", default_value_t = 5000)]
+    poll_interval_ms: u64,
+    /// JetStream redelivers an unacked job after this long.
+    #[arg(long, env = "ONRAMP_ACK_WAIT_MS", default_value_t = 60_000)]
+    ack_wait_ms: u64,
+    /// How long a worker owns a connector while it runs one action.
+    #[arg(long, env = "ONRAMP_LEASE_MS", default_value_t = 60_000)]
+    lease_ms: u64,
+    #[arg(long, env = "ONRAMP_WORKER_ID")]
+    worker_id: Option<String>,
+}
+
+impl WorkerArgs {
+    fn config(&self) -> WorkerConfig {
+        let mut cfg = WorkerConfig::new(
+            self.nats_url.clone(),
+            DxConfig {
+                endpoint_url: self.aws_endpoint.clone(),
+                region: self.aws_region.clone(),
+                access_key_id: self.aws_access_key_id.clone(),
+                secret_access_key: self.aws_secret_access_key.clone(),
+            },
+        );
+        if let Some(dir) = &self.templates_dir {
+            cfg.templates_root = dir.clone();
+        }
+        cfg.poll_interval = Duration::from_millis(self.poll_interval_ms);
+        cfg.ack_wait = Duration::from_millis(self.ack_wait_ms);
+        cfg.lease = Duration::from_millis(self.lease_ms);
+        if let Some(id) = &self.worker_id {
+            cfg.worker_id = id.clone();
+        }
+        cfg
+    }
+}
+
+#[derive(Args)]
+struct AwsCustomerArgs {
+    #[command(subcommand)]
+    action: CustomerAction,
+    /// The Direct Connect simulator's URL.
+    #[arg(long, env = "ONRAMP_AWS_ENDPOINT", global = true, default_value = "http://127.0.0.1:4566")]
+    endpoint: String,
+    /// The customer's 12-digit account id (the simulator authenticates by it).
+    #[arg(long, global = true, default_value = "123456789012")]
+    account: String,
+}
+
+#[derive(Subcommand)]
+enum CustomerAction {
+    /// Accept a hosted VIF (ConfirmPrivateVirtualInterface).
+    Accept {
+        vif_id: String,
+        #[arg(long, default_value = "vgw-0demo0001")]
+        virtual_gateway_id: String,
+    },
+    /// Decline a hosted VIF that is still confirming (DeleteVirtualInterface).
+    Decline { vif_id: String },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,sqlx=warn,sea_orm=warn,aws=warn,russh=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match Cli::parse().command {
+        Command::Serve(a) => serve(a).await,
+        Command::Worker(a) => worker(a).await,
+        Command::Migrate(a) => {
+            onramp_store::connect_and_migrate(&a.database_url)
+                .await
+                .with_context(|| format!("migrating {}", a.database_url))?;
+            eprintln!("migrations applied");
+            Ok(())
+        }
+        Command::Dev(a) => dev::run(a).await,
+        Command::Openapi => {
+            println!("{}", serde_json::to_string_pretty(&onramp_api::openapi())?);
+            Ok(())
+        }
+        Command::AwsCustomer(a) => aws_customer(a).await,
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("install SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}
+
+async fn serve(a: ServeArgs) -> anyhow::Result<()> {
+    let db = onramp_store::connect_and_migrate(&a.db.database_url)
+        .await
+        .with_context(|| format!("opening database {}", a.db.database_url))?;
+    let listener = tokio::net::TcpListener::bind(a.listen)
+        .await
+        .with_context(|| format!("binding {}", a.listen))?;
+    tracing::info!(addr = %listener.local_addr()?, "API listening");
+    onramp_api::serve(listener, onramp_api::AppState { db }, shutdown_signal()).await?;
+    Ok(())
+}
+
+async fn worker(a: WorkerArgs) -> anyhow::Result<()> {
+    let db = onramp_store::connect_and_migrate(&a.db.database_url)
+        .await
+        .with_context(|| format!("opening database {}", a.db.database_url))?;
+    let cfg = a.config();
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    let js = onramp_workers::connect_jetstream(&cfg.nats_url).await?;
+    onramp_workers::ensure_stream_and_consumer(&js, cfg.ack_wait).await?;
+    let relay = tokio::spawn(onramp_workers::run_relay(db.clone(), js, rx.clone()));
+    let run = tokio::spawn(onramp_workers::run_worker(db, cfg, rx));
+    shutdown_signal().await;
+    tracing::info!("shutting down");
+    let _ = tx.send(true);
+    let _ = relay.await;
+    run.await??;
+    Ok(())
+}
+
+async fn aws_customer(a: AwsCustomerArgs) -> anyhow::Result<()> {
+    let client = onramp_aws_dx::DxClient::new(&DxConfig {
+        endpoint_url: a.endpoint.clone(),
+        region: "us-east-1".into(),
+        access_key_id: a.account.clone(),
+        secret_access_key: "customer-secret".into(),
+    });
+    let sdk = client.sdk();
+    match a.action {
+        CustomerAction::Accept {
+            vif_id,
+            virtual_gateway_id,
+        } => {
+            let out = sdk
+                .confirm_private_virtual_interface()
+                .virtual_interface_id(&vif_id)
+                .virtual_gateway_id(virtual_gateway_id)
+                .send()
+                .await
+                .map_err(|e| anyhow::anyhow!("{}", aws_sdk_directconnect::error::DisplayErrorContext(e)))?;
+            println!("{vif_id}: {:?}", out.virtual_interface_state());
+        }
+        CustomerAction::Decline { vif_id } => {
+            let out = sdk
+                .delete_virtual_interface()
+                .virtual_interface_id(&vif_id)
+                .send()
+                .await
+                .map_err(|e| anyhow::anyhow!("{}", aws_sdk_directconnect::error::DisplayErrorContext(e)))?;
+            println!("{vif_id}: {:?}", out.virtual_interface_state());
+        }
+    }
+    Ok(())
+}

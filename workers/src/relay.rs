@@ -1,0 +1,58 @@
+//! Publishes outbox rows to JetStream in commit order, then marks them.
+
+use std::time::Duration;
+
+use async_nats::HeaderMap;
+use async_nats::jetstream;
+use onramp_store::{DatabaseConnection, outbox};
+
+/// Runs until `shutdown` fires. Safe to run in several processes at once:
+/// the stream's duplicate window drops a row published twice, and a worker
+/// ignores a job its connector has moved past.
+pub async fn run_relay(
+    db: DatabaseConnection,
+    js: jetstream::Context,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
+    let mut last_prune = std::time::Instant::now();
+    loop {
+        if *shutdown.borrow() {
+            return;
+        }
+        let published = match relay_once(&db, &js).await {
+            Ok(n) => n,
+            Err(e) => {
+                tracing::warn!(error = %e, "outbox relay failed; retrying");
+                0
+            }
+        };
+        if last_prune.elapsed() > Duration::from_secs(600) {
+            let cutoff = chrono::Utc::now() - chrono::Duration::hours(1);
+            if let Err(e) = outbox::prune(&db, cutoff).await {
+                tracing::warn!(error = %e, "outbox prune failed");
+            }
+            last_prune = std::time::Instant::now();
+        }
+        if published == 0 {
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_millis(100)) => {}
+                _ = shutdown.changed() => {}
+            }
+        }
+    }
+}
+
+async fn relay_once(db: &DatabaseConnection, js: &jetstream::Context) -> Result<usize, String> {
+    let rows = outbox::pending(db, 100).await.map_err(|e| e.to_string())?;
+    for row in &rows {
+        let mut headers = HeaderMap::new();
+        headers.insert("Nats-Msg-Id", format!("outbox-{}", row.id).as_str());
+        js.publish_with_headers(row.subject.clone(), headers, row.payload.clone().into())
+            .await
+            .map_err(|e| e.to_string())?
+            .await
+            .map_err(|e| e.to_string())?;
+        outbox::mark_published(db, row.id).await.map_err(|e| e.to_string())?;
+    }
+    Ok(rows.len())
+}
