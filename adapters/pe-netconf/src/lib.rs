@@ -35,6 +35,7 @@ pub use onramp_router_templates::{DefaultOperation, Quirks, Rendered};
 
 pub(crate) const STEP_CONNECT: &str = "connect";
 const STEP_CAPABILITIES: &str = "capabilities";
+const STEP_FIRST_RPC: &str = "first-rpc";
 const STEP_LOCK: &str = "lock";
 const STEP_DISCARD: &str = "discard-changes";
 const STEP_EDIT: &str = "edit-config";
@@ -161,7 +162,7 @@ async fn connect(target: &PeTarget, opts: &ApplyOptions) -> Result<Client, Error
         .gather_facts(false)
         .rpc_timeout(opts.rpc_timeout)
         .connect();
-    let client = match tokio::time::timeout(opts.connect_timeout, connecting).await {
+    let mut client = match tokio::time::timeout(opts.connect_timeout, connecting).await {
         Err(_) => {
             return Err(Error::Timeout {
                 step: STEP_CONNECT,
@@ -182,7 +183,41 @@ async fn connect(target: &PeTarget, opts: &ApplyOptions) -> Result<Client, Error
             });
         }
     }
+    first_exchange(&mut client, target, opts).await?;
     Ok(client)
+}
+
+/// netconfd 2.13 drops into a wait when the client's `<hello>` and its first
+/// `<rpc>` reach it in one read (likely under load: the client may send the
+/// RPC as soon as it has the server's hello): it handles the hello and leaves
+/// the RPC in its buffer until more bytes arrive. So the first exchange is a
+/// harmless `<get>` with an empty filter, re-sent with a short timeout until
+/// one is answered: each new probe pushes the stuck one through, and the
+/// stale replies are drained by message-id. After that the client only sends
+/// after a reply, so nothing else can coalesce. Costs one round trip.
+async fn first_exchange(
+    client: &mut Client,
+    target: &PeTarget,
+    opts: &ApplyOptions,
+) -> Result<(), Error> {
+    let deadline = Instant::now() + opts.connect_timeout;
+    let mut wait = Duration::from_millis(200);
+    loop {
+        match tokio::time::timeout(wait, client.get(Some(""))).await {
+            Ok(Ok(_)) => return Ok(()),
+            Ok(Err(e)) => return Err(Error::from_netconf(STEP_FIRST_RPC, &target.name, e)),
+            Err(_) if Instant::now() + wait < deadline => {
+                tracing::debug!(pe = %target.name, ?wait, "first RPC unanswered, probing again");
+                wait = (wait * 2).min(Duration::from_secs(2));
+            }
+            Err(_) => {
+                return Err(Error::Timeout {
+                    step: STEP_FIRST_RPC,
+                    after: opts.connect_timeout,
+                });
+            }
+        }
+    }
 }
 
 async fn transaction(

@@ -26,15 +26,13 @@ struct Lab {
 impl Lab {
     fn start() -> Lab {
         let platform = Platform::load(&default_templates_root(), "reference-pe").unwrap();
-        let keep = tempfile::tempdir().unwrap().keep();
         let work = tempfile::tempdir().unwrap();
         let cfg = PeLabConfig::new(
             &["pe1", "pe2"],
             platform.yang_dir().unwrap(),
-            &keep,
+            work.path(),
         );
         let lab = PeLab::start(cfg).unwrap_or_else(|e| panic!("PE lab did not start: {e}"));
-        eprintln!("LABDIR {} {:?}", keep.display(), lab.endpoints().iter().map(|e| e.port).collect::<Vec<_>>());
         Lab {
             lab,
             platform,

@@ -1,24 +1,23 @@
-use rustnetconf::{Client, Datastore};
-use rustnetconf::transport::ssh::HostKeyVerification;
+use onramp_devstack::pe::{PeLab, PeLabConfig};
+use onramp_pe_netconf::{ApplyOptions, PeTarget, get_running_with};
 use std::time::{Duration, Instant};
 
 async fn stress() {
-    let port: u16 = std::env::var("P").unwrap().parse().unwrap();
-    let fp = std::env::var("FP").unwrap();
-    let n: usize = std::env::var("N").unwrap_or("100".into()).parse().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let lab = PeLab::start(PeLabConfig::new(&["pe1"], concat!(env!("CARGO_MANIFEST_DIR"), "/../../router-templates/reference-pe/yang"), work.path())).unwrap();
+    let ep = &lab.endpoints()[0];
+    let t = PeTarget { name: ep.name.clone(), host: ep.host.clone(), port: ep.port, username: ep.username.clone(), password: ep.password.clone(), host_key_fingerprint: Some(ep.host_key_fingerprint.clone()) };
+    let opts = ApplyOptions { rpc_timeout: Duration::from_secs(3), ..Default::default() };
     let mut fails = 0;
-    for i in 0..n {
+    let mut max = Duration::ZERO;
+    for i in 0..40 {
         let s = Instant::now();
-        let mut c = Client::connect(&format!("127.0.0.1:{port}")).username("onramp-pe").password("onramp-pe-lab")
-            .host_key_verification(HostKeyVerification::Fingerprint(fp.clone())).gather_facts(false).rpc_timeout(Duration::from_secs(3)).connect().await.unwrap();
-        let r = c.lock(Datastore::Candidate).await;
-        if let Err(e) = &r { fails += 1; println!("{i}: lock {e} after {:?} caps-session {:?}", s.elapsed(), c.capabilities().and_then(|c| c.session_id())); }
-        let _ = c.unlock(Datastore::Candidate).await;
-        let _ = c.close_session().await;
+        if let Err(e) = get_running_with(&t, &opts).await { fails += 1; println!("{i}: {e}"); }
+        max = max.max(s.elapsed());
     }
-    println!("fails: {fails}/{n}");
+    println!("fails: {fails}/40 max {max:?}");
+    assert_eq!(fails, 0);
 }
-
 #[tokio::test]
 async fn s0() { stress().await }
 #[tokio::test]

@@ -1,0 +1,237 @@
+//! End to end through the public HTTP API: order a hosted VIF, accept it as
+//! the customer, see it active on the PE and at AWS, delete it and see
+//! everything gone. Runs on SQLite and on PostgreSQL.
+
+mod support;
+
+use std::time::Duration;
+
+use anyhow::Result;
+use serde_json::json;
+use support::{CUSTOMER_ACCOUNT, Db, Stack, attachment, unit_count};
+
+const T: Duration = Duration::from_secs(60);
+
+async fn lifecycle(db: Db) -> Result<()> {
+    let stack = Stack::start(db).await?;
+
+    let (status, c) = stack
+        .post_json(
+            "/v1/connectors",
+            &json!({"kind": "aws-hosted-vif", "aws_account_id": CUSTOMER_ACCOUNT,
+                    "location": "EqDC2", "bandwidth": "1Gbps"}),
+        )
+        .await?;
+    assert_eq!(status, 202, "{c:#}");
+    let id = c["id"].as_str().unwrap().to_string();
+    assert_eq!(c["links"]["events"], format!("/v1/connectors/{id}/events"));
+    assert_eq!(c["peering"]["asn_source"], "allocated");
+
+    let c = stack.wait_state(&id, "waiting_customer_acceptance", T).await?;
+    assert_eq!(c["waiting_on"], "customer");
+    let vif_id = c["vif_id"].as_str().unwrap().to_string();
+    let vlan = c["peering"]["vlan"].as_u64().unwrap() as u16;
+    let asn = c["peering"]["customer_asn"].as_u64().unwrap();
+    let pe_addr = c["peering"]["onramp_address"].as_str().unwrap().to_string();
+    let aws_addr = c["peering"]["aws_address"].as_str().unwrap().to_string();
+    assert!((64513..=65534).contains(&asn), "private ASN allocated, got {asn}");
+
+    // Still waiting a while later: nothing moves without the customer.
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let (_, c) = stack.get_json(&format!("/v1/connectors/{id}")).await?;
+    assert_eq!(c["state"], "waiting_customer_acceptance");
+
+    // The customer accepts in "their AWS console".
+    let out = stack
+        .customer_aws()
+        .confirm_private_virtual_interface()
+        .virtual_interface_id(&vif_id)
+        .virtual_gateway_id("vgw-0123abcd")
+        .send()
+        .await?;
+    assert_eq!(out.virtual_interface_state().map(|s| s.as_str()), Some("pending"));
+
+    stack.wait_state(&id, "active", T).await?;
+
+    // The PE carries exactly what was allocated.
+    let running = stack.running("pe1").await?;
+    let neighbor = aws_addr.split('/').next().unwrap();
+    let a = attachment(&running, "ge-0/0/1", vlan, neighbor).expect("unit on the PE");
+    assert_eq!(a.vlan.as_deref(), Some(vlan.to_string().as_str()));
+    assert_eq!(a.address.as_deref(), Some(pe_addr.as_str()));
+    assert_eq!(a.neighbor_peer_as.as_deref(), Some("64512"));
+    assert_eq!(a.neighbor_local_as.as_deref(), Some(asn.to_string().as_str()));
+    assert!(a.neighbor_has_key, "MD5 key configured");
+    assert_eq!(a.vrf.as_deref(), Some("cust-acme"));
+
+    // AWS holds the same VLAN, ASN and addresses.
+    let vif = stack.sim.sim.virtual_interfaces().into_iter().find(|v| v.virtual_interface_id == vif_id).unwrap();
+    assert_eq!(vif.vlan, vlan);
+    assert_eq!(u64::from(vif.asn), asn);
+    assert_eq!(vif.customer_address, pe_addr);
+    assert_eq!(vif.amazon_address, aws_addr);
+    assert_eq!(vif.owner_account, CUSTOMER_ACCOUNT);
+    assert_eq!(vif.state, "available");
+
+    let (_, events) = stack.get_json(&format!("/v1/connectors/{id}/events")).await?;
+    let states: Vec<&str> = events["items"].as_array().unwrap().iter().map(|e| e["to_state"].as_str().unwrap()).collect();
+    assert_eq!(
+        states,
+        ["configuring_pe", "allocating_vif", "waiting_customer_acceptance", "waiting_bgp", "active"]
+    );
+
+    // Deprovision.
+    let (status, _) = stack.delete(&format!("/v1/connectors/{id}")).await?;
+    assert_eq!(status, 202);
+    stack.wait_state(&id, "deleted", T).await?;
+    let running = stack.running("pe1").await?;
+    assert!(attachment(&running, "ge-0/0/1", vlan, neighbor).is_none(), "unit removed: {running}");
+    assert!(!running.contains(neighbor), "neighbor removed: {running}");
+    let vif = stack.sim.sim.virtual_interfaces().into_iter().find(|v| v.virtual_interface_id == vif_id).unwrap();
+    assert!(matches!(vif.state.as_str(), "deleting" | "deleted"), "VIF state {}", vif.state);
+    assert!(stack.allocations().await?.is_empty(), "resources released");
+
+    // A second delete is a no-op.
+    let (status, c) = stack.delete(&format!("/v1/connectors/{id}")).await?;
+    assert_eq!((status, c["state"].as_str()), (202, Some("deleted")));
+
+    // The released VLAN and subnet are handed out again.
+    let (status, c2) = stack
+        .post_json(
+            "/v1/connectors",
+            &json!({"kind": "aws-hosted-vif", "aws_account_id": CUSTOMER_ACCOUNT,
+                    "location": "EqDC2", "bandwidth": "1Gbps", "customer_asn": 65010}),
+        )
+        .await?;
+    assert_eq!(status, 202);
+    assert_eq!(c2["peering"]["vlan"].as_u64(), Some(u64::from(vlan)));
+    assert_eq!(c2["peering"]["aws_address"], aws_addr.as_str());
+    assert_eq!(c2["peering"]["customer_asn"], 65010);
+    assert_eq!(c2["peering"]["asn_source"], "customer");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn hosted_vif_lifecycle_sqlite() -> Result<()> {
+    lifecycle(Db::Sqlite).await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn hosted_vif_lifecycle_postgres() -> Result<()> {
+    lifecycle(Db::Postgres).await
+}
+
+/// The customer declines the VIF: the connector rolls back, ends `rejected`,
+/// and the PE and the pools are clean again.
+#[tokio::test(flavor = "multi_thread")]
+async fn customer_declines_vif() -> Result<()> {
+    let stack = Stack::start(Db::Sqlite).await?;
+    let (_, c) = stack
+        .post_json(
+            "/v1/connectors",
+            &json!({"kind": "aws-hosted-vif", "aws_account_id": CUSTOMER_ACCOUNT,
+                    "location": "EqDC2", "bandwidth": "500Mbps", "vlan": 321}),
+        )
+        .await?;
+    let id = c["id"].as_str().unwrap().to_string();
+    let c = stack.wait_state(&id, "waiting_customer_acceptance", T).await?;
+    let vif_id = c["vif_id"].as_str().unwrap();
+    stack.customer_aws().delete_virtual_interface().virtual_interface_id(vif_id).send().await?;
+    let c = stack.wait_state(&id, "rejected", T).await?;
+    assert!(c["failure_reason"].as_str().is_some_and(|r| !r.is_empty()), "{c:#}");
+    assert_eq!(unit_count(&stack.running("pe1").await?, "ge-0/0/1"), 0);
+    assert!(stack.allocations().await?.is_empty());
+    Ok(())
+}
+
+/// AWS refuses the allocation: the connector fails with AWS's message and
+/// releases everything.
+#[tokio::test(flavor = "multi_thread")]
+async fn aws_rejects_allocation() -> Result<()> {
+    let stack = Stack::start(Db::Sqlite).await?;
+    stack.sim.sim.inject_fault(onramp_simulators::aws_dx::Fault::client(
+        "AllocatePrivateVirtualInterface",
+        "Exceeded the maximum number of virtual interfaces on dxcon-onramp01",
+        1,
+    ));
+    let (_, c) = stack
+        .post_json(
+            "/v1/connectors",
+            &json!({"kind": "aws-hosted-vif", "aws_account_id": CUSTOMER_ACCOUNT,
+                    "location": "EqDC2", "bandwidth": "1Gbps"}),
+        )
+        .await?;
+    let id = c["id"].as_str().unwrap().to_string();
+    let c = stack.wait_state(&id, "failed", T).await?;
+    assert!(
+        c["failure_reason"].as_str().unwrap().contains("Exceeded the maximum number of virtual interfaces"),
+        "{c:#}"
+    );
+    assert_eq!(unit_count(&stack.running("pe1").await?, "ge-0/0/1"), 0, "PE rolled back");
+    assert!(stack.allocations().await?.is_empty());
+    Ok(())
+}
+
+/// A worker SIGKILLed mid-provisioning, then restarted: the connector still
+/// finishes, with exactly one VIF at AWS and one attachment on the PE.
+async fn crash(db: Db) -> Result<()> {
+    let mut stack = Stack::start(db).await?;
+    let (_, c) = stack
+        .post_json(
+            "/v1/connectors",
+            &json!({"kind": "aws-hosted-vif", "aws_account_id": CUSTOMER_ACCOUNT,
+                    "location": "EqDC2", "bandwidth": "1Gbps"}),
+        )
+        .await?;
+    let id = c["id"].as_str().unwrap().to_string();
+    // Kill as soon as the worker is past the PE push, i.e. while it is
+    // talking to AWS, then again while it is waiting on the customer.
+    stack
+        .wait_connector(&id, "past configuring_pe", T, |c| c["state"] != "configuring_pe")
+        .await?;
+    stack.kill_worker();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    stack.start_worker()?;
+    let c = stack.wait_state(&id, "waiting_customer_acceptance", T).await?;
+    stack.kill_worker();
+    let vif_id = c["vif_id"].as_str().unwrap().to_string();
+    stack
+        .customer_aws()
+        .confirm_private_virtual_interface()
+        .virtual_interface_id(&vif_id)
+        .virtual_gateway_id("vgw-0123abcd")
+        .send()
+        .await?;
+    stack.start_worker()?;
+    stack.wait_state(&id, "active", T).await?;
+
+    let name = format!("onramp-{id}");
+    let vifs: Vec<_> = stack
+        .sim
+        .sim
+        .virtual_interfaces()
+        .into_iter()
+        .filter(|v| v.virtual_interface_name == name)
+        .collect();
+    assert_eq!(vifs.len(), 1, "exactly one VIF: {vifs:#?}");
+    assert_eq!(unit_count(&stack.running("pe1").await?, "ge-0/0/1"), 1);
+
+    // Kill during teardown too; it must still end clean.
+    stack.delete(&format!("/v1/connectors/{id}")).await?;
+    stack.kill_worker();
+    stack.start_worker()?;
+    stack.wait_state(&id, "deleted", T).await?;
+    assert_eq!(unit_count(&stack.running("pe1").await?, "ge-0/0/1"), 0);
+    assert!(stack.allocations().await?.is_empty());
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn worker_crash_mid_provisioning_sqlite() -> Result<()> {
+    crash(Db::Sqlite).await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn worker_crash_mid_provisioning_postgres() -> Result<()> {
+    crash(Db::Postgres).await
+}

@@ -1,0 +1,364 @@
+//! Test harness: the real stack on free loopback ports. nats-server, netconfd
+//! PEs behind sshd, the AWS Direct Connect simulator, SQLite or PostgreSQL,
+//! and the `onramp` binary itself as `serve` and `worker` child processes, so
+//! a test can SIGKILL a worker the way a crash would.
+
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use onramp_devstack::nats::NatsServer;
+use onramp_devstack::pe::{PeLab, PeLabConfig};
+use onramp_devstack::postgres::PostgresServer;
+use onramp_devstack::{ChildGuard, free_port, wait_for_tcp};
+use onramp_pe_netconf::PeTarget;
+use onramp_simulators::aws_dx::{AwsDxSim, RunningSim, SimConfig};
+use onramp_store::seed::{Seed, SeedDx, SeedPe};
+use serde_json::Value;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Db {
+    Sqlite,
+    Postgres,
+}
+
+pub const CUSTOMER_ACCOUNT: &str = "123456789012";
+
+pub struct Stack {
+    pub dir: tempfile::TempDir,
+    pub nats: NatsServer,
+    pub pg: Option<PostgresServer>,
+    pub pes: PeLab,
+    pub sim: RunningSim,
+    pub db_url: String,
+    pub db: onramp_store::DatabaseConnection,
+    pub api: ChildGuard,
+    pub worker: Option<ChildGuard>,
+    pub base: String,
+    pub key: String,
+    pub http: reqwest::Client,
+    worker_starts: u32,
+}
+
+pub fn templates_root() -> PathBuf {
+    onramp_router_templates::default_templates_root()
+}
+
+impl Stack {
+    pub async fn start(db: Db) -> Result<Stack> {
+        let dir = tempfile::Builder::new().prefix("onramp-e2e-").tempdir()?;
+        let nats = NatsServer::start(dir.path())?;
+        let pes = PeLab::start(PeLabConfig::new(
+            &["pe1", "pe2"],
+            templates_root().join("reference-pe").join("yang"),
+            dir.path().join("pes"),
+        ))?;
+        let sim = AwsDxSim::new(SimConfig {
+            available_after: Duration::from_millis(300),
+            bgp_up_after: Duration::from_millis(300),
+            deleted_after: Duration::from_millis(100),
+            ..SimConfig::default()
+        })
+        .serve(([127, 0, 0, 1], 0).into())
+        .await?;
+        let (pg, db_url) = match db {
+            Db::Sqlite => (
+                None,
+                format!("sqlite://{}?mode=rwc", dir.path().join("onramp.db").display()),
+            ),
+            Db::Postgres => {
+                let pg = PostgresServer::start(&dir.path().join("postgres"))?;
+                let url = pg.create_database("onramp")?;
+                (Some(pg), url)
+            }
+        };
+        let conn = onramp_store::connect_and_migrate(&db_url).await?;
+        let key = onramp_store::auth::generate_key();
+        let pe_seeds = pes
+            .endpoints()
+            .iter()
+            .map(|e| SeedPe {
+                name: e.name.clone(),
+                host: e.host.clone(),
+                port: e.port,
+                username: e.username.clone(),
+                password: e.password.clone(),
+                host_key_fingerprint: Some(e.host_key_fingerprint.clone()),
+                platform: "reference-pe".into(),
+                port_name: "ge-0/0/1".into(),
+                vlan_range: (100, 3999),
+            })
+            .collect();
+        onramp_store::seed::seed(
+            &conn,
+            &Seed {
+                pes: pe_seeds,
+                dx: vec![SeedDx {
+                    location_code: "EqDC2".into(),
+                    name: "Equinix DC2".into(),
+                    region: "us-east-1".into(),
+                    interconnect_id: "dxcon-onramp01".into(),
+                    pe: 0,
+                    amazon_side_asn: 64512,
+                    capacity_mbps: 10_000,
+                }],
+                linknet_cidr: "169.254.0.0/16".into(),
+                tenant_name: "Acme".into(),
+                api_key: key.clone(),
+            },
+        )
+        .await?;
+
+        let port = free_port();
+        let mut api = ChildGuard::spawn(
+            "onramp serve",
+            Command::new(bin())
+                .arg("serve")
+                .env("DATABASE_URL", &db_url)
+                .env("ONRAMP_LISTEN", format!("127.0.0.1:{port}"))
+                .env("RUST_LOG", "info"),
+            &dir.path().join("api.log"),
+        )?;
+        wait_for_tcp("onramp serve", port, Duration::from_secs(30), &mut api)?;
+        let mut stack = Stack {
+            dir,
+            nats,
+            pg,
+            pes,
+            sim,
+            db_url,
+            db: conn,
+            api,
+            worker: None,
+            base: format!("http://127.0.0.1:{port}"),
+            key,
+            http: reqwest::Client::new(),
+            worker_starts: 0,
+        };
+        stack.start_worker()?;
+        Ok(stack)
+    }
+
+    pub fn start_worker(&mut self) -> Result<()> {
+        self.worker_starts += 1;
+        let n = self.worker_starts;
+        let w = ChildGuard::spawn(
+            "onramp worker",
+            Command::new(bin())
+                .arg("worker")
+                .env("DATABASE_URL", &self.db_url)
+                .env("NATS_URL", self.nats.url())
+                .env("ONRAMP_AWS_ENDPOINT", self.sim.endpoint_url())
+                .env("ONRAMP_AWS_ACCESS_KEY_ID", "AKIAONRAMPPARTNER")
+                .env("ONRAMP_TEMPLATES_DIR", templates_root())
+                .env("ONRAMP_POLL_INTERVAL_MS", "200")
+                // Short enough that a killed worker's job comes back quickly.
+                .env("ONRAMP_ACK_WAIT_MS", "3000")
+                .env("ONRAMP_LEASE_MS", "3000")
+                .env("ONRAMP_WORKER_ID", format!("worker-{n}"))
+                .env("RUST_LOG", "info"),
+            &self.dir.path().join(format!("worker-{n}.log")),
+        )?;
+        self.worker = Some(w);
+        Ok(())
+    }
+
+    /// SIGKILL, as a crash would.
+    pub fn kill_worker(&mut self) {
+        if let Some(mut w) = self.worker.take() {
+            w.kill();
+        }
+    }
+
+    pub fn logs(&self) -> String {
+        let mut out = String::new();
+        for entry in std::fs::read_dir(self.dir.path()).into_iter().flatten().flatten() {
+            let p = entry.path();
+            if p.extension().is_some_and(|e| e == "log") {
+                let text = std::fs::read_to_string(&p).unwrap_or_default();
+                let tail: Vec<&str> = text.lines().rev().take(40).collect();
+                out.push_str(&format!("==== {} (last 40 lines)\n", p.display()));
+                for l in tail.into_iter().rev() {
+                    out.push_str(l);
+                    out.push('\n');
+                }
+            }
+        }
+        out
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn post_json(&self, path: &str, body: &Value) -> Result<(u16, Value)> {
+        let r = self
+            .http
+            .post(self.url(path))
+            .bearer_auth(&self.key)
+            .json(body)
+            .send()
+            .await?;
+        let status = r.status().as_u16();
+        Ok((status, r.json().await.unwrap_or(Value::Null)))
+    }
+
+    pub async fn get_json(&self, path: &str) -> Result<(u16, Value)> {
+        let r = self.http.get(self.url(path)).bearer_auth(&self.key).send().await?;
+        let status = r.status().as_u16();
+        Ok((status, r.json().await.unwrap_or(Value::Null)))
+    }
+
+    pub async fn delete(&self, path: &str) -> Result<(u16, Value)> {
+        let r = self.http.delete(self.url(path)).bearer_auth(&self.key).send().await?;
+        let status = r.status().as_u16();
+        Ok((status, r.json().await.unwrap_or(Value::Null)))
+    }
+
+    /// Polls the connector until `pred` holds, failing with the timeline and
+    /// the logs when it does not within `timeout`.
+    pub async fn wait_connector(
+        &self,
+        id: &str,
+        what: &str,
+        timeout: Duration,
+        pred: impl Fn(&Value) -> bool,
+    ) -> Result<Value> {
+        let start = Instant::now();
+        loop {
+            let (status, c) = self.get_json(&format!("/v1/connectors/{id}")).await?;
+            if status == 200 && pred(&c) {
+                return Ok(c);
+            }
+            if start.elapsed() > timeout {
+                let (_, events) = self.get_json(&format!("/v1/connectors/{id}/events")).await?;
+                bail!(
+                    "connector {id} did not reach {what} within {timeout:?}\nlast: {c:#}\nevents: {events:#}\n{}",
+                    self.logs()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    pub async fn wait_state(&self, id: &str, state: &str, timeout: Duration) -> Result<Value> {
+        self.wait_connector(id, state, timeout, |c| c["state"] == state).await
+    }
+
+    pub fn pe_target(&self, name: &str) -> PeTarget {
+        let e = self.pes.endpoint(name).expect("PE exists");
+        PeTarget {
+            name: e.name.clone(),
+            host: e.host.clone(),
+            port: e.port,
+            username: e.username.clone(),
+            password: e.password.clone(),
+            host_key_fingerprint: Some(e.host_key_fingerprint.clone()),
+        }
+    }
+
+    /// The PE's running datastore, read over NETCONF.
+    pub async fn running(&self, pe: &str) -> Result<String> {
+        onramp_pe_netconf::get_running(&self.pe_target(pe))
+            .await
+            .context("reading running config")
+    }
+
+    /// A client acting as the customer's AWS account.
+    pub fn customer_aws(&self) -> aws_sdk_directconnect::Client {
+        onramp_aws_dx::DxClient::new(&onramp_aws_dx::DxConfig {
+            endpoint_url: self.sim.endpoint_url(),
+            region: "us-east-1".into(),
+            access_key_id: CUSTOMER_ACCOUNT.into(),
+            secret_access_key: "customer-secret".into(),
+        })
+        .sdk()
+        .clone()
+    }
+
+    pub async fn allocations(&self) -> Result<Vec<(String, i64)>> {
+        use sea_orm::{EntityTrait, QuerySelect};
+        use onramp_store::entity::allocation;
+        Ok(allocation::Entity::find()
+            .select_only()
+            .column(allocation::Column::Resource)
+            .column(allocation::Column::Value)
+            .into_tuple::<(String, i64)>()
+            .all(&self.db)
+            .await?)
+    }
+}
+
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_onramp")
+}
+
+/// What the PE carries for one attachment, parsed from running.
+#[derive(Debug, Default, PartialEq)]
+pub struct PeAttachment {
+    pub vlan: Option<String>,
+    pub address: Option<String>,
+    pub neighbor_peer_as: Option<String>,
+    pub neighbor_local_as: Option<String>,
+    pub neighbor_has_key: bool,
+    pub vrf: Option<String>,
+}
+
+/// Finds unit `vlan` of `interface` and BGP neighbor `neighbor` in a running
+/// config of the reference platform. `None` when the unit is absent.
+pub fn attachment(running: &str, interface: &str, vlan: u16, neighbor: &str) -> Option<PeAttachment> {
+    let xml = format!("<root>{running}</root>");
+    let doc = roxmltree::Document::parse(&xml).expect("running is XML");
+    let child_text = |n: roxmltree::Node, name: &str| -> Option<String> {
+        n.children()
+            .find(|c| c.tag_name().name() == name)
+            .and_then(|c| c.text())
+            .map(|t| t.trim().to_string())
+    };
+    let unit = doc.descendants().find(|n| {
+        n.tag_name().name() == "unit"
+            && child_text(*n, "id").as_deref() == Some(&vlan.to_string())
+            && n.parent()
+                .is_some_and(|p| p.tag_name().name() == "interface" && child_text(p, "name").as_deref() == Some(interface))
+    })?;
+    let mut a = PeAttachment {
+        vlan: child_text(unit, "vlan-id"),
+        address: unit
+            .descendants()
+            .find(|n| n.tag_name().name() == "address")
+            .and_then(|n| n.text())
+            .map(|t| t.trim().to_string()),
+        ..Default::default()
+    };
+    if let Some(nb) = doc
+        .descendants()
+        .find(|n| n.tag_name().name() == "neighbor" && child_text(*n, "address").as_deref() == Some(neighbor))
+    {
+        a.neighbor_peer_as = child_text(nb, "peer-as");
+        a.neighbor_local_as = child_text(nb, "local-as");
+        a.neighbor_has_key = child_text(nb, "authentication-key").is_some_and(|k| !k.is_empty());
+        a.vrf = nb
+            .ancestors()
+            .find(|n| n.tag_name().name() == "instance")
+            .and_then(|i| child_text(i, "name"));
+    }
+    Some(a)
+}
+
+/// Counts units on `interface` of a running config.
+pub fn unit_count(running: &str, interface: &str) -> usize {
+    let xml = format!("<root>{running}</root>");
+    let doc = roxmltree::Document::parse(&xml).expect("running is XML");
+    doc.descendants()
+        .filter(|n| n.tag_name().name() == "unit" && n.children().any(|c| c.tag_name().name() == "vlan-id"))
+        .filter(|n| {
+            n.parent().is_some_and(|p| {
+                p.children()
+                    .any(|c| c.tag_name().name() == "name" && c.text().map(str::trim) == Some(interface))
+            })
+        })
+        .count()
+}
