@@ -1,0 +1,275 @@
+//! The HTTP contract without workers: bad input is refused with RFC 9457
+//! problem+json naming the field, and refused orders leave no trace (no
+//! connector, no allocation, no job). Also the OpenAPI document, the offline
+//! Swagger UI and the health endpoints. Runs on SQLite and PostgreSQL.
+
+use anyhow::Result;
+use onramp_store::seed::{Seed, SeedDx, SeedPe};
+use sea_orm::{EntityTrait, PaginatorTrait};
+use serde_json::{Value, json};
+
+struct Api {
+    base: String,
+    key: String,
+    db: onramp_store::DatabaseConnection,
+    http: reqwest::Client,
+    _dir: tempfile::TempDir,
+    _pg: Option<onramp_devstack::postgres::PostgresServer>,
+    _shutdown: tokio::sync::oneshot::Sender<()>,
+}
+
+async fn start(postgres: bool) -> Result<Api> {
+    let dir = tempfile::tempdir()?;
+    let (pg, url) = if postgres {
+        let pg = onramp_devstack::postgres::PostgresServer::start(&dir.path().join("pg"))?;
+        let url = pg.create_database("contract")?;
+        (Some(pg), url)
+    } else {
+        (None, format!("sqlite://{}?mode=rwc", dir.path().join("c.db").display()))
+    };
+    let db = onramp_store::connect_and_migrate(&url).await?;
+    let key = onramp_store::auth::generate_key();
+    onramp_store::seed::seed(
+        &db,
+        &Seed {
+            // Nothing is pushed in these tests, so the PE needs no server.
+            pes: vec![SeedPe {
+                name: "pe1".into(),
+                host: "127.0.0.1".into(),
+                port: 830,
+                username: "x".into(),
+                password: "x".into(),
+                host_key_fingerprint: None,
+                platform: "reference-pe".into(),
+                port_name: "ge-0/0/1".into(),
+                vlan_range: (100, 3999),
+            }],
+            dx: vec![SeedDx {
+                location_code: "EqDC2".into(),
+                name: "Equinix DC2".into(),
+                region: "us-east-1".into(),
+                interconnect_id: "dxcon-onramp01".into(),
+                pe: 0,
+                amazon_side_asn: 64512,
+                capacity_mbps: 1_000,
+            }],
+            linknet_cidr: "169.254.0.0/16".into(),
+            tenant_name: "Acme".into(),
+            api_key: key.clone(),
+        },
+    )
+    .await?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let state = onramp_api::AppState { db: db.clone() };
+    tokio::spawn(onramp_api::serve(listener, state, async {
+        let _ = rx.await;
+    }));
+    Ok(Api {
+        base,
+        key,
+        db,
+        http: reqwest::Client::new(),
+        _dir: dir,
+        _pg: pg,
+        _shutdown: tx,
+    })
+}
+
+impl Api {
+    async fn post_raw(&self, body: &str, content_type: &str) -> Result<(u16, String, Value)> {
+        let r = self
+            .http
+            .post(format!("{}/v1/connectors", self.base))
+            .bearer_auth(&self.key)
+            .header("content-type", content_type)
+            .body(body.to_string())
+            .send()
+            .await?;
+        let status = r.status().as_u16();
+        let ct = r
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap_or("").to_string())
+            .unwrap_or_default();
+        Ok((status, ct, r.json().await.unwrap_or(Value::Null)))
+    }
+
+    async fn order(&self, body: Value) -> Result<(u16, String, Value)> {
+        self.post_raw(&body.to_string(), "application/json").await
+    }
+
+    /// Rows that any accepted order would have written.
+    async fn traces(&self) -> Result<(u64, u64, u64)> {
+        use onramp_store::entity::{allocation, connector, outbox};
+        Ok((
+            connector::Entity::find().count(&self.db).await?,
+            allocation::Entity::find().count(&self.db).await?,
+            outbox::Entity::find().count(&self.db).await?,
+        ))
+    }
+}
+
+fn good() -> Value {
+    json!({"kind": "aws-hosted-vif", "aws_account_id": "123456789012", "location": "EqDC2", "bandwidth": "1Gbps"})
+}
+
+fn with(field: &str, v: Value) -> Value {
+    let mut b = good();
+    b[field] = v;
+    b
+}
+
+/// Asserts a problem+json of `status` whose `errors` name `field`.
+fn assert_problem(resp: &(u16, String, Value), status: u16, field: Option<&str>, ctx: &str) {
+    let (s, ct, body) = resp;
+    assert_eq!(*s, status, "{ctx}: {body:#}");
+    assert_eq!(ct, "application/problem+json", "{ctx}");
+    assert_eq!(body["status"], status, "{ctx}");
+    for k in ["type", "title", "detail", "code"] {
+        assert!(body[k].as_str().is_some_and(|v| !v.is_empty()), "{ctx}: missing {k} in {body:#}");
+    }
+    if let Some(f) = field {
+        let fields: Vec<&str> = body["errors"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|e| e["field"].as_str()).collect())
+            .unwrap_or_default();
+        assert!(fields.contains(&f), "{ctx}: expected field {f}, got {body:#}");
+    }
+}
+
+async fn contract(postgres: bool) -> Result<()> {
+    let api = start(postgres).await?;
+
+    let cases: Vec<(&str, Value, u16, &str)> = vec![
+        ("short account id", with("aws_account_id", json!("12345")), 422, "aws_account_id"),
+        ("letters in account id", with("aws_account_id", json!("12345678901a")), 422, "aws_account_id"),
+        ("numeric account id", with("aws_account_id", json!(123456789012u64)), 422, "aws_account_id"),
+        ("unknown location", with("location", json!("Mars1")), 422, "location"),
+        ("vlan 0", with("vlan", json!(0)), 422, "vlan"),
+        ("vlan 4095", with("vlan", json!(4095)), 422, "vlan"),
+        ("vlan 70000", with("vlan", json!(70000)), 422, "vlan"),
+        ("vlan outside the port's range", with("vlan", json!(50)), 422, "vlan"),
+        ("vlan as text", with("vlan", json!("ten")), 422, "vlan"),
+        ("asn 0", with("customer_asn", json!(0)), 422, "customer_asn"),
+        ("asn 4294967295", with("customer_asn", json!(4_294_967_295u64)), 422, "customer_asn"),
+        ("asn negative", with("customer_asn", json!(-5)), 422, "customer_asn"),
+        ("asn AS_TRANS", with("customer_asn", json!(23456)), 422, "customer_asn"),
+        ("asn equal to Amazon's side", with("customer_asn", json!(64512)), 422, "customer_asn"),
+        ("bandwidth not hosted", with("bandwidth", json!("3Gbps")), 422, "bandwidth"),
+        ("bandwidth above the interconnect", with("bandwidth", json!("10Gbps")), 422, "bandwidth"),
+        ("unknown kind", with("kind", json!("aws-dedicated")), 422, "kind"),
+        ("kind missing", {
+            let mut b = good();
+            b.as_object_mut().unwrap().remove("kind");
+            b
+        }, 422, "kind"),
+        ("bandwidth missing", {
+            let mut b = good();
+            b.as_object_mut().unwrap().remove("bandwidth");
+            b
+        }, 422, "bandwidth"),
+        ("unknown field", with("colour", json!("blue")), 422, "colour"),
+    ];
+    for (name, body, status, field) in cases {
+        let resp = api.order(body).await?;
+        assert_problem(&resp, status, Some(field), name);
+    }
+    // Several faults at once are all reported.
+    let mut b = with("aws_account_id", json!("1"));
+    b["location"] = json!("Nowhere");
+    let resp = api.order(b).await?;
+    assert_problem(&resp, 422, Some("aws_account_id"), "two faults");
+    assert_problem(&resp, 422, Some("location"), "two faults");
+
+    let resp = api.post_raw("{\"kind\": \"aws-hosted-vif\",", "application/json").await?;
+    assert_problem(&resp, 400, None, "malformed JSON");
+    assert_eq!(resp.2["code"], "malformed_json");
+    let resp = api.post_raw("[1,2]", "application/json").await?;
+    assert_problem(&resp, 422, None, "array body");
+    let resp = api.post_raw(&good().to_string(), "text/plain").await?;
+    assert_problem(&resp, 415, None, "text/plain");
+
+    assert_eq!(api.traces().await?, (0, 0, 0), "refused orders leave nothing behind");
+
+    // Authentication.
+    let r = api.http.get(format!("{}/v1/connectors", api.base)).send().await?;
+    assert_eq!(r.status().as_u16(), 401);
+    let r = api
+        .http
+        .get(format!("{}/v1/connectors", api.base))
+        .bearer_auth("onr_not_a_real_key")
+        .send()
+        .await?;
+    assert_eq!(r.status().as_u16(), 401);
+    assert_eq!(r.headers()["content-type"], "application/problem+json");
+
+    // A good order, then the same VLAN again: 409 naming the field, and the
+    // second order leaves nothing behind.
+    let resp = api.order(with("vlan", json!(200))).await?;
+    assert_eq!(resp.0, 202, "{:#}", resp.2);
+    assert_eq!(resp.2["state"], "configuring_pe");
+    assert_eq!(resp.2["waiting_on"], "onramp");
+    assert_eq!(resp.2["peering"]["vlan"], 200);
+    assert_eq!(resp.2["peering"]["subnet"], "169.254.0.0/31");
+    let before = api.traces().await?;
+    assert_eq!(before, (1, 3, 1), "one connector, VLAN + /31 + ASN, one job");
+    let resp = api.order(with("vlan", json!(200))).await?;
+    assert_problem(&resp, 409, Some("vlan"), "VLAN in use");
+    assert_eq!(api.traces().await?, before);
+
+    // Unknown connector and route.
+    let r = api
+        .http
+        .get(format!("{}/v1/connectors/00000000-0000-4000-8000-000000000000", api.base))
+        .bearer_auth(&api.key)
+        .send()
+        .await?;
+    assert_eq!(r.status().as_u16(), 404);
+    let r = api.http.get(format!("{}/v2/nothing", api.base)).send().await?;
+    assert_eq!(r.status().as_u16(), 404);
+    assert_eq!(r.headers()["content-type"], "application/problem+json");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_input_is_refused_and_leaves_nothing_sqlite() -> Result<()> {
+    contract(false).await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_input_is_refused_and_leaves_nothing_postgres() -> Result<()> {
+    contract(true).await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn openapi_swagger_and_health() -> Result<()> {
+    let api = start(false).await?;
+    let doc: Value = api.http.get(format!("{}/openapi.json", api.base)).send().await?.json().await?;
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"), "{}", doc["openapi"]);
+    for path in ["/v1/connectors", "/v1/connectors/{id}", "/v1/connectors/{id}/events", "/v1/locations", "/healthz", "/readyz"] {
+        assert!(doc["paths"][path].is_object(), "missing {path}");
+    }
+    assert_eq!(doc["components"]["securitySchemes"]["api_key"]["scheme"], "bearer");
+    assert!(doc["components"]["schemas"]["Problem"].is_object());
+    let post = &doc["paths"]["/v1/connectors"]["post"]["responses"];
+    for code in ["202", "400", "401", "409", "415", "422"] {
+        assert!(post[code].is_object(), "POST /v1/connectors documents {code}");
+    }
+
+    let r = api.http.get(format!("{}/docs/", api.base)).send().await?;
+    assert_eq!(r.status().as_u16(), 200);
+    let html = r.text().await?;
+    assert!(html.contains("swagger"), "Swagger UI page");
+    // Served from the binary, not a CDN.
+    assert!(!html.contains("https://"), "no remote assets: {html}");
+    let r = api.http.get(format!("{}/docs/swagger-ui-bundle.js", api.base)).send().await?;
+    assert_eq!(r.status().as_u16(), 200);
+
+    let r = api.http.get(format!("{}/healthz", api.base)).send().await?;
+    assert_eq!(r.status().as_u16(), 200);
+    let r = api.http.get(format!("{}/readyz", api.base)).send().await?;
+    assert_eq!(r.status().as_u16(), 200);
+    Ok(())
+}
