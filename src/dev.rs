@@ -161,7 +161,12 @@ pub async fn run(a: DevArgs) -> anyhow::Result<()> {
     let pe_lines: Vec<String> = pe_lab
         .endpoints()
         .iter()
-        .map(|e| format!("    {}: netconf over ssh {}@{}:{} (password {})", e.name, e.username, e.host, e.port, e.password))
+        .map(|e| {
+            format!(
+                "    {}: netconf over ssh {}@{}:{} (password {})",
+                e.name, e.username, e.host, e.port, e.password
+            )
+        })
         .collect();
     println!(
         r#"

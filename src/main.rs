@@ -11,7 +11,11 @@ use clap::{Args, Parser, Subcommand};
 use onramp_workers::{DxConfig, WorkerConfig};
 
 #[derive(Parser)]
-#[command(name = "onramp", version, about = "Provisioning orchestrator for private connectivity into the clouds")]
+#[command(
+    name = "onramp",
+    version,
+    about = "Provisioning orchestrator for private connectivity into the clouds"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -37,7 +41,11 @@ enum Command {
 #[derive(Args, Clone)]
 pub struct DbArgs {
     /// `sqlite://path?mode=rwc` (the default) or `postgres://...`.
-    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://onramp.db?mode=rwc")]
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "sqlite://onramp.db?mode=rwc"
+    )]
     database_url: String,
 }
 
@@ -60,9 +68,18 @@ pub struct WorkerArgs {
     aws_endpoint: String,
     #[arg(long, env = "ONRAMP_AWS_REGION", default_value = "us-east-1")]
     aws_region: String,
-    #[arg(long, env = "ONRAMP_AWS_ACCESS_KEY_ID", default_value = "AKIAONRAMPPARTNER")]
+    #[arg(
+        long,
+        env = "ONRAMP_AWS_ACCESS_KEY_ID",
+        default_value = "AKIAONRAMPPARTNER"
+    )]
     aws_access_key_id: String,
-    #[arg(long, env = "ONRAMP_AWS_SECRET_ACCESS_KEY", default_value = "onramp-dev-secret", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "ONRAMP_AWS_SECRET_ACCESS_KEY",
+        default_value = "onramp-dev-secret",
+        hide_env_values = true
+    )]
     aws_secret_access_key: String,
     /// Router template folder (one sub-folder per platform).
     #[arg(long, env = "ONRAMP_TEMPLATES_DIR")]
@@ -109,7 +126,12 @@ struct AwsCustomerArgs {
     #[command(subcommand)]
     action: CustomerAction,
     /// The Direct Connect simulator's URL.
-    #[arg(long, env = "ONRAMP_AWS_ENDPOINT", global = true, default_value = "http://127.0.0.1:4566")]
+    #[arg(
+        long,
+        env = "ONRAMP_AWS_ENDPOINT",
+        global = true,
+        default_value = "http://127.0.0.1:4566"
+    )]
     endpoint: String,
     /// The customer's 12-digit account id (the simulator authenticates by it).
     #[arg(long, global = true, default_value = "123456789012")]
@@ -215,7 +237,9 @@ async fn aws_customer(a: AwsCustomerArgs) -> anyhow::Result<()> {
                 .virtual_gateway_id(virtual_gateway_id)
                 .send()
                 .await
-                .map_err(|e| anyhow::anyhow!("{}", aws_sdk_directconnect::error::DisplayErrorContext(e)))?;
+                .map_err(|e| {
+                    anyhow::anyhow!("{}", aws_sdk_directconnect::error::DisplayErrorContext(e))
+                })?;
             println!("{vif_id}: {:?}", out.virtual_interface_state());
         }
         CustomerAction::Decline { vif_id } => {
@@ -224,7 +248,9 @@ async fn aws_customer(a: AwsCustomerArgs) -> anyhow::Result<()> {
                 .virtual_interface_id(&vif_id)
                 .send()
                 .await
-                .map_err(|e| anyhow::anyhow!("{}", aws_sdk_directconnect::error::DisplayErrorContext(e)))?;
+                .map_err(|e| {
+                    anyhow::anyhow!("{}", aws_sdk_directconnect::error::DisplayErrorContext(e))
+                })?;
             println!("{vif_id}: {:?}", out.virtual_interface_state());
         }
     }

@@ -25,7 +25,10 @@ async fn start(postgres: bool) -> Result<Api> {
         let url = pg.create_database("contract")?;
         (Some(pg), url)
     } else {
-        (None, format!("sqlite://{}?mode=rwc", dir.path().join("c.db").display()))
+        (
+            None,
+            format!("sqlite://{}?mode=rwc", dir.path().join("c.db").display()),
+        )
     };
     let db = onramp_store::connect_and_migrate(&url).await?;
     let key = onramp_store::auth::generate_key();
@@ -128,14 +131,20 @@ fn assert_problem(resp: &(u16, String, Value), status: u16, field: Option<&str>,
     assert_eq!(ct, "application/problem+json", "{ctx}");
     assert_eq!(body["status"], status, "{ctx}");
     for k in ["type", "title", "detail", "code"] {
-        assert!(body[k].as_str().is_some_and(|v| !v.is_empty()), "{ctx}: missing {k} in {body:#}");
+        assert!(
+            body[k].as_str().is_some_and(|v| !v.is_empty()),
+            "{ctx}: missing {k} in {body:#}"
+        );
     }
     if let Some(f) = field {
         let fields: Vec<&str> = body["errors"]
             .as_array()
             .map(|a| a.iter().filter_map(|e| e["field"].as_str()).collect())
             .unwrap_or_default();
-        assert!(fields.contains(&f), "{ctx}: expected field {f}, got {body:#}");
+        assert!(
+            fields.contains(&f),
+            "{ctx}: expected field {f}, got {body:#}"
+        );
     }
 }
 
@@ -143,34 +152,109 @@ async fn contract(postgres: bool) -> Result<()> {
     let api = start(postgres).await?;
 
     let cases: Vec<(&str, Value, u16, &str)> = vec![
-        ("short account id", with("aws_account_id", json!("12345")), 422, "aws_account_id"),
-        ("letters in account id", with("aws_account_id", json!("12345678901a")), 422, "aws_account_id"),
-        ("numeric account id", with("aws_account_id", json!(123456789012u64)), 422, "aws_account_id"),
-        ("unknown location", with("location", json!("Mars1")), 422, "location"),
+        (
+            "short account id",
+            with("aws_account_id", json!("12345")),
+            422,
+            "aws_account_id",
+        ),
+        (
+            "letters in account id",
+            with("aws_account_id", json!("12345678901a")),
+            422,
+            "aws_account_id",
+        ),
+        (
+            "numeric account id",
+            with("aws_account_id", json!(123456789012u64)),
+            422,
+            "aws_account_id",
+        ),
+        (
+            "unknown location",
+            with("location", json!("Mars1")),
+            422,
+            "location",
+        ),
         ("vlan 0", with("vlan", json!(0)), 422, "vlan"),
         ("vlan 4095", with("vlan", json!(4095)), 422, "vlan"),
         ("vlan 70000", with("vlan", json!(70000)), 422, "vlan"),
-        ("vlan outside the port's range", with("vlan", json!(50)), 422, "vlan"),
+        (
+            "vlan outside the port's range",
+            with("vlan", json!(50)),
+            422,
+            "vlan",
+        ),
         ("vlan as text", with("vlan", json!("ten")), 422, "vlan"),
         ("asn 0", with("customer_asn", json!(0)), 422, "customer_asn"),
-        ("asn 4294967295", with("customer_asn", json!(4_294_967_295u64)), 422, "customer_asn"),
-        ("asn negative", with("customer_asn", json!(-5)), 422, "customer_asn"),
-        ("asn AS_TRANS", with("customer_asn", json!(23456)), 422, "customer_asn"),
-        ("asn equal to Amazon's side", with("customer_asn", json!(64512)), 422, "customer_asn"),
-        ("bandwidth not hosted", with("bandwidth", json!("3Gbps")), 422, "bandwidth"),
-        ("bandwidth above the interconnect", with("bandwidth", json!("10Gbps")), 422, "bandwidth"),
-        ("unknown kind", with("kind", json!("aws-dedicated")), 422, "kind"),
-        ("kind missing", {
-            let mut b = good();
-            b.as_object_mut().unwrap().remove("kind");
-            b
-        }, 422, "kind"),
-        ("bandwidth missing", {
-            let mut b = good();
-            b.as_object_mut().unwrap().remove("bandwidth");
-            b
-        }, 422, "bandwidth"),
-        ("unknown field", with("colour", json!("blue")), 422, "colour"),
+        (
+            "asn 4294967295",
+            with("customer_asn", json!(4_294_967_295u64)),
+            422,
+            "customer_asn",
+        ),
+        (
+            "asn negative",
+            with("customer_asn", json!(-5)),
+            422,
+            "customer_asn",
+        ),
+        (
+            "asn AS_TRANS",
+            with("customer_asn", json!(23456)),
+            422,
+            "customer_asn",
+        ),
+        (
+            "asn equal to Amazon's side",
+            with("customer_asn", json!(64512)),
+            422,
+            "customer_asn",
+        ),
+        (
+            "bandwidth not hosted",
+            with("bandwidth", json!("3Gbps")),
+            422,
+            "bandwidth",
+        ),
+        (
+            "bandwidth above the interconnect",
+            with("bandwidth", json!("10Gbps")),
+            422,
+            "bandwidth",
+        ),
+        (
+            "unknown kind",
+            with("kind", json!("aws-dedicated")),
+            422,
+            "kind",
+        ),
+        (
+            "kind missing",
+            {
+                let mut b = good();
+                b.as_object_mut().unwrap().remove("kind");
+                b
+            },
+            422,
+            "kind",
+        ),
+        (
+            "bandwidth missing",
+            {
+                let mut b = good();
+                b.as_object_mut().unwrap().remove("bandwidth");
+                b
+            },
+            422,
+            "bandwidth",
+        ),
+        (
+            "unknown field",
+            with("colour", json!("blue")),
+            422,
+            "colour",
+        ),
     ];
     for (name, body, status, field) in cases {
         let resp = api.order(body).await?;
@@ -183,7 +267,9 @@ async fn contract(postgres: bool) -> Result<()> {
     assert_problem(&resp, 422, Some("aws_account_id"), "two faults");
     assert_problem(&resp, 422, Some("location"), "two faults");
 
-    let resp = api.post_raw("{\"kind\": \"aws-hosted-vif\",", "application/json").await?;
+    let resp = api
+        .post_raw("{\"kind\": \"aws-hosted-vif\",", "application/json")
+        .await?;
     assert_problem(&resp, 400, None, "malformed JSON");
     assert_eq!(resp.2["code"], "malformed_json");
     let resp = api.post_raw("[1,2]", "application/json").await?;
@@ -191,10 +277,18 @@ async fn contract(postgres: bool) -> Result<()> {
     let resp = api.post_raw(&good().to_string(), "text/plain").await?;
     assert_problem(&resp, 415, None, "text/plain");
 
-    assert_eq!(api.traces().await?, (0, 0, 0), "refused orders leave nothing behind");
+    assert_eq!(
+        api.traces().await?,
+        (0, 0, 0),
+        "refused orders leave nothing behind"
+    );
 
     // Authentication.
-    let r = api.http.get(format!("{}/v1/connectors", api.base)).send().await?;
+    let r = api
+        .http
+        .get(format!("{}/v1/connectors", api.base))
+        .send()
+        .await?;
     assert_eq!(r.status().as_u16(), 401);
     let r = api
         .http
@@ -214,7 +308,11 @@ async fn contract(postgres: bool) -> Result<()> {
     assert_eq!(resp.2["peering"]["vlan"], 200);
     assert_eq!(resp.2["peering"]["subnet"], "169.254.0.0/31");
     let before = api.traces().await?;
-    assert_eq!(before, (1, 3, 1), "one connector, VLAN + /31 + ASN, one job");
+    assert_eq!(
+        before,
+        (1, 3, 1),
+        "one connector, VLAN + /31 + ASN, one job"
+    );
     let resp = api.order(with("vlan", json!(200))).await?;
     assert_problem(&resp, 409, Some("vlan"), "VLAN in use");
     assert_eq!(api.traces().await?, before);
@@ -222,12 +320,19 @@ async fn contract(postgres: bool) -> Result<()> {
     // Unknown connector and route.
     let r = api
         .http
-        .get(format!("{}/v1/connectors/00000000-0000-4000-8000-000000000000", api.base))
+        .get(format!(
+            "{}/v1/connectors/00000000-0000-4000-8000-000000000000",
+            api.base
+        ))
         .bearer_auth(&api.key)
         .send()
         .await?;
     assert_eq!(r.status().as_u16(), 404);
-    let r = api.http.get(format!("{}/v2/nothing", api.base)).send().await?;
+    let r = api
+        .http
+        .get(format!("{}/v2/nothing", api.base))
+        .send()
+        .await?;
     assert_eq!(r.status().as_u16(), 404);
     assert_eq!(r.headers()["content-type"], "application/problem+json");
     Ok(())
@@ -246,16 +351,39 @@ async fn bad_input_is_refused_and_leaves_nothing_postgres() -> Result<()> {
 #[tokio::test(flavor = "multi_thread")]
 async fn openapi_swagger_and_health() -> Result<()> {
     let api = start(false).await?;
-    let doc: Value = api.http.get(format!("{}/openapi.json", api.base)).send().await?.json().await?;
-    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"), "{}", doc["openapi"]);
-    for path in ["/v1/connectors", "/v1/connectors/{id}", "/v1/connectors/{id}/events", "/v1/locations", "/healthz", "/readyz"] {
+    let doc: Value = api
+        .http
+        .get(format!("{}/openapi.json", api.base))
+        .send()
+        .await?
+        .json()
+        .await?;
+    assert!(
+        doc["openapi"].as_str().unwrap().starts_with("3.1"),
+        "{}",
+        doc["openapi"]
+    );
+    for path in [
+        "/v1/connectors",
+        "/v1/connectors/{id}",
+        "/v1/connectors/{id}/events",
+        "/v1/locations",
+        "/healthz",
+        "/readyz",
+    ] {
         assert!(doc["paths"][path].is_object(), "missing {path}");
     }
-    assert_eq!(doc["components"]["securitySchemes"]["api_key"]["scheme"], "bearer");
+    assert_eq!(
+        doc["components"]["securitySchemes"]["api_key"]["scheme"],
+        "bearer"
+    );
     assert!(doc["components"]["schemas"]["Problem"].is_object());
     let post = &doc["paths"]["/v1/connectors"]["post"]["responses"];
     for code in ["202", "400", "401", "409", "415", "422"] {
-        assert!(post[code].is_object(), "POST /v1/connectors documents {code}");
+        assert!(
+            post[code].is_object(),
+            "POST /v1/connectors documents {code}"
+        );
     }
 
     let r = api.http.get(format!("{}/docs/", api.base)).send().await?;
@@ -264,7 +392,11 @@ async fn openapi_swagger_and_health() -> Result<()> {
     assert!(html.contains("swagger"), "Swagger UI page");
     // Served from the binary, not a CDN.
     assert!(!html.contains("https://"), "no remote assets: {html}");
-    let r = api.http.get(format!("{}/docs/swagger-ui-bundle.js", api.base)).send().await?;
+    let r = api
+        .http
+        .get(format!("{}/docs/swagger-ui-bundle.js", api.base))
+        .send()
+        .await?;
     assert_eq!(r.status().as_u16(), 200);
 
     let r = api.http.get(format!("{}/healthz", api.base)).send().await?;

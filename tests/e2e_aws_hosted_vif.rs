@@ -27,14 +27,19 @@ async fn lifecycle(db: Db) -> Result<()> {
     assert_eq!(c["links"]["events"], format!("/v1/connectors/{id}/events"));
     assert_eq!(c["peering"]["asn_source"], "allocated");
 
-    let c = stack.wait_state(&id, "waiting_customer_acceptance", T).await?;
+    let c = stack
+        .wait_state(&id, "waiting_customer_acceptance", T)
+        .await?;
     assert_eq!(c["waiting_on"], "customer");
     let vif_id = c["vif_id"].as_str().unwrap().to_string();
     let vlan = c["peering"]["vlan"].as_u64().unwrap() as u16;
     let asn = c["peering"]["customer_asn"].as_u64().unwrap();
     let pe_addr = c["peering"]["onramp_address"].as_str().unwrap().to_string();
     let aws_addr = c["peering"]["aws_address"].as_str().unwrap().to_string();
-    assert!((64513..=65534).contains(&asn), "private ASN allocated, got {asn}");
+    assert!(
+        (64513..=65534).contains(&asn),
+        "private ASN allocated, got {asn}"
+    );
 
     // Still waiting a while later: nothing moves without the customer.
     tokio::time::sleep(Duration::from_millis(800)).await;
@@ -49,7 +54,10 @@ async fn lifecycle(db: Db) -> Result<()> {
         .virtual_gateway_id("vgw-0123abcd")
         .send()
         .await?;
-    assert_eq!(out.virtual_interface_state().map(|s| s.as_str()), Some("pending"));
+    assert_eq!(
+        out.virtual_interface_state().map(|s| s.as_str()),
+        Some("pending")
+    );
 
     stack.wait_state(&id, "active", T).await?;
 
@@ -60,12 +68,21 @@ async fn lifecycle(db: Db) -> Result<()> {
     assert_eq!(a.vlan.as_deref(), Some(vlan.to_string().as_str()));
     assert_eq!(a.address.as_deref(), Some(pe_addr.as_str()));
     assert_eq!(a.neighbor_peer_as.as_deref(), Some("64512"));
-    assert_eq!(a.neighbor_local_as.as_deref(), Some(asn.to_string().as_str()));
+    assert_eq!(
+        a.neighbor_local_as.as_deref(),
+        Some(asn.to_string().as_str())
+    );
     assert!(a.neighbor_has_key, "MD5 key configured");
     assert_eq!(a.vrf.as_deref(), Some("cust-acme"));
 
     // AWS holds the same VLAN, ASN and addresses.
-    let vif = stack.sim.sim.virtual_interfaces().into_iter().find(|v| v.virtual_interface_id == vif_id).unwrap();
+    let vif = stack
+        .sim
+        .sim
+        .virtual_interfaces()
+        .into_iter()
+        .find(|v| v.virtual_interface_id == vif_id)
+        .unwrap();
     assert_eq!(vif.vlan, vlan);
     assert_eq!(u64::from(vif.asn), asn);
     assert_eq!(vif.customer_address, pe_addr);
@@ -73,11 +90,24 @@ async fn lifecycle(db: Db) -> Result<()> {
     assert_eq!(vif.owner_account, CUSTOMER_ACCOUNT);
     assert_eq!(vif.state, "available");
 
-    let (_, events) = stack.get_json(&format!("/v1/connectors/{id}/events")).await?;
-    let states: Vec<&str> = events["items"].as_array().unwrap().iter().map(|e| e["to_state"].as_str().unwrap()).collect();
+    let (_, events) = stack
+        .get_json(&format!("/v1/connectors/{id}/events"))
+        .await?;
+    let states: Vec<&str> = events["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["to_state"].as_str().unwrap())
+        .collect();
     assert_eq!(
         states,
-        ["configuring_pe", "allocating_vif", "waiting_customer_acceptance", "waiting_bgp", "active"]
+        [
+            "configuring_pe",
+            "allocating_vif",
+            "waiting_customer_acceptance",
+            "waiting_bgp",
+            "active"
+        ]
     );
 
     // Deprovision.
@@ -85,10 +115,23 @@ async fn lifecycle(db: Db) -> Result<()> {
     assert_eq!(status, 202);
     stack.wait_state(&id, "deleted", T).await?;
     let running = stack.running("pe1").await?;
-    assert!(attachment(&running, "ge-0/0/1", vlan, neighbor).is_none(), "unit removed: {running}");
+    assert!(
+        attachment(&running, "ge-0/0/1", vlan, neighbor).is_none(),
+        "unit removed: {running}"
+    );
     assert!(!running.contains(neighbor), "neighbor removed: {running}");
-    let vif = stack.sim.sim.virtual_interfaces().into_iter().find(|v| v.virtual_interface_id == vif_id).unwrap();
-    assert!(matches!(vif.state.as_str(), "deleting" | "deleted"), "VIF state {}", vif.state);
+    let vif = stack
+        .sim
+        .sim
+        .virtual_interfaces()
+        .into_iter()
+        .find(|v| v.virtual_interface_id == vif_id)
+        .unwrap();
+    assert!(
+        matches!(vif.state.as_str(), "deleting" | "deleted"),
+        "VIF state {}",
+        vif.state
+    );
     assert!(stack.allocations().await?.is_empty(), "resources released");
 
     // A second delete is a no-op.
@@ -134,11 +177,21 @@ async fn customer_declines_vif() -> Result<()> {
         )
         .await?;
     let id = c["id"].as_str().unwrap().to_string();
-    let c = stack.wait_state(&id, "waiting_customer_acceptance", T).await?;
+    let c = stack
+        .wait_state(&id, "waiting_customer_acceptance", T)
+        .await?;
     let vif_id = c["vif_id"].as_str().unwrap();
-    stack.customer_aws().delete_virtual_interface().virtual_interface_id(vif_id).send().await?;
+    stack
+        .customer_aws()
+        .delete_virtual_interface()
+        .virtual_interface_id(vif_id)
+        .send()
+        .await?;
     let c = stack.wait_state(&id, "rejected", T).await?;
-    assert!(c["failure_reason"].as_str().is_some_and(|r| !r.is_empty()), "{c:#}");
+    assert!(
+        c["failure_reason"].as_str().is_some_and(|r| !r.is_empty()),
+        "{c:#}"
+    );
     assert_eq!(unit_count(&stack.running("pe1").await?, "ge-0/0/1"), 0);
     assert!(stack.allocations().await?.is_empty());
     Ok(())
@@ -149,11 +202,14 @@ async fn customer_declines_vif() -> Result<()> {
 #[tokio::test(flavor = "multi_thread")]
 async fn aws_rejects_allocation() -> Result<()> {
     let stack = Stack::start(Db::Sqlite).await?;
-    stack.sim.sim.inject_fault(onramp_simulators::aws_dx::Fault::client(
-        "AllocatePrivateVirtualInterface",
-        "Exceeded the maximum number of virtual interfaces on dxcon-onramp01",
-        1,
-    ));
+    stack
+        .sim
+        .sim
+        .inject_fault(onramp_simulators::aws_dx::Fault::client(
+            "AllocatePrivateVirtualInterface",
+            "Exceeded the maximum number of virtual interfaces on dxcon-onramp01",
+            1,
+        ));
     let (_, c) = stack
         .post_json(
             "/v1/connectors",
@@ -164,10 +220,17 @@ async fn aws_rejects_allocation() -> Result<()> {
     let id = c["id"].as_str().unwrap().to_string();
     let c = stack.wait_state(&id, "failed", T).await?;
     assert!(
-        c["failure_reason"].as_str().unwrap().contains("Exceeded the maximum number of virtual interfaces"),
+        c["failure_reason"]
+            .as_str()
+            .unwrap()
+            .contains("Exceeded the maximum number of virtual interfaces"),
         "{c:#}"
     );
-    assert_eq!(unit_count(&stack.running("pe1").await?, "ge-0/0/1"), 0, "PE rolled back");
+    assert_eq!(
+        unit_count(&stack.running("pe1").await?, "ge-0/0/1"),
+        0,
+        "PE rolled back"
+    );
     assert!(stack.allocations().await?.is_empty());
     Ok(())
 }
@@ -187,12 +250,16 @@ async fn crash(db: Db) -> Result<()> {
     // Kill as soon as the worker is past the PE push, i.e. while it is
     // talking to AWS, then again while it is waiting on the customer.
     stack
-        .wait_connector(&id, "past configuring_pe", T, |c| c["state"] != "configuring_pe")
+        .wait_connector(&id, "past configuring_pe", T, |c| {
+            c["state"] != "configuring_pe"
+        })
         .await?;
     stack.kill_worker();
     tokio::time::sleep(Duration::from_millis(500)).await;
     stack.start_worker()?;
-    let c = stack.wait_state(&id, "waiting_customer_acceptance", T).await?;
+    let c = stack
+        .wait_state(&id, "waiting_customer_acceptance", T)
+        .await?;
     stack.kill_worker();
     let vif_id = c["vif_id"].as_str().unwrap().to_string();
     stack

@@ -92,8 +92,9 @@ async fn create_connector(
         ),
     };
     let auth_key = Alphanumeric.sample_string(&mut rand::rng(), 24);
-    let row = store::create_aws_hosted_vif(&state.db, tenant.id, &nni, &params, &auth_key, &initial)
-        .await?;
+    let row =
+        store::create_aws_hosted_vif(&state.db, tenant.id, &nni, &params, &auth_key, &initial)
+            .await?;
     tracing::info!(connector = %row.id, kind = %order.kind, tenant = %tenant.name, location = %nni.location_code, "connector ordered");
     let view = Connector::from_row(&row, &nni)?;
     let mut h = HeaderMap::new();
@@ -108,7 +109,12 @@ fn parse_order(headers: &HeaderMap, body: &[u8]) -> Result<AwsHostedVifOrder, Pr
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .map(|ct| {
-            let mime = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+            let mime = ct
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase();
             mime == "application/json" || mime.ends_with("+json")
         })
         .unwrap_or(false);
@@ -130,7 +136,11 @@ fn parse_order(headers: &HeaderMap, body: &[u8]) -> Result<AwsHostedVifOrder, Pr
         )
     })?;
     let Some(obj) = value.as_object() else {
-        return Err(Problem::field("", "invalid_type", "the body must be a JSON object"));
+        return Err(Problem::field(
+            "",
+            "invalid_type",
+            "the body must be a JSON object",
+        ));
     };
     match obj.get("kind") {
         None => return Err(Problem::field("kind", "required", "kind is required")),
@@ -139,10 +149,19 @@ fn parse_order(headers: &HeaderMap, body: &[u8]) -> Result<AwsHostedVifOrder, Pr
             return Err(Problem::field(
                 "kind",
                 "unknown_kind",
-                format!("unknown connector kind `{k}`; supported: {}", KINDS.join(", ")),
+                format!(
+                    "unknown connector kind `{k}`; supported: {}",
+                    KINDS.join(", ")
+                ),
             ));
         }
-        Some(_) => return Err(Problem::field("kind", "invalid_type", "kind must be a string")),
+        Some(_) => {
+            return Err(Problem::field(
+                "kind",
+                "invalid_type",
+                "kind must be a string",
+            ));
+        }
     }
     serde_path_to_error::deserialize::<_, AwsHostedVifOrder>(value).map_err(|e| {
         let path = e.path().to_string();
@@ -150,7 +169,10 @@ fn parse_order(headers: &HeaderMap, body: &[u8]) -> Result<AwsHostedVifOrder, Pr
         let (field, code) = if let Some(rest) = inner.strip_prefix("missing field `") {
             (rest.split('`').next().unwrap_or("").to_string(), "required")
         } else if let Some(rest) = inner.strip_prefix("unknown field `") {
-            (rest.split('`').next().unwrap_or("").to_string(), "unknown_field")
+            (
+                rest.split('`').next().unwrap_or("").to_string(),
+                "unknown_field",
+            )
         } else {
             (path, "invalid_value")
         };
@@ -202,7 +224,11 @@ async fn validate_aws_hosted_vif(
             format!(
                 "`{}` is not a hosted bandwidth; use one of {}",
                 o.bandwidth,
-                AWS_BANDWIDTHS.iter().map(|b| b.0).collect::<Vec<_>>().join(", ")
+                AWS_BANDWIDTHS
+                    .iter()
+                    .map(|b| b.0)
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         ),
         Some((_, mbps)) => {
@@ -233,13 +259,19 @@ async fn validate_aws_hosted_vif(
             err(
                 "customer_asn",
                 "same_as_peer",
-                format!("ASN {asn} is Amazon's side of this interconnect; the two sides need different ASNs"),
+                format!(
+                    "ASN {asn} is Amazon's side of this interconnect; the two sides need different ASNs"
+                ),
             );
         }
     }
     if let Some(vlan) = o.vlan {
         if !(1..=4094).contains(&vlan) {
-            err("vlan", "out_of_range", format!("VLAN {vlan} is outside 1-4094"));
+            err(
+                "vlan",
+                "out_of_range",
+                format!("VLAN {vlan} is outside 1-4094"),
+            );
         } else if let Some(n) = &nni {
             let port = inventory::port(&state.db, n.port_id).await?;
             if vlan < i64::from(port.vlan_min) || vlan > i64::from(port.vlan_max) {
@@ -273,8 +305,8 @@ async fn view(state: &AppState, rows: &[connector::Model]) -> Result<Vec<Connect
     let mut nnis: HashMap<Uuid, nni::Model> = HashMap::new();
     let mut out = Vec::with_capacity(rows.len());
     for c in rows {
-        if !nnis.contains_key(&c.nni_id) {
-            nnis.insert(c.nni_id, inventory::nni(&state.db, c.nni_id).await?);
+        if let std::collections::hash_map::Entry::Vacant(slot) = nnis.entry(c.nni_id) {
+            slot.insert(inventory::nni(&state.db, c.nni_id).await?);
         }
         out.push(Connector::from_row(c, &nnis[&c.nni_id])?);
     }
@@ -363,7 +395,10 @@ async fn delete_connector(
             .map_err(|e| onramp_store::Error::Corrupt(format!("machine state of {id}: {e}")))?;
         let out = vif::handle(&current, &VifEvent::DeleteRequested);
         if !out.changed {
-            return Ok((StatusCode::ACCEPTED, Json(view(&state, &[row]).await?.remove(0))));
+            return Ok((
+                StatusCode::ACCEPTED,
+                Json(view(&state, &[row]).await?.remove(0)),
+            ));
         }
         let t = Transition {
             expected_step: row.step,
@@ -383,7 +418,10 @@ async fn delete_connector(
         if store::commit_transition(&state.db, id, &t).await? {
             tracing::info!(connector = %id, "delete requested");
             let row = store::get_for_tenant(&state.db, tenant.id, id).await?;
-            return Ok((StatusCode::ACCEPTED, Json(view(&state, &[row]).await?.remove(0))));
+            return Ok((
+                StatusCode::ACCEPTED,
+                Json(view(&state, &[row]).await?.remove(0)),
+            ));
         }
     }
     Err(Problem::new(

@@ -34,17 +34,13 @@ async fn liveness() -> Json<Health> {
         (status = 503, description = "Not ready", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn readiness(State(state): State<AppState>) -> Result<Json<Health>, Problem> {
-    state
-        .db
-        .execute_unprepared("SELECT 1")
-        .await
-        .map_err(|e| {
-            Problem::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "not_ready",
-                "Not ready",
-                format!("the database does not answer: {e}"),
-            )
-        })?;
+    state.db.execute_unprepared("SELECT 1").await.map_err(|e| {
+        Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not_ready",
+            "Not ready",
+            format!("the database does not answer: {e}"),
+        )
+    })?;
     Ok(Json(Health { status: "ready" }))
 }

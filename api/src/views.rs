@@ -125,7 +125,10 @@ pub struct LocationList {
 }
 
 impl Connector {
-    pub fn from_row(c: &connector::Model, location: &nni::Model) -> Result<Self, onramp_store::Error> {
+    pub fn from_row(
+        c: &connector::Model,
+        location: &nni::Model,
+    ) -> Result<Self, onramp_store::Error> {
         let params = AwsHostedVifParams::from_json(&c.params)?;
         let res = Resources::from_json(&c.resources)?;
         let state: vif::State = serde_json::from_str(&c.machine_state)

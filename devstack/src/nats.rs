@@ -17,7 +17,8 @@ impl NatsServer {
     /// Starts `nats-server -js` with its store under `work_dir/nats`.
     pub fn start(work_dir: &Path) -> Result<Self> {
         let store_dir = work_dir.join("nats");
-        std::fs::create_dir_all(&store_dir).map_err(io_err(format!("create {}", store_dir.display())))?;
+        std::fs::create_dir_all(&store_dir)
+            .map_err(io_err(format!("create {}", store_dir.display())))?;
         let port = free_port();
         let mut guard = ChildGuard::spawn(
             "nats-server",

@@ -241,7 +241,10 @@ fn yang_modules(dir: &Path) -> Result<Vec<PathBuf>> {
         .collect();
     modules.sort();
     if modules.is_empty() {
-        return Err(Error::Other(format!("no *.yang module in {}", dir.display())));
+        return Err(Error::Other(format!(
+            "no *.yang module in {}",
+            dir.display()
+        )));
     }
     // netconfd resolves `--module` relative to its working directory.
     modules
@@ -291,16 +294,32 @@ fn start_pe(
     wait_for_socket(name, sock, &mut netconfd)?;
 
     let sshd_config = dir.join("sshd_config");
-    fs::write(&sshd_config, sshd_config_text(cfg, &dir, &host_key, port, sock))
-        .map_err(io_err(format!("write {}", sshd_config.display())))?;
+    fs::write(
+        &sshd_config,
+        sshd_config_text(cfg, &dir, &host_key, port, sock),
+    )
+    .map_err(io_err(format!("write {}", sshd_config.display())))?;
     let sshd_log = dir.join("sshd.log");
     let mut sshd = ChildGuard::spawn(
         &format!("sshd {name}"),
-        Command::new(SSHD).arg("-D").arg("-e").arg("-f").arg(&sshd_config),
+        Command::new(SSHD)
+            .arg("-D")
+            .arg("-e")
+            .arg("-f")
+            .arg(&sshd_config),
         &sshd_log,
     )?;
-    wait_for_tcp(&format!("sshd of PE {name}"), port, READY_TIMEOUT, &mut sshd).map_err(|e| {
-        Error::Other(format!("{e} (attempt {attempt}; see {})", sshd_log.display()))
+    wait_for_tcp(
+        &format!("sshd of PE {name}"),
+        port,
+        READY_TIMEOUT,
+        &mut sshd,
+    )
+    .map_err(|e| {
+        Error::Other(format!(
+            "{e} (attempt {attempt}; see {})",
+            sshd_log.display()
+        ))
     })?;
 
     let endpoint = PeEndpoint {
@@ -311,7 +330,12 @@ fn start_pe(
         password: cfg.password.clone(),
         host_key_fingerprint: fingerprint,
     };
-    wait_for_hello(&endpoint, &dir, &host_key.with_extension("pub"), &mut netconfd)?;
+    wait_for_hello(
+        &endpoint,
+        &dir,
+        &host_key.with_extension("pub"),
+        &mut netconfd,
+    )?;
     Ok(RunningPe {
         endpoint,
         netconfd,
@@ -319,7 +343,13 @@ fn start_pe(
     })
 }
 
-fn sshd_config_text(cfg: &PeLabConfig, dir: &Path, host_key: &Path, port: u16, sock: &Path) -> String {
+fn sshd_config_text(
+    cfg: &PeLabConfig,
+    dir: &Path,
+    host_key: &Path,
+    port: u16,
+    sock: &Path,
+) -> String {
     format!(
         "# Written by onramp_devstack::pe for one simulated PE.\n\
          Port {port}\n\
@@ -435,9 +465,12 @@ fn wait_for_hello(
         .map_err(io_err(format!("write {}", known_hosts.display())))?;
     // OpenSSH reads passwords from a terminal or from SSH_ASKPASS only.
     let askpass = dir.join("askpass.sh");
-    fs::write(&askpass, "#!/bin/sh\nprintf '%s\\n' \"$ONRAMP_PE_PASSWORD\"\n")
-        .and_then(|()| fs::set_permissions(&askpass, fs::Permissions::from_mode(0o700)))
-        .map_err(io_err(format!("write {}", askpass.display())))?;
+    fs::write(
+        &askpass,
+        "#!/bin/sh\nprintf '%s\\n' \"$ONRAMP_PE_PASSWORD\"\n",
+    )
+    .and_then(|()| fs::set_permissions(&askpass, fs::Permissions::from_mode(0o700)))
+    .map_err(io_err(format!("write {}", askpass.display())))?;
 
     let start = Instant::now();
     let mut last_detail = String::new();
@@ -456,7 +489,11 @@ fn wait_for_hello(
     })
 }
 
-fn probe_hello(ep: &PeEndpoint, known_hosts: &Path, askpass: &Path) -> std::result::Result<(), String> {
+fn probe_hello(
+    ep: &PeEndpoint,
+    known_hosts: &Path,
+    askpass: &Path,
+) -> std::result::Result<(), String> {
     let mut child = Command::new("ssh")
         .args(["-F", "/dev/null", "-p", &ep.port.to_string()])
         .arg("-o")
@@ -521,6 +558,10 @@ fn probe_hello(ep: &PeEndpoint, known_hosts: &Path, askpass: &Path) -> std::resu
     let _ = stderr.read_to_string(&mut err);
     Err(format!(
         "no NETCONF hello from ssh -s netconf: {}",
-        if err.trim().is_empty() { "(no ssh error output)" } else { err.trim() }
+        if err.trim().is_empty() {
+            "(no ssh error output)"
+        } else {
+            err.trim()
+        }
     ))
 }

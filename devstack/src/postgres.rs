@@ -73,7 +73,16 @@ impl PostgresServer {
         let log = work_dir.join("postgres.log");
         let out = as_postgres(
             Command::new(bin.join("initdb"))
-                .args(["-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync", "-D"])
+                .args([
+                    "-A",
+                    "trust",
+                    "-U",
+                    "postgres",
+                    "-E",
+                    "UTF8",
+                    "--no-sync",
+                    "-D",
+                ])
                 .arg(&data),
             owner,
         )
@@ -95,7 +104,14 @@ impl PostgresServer {
                     .args(["-p", &port.to_string(), "-h", "127.0.0.1", "-k"])
                     .arg(&socket_dir)
                     // A test database: durability buys nothing and costs fsyncs.
-                    .args(["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"])
+                    .args([
+                        "-c",
+                        "fsync=off",
+                        "-c",
+                        "synchronous_commit=off",
+                        "-c",
+                        "full_page_writes=off",
+                    ])
                     .args(["-c", "max_connections=300"]),
                 owner,
             ),
@@ -120,7 +136,20 @@ impl PostgresServer {
 
     fn psql(&self, sql: &str) -> Result<()> {
         let out = Command::new("psql")
-            .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-U", "postgres", "-d", "postgres", "-v", "ON_ERROR_STOP=1", "-c", sql])
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-U",
+                "postgres",
+                "-d",
+                "postgres",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-c",
+                sql,
+            ])
             .output()
             .map_err(|_| Error::Missing {
                 program: "psql".into(),
@@ -129,14 +158,20 @@ impl PostgresServer {
         if out.status.success() {
             Ok(())
         } else {
-            Err(Error::Other(format!("psql `{sql}`: {}", String::from_utf8_lossy(&out.stderr))))
+            Err(Error::Other(format!(
+                "psql `{sql}`: {}",
+                String::from_utf8_lossy(&out.stderr)
+            )))
         }
     }
 
     /// Creates a fresh database and returns its URL.
     pub fn create_database(&self, name: &str) -> Result<String> {
         self.psql(&format!("CREATE DATABASE \"{name}\""))?;
-        Ok(format!("postgres://postgres@127.0.0.1:{}/{name}", self.port))
+        Ok(format!(
+            "postgres://postgres@127.0.0.1:{}/{name}",
+            self.port
+        ))
     }
 
     pub fn port(&self) -> u16 {
@@ -153,13 +188,15 @@ impl PostgresServer {
 }
 
 fn chown_tree(dir: &Path, uid: u32, gid: u32) -> Result<()> {
-    std::os::unix::fs::chown(dir, Some(uid), Some(gid)).map_err(io_err(format!("chown {}", dir.display())))?;
+    std::os::unix::fs::chown(dir, Some(uid), Some(gid))
+        .map_err(io_err(format!("chown {}", dir.display())))?;
     for entry in std::fs::read_dir(dir).map_err(io_err(format!("read {}", dir.display())))? {
         let p = entry.map_err(io_err("read dir entry"))?.path();
         if p.is_dir() {
             chown_tree(&p, uid, gid)?;
         } else {
-            std::os::unix::fs::chown(&p, Some(uid), Some(gid)).map_err(io_err(format!("chown {}", p.display())))?;
+            std::os::unix::fs::chown(&p, Some(uid), Some(gid))
+                .map_err(io_err(format!("chown {}", p.display())))?;
         }
     }
     Ok(())

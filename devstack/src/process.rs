@@ -57,7 +57,10 @@ impl ChildGuard {
         if let Some(child) = self.child.as_mut()
             && let Ok(Some(status)) = child.try_wait()
         {
-            return Err(Error::Other(format!("{} exited early: {status}", self.name)));
+            return Err(Error::Other(format!(
+                "{} exited early: {status}",
+                self.name
+            )));
         }
         Ok(())
     }
@@ -86,7 +89,12 @@ pub fn free_port() -> u16 {
 }
 
 /// Waits until something accepts TCP connections on 127.0.0.1:`port`.
-pub fn wait_for_tcp(what: &str, port: u16, timeout: Duration, child: &mut ChildGuard) -> Result<()> {
+pub fn wait_for_tcp(
+    what: &str,
+    port: u16,
+    timeout: Duration,
+    child: &mut ChildGuard,
+) -> Result<()> {
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
     let start = Instant::now();
     loop {

@@ -121,9 +121,7 @@ impl fmt::Display for Expectation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Expectation::Leaf {
-                path,
-                secret: true,
-                ..
+                path, secret: true, ..
             } => write!(f, "{} = <secret>", PathDisplay(path)),
             Expectation::Leaf { path, value, .. } => {
                 write!(f, "{} = \"{value}\"", PathDisplay(path))
@@ -424,16 +422,28 @@ mod tests {
         assert_eq!(verify(&exps, &ok, &[]), Ok(()));
 
         // vlan 100 exists, but on another unit.
-        let elsewhere =
-            running("<unit><id>100</id><vlan>101</vlan></unit><unit><id>5</id><vlan>100</vlan></unit>");
+        let elsewhere = running(
+            "<unit><id>100</id><vlan>101</vlan></unit><unit><id>5</id><vlan>100</vlan></unit>",
+        );
         let fail = verify(&exps, &elsewhere, &[]).unwrap_err();
-        assert_eq!(fail.expectation, r#"/ifs/if[name="ge-0/0/1"]/unit[id="100"]/vlan = "100""#);
-        assert!(fail.running_excerpt.contains("<vlan>101</vlan>"), "{}", fail.running_excerpt);
+        assert_eq!(
+            fail.expectation,
+            r#"/ifs/if[name="ge-0/0/1"]/unit[id="100"]/vlan = "100""#
+        );
+        assert!(
+            fail.running_excerpt.contains("<vlan>101</vlan>"),
+            "{}",
+            fail.running_excerpt
+        );
 
         // Same names in another namespace do not count.
         let other_ns = ok.replace(NS, "urn:example:other");
         let fail = verify(&exps, &other_ns, &[]).unwrap_err();
-        assert!(fail.running_excerpt.contains("running holds no <ifs>"), "{}", fail.running_excerpt);
+        assert!(
+            fail.running_excerpt.contains("running holds no <ifs>"),
+            "{}",
+            fail.running_excerpt
+        );
     }
 
     #[test]
@@ -458,6 +468,13 @@ mod tests {
             path: vec![Step::new(NS, "ifs")],
         }];
         assert!(verify(&exps, "<ifs", &[]).is_err());
-        assert!(verify(&exps, "<?xml version=\"1.0\"?><ifs xmlns=\"urn:example:pe\"/>", &[]).is_ok());
+        assert!(
+            verify(
+                &exps,
+                "<?xml version=\"1.0\"?><ifs xmlns=\"urn:example:pe\"/>",
+                &[]
+            )
+            .is_ok()
+        );
     }
 }

@@ -105,7 +105,10 @@ impl Rendered {
 impl fmt::Debug for Rendered {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Rendered")
-            .field("config_xml", &format_args!("<{} bytes>", self.config_xml.len()))
+            .field(
+                "config_xml",
+                &format_args!("<{} bytes>", self.config_xml.len()),
+            )
             .field("default_operation", &self.default_operation)
             .field("expectations", &self.expectations)
             .finish()
@@ -269,7 +272,10 @@ impl Platform {
         if let Some(y) = &yang_dir
             && !y.is_dir()
         {
-            return Err(definition_err(format!("yang_dir {} is not a folder", y.display())));
+            return Err(definition_err(format!(
+                "yang_dir {} is not a folder",
+                y.display()
+            )));
         }
 
         Ok(Platform {

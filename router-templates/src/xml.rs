@@ -21,7 +21,10 @@ pub(crate) fn escape(s: &str) -> Result<String, String> {
             '\'' => out.push_str("&apos;"),
             '\t' | '\n' | '\r' => out.push(c),
             c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => {
-                return Err(format!("character U+{:04X} cannot appear in XML 1.0", c as u32));
+                return Err(format!(
+                    "character U+{:04X} cannot appear in XML 1.0",
+                    c as u32
+                ));
             }
             c => out.push(c),
         }
@@ -84,7 +87,10 @@ mod tests {
 
     #[test]
     fn escapes_markup_and_refuses_controls() {
-        assert_eq!(escape(r#"a<b>&"c'"#).unwrap(), "a&lt;b&gt;&amp;&quot;c&apos;");
+        assert_eq!(
+            escape(r#"a<b>&"c'"#).unwrap(),
+            "a&lt;b&gt;&amp;&quot;c&apos;"
+        );
         assert_eq!(escape("ge-0/0/1").unwrap(), "ge-0/0/1");
         assert!(escape("bell\u{7}").is_err());
     }

@@ -94,7 +94,8 @@ fn every_platform_matches_its_golden_files() {
     let update = std::env::var_os("ONRAMP_UPDATE_GOLDEN").is_some_and(|v| v == "1");
     let platforms = Platform::available(&root()).unwrap();
     assert!(
-        platforms.iter().any(|p| p == "reference-pe") && platforms.iter().any(|p| p == "openconfig"),
+        platforms.iter().any(|p| p == "reference-pe")
+            && platforms.iter().any(|p| p == "openconfig"),
         "platforms found: {platforms:?}"
     );
     let mut failures = Vec::new();
@@ -103,7 +104,12 @@ fn every_platform_matches_its_golden_files() {
         for (stem, op, intent) in cases() {
             let rendered = platform.render(op, &intent).unwrap();
             let dir = golden_dir().join(name);
-            check(&dir.join(format!("{stem}.xml")), &rendered.config_xml, update, &mut failures);
+            check(
+                &dir.join(format!("{stem}.xml")),
+                &rendered.config_xml,
+                update,
+                &mut failures,
+            );
             check(
                 &dir.join(format!("{stem}.expect.txt")),
                 &expectations_text(&rendered),
@@ -125,6 +131,9 @@ fn no_golden_folder_without_a_platform() {
     let platforms = Platform::available(&root()).unwrap();
     for entry in std::fs::read_dir(golden_dir()).unwrap() {
         let name = entry.unwrap().file_name().into_string().unwrap();
-        assert!(platforms.contains(&name), "tests/golden/{name} has no platform folder");
+        assert!(
+            platforms.contains(&name),
+            "tests/golden/{name} has no platform folder"
+        );
     }
 }

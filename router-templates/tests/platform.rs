@@ -77,9 +77,11 @@ fn reference_pe_quirks_and_yang_come_from_its_folder() {
     assert!(p.quirks().skip_explicit_validate);
     let yang = p.yang_dir().unwrap();
     assert!(
-        std::fs::read_dir(yang)
+        std::fs::read_dir(yang).unwrap().any(|e| e
             .unwrap()
-            .any(|e| e.unwrap().file_name().to_string_lossy().starts_with("onramp-pe@")),
+            .file_name()
+            .to_string_lossy()
+            .starts_with("onramp-pe@")),
         "no onramp-pe module in {}",
         yang.display()
     );
@@ -92,7 +94,10 @@ fn missing_platform_names_platform_and_file() {
     let err = Platform::load(&root(), "no-such-vendor").unwrap_err();
     let msg = err.to_string();
     assert!(matches!(err, Error::Read { .. }), "{err:?}");
-    assert!(msg.contains("no-such-vendor") && msg.contains("platform.json"), "{msg}");
+    assert!(
+        msg.contains("no-such-vendor") && msg.contains("platform.json"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -124,7 +129,10 @@ fn missing_template_file_and_bad_definitions_are_reported() {
     let err = Platform::load(dir.path(), "acme").unwrap_err();
     assert!(matches!(err, Error::Definition { .. }), "{err:?}");
 
-    let dir = fixture(&[("platform.json", &MINIMAL_JSON.replace("\"acme\"", "\"other\""))]);
+    let dir = fixture(&[(
+        "platform.json",
+        &MINIMAL_JSON.replace("\"acme\"", "\"other\""),
+    )]);
     let err = Platform::load(dir.path(), "acme").unwrap_err();
     assert!(err.to_string().contains("folder"), "{err}");
 }
@@ -139,7 +147,10 @@ fn template_bugs_fail_at_render_not_on_the_router() {
     ]);
     let p = Platform::load(dir.path(), "acme").unwrap();
     let err = p.render(Operation::Create, &intent()).unwrap_err();
-    assert!(matches!(err, Error::Render { .. }) && err.to_string().contains("c.xml.j2"), "{err}");
+    assert!(
+        matches!(err, Error::Render { .. }) && err.to_string().contains("c.xml.j2"),
+        "{err}"
+    );
     // An optional value printed without a guard.
     let err = p.render(Operation::Delete, &intent()).unwrap_err();
     assert!(err.to_string().contains("none"), "{err}");
@@ -170,7 +181,10 @@ fn values_are_xml_escaped_on_every_platform() {
                 .filter(|n| n.has_tag_name("description"))
                 .map(|n| n.text().unwrap_or("").to_string())
                 .collect();
-            (descriptions, doc.descendants().any(|n| n.has_tag_name("evil")))
+            (
+                descriptions,
+                doc.descendants().any(|n| n.has_tag_name("evil")),
+            )
         });
         assert!(
             descriptions.contains(&format!(
@@ -207,7 +221,9 @@ fn delete_removes_only_the_attachment_and_never_the_vrf() {
             .collect();
         assert_eq!(absent.len(), 3, "{}: {absent:?}", p.name());
         assert!(
-            r.expectations.iter().all(|e| matches!(e, Expectation::Absent { .. })),
+            r.expectations
+                .iter()
+                .all(|e| matches!(e, Expectation::Absent { .. })),
             "{}: a delete only asserts absence: {:?}",
             p.name(),
             r.expectations
@@ -220,7 +236,9 @@ fn delete_removes_only_the_attachment_and_never_the_vrf() {
         });
         assert_eq!(removed.len(), 3, "{}: {removed:?}", p.name());
         assert!(
-            !removed.iter().any(|n| n == "instance" || n == "network-instance"),
+            !removed
+                .iter()
+                .any(|n| n == "instance" || n == "network-instance"),
             "{}: delete touches the VRF itself: {removed:?}",
             p.name()
         );
@@ -239,7 +257,10 @@ fn create_expectations_cover_the_attachment_and_hide_the_key() {
         r#"neighbor[address="169.254.10.0"]/peer-as = "64512""#,
         r#"neighbor[address="169.254.10.0"]/authentication-key = <secret>"#,
     ] {
-        assert!(shown.iter().any(|s| s.contains(needle)), "{needle} not in {shown:#?}");
+        assert!(
+            shown.iter().any(|s| s.contains(needle)),
+            "{needle} not in {shown:#?}"
+        );
     }
     assert!(!format!("{r:?}").contains("k3y"));
     assert!(!format!("{:?}", intent()).contains("k3y"));
@@ -252,7 +273,10 @@ fn create_expectations_cover_the_attachment_and_hide_the_key() {
 #[test]
 fn the_yang_module_is_in_the_platform_folder() {
     let p = Platform::load(&root(), "reference-pe").unwrap();
-    assert_eq!(p.yang_dir().unwrap(), Path::new(&root()).join("reference-pe/yang"));
+    assert_eq!(
+        p.yang_dir().unwrap(),
+        Path::new(&root()).join("reference-pe/yang")
+    );
 }
 
 /// Parses a rendered payload (several top-level elements) and hands the

@@ -86,12 +86,12 @@ pub async fn vlan<C: ConnectionTrait>(
             });
         }
         Some(v) => i64::from(v),
-        None => lowest_free(&used, range.0.into(), range.1.into()).ok_or_else(|| {
-            Error::Exhausted {
+        None => {
+            lowest_free(&used, range.0.into(), range.1.into()).ok_or_else(|| Error::Exhausted {
                 pool: format!("vlans of port {port_name} ({}-{})", range.0, range.1),
                 resource: "VLAN".into(),
-            }
-        })?,
+            })?
+        }
     };
     take(db, VLAN, &scope, value, connector_id).await?;
     Ok(value as u16)
@@ -111,7 +111,9 @@ pub async fn subnet<C: ConnectionTrait>(
     let (base, len) = parse_cidr(cidr)
         .ok_or_else(|| Error::Corrupt(format!("pool {pool_name} has bad cidr {cidr}")))?;
     if !(len..=31).contains(&prefix_len) || prefix_len < 29 {
-        return Err(Error::Corrupt(format!("cannot carve /{prefix_len} from {cidr}")));
+        return Err(Error::Corrupt(format!(
+            "cannot carve /{prefix_len} from {cidr}"
+        )));
     }
     let units_in_pool: i64 = 1 << (31 - len);
     let units_per_block: i64 = 1 << (31 - prefix_len);
@@ -153,7 +155,10 @@ pub async fn release_all<C: ConnectionTrait>(db: &C, connector_id: Uuid) -> Resu
 }
 
 /// Every allocation of a connector as `(resource, value)`, for tests and ops.
-pub async fn of_connector<C: ConnectionTrait>(db: &C, connector_id: Uuid) -> Result<Vec<(String, i64)>> {
+pub async fn of_connector<C: ConnectionTrait>(
+    db: &C,
+    connector_id: Uuid,
+) -> Result<Vec<(String, i64)>> {
     Ok(allocation::Entity::find()
         .select_only()
         .column(allocation::Column::Resource)
@@ -190,7 +195,10 @@ mod tests {
 
     #[test]
     fn cidr_parsing_rejects_host_bits_and_garbage() {
-        assert_eq!(parse_cidr("169.254.0.0/16"), Some((Ipv4Addr::new(169, 254, 0, 0), 16)));
+        assert_eq!(
+            parse_cidr("169.254.0.0/16"),
+            Some((Ipv4Addr::new(169, 254, 0, 0), 16))
+        );
         assert_eq!(parse_cidr("169.254.0.1/16"), None);
         assert_eq!(parse_cidr("169.254.0.0/33"), None);
         assert_eq!(parse_cidr("nope"), None);

@@ -14,7 +14,10 @@ use crate::entity::{api_key, tenant};
 pub const KEY_PREFIX: &str = "onr_";
 
 pub fn generate_key() -> String {
-    format!("{KEY_PREFIX}{}", Alphanumeric.sample_string(&mut rand::rng(), 32))
+    format!(
+        "{KEY_PREFIX}{}",
+        Alphanumeric.sample_string(&mut rand::rng(), 32)
+    )
 }
 
 pub fn hash_key(key: &str) -> String {
@@ -22,7 +25,12 @@ pub fn hash_key(key: &str) -> String {
 }
 
 /// Stores `key` (already generated) for the tenant.
-pub async fn add_key(db: &DatabaseConnection, tenant_id: Uuid, name: &str, key: &str) -> Result<()> {
+pub async fn add_key(
+    db: &DatabaseConnection,
+    tenant_id: Uuid,
+    name: &str,
+    key: &str,
+) -> Result<()> {
     let hash = hash_key(key);
     if api_key::Entity::find()
         .filter(api_key::Column::KeyHash.eq(hash.clone()))

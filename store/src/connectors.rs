@@ -3,9 +3,8 @@
 
 use chrono::Utc;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    QueryFilter, QueryOrder, Set, TransactionTrait,
-    sea_query::Expr,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, Set, TransactionTrait, sea_query::Expr,
 };
 use uuid::Uuid;
 
@@ -138,7 +137,17 @@ pub async fn create_aws_hosted_vif(
         }
         .update(&tx)
         .await?;
-        record_event(&tx, id, 0, "ordered", None, &initial.state, &initial.note, "customer").await?;
+        record_event(
+            &tx,
+            id,
+            0,
+            "ordered",
+            None,
+            &initial.state,
+            &initial.note,
+            "customer",
+        )
+        .await?;
         if let Some(action) = &initial.first_action {
             enqueue(&tx, id, 0, action).await?;
         }
@@ -198,18 +207,33 @@ pub async fn commit_transition(db: &DatabaseConnection, id: Uuid, t: &Transition
         let next_step = t.expected_step + 1;
         let mut update = connector::Entity::update_many()
             .col_expr(connector::Column::State, Expr::value(t.state.clone()))
-            .col_expr(connector::Column::MachineState, Expr::value(t.machine_state.clone()))
-            .col_expr(connector::Column::WaitingOn, Expr::value(t.waiting_on.clone()))
+            .col_expr(
+                connector::Column::MachineState,
+                Expr::value(t.machine_state.clone()),
+            )
+            .col_expr(
+                connector::Column::WaitingOn,
+                Expr::value(t.waiting_on.clone()),
+            )
             .col_expr(connector::Column::Step, Expr::value(next_step))
-            .col_expr(connector::Column::LastError, Expr::value(t.last_error.clone()))
+            .col_expr(
+                connector::Column::LastError,
+                Expr::value(t.last_error.clone()),
+            )
             .col_expr(connector::Column::UpdatedAt, Expr::value(Utc::now()));
         if t.lease_holder.is_some() {
             // The worker that holds the lease hands it back with its commit; a
             // transition from the API (a delete request) leaves a running
             // worker's lease alone so the next job waits for it to finish.
             update = update
-                .col_expr(connector::Column::LeaseUntilMs, Expr::value(Option::<i64>::None))
-                .col_expr(connector::Column::LeaseHolder, Expr::value(Option::<String>::None));
+                .col_expr(
+                    connector::Column::LeaseUntilMs,
+                    Expr::value(Option::<i64>::None),
+                )
+                .col_expr(
+                    connector::Column::LeaseHolder,
+                    Expr::value(Option::<String>::None),
+                );
         }
         if let Some(csp_ref) = &t.csp_ref {
             update = update.col_expr(connector::Column::CspRef, Expr::value(csp_ref.clone()));
@@ -248,9 +272,17 @@ pub async fn commit_transition(db: &DatabaseConnection, id: Uuid, t: &Transition
 
 /// Records why the current step is being retried, without moving the step,
 /// so the customer sees "retrying: ..." instead of silence.
-pub async fn set_last_error(db: &DatabaseConnection, id: Uuid, step: i64, error: &str) -> Result<()> {
+pub async fn set_last_error(
+    db: &DatabaseConnection,
+    id: Uuid,
+    step: i64,
+    error: &str,
+) -> Result<()> {
     connector::Entity::update_many()
-        .col_expr(connector::Column::LastError, Expr::value(Some(error.to_string())))
+        .col_expr(
+            connector::Column::LastError,
+            Expr::value(Some(error.to_string())),
+        )
         .col_expr(connector::Column::UpdatedAt, Expr::value(Utc::now()))
         .filter(connector::Column::Id.eq(id))
         .filter(connector::Column::Step.eq(step))
@@ -273,7 +305,10 @@ pub async fn try_lease(
             connector::Column::LeaseUntilMs,
             Expr::value(Some(now + duration.as_millis() as i64)),
         )
-        .col_expr(connector::Column::LeaseHolder, Expr::value(Some(holder.to_string())))
+        .col_expr(
+            connector::Column::LeaseHolder,
+            Expr::value(Some(holder.to_string())),
+        )
         .filter(connector::Column::Id.eq(id))
         .filter(
             sea_orm::Condition::any()
@@ -288,8 +323,14 @@ pub async fn try_lease(
 
 pub async fn release_lease(db: &DatabaseConnection, id: Uuid, holder: &str) -> Result<()> {
     connector::Entity::update_many()
-        .col_expr(connector::Column::LeaseUntilMs, Expr::value(Option::<i64>::None))
-        .col_expr(connector::Column::LeaseHolder, Expr::value(Option::<String>::None))
+        .col_expr(
+            connector::Column::LeaseUntilMs,
+            Expr::value(Option::<i64>::None),
+        )
+        .col_expr(
+            connector::Column::LeaseHolder,
+            Expr::value(Option::<String>::None),
+        )
         .filter(connector::Column::Id.eq(id))
         .filter(connector::Column::LeaseHolder.eq(holder))
         .exec(db)
@@ -300,7 +341,10 @@ pub async fn release_lease(db: &DatabaseConnection, id: Uuid, holder: &str) -> R
 /// Clears a retry note once the step works again.
 pub async fn set_last_error_cleared(db: &DatabaseConnection, id: Uuid, step: i64) -> Result<()> {
     connector::Entity::update_many()
-        .col_expr(connector::Column::LastError, Expr::value(Option::<String>::None))
+        .col_expr(
+            connector::Column::LastError,
+            Expr::value(Option::<String>::None),
+        )
         .filter(connector::Column::Id.eq(id))
         .filter(connector::Column::Step.eq(step))
         .exec(db)
@@ -335,11 +379,21 @@ async fn record_event<C: ConnectionTrait>(
     Ok(())
 }
 
-async fn enqueue<C: ConnectionTrait>(db: &C, connector_id: Uuid, step: i64, action: &str) -> Result<()> {
+async fn enqueue<C: ConnectionTrait>(
+    db: &C,
+    connector_id: Uuid,
+    step: i64,
+    action: &str,
+) -> Result<()> {
     let job = ConnectorJob {
         connector_id,
         step,
         action: action.to_string(),
     };
-    outbox::push(db, CONNECTOR_SUBJECT, &serde_json::to_string(&job).expect("job serializes")).await
+    outbox::push(
+        db,
+        CONNECTOR_SUBJECT,
+        &serde_json::to_string(&job).expect("job serializes"),
+    )
+    .await
 }

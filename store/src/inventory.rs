@@ -6,7 +6,11 @@ use uuid::Uuid;
 use crate::entity::{nni, pe_port, pe_router, tenant};
 use crate::{Error, Result};
 
-pub async fn nni_at(db: &impl ConnectionTrait, csp: &str, location_code: &str) -> Result<Option<nni::Model>> {
+pub async fn nni_at(
+    db: &impl ConnectionTrait,
+    csp: &str,
+    location_code: &str,
+) -> Result<Option<nni::Model>> {
     Ok(nni::Entity::find()
         .filter(nni::Column::Csp.eq(csp))
         .filter(nni::Column::LocationCode.eq(location_code))
@@ -23,9 +27,12 @@ pub async fn nnis(db: &impl ConnectionTrait, csp: &str) -> Result<Vec<nni::Model
 }
 
 pub async fn nni(db: &impl ConnectionTrait, id: Uuid) -> Result<nni::Model> {
-    nni::Entity::find_by_id(id).one(db).await?.ok_or_else(|| Error::NotFound {
-        what: format!("nni {id}"),
-    })
+    nni::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or_else(|| Error::NotFound {
+            what: format!("nni {id}"),
+        })
 }
 
 pub async fn pe(db: &impl ConnectionTrait, id: Uuid) -> Result<pe_router::Model> {

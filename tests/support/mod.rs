@@ -67,7 +67,10 @@ impl Stack {
         let (pg, db_url) = match db {
             Db::Sqlite => (
                 None,
-                format!("sqlite://{}?mode=rwc", dir.path().join("onramp.db").display()),
+                format!(
+                    "sqlite://{}?mode=rwc",
+                    dir.path().join("onramp.db").display()
+                ),
             ),
             Db::Postgres => {
                 let pg = PostgresServer::start(&dir.path().join("postgres"))?;
@@ -175,7 +178,11 @@ impl Stack {
 
     pub fn logs(&self) -> String {
         let mut out = String::new();
-        for entry in std::fs::read_dir(self.dir.path()).into_iter().flatten().flatten() {
+        for entry in std::fs::read_dir(self.dir.path())
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
             let p = entry.path();
             if p.extension().is_some_and(|e| e == "log") {
                 let text = std::fs::read_to_string(&p).unwrap_or_default();
@@ -207,13 +214,23 @@ impl Stack {
     }
 
     pub async fn get_json(&self, path: &str) -> Result<(u16, Value)> {
-        let r = self.http.get(self.url(path)).bearer_auth(&self.key).send().await?;
+        let r = self
+            .http
+            .get(self.url(path))
+            .bearer_auth(&self.key)
+            .send()
+            .await?;
         let status = r.status().as_u16();
         Ok((status, r.json().await.unwrap_or(Value::Null)))
     }
 
     pub async fn delete(&self, path: &str) -> Result<(u16, Value)> {
-        let r = self.http.delete(self.url(path)).bearer_auth(&self.key).send().await?;
+        let r = self
+            .http
+            .delete(self.url(path))
+            .bearer_auth(&self.key)
+            .send()
+            .await?;
         let status = r.status().as_u16();
         Ok((status, r.json().await.unwrap_or(Value::Null)))
     }
@@ -234,7 +251,9 @@ impl Stack {
                 return Ok(c);
             }
             if start.elapsed() > timeout {
-                let (_, events) = self.get_json(&format!("/v1/connectors/{id}/events")).await?;
+                let (_, events) = self
+                    .get_json(&format!("/v1/connectors/{id}/events"))
+                    .await?;
                 bail!(
                     "connector {id} did not reach {what} within {timeout:?}\nlast: {c:#}\nevents: {events:#}\n{}",
                     self.logs()
@@ -245,7 +264,8 @@ impl Stack {
     }
 
     pub async fn wait_state(&self, id: &str, state: &str, timeout: Duration) -> Result<Value> {
-        self.wait_connector(id, state, timeout, |c| c["state"] == state).await
+        self.wait_connector(id, state, timeout, |c| c["state"] == state)
+            .await
     }
 
     pub fn pe_target(&self, name: &str) -> PeTarget {
@@ -280,8 +300,8 @@ impl Stack {
     }
 
     pub async fn allocations(&self) -> Result<Vec<(String, i64)>> {
-        use sea_orm::{EntityTrait, QuerySelect};
         use onramp_store::entity::allocation;
+        use sea_orm::{EntityTrait, QuerySelect};
         Ok(allocation::Entity::find()
             .select_only()
             .column(allocation::Column::Resource)
@@ -309,7 +329,12 @@ pub struct PeAttachment {
 
 /// Finds unit `vlan` of `interface` and BGP neighbor `neighbor` in a running
 /// config of the reference platform. `None` when the unit is absent.
-pub fn attachment(running: &str, interface: &str, vlan: u16, neighbor: &str) -> Option<PeAttachment> {
+pub fn attachment(
+    running: &str,
+    interface: &str,
+    vlan: u16,
+    neighbor: &str,
+) -> Option<PeAttachment> {
     let xml = format!("<root>{running}</root>");
     let doc = roxmltree::Document::parse(&xml).expect("running is XML");
     let child_text = |n: roxmltree::Node, name: &str| -> Option<String> {
@@ -321,8 +346,10 @@ pub fn attachment(running: &str, interface: &str, vlan: u16, neighbor: &str) -> 
     let unit = doc.descendants().find(|n| {
         n.tag_name().name() == "unit"
             && child_text(*n, "id").as_deref() == Some(&vlan.to_string())
-            && n.parent()
-                .is_some_and(|p| p.tag_name().name() == "interface" && child_text(p, "name").as_deref() == Some(interface))
+            && n.parent().is_some_and(|p| {
+                p.tag_name().name() == "interface"
+                    && child_text(p, "name").as_deref() == Some(interface)
+            })
     })?;
     let mut a = PeAttachment {
         vlan: child_text(unit, "vlan-id"),
@@ -333,10 +360,9 @@ pub fn attachment(running: &str, interface: &str, vlan: u16, neighbor: &str) -> 
             .map(|t| t.trim().to_string()),
         ..Default::default()
     };
-    if let Some(nb) = doc
-        .descendants()
-        .find(|n| n.tag_name().name() == "neighbor" && child_text(*n, "address").as_deref() == Some(neighbor))
-    {
+    if let Some(nb) = doc.descendants().find(|n| {
+        n.tag_name().name() == "neighbor" && child_text(*n, "address").as_deref() == Some(neighbor)
+    }) {
         a.neighbor_peer_as = child_text(nb, "peer-as");
         a.neighbor_local_as = child_text(nb, "local-as");
         a.neighbor_has_key = child_text(nb, "authentication-key").is_some_and(|k| !k.is_empty());
@@ -353,11 +379,14 @@ pub fn unit_count(running: &str, interface: &str) -> usize {
     let xml = format!("<root>{running}</root>");
     let doc = roxmltree::Document::parse(&xml).expect("running is XML");
     doc.descendants()
-        .filter(|n| n.tag_name().name() == "unit" && n.children().any(|c| c.tag_name().name() == "vlan-id"))
+        .filter(|n| {
+            n.tag_name().name() == "unit" && n.children().any(|c| c.tag_name().name() == "vlan-id")
+        })
         .filter(|n| {
             n.parent().is_some_and(|p| {
-                p.children()
-                    .any(|c| c.tag_name().name() == "name" && c.text().map(str::trim) == Some(interface))
+                p.children().any(|c| {
+                    c.tag_name().name() == "name" && c.text().map(str::trim) == Some(interface)
+                })
             })
         })
         .count()

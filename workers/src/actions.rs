@@ -168,7 +168,9 @@ impl Actions {
         };
         Ok(match self.dx.ensure_private_vif(&req).await {
             Ok(v) => Step::Done {
-                event: Event::VifAllocated { vif_id: v.id.clone() },
+                event: Event::VifAllocated {
+                    vif_id: v.id.clone(),
+                },
                 actor: "aws",
                 csp_ref: Some(Some(v.id)),
             },
@@ -190,7 +192,9 @@ impl Actions {
                     Ok(n) => n,
                     Err(e) => return Step::Retry(e.to_string()),
                 };
-                self.dx.find_vif_by_name(&nni.csp_ref, &res.csp_object_name).await
+                self.dx
+                    .find_vif_by_name(&nni.csp_ref, &res.csp_object_name)
+                    .await
             }
         };
         match found {
@@ -221,7 +225,11 @@ impl Actions {
         // Look the VIF up by name as well as by the recorded id: a worker may
         // have died after AWS created the VIF but before we recorded its id.
         let mut ids: Vec<String> = row.csp_ref.iter().cloned().collect();
-        match self.dx.find_vif_by_name(&nni.csp_ref, &res.csp_object_name).await {
+        match self
+            .dx
+            .find_vif_by_name(&nni.csp_ref, &res.csp_object_name)
+            .await
+        {
             Ok(Some(v)) if !ids.contains(&v.id) => ids.push(v.id),
             Ok(_) => {}
             Err(e) => return Ok(Step::Retry(e.to_string())),

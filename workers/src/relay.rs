@@ -52,7 +52,9 @@ async fn relay_once(db: &DatabaseConnection, js: &jetstream::Context) -> Result<
             .map_err(|e| e.to_string())?
             .await
             .map_err(|e| e.to_string())?;
-        outbox::mark_published(db, row.id).await.map_err(|e| e.to_string())?;
+        outbox::mark_published(db, row.id)
+            .await
+            .map_err(|e| e.to_string())?;
     }
     Ok(rows.len())
 }

@@ -60,7 +60,11 @@ pub async fn run_worker(
                     continue;
                 }
             };
-            let permit = permits.clone().acquire_owned().await.expect("semaphore open");
+            let permit = permits
+                .clone()
+                .acquire_owned()
+                .await
+                .expect("semaphore open");
             let ctx = ctx.clone();
             tokio::spawn(async move {
                 ctx.handle(msg).await;
@@ -125,9 +129,12 @@ impl Ctx {
             tracing::error!(connector = %row.id, kind = %row.kind, "no worker for this kind; dropping job");
             return Ok(Settle::Ack);
         }
-        let state: vif::State = serde_json::from_str(&row.machine_state)
-            .map_err(|e| onramp_store::Error::Corrupt(format!("machine state of {}: {e}", row.id)))?;
-        let Ok(action) = serde_json::from_value::<Action>(serde_json::Value::String(job.action.clone())) else {
+        let state: vif::State = serde_json::from_str(&row.machine_state).map_err(|e| {
+            onramp_store::Error::Corrupt(format!("machine state of {}: {e}", row.id))
+        })?;
+        let Ok(action) =
+            serde_json::from_value::<Action>(serde_json::Value::String(job.action.clone()))
+        else {
             tracing::error!(connector = %row.id, action = %job.action, "unknown action; dropping job");
             return Ok(Settle::Ack);
         };
@@ -158,10 +165,20 @@ impl Ctx {
         let step = match self.actions.execute(action, row).await? {
             Step::Retry(reason) => {
                 tracing::warn!(connector = %row.id, action = action.as_str(), attempt = delivered, %reason, "transient failure; will retry");
-                store::set_last_error(&self.db, row.id, row.step, &format!("retrying {}: {reason}", action.as_str())).await?;
+                store::set_last_error(
+                    &self.db,
+                    row.id,
+                    row.step,
+                    &format!("retrying {}: {reason}", action.as_str()),
+                )
+                .await?;
                 return Ok(Settle::Nak(self.backoff(delivered)));
             }
-            Step::Done { event, actor, csp_ref } => (event, actor, csp_ref),
+            Step::Done {
+                event,
+                actor,
+                csp_ref,
+            } => (event, actor, csp_ref),
         };
         let (event, actor, csp_ref) = step;
         let out = vif::handle(state, &event);

@@ -25,7 +25,9 @@ pub enum Error {
         got: String,
     },
     /// No fingerprint is pinned for the PE, so its host key is not trusted.
-    #[error("PE {pe}: no SSH host key fingerprint is pinned; it presented {got} (verify it out of band, then pin it)")]
+    #[error(
+        "PE {pe}: no SSH host key fingerprint is pinned; it presented {got} (verify it out of band, then pin it)"
+    )]
     HostKeyNotPinned { pe: String, got: String },
     /// The router answered `<rpc-error>`.
     #[error("{step}: router answered {tag}{}: {message}{}",
@@ -106,12 +108,12 @@ impl Error {
                 step,
                 detail: f.to_string(),
             },
-            NetconfError::Protocol(ProtocolError::SessionClosed | ProtocolError::SessionExpired) => {
-                Error::Session {
-                    step,
-                    detail: "session closed".into(),
-                }
-            }
+            NetconfError::Protocol(
+                ProtocolError::SessionClosed | ProtocolError::SessionExpired,
+            ) => Error::Session {
+                step,
+                detail: "session closed".into(),
+            },
             NetconfError::Protocol(p) => Error::Protocol {
                 step,
                 detail: p.to_string(),

@@ -174,7 +174,10 @@ async fn connect(target: &PeTarget, opts: &ApplyOptions) -> Result<Client, Error
     };
     for (cap, what) in [
         (uri::CANDIDATE, ":candidate"),
-        (uri::CONFIRMED_COMMIT_1_1, ":confirmed-commit:1.1 (for cancel-commit)"),
+        (
+            uri::CONFIRMED_COMMIT_1_1,
+            ":confirmed-commit:1.1 (for cancel-commit)",
+        ),
     ] {
         if !client.supports(cap) {
             return Err(Error::Protocol {
@@ -278,7 +281,11 @@ async fn steps(
         .map_err(err(STEP_COMMIT_CONFIRMED))?;
 
     let running = match change.running_filter() {
-        Some(filter) => client.get_config_filtered(Datastore::Running, &filter).await,
+        Some(filter) => {
+            client
+                .get_config_filtered(Datastore::Running, &filter)
+                .await
+        }
         None => client.get_config(Datastore::Running).await,
     }
     .map_err(err(STEP_GET_RUNNING))?;
@@ -324,7 +331,9 @@ async fn roll_back(client: &mut Client, target: &PeTarget, confirmed_pending: bo
     if confirmed_pending {
         match client.cancel_commit(None).await {
             Ok(()) => tracing::info!(pe, "confirmed commit cancelled, running rolled back"),
-            Err(e) => tracing::warn!(pe, error = %e, "cancel-commit failed; the router rolls back on session close"),
+            Err(e) => {
+                tracing::warn!(pe, error = %e, "cancel-commit failed; the router rolls back on session close")
+            }
         }
     }
     if let Err(e) = client.discard_changes().await {

@@ -27,11 +27,7 @@ impl Lab {
     fn start() -> Lab {
         let platform = Platform::load(&default_templates_root(), "reference-pe").unwrap();
         let work = tempfile::tempdir().unwrap();
-        let cfg = PeLabConfig::new(
-            &["pe1", "pe2"],
-            platform.yang_dir().unwrap(),
-            work.path(),
-        );
+        let cfg = PeLabConfig::new(&["pe1", "pe2"], platform.yang_dir().unwrap(), work.path());
         let lab = PeLab::start(cfg).unwrap_or_else(|e| panic!("PE lab did not start: {e}"));
         Lab {
             lab,
@@ -49,7 +45,12 @@ impl Lab {
     }
 
     async fn push(&self, pe: &str, op: Operation, intent: &AttachmentIntent) -> Result<(), Error> {
-        apply(&self.target(pe), self.platform.quirks(), &self.render(op, intent)).await
+        apply(
+            &self.target(pe),
+            self.platform.quirks(),
+            &self.render(op, intent),
+        )
+        .await
     }
 }
 
@@ -181,16 +182,28 @@ async fn create_is_idempotent_coexists_and_delete_removes_exactly_one_attachment
     lab.push("pe1", Operation::Create, &a).await.unwrap();
     let after_a = running(&pe1).await;
     assert_eq!(at(&after_a, &unit(101), "vlan-id").as_deref(), Some("101"));
-    assert_eq!(at(&after_a, &unit(101), "description").as_deref(), Some("onramp conn-0001"));
+    assert_eq!(
+        at(&after_a, &unit(101), "description").as_deref(),
+        Some("onramp conn-0001")
+    );
     let mut inet = unit(101);
     inet.extend([("family", "", String::new()), ("inet", "", String::new())]);
-    assert_eq!(at(&after_a, &inet, "address").as_deref(), Some("169.254.10.3/31"));
-    assert_eq!(at(&after_a, &vrf(), "route-distinguisher").as_deref(), Some("65000:1001"));
+    assert_eq!(
+        at(&after_a, &inet, "address").as_deref(),
+        Some("169.254.10.3/31")
+    );
+    assert_eq!(
+        at(&after_a, &vrf(), "route-distinguisher").as_deref(),
+        Some("65000:1001")
+    );
     assert!(member(&after_a, 101), "VRF membership missing:\n{after_a}");
     let n = neighbor("169.254.10.2");
     assert_eq!(at(&after_a, &n, "peer-as").as_deref(), Some("64513"));
     assert_eq!(at(&after_a, &n, "local-as").as_deref(), Some("65000"));
-    assert_eq!(at(&after_a, &n, "authentication-key").as_deref(), Some("md5-key-1"));
+    assert_eq!(
+        at(&after_a, &n, "authentication-key").as_deref(),
+        Some("md5-key-1")
+    );
     assert_eq!(at(&after_a, &n, "prefix-limit").as_deref(), Some("100"));
     // The other PE is untouched.
     assert_eq!(at(&running(&lab.target("pe2")).await, &unit(101), ""), None);
@@ -205,7 +218,10 @@ async fn create_is_idempotent_coexists_and_delete_removes_exactly_one_attachment
     assert_eq!(at(&both, &unit(101), "vlan-id").as_deref(), Some("101"));
     assert_eq!(at(&both, &unit(102), "vlan-id").as_deref(), Some("102"));
     assert!(member(&both, 101) && member(&both, 102));
-    assert_eq!(at(&both, &neighbor("169.254.10.4"), "peer-as").as_deref(), Some("64514"));
+    assert_eq!(
+        at(&both, &neighbor("169.254.10.4"), "peer-as").as_deref(),
+        Some("64514")
+    );
 
     // Delete the first: its unit, membership and neighbor go; the second and
     // the VRF stay.
@@ -214,13 +230,25 @@ async fn create_is_idempotent_coexists_and_delete_removes_exactly_one_attachment
     assert_eq!(at(&after_delete, &unit(101), ""), None, "{after_delete}");
     assert!(!member(&after_delete, 101));
     assert_eq!(at(&after_delete, &neighbor("169.254.10.2"), ""), None);
-    assert_eq!(at(&after_delete, &unit(102), "vlan-id").as_deref(), Some("102"));
+    assert_eq!(
+        at(&after_delete, &unit(102), "vlan-id").as_deref(),
+        Some("102")
+    );
     assert!(member(&after_delete, 102));
-    assert_eq!(at(&after_delete, &neighbor("169.254.10.4"), "peer-as").as_deref(), Some("64514"));
-    assert_eq!(at(&after_delete, &vrf(), "route-distinguisher").as_deref(), Some("65000:1001"));
+    assert_eq!(
+        at(&after_delete, &neighbor("169.254.10.4"), "peer-as").as_deref(),
+        Some("64514")
+    );
+    assert_eq!(
+        at(&after_delete, &vrf(), "route-distinguisher").as_deref(),
+        Some("65000:1001")
+    );
     let mut rt = vrf();
     rt.push(("vrf-target", "", String::new()));
-    assert_eq!(at(&after_delete, &rt, "import").as_deref(), Some("target:65000:1001"));
+    assert_eq!(
+        at(&after_delete, &rt, "import").as_deref(),
+        Some("target:65000:1001")
+    );
 
     // A redelivered delete is a no-op.
     lab.push("pe1", Operation::Delete, &a).await.unwrap();
@@ -231,7 +259,9 @@ async fn create_is_idempotent_coexists_and_delete_removes_exactly_one_attachment
 async fn out_of_range_vlan_is_refused_by_the_router_and_running_is_unchanged() {
     let lab = Lab::start();
     let pe1 = lab.target("pe1");
-    lab.push("pe1", Operation::Create, &intent(1)).await.unwrap();
+    lab.push("pe1", Operation::Create, &intent(1))
+        .await
+        .unwrap();
     let before = running(&pe1).await;
 
     // Hand-written, past every Rust-side check.
@@ -251,7 +281,10 @@ async fn out_of_range_vlan_is_refused_by_the_router_and_running_is_unchanged() {
             assert_eq!(*step, "edit-config");
             assert_eq!(tag, "invalid-value");
             let path = path.as_deref().unwrap_or_default();
-            assert!(path.contains("unit[ope:id='300']") && path.ends_with("vlan-id"), "{path}");
+            assert!(
+                path.contains("unit[ope:id='300']") && path.ends_with("vlan-id"),
+                "{path}"
+            );
         }
         other => panic!("expected an rpc-error, got {other:?}"),
     }
@@ -260,21 +293,35 @@ async fn out_of_range_vlan_is_refused_by_the_router_and_running_is_unchanged() {
     assert_eq!(running(&pe1).await, before);
 
     // The failed push released the lock and left no candidate behind.
-    lab.push("pe1", Operation::Create, &intent(2)).await.unwrap();
+    lab.push("pe1", Operation::Create, &intent(2))
+        .await
+        .unwrap();
     assert_eq!(at(&running(&pe1).await, &unit(300), ""), None);
 }
 
 #[tokio::test]
 async fn a_wrong_or_missing_host_key_fails_closed() {
     let lab = Lab::start();
-    let pe1_fp = lab.lab.endpoint("pe1").unwrap().host_key_fingerprint.clone();
-    let pe2_fp = lab.lab.endpoint("pe2").unwrap().host_key_fingerprint.clone();
+    let pe1_fp = lab
+        .lab
+        .endpoint("pe1")
+        .unwrap()
+        .host_key_fingerprint
+        .clone();
+    let pe2_fp = lab
+        .lab
+        .endpoint("pe2")
+        .unwrap()
+        .host_key_fingerprint
+        .clone();
     assert_ne!(pe1_fp, pe2_fp);
     let change = lab.render(Operation::Create, &intent(1));
 
     let mut wrong = lab.target("pe1");
     wrong.host_key_fingerprint = Some(pe2_fp.clone());
-    let err = apply(&wrong, lab.platform.quirks(), &change).await.unwrap_err();
+    let err = apply(&wrong, lab.platform.quirks(), &change)
+        .await
+        .unwrap_err();
     match &err {
         Error::HostKeyMismatch { expected, got, .. } => {
             assert_eq!(expected, &pe2_fp);
@@ -283,7 +330,10 @@ async fn a_wrong_or_missing_host_key_fails_closed() {
         other => panic!("expected HostKeyMismatch, got {other:?}"),
     }
     assert!(!err.is_retryable());
-    assert!(matches!(get_running(&wrong).await, Err(Error::HostKeyMismatch { .. })));
+    assert!(matches!(
+        get_running(&wrong).await,
+        Err(Error::HostKeyMismatch { .. })
+    ));
 
     let mut unpinned = lab.target("pe1");
     unpinned.host_key_fingerprint = None;
@@ -300,7 +350,9 @@ async fn a_wrong_or_missing_host_key_fails_closed() {
 async fn a_failed_verification_rolls_the_commit_back() {
     let lab = Lab::start();
     let pe1 = lab.target("pe1");
-    lab.push("pe1", Operation::Create, &intent(2)).await.unwrap();
+    lab.push("pe1", Operation::Create, &intent(2))
+        .await
+        .unwrap();
     let before = running(&pe1).await;
 
     let mut change = lab.render(Operation::Create, &intent(1));
@@ -314,25 +366,40 @@ async fn a_failed_verification_rolls_the_commit_back() {
         value: "999".into(),
         secret: false,
     });
-    let err = apply(&pe1, lab.platform.quirks(), &change).await.unwrap_err();
+    let err = apply(&pe1, lab.platform.quirks(), &change)
+        .await
+        .unwrap_err();
     match &err {
         Error::Verify {
             expectation,
             running_excerpt,
         } => {
-            assert!(expectation.contains(r#"unit[id="101"]/vlan-id = "999""#), "{expectation}");
+            assert!(
+                expectation.contains(r#"unit[id="101"]/vlan-id = "999""#),
+                "{expectation}"
+            );
             // The excerpt shows what running held, secrets redacted.
-            assert!(running_excerpt.contains("<vlan-id>101</vlan-id>"), "{running_excerpt}");
+            assert!(
+                running_excerpt.contains("<vlan-id>101</vlan-id>"),
+                "{running_excerpt}"
+            );
         }
         other => panic!("expected Verify, got {other:?}"),
     }
     assert!(!err.is_retryable());
-    assert_eq!(running(&pe1).await, before, "the confirmed commit was not rolled back");
+    assert_eq!(
+        running(&pe1).await,
+        before,
+        "the confirmed commit was not rolled back"
+    );
 
     // Lock released, candidate clean: the real change goes through.
     let real = lab.render(Operation::Create, &intent(1));
     apply(&pe1, lab.platform.quirks(), &real).await.unwrap();
-    assert_eq!(at(&running(&pe1).await, &unit(101), "vlan-id").as_deref(), Some("101"));
+    assert_eq!(
+        at(&running(&pe1).await, &unit(101), "vlan-id").as_deref(),
+        Some("101")
+    );
 }
 
 /// netconfd 2.13: `<validate>` then `<commit>` answers `<ok/>` and applies
@@ -371,7 +438,10 @@ async fn concurrent_pushes_to_one_pe_both_land() {
     }
     let now = running(&pe1).await;
     for n in 1..=4 {
-        assert_eq!(at(&now, &unit(100 + n), "vlan-id"), Some((100 + n).to_string()));
+        assert_eq!(
+            at(&now, &unit(100 + n), "vlan-id"),
+            Some((100 + n).to_string())
+        );
         assert!(member(&now, 100 + n));
     }
 
@@ -420,7 +490,10 @@ async fn a_lock_held_by_another_session_is_retryable() {
         .unwrap_err();
     assert_eq!(err.rpc_tag(), Some("lock-denied"), "{err:?}");
     assert!(err.is_retryable());
-    assert!(started.elapsed() >= Duration::from_millis(200), "gave up without waiting");
+    assert!(
+        started.elapsed() >= Duration::from_millis(200),
+        "gave up without waiting"
+    );
 
     other.unlock(Datastore::Candidate).await.unwrap();
     let _ = other.close_session().await;
