@@ -46,7 +46,7 @@ pub enum Error {
     },
     /// The commit was accepted but running does not show the change; it was
     /// rolled back.
-    #[error("verify: running does not show {expectation}; running has:\n{running_excerpt}")]
+    #[error("verify: running does not meet `{expectation}`; running has:\n{running_excerpt}")]
     Verify {
         expectation: String,
         running_excerpt: String,

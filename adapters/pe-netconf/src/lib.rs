@@ -18,7 +18,9 @@
 //! lock-denied answer that outlasts `lock_wait` comes back retryable).
 //!
 //! Every push is a declarative merge or remove, so retrying after an unknown
-//! outcome (timeout, lost session) is safe.
+//! outcome (timeout, lost session) is safe. A removal whose parent is already
+//! gone on the router (a redelivered delete) succeeds without a commit once
+//! running is checked to lack everything it removes.
 
 mod error;
 
@@ -31,7 +33,7 @@ use rustnetconf::transport::ssh::HostKeyVerification;
 use rustnetconf::{Client, Datastore};
 
 pub use error::Error;
-pub use onramp_router_templates::{DefaultOperation, Quirks, Rendered};
+pub use onramp_router_templates::{DefaultOperation, Expectation, Quirks, Rendered};
 
 pub(crate) const STEP_CONNECT: &str = "connect";
 const STEP_CAPABILITIES: &str = "capabilities";
@@ -233,10 +235,16 @@ async fn transaction(
     lock_candidate(client, target, opts).await?;
     let mut confirmed_pending = false;
     match steps(client, target, quirks, change, opts, &mut confirmed_pending).await {
-        Ok(()) => {
-            // Committed and confirmed; the lock also dies with the session.
+        Ok(outcome) => {
+            if outcome == Outcome::AlreadyInPlace {
+                // Nothing was committed; drop the refused edit.
+                if let Err(e) = client.discard_changes().await {
+                    tracing::warn!(pe = %target.name, error = %e, "discard-changes failed");
+                }
+            }
+            // The lock also dies with the session.
             if let Err(e) = client.unlock(Datastore::Candidate).await {
-                tracing::warn!(pe = %target.name, error = %e, "unlock after commit failed");
+                tracing::warn!(pe = %target.name, error = %e, "unlock failed");
             }
             Ok(())
         }
@@ -247,6 +255,13 @@ async fn transaction(
     }
 }
 
+#[derive(Debug, PartialEq, Eq)]
+enum Outcome {
+    Committed,
+    /// A removal whose target's parent is already gone: nothing to do.
+    AlreadyInPlace,
+}
+
 async fn steps(
     client: &mut Client,
     target: &PeTarget,
@@ -254,19 +269,43 @@ async fn steps(
     change: &Rendered,
     opts: &ApplyOptions,
     confirmed_pending: &mut bool,
-) -> Result<(), Error> {
+) -> Result<Outcome, Error> {
     let pe = target.name.as_str();
     let err = |step: &'static str| move |e| Error::from_netconf(step, pe, e);
 
     // Leftovers of a session that died before committing.
     client.discard_changes().await.map_err(err(STEP_DISCARD))?;
-    client
+    let edited = client
         .edit_config(Datastore::Candidate)
         .config(&change.config_xml)
         .default_operation(default_operation(change.default_operation))
         .send()
         .await
-        .map_err(err(STEP_EDIT))?;
+        .map_err(err(STEP_EDIT));
+    if let Err(e) = edited {
+        // With default-operation "none", removing something under a parent
+        // the router does not have is refused as data-missing. If the change
+        // only removes things and running already lacks all of them (a
+        // redelivered delete, or one for a create that never reached this
+        // PE), the desired state holds: succeed without a commit.
+        if e.rpc_tag() == Some("data-missing")
+            && change.default_operation == DefaultOperation::None
+            && !change.expectations.is_empty()
+            && change
+                .expectations
+                .iter()
+                .all(|x| matches!(x, Expectation::Absent { .. }))
+        {
+            let running = read_running(client, change)
+                .await
+                .map_err(err(STEP_GET_RUNNING))?;
+            if change.verify(&running).is_ok() {
+                tracing::info!(pe, "nothing to remove: already absent");
+                return Ok(Outcome::AlreadyInPlace);
+            }
+        }
+        return Err(e);
+    }
     if !quirks.skip_explicit_validate {
         client
             .validate(Datastore::Candidate)
@@ -280,15 +319,9 @@ async fn steps(
         .await
         .map_err(err(STEP_COMMIT_CONFIRMED))?;
 
-    let running = match change.running_filter() {
-        Some(filter) => {
-            client
-                .get_config_filtered(Datastore::Running, &filter)
-                .await
-        }
-        None => client.get_config(Datastore::Running).await,
-    }
-    .map_err(err(STEP_GET_RUNNING))?;
+    let running = read_running(client, change)
+        .await
+        .map_err(err(STEP_GET_RUNNING))?;
     change.verify(&running).map_err(|f| Error::Verify {
         expectation: f.expectation,
         running_excerpt: f.running_excerpt,
@@ -299,7 +332,22 @@ async fn steps(
         .await
         .map_err(err(STEP_COMMIT_CONFIRMING))?;
     *confirmed_pending = false;
-    Ok(())
+    Ok(Outcome::Committed)
+}
+
+/// Running, restricted to the top-level containers the change touches.
+async fn read_running(
+    client: &mut Client,
+    change: &Rendered,
+) -> Result<String, rustnetconf::NetconfError> {
+    match change.running_filter() {
+        Some(filter) => {
+            client
+                .get_config_filtered(Datastore::Running, &filter)
+                .await
+        }
+        None => client.get_config(Datastore::Running).await,
+    }
 }
 
 async fn lock_candidate(

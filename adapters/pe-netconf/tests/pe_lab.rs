@@ -253,6 +253,13 @@ async fn create_is_idempotent_coexists_and_delete_removes_exactly_one_attachment
     // A redelivered delete is a no-op.
     lab.push("pe1", Operation::Delete, &a).await.unwrap();
     assert_eq!(running(&pe1).await, after_delete);
+
+    // So is deleting an attachment a PE never had (no port entry, no VRF):
+    // the router refuses the edit as data-missing, running shows it absent.
+    let pe2 = lab.target("pe2");
+    let pe2_before = running(&pe2).await;
+    lab.push("pe2", Operation::Delete, &a).await.unwrap();
+    assert_eq!(running(&pe2).await, pe2_before);
 }
 
 #[tokio::test]
@@ -524,6 +531,24 @@ async fn unreachable_and_refusing_pes() {
     assert!(matches!(err, Error::Auth { .. }), "{err:?}");
     assert!(!err.is_retryable());
     assert!(!format!("{bad_password:?}").contains("not-the-password"));
+}
+
+#[test]
+fn a_missing_pe_user_names_the_install_script() {
+    let platform = Platform::load(&default_templates_root(), "reference-pe").unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let mut cfg = PeLabConfig::new(&["pe1"], platform.yang_dir().unwrap(), work.path());
+    cfg.username = "onramp-no-such-user".into();
+    let err = PeLab::start(cfg).unwrap_err();
+    assert!(
+        matches!(err, onramp_devstack::Error::Missing { .. }),
+        "{err:?}"
+    );
+    let msg = err.to_string();
+    assert!(
+        msg.contains("onramp-no-such-user") && msg.contains("scripts/install-deps.sh"),
+        "{msg}"
+    );
 }
 
 /// Prints the per-change latency (run with `--nocapture` to see it): each
