@@ -15,13 +15,7 @@ const T: Duration = Duration::from_secs(60);
 async fn lifecycle(db: Db) -> Result<()> {
     let stack = Stack::start(db).await?;
 
-    let (status, c) = stack
-        .post_json(
-            "/v1/connectors",
-            &json!({"kind": "aws-hosted-vif", "aws_account_id": CUSTOMER_ACCOUNT,
-                    "location": "EqDC2", "bandwidth": "1Gbps"}),
-        )
-        .await?;
+    let (status, c) = stack.order_vif(json!({})).await?;
     assert_eq!(status, 202, "{c:#}");
     let id = c["id"].as_str().unwrap().to_string();
     assert_eq!(c["links"]["events"], format!("/v1/connectors/{id}/events"));
@@ -139,13 +133,7 @@ async fn lifecycle(db: Db) -> Result<()> {
     assert_eq!((status, c["state"].as_str()), (202, Some("deleted")));
 
     // The released VLAN and subnet are handed out again.
-    let (status, c2) = stack
-        .post_json(
-            "/v1/connectors",
-            &json!({"kind": "aws-hosted-vif", "aws_account_id": CUSTOMER_ACCOUNT,
-                    "location": "EqDC2", "bandwidth": "1Gbps", "customer_asn": 65010}),
-        )
-        .await?;
+    let (status, c2) = stack.order_vif(json!({"customer_asn": 65010})).await?;
     assert_eq!(status, 202);
     assert_eq!(c2["peering"]["vlan"].as_u64(), Some(u64::from(vlan)));
     assert_eq!(c2["peering"]["aws_address"], aws_addr.as_str());
@@ -170,11 +158,7 @@ async fn hosted_vif_lifecycle_postgres() -> Result<()> {
 async fn customer_declines_vif() -> Result<()> {
     let stack = Stack::start(Db::Sqlite).await?;
     let (_, c) = stack
-        .post_json(
-            "/v1/connectors",
-            &json!({"kind": "aws-hosted-vif", "aws_account_id": CUSTOMER_ACCOUNT,
-                    "location": "EqDC2", "bandwidth": "500Mbps", "vlan": 321}),
-        )
+        .order_vif(json!({"bandwidth": "500Mbps", "vlan": 321}))
         .await?;
     let id = c["id"].as_str().unwrap().to_string();
     let c = stack
@@ -210,13 +194,7 @@ async fn aws_rejects_allocation() -> Result<()> {
             "Exceeded the maximum number of virtual interfaces on dxcon-onramp01",
             1,
         ));
-    let (_, c) = stack
-        .post_json(
-            "/v1/connectors",
-            &json!({"kind": "aws-hosted-vif", "aws_account_id": CUSTOMER_ACCOUNT,
-                    "location": "EqDC2", "bandwidth": "1Gbps"}),
-        )
-        .await?;
+    let (_, c) = stack.order_vif(json!({})).await?;
     let id = c["id"].as_str().unwrap().to_string();
     let c = stack.wait_state(&id, "failed", T).await?;
     assert!(
@@ -239,13 +217,7 @@ async fn aws_rejects_allocation() -> Result<()> {
 /// finishes, with exactly one VIF at AWS and one attachment on the PE.
 async fn crash(db: Db) -> Result<()> {
     let mut stack = Stack::start(db).await?;
-    let (_, c) = stack
-        .post_json(
-            "/v1/connectors",
-            &json!({"kind": "aws-hosted-vif", "aws_account_id": CUSTOMER_ACCOUNT,
-                    "location": "EqDC2", "bandwidth": "1Gbps"}),
-        )
-        .await?;
+    let (_, c) = stack.order_vif(json!({})).await?;
     let id = c["id"].as_str().unwrap().to_string();
     // Kill as soon as the worker is past the PE push, i.e. while it is
     // talking to AWS, then again while it is waiting on the customer.

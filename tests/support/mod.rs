@@ -201,38 +201,32 @@ impl Stack {
         format!("{}{path}", self.base)
     }
 
-    pub async fn post_json(&self, path: &str, body: &Value) -> Result<(u16, Value)> {
-        let r = self
-            .http
-            .post(self.url(path))
-            .bearer_auth(&self.key)
-            .json(body)
-            .send()
-            .await?;
+    async fn send(&self, req: reqwest::RequestBuilder) -> Result<(u16, Value)> {
+        let r = req.bearer_auth(&self.key).send().await?;
         let status = r.status().as_u16();
         Ok((status, r.json().await.unwrap_or(Value::Null)))
+    }
+
+    pub async fn post_json(&self, path: &str, body: &Value) -> Result<(u16, Value)> {
+        self.send(self.http.post(self.url(path)).json(body)).await
     }
 
     pub async fn get_json(&self, path: &str) -> Result<(u16, Value)> {
-        let r = self
-            .http
-            .get(self.url(path))
-            .bearer_auth(&self.key)
-            .send()
-            .await?;
-        let status = r.status().as_u16();
-        Ok((status, r.json().await.unwrap_or(Value::Null)))
+        self.send(self.http.get(self.url(path))).await
     }
 
     pub async fn delete(&self, path: &str) -> Result<(u16, Value)> {
-        let r = self
-            .http
-            .delete(self.url(path))
-            .bearer_auth(&self.key)
-            .send()
-            .await?;
-        let status = r.status().as_u16();
-        Ok((status, r.json().await.unwrap_or(Value::Null)))
+        self.send(self.http.delete(self.url(path))).await
+    }
+
+    /// Orders a hosted VIF at EqDC2 with `extra` fields merged in.
+    pub async fn order_vif(&self, extra: Value) -> Result<(u16, Value)> {
+        let mut body = serde_json::json!({"kind": "aws-hosted-vif", "aws_account_id": CUSTOMER_ACCOUNT,
+                                          "location": "EqDC2", "bandwidth": "1Gbps"});
+        if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
+            b.extend(e.clone());
+        }
+        self.post_json("/v1/connectors", &body).await
     }
 
     /// Polls the connector until `pred` holds, failing with the timeline and
