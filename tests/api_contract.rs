@@ -5,7 +5,7 @@
 
 use anyhow::Result;
 use onramp_store::seed::{Seed, SeedDx, SeedPe};
-use sea_orm::{EntityTrait, PaginatorTrait};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
 
 struct Api {
@@ -108,7 +108,10 @@ impl Api {
         use onramp_store::entity::{allocation, connector, outbox};
         Ok((
             connector::Entity::find().count(&self.db).await?,
-            allocation::Entity::find().count(&self.db).await?,
+            allocation::Entity::find()
+                .filter(allocation::Column::ConnectorId.is_not_null())
+                .count(&self.db)
+                .await?,
             outbox::Entity::find().count(&self.db).await?,
         ))
     }

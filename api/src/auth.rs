@@ -14,6 +14,8 @@ use crate::problem::Problem;
 pub struct Tenant {
     pub id: Uuid,
     pub name: String,
+    /// `customer`, `ops` or `admin` (onramp_store::auth::ROLE_*).
+    pub role: String,
 }
 
 impl FromRequestParts<AppState> for Tenant {
@@ -37,12 +39,13 @@ impl FromRequestParts<AppState> for Tenant {
         let key = header
             .strip_prefix("Bearer ")
             .ok_or_else(|| unauthorized("the Authorization header is not a Bearer token"))?;
-        let tenant = onramp_store::auth::tenant_for_key(&state.db, key.trim())
+        let (tenant, role) = onramp_store::auth::tenant_for_key(&state.db, key.trim())
             .await?
             .ok_or_else(|| unauthorized("the API key is unknown or revoked"))?;
         Ok(Tenant {
             id: tenant.id,
             name: tenant.name,
+            role,
         })
     }
 }

@@ -27,6 +27,8 @@ impl MigrationTrait for Migration {
                 .col(string("name"))
                 .col(string_uniq("key_hash"))
                 .col(string("key_prefix"))
+                // customer | ops | admin
+                .col(string("role").default("customer"))
                 .col(timestamp_with_time_zone("created_at"))
                 .col(timestamp_with_time_zone_null("revoked_at"))
                 .foreign_key(&mut fk("api_keys", "tenant_id", "tenants"))
@@ -45,6 +47,10 @@ impl MigrationTrait for Migration {
                 .col(string("password"))
                 .col(string_null("host_key_fingerprint"))
                 .col(string("platform"))
+                // Writer lease: one process at a time pushes to a PE, and it
+                // batches whatever changes queued up meanwhile.
+                .col(big_integer_null("lease_until_ms"))
+                .col(string_null("lease_holder"))
                 .col(timestamp_with_time_zone("created_at"))
                 .to_owned(),
         )
@@ -74,6 +80,31 @@ impl MigrationTrait for Migration {
         )
         .await?;
 
+        // Private ASNs handed to customers who bring none.
+        m.create_table(
+            Table::create()
+                .table("asn_pools")
+                .col(pk_uuid("id"))
+                .col(string_uniq("name"))
+                .col(big_integer("first"))
+                .col(big_integer("last"))
+                .to_owned(),
+        )
+        .await?;
+
+        // Route distinguishers / targets `<admin_asn>:<n>`, one per VRF.
+        m.create_table(
+            Table::create()
+                .table("route_target_pools")
+                .col(pk_uuid("id"))
+                .col(string_uniq("name"))
+                .col(big_integer("admin_asn"))
+                .col(big_integer("first"))
+                .col(big_integer("last"))
+                .to_owned(),
+        )
+        .await?;
+
         // A network-to-network interface with a CSP at one location: for AWS the
         // partner interconnect (dxcon) that sits on one of our PE ports.
         m.create_table(
@@ -89,6 +120,9 @@ impl MigrationTrait for Migration {
                 .col(uuid("linknet_pool_id"))
                 .col(big_integer("csp_asn"))
                 .col(integer("capacity_mbps"))
+                // CSP-specific facts as JSON, e.g. Google's edge availability
+                // domain or ExpressRoute's secondary port.
+                .col(text("attributes").default("{}"))
                 .foreign_key(&mut fk("nnis", "port_id", "pe_ports"))
                 .foreign_key(&mut fk("nnis", "linknet_pool_id", "linknet_pools"))
                 .to_owned(),
@@ -153,13 +187,40 @@ impl MigrationTrait for Migration {
                 .col(string("resource"))
                 .col(string("scope"))
                 .col(big_integer("value"))
-                .col(uuid("connector_id"))
+                // Exactly one owner: a connector, or a tenant (its VRF's RD/RT).
+                .col(uuid_null("connector_id"))
+                .col(uuid_null("tenant_id"))
                 .foreign_key(&mut fk("allocations", "connector_id", "connectors"))
+                .foreign_key(&mut fk("allocations", "tenant_id", "tenants"))
                 .to_owned(),
         )
         .await?;
         unique(m, "allocations", &["resource", "scope", "value"]).await?;
         index(m, "allocations", &["connector_id"]).await?;
+
+        // Router changes waiting for their PE's writer, who pushes all that
+        // queued up in one commit.
+        m.create_table(
+            Table::create()
+                .table("pe_changes")
+                .col(big_pk_auto("id"))
+                .col(uuid("pe_id"))
+                .col(uuid("connector_id"))
+                .col(big_integer("step"))
+                .col(string("op"))
+                .col(text("payload"))
+                // pending | done | failed
+                .col(string("status"))
+                .col(text_null("error"))
+                .col(timestamp_with_time_zone("created_at"))
+                .col(timestamp_with_time_zone_null("done_at"))
+                .foreign_key(&mut fk("pe_changes", "pe_id", "pe_routers"))
+                .foreign_key(&mut fk("pe_changes", "connector_id", "connectors"))
+                .to_owned(),
+        )
+        .await?;
+        index(m, "pe_changes", &["pe_id", "status", "id"]).await?;
+        unique(m, "pe_changes", &["connector_id", "step", "op"]).await?;
 
         m.create_table(
             Table::create()
@@ -179,10 +240,13 @@ impl MigrationTrait for Migration {
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
         for t in [
             "outbox",
+            "pe_changes",
             "allocations",
             "connector_events",
             "connectors",
             "nnis",
+            "route_target_pools",
+            "asn_pools",
             "linknet_pools",
             "pe_ports",
             "pe_routers",

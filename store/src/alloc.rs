@@ -10,16 +10,21 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use crate::entity::allocation;
+use crate::entity::{allocation, asn_pool, route_target_pool};
 use crate::{Error, Result};
 
 pub const VLAN: &str = "vlan";
 pub const LINKNET: &str = "linknet31";
 pub const ASN: &str = "asn";
+pub const ROUTE_TARGET: &str = "route_target";
 
-/// Private ASNs onramp hands out when a customer brings none (RFC 6996 16-bit
-/// range, minus 64512 which is Amazon's default side).
-pub const PRIVATE_ASN_POOL: (u32, u32) = (64513, 65534);
+/// Who holds an allocation; released together with it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Owner {
+    Connector(Uuid),
+    /// Tenant-wide resources, such as the RD/RT of the tenant's VRF.
+    Tenant(Uuid),
+}
 
 async fn used<C: ConnectionTrait>(db: &C, resource: &str, scope: &str) -> Result<Vec<i64>> {
     Ok(allocation::Entity::find()
@@ -38,13 +43,18 @@ async fn take<C: ConnectionTrait>(
     resource: &str,
     scope: &str,
     value: i64,
-    connector_id: Uuid,
+    owner: Owner,
 ) -> Result<()> {
+    let (connector_id, tenant_id) = match owner {
+        Owner::Connector(c) => (Some(c), None),
+        Owner::Tenant(t) => (None, Some(t)),
+    };
     allocation::ActiveModel {
         resource: Set(resource.into()),
         scope: Set(scope.into()),
         value: Set(value),
         connector_id: Set(connector_id),
+        tenant_id: Set(tenant_id),
         ..Default::default()
     }
     .insert(db)
@@ -74,7 +84,7 @@ pub async fn vlan<C: ConnectionTrait>(
     port_name: &str,
     range: (u16, u16),
     requested: Option<u16>,
-    connector_id: Uuid,
+    owner: Owner,
 ) -> Result<u16> {
     let scope = port_id.to_string();
     let used = used(db, VLAN, &scope).await?;
@@ -93,7 +103,7 @@ pub async fn vlan<C: ConnectionTrait>(
             })?
         }
     };
-    take(db, VLAN, &scope, value, connector_id).await?;
+    take(db, VLAN, &scope, value, owner).await?;
     Ok(value as u16)
 }
 
@@ -106,7 +116,7 @@ pub async fn subnet<C: ConnectionTrait>(
     pool_name: &str,
     cidr: &str,
     prefix_len: u8,
-    connector_id: Uuid,
+    owner: Owner,
 ) -> Result<Ipv4Addr> {
     let (base, len) = parse_cidr(cidr)
         .ok_or_else(|| Error::Corrupt(format!("pool {pool_name} has bad cidr {cidr}")))?;
@@ -128,27 +138,66 @@ pub async fn subnet<C: ConnectionTrait>(
             resource: format!("/{prefix_len} subnet"),
         })?;
     for unit in start..start + units_per_block {
-        take(db, LINKNET, &scope, unit, connector_id).await?;
+        take(db, LINKNET, &scope, unit, owner).await?;
     }
     Ok(Ipv4Addr::from(u32::from(base) + (start as u32) * 2))
 }
 
-/// A private ASN for a customer who brought none.
-pub async fn asn<C: ConnectionTrait>(db: &C, connector_id: Uuid) -> Result<u32> {
-    let used = used(db, ASN, "private").await?;
-    let (min, max) = PRIVATE_ASN_POOL;
-    let v = lowest_free(&used, min.into(), max.into()).ok_or_else(|| Error::Exhausted {
-        pool: format!("private ASNs ({min}-{max})"),
+/// A private ASN for a customer who brought none, from the first ASN pool
+/// (by lowest first value) that has one left.
+pub async fn asn<C: ConnectionTrait>(db: &C, owner: Owner) -> Result<u32> {
+    let pools = asn_pool::Entity::find()
+        .order_by_asc(asn_pool::Column::First)
+        .all(db)
+        .await?;
+    if pools.is_empty() {
+        return Err(Error::Exhausted {
+            pool: "ASN pools (none configured)".into(),
+            resource: "ASN".into(),
+        });
+    }
+    for pool in &pools {
+        let scope = pool.id.to_string();
+        let used = used(db, ASN, &scope).await?;
+        if let Some(v) = lowest_free(&used, pool.first, pool.last) {
+            take(db, ASN, &scope, v, owner).await?;
+            return Ok(v as u32);
+        }
+    }
+    Err(Error::Exhausted {
+        pool: pools.iter().map(|p| format!("ASN pool {} ({}-{})", p.name, p.first, p.last)).collect::<Vec<_>>().join(", "),
         resource: "ASN".into(),
-    })?;
-    take(db, ASN, "private", v, connector_id).await?;
-    Ok(v as u32)
+    })
+}
+
+/// An RD/RT number `<admin_asn>:<n>` for one VRF.
+pub async fn route_target<C: ConnectionTrait>(db: &C, owner: Owner) -> Result<(u32, u32)> {
+    let pools = route_target_pool::Entity::find()
+        .order_by_asc(route_target_pool::Column::Name)
+        .all(db)
+        .await?;
+    for pool in &pools {
+        let scope = pool.id.to_string();
+        let used = used(db, ROUTE_TARGET, &scope).await?;
+        if let Some(v) = lowest_free(&used, pool.first, pool.last) {
+            take(db, ROUTE_TARGET, &scope, v, owner).await?;
+            return Ok((pool.admin_asn as u32, v as u32));
+        }
+    }
+    Err(Error::Exhausted {
+        pool: if pools.is_empty() {
+            "route-target pools (none configured)".into()
+        } else {
+            pools.iter().map(|p| format!("route-target pool {}", p.name)).collect::<Vec<_>>().join(", ")
+        },
+        resource: "route target".into(),
+    })
 }
 
 /// Frees everything allocated to the connector. Returns how many rows went.
 pub async fn release_all<C: ConnectionTrait>(db: &C, connector_id: Uuid) -> Result<u64> {
     Ok(allocation::Entity::delete_many()
-        .filter(allocation::Column::ConnectorId.eq(connector_id))
+        .filter(allocation::Column::ConnectorId.eq(Some(connector_id)))
         .exec(db)
         .await?
         .rows_affected)
@@ -163,7 +212,7 @@ pub async fn of_connector<C: ConnectionTrait>(
         .select_only()
         .column(allocation::Column::Resource)
         .column(allocation::Column::Value)
-        .filter(allocation::Column::ConnectorId.eq(connector_id))
+        .filter(allocation::Column::ConnectorId.eq(Some(connector_id)))
         .into_tuple::<(String, i64)>()
         .all(db)
         .await?)

@@ -25,11 +25,17 @@ pub fn hash_key(key: &str) -> String {
 }
 
 /// Stores `key` (already generated) for the tenant.
+/// Who a key speaks for.
+pub const ROLE_CUSTOMER: &str = "customer";
+pub const ROLE_OPS: &str = "ops";
+pub const ROLE_ADMIN: &str = "admin";
+
 pub async fn add_key(
     db: &DatabaseConnection,
     tenant_id: Uuid,
     name: &str,
     key: &str,
+    role: &str,
 ) -> Result<()> {
     let hash = hash_key(key);
     if api_key::Entity::find()
@@ -46,6 +52,7 @@ pub async fn add_key(
         name: Set(name.into()),
         key_hash: Set(hash),
         key_prefix: Set(key.chars().take(8).collect()),
+        role: Set(role.into()),
         created_at: Set(Utc::now()),
         revoked_at: Set(None),
     }
@@ -54,8 +61,12 @@ pub async fn add_key(
     Ok(())
 }
 
-/// The tenant a presented key belongs to, unless unknown or revoked.
-pub async fn tenant_for_key(db: &DatabaseConnection, key: &str) -> Result<Option<tenant::Model>> {
+/// The tenant a presented key belongs to and the key's role, unless the key
+/// is unknown or revoked.
+pub async fn tenant_for_key(
+    db: &DatabaseConnection,
+    key: &str,
+) -> Result<Option<(tenant::Model, String)>> {
     let Some(k) = api_key::Entity::find()
         .filter(api_key::Column::KeyHash.eq(hash_key(key)))
         .filter(api_key::Column::RevokedAt.is_null())
@@ -64,5 +75,8 @@ pub async fn tenant_for_key(db: &DatabaseConnection, key: &str) -> Result<Option
     else {
         return Ok(None);
     };
-    Ok(tenant::Entity::find_by_id(k.tenant_id).one(db).await?)
+    Ok(tenant::Entity::find_by_id(k.tenant_id)
+        .one(db)
+        .await?
+        .map(|t| (t, k.role)))
 }

@@ -103,13 +103,24 @@ pub async fn create_aws_hosted_vif(
             &port.name,
             (port.vlan_min as u16, port.vlan_max as u16),
             params.requested_vlan,
-            id,
+            alloc::Owner::Connector(id),
         )
         .await?;
-        let net = alloc::subnet(&tx, pool.id, &pool.name, &pool.cidr, 31, id).await?;
+        let net = alloc::subnet(
+            &tx,
+            pool.id,
+            &pool.name,
+            &pool.cidr,
+            31,
+            alloc::Owner::Connector(id),
+        )
+        .await?;
         let (asn, asn_source) = match params.customer_asn {
             Some(a) => (a, AsnSource::Customer),
-            None => (alloc::asn(&tx, id).await?, AsnSource::Allocated),
+            None => (
+                alloc::asn(&tx, alloc::Owner::Connector(id)).await?,
+                AsnSource::Allocated,
+            ),
         };
         // In the /31 the CSP takes the even address and our PE the odd one,
         // as in the operator's existing InterCloud deployments.

@@ -6,8 +6,8 @@ use chrono::Utc;
 use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
 use uuid::Uuid;
 
-use crate::entity::{linknet_pool, nni, pe_port, pe_router, tenant};
-use crate::{Result, auth};
+use crate::entity::{asn_pool, linknet_pool, nni, pe_port, pe_router, route_target_pool, tenant};
+use crate::{Result, alloc, auth};
 
 #[derive(Clone, Debug)]
 pub struct SeedPe {
@@ -69,6 +69,8 @@ pub async fn seed(db: &DatabaseConnection, s: &Seed) -> Result<Seeded> {
         }
     };
 
+    ensure_default_pools(db).await?;
+
     let mut pe_ids = Vec::new();
     let mut port_ids = Vec::new();
     for p in &s.pes {
@@ -96,6 +98,8 @@ pub async fn seed(db: &DatabaseConnection, s: &Seed) -> Result<Seeded> {
                     password: Set(p.password.clone()),
                     host_key_fingerprint: Set(p.host_key_fingerprint.clone()),
                     platform: Set(p.platform.clone()),
+                    lease_until_ms: Set(None),
+                    lease_holder: Set(None),
                     created_at: Set(Utc::now()),
                 }
                 .insert(db)
@@ -145,6 +149,7 @@ pub async fn seed(db: &DatabaseConnection, s: &Seed) -> Result<Seeded> {
                 linknet_pool_id: Set(pool_id),
                 csp_asn: Set(d.amazon_side_asn.into()),
                 capacity_mbps: Set(d.capacity_mbps),
+                attributes: Set("{}".into()),
             }
             .insert(db)
             .await?;
@@ -157,22 +162,9 @@ pub async fn seed(db: &DatabaseConnection, s: &Seed) -> Result<Seeded> {
         .await?
     {
         Some(t) => t.id,
-        None => {
-            let n = tenant::Entity::find().all(db).await?.len() + 1;
-            tenant::ActiveModel {
-                id: Set(Uuid::new_v4()),
-                name: Set(s.tenant_name.clone()),
-                vrf_name: Set(format!("cust-{}", slug(&s.tenant_name))),
-                route_distinguisher: Set(format!("65000:{}", 1000 + n)),
-                route_target: Set(format!("target:65000:{}", 1000 + n)),
-                created_at: Set(Utc::now()),
-            }
-            .insert(db)
-            .await?
-            .id
-        }
+        None => create_tenant(db, &s.tenant_name).await?.id,
     };
-    auth::add_key(db, tenant_id, "seeded", &s.api_key).await?;
+    auth::add_key(db, tenant_id, "seeded", &s.api_key, auth::ROLE_CUSTOMER).await?;
     Ok(Seeded { tenant_id, pe_ids })
 }
 
@@ -186,4 +178,69 @@ fn slug(name: &str) -> String {
             }
         })
         .collect()
+}
+
+/// Private ASNs (RFC 6996, both sizes; 64512 is left out because it is
+/// Amazon's default side) and a route-target pool, unless pools exist.
+pub async fn ensure_default_pools(db: &DatabaseConnection) -> Result<()> {
+    if asn_pool::Entity::find().one(db).await?.is_none() {
+        for (name, first, last) in [
+            ("private-2byte", 64513_i64, 65534_i64),
+            ("private-4byte", 4_200_000_000, 4_294_967_294),
+        ] {
+            asn_pool::ActiveModel {
+                id: Set(Uuid::new_v4()),
+                name: Set(name.into()),
+                first: Set(first),
+                last: Set(last),
+            }
+            .insert(db)
+            .await?;
+        }
+    }
+    if route_target_pool::Entity::find().one(db).await?.is_none() {
+        route_target_pool::ActiveModel {
+            id: Set(Uuid::new_v4()),
+            name: Set("default".into()),
+            admin_asn: Set(65000),
+            first: Set(1000),
+            last: Set(65535),
+        }
+        .insert(db)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Creates a tenant with its own VRF, whose RD/RT come from the route-target
+/// pool.
+pub async fn create_tenant(db: &DatabaseConnection, name: &str) -> Result<tenant::Model> {
+    crate::db::retry_contention(|| async {
+        let tx = sea_orm::TransactionTrait::begin(db).await?;
+        let id = Uuid::new_v4();
+        // The row goes first so the allocation can reference it; the RD/RT
+        // are filled in below within the same transaction.
+        tenant::ActiveModel {
+            id: Set(id),
+            name: Set(name.to_string()),
+            vrf_name: Set(format!("cust-{}", slug(name))),
+            route_distinguisher: Set(String::new()),
+            route_target: Set(String::new()),
+            created_at: Set(Utc::now()),
+        }
+        .insert(&tx)
+        .await?;
+        let (asn, n) = alloc::route_target(&tx, alloc::Owner::Tenant(id)).await?;
+        let t = tenant::ActiveModel {
+            id: Set(id),
+            route_distinguisher: Set(format!("{asn}:{n}")),
+            route_target: Set(format!("target:{asn}:{n}")),
+            ..Default::default()
+        }
+        .update(&tx)
+        .await?;
+        tx.commit().await?;
+        Ok(t)
+    })
+    .await
 }

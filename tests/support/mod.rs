@@ -293,10 +293,12 @@ impl Stack {
         .clone()
     }
 
+    /// Everything allocated to connectors (tenants' VRF route targets aside).
     pub async fn allocations(&self) -> Result<Vec<(String, i64)>> {
         use onramp_store::entity::allocation;
-        use sea_orm::{EntityTrait, QuerySelect};
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
         Ok(allocation::Entity::find()
+            .filter(allocation::Column::ConnectorId.is_not_null())
             .select_only()
             .column(allocation::Column::Resource)
             .column(allocation::Column::Value)

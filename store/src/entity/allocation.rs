@@ -8,7 +8,8 @@ pub struct Model {
     pub resource: String,
     pub scope: String,
     pub value: i64,
-    pub connector_id: Uuid,
+    pub connector_id: Option<Uuid>,
+    pub tenant_id: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

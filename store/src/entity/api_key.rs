@@ -10,6 +10,7 @@ pub struct Model {
     #[sea_orm(unique)]
     pub key_hash: String,
     pub key_prefix: String,
+    pub role: String,
     pub created_at: DateTimeUtc,
     pub revoked_at: Option<DateTimeUtc>,
 }

@@ -2,11 +2,14 @@
 
 pub mod allocation;
 pub mod api_key;
+pub mod asn_pool;
 pub mod connector;
 pub mod connector_event;
 pub mod linknet_pool;
 pub mod nni;
 pub mod outbox;
+pub mod pe_change;
 pub mod pe_port;
 pub mod pe_router;
+pub mod route_target_pool;
 pub mod tenant;

@@ -14,6 +14,8 @@ pub struct Model {
     pub linknet_pool_id: Uuid,
     pub csp_asn: i64,
     pub capacity_mbps: i32,
+    #[sea_orm(column_type = "Text")]
+    pub attributes: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

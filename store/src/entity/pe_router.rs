@@ -13,6 +13,8 @@ pub struct Model {
     pub password: String,
     pub host_key_fingerprint: Option<String>,
     pub platform: String,
+    pub lease_until_ms: Option<i64>,
+    pub lease_holder: Option<String>,
     pub created_at: DateTimeUtc,
 }
 
