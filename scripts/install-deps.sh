@@ -14,10 +14,11 @@ need_root() {
 }
 
 missing=()
-for bin in nats-server netconfd sshd ssh-keygen psql sqlite3; do
+for bin in nats-server netconfd sshd ssh-keygen psql sqlite3 pkg-config; do
   command -v "$bin" >/dev/null 2>&1 || [ -x "/usr/sbin/$bin" ] || missing+=("$bin")
 done
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=("initdb")
+[ -f /usr/include/libyang/libyang.h ] || missing+=("libyang2-dev")
 if ! id onramp-pe >/dev/null 2>&1; then missing+=("user onramp-pe"); fi
 
 if [ ${#missing[@]} -gt 0 ]; then
@@ -27,7 +28,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends \
     nats-server netconfd openssh-server openssh-client \
-    postgresql postgresql-client sqlite3 ca-certificates gcc make >/dev/null
+    postgresql postgresql-client sqlite3 ca-certificates gcc make \
+    libyang2-dev pkg-config >/dev/null
   # Debian starts the packaged services; onramp starts its own on free ports.
   systemctl disable --now nats-server postgresql ssh >/dev/null 2>&1 || true
   if ! id onramp-pe >/dev/null 2>&1; then
