@@ -77,6 +77,19 @@ pub async fn run(a: DevArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("starting the AWS simulator on port {}", a.aws_port))?;
 
+    // The dev stack's own sealing key, kept with its database.
+    let key_file = dir.join("secret.key");
+    let secret_key = match std::fs::read_to_string(&key_file) {
+        Ok(k) => k,
+        Err(_) => {
+            let k = onramp_store::secrets::SecretBox::generate_base64_key();
+            std::fs::write(&key_file, &k)?;
+            k
+        }
+    };
+    let secrets = onramp_store::secrets::SecretBox::from_base64_key(&secret_key)
+        .with_context(|| format!("{} is not a usable key", key_file.display()))?;
+
     let db_url = format!("sqlite://{}?mode=rwc", dir.join("onramp.db").display());
     let db = onramp_store::connect_and_migrate(&db_url).await?;
     let pes = pe_lab
@@ -133,6 +146,7 @@ pub async fn run(a: DevArgs) -> anyhow::Result<()> {
             access_key_id: partner_key,
             secret_access_key: "onramp-dev-secret".into(),
         },
+        secrets.clone(),
     );
     cfg.poll_interval = Duration::from_secs(1);
     cfg.ack_wait = Duration::from_secs(20);
@@ -152,7 +166,7 @@ pub async fn run(a: DevArgs) -> anyhow::Result<()> {
     let mut api_rx = rx.clone();
     let api = tokio::spawn(onramp_api::serve(
         listener,
-        onramp_api::AppState { db },
+        onramp_api::AppState::new(db, secrets),
         async move {
             let _ = api_rx.changed().await;
         },

@@ -39,6 +39,21 @@ enum Command {
 }
 
 #[derive(Args, Clone)]
+pub struct SecretArgs {
+    /// 32 random bytes, base64: seals BGP keys at rest. `onramp dev` makes
+    /// one; elsewhere generate one with `head -c32 /dev/urandom | base64`.
+    #[arg(long = "secret-key", env = "ONRAMP_SECRET_KEY", hide_env_values = true)]
+    secret_key: String,
+}
+
+impl SecretArgs {
+    fn open(&self) -> anyhow::Result<onramp_store::secrets::SecretBox> {
+        onramp_store::secrets::SecretBox::from_base64_key(&self.secret_key)
+            .context("ONRAMP_SECRET_KEY is unusable")
+    }
+}
+
+#[derive(Args, Clone)]
 pub struct DbArgs {
     /// `sqlite://path?mode=rwc` (the default) or `postgres://...`.
     #[arg(
@@ -53,6 +68,8 @@ pub struct DbArgs {
 struct ServeArgs {
     #[command(flatten)]
     db: DbArgs,
+    #[command(flatten)]
+    secrets: SecretArgs,
     #[arg(long, env = "ONRAMP_LISTEN", default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
 }
@@ -61,6 +78,8 @@ struct ServeArgs {
 pub struct WorkerArgs {
     #[command(flatten)]
     db: DbArgs,
+    #[command(flatten)]
+    secrets: SecretArgs,
     #[arg(long, env = "NATS_URL", default_value = "nats://127.0.0.1:4222")]
     nats_url: String,
     /// Direct Connect endpoint; empty means AWS itself.
@@ -98,7 +117,7 @@ pub struct WorkerArgs {
 }
 
 impl WorkerArgs {
-    fn config(&self) -> WorkerConfig {
+    fn config(&self) -> anyhow::Result<WorkerConfig> {
         let mut cfg = WorkerConfig::new(
             self.nats_url.clone(),
             DxConfig {
@@ -107,6 +126,7 @@ impl WorkerArgs {
                 access_key_id: self.aws_access_key_id.clone(),
                 secret_access_key: self.aws_secret_access_key.clone(),
             },
+            self.secrets.open()?,
         );
         if let Some(dir) = &self.templates_dir {
             cfg.templates_root = dir.clone();
@@ -117,7 +137,7 @@ impl WorkerArgs {
         if let Some(id) = &self.worker_id {
             cfg.worker_id = id.clone();
         }
-        cfg
+        Ok(cfg)
     }
 }
 
@@ -189,6 +209,7 @@ pub async fn shutdown_signal() {
 }
 
 async fn serve(a: ServeArgs) -> anyhow::Result<()> {
+    let secrets = a.secrets.open()?;
     let db = onramp_store::connect_and_migrate(&a.db.database_url)
         .await
         .with_context(|| format!("opening database {}", a.db.database_url))?;
@@ -196,15 +217,20 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding {}", a.listen))?;
     tracing::info!(addr = %listener.local_addr()?, "API listening");
-    onramp_api::serve(listener, onramp_api::AppState { db }, shutdown_signal()).await?;
+    onramp_api::serve(
+        listener,
+        onramp_api::AppState::new(db, secrets),
+        shutdown_signal(),
+    )
+    .await?;
     Ok(())
 }
 
 async fn worker(a: WorkerArgs) -> anyhow::Result<()> {
+    let cfg = a.config()?;
     let db = onramp_store::connect_and_migrate(&a.db.database_url)
         .await
         .with_context(|| format!("opening database {}", a.db.database_url))?;
-    let cfg = a.config();
     let (tx, rx) = tokio::sync::watch::channel(false);
     let js = onramp_workers::connect_jetstream(&cfg.nats_url).await?;
     onramp_workers::ensure_stream_and_consumer(&js, cfg.ack_wait).await?;

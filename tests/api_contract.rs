@@ -65,7 +65,10 @@ async fn start(postgres: bool) -> Result<Api> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let state = onramp_api::AppState { db: db.clone() };
+    let secrets = onramp_store::secrets::SecretBox::from_base64_key(
+        &onramp_store::secrets::SecretBox::generate_base64_key(),
+    )?;
+    let state = onramp_api::AppState::new(db.clone(), secrets);
     tokio::spawn(onramp_api::serve(listener, state, async {
         let _ = rx.await;
     }));
@@ -285,6 +288,36 @@ async fn contract(postgres: bool) -> Result<()> {
         (0, 0, 0),
         "refused orders leave nothing behind"
     );
+
+    // A plan shows resources, router XML and CSP calls, and changes nothing.
+    let r = api
+        .http
+        .post(format!("{}/v1/connectors?dry_run=true", api.base))
+        .bearer_auth(&api.key)
+        .json(&with("customer_asn", json!(65010)))
+        .send()
+        .await?;
+    assert_eq!(r.status().as_u16(), 200);
+    let plan: Value = r.json().await?;
+    assert_eq!(plan["dry_run"], true);
+    assert_eq!(plan["peering"]["vlan"], 100);
+    assert_eq!(plan["peering"]["subnet"], "169.254.0.0/31");
+    assert_eq!(plan["router_changes"][0]["pe"], "pe1");
+    let xml = plan["router_changes"][0]["config_xml"].as_str().unwrap();
+    assert!(xml.contains("<vlan-id>100</vlan-id>") && xml.contains("<peer-as>64512</peer-as>"), "{xml}");
+    assert!(xml.contains("<local-as>65010</local-as>") && xml.contains("********"), "{xml}");
+    assert_eq!(plan["csp_calls"][0]["operation"], "AllocatePrivateVirtualInterface");
+    assert_eq!(plan["csp_calls"][0]["request"]["newPrivateVirtualInterfaceAllocation"]["vlan"], 100);
+    assert_eq!(api.traces().await?, (0, 0, 0), "a plan leaves nothing behind");
+    // A plan of a bad order is refused like the order.
+    let r = api
+        .http
+        .post(format!("{}/v1/connectors?dry_run=true", api.base))
+        .bearer_auth(&api.key)
+        .json(&with("vlan", json!(9000)))
+        .send()
+        .await?;
+    assert_eq!(r.status().as_u16(), 422);
 
     // Authentication.
     let r = api

@@ -49,3 +49,29 @@ impl FromRequestParts<AppState> for Tenant {
         })
     }
 }
+
+/// A caller whose API key has role `admin`: the inventory admin API. No key
+/// is a 401 as for [`Tenant`]; a key of another role is a 403.
+#[derive(Clone, Debug)]
+pub struct Admin(pub Tenant);
+
+impl FromRequestParts<AppState> for Admin {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Problem> {
+        let tenant = Tenant::from_request_parts(parts, state).await?;
+        if tenant.role != onramp_store::auth::ROLE_ADMIN {
+            return Err(Problem::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "Forbidden",
+                format!(
+                    "this endpoint needs an API key with role `admin`; the key presented has role `{}`",
+                    tenant.role
+                ),
+            )
+            .with_hint("ask the operator for an admin key"));
+        }
+        Ok(Admin(tenant))
+    }
+}

@@ -4,15 +4,19 @@ use std::collections::HashMap;
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Response};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use onramp_state_machines::aws_hosted_vif::{self as vif, Event as VifEvent};
-use onramp_store::connectors::{Initial, Transition};
+use onramp_router_templates::{Operation, Platform};
+use onramp_store::connectors::{Initial, Mode, Transition};
 use onramp_store::entity::{connector, nni};
-use onramp_store::model::AwsHostedVifParams;
+use onramp_store::model::{AwsHostedVifParams, Resources};
 use onramp_store::{connectors as store, inventory};
 use rand::distr::{Alphanumeric, SampleString};
+use serde::Deserialize;
 use serde_json::Value;
+use utoipa::IntoParams;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
@@ -20,7 +24,8 @@ use crate::AppState;
 use crate::auth::Tenant;
 use crate::problem::{FieldError, Problem};
 use crate::views::{
-    AwsHostedVifOrder, Connector, ConnectorList, EventList, Location, LocationList,
+    AwsHostedVifOrder, Connector, ConnectorList, CspCall, EventList, Location, LocationList,
+    Peering, Plan, RouterChange,
 };
 
 pub const KINDS: &[&str] = &["aws-hosted-vif"];
@@ -62,8 +67,10 @@ fn problem_json() -> &'static str {
 /// the events timeline.
 #[utoipa::path(post, path = "/v1/connectors", tag = "connectors",
     request_body(content = AwsHostedVifOrder, content_type = "application/json"),
+    params(CreateQuery),
     security(("api_key" = [])),
     responses(
+        (status = 200, description = "The plan, when `dry_run=true`; nothing was allocated or sent", body = Plan),
         (status = 202, description = "Accepted; provisioning runs in the background", body = Connector,
             headers(("Location" = String, description = "The connector's URL"))),
         (status = 400, description = "Malformed JSON", body = Problem, content_type = problem_json()),
@@ -75,11 +82,15 @@ fn problem_json() -> &'static str {
 async fn create_connector(
     State(state): State<AppState>,
     tenant: Tenant,
+    Query(q): Query<CreateQuery>,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<(StatusCode, HeaderMap, Json<Connector>), Problem> {
+) -> Result<Response, Problem> {
     let order = parse_order(&headers, &body)?;
     let (nni, params) = validate_aws_hosted_vif(&state, &order).await?;
+    if q.dry_run {
+        return Ok(Json(plan(&state, &tenant, &nni, &params).await?).into_response());
+    }
     let start = vif::start();
     let initial = Initial {
         state: vif::state_name(&start.state).into(),
@@ -93,7 +104,15 @@ async fn create_connector(
     };
     let auth_key = Alphanumeric.sample_string(&mut rand::rng(), 24);
     let row =
-        store::create_aws_hosted_vif(&state.db, tenant.id, &nni, &params, &auth_key, &initial)
+        store::create_aws_hosted_vif(
+            &state.db,
+            tenant.id,
+            &nni,
+            &params,
+            &state.secrets.seal(&auth_key),
+            &initial,
+            Mode::Commit,
+        )
             .await?;
     tracing::info!(connector = %row.id, kind = %order.kind, tenant = %tenant.name, location = %nni.location_code, "connector ordered");
     let view = Connector::from_row(&row, &nni)?;
@@ -101,7 +120,96 @@ async fn create_connector(
     if let Ok(v) = HeaderValue::from_str(&view.links.self_) {
         h.insert(header::LOCATION, v);
     }
-    Ok((StatusCode::ACCEPTED, h, Json(view)))
+    Ok((StatusCode::ACCEPTED, h, Json(view)).into_response())
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+struct CreateQuery {
+    /// Return the plan (resources, router XML per PE, CSP calls) instead of
+    /// ordering. Nothing is allocated, pushed or called.
+    #[serde(default)]
+    dry_run: bool,
+}
+
+/// Shown instead of the BGP key in plans: the key is generated at order time.
+const REDACTED: &str = "********";
+
+async fn plan(
+    state: &AppState,
+    tenant: &Tenant,
+    nni: &nni::Model,
+    params: &AwsHostedVifParams,
+) -> Result<Plan, Problem> {
+    let start = vif::start();
+    let initial = Initial {
+        state: vif::state_name(&start.state).into(),
+        machine_state: serde_json::to_string(&start.state).expect("state serializes"),
+        waiting_on: vif::waiting_on(&start.state).as_str().into(),
+        first_action: None,
+        note: String::new(),
+    };
+    let row = store::create_aws_hosted_vif(
+        &state.db,
+        tenant.id,
+        nni,
+        params,
+        "",
+        &initial,
+        Mode::DryRun,
+    )
+    .await?;
+    let res = Resources::from_json(&row.resources)?;
+    let pe = inventory::pe(&state.db, res.pe_id).await?;
+    let tenant_row = inventory::tenant(&state.db, tenant.id).await?;
+    let intent = onramp_workers::intent::attachment(&row, &res, params, &tenant_row, REDACTED);
+    let platform = Platform::load(&state.templates_root, &pe.platform).map_err(|e| {
+        tracing::error!(pe = %pe.name, error = %e, "platform unusable");
+        Problem::internal()
+    })?;
+    let rendered = platform.render(Operation::Create, &intent).map_err(|e| {
+        Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "render_failed",
+            "Router configuration cannot be rendered",
+            format!("PE {} ({}): {e}", pe.name, pe.platform),
+        )
+    })?;
+    let req = onramp_workers::intent::vif_request(nni, &res, params, REDACTED);
+    Ok(Plan {
+        dry_run: true,
+        kind: "aws-hosted-vif".into(),
+        location: nni.location_code.clone(),
+        router_changes: vec![RouterChange {
+            pe: pe.name.clone(),
+            platform: pe.platform.clone(),
+            operation: "create".into(),
+            config_xml: rendered.config_xml,
+        }],
+        csp_calls: vec![CspCall {
+            service: "directconnect".into(),
+            operation: "AllocatePrivateVirtualInterface".into(),
+            request: serde_json::json!({
+                "connectionId": req.connection_id,
+                "ownerAccount": req.owner_account,
+                "newPrivateVirtualInterfaceAllocation": {
+                    "virtualInterfaceName": req.name,
+                    "vlan": req.vlan,
+                    "asn": req.asn,
+                    "authKey": req.auth_key,
+                    "amazonAddress": req.amazon_address,
+                    "customerAddress": req.customer_address,
+                    "addressFamily": "ipv4",
+                }
+            }),
+        }],
+        steps: vec![
+            format!("Configure {} on {}: VLAN {} sub-interface, {} and a BGP session to AWS", res.port_name, pe.name, res.vlan, res.pe_address),
+            format!("Allocate the hosted VIF on {} for AWS account {}", nni.csp_ref, params.aws_account_id),
+            "Wait for the customer to accept the VIF in the AWS console".into(),
+            "Wait for the VIF to become available with BGP up; the connector turns active".into(),
+        ],
+        peering: Peering::from_resources(res),
+    })
 }
 
 fn parse_order(headers: &HeaderMap, body: &[u8]) -> Result<AwsHostedVifOrder, Problem> {

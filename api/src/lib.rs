@@ -9,6 +9,7 @@
 // built once per failed request, so boxing it would only add an allocation.
 #![allow(clippy::result_large_err)]
 
+mod admin;
 mod auth;
 mod connectors;
 mod health;
@@ -27,12 +28,27 @@ pub use openapi::ApiDoc;
 #[derive(Clone)]
 pub struct AppState {
     pub db: DatabaseConnection,
+    /// Seals the BGP keys generated for new connectors.
+    pub secrets: onramp_store::secrets::SecretBox,
+    /// Router template folders, for plans (dry runs).
+    pub templates_root: std::path::PathBuf,
+}
+
+impl AppState {
+    pub fn new(db: DatabaseConnection, secrets: onramp_store::secrets::SecretBox) -> Self {
+        Self {
+            db,
+            secrets,
+            templates_root: onramp_router_templates::default_templates_root(),
+        }
+    }
 }
 
 /// The whole application; tests drive it over a real listener.
 pub fn app(state: AppState) -> Router {
     let (router, api) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(connectors::router())
+        .merge(admin::router())
         .merge(health::router())
         .split_for_parts();
     router
@@ -45,6 +61,7 @@ pub fn app(state: AppState) -> Router {
 pub fn openapi() -> utoipa::openapi::OpenApi {
     let (_, api) = OpenApiRouter::<AppState>::with_openapi(ApiDoc::openapi())
         .merge(connectors::router())
+        .merge(admin::router())
         .merge(health::router())
         .split_for_parts();
     api

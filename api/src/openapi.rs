@@ -11,6 +11,7 @@ use utoipa::{Modify, OpenApi};
     modifiers(&BearerAuth),
     tags(
         (name = "connectors", description = "Cloud connectors and their lifecycle"),
+        (name = "admin", description = "Inventory administration: PE routers, ports, NNIs and resource pools (admin keys only)"),
         (name = "health", description = "Liveness and readiness"),
     )
 )]

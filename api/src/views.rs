@@ -149,21 +149,7 @@ impl Connector {
             aws_account_id: params.aws_account_id,
             bandwidth: params.bandwidth,
             vif_id: c.csp_ref.clone(),
-            peering: Peering {
-                pe: res.pe_name,
-                port: res.port_name,
-                vlan: res.vlan,
-                subnet: res.subnet,
-                onramp_address: res.pe_address,
-                aws_address: res.csp_address,
-                customer_asn: res.asn,
-                asn_source: match res.asn_source {
-                    AsnSource::Customer => "customer",
-                    AsnSource::Allocated => "allocated",
-                }
-                .into(),
-                amazon_side_asn: res.csp_asn,
-            },
+            peering: Peering::from_resources(res),
             created_at: c.created_at,
             updated_at: c.updated_at,
             links,
@@ -181,6 +167,62 @@ impl From<connector_event::Model> for Event {
             to_state: e.to_state,
             message: e.message,
             actor: e.actor,
+        }
+    }
+}
+
+/// `POST /v1/connectors?dry_run=true`: what an order would do, without
+/// allocating, pushing or calling anything.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct Plan {
+    pub dry_run: bool,
+    pub kind: String,
+    pub location: String,
+    /// The resources the order would be given if placed now.
+    pub peering: Peering,
+    /// The exact router configuration, per PE.
+    pub router_changes: Vec<RouterChange>,
+    /// The CSP API calls onramp would make.
+    pub csp_calls: Vec<CspCall>,
+    /// What would happen after the order, in order.
+    pub steps: Vec<String>,
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct RouterChange {
+    pub pe: String,
+    pub platform: String,
+    /// `create` or `delete`.
+    pub operation: String,
+    /// The NETCONF edit-config payload. The BGP key is shown as `********`.
+    pub config_xml: String,
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct CspCall {
+    pub service: String,
+    pub operation: String,
+    /// Request members as the CSP's API names them.
+    #[schema(value_type = Object)]
+    pub request: serde_json::Value,
+}
+
+impl Peering {
+    pub fn from_resources(res: Resources) -> Self {
+        Peering {
+            pe: res.pe_name,
+            port: res.port_name,
+            vlan: res.vlan,
+            subnet: res.subnet,
+            onramp_address: res.pe_address,
+            aws_address: res.csp_address,
+            customer_asn: res.asn,
+            asn_source: match res.asn_source {
+                AsnSource::Customer => "customer",
+                AsnSource::Allocated => "allocated",
+            }
+            .into(),
+            amazon_side_asn: res.csp_asn,
         }
     }
 }

@@ -48,6 +48,14 @@ pub struct Transition {
     pub lease_holder: Option<String>,
 }
 
+/// Whether an order is kept or only planned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    Commit,
+    /// Allocate inside the transaction, then roll it back.
+    DryRun,
+}
+
 /// Creates an `aws-hosted-vif` connector with its allocations, its first
 /// timeline event and its first job, all in one transaction.
 pub async fn create_aws_hosted_vif(
@@ -55,8 +63,9 @@ pub async fn create_aws_hosted_vif(
     tenant_id: Uuid,
     nni: &nni::Model,
     params: &AwsHostedVifParams,
-    auth_key: &str,
+    auth_key_sealed: &str,
     initial: &Initial,
+    mode: Mode,
 ) -> Result<connector::Model> {
     let port = pe_port::Entity::find_by_id(nni.port_id)
         .one(db)
@@ -138,7 +147,7 @@ pub async fn create_aws_hosted_vif(
             asn,
             asn_source,
             csp_asn: nni.csp_asn as u32,
-            auth_key: auth_key.to_string(),
+            auth_key_sealed: auth_key_sealed.to_string(),
             csp_object_name: format!("onramp-{id}"),
         };
         let model = connector::ActiveModel {
@@ -148,6 +157,12 @@ pub async fn create_aws_hosted_vif(
         }
         .update(&tx)
         .await?;
+        if mode == Mode::DryRun {
+            // Everything above ran for real, so the plan shows exactly what
+            // an order would get now; rolling back leaves no trace.
+            tx.rollback().await?;
+            return Ok(model);
+        }
         record_event(
             &tx,
             id,

@@ -3,6 +3,7 @@
 //! counter, the outbox the relay publishes from, and API-key lookup.
 //! Works on SQLite (embedded default) and PostgreSQL alike.
 
+pub mod admin;
 pub mod alloc;
 pub mod auth;
 pub mod connectors;
@@ -13,6 +14,7 @@ pub mod inventory;
 pub mod jobs;
 pub mod model;
 pub mod outbox;
+pub mod secrets;
 pub mod seed;
 
 pub use db::{connect, connect_and_migrate};

@@ -39,8 +39,9 @@ pub struct Resources {
     pub asn_source: AsnSource,
     /// The CSP side's ASN (Amazon's side for AWS).
     pub csp_asn: u32,
-    /// BGP MD5 key shared with the CSP. Never returned by the API.
-    pub auth_key: String,
+    /// BGP MD5 key shared with the CSP, sealed with `secrets::SecretBox`.
+    /// Never returned by the API.
+    pub auth_key_sealed: String,
     /// The name we give the CSP object, so we can find it again after a crash.
     pub csp_object_name: String,
 }

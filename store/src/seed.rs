@@ -244,3 +244,22 @@ pub async fn create_tenant(db: &DatabaseConnection, name: &str) -> Result<tenant
     })
     .await
 }
+
+/// Name of the tenant that admin keys belong to.
+pub const OPERATOR_TENANT: &str = "operator";
+
+/// Stores `key` as an admin key of the "operator" tenant, creating that
+/// tenant if absent (its VRF's RD/RT come from the route-target pool, so
+/// call after [`seed`] or [`ensure_default_pools`]).
+pub async fn seed_admin_key(db: &DatabaseConnection, key: &str) -> Result<Uuid> {
+    let tenant_id = match tenant::Entity::find()
+        .filter(tenant::Column::Name.eq(OPERATOR_TENANT))
+        .one(db)
+        .await?
+    {
+        Some(t) => t.id,
+        None => create_tenant(db, OPERATOR_TENANT).await?.id,
+    };
+    auth::add_key(db, tenant_id, "admin", key, auth::ROLE_ADMIN).await?;
+    Ok(tenant_id)
+}

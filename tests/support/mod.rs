@@ -37,6 +37,7 @@ pub struct Stack {
     pub db: onramp_store::DatabaseConnection,
     pub api: ChildGuard,
     pub worker: Option<ChildGuard>,
+    pub secret_key: String,
     pub base: String,
     pub key: String,
     pub http: reqwest::Client,
@@ -115,11 +116,13 @@ impl Stack {
         )
         .await?;
 
+        let secret_key = onramp_store::secrets::SecretBox::generate_base64_key();
         let port = free_port();
         let mut api = ChildGuard::spawn(
             "onramp serve",
             Command::new(bin())
                 .arg("serve")
+                .env("ONRAMP_SECRET_KEY", &secret_key)
                 .env("DATABASE_URL", &db_url)
                 .env("ONRAMP_LISTEN", format!("127.0.0.1:{port}"))
                 .env("RUST_LOG", "info"),
@@ -136,6 +139,7 @@ impl Stack {
             db: conn,
             api,
             worker: None,
+            secret_key,
             base: format!("http://127.0.0.1:{port}"),
             key,
             http: reqwest::Client::new(),
@@ -152,6 +156,7 @@ impl Stack {
             "onramp worker",
             Command::new(bin())
                 .arg("worker")
+                .env("ONRAMP_SECRET_KEY", &self.secret_key)
                 .env("DATABASE_URL", &self.db_url)
                 .env("NATS_URL", self.nats.url())
                 .env("ONRAMP_AWS_ENDPOINT", self.sim.endpoint_url())
@@ -319,7 +324,7 @@ pub struct PeAttachment {
     pub address: Option<String>,
     pub neighbor_peer_as: Option<String>,
     pub neighbor_local_as: Option<String>,
-    pub neighbor_has_key: bool,
+    pub neighbor_key: Option<String>,
     pub vrf: Option<String>,
 }
 
@@ -361,7 +366,7 @@ pub fn attachment(
     }) {
         a.neighbor_peer_as = child_text(nb, "peer-as");
         a.neighbor_local_as = child_text(nb, "local-as");
-        a.neighbor_has_key = child_text(nb, "authentication-key").is_some_and(|k| !k.is_empty());
+        a.neighbor_key = child_text(nb, "authentication-key").filter(|k| !k.is_empty());
         a.vrf = nb
             .ancestors()
             .find(|n| n.tag_name().name() == "instance")

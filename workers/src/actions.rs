@@ -5,20 +5,17 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use onramp_aws_dx::{DxClient, VifRequest};
+use onramp_aws_dx::DxClient;
 use onramp_pe_netconf::PeTarget;
-use onramp_router_templates::{AttachmentIntent, NeighborIntent, Operation, Platform, VrfIntent};
+use onramp_router_templates::{Operation, Platform};
 use onramp_state_machines::aws_hosted_vif::{Action, Event, VifStatus};
 use onramp_store::DatabaseConnection;
 use onramp_store::entity::connector;
 use onramp_store::inventory;
 use onramp_store::model::{AwsHostedVifParams, Resources};
+use onramp_store::secrets::SecretBox;
 
-use crate::WorkerConfig;
-
-/// BGP prefix limit on the session to the CSP: generous for a private VIF
-/// (AWS allows 100 prefixes towards it), yet a bound on a leak.
-const PREFIX_LIMIT: u32 = 1000;
+use crate::{WorkerConfig, intent};
 
 pub(crate) enum Step {
     /// The action finished; feed `event` to the machine.
@@ -45,6 +42,7 @@ pub(crate) struct Actions {
     db: DatabaseConnection,
     dx: DxClient,
     templates_root: std::path::PathBuf,
+    secrets: SecretBox,
     platforms: Mutex<HashMap<String, Arc<Platform>>>,
 }
 
@@ -54,6 +52,7 @@ impl Actions {
             db,
             dx: DxClient::new(&cfg.dx),
             templates_root: cfg.templates_root.clone(),
+            secrets: cfg.secrets.clone(),
             platforms: Mutex::new(HashMap::new()),
         }
     }
@@ -94,26 +93,12 @@ impl Actions {
         let pe = inventory::pe(&self.db, res.pe_id).await?;
         let tenant = inventory::tenant(&self.db, row.tenant_id).await?;
         let params = AwsHostedVifParams::from_json(&row.params)?;
-        let intent = AttachmentIntent {
-            connector_id: row.id.to_string(),
-            interface: res.port_name.clone(),
-            vlan: res.vlan,
-            inner_vlan: None,
-            local_address: res.pe_address.clone(),
-            vrf: VrfIntent {
-                name: tenant.vrf_name.clone(),
-                route_distinguisher: tenant.route_distinguisher.clone(),
-                route_target: tenant.route_target.clone(),
-            },
-            neighbor: NeighborIntent {
-                address: strip_len(&res.csp_address).to_string(),
-                peer_as: res.csp_asn,
-                local_as: res.asn,
-                auth_key: res.auth_key.clone(),
-                prefix_limit: PREFIX_LIMIT,
-                description: format!("onramp {} aws {}", row.id, params.aws_account_id),
-            },
+        let auth_key = match self.secrets.open(&res.auth_key_sealed) {
+            Ok(k) => k,
+            // A key we cannot open will not open on retry either.
+            Err(e) => return Ok(Step::Retry(format!("BGP key of {}: {e}", row.id))),
         };
+        let intent = intent::attachment(row, res, &params, &tenant, &auth_key);
         let failed = |reason: String| -> Step {
             match op {
                 Operation::Create => done(Event::PeFailed { reason }, "router"),
@@ -156,16 +141,11 @@ impl Actions {
     ) -> Result<Step, onramp_store::Error> {
         let nni = inventory::nni(&self.db, row.nni_id).await?;
         let params = AwsHostedVifParams::from_json(&row.params)?;
-        let req = VifRequest {
-            connection_id: nni.csp_ref.clone(),
-            owner_account: params.aws_account_id.clone(),
-            name: res.csp_object_name.clone(),
-            vlan: res.vlan,
-            asn: res.asn,
-            amazon_address: res.csp_address.clone(),
-            customer_address: res.pe_address.clone(),
-            auth_key: res.auth_key.clone(),
+        let auth_key = match self.secrets.open(&res.auth_key_sealed) {
+            Ok(k) => k,
+            Err(e) => return Ok(Step::Retry(format!("BGP key of {}: {e}", row.id))),
         };
+        let req = intent::vif_request(&nni, res, &params, &auth_key);
         Ok(match self.dx.ensure_private_vif(&req).await {
             Ok(v) => Step::Done {
                 event: Event::VifAllocated {
@@ -241,8 +221,4 @@ impl Actions {
         }
         Ok(done(Event::VifDeleted, "aws"))
     }
-}
-
-fn strip_len(cidr: &str) -> &str {
-    cidr.split('/').next().unwrap_or(cidr)
 }

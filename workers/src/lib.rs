@@ -16,6 +16,7 @@
 
 mod actions;
 mod error;
+pub mod intent;
 mod queue;
 mod relay;
 mod runner;
@@ -25,6 +26,7 @@ use std::time::Duration;
 
 pub use error::Error;
 pub use onramp_aws_dx::DxConfig;
+pub use onramp_store::secrets::SecretBox;
 pub use queue::{connect_jetstream, ensure_stream_and_consumer};
 pub use relay::run_relay;
 pub use runner::run_worker;
@@ -32,6 +34,8 @@ pub use runner::run_worker;
 #[derive(Clone, Debug)]
 pub struct WorkerConfig {
     pub nats_url: String,
+    /// Opens the sealed BGP keys.
+    pub secrets: SecretBox,
     pub dx: DxConfig,
     pub templates_root: PathBuf,
     /// How long a poll that saw no change waits before the next look.
@@ -49,9 +53,10 @@ pub struct WorkerConfig {
 }
 
 impl WorkerConfig {
-    pub fn new(nats_url: String, dx: DxConfig) -> Self {
+    pub fn new(nats_url: String, dx: DxConfig, secrets: SecretBox) -> Self {
         Self {
             nats_url,
+            secrets,
             dx,
             templates_root: onramp_router_templates::default_templates_root(),
             poll_interval: Duration::from_secs(5),

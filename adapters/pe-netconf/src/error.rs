@@ -62,6 +62,19 @@ pub enum Error {
     /// fix (a missing capability, a reply that does not parse).
     #[error("{step}: {detail}")]
     Protocol { step: &'static str, detail: String },
+    /// A batch failed because of one of its changes (the whole batch was
+    /// rolled back): `index` is the 0-based position of that change in the
+    /// slice given to [`crate::apply_batch`], `source` what went wrong with
+    /// it (the router's answer to its `<edit-config>`, or the expectation
+    /// running did not meet). [`crate::apply`] never returns this variant:
+    /// a batch of one reports the inner error.
+    #[error("change {index} of a batch of {count}: {source}")]
+    Change {
+        index: usize,
+        count: usize,
+        #[source]
+        source: Box<Error>,
+    },
 }
 
 impl Error {
@@ -70,6 +83,7 @@ impl Error {
     /// content (`invalid-value`...), verify failures and trust failures are not.
     pub fn is_retryable(&self) -> bool {
         match self {
+            Error::Change { source, .. } => source.is_retryable(),
             Error::Connect { .. } | Error::Timeout { .. } | Error::Session { .. } => true,
             Error::Rpc { tag, .. } => {
                 matches!(tag.as_str(), "lock-denied" | "in-use" | "resource-denied")
@@ -84,10 +98,43 @@ impl Error {
 
     /// The RFC 6241 error-tag if the router answered `<rpc-error>`.
     pub fn rpc_tag(&self) -> Option<&str> {
-        match self {
+        match self.innermost() {
             Error::Rpc { tag, .. } => Some(tag),
             _ => None,
         }
+    }
+
+    /// For a batch that failed because of one change: its 0-based index.
+    pub fn change_index(&self) -> Option<usize> {
+        match self {
+            Error::Change { index, .. } => Some(*index),
+            _ => None,
+        }
+    }
+
+    /// The error itself, or for [`Error::Change`] the error of that change.
+    pub fn innermost(&self) -> &Error {
+        match self {
+            Error::Change { source, .. } => source.innermost(),
+            other => other,
+        }
+    }
+
+    /// [`Error::innermost`], by value.
+    pub fn into_innermost(self) -> Error {
+        match self {
+            Error::Change { source, .. } => source.into_innermost(),
+            other => other,
+        }
+    }
+
+    /// Whether the NETCONF session this error came from is no longer usable
+    /// (so the pool must not hand it out again).
+    pub(crate) fn breaks_session(&self) -> bool {
+        matches!(
+            self.innermost(),
+            Error::Session { .. } | Error::Timeout { .. }
+        )
     }
 
     pub(crate) fn from_netconf(step: &'static str, pe: &str, e: NetconfError) -> Error {
@@ -264,6 +311,30 @@ mod tests {
             "edit-config: router answered invalid-value (not-in-range): value not in range \
              at /ope:interfaces/ope:interface[ope:name='ge-0/0/1']"
         );
+    }
+
+    #[test]
+    fn a_change_error_names_the_index_and_keeps_the_inner_class() {
+        let e = Error::Change {
+            index: 1,
+            count: 3,
+            source: Box::new(rpc_err("invalid-value")),
+        };
+        assert_eq!(e.change_index(), Some(1));
+        assert_eq!(e.rpc_tag(), Some("invalid-value"));
+        assert!(!e.is_retryable());
+        assert!(
+            e.to_string()
+                .starts_with("change 1 of a batch of 3: lock: router answered invalid-value"),
+            "{e}"
+        );
+        let busy = Error::Change {
+            index: 0,
+            count: 2,
+            source: Box::new(rpc_err("lock-denied")),
+        };
+        assert!(busy.is_retryable());
+        assert!(matches!(busy.into_innermost(), Error::Rpc { .. }));
     }
 
     #[test]

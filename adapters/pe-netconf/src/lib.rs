@@ -1,21 +1,34 @@
-//! Pushes one rendered change to a PE router over NETCONF (rustnetconf over
-//! SSH), as a transaction on the candidate datastore, and proves it landed by
-//! reading running back (DESIGN.md rule 5c):
+//! Pushes rendered changes to a PE router over NETCONF (rustnetconf over
+//! SSH), as one transaction on the candidate datastore per call, and proves
+//! they landed by reading running back (DESIGN.md rule 5c):
 //!
 //! ```text
-//!  lock candidate ─> discard-changes ─> edit-config ─> [validate] ─> commit confirmed
-//!       │ lock-denied: retried             (payload)    (unless the     │
-//!       │ until ApplyOptions::lock_wait                 platform quirk) v
-//!       v                                         get-config running, check expectations
-//!  Error (retryable)                                                     │
+//!  lock candidate ─> discard-changes ─> edit-config(s) ─> [validate] ─> commit confirmed
+//!       │ lock-denied: retried          one per change,    (unless the     │
+//!       │ until ApplyOptions::lock_wait or merged (merge.rs) platform quirk) v
+//!       v                                         get-config running, check the
+//!  Error (retryable)                              expectations of every change
+//!                                                                        │
 //!                                               ok: confirming commit ─> unlock
 //!                                     any failure: cancel-commit (if pending),
 //!                                                  discard-changes, unlock
 //! ```
 //!
+//! [`apply`] pushes one change, [`apply_batch`] several in that one
+//! transaction (one lock, one confirmed commit, one read-back): all of them
+//! land or none does, and a failure names the change at fault
+//! ([`Error::Change`]).
+//!
+//! Sessions are kept open (`pool.rs`): one NETCONF session per PE in this
+//! process, reused by every push and read, and re-opened transparently when
+//! the PE closed it (a pooled session found dead at the first RPC is
+//! replaced once; any other failure is returned). [`session_stats`] tells how
+//! they were used, [`close_sessions`] closes them at shutdown.
+//!
 //! One writer per PE: pushes from this process to the same PE queue on an
-//! in-process gate, and the candidate lock keeps other processes out (a
-//! lock-denied answer that outlasts `lock_wait` comes back retryable).
+//! in-process gate (which also owns the pooled session), and the candidate
+//! lock keeps other processes out (a lock-denied answer that outlasts
+//! `lock_wait` comes back retryable).
 //!
 //! Every push is a declarative merge or remove, so retrying after an unknown
 //! outcome (timeout, lost session) is safe. A removal whose parent is already
@@ -23,28 +36,29 @@
 //! running is checked to lack everything it removes.
 
 mod error;
+mod merge;
+mod pool;
+mod transaction;
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
-use rustnetconf::capability::uri;
-use rustnetconf::transport::ssh::HostKeyVerification;
-use rustnetconf::{Client, Datastore};
+use rustnetconf::Datastore;
 
 pub use error::Error;
 pub use onramp_router_templates::{DefaultOperation, Expectation, Quirks, Rendered};
+pub use pool::SessionStats;
 
 pub(crate) const STEP_CONNECT: &str = "connect";
-const STEP_CAPABILITIES: &str = "capabilities";
-const STEP_FIRST_RPC: &str = "first-rpc";
-const STEP_LOCK: &str = "lock";
-const STEP_DISCARD: &str = "discard-changes";
-const STEP_EDIT: &str = "edit-config";
-const STEP_VALIDATE: &str = "validate";
-const STEP_COMMIT_CONFIRMED: &str = "commit-confirmed";
-const STEP_GET_RUNNING: &str = "get-config";
-const STEP_COMMIT_CONFIRMING: &str = "commit-confirming";
+pub(crate) const STEP_CAPABILITIES: &str = "capabilities";
+pub(crate) const STEP_FIRST_RPC: &str = "first-rpc";
+pub(crate) const STEP_LOCK: &str = "lock";
+pub(crate) const STEP_DISCARD: &str = "discard-changes";
+pub(crate) const STEP_EDIT: &str = "edit-config";
+pub(crate) const STEP_VALIDATE: &str = "validate";
+pub(crate) const STEP_COMMIT_CONFIRMED: &str = "commit-confirmed";
+pub(crate) const STEP_GET_RUNNING: &str = "get-config";
+pub(crate) const STEP_GET_CANDIDATE: &str = "get-config-candidate";
+pub(crate) const STEP_COMMIT_CONFIRMING: &str = "commit-confirming";
 
 /// How to reach one PE.
 #[derive(Clone)]
@@ -85,6 +99,23 @@ pub struct ApplyOptions {
     pub confirm_timeout_secs: u32,
     /// How long to keep retrying a lock another session holds.
     pub lock_wait: Duration,
+    /// Test hook: cut the session at a chosen point of the transaction.
+    /// `None` (the default) in production.
+    #[doc(hidden)]
+    pub fault: Option<FaultPoint>,
+}
+
+/// Where a test cuts the NETCONF session (drops the SSH connection, as a
+/// crash or a network cut would), to prove what the router does then.
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FaultPoint {
+    /// Right after `<commit><confirmed/>` is written, before its reply is
+    /// read.
+    CutAfterConfirmedCommitSent,
+    /// After the confirmed commit was answered and running read back and
+    /// verified, before the confirming `<commit>` is sent.
+    CutBeforeConfirmingCommit,
 }
 
 impl Default for ApplyOptions {
@@ -94,14 +125,15 @@ impl Default for ApplyOptions {
             rpc_timeout: Duration::from_secs(30),
             confirm_timeout_secs: 120,
             lock_wait: Duration::from_secs(5),
+            fault: None,
         }
     }
 }
 
 /// Applies one rendered change transactionally (see the crate docs for the
-/// steps). On any failure the candidate is discarded, a pending confirmed
-/// commit is cancelled, the lock released, and the error says which step
-/// failed and what the router answered.
+/// steps): a batch of one. On any failure the candidate is discarded, a
+/// pending confirmed commit is cancelled, the lock released, and the error
+/// says which step failed and what the router answered.
 pub async fn apply(target: &PeTarget, quirks: &Quirks, change: &Rendered) -> Result<(), Error> {
     apply_with(target, quirks, change, &ApplyOptions::default()).await
 }
@@ -113,303 +145,137 @@ pub async fn apply_with(
     change: &Rendered,
     opts: &ApplyOptions,
 ) -> Result<(), Error> {
-    let gate = pe_gate(target);
-    let _turn = gate.lock().await;
+    apply_batch_with(target, quirks, std::slice::from_ref(change), opts)
+        .await
+        .map_err(Error::into_innermost)
+}
+
+/// Applies several changes to one PE in one transaction: one lock, one
+/// discard, their edits in order (merged into fewer `<edit-config>`s where
+/// that provably changes nothing, each change's default-operation
+/// honoured), [validate], one confirmed commit, one read-back checking the
+/// expectations of every change (those a later change of the batch
+/// overrides excepted), the confirming commit, unlock.
+///
+/// All or nothing: any failure rolls the whole batch back (discard,
+/// cancel-commit), and the error says which step failed, what the router
+/// answered and, when one change is at fault (its edit refused, its
+/// expectations not met), which: [`Error::Change`] with its index in
+/// `changes`. An empty batch is Ok without touching the PE.
+pub async fn apply_batch(
+    target: &PeTarget,
+    quirks: &Quirks,
+    changes: &[Rendered],
+) -> Result<(), Error> {
+    apply_batch_with(target, quirks, changes, &ApplyOptions::default()).await
+}
+
+/// [`apply_batch`] with explicit timeouts.
+pub async fn apply_batch_with(
+    target: &PeTarget,
+    quirks: &Quirks,
+    changes: &[Rendered],
+    opts: &ApplyOptions,
+) -> Result<(), Error> {
+    if changes.is_empty() {
+        return Ok(());
+    }
+    let pe = pool::pe(target);
+    let mut slot = pe.gate.lock().await;
 
     let started = Instant::now();
-    let mut client = connect(target, opts).await?;
-    let result = transaction(&mut client, target, quirks, change, opts).await;
-    let _ = client.close_session().await;
-    let elapsed_ms = started.elapsed().as_millis() as u64;
+    let mut fresh = false;
+    let result = loop {
+        let reused = match pool::checkout(&pe, &mut slot, target, opts, fresh).await {
+            Ok(reused) => reused,
+            Err(e) => break Err(e),
+        };
+        let Some(conn) = slot.as_mut() else {
+            unreachable!("checkout leaves a session in the slot")
+        };
+        conn.finished = false;
+        let outcome =
+            transaction::run(&mut conn.session, &conn.cut, target, quirks, changes, opts).await;
+        conn.finished = true;
+        let Err(failure) = outcome else {
+            break Ok(());
+        };
+        if failure.error.breaks_session() {
+            pool::discard(&pe, &mut slot);
+            if failure.at_first_rpc && reused && !fresh {
+                tracing::info!(pe = %target.name, error = %failure.error,
+                    "pooled session is gone, opening a new one");
+                fresh = true;
+                continue;
+            }
+        }
+        break Err(failure.error);
+    };
+    let elapsed_ms = started.elapsed().as_secs_f64() * 1e3;
     match &result {
-        Ok(()) => tracing::info!(pe = %target.name, elapsed_ms, "change applied and verified"),
-        Err(e) => tracing::warn!(pe = %target.name, elapsed_ms, error = %e, "change not applied"),
+        Ok(()) => tracing::info!(
+            pe = %target.name,
+            changes = changes.len(),
+            elapsed_ms,
+            "changes applied and verified"
+        ),
+        Err(e) => tracing::warn!(
+            pe = %target.name,
+            changes = changes.len(),
+            elapsed_ms,
+            error = %e,
+            "changes not applied"
+        ),
     }
     result
 }
 
 /// The running configuration (the content of `<data>`), for tests and drift
-/// checks.
+/// checks. Uses the PE's pooled session (and waits for the push in progress
+/// on it, if any).
 pub async fn get_running(target: &PeTarget) -> Result<String, Error> {
     get_running_with(target, &ApplyOptions::default()).await
 }
 
 /// [`get_running`] with explicit timeouts.
 pub async fn get_running_with(target: &PeTarget, opts: &ApplyOptions) -> Result<String, Error> {
-    let mut client = connect(target, opts).await?;
-    let result = client
-        .get_config(Datastore::Running)
-        .await
-        .map_err(|e| Error::from_netconf(STEP_GET_RUNNING, &target.name, e));
-    let _ = client.close_session().await;
-    result
-}
-
-// ===== transaction =====
-
-async fn connect(target: &PeTarget, opts: &ApplyOptions) -> Result<Client, Error> {
-    let policy = match &target.host_key_fingerprint {
-        Some(fp) => HostKeyVerification::Fingerprint(fp.clone()),
-        None => HostKeyVerification::RejectAll,
-    };
-    let address = if target.host.contains(':') {
-        format!("[{}]:{}", target.host, target.port)
-    } else {
-        format!("{}:{}", target.host, target.port)
-    };
-    let connecting = Client::connect(&address)
-        .username(&target.username)
-        .password(&target.password)
-        .host_key_verification(policy)
-        .gather_facts(false)
-        .rpc_timeout(opts.rpc_timeout)
-        .connect();
-    let mut client = match tokio::time::timeout(opts.connect_timeout, connecting).await {
-        Err(_) => {
-            return Err(Error::Timeout {
-                step: STEP_CONNECT,
-                after: opts.connect_timeout,
-            });
-        }
-        Ok(Err(e)) => return Err(Error::from_netconf(STEP_CONNECT, &target.name, e)),
-        Ok(Ok(client)) => client,
-    };
-    for (cap, what) in [
-        (uri::CANDIDATE, ":candidate"),
-        (
-            uri::CONFIRMED_COMMIT_1_1,
-            ":confirmed-commit:1.1 (for cancel-commit)",
-        ),
-    ] {
-        if !client.supports(cap) {
-            return Err(Error::Protocol {
-                step: STEP_CAPABILITIES,
-                detail: format!("PE {} does not advertise {what}", target.name),
-            });
-        }
-    }
-    first_exchange(&mut client, target, opts).await?;
-    Ok(client)
-}
-
-/// netconfd 2.13 drops into a wait when the client's `<hello>` and its first
-/// `<rpc>` reach it in one read (likely under load: the client may send the
-/// RPC as soon as it has the server's hello): it handles the hello and leaves
-/// the RPC in its buffer until more bytes arrive. So the first exchange is a
-/// harmless `<get>` with an empty filter, re-sent with a short timeout until
-/// one is answered: each new probe pushes the stuck one through, and the
-/// stale replies are drained by message-id. After that the client only sends
-/// after a reply, so nothing else can coalesce. Costs one round trip.
-async fn first_exchange(
-    client: &mut Client,
-    target: &PeTarget,
-    opts: &ApplyOptions,
-) -> Result<(), Error> {
-    let deadline = Instant::now() + opts.connect_timeout;
-    let mut wait = Duration::from_millis(200);
+    let pe = pool::pe(target);
+    let mut slot = pe.gate.lock().await;
+    let mut fresh = false;
     loop {
-        match tokio::time::timeout(wait, client.get(Some(""))).await {
-            Ok(Ok(_)) => return Ok(()),
-            Ok(Err(e)) => return Err(Error::from_netconf(STEP_FIRST_RPC, &target.name, e)),
-            Err(_) if Instant::now() + wait < deadline => {
-                tracing::debug!(pe = %target.name, ?wait, "first RPC unanswered, probing again");
-                wait = (wait * 2).min(Duration::from_secs(2));
-            }
-            Err(_) => {
-                return Err(Error::Timeout {
-                    step: STEP_FIRST_RPC,
-                    after: opts.connect_timeout,
-                });
-            }
-        }
-    }
-}
-
-async fn transaction(
-    client: &mut Client,
-    target: &PeTarget,
-    quirks: &Quirks,
-    change: &Rendered,
-    opts: &ApplyOptions,
-) -> Result<(), Error> {
-    lock_candidate(client, target, opts).await?;
-    let mut confirmed_pending = false;
-    match steps(client, target, quirks, change, opts, &mut confirmed_pending).await {
-        Ok(outcome) => {
-            if outcome == Outcome::AlreadyInPlace {
-                // Nothing was committed; drop the refused edit.
-                if let Err(e) = client.discard_changes().await {
-                    tracing::warn!(pe = %target.name, error = %e, "discard-changes failed");
-                }
-            }
-            // The lock also dies with the session.
-            if let Err(e) = client.unlock(Datastore::Candidate).await {
-                tracing::warn!(pe = %target.name, error = %e, "unlock failed");
-            }
-            Ok(())
-        }
-        Err(e) => {
-            roll_back(client, target, confirmed_pending).await;
-            Err(e)
-        }
-    }
-}
-
-#[derive(Debug, PartialEq, Eq)]
-enum Outcome {
-    Committed,
-    /// A removal whose target's parent is already gone: nothing to do.
-    AlreadyInPlace,
-}
-
-async fn steps(
-    client: &mut Client,
-    target: &PeTarget,
-    quirks: &Quirks,
-    change: &Rendered,
-    opts: &ApplyOptions,
-    confirmed_pending: &mut bool,
-) -> Result<Outcome, Error> {
-    let pe = target.name.as_str();
-    let err = |step: &'static str| move |e| Error::from_netconf(step, pe, e);
-
-    // Leftovers of a session that died before committing.
-    client.discard_changes().await.map_err(err(STEP_DISCARD))?;
-    let edited = client
-        .edit_config(Datastore::Candidate)
-        .config(&change.config_xml)
-        .default_operation(default_operation(change.default_operation))
-        .send()
-        .await
-        .map_err(err(STEP_EDIT));
-    if let Err(e) = edited {
-        // With default-operation "none", removing something under a parent
-        // the router does not have is refused as data-missing. If the change
-        // only removes things and running already lacks all of them (a
-        // redelivered delete, or one for a create that never reached this
-        // PE), the desired state holds: succeed without a commit.
-        if e.rpc_tag() == Some("data-missing")
-            && change.default_operation == DefaultOperation::None
-            && !change.expectations.is_empty()
-            && change
-                .expectations
-                .iter()
-                .all(|x| matches!(x, Expectation::Absent { .. }))
-        {
-            let running = read_running(client, change)
-                .await
-                .map_err(err(STEP_GET_RUNNING))?;
-            if change.verify(&running).is_ok() {
-                tracing::info!(pe, "nothing to remove: already absent");
-                return Ok(Outcome::AlreadyInPlace);
-            }
-        }
-        return Err(e);
-    }
-    if !quirks.skip_explicit_validate {
-        client
-            .validate(Datastore::Candidate)
-            .await
-            .map_err(err(STEP_VALIDATE))?;
-    }
-    // Set first: after a timeout the router may hold a pending commit.
-    *confirmed_pending = true;
-    client
-        .confirmed_commit(opts.confirm_timeout_secs)
-        .await
-        .map_err(err(STEP_COMMIT_CONFIRMED))?;
-
-    let running = read_running(client, change)
-        .await
-        .map_err(err(STEP_GET_RUNNING))?;
-    change.verify(&running).map_err(|f| Error::Verify {
-        expectation: f.expectation,
-        running_excerpt: f.running_excerpt,
-    })?;
-
-    client
-        .confirming_commit()
-        .await
-        .map_err(err(STEP_COMMIT_CONFIRMING))?;
-    *confirmed_pending = false;
-    Ok(Outcome::Committed)
-}
-
-/// Running, restricted to the top-level containers the change touches.
-async fn read_running(
-    client: &mut Client,
-    change: &Rendered,
-) -> Result<String, rustnetconf::NetconfError> {
-    match change.running_filter() {
-        Some(filter) => {
-            client
-                .get_config_filtered(Datastore::Running, &filter)
-                .await
-        }
-        None => client.get_config(Datastore::Running).await,
-    }
-}
-
-async fn lock_candidate(
-    client: &mut Client,
-    target: &PeTarget,
-    opts: &ApplyOptions,
-) -> Result<(), Error> {
-    let deadline = Instant::now() + opts.lock_wait;
-    let mut backoff = Duration::from_millis(25);
-    loop {
-        let e = match client.lock(Datastore::Candidate).await {
-            Ok(()) => return Ok(()),
-            Err(e) => Error::from_netconf(STEP_LOCK, &target.name, e),
+        let reused = pool::checkout(&pe, &mut slot, target, opts, fresh).await?;
+        let Some(conn) = slot.as_mut() else {
+            unreachable!("checkout leaves a session in the slot")
         };
-        if e.rpc_tag() != Some("lock-denied") || Instant::now() + backoff > deadline {
-            return Err(e);
-        }
-        tracing::debug!(pe = %target.name, "candidate locked by another session, waiting");
-        tokio::time::sleep(backoff).await;
-        backoff = (backoff * 2).min(Duration::from_millis(400));
-    }
-}
-
-/// Best effort: each step is tried even if the previous one failed. If the
-/// cancel cannot be sent, the router still rolls the confirmed commit back
-/// when this session closes (RFC 6241 8.4) or the confirm timeout expires.
-async fn roll_back(client: &mut Client, target: &PeTarget, confirmed_pending: bool) {
-    let pe = target.name.as_str();
-    if confirmed_pending {
-        match client.cancel_commit(None).await {
-            Ok(()) => tracing::info!(pe, "confirmed commit cancelled, running rolled back"),
-            Err(e) => {
-                tracing::warn!(pe, error = %e, "cancel-commit failed; the router rolls back on session close")
+        conn.finished = false;
+        let result = conn
+            .session
+            .get_config(Datastore::Running, None)
+            .await
+            .map_err(|e| Error::from_netconf(STEP_GET_RUNNING, &target.name, e));
+        conn.finished = true;
+        match result {
+            Err(e) if e.breaks_session() => {
+                pool::discard(&pe, &mut slot);
+                if reused && !fresh {
+                    fresh = true;
+                    continue;
+                }
+                return Err(e);
             }
+            other => return other,
         }
     }
-    if let Err(e) = client.discard_changes().await {
-        tracing::warn!(pe, error = %e, "discard-changes during rollback failed");
-    }
-    if let Err(e) = client.unlock(Datastore::Candidate).await {
-        tracing::warn!(pe, error = %e, "unlock during rollback failed");
-    }
 }
 
-fn default_operation(op: DefaultOperation) -> rustnetconf::DefaultOperation {
-    match op {
-        DefaultOperation::Merge => rustnetconf::DefaultOperation::Merge,
-        DefaultOperation::Replace => rustnetconf::DefaultOperation::Replace,
-        DefaultOperation::None => rustnetconf::DefaultOperation::None,
-    }
+/// How this process's sessions to the target's PE (its host and port) have
+/// been used: connects, reconnects, reuses, the open session's id.
+pub fn session_stats(target: &PeTarget) -> SessionStats {
+    pool::stats(target)
 }
 
-/// The in-process queue of pushes to one PE.
-fn pe_gate(target: &PeTarget) -> Arc<tokio::sync::Mutex<()>> {
-    type Gates = Mutex<HashMap<(String, u16), Arc<tokio::sync::Mutex<()>>>>;
-    static GATES: OnceLock<Gates> = OnceLock::new();
-    let mut gates = GATES
-        .get_or_init(Default::default)
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner);
-    gates
-        .entry((target.host.clone(), target.port))
-        .or_default()
-        .clone()
+/// Closes every pooled session with `<close-session>` (for a graceful
+/// shutdown; the next push opens a new one). Waits for pushes in progress.
+pub async fn close_sessions() {
+    pool::close_all(Duration::from_secs(2)).await
 }

@@ -1,0 +1,210 @@
+//! `/v1/admin/nnis`: network-to-network interfaces with the CSPs.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use onramp_store::admin::{self as store, NniPatch, NniSpec};
+use onramp_store::entity::nni;
+use serde::Deserialize;
+use utoipa::IntoParams;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use super::views::{NewNni, Nni, NniList, NniUpdate, SelfLink};
+use super::{parse_body, parse_id, problem_json};
+use crate::AppState;
+use crate::auth::Admin;
+use crate::problem::Problem;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_nnis, create_nni))
+        .routes(routes!(get_nni, update_nni, delete_nni))
+}
+
+fn nni_view(m: nni::Model) -> Result<Nni, Problem> {
+    let attributes = serde_json::from_str(&m.attributes).map_err(|e| {
+        onramp_store::Error::Corrupt(format!("attributes of NNI {}: {e}", m.id))
+    })?;
+    Ok(Nni {
+        links: SelfLink {
+            self_: format!("/v1/admin/nnis/{}", m.id),
+        },
+        id: m.id,
+        csp: m.csp,
+        location_code: m.location_code,
+        name: m.name,
+        region: m.region,
+        csp_ref: m.csp_ref,
+        port_id: m.port_id,
+        linknet_pool_id: m.linknet_pool_id,
+        csp_asn: m.csp_asn,
+        capacity_mbps: m.capacity_mbps,
+        attributes,
+    })
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct NniFilter {
+    /// Only this CSP's NNIs: `aws`, `azure` or `gcp`.
+    csp: Option<String>,
+}
+
+/// List NNIs, by CSP and location.
+#[utoipa::path(get, path = "/v1/admin/nnis", tag = "admin",
+    params(NniFilter),
+    security(("api_key" = [])),
+    responses(
+        (status = 200, description = "The NNIs", body = NniList),
+        (status = 401, description = "No or bad API key", body = Problem, content_type = problem_json()),
+        (status = 403, description = "The key is not an admin key", body = Problem, content_type = problem_json()),
+    ))]
+async fn list_nnis(
+    State(state): State<AppState>,
+    _admin: Admin,
+    Query(filter): Query<NniFilter>,
+) -> Result<Json<NniList>, Problem> {
+    let items = store::list_nnis(&state.db, filter.csp.as_deref())
+        .await?
+        .into_iter()
+        .map(nni_view)
+        .collect::<Result<_, _>>()?;
+    Ok(Json(NniList { items }))
+}
+
+/// Add an NNI.
+///
+/// Its port and link-net pool must exist; `attributes` is checked per CSP
+/// (gcp needs `edge_availability_domain` 1 or 2; an azure
+/// `secondary_port_id` must be a port on another PE than `port_id`'s).
+#[utoipa::path(post, path = "/v1/admin/nnis", tag = "admin",
+    request_body(content = NewNni, content_type = "application/json"),
+    security(("api_key" = [])),
+    responses(
+        (status = 201, description = "Created", body = Nni,
+            headers(("Location" = String, description = "The NNI's URL"))),
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = problem_json()),
+        (status = 401, description = "No or bad API key", body = Problem, content_type = problem_json()),
+        (status = 403, description = "The key is not an admin key", body = Problem, content_type = problem_json()),
+        (status = 409, description = "The CSP already has an NNI at that location", body = Problem, content_type = problem_json()),
+        (status = 415, description = "Body is not JSON", body = Problem, content_type = problem_json()),
+        (status = 422, description = "Invalid; `errors` names the fields", body = Problem, content_type = problem_json()),
+    ))]
+async fn create_nni(
+    State(state): State<AppState>,
+    Admin(who): Admin,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<(StatusCode, HeaderMap, Json<Nni>), Problem> {
+    let n: NewNni = parse_body(&headers, &body)?;
+    let spec = NniSpec {
+        csp: n.csp,
+        location_code: n.location_code,
+        name: n.name,
+        region: n.region,
+        csp_ref: n.csp_ref,
+        port_id: n.port_id,
+        linknet_pool_id: n.linknet_pool_id,
+        csp_asn: n.csp_asn,
+        capacity_mbps: n.capacity_mbps,
+        attributes: n.attributes,
+    };
+    let m = store::create_nni(&state.db, spec).await?;
+    tracing::info!(nni = %m.location_code, csp = %m.csp, id = %m.id, by = %who.name, "NNI created");
+    let view = nni_view(m)?;
+    let mut h = HeaderMap::new();
+    if let Ok(v) = HeaderValue::from_str(&view.links.self_) {
+        h.insert(header::LOCATION, v);
+    }
+    Ok((StatusCode::CREATED, h, Json(view)))
+}
+
+/// One NNI.
+#[utoipa::path(get, path = "/v1/admin/nnis/{id}", tag = "admin",
+    params(("id" = Uuid, Path, description = "NNI id")),
+    security(("api_key" = [])),
+    responses(
+        (status = 200, description = "The NNI", body = Nni),
+        (status = 401, description = "No or bad API key", body = Problem, content_type = problem_json()),
+        (status = 403, description = "The key is not an admin key", body = Problem, content_type = problem_json()),
+        (status = 404, description = "No such NNI", body = Problem, content_type = problem_json()),
+    ))]
+async fn get_nni(
+    State(state): State<AppState>,
+    _admin: Admin,
+    Path(id): Path<String>,
+) -> Result<Json<Nni>, Problem> {
+    let id = parse_id(&id, "NNI")?;
+    Ok(Json(nni_view(store::get_nni(&state.db, id).await?)?))
+}
+
+/// Change an NNI.
+///
+/// While live connectors use it, its port, link-net pool, CSP and peer ASN
+/// cannot change and its capacity cannot drop below a connector's bandwidth
+/// (409 `in_use`, naming them).
+#[utoipa::path(patch, path = "/v1/admin/nnis/{id}", tag = "admin",
+    params(("id" = Uuid, Path, description = "NNI id")),
+    request_body(content = NniUpdate, content_type = "application/json"),
+    security(("api_key" = [])),
+    responses(
+        (status = 200, description = "The updated NNI", body = Nni),
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = problem_json()),
+        (status = 401, description = "No or bad API key", body = Problem, content_type = problem_json()),
+        (status = 403, description = "The key is not an admin key", body = Problem, content_type = problem_json()),
+        (status = 404, description = "No such NNI", body = Problem, content_type = problem_json()),
+        (status = 409, description = "Location taken, or live connectors depend on the change", body = Problem, content_type = problem_json()),
+        (status = 415, description = "Body is not JSON", body = Problem, content_type = problem_json()),
+        (status = 422, description = "Invalid; `errors` names the fields", body = Problem, content_type = problem_json()),
+    ))]
+async fn update_nni(
+    State(state): State<AppState>,
+    Admin(who): Admin,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Nni>, Problem> {
+    let id = parse_id(&id, "NNI")?;
+    let u: NniUpdate = parse_body(&headers, &body)?;
+    let patch = NniPatch {
+        csp: u.csp,
+        location_code: u.location_code,
+        name: u.name,
+        region: u.region,
+        csp_ref: u.csp_ref,
+        port_id: u.port_id,
+        linknet_pool_id: u.linknet_pool_id,
+        csp_asn: u.csp_asn,
+        capacity_mbps: u.capacity_mbps,
+        attributes: u.attributes,
+    };
+    let m = store::update_nni(&state.db, id, patch).await?;
+    tracing::info!(nni = %m.location_code, id = %m.id, by = %who.name, "NNI updated");
+    Ok(Json(nni_view(m)?))
+}
+
+/// Remove an NNI.
+///
+/// Refused (409 `in_use`) while any connector references it, live or kept
+/// for its history.
+#[utoipa::path(delete, path = "/v1/admin/nnis/{id}", tag = "admin",
+    params(("id" = Uuid, Path, description = "NNI id")),
+    security(("api_key" = [])),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, description = "No or bad API key", body = Problem, content_type = problem_json()),
+        (status = 403, description = "The key is not an admin key", body = Problem, content_type = problem_json()),
+        (status = 404, description = "No such NNI", body = Problem, content_type = problem_json()),
+        (status = 409, description = "In use; `detail` names the connectors", body = Problem, content_type = problem_json()),
+    ))]
+async fn delete_nni(
+    State(state): State<AppState>,
+    Admin(who): Admin,
+    Path(id): Path<String>,
+) -> Result<StatusCode, Problem> {
+    let id = parse_id(&id, "NNI")?;
+    store::delete_nni(&state.db, id).await?;
+    tracing::info!(id = %id, by = %who.name, "NNI deleted");
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,65 @@
+//! What a connector asks of its PE and of AWS, derived from its row. Pure, so
+//! the API's plan (dry run) and the worker build exactly the same requests.
+
+use onramp_aws_dx::VifRequest;
+use onramp_router_templates::{AttachmentIntent, NeighborIntent, VrfIntent};
+use onramp_store::entity::{connector, nni, tenant};
+use onramp_store::model::{AwsHostedVifParams, Resources};
+
+/// BGP prefix limit on the session to the CSP: generous for a private VIF
+/// (AWS allows 100 prefixes towards it), yet a bound on a leak.
+pub const PREFIX_LIMIT: u32 = 1000;
+
+/// The PE attachment of an `aws-hosted-vif` connector. `auth_key` is the
+/// opened (plaintext) MD5 key.
+pub fn attachment(
+    row: &connector::Model,
+    res: &Resources,
+    params: &AwsHostedVifParams,
+    tenant: &tenant::Model,
+    auth_key: &str,
+) -> AttachmentIntent {
+    AttachmentIntent {
+        connector_id: row.id.to_string(),
+        interface: res.port_name.clone(),
+        vlan: res.vlan,
+        inner_vlan: None,
+        local_address: res.pe_address.clone(),
+        vrf: VrfIntent {
+            name: tenant.vrf_name.clone(),
+            route_distinguisher: tenant.route_distinguisher.clone(),
+            route_target: tenant.route_target.clone(),
+        },
+        neighbor: NeighborIntent {
+            address: strip_len(&res.csp_address).to_string(),
+            peer_as: res.csp_asn,
+            local_as: res.asn,
+            auth_key: auth_key.to_string(),
+            prefix_limit: PREFIX_LIMIT,
+            description: format!("onramp {} aws {}", row.id, params.aws_account_id),
+        },
+    }
+}
+
+/// The hosted VIF AWS is asked for.
+pub fn vif_request(
+    nni: &nni::Model,
+    res: &Resources,
+    params: &AwsHostedVifParams,
+    auth_key: &str,
+) -> VifRequest {
+    VifRequest {
+        connection_id: nni.csp_ref.clone(),
+        owner_account: params.aws_account_id.clone(),
+        name: res.csp_object_name.clone(),
+        vlan: res.vlan,
+        asn: res.asn,
+        amazon_address: res.csp_address.clone(),
+        customer_address: res.pe_address.clone(),
+        auth_key: auth_key.to_string(),
+    }
+}
+
+fn strip_len(cidr: &str) -> &str {
+    cidr.split('/').next().unwrap_or(cidr)
+}
