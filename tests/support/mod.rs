@@ -5,6 +5,8 @@
 
 #![allow(dead_code)]
 
+pub mod inproc;
+
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};

@@ -1,0 +1,126 @@
+//! The API alone, in-process on a free port, over SQLite or PostgreSQL:
+//! for contract tests that need no workers.
+
+use anyhow::Result;
+use onramp_store::seed::{Seed, SeedDx, SeedPe};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use serde_json::Value;
+
+pub struct Api {
+    pub base: String,
+    pub key: String,
+    pub db: onramp_store::DatabaseConnection,
+    pub http: reqwest::Client,
+    _dir: tempfile::TempDir,
+    _pg: Option<onramp_devstack::postgres::PostgresServer>,
+    _shutdown: tokio::sync::oneshot::Sender<()>,
+}
+
+pub async fn start(postgres: bool) -> Result<Api> {
+    start_with(postgres, (100, 3999)).await
+}
+
+/// An API on a free port over a fresh SQLite file or PostgreSQL database,
+/// seeded with one PE port (VLANs `vlans`) and the AWS location EqDC2.
+pub async fn start_with(postgres: bool, vlans: (u16, u16)) -> Result<Api> {
+    let dir = tempfile::tempdir()?;
+    let (pg, url) = if postgres {
+        let pg = onramp_devstack::postgres::PostgresServer::start(&dir.path().join("pg"))?;
+        let url = pg.create_database("contract")?;
+        (Some(pg), url)
+    } else {
+        (
+            None,
+            format!("sqlite://{}?mode=rwc", dir.path().join("c.db").display()),
+        )
+    };
+    let db = onramp_store::connect_and_migrate(&url).await?;
+    let key = onramp_store::auth::generate_key();
+    onramp_store::seed::seed(
+        &db,
+        &Seed {
+            // Nothing is pushed in these tests, so the PE needs no server.
+            pes: vec![SeedPe {
+                name: "pe1".into(),
+                host: "127.0.0.1".into(),
+                port: 830,
+                username: "x".into(),
+                password: "x".into(),
+                host_key_fingerprint: None,
+                platform: "reference-pe".into(),
+                port_name: "ge-0/0/1".into(),
+                vlan_range: vlans,
+            }],
+            dx: vec![SeedDx {
+                location_code: "EqDC2".into(),
+                name: "Equinix DC2".into(),
+                region: "us-east-1".into(),
+                interconnect_id: "dxcon-onramp01".into(),
+                pe: 0,
+                amazon_side_asn: 64512,
+                capacity_mbps: 1_000,
+            }],
+            linknet_cidr: "169.254.0.0/16".into(),
+            tenant_name: "Acme".into(),
+            api_key: key.clone(),
+        },
+    )
+    .await?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let secrets = onramp_store::secrets::SecretBox::from_base64_key(
+        &onramp_store::secrets::SecretBox::generate_base64_key(),
+    )?;
+    let state = onramp_api::AppState::new(db.clone(), secrets);
+    tokio::spawn(onramp_api::serve(listener, state, async {
+        let _ = rx.await;
+    }));
+    Ok(Api {
+        base,
+        key,
+        db,
+        http: reqwest::Client::new(),
+        _dir: dir,
+        _pg: pg,
+        _shutdown: tx,
+    })
+}
+
+impl Api {
+    pub async fn post_raw(&self, body: &str, content_type: &str) -> Result<(u16, String, Value)> {
+        let r = self
+            .http
+            .post(format!("{}/v1/connectors", self.base))
+            .bearer_auth(&self.key)
+            .header("content-type", content_type)
+            .body(body.to_string())
+            .send()
+            .await?;
+        let status = r.status().as_u16();
+        let ct = r
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap_or("").to_string())
+            .unwrap_or_default();
+        Ok((status, ct, r.json().await.unwrap_or(Value::Null)))
+    }
+
+    pub async fn order(&self, body: Value) -> Result<(u16, String, Value)> {
+        self.post_raw(&body.to_string(), "application/json").await
+    }
+
+    /// Rows that any accepted order would have written.
+    pub async fn traces(&self) -> Result<(u64, u64, u64)> {
+        use onramp_store::entity::{allocation, connector, outbox};
+        Ok((
+            connector::Entity::find().count(&self.db).await?,
+            allocation::Entity::find()
+                .filter(allocation::Column::ConnectorId.is_not_null())
+                .count(&self.db)
+                .await?,
+            outbox::Entity::find().count(&self.db).await?,
+        ))
+    }
+}
+
