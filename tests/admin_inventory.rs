@@ -386,7 +386,11 @@ async fn crud(db: Db) -> Result<()> {
         .await?;
     assert_eq!(r.status, 200);
     assert_eq!(r.body["host_key_fingerprint"], Value::Null, "unpinned");
-    assert_eq!(app.get(&pe1_url).await?.body, r.body, "GET shows the update");
+    assert_eq!(
+        app.get(&pe1_url).await?.body,
+        r.body,
+        "GET shows the update"
+    );
 
     // Ports.
     let ports_url = pe1["links"]["ports"].as_str().unwrap().to_string();
@@ -419,7 +423,10 @@ async fn crud(db: Db) -> Result<()> {
         .patch(&port_url, json!({"vlan_min": 10, "vlan_max": 4000}))
         .await?;
     assert_eq!(r.status, 200, "{:#}", r.body);
-    assert_eq!((r.body["vlan_min"].clone(), r.body["vlan_max"].clone()), (json!(10), json!(4000)));
+    assert_eq!(
+        (r.body["vlan_min"].clone(), r.body["vlan_max"].clone()),
+        (json!(10), json!(4000))
+    );
     assert_eq!(r.body["name"], "ge-0/0/1");
 
     // Link-net pools.
@@ -432,7 +439,9 @@ async fn crud(db: Db) -> Result<()> {
     assert_eq!(pool["size_31"], 128);
     assert_eq!(pool["allocated_31"], 0);
     let pool_url = pool["links"]["self"].as_str().unwrap().to_string();
-    let r = app.patch(&pool_url, json!({"cidr": "169.254.0.0/23"})).await?;
+    let r = app
+        .patch(&pool_url, json!({"cidr": "169.254.0.0/23"}))
+        .await?;
     assert_eq!(r.status, 200, "{:#}", r.body);
     assert_eq!(r.body["size_31"], 256);
     let gcp_pool = app
@@ -503,16 +512,19 @@ async fn crud(db: Db) -> Result<()> {
     assert_eq!(r.body["location_code"], "EqDC2", "untouched");
     let gcp_url = gcp["links"]["self"].as_str().unwrap();
     let r = app
-        .patch(gcp_url, json!({"attributes": {"edge_availability_domain": 2}}))
+        .patch(
+            gcp_url,
+            json!({"attributes": {"edge_availability_domain": 2}}),
+        )
         .await?;
     assert_eq!(r.status, 200, "{:#}", r.body);
     assert_eq!(r.body["attributes"]["edge_availability_domain"], 2);
 
     // ASN pools: the defaults cover every private ASN, so one goes first.
-    let four = app.find("/v1/admin/pools/asn", "name", "private-4byte").await?;
-    let r = app
-        .delete(four["links"]["self"].as_str().unwrap())
+    let four = app
+        .find("/v1/admin/pools/asn", "name", "private-4byte")
         .await?;
+    let r = app.delete(four["links"]["self"].as_str().unwrap()).await?;
     assert_eq!(r.status, 204, "{:#}", r.body);
     let asn = app
         .create(
@@ -574,7 +586,13 @@ async fn crud(db: Db) -> Result<()> {
         let r = app.delete(url).await?;
         assert_eq!(r.status, 204, "DELETE {url}: {:#}", r.body);
         let r = app.get(url).await?;
-        assert_problem(&r, 404, "not_found", None, &format!("GET {url} after delete"));
+        assert_problem(
+            &r,
+            404,
+            "not_found",
+            None,
+            &format!("GET {url} after delete"),
+        );
         let r = app.delete(url).await?;
         assert_problem(&r, 404, "not_found", None, &format!("DELETE {url} twice"));
     }
@@ -659,110 +677,527 @@ async fn every_validation_error_names_its_field_and_changes_nothing() -> Result<
     let before = app.counts().await?;
     let cases: Vec<(&str, &str, Value, &str)> = vec![
         // PE create.
-        ("POST", "/v1/admin/pes", with(new_pe("x1"), "name", json!("PE1")), "name"),
-        ("POST", "/v1/admin/pes", with(new_pe("x1"), "name", json!("a".repeat(64))), "name"),
-        ("POST", "/v1/admin/pes", with(new_pe("x1"), "name", json!("")), "name"),
-        ("POST", "/v1/admin/pes", with(new_pe("x1"), "name", json!(null)), "name"),
-        ("POST", "/v1/admin/pes", without(new_pe("x1"), "name"), "name"),
-        ("POST", "/v1/admin/pes", with(new_pe("x1"), "host", json!("10.0.0.256")), "host"),
-        ("POST", "/v1/admin/pes", with(new_pe("x1"), "host", json!("pe 1.example.net")), "host"),
-        ("POST", "/v1/admin/pes", with(new_pe("x1"), "host", json!("")), "host"),
-        ("POST", "/v1/admin/pes", with(new_pe("x1"), "netconf_port", json!(0)), "netconf_port"),
-        ("POST", "/v1/admin/pes", with(new_pe("x1"), "netconf_port", json!(65536)), "netconf_port"),
-        ("POST", "/v1/admin/pes", with(new_pe("x1"), "netconf_port", json!("830")), "netconf_port"),
-        ("POST", "/v1/admin/pes", with(new_pe("x1"), "username", json!("")), "username"),
-        ("POST", "/v1/admin/pes", with(new_pe("x1"), "username", json!("on ramp")), "username"),
-        ("POST", "/v1/admin/pes", with(new_pe("x1"), "password", json!("")), "password"),
-        ("POST", "/v1/admin/pes", without(new_pe("x1"), "password"), "password"),
-        ("POST", "/v1/admin/pes", with(new_pe("x1"), "host_key_fingerprint", json!("SHA256:short")), "host_key_fingerprint"),
-        ("POST", "/v1/admin/pes", with(new_pe("x1"), "host_key_fingerprint", json!("MD5:16:27:ac:a5:76:28:2d:36:63:1b:56:4d:eb:df:a6:48")), "host_key_fingerprint"),
-        ("POST", "/v1/admin/pes", with(new_pe("x1"), "platform", json!("junos-magic")), "platform"),
-        ("POST", "/v1/admin/pes", with(new_pe("x1"), "colour", json!("blue")), "colour"),
+        (
+            "POST",
+            "/v1/admin/pes",
+            with(new_pe("x1"), "name", json!("PE1")),
+            "name",
+        ),
+        (
+            "POST",
+            "/v1/admin/pes",
+            with(new_pe("x1"), "name", json!("a".repeat(64))),
+            "name",
+        ),
+        (
+            "POST",
+            "/v1/admin/pes",
+            with(new_pe("x1"), "name", json!("")),
+            "name",
+        ),
+        (
+            "POST",
+            "/v1/admin/pes",
+            with(new_pe("x1"), "name", json!(null)),
+            "name",
+        ),
+        (
+            "POST",
+            "/v1/admin/pes",
+            without(new_pe("x1"), "name"),
+            "name",
+        ),
+        (
+            "POST",
+            "/v1/admin/pes",
+            with(new_pe("x1"), "host", json!("10.0.0.256")),
+            "host",
+        ),
+        (
+            "POST",
+            "/v1/admin/pes",
+            with(new_pe("x1"), "host", json!("pe 1.example.net")),
+            "host",
+        ),
+        (
+            "POST",
+            "/v1/admin/pes",
+            with(new_pe("x1"), "host", json!("")),
+            "host",
+        ),
+        (
+            "POST",
+            "/v1/admin/pes",
+            with(new_pe("x1"), "netconf_port", json!(0)),
+            "netconf_port",
+        ),
+        (
+            "POST",
+            "/v1/admin/pes",
+            with(new_pe("x1"), "netconf_port", json!(65536)),
+            "netconf_port",
+        ),
+        (
+            "POST",
+            "/v1/admin/pes",
+            with(new_pe("x1"), "netconf_port", json!("830")),
+            "netconf_port",
+        ),
+        (
+            "POST",
+            "/v1/admin/pes",
+            with(new_pe("x1"), "username", json!("")),
+            "username",
+        ),
+        (
+            "POST",
+            "/v1/admin/pes",
+            with(new_pe("x1"), "username", json!("on ramp")),
+            "username",
+        ),
+        (
+            "POST",
+            "/v1/admin/pes",
+            with(new_pe("x1"), "password", json!("")),
+            "password",
+        ),
+        (
+            "POST",
+            "/v1/admin/pes",
+            without(new_pe("x1"), "password"),
+            "password",
+        ),
+        (
+            "POST",
+            "/v1/admin/pes",
+            with(new_pe("x1"), "host_key_fingerprint", json!("SHA256:short")),
+            "host_key_fingerprint",
+        ),
+        (
+            "POST",
+            "/v1/admin/pes",
+            with(
+                new_pe("x1"),
+                "host_key_fingerprint",
+                json!("MD5:16:27:ac:a5:76:28:2d:36:63:1b:56:4d:eb:df:a6:48"),
+            ),
+            "host_key_fingerprint",
+        ),
+        (
+            "POST",
+            "/v1/admin/pes",
+            with(new_pe("x1"), "platform", json!("junos-magic")),
+            "platform",
+        ),
+        (
+            "POST",
+            "/v1/admin/pes",
+            with(new_pe("x1"), "colour", json!("blue")),
+            "colour",
+        ),
         // PE update.
         ("PATCH", &pe1_url, json!({"name": "Bad Name"}), "name"),
         ("PATCH", &pe1_url, json!({"name": null}), "name"),
         ("PATCH", &pe1_url, json!({"host": "-bad-"}), "host"),
-        ("PATCH", &pe1_url, json!({"netconf_port": -1}), "netconf_port"),
+        (
+            "PATCH",
+            &pe1_url,
+            json!({"netconf_port": -1}),
+            "netconf_port",
+        ),
         ("PATCH", &pe1_url, json!({"password": ""}), "password"),
         ("PATCH", &pe1_url, json!({"password": null}), "password"),
-        ("PATCH", &pe1_url, json!({"host_key_fingerprint": "SHA256:"}), "host_key_fingerprint"),
+        (
+            "PATCH",
+            &pe1_url,
+            json!({"host_key_fingerprint": "SHA256:"}),
+            "host_key_fingerprint",
+        ),
         ("PATCH", &pe1_url, json!({"platform": "nope"}), "platform"),
-        ("PATCH", &pe1_url, json!({"lease_holder": "me"}), "lease_holder"),
-        ("PATCH", &pe1_url, json!({"has_password": false}), "has_password"),
+        (
+            "PATCH",
+            &pe1_url,
+            json!({"lease_holder": "me"}),
+            "lease_holder",
+        ),
+        (
+            "PATCH",
+            &pe1_url,
+            json!({"has_password": false}),
+            "has_password",
+        ),
         // Port create and update.
-        ("POST", &ports_url, json!({"name": "", "vlan_min": 1, "vlan_max": 10}), "name"),
-        ("POST", &ports_url, json!({"name": "ge 0/0/2", "vlan_min": 1, "vlan_max": 10}), "name"),
-        ("POST", &ports_url, json!({"name": "ge-0/0/2", "vlan_min": 0, "vlan_max": 10}), "vlan_min"),
-        ("POST", &ports_url, json!({"name": "ge-0/0/2", "vlan_min": 1, "vlan_max": 4095}), "vlan_max"),
-        ("POST", &ports_url, json!({"name": "ge-0/0/2", "vlan_min": 300, "vlan_max": 200}), "vlan_max"),
-        ("POST", &ports_url, json!({"name": "ge-0/0/2", "vlan_min": 1}), "vlan_max"),
-        ("POST", &ports_url, json!({"name": "ge-0/0/2", "vlan_min": "one", "vlan_max": 10}), "vlan_min"),
-        ("POST", &ports_url, json!({"name": "ge-0/0/2", "vlan_min": 1, "vlan_max": 10, "pe_id": unknown}), "pe_id"),
+        (
+            "POST",
+            &ports_url,
+            json!({"name": "", "vlan_min": 1, "vlan_max": 10}),
+            "name",
+        ),
+        (
+            "POST",
+            &ports_url,
+            json!({"name": "ge 0/0/2", "vlan_min": 1, "vlan_max": 10}),
+            "name",
+        ),
+        (
+            "POST",
+            &ports_url,
+            json!({"name": "ge-0/0/2", "vlan_min": 0, "vlan_max": 10}),
+            "vlan_min",
+        ),
+        (
+            "POST",
+            &ports_url,
+            json!({"name": "ge-0/0/2", "vlan_min": 1, "vlan_max": 4095}),
+            "vlan_max",
+        ),
+        (
+            "POST",
+            &ports_url,
+            json!({"name": "ge-0/0/2", "vlan_min": 300, "vlan_max": 200}),
+            "vlan_max",
+        ),
+        (
+            "POST",
+            &ports_url,
+            json!({"name": "ge-0/0/2", "vlan_min": 1}),
+            "vlan_max",
+        ),
+        (
+            "POST",
+            &ports_url,
+            json!({"name": "ge-0/0/2", "vlan_min": "one", "vlan_max": 10}),
+            "vlan_min",
+        ),
+        (
+            "POST",
+            &ports_url,
+            json!({"name": "ge-0/0/2", "vlan_min": 1, "vlan_max": 10, "pe_id": unknown}),
+            "pe_id",
+        ),
         ("PATCH", &port_url, json!({"vlan_min": 4000}), "vlan_max"),
         ("PATCH", &port_url, json!({"vlan_max": 99}), "vlan_max"),
         ("PATCH", &port_url, json!({"vlan_max": 5000}), "vlan_max"),
         ("PATCH", &port_url, json!({"name": ""}), "name"),
         ("PATCH", &port_url, json!({"speed": "10G"}), "speed"),
         // NNI create.
-        ("POST", "/v1/admin/nnis", with(good_nni("aws"), "csp", json!("oracle")), "csp"),
-        ("POST", "/v1/admin/nnis", with(good_nni("aws"), "location_code", json!("Eq SE2")), "location_code"),
-        ("POST", "/v1/admin/nnis", with(good_nni("aws"), "location_code", json!("")), "location_code"),
-        ("POST", "/v1/admin/nnis", with(good_nni("aws"), "name", json!("  ")), "name"),
-        ("POST", "/v1/admin/nnis", with(good_nni("aws"), "region", json!("Oregon")), "region"),
-        ("POST", "/v1/admin/nnis", with(good_nni("gcp"), "region", json!("us-west")), "region"),
-        ("POST", "/v1/admin/nnis", with(good_nni("azure"), "region", json!("west-us-2")), "region"),
-        ("POST", "/v1/admin/nnis", with(good_nni("aws"), "csp_ref", json!("ffabc123")), "csp_ref"),
-        ("POST", "/v1/admin/nnis", with(good_nni("gcp"), "csp_ref", json!("Onramp_1")), "csp_ref"),
-        ("POST", "/v1/admin/nnis", with(good_nni("aws"), "port_id", json!(unknown)), "port_id"),
-        ("POST", "/v1/admin/nnis", with(good_nni("aws"), "port_id", json!("port-1")), "port_id"),
-        ("POST", "/v1/admin/nnis", without(good_nni("aws"), "port_id"), "port_id"),
-        ("POST", "/v1/admin/nnis", with(good_nni("aws"), "linknet_pool_id", json!(unknown)), "linknet_pool_id"),
-        ("POST", "/v1/admin/nnis", with(good_nni("aws"), "csp_asn", json!(0)), "csp_asn"),
-        ("POST", "/v1/admin/nnis", with(good_nni("aws"), "csp_asn", json!(4294967295u64)), "csp_asn"),
-        ("POST", "/v1/admin/nnis", with(good_nni("aws"), "csp_asn", json!(23456)), "csp_asn"),
-        ("POST", "/v1/admin/nnis", with(good_nni("aws"), "capacity_mbps", json!(0)), "capacity_mbps"),
-        ("POST", "/v1/admin/nnis", with(good_nni("aws"), "capacity_mbps", json!(-10)), "capacity_mbps"),
-        ("POST", "/v1/admin/nnis", with(good_nni("aws"), "attributes", json!([1])), "attributes"),
-        ("POST", "/v1/admin/nnis", nni_attrs("aws", json!({"edge_availability_domain": 1})), "attributes.edge_availability_domain"),
-        ("POST", "/v1/admin/nnis", nni_attrs("gcp", json!({})), "attributes.edge_availability_domain"),
-        ("POST", "/v1/admin/nnis", nni_attrs("gcp", json!({"edge_availability_domain": 3})), "attributes.edge_availability_domain"),
-        ("POST", "/v1/admin/nnis", nni_attrs("gcp", json!({"edge_availability_domain": "1"})), "attributes.edge_availability_domain"),
-        ("POST", "/v1/admin/nnis", nni_attrs("gcp", json!({"edge_availability_domain": 1, "region": "us-west1"})), "attributes.region"),
-        ("POST", "/v1/admin/nnis", nni_attrs("azure", json!({"secondary_port_id": unknown})), "attributes.secondary_port_id"),
-        ("POST", "/v1/admin/nnis", nni_attrs("azure", json!({"secondary_port_id": "not-a-uuid"})), "attributes.secondary_port_id"),
-        ("POST", "/v1/admin/nnis", nni_attrs("azure", json!({"secondary_port_id": port["id"]})), "attributes.secondary_port_id"),
-        ("POST", "/v1/admin/nnis", nni_attrs("azure", json!({"secondary_port_id": pe1_port2["id"]})), "attributes.secondary_port_id"),
+        (
+            "POST",
+            "/v1/admin/nnis",
+            with(good_nni("aws"), "csp", json!("oracle")),
+            "csp",
+        ),
+        (
+            "POST",
+            "/v1/admin/nnis",
+            with(good_nni("aws"), "location_code", json!("Eq SE2")),
+            "location_code",
+        ),
+        (
+            "POST",
+            "/v1/admin/nnis",
+            with(good_nni("aws"), "location_code", json!("")),
+            "location_code",
+        ),
+        (
+            "POST",
+            "/v1/admin/nnis",
+            with(good_nni("aws"), "name", json!("  ")),
+            "name",
+        ),
+        (
+            "POST",
+            "/v1/admin/nnis",
+            with(good_nni("aws"), "region", json!("Oregon")),
+            "region",
+        ),
+        (
+            "POST",
+            "/v1/admin/nnis",
+            with(good_nni("gcp"), "region", json!("us-west")),
+            "region",
+        ),
+        (
+            "POST",
+            "/v1/admin/nnis",
+            with(good_nni("azure"), "region", json!("west-us-2")),
+            "region",
+        ),
+        (
+            "POST",
+            "/v1/admin/nnis",
+            with(good_nni("aws"), "csp_ref", json!("ffabc123")),
+            "csp_ref",
+        ),
+        (
+            "POST",
+            "/v1/admin/nnis",
+            with(good_nni("gcp"), "csp_ref", json!("Onramp_1")),
+            "csp_ref",
+        ),
+        (
+            "POST",
+            "/v1/admin/nnis",
+            with(good_nni("aws"), "port_id", json!(unknown)),
+            "port_id",
+        ),
+        (
+            "POST",
+            "/v1/admin/nnis",
+            with(good_nni("aws"), "port_id", json!("port-1")),
+            "port_id",
+        ),
+        (
+            "POST",
+            "/v1/admin/nnis",
+            without(good_nni("aws"), "port_id"),
+            "port_id",
+        ),
+        (
+            "POST",
+            "/v1/admin/nnis",
+            with(good_nni("aws"), "linknet_pool_id", json!(unknown)),
+            "linknet_pool_id",
+        ),
+        (
+            "POST",
+            "/v1/admin/nnis",
+            with(good_nni("aws"), "csp_asn", json!(0)),
+            "csp_asn",
+        ),
+        (
+            "POST",
+            "/v1/admin/nnis",
+            with(good_nni("aws"), "csp_asn", json!(4294967295u64)),
+            "csp_asn",
+        ),
+        (
+            "POST",
+            "/v1/admin/nnis",
+            with(good_nni("aws"), "csp_asn", json!(23456)),
+            "csp_asn",
+        ),
+        (
+            "POST",
+            "/v1/admin/nnis",
+            with(good_nni("aws"), "capacity_mbps", json!(0)),
+            "capacity_mbps",
+        ),
+        (
+            "POST",
+            "/v1/admin/nnis",
+            with(good_nni("aws"), "capacity_mbps", json!(-10)),
+            "capacity_mbps",
+        ),
+        (
+            "POST",
+            "/v1/admin/nnis",
+            with(good_nni("aws"), "attributes", json!([1])),
+            "attributes",
+        ),
+        (
+            "POST",
+            "/v1/admin/nnis",
+            nni_attrs("aws", json!({"edge_availability_domain": 1})),
+            "attributes.edge_availability_domain",
+        ),
+        (
+            "POST",
+            "/v1/admin/nnis",
+            nni_attrs("gcp", json!({})),
+            "attributes.edge_availability_domain",
+        ),
+        (
+            "POST",
+            "/v1/admin/nnis",
+            nni_attrs("gcp", json!({"edge_availability_domain": 3})),
+            "attributes.edge_availability_domain",
+        ),
+        (
+            "POST",
+            "/v1/admin/nnis",
+            nni_attrs("gcp", json!({"edge_availability_domain": "1"})),
+            "attributes.edge_availability_domain",
+        ),
+        (
+            "POST",
+            "/v1/admin/nnis",
+            nni_attrs(
+                "gcp",
+                json!({"edge_availability_domain": 1, "region": "us-west1"}),
+            ),
+            "attributes.region",
+        ),
+        (
+            "POST",
+            "/v1/admin/nnis",
+            nni_attrs("azure", json!({"secondary_port_id": unknown})),
+            "attributes.secondary_port_id",
+        ),
+        (
+            "POST",
+            "/v1/admin/nnis",
+            nni_attrs("azure", json!({"secondary_port_id": "not-a-uuid"})),
+            "attributes.secondary_port_id",
+        ),
+        (
+            "POST",
+            "/v1/admin/nnis",
+            nni_attrs("azure", json!({"secondary_port_id": port["id"]})),
+            "attributes.secondary_port_id",
+        ),
+        (
+            "POST",
+            "/v1/admin/nnis",
+            nni_attrs("azure", json!({"secondary_port_id": pe1_port2["id"]})),
+            "attributes.secondary_port_id",
+        ),
         // NNI update.
-        ("PATCH", &nni_url, json!({"capacity_mbps": 0}), "capacity_mbps"),
-        ("PATCH", &nni_url, json!({"csp": "gcp"}), "attributes.edge_availability_domain"),
+        (
+            "PATCH",
+            &nni_url,
+            json!({"capacity_mbps": 0}),
+            "capacity_mbps",
+        ),
+        (
+            "PATCH",
+            &nni_url,
+            json!({"csp": "gcp"}),
+            "attributes.edge_availability_domain",
+        ),
         ("PATCH", &nni_url, json!({"attributes": null}), "attributes"),
         ("PATCH", &nni_url, json!({"port_id": unknown}), "port_id"),
         ("PATCH", &nni_url, json!({"tenant": "x"}), "tenant"),
         // Link-net pools.
-        ("POST", "/v1/admin/pools/linknet", json!({"name": "lan", "cidr": "10.0.0.0/24"}), "cidr"),
-        ("POST", "/v1/admin/pools/linknet", json!({"name": "big", "cidr": "169.0.0.0/8"}), "cidr"),
-        ("POST", "/v1/admin/pools/linknet", json!({"name": "hostbits", "cidr": "169.254.1.1/24"}), "cidr"),
-        ("POST", "/v1/admin/pools/linknet", json!({"name": "tiny", "cidr": "169.254.1.0/30"}), "cidr"),
-        ("POST", "/v1/admin/pools/linknet", json!({"name": "junk", "cidr": "nope"}), "cidr"),
-        ("POST", "/v1/admin/pools/linknet", json!({"name": "Bad_Name", "cidr": "169.254.1.0/24"}), "name"),
-        ("POST", "/v1/admin/pools/linknet", json!({"name": "nocidr"}), "cidr"),
-        ("PATCH", &pool_url, json!({"cidr": "169.254.0.0/31"}), "cidr"),
+        (
+            "POST",
+            "/v1/admin/pools/linknet",
+            json!({"name": "lan", "cidr": "10.0.0.0/24"}),
+            "cidr",
+        ),
+        (
+            "POST",
+            "/v1/admin/pools/linknet",
+            json!({"name": "big", "cidr": "169.0.0.0/8"}),
+            "cidr",
+        ),
+        (
+            "POST",
+            "/v1/admin/pools/linknet",
+            json!({"name": "hostbits", "cidr": "169.254.1.1/24"}),
+            "cidr",
+        ),
+        (
+            "POST",
+            "/v1/admin/pools/linknet",
+            json!({"name": "tiny", "cidr": "169.254.1.0/30"}),
+            "cidr",
+        ),
+        (
+            "POST",
+            "/v1/admin/pools/linknet",
+            json!({"name": "junk", "cidr": "nope"}),
+            "cidr",
+        ),
+        (
+            "POST",
+            "/v1/admin/pools/linknet",
+            json!({"name": "Bad_Name", "cidr": "169.254.1.0/24"}),
+            "name",
+        ),
+        (
+            "POST",
+            "/v1/admin/pools/linknet",
+            json!({"name": "nocidr"}),
+            "cidr",
+        ),
+        (
+            "PATCH",
+            &pool_url,
+            json!({"cidr": "169.254.0.0/31"}),
+            "cidr",
+        ),
         // ASN pools.
-        ("POST", "/v1/admin/pools/asn", json!({"name": "public", "first": 100, "last": 200}), "first"),
-        ("POST", "/v1/admin/pools/asn", json!({"name": "public", "first": 100, "last": 200}), "last"),
-        ("POST", "/v1/admin/pools/asn", json!({"name": "x", "first": 64512, "last": 70000}), "last"),
-        ("POST", "/v1/admin/pools/asn", json!({"name": "x", "first": 4294967295u64, "last": 4294967295u64}), "first"),
-        ("POST", "/v1/admin/pools/asn", json!({"name": "x", "first": 65000, "last": 64600}), "last"),
-        ("POST", "/v1/admin/pools/asn", json!({"name": "x", "first": 65000, "last": 4200000000u64}), "last"),
-        ("POST", "/v1/admin/pools/asn", json!({"name": "", "first": 64600, "last": 64601}), "name"),
+        (
+            "POST",
+            "/v1/admin/pools/asn",
+            json!({"name": "public", "first": 100, "last": 200}),
+            "first",
+        ),
+        (
+            "POST",
+            "/v1/admin/pools/asn",
+            json!({"name": "public", "first": 100, "last": 200}),
+            "last",
+        ),
+        (
+            "POST",
+            "/v1/admin/pools/asn",
+            json!({"name": "x", "first": 64512, "last": 70000}),
+            "last",
+        ),
+        (
+            "POST",
+            "/v1/admin/pools/asn",
+            json!({"name": "x", "first": 4294967295u64, "last": 4294967295u64}),
+            "first",
+        ),
+        (
+            "POST",
+            "/v1/admin/pools/asn",
+            json!({"name": "x", "first": 65000, "last": 64600}),
+            "last",
+        ),
+        (
+            "POST",
+            "/v1/admin/pools/asn",
+            json!({"name": "x", "first": 65000, "last": 4200000000u64}),
+            "last",
+        ),
+        (
+            "POST",
+            "/v1/admin/pools/asn",
+            json!({"name": "", "first": 64600, "last": 64601}),
+            "name",
+        ),
         ("PATCH", &asn_url, json!({"first": 65535}), "first"),
         // Route-target pools.
-        ("POST", "/v1/admin/pools/route-target", json!({"name": "x", "admin_asn": 0, "first": 1, "last": 2}), "admin_asn"),
-        ("POST", "/v1/admin/pools/route-target", json!({"name": "x", "admin_asn": 4294967295u64, "first": 1, "last": 2}), "admin_asn"),
-        ("POST", "/v1/admin/pools/route-target", json!({"name": "x", "admin_asn": 65001, "first": 5, "last": 2}), "last"),
-        ("POST", "/v1/admin/pools/route-target", json!({"name": "x", "admin_asn": 65001, "first": -1, "last": 2}), "first"),
-        ("POST", "/v1/admin/pools/route-target", json!({"name": "x", "admin_asn": 4200000000u64, "first": 1, "last": 70000}), "last"),
-        ("POST", "/v1/admin/pools/route-target", json!({"name": "x", "admin_asn": 65001, "first": 1}), "last"),
+        (
+            "POST",
+            "/v1/admin/pools/route-target",
+            json!({"name": "x", "admin_asn": 0, "first": 1, "last": 2}),
+            "admin_asn",
+        ),
+        (
+            "POST",
+            "/v1/admin/pools/route-target",
+            json!({"name": "x", "admin_asn": 4294967295u64, "first": 1, "last": 2}),
+            "admin_asn",
+        ),
+        (
+            "POST",
+            "/v1/admin/pools/route-target",
+            json!({"name": "x", "admin_asn": 65001, "first": 5, "last": 2}),
+            "last",
+        ),
+        (
+            "POST",
+            "/v1/admin/pools/route-target",
+            json!({"name": "x", "admin_asn": 65001, "first": -1, "last": 2}),
+            "first",
+        ),
+        (
+            "POST",
+            "/v1/admin/pools/route-target",
+            json!({"name": "x", "admin_asn": 4200000000u64, "first": 1, "last": 70000}),
+            "last",
+        ),
+        (
+            "POST",
+            "/v1/admin/pools/route-target",
+            json!({"name": "x", "admin_asn": 65001, "first": 1}),
+            "last",
+        ),
         ("PATCH", &rt_url, json!({"admin_asn": "65000"}), "admin_asn"),
     ];
     for (method, path, body, field) in &cases {
@@ -801,8 +1236,16 @@ async fn every_validation_error_names_its_field_and_changes_nothing() -> Result<
     ];
     for (ct, text, status, code) in bad_bodies {
         for (method, path) in [("POST", "/v1/admin/pes"), ("PATCH", pe1_url.as_str())] {
-            let r = app.send(method, path, Some(&app.admin), Some((ct, text))).await?;
-            assert_problem(&r, status, code, None, &format!("{method} {path} {ct} {text}"));
+            let r = app
+                .send(method, path, Some(&app.admin), Some((ct, text)))
+                .await?;
+            assert_problem(
+                &r,
+                status,
+                code,
+                None,
+                &format!("{method} {path} {ct} {text}"),
+            );
         }
     }
     for path in [
@@ -890,28 +1333,60 @@ async fn deleting_or_shrinking_what_is_in_use_is_refused_naming_the_users() -> R
     assert_problem(&r, 409, "in_use", None, "delete port");
     assert_mentions(
         &r,
-        &["port ge-0/0/1 on pe1", "5 allocated VLANs", "VLAN 200", c200, "VLAN 3000", c3000, "NNI EqDC2", "Acme"],
+        &[
+            "port ge-0/0/1 on pe1",
+            "5 allocated VLANs",
+            "VLAN 200",
+            c200,
+            "VLAN 3000",
+            c3000,
+            "NNI EqDC2",
+            "Acme",
+        ],
         "delete port",
     );
     let r = app.delete(&pe1_url).await?;
     assert_problem(&r, 409, "in_use", None, "delete PE");
-    assert_mentions(&r, &["PE pe1", "ge-0/0/1", "NNI EqDC2", "5 allocated VLANs"], "delete PE");
+    assert_mentions(
+        &r,
+        &["PE pe1", "ge-0/0/1", "NNI EqDC2", "5 allocated VLANs"],
+        "delete PE",
+    );
     let r = app.delete(&nni_url).await?;
     assert_problem(&r, 409, "in_use", None, "delete NNI");
-    assert_mentions(&r, &["NNI EqDC2", "5 live connectors", c200, c3000], "delete NNI");
+    assert_mentions(
+        &r,
+        &["NNI EqDC2", "5 live connectors", c200, c3000],
+        "delete NNI",
+    );
     let r = app.delete(&pool_url).await?;
     assert_problem(&r, 409, "in_use", None, "delete link-net pool");
     assert_mentions(
         &r,
-        &["aws-linknets", "169.254.0.0/31", "169.254.0.8/31", c200, c_last, "NNI EqDC2"],
+        &[
+            "aws-linknets",
+            "169.254.0.0/31",
+            "169.254.0.8/31",
+            c200,
+            c_last,
+            "NNI EqDC2",
+        ],
         "delete link-net pool",
     );
     let r = app.delete(&asn_url).await?;
     assert_problem(&r, 409, "in_use", None, "delete ASN pool");
-    assert_mentions(&r, &["private-2byte", "ASN 64513", "ASN 64517", c200], "delete ASN pool");
+    assert_mentions(
+        &r,
+        &["private-2byte", "ASN 64513", "ASN 64517", c200],
+        "delete ASN pool",
+    );
     let r = app.delete(&rt_url).await?;
     assert_problem(&r, 409, "in_use", None, "delete RT pool");
-    assert_mentions(&r, &["65000:1000", "65000:1001", "tenant Acme", "tenant operator"], "delete RT pool");
+    assert_mentions(
+        &r,
+        &["65000:1000", "65000:1001", "tenant Acme", "tenant operator"],
+        "delete RT pool",
+    );
 
     // Shrinks.
     let r = app.patch(&port_url, json!({"vlan_min": 300})).await?;
@@ -971,18 +1446,68 @@ async fn deleting_or_shrinking_what_is_in_use_is_refused_naming_the_users() -> R
     // Duplicates: 409 conflict naming the field.
     let dup_cases: Vec<(&str, String, Value, &str)> = vec![
         ("POST", "/v1/admin/pes".into(), new_pe("pe1"), "name"),
-        ("POST", ports_url.clone(), json!({"name": "ge-0/0/1", "vlan_min": 1, "vlan_max": 2}), "name"),
-        ("PATCH", other_port["links"]["self"].as_str().unwrap().into(), json!({"name": "ge-0/0/1"}), "name"),
-        ("POST", "/v1/admin/nnis".into(), json!({"csp": "aws", "location_code": "EqDC2", "name": "again",
+        (
+            "POST",
+            ports_url.clone(),
+            json!({"name": "ge-0/0/1", "vlan_min": 1, "vlan_max": 2}),
+            "name",
+        ),
+        (
+            "PATCH",
+            other_port["links"]["self"].as_str().unwrap().into(),
+            json!({"name": "ge-0/0/1"}),
+            "name",
+        ),
+        (
+            "POST",
+            "/v1/admin/nnis".into(),
+            json!({"csp": "aws", "location_code": "EqDC2", "name": "again",
             "region": "us-east-1", "csp_ref": "dxcon-ffabc123", "port_id": other_port["id"],
-            "linknet_pool_id": pool["id"], "csp_asn": 64512, "capacity_mbps": 1000}), "location_code"),
-        ("POST", "/v1/admin/pools/linknet".into(), json!({"name": "aws-linknets", "cidr": "169.254.9.0/24"}), "name"),
-        ("POST", "/v1/admin/pools/linknet".into(), json!({"name": "overlap", "cidr": "169.254.0.128/25"}), "cidr"),
-        ("POST", "/v1/admin/pools/linknet".into(), json!({"name": "wide", "cidr": "169.254.0.0/16"}), "cidr"),
-        ("POST", "/v1/admin/pools/asn".into(), json!({"name": "private-2byte", "first": 4200000000u64, "last": 4200000001u64}), "name"),
-        ("POST", "/v1/admin/pools/asn".into(), json!({"name": "overlap", "first": 64600, "last": 64700}), "first"),
-        ("POST", "/v1/admin/pools/route-target".into(), json!({"name": "default", "admin_asn": 65001, "first": 1, "last": 2}), "name"),
-        ("POST", "/v1/admin/pools/route-target".into(), json!({"name": "overlap", "admin_asn": 65000, "first": 1, "last": 1000}), "first"),
+            "linknet_pool_id": pool["id"], "csp_asn": 64512, "capacity_mbps": 1000}),
+            "location_code",
+        ),
+        (
+            "POST",
+            "/v1/admin/pools/linknet".into(),
+            json!({"name": "aws-linknets", "cidr": "169.254.9.0/24"}),
+            "name",
+        ),
+        (
+            "POST",
+            "/v1/admin/pools/linknet".into(),
+            json!({"name": "overlap", "cidr": "169.254.0.128/25"}),
+            "cidr",
+        ),
+        (
+            "POST",
+            "/v1/admin/pools/linknet".into(),
+            json!({"name": "wide", "cidr": "169.254.0.0/16"}),
+            "cidr",
+        ),
+        (
+            "POST",
+            "/v1/admin/pools/asn".into(),
+            json!({"name": "private-2byte", "first": 4200000000u64, "last": 4200000001u64}),
+            "name",
+        ),
+        (
+            "POST",
+            "/v1/admin/pools/asn".into(),
+            json!({"name": "overlap", "first": 64600, "last": 64700}),
+            "first",
+        ),
+        (
+            "POST",
+            "/v1/admin/pools/route-target".into(),
+            json!({"name": "default", "admin_asn": 65001, "first": 1, "last": 2}),
+            "name",
+        ),
+        (
+            "POST",
+            "/v1/admin/pools/route-target".into(),
+            json!({"name": "overlap", "admin_asn": 65000, "first": 1, "last": 1000}),
+            "first",
+        ),
     ];
     for (method, path, body, field) in &dup_cases {
         let ctx = format!("{method} {path} {body}");
@@ -992,7 +1517,10 @@ async fn deleting_or_shrinking_what_is_in_use_is_refused_naming_the_users() -> R
     // A second PE renamed onto pe1.
     let pe2 = app.create("/v1/admin/pes", new_pe("pe2")).await?;
     let r = app
-        .patch(pe2["links"]["self"].as_str().unwrap(), json!({"name": "pe1"}))
+        .patch(
+            pe2["links"]["self"].as_str().unwrap(),
+            json!({"name": "pe1"}),
+        )
         .await?;
     assert_problem(&r, 409, "conflict", Some("name"), "rename onto pe1");
     assert_mentions(&r, &["pe1"], "rename onto pe1");
@@ -1020,7 +1548,9 @@ async fn deleting_or_shrinking_what_is_in_use_is_refused_naming_the_users() -> R
         .patch(&asn_url, json!({"first": 64513, "last": 64517}))
         .await?;
     assert_eq!(r.status, 200, "{:#}", r.body);
-    let r = app.patch(&nni_url, json!({"capacity_mbps": 1000, "name": "DC2"})).await?;
+    let r = app
+        .patch(&nni_url, json!({"capacity_mbps": 1000, "name": "DC2"}))
+        .await?;
     assert_eq!(r.status, 200, "{:#}", r.body);
     Ok(())
 }
@@ -1119,22 +1649,30 @@ async fn the_openapi_document_describes_the_admin_api() -> Result<()> {
         ("/v1/admin/pools/asn", &["get", "post"]),
         ("/v1/admin/pools/asn/{id}", &["get", "patch", "delete"]),
         ("/v1/admin/pools/route-target", &["get", "post"]),
-        ("/v1/admin/pools/route-target/{id}", &["get", "patch", "delete"]),
+        (
+            "/v1/admin/pools/route-target/{id}",
+            &["get", "patch", "delete"],
+        ),
     ];
     for (path, methods) in expect {
         for m in methods {
             let op = &doc["paths"][path][m];
             assert!(op.is_object(), "{m} {path} missing");
             assert_eq!(op["tags"], json!(["admin"]), "{m} {path}");
-            assert!(op["responses"]["403"].is_object(), "{m} {path} documents 403");
+            assert!(
+                op["responses"]["403"].is_object(),
+                "{m} {path} documents 403"
+            );
         }
     }
     assert!(doc["paths"]["/v1/admin/pes/{id}/check"]["post"]["responses"]["502"].is_object());
-    assert!(doc["tags"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .any(|t| t["name"] == "admin"));
+    assert!(
+        doc["tags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["name"] == "admin")
+    );
     let pe = &doc["components"]["schemas"]["Pe"]["properties"];
     assert!(pe["has_password"].is_object());
     assert!(pe["password"].is_null(), "the PE view has no password");
@@ -1172,10 +1710,20 @@ async fn the_check_verifies_host_keys_against_real_pes() -> Result<()> {
     let pe_url = pe["links"]["self"].as_str().unwrap().to_string();
     let check_url = pe["links"]["check"].as_str().unwrap().to_string();
     let r = app.admin("POST", &check_url, None).await?;
-    assert_problem(&r, 502, "host_key_mismatch", Some("host_key_fingerprint"), "mismatch");
+    assert_problem(
+        &r,
+        502,
+        "host_key_mismatch",
+        Some("host_key_fingerprint"),
+        "mismatch",
+    );
     assert_mentions(
         &r,
-        &["lab-pe1", &ep1.host_key_fingerprint, &ep2.host_key_fingerprint],
+        &[
+            "lab-pe1",
+            &ep1.host_key_fingerprint,
+            &ep2.host_key_fingerprint,
+        ],
         "mismatch",
     );
     assert_eq!(r.body["expected_fingerprint"], ep2.host_key_fingerprint);
@@ -1183,7 +1731,10 @@ async fn the_check_verifies_host_keys_against_real_pes() -> Result<()> {
 
     // The right key: verified, logged in, running read.
     let r = app
-        .patch(&pe_url, json!({"host_key_fingerprint": ep1.host_key_fingerprint}))
+        .patch(
+            &pe_url,
+            json!({"host_key_fingerprint": ep1.host_key_fingerprint}),
+        )
         .await?;
     assert_eq!(r.status, 200, "{:#}", r.body);
     let r = app.admin("POST", &check_url, None).await?;

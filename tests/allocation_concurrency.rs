@@ -34,9 +34,19 @@ async fn burst(api: &Api) -> Result<Vec<(u16, Value)>> {
 }
 
 fn distinct(results: &[(u16, Value)]) -> (usize, usize, usize) {
-    let ok: Vec<&Value> = results.iter().filter(|(s, _)| *s == 202).map(|(_, v)| v).collect();
-    let vlans: HashSet<u64> = ok.iter().map(|c| c["peering"]["vlan"].as_u64().unwrap()).collect();
-    let subnets: HashSet<&str> = ok.iter().map(|c| c["peering"]["subnet"].as_str().unwrap()).collect();
+    let ok: Vec<&Value> = results
+        .iter()
+        .filter(|(s, _)| *s == 202)
+        .map(|(_, v)| v)
+        .collect();
+    let vlans: HashSet<u64> = ok
+        .iter()
+        .map(|c| c["peering"]["vlan"].as_u64().unwrap())
+        .collect();
+    let subnets: HashSet<&str> = ok
+        .iter()
+        .map(|c| c["peering"]["subnet"].as_str().unwrap())
+        .collect();
     (ok.len(), vlans.len(), subnets.len())
 }
 
@@ -44,11 +54,19 @@ async fn all_distinct(postgres: bool) -> Result<()> {
     let api = start_with(postgres, (100, 3999)).await?;
     let results = burst(&api).await?;
     let failures: Vec<_> = results.iter().filter(|(s, _)| *s != 202).collect();
-    assert!(failures.is_empty(), "{} failed, first: {:#?}", failures.len(), failures.first());
+    assert!(
+        failures.is_empty(),
+        "{} failed, first: {:#?}",
+        failures.len(),
+        failures.first()
+    );
     assert_eq!(distinct(&results), (ORDERS, ORDERS, ORDERS));
     // One VLAN, one /31 (one unit) and one ASN per order, nothing more.
     let (connectors, allocations, jobs) = api.traces().await?;
-    assert_eq!((connectors, allocations, jobs), (ORDERS as u64, 3 * ORDERS as u64, ORDERS as u64));
+    assert_eq!(
+        (connectors, allocations, jobs),
+        (ORDERS as u64, 3 * ORDERS as u64, ORDERS as u64)
+    );
     Ok(())
 }
 
@@ -61,10 +79,20 @@ async fn exhaustion(postgres: bool) -> Result<()> {
     for (status, body) in results.iter().filter(|(s, _)| *s != 202) {
         assert_eq!(*status, 409, "{body:#}");
         assert_eq!(body["code"], "pool_exhausted", "{body:#}");
-        assert!(body["detail"].as_str().unwrap().contains("vlans of port ge-0/0/1 (100-149)"), "{body:#}");
+        assert!(
+            body["detail"]
+                .as_str()
+                .unwrap()
+                .contains("vlans of port ge-0/0/1 (100-149)"),
+            "{body:#}"
+        );
     }
     let (connectors, allocations, _) = api.traces().await?;
-    assert_eq!((connectors, allocations), (50, 150), "refused orders left nothing");
+    assert_eq!(
+        (connectors, allocations),
+        (50, 150),
+        "refused orders left nothing"
+    );
     Ok(())
 }
 

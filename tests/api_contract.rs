@@ -193,11 +193,27 @@ async fn contract(postgres: bool) -> Result<()> {
     assert_eq!(plan["peering"]["subnet"], "169.254.0.0/31");
     assert_eq!(plan["router_changes"][0]["pe"], "pe1");
     let xml = plan["router_changes"][0]["config_xml"].as_str().unwrap();
-    assert!(xml.contains("<vlan-id>100</vlan-id>") && xml.contains("<peer-as>64512</peer-as>"), "{xml}");
-    assert!(xml.contains("<local-as>65010</local-as>") && xml.contains("********"), "{xml}");
-    assert_eq!(plan["csp_calls"][0]["operation"], "AllocatePrivateVirtualInterface");
-    assert_eq!(plan["csp_calls"][0]["request"]["newPrivateVirtualInterfaceAllocation"]["vlan"], 100);
-    assert_eq!(api.traces().await?, (0, 0, 0), "a plan leaves nothing behind");
+    assert!(
+        xml.contains("<vlan-id>100</vlan-id>") && xml.contains("<peer-as>64512</peer-as>"),
+        "{xml}"
+    );
+    assert!(
+        xml.contains("<local-as>65010</local-as>") && xml.contains("********"),
+        "{xml}"
+    );
+    assert_eq!(
+        plan["csp_calls"][0]["operation"],
+        "AllocatePrivateVirtualInterface"
+    );
+    assert_eq!(
+        plan["csp_calls"][0]["request"]["newPrivateVirtualInterfaceAllocation"]["vlan"],
+        100
+    );
+    assert_eq!(
+        api.traces().await?,
+        (0, 0, 0),
+        "a plan leaves nothing behind"
+    );
     // A plan of a bad order is refused like the order.
     let r = api
         .http

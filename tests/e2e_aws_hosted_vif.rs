@@ -69,8 +69,14 @@ async fn lifecycle(db: Db) -> Result<()> {
     let md5 = a.neighbor_key.clone().expect("MD5 key configured");
     assert_eq!(md5.len(), 24);
     // The key is sealed at rest and never leaves through the API.
-    let row = onramp_store::connectors::get(&stack.db, id.parse()?).await?.unwrap();
-    assert!(!row.resources.contains(&md5), "BGP key stored in clear: {}", row.resources);
+    let row = onramp_store::connectors::get(&stack.db, id.parse()?)
+        .await?
+        .unwrap();
+    assert!(
+        !row.resources.contains(&md5),
+        "BGP key stored in clear: {}",
+        row.resources
+    );
     let (_, body) = stack.get_json(&format!("/v1/connectors/{id}")).await?;
     assert!(!body.to_string().contains(&md5));
     assert_eq!(a.vrf.as_deref(), Some("cust-acme"));

@@ -5,10 +5,10 @@ use std::collections::HashMap;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::response::{IntoResponse, Response};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use onramp_state_machines::aws_hosted_vif::{self as vif, Event as VifEvent};
+use axum::response::{IntoResponse, Response};
 use onramp_router_templates::{Operation, Platform};
+use onramp_state_machines::aws_hosted_vif::{self as vif, Event as VifEvent};
 use onramp_store::connectors::{Initial, Mode, Transition};
 use onramp_store::entity::{connector, nni};
 use onramp_store::model::{AwsHostedVifParams, Resources};
@@ -103,17 +103,16 @@ async fn create_connector(
         ),
     };
     let auth_key = Alphanumeric.sample_string(&mut rand::rng(), 24);
-    let row =
-        store::create_aws_hosted_vif(
-            &state.db,
-            tenant.id,
-            &nni,
-            &params,
-            &state.secrets.seal(&auth_key),
-            &initial,
-            Mode::Commit,
-        )
-            .await?;
+    let row = store::create_aws_hosted_vif(
+        &state.db,
+        tenant.id,
+        &nni,
+        &params,
+        &state.secrets.seal(&auth_key),
+        &initial,
+        Mode::Commit,
+    )
+    .await?;
     tracing::info!(connector = %row.id, kind = %order.kind, tenant = %tenant.name, location = %nni.location_code, "connector ordered");
     let view = Connector::from_row(&row, &nni)?;
     let mut h = HeaderMap::new();
@@ -203,8 +202,14 @@ async fn plan(
             }),
         }],
         steps: vec![
-            format!("Configure {} on {}: VLAN {} sub-interface, {} and a BGP session to AWS", res.port_name, pe.name, res.vlan, res.pe_address),
-            format!("Allocate the hosted VIF on {} for AWS account {}", nni.csp_ref, params.aws_account_id),
+            format!(
+                "Configure {} on {}: VLAN {} sub-interface, {} and a BGP session to AWS",
+                res.port_name, pe.name, res.vlan, res.pe_address
+            ),
+            format!(
+                "Allocate the hosted VIF on {} for AWS account {}",
+                nni.csp_ref, params.aws_account_id
+            ),
             "Wait for the customer to accept the VIF in the AWS console".into(),
             "Wait for the VIF to become available with BGP up; the connector turns active".into(),
         ],

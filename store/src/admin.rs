@@ -564,7 +564,10 @@ async fn pe_name_taken<C: ConnectionTrait>(
         q = q.filter(pe_router::Column::Id.ne(id));
     }
     if q.one(db).await?.is_some() {
-        return Err(duplicate("name", format!("a PE named `{name}` already exists")));
+        return Err(duplicate(
+            "name",
+            format!("a PE named `{name}` already exists"),
+        ));
     }
     Ok(())
 }
@@ -754,11 +757,7 @@ impl PortSpec {
         }
         for (field, v) in [("vlan_min", self.vlan_min), ("vlan_max", self.vlan_max)] {
             if !(1..=4094).contains(&v) {
-                i.add(
-                    field,
-                    "out_of_range",
-                    format!("VLAN {v} is outside 1-4094"),
-                );
+                i.add(field, "out_of_range", format!("VLAN {v} is outside 1-4094"));
             }
         }
         if !i.has("vlan_min") && !i.has("vlan_max") && self.vlan_min > self.vlan_max {
@@ -1061,16 +1060,16 @@ impl NniSpec {
             );
         }
         if known_csp && !valid_region(csp, &self.region) {
-            let example = match csp {
-                "aws" => "us-east-1",
-                "azure" => "eastus2",
-                _ => "us-east4",
+            let (cloud, example) = match csp {
+                "aws" => ("an AWS", "us-east-1"),
+                "azure" => ("an Azure", "eastus2"),
+                _ => ("a Google Cloud", "us-east4"),
             };
             i.add(
                 "region",
                 "invalid_format",
                 format!(
-                    "`{}` is not a {csp} region name, e.g. {example}",
+                    "`{}` is not {cloud} region name, e.g. {example}",
                     self.region
                 ),
             );
@@ -1079,7 +1078,9 @@ impl NniSpec {
             let what = match csp {
                 "aws" => "an interconnect or LAG id, e.g. dxcon-fgq5f0tz or dxlag-ffrz71kw",
                 "azure" => "the ExpressRoute port (or port pair) name or resource id",
-                _ => "the interconnect name: lowercase letters, digits and -, starting with a letter, up to 63",
+                _ => {
+                    "the interconnect name: lowercase letters, digits and -, starting with a letter, up to 63"
+                }
             };
             i.add(
                 "csp_ref",
@@ -1235,15 +1236,11 @@ fn valid_region(csp: &str, r: &str) -> bool {
                 && parts[1..parts.len() - 1]
                     .iter()
                     .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
-                && parts[parts.len() - 1]
-                    .bytes()
-                    .all(|b| b.is_ascii_digit())
+                && parts[parts.len() - 1].bytes().all(|b| b.is_ascii_digit())
                 && !parts[parts.len() - 1].is_empty()
         }
         // eastus2, westeurope, germanywestcentral
-        "azure" => {
-            parts.len() == 1 && r.as_bytes()[0].is_ascii_lowercase()
-        }
+        "azure" => parts.len() == 1 && r.as_bytes()[0].is_ascii_lowercase(),
         // us-east4, europe-west3, northamerica-northeast1
         _ => {
             parts.len() == 2
@@ -1384,7 +1381,11 @@ fn bandwidth_mbps(s: &str) -> Option<i64> {
 /// Refused when a live connector would be stranded: it may not move to
 /// another port, pool, CSP or peer ASN, nor drop below a connector's
 /// bandwidth.
-pub async fn update_nni(db: &DatabaseConnection, id: Uuid, patch: NniPatch) -> AdminResult<nni::Model> {
+pub async fn update_nni(
+    db: &DatabaseConnection,
+    id: Uuid,
+    patch: NniPatch,
+) -> AdminResult<nni::Model> {
     let current = get_nni(db, id).await?;
     let spec = NniSpec::of(&current)?.patch(patch);
     spec.validate(db).await?;
@@ -1551,7 +1552,10 @@ impl LinknetPoolSpec {
                             self.cidr
                         )
                     }
-                    _ => format!("`{}` is not an IPv4 CIDR block like 169.254.0.0/24", self.cidr),
+                    _ => format!(
+                        "`{}` is not an IPv4 CIDR block like 169.254.0.0/24",
+                        self.cidr
+                    ),
                 };
                 i.add("cidr", "invalid_format", detail);
             }
@@ -1595,7 +1599,10 @@ where
         q = q.filter(id_col.ne(id));
     }
     if q.one(db).await?.is_some() {
-        return Err(duplicate("name", format!("a {what} named `{name}` already exists")));
+        return Err(duplicate(
+            "name",
+            format!("a {what} named `{name}` already exists"),
+        ));
     }
     Ok(())
 }
@@ -1906,7 +1913,8 @@ async fn asn_checks<C: ConnectionTrait>(
     )
     .await?;
     for other in asn_pool::Entity::find().all(db).await? {
-        if Some(other.id) != except && ranges_overlap((spec.first, spec.last), (other.first, other.last))
+        if Some(other.id) != except
+            && ranges_overlap((spec.first, spec.last), (other.first, other.last))
         {
             let message = format!(
                 "ASNs {}-{} overlap ASN pool {} ({}-{}); pools must not share ASNs",
@@ -1928,7 +1936,10 @@ async fn asn_checks<C: ConnectionTrait>(
     Ok(())
 }
 
-pub async fn create_asn_pool(db: &DatabaseConnection, spec: AsnPoolSpec) -> AdminResult<asn_pool::Model> {
+pub async fn create_asn_pool(
+    db: &DatabaseConnection,
+    spec: AsnPoolSpec,
+) -> AdminResult<asn_pool::Model> {
     spec.validate()?;
     let name = spec.name.clone();
     let run = async {
@@ -1945,7 +1956,8 @@ pub async fn create_asn_pool(db: &DatabaseConnection, spec: AsnPoolSpec) -> Admi
         tx.commit().await?;
         Ok::<_, AdminError>(m)
     };
-    run.await.map_err(|e| or_duplicate(e, "name", || asn_dup(&name)))
+    run.await
+        .map_err(|e| or_duplicate(e, "name", || asn_dup(&name)))
 }
 
 pub async fn get_asn_pool<C: ConnectionTrait>(db: &C, id: Uuid) -> AdminResult<asn_pool::Model> {
@@ -2004,7 +2016,8 @@ pub async fn update_asn_pool(
         tx.commit().await?;
         Ok::<_, AdminError>(m)
     };
-    run.await.map_err(|e| or_duplicate(e, "name", || asn_dup(&name)))
+    run.await
+        .map_err(|e| or_duplicate(e, "name", || asn_dup(&name)))
 }
 
 pub async fn delete_asn_pool(db: &DatabaseConnection, id: Uuid) -> AdminResult<()> {
@@ -2117,7 +2130,8 @@ async fn rt_checks<C: ConnectionTrait>(
         .all(db)
         .await?
     {
-        if Some(other.id) != except && ranges_overlap((spec.first, spec.last), (other.first, other.last))
+        if Some(other.id) != except
+            && ranges_overlap((spec.first, spec.last), (other.first, other.last))
         {
             let message = format!(
                 "{a}:{}-{a}:{} overlaps route-target pool {} ({a}:{}-{a}:{}); two pools would hand out the same route targets",
@@ -2165,7 +2179,8 @@ pub async fn create_route_target_pool(
         tx.commit().await?;
         Ok::<_, AdminError>(m)
     };
-    run.await.map_err(|e| or_duplicate(e, "name", || rt_dup(&name)))
+    run.await
+        .map_err(|e| or_duplicate(e, "name", || rt_dup(&name)))
 }
 
 pub async fn get_route_target_pool<C: ConnectionTrait>(
@@ -2246,7 +2261,8 @@ pub async fn update_route_target_pool(
         tx.commit().await?;
         Ok::<_, AdminError>(m)
     };
-    run.await.map_err(|e| or_duplicate(e, "name", || rt_dup(&name)))
+    run.await
+        .map_err(|e| or_duplicate(e, "name", || rt_dup(&name)))
 }
 
 pub async fn delete_route_target_pool(db: &DatabaseConnection, id: Uuid) -> AdminResult<()> {
@@ -2266,7 +2282,9 @@ pub async fn delete_route_target_pool(db: &DatabaseConnection, id: Uuid) -> Admi
             &[],
         ));
     }
-    route_target_pool::Entity::delete_by_id(id).exec(&tx).await?;
+    route_target_pool::Entity::delete_by_id(id)
+        .exec(&tx)
+        .await?;
     tx.commit().await?;
     Ok(())
 }

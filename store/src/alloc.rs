@@ -165,7 +165,11 @@ pub async fn asn<C: ConnectionTrait>(db: &C, owner: Owner) -> Result<u32> {
         }
     }
     Err(Error::Exhausted {
-        pool: pools.iter().map(|p| format!("ASN pool {} ({}-{})", p.name, p.first, p.last)).collect::<Vec<_>>().join(", "),
+        pool: pools
+            .iter()
+            .map(|p| format!("ASN pool {} ({}-{})", p.name, p.first, p.last))
+            .collect::<Vec<_>>()
+            .join(", "),
         resource: "ASN".into(),
     })
 }
@@ -188,7 +192,11 @@ pub async fn route_target<C: ConnectionTrait>(db: &C, owner: Owner) -> Result<(u
         pool: if pools.is_empty() {
             "route-target pools (none configured)".into()
         } else {
-            pools.iter().map(|p| format!("route-target pool {}", p.name)).collect::<Vec<_>>().join(", ")
+            pools
+                .iter()
+                .map(|p| format!("route-target pool {}", p.name))
+                .collect::<Vec<_>>()
+                .join(", ")
         },
         resource: "route target".into(),
     })

@@ -14,6 +14,7 @@ pub mod inventory;
 pub mod jobs;
 pub mod model;
 pub mod outbox;
+pub mod pe_changes;
 pub mod secrets;
 pub mod seed;
 

@@ -100,7 +100,10 @@ mod tests {
         tampered.push(if s1.ends_with('A') { 'B' } else { 'A' });
         assert!(b.open(&tampered).is_err());
         let other = SecretBox::from_base64_key(&SecretBox::generate_base64_key()).unwrap();
-        assert!(matches!(other.open(&s1), Err(SecretError::Undecryptable(_))));
+        assert!(matches!(
+            other.open(&s1),
+            Err(SecretError::Undecryptable(_))
+        ));
     }
 
     #[test]

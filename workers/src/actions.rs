@@ -2,20 +2,22 @@
 //! the event it produced. Every action is idempotent: a redelivered job runs
 //! it again and gets the same result.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use onramp_aws_dx::DxClient;
-use onramp_pe_netconf::PeTarget;
-use onramp_router_templates::{Operation, Platform};
+use onramp_router_templates::Operation;
 use onramp_state_machines::aws_hosted_vif::{Action, Event, VifStatus};
 use onramp_store::DatabaseConnection;
 use onramp_store::entity::connector;
-use onramp_store::inventory;
 use onramp_store::model::{AwsHostedVifParams, Resources};
 use onramp_store::secrets::SecretBox;
+use onramp_store::{inventory, pe_changes};
 
+use crate::pe_writer::{PeWriter, Transient, op_name};
 use crate::{WorkerConfig, intent};
+
+/// How soon to look again when another worker holds the PE's writer lease.
+const WAIT_FOR_WRITER: Duration = Duration::from_millis(150);
 
 pub(crate) enum Step {
     /// The action finished; feed `event` to the machine.
@@ -25,6 +27,9 @@ pub(crate) enum Step {
         /// `Some(x)`: remember x as the connector's CSP object id.
         csp_ref: Option<Option<String>>,
     },
+    /// Not done yet through no fault (another worker holds the PE); look
+    /// again after the delay.
+    Wait(Duration),
     /// A transient failure (CSP or router unreachable, throttled, lock held):
     /// run the same action again later.
     Retry(String),
@@ -41,19 +46,23 @@ fn done(event: Event, actor: &'static str) -> Step {
 pub(crate) struct Actions {
     db: DatabaseConnection,
     dx: DxClient,
-    templates_root: std::path::PathBuf,
     secrets: SecretBox,
-    platforms: Mutex<HashMap<String, Arc<Platform>>>,
+    writer: PeWriter,
 }
 
 impl Actions {
     pub(crate) fn new(db: DatabaseConnection, cfg: &WorkerConfig) -> Self {
         Self {
-            db,
+            db: db.clone(),
             dx: DxClient::new(&cfg.dx),
-            templates_root: cfg.templates_root.clone(),
             secrets: cfg.secrets.clone(),
-            platforms: Mutex::new(HashMap::new()),
+            writer: PeWriter::new(
+                db.clone(),
+                cfg.secrets.clone(),
+                cfg.templates_root.clone(),
+                cfg.worker_id.clone(),
+                cfg.lease,
+            ),
         }
     }
 
@@ -74,16 +83,6 @@ impl Actions {
         })
     }
 
-    fn platform(&self, name: &str) -> Result<Arc<Platform>, String> {
-        let mut cache = self.platforms.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(p) = cache.get(name) {
-            return Ok(p.clone());
-        }
-        let p = Arc::new(Platform::load(&self.templates_root, name).map_err(|e| e.to_string())?);
-        cache.insert(name.to_string(), p.clone());
-        Ok(p)
-    }
-
     async fn push_pe(
         &self,
         row: &connector::Model,
@@ -95,43 +94,47 @@ impl Actions {
         let params = AwsHostedVifParams::from_json(&row.params)?;
         let auth_key = match self.secrets.open(&res.auth_key_sealed) {
             Ok(k) => k,
-            // A key we cannot open will not open on retry either.
+            // The operator can fix a wrongly configured key; keep the step
+            // retrying, visibly, rather than failing the connector.
             Err(e) => return Ok(Step::Retry(format!("BGP key of {}: {e}", row.id))),
         };
         let intent = intent::attachment(row, res, &params, &tenant, &auth_key);
-        let failed = |reason: String| -> Step {
-            match op {
-                Operation::Create => done(Event::PeFailed { reason }, "router"),
-                // Teardown has no failure exit: keep retrying, visibly.
-                Operation::Delete => Step::Retry(reason),
-            }
-        };
-        let platform = match self.platform(&pe.platform) {
-            Ok(p) => p,
-            Err(e) => return Ok(failed(format!("PE {}: {e}", pe.name))),
-        };
-        let rendered = match platform.render(op, &intent) {
-            Ok(r) => r,
-            Err(e) => return Ok(failed(format!("rendering for PE {}: {e}", pe.name))),
-        };
-        let target = PeTarget {
-            name: pe.name.clone(),
-            host: pe.host.clone(),
-            port: pe.port as u16,
-            username: pe.username.clone(),
-            password: pe.password.clone(),
-            host_key_fingerprint: pe.host_key_fingerprint.clone(),
-        };
-        Ok(
-            match onramp_pe_netconf::apply(&target, platform.quirks(), &rendered).await {
-                Ok(()) => match op {
-                    Operation::Create => done(Event::PeConfigured, "router"),
-                    Operation::Delete => done(Event::PeConfigRemoved, "router"),
-                },
-                Err(e) if e.is_retryable() => Step::Retry(format!("PE {}: {e}", pe.name)),
-                Err(e) => failed(format!("PE {}: {e}", pe.name)),
-            },
+        let mut change = pe_changes::enqueue(
+            &self.db,
+            pe.id,
+            row.id,
+            row.step,
+            op_name(op),
+            &self.writer.seal(&intent),
         )
+        .await?;
+        if change.status == pe_changes::PENDING {
+            match self.writer.drain_if_free(&pe).await {
+                Ok(true) => {
+                    if let Some(c) =
+                        pe_changes::find(&self.db, row.id, row.step, op_name(op)).await?
+                    {
+                        change = c;
+                    }
+                }
+                // Another worker is pushing to this PE; our change rides in
+                // its next batch, or we take the lease next time.
+                Ok(false) => return Ok(Step::Wait(WAIT_FOR_WRITER)),
+                Err(Transient(reason)) => return Ok(Step::Retry(reason)),
+            }
+        }
+        let reason = change.error.clone().unwrap_or_default();
+        Ok(match (change.status.as_str(), op) {
+            (pe_changes::DONE, Operation::Create) => done(Event::PeConfigured, "router"),
+            (pe_changes::DONE, Operation::Delete) => done(Event::PeConfigRemoved, "router"),
+            (pe_changes::FAILED, Operation::Create) => done(Event::PeFailed { reason }, "router"),
+            (pe_changes::FAILED, Operation::Delete) => {
+                // Teardown has no failure exit: queue it again and retry, visibly.
+                pe_changes::requeue(&self.db, change.id).await?;
+                Step::Retry(reason)
+            }
+            _ => Step::Wait(WAIT_FOR_WRITER),
+        })
     }
 
     async fn allocate_vif(

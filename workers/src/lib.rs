@@ -17,6 +17,7 @@
 mod actions;
 mod error;
 pub mod intent;
+mod pe_writer;
 mod queue;
 mod relay;
 mod runner;

@@ -174,6 +174,7 @@ impl Ctx {
                 .await?;
                 return Ok(Settle::Nak(self.backoff(delivered)));
             }
+            Step::Wait(d) => return Ok(Settle::Nak(d)),
             Step::Done {
                 event,
                 actor,

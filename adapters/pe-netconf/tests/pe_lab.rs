@@ -552,8 +552,9 @@ fn a_missing_pe_user_names_the_install_script() {
 }
 
 /// Prints the per-change latency (run with `--nocapture` to see it): each
-/// change is a fresh SSH session, lock, discard, edit-config, confirmed
-/// commit, filtered get-config, confirming commit, unlock, close.
+/// change is lock, discard, edit-config, confirmed commit, filtered
+/// get-config, confirming commit, unlock, over the PE's pooled session
+/// (opened by the first change). `benches/push.rs` measures this properly.
 #[tokio::test]
 async fn per_change_latency() {
     let lab = Lab::start();

@@ -132,8 +132,16 @@ fn parse_body<T: DeserializeOwned>(headers: &HeaderMap, body: &[u8]) -> Result<T
         } else if inner.starts_with("invalid type: null") {
             let d = format!("{path} cannot be null");
             (path, "null_not_allowed", d)
+        } else if inner.starts_with("UUID parsing failed") {
+            let d = format!("{path} must be a UUID ({inner})");
+            (path, "invalid_value", d)
         } else {
-            (path, "invalid_value", inner)
+            // serde names Rust types; say what JSON is expected.
+            let d = inner
+                .replace("expected i64", "expected an integer")
+                .replace("expected u64", "expected an integer")
+                .replace("expected a UUID", "expected a UUID string");
+            (path, "invalid_value", d)
         };
         let field = if field == "." { String::new() } else { field };
         Problem::field(&field, code, detail)

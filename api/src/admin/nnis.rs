@@ -23,9 +23,8 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 fn nni_view(m: nni::Model) -> Result<Nni, Problem> {
-    let attributes = serde_json::from_str(&m.attributes).map_err(|e| {
-        onramp_store::Error::Corrupt(format!("attributes of NNI {}: {e}", m.id))
-    })?;
+    let attributes = serde_json::from_str(&m.attributes)
+        .map_err(|e| onramp_store::Error::Corrupt(format!("attributes of NNI {}: {e}", m.id)))?;
     Ok(Nni {
         links: SelfLink {
             self_: format!("/v1/admin/nnis/{}", m.id),

@@ -15,7 +15,9 @@ use onramp_store::alloc;
 use onramp_store::entity::{pe_port, pe_router};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::views::{NewPe, NewPort, Pe, PeCheck, PeLinks, PeList, PeUpdate, Port, PortLinks, PortList, PortUpdate};
+use super::views::{
+    NewPe, NewPort, Pe, PeCheck, PeLinks, PeList, PeUpdate, Port, PortLinks, PortList, PortUpdate,
+};
 use super::{parse_body, parse_id, problem_json};
 use crate::AppState;
 use crate::auth::Admin;
@@ -324,7 +326,11 @@ fn host_key_mismatch(pe: &pe_router::Model, expected: &str, got: &str) -> Respon
 
 // ===== ports =====
 
-async fn port_view(state: &AppState, m: pe_port::Model, pe_name: Option<&str>) -> Result<Port, Problem> {
+async fn port_view(
+    state: &AppState,
+    m: pe_port::Model,
+    pe_name: Option<&str>,
+) -> Result<Port, Problem> {
     let pe = match pe_name {
         Some(n) => n.to_string(),
         None => store::get_pe(&state.db, m.pe_id).await?.name,

@@ -55,7 +55,10 @@ fn span(first: i64, last: i64) -> u64 {
 
 // ===== link-net pools =====
 
-async fn linknet_view(db: &DatabaseConnection, m: linknet_pool::Model) -> Result<LinknetPool, Problem> {
+async fn linknet_view(
+    db: &DatabaseConnection,
+    m: linknet_pool::Model,
+) -> Result<LinknetPool, Problem> {
     let size_31 = alloc::parse_cidr(&m.cidr)
         .filter(|(_, len)| *len <= 31)
         .map(|(_, len)| 1u64 << (31 - len))

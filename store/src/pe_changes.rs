@@ -1,0 +1,159 @@
+//! The per-PE change queue and the PE writer lease. Workers queue router
+//! changes here; whichever worker holds a PE's lease pushes everything queued
+//! for that PE in one commit and records each change's outcome.
+
+use chrono::Utc;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set, sea_query::Expr,
+};
+use uuid::Uuid;
+
+use crate::Result;
+use crate::entity::{pe_change, pe_router};
+
+pub const PENDING: &str = "pending";
+pub const DONE: &str = "done";
+pub const FAILED: &str = "failed";
+
+/// Queues the change unless it is already queued (a redelivered job), and
+/// returns the row either way.
+pub async fn enqueue(
+    db: &DatabaseConnection,
+    pe_id: Uuid,
+    connector_id: Uuid,
+    step: i64,
+    op: &str,
+    sealed_payload: &str,
+) -> Result<pe_change::Model> {
+    if let Some(existing) = find(db, connector_id, step, op).await? {
+        return Ok(existing);
+    }
+    let inserted = pe_change::ActiveModel {
+        pe_id: Set(pe_id),
+        connector_id: Set(connector_id),
+        step: Set(step),
+        op: Set(op.into()),
+        payload: Set(sealed_payload.into()),
+        status: Set(PENDING.into()),
+        error: Set(None),
+        created_at: Set(Utc::now()),
+        done_at: Set(None),
+        ..Default::default()
+    }
+    .insert(db)
+    .await;
+    match inserted {
+        Ok(m) => Ok(m),
+        // Another delivery of the same job queued it a moment ago.
+        Err(e) if crate::error::is_contention(&e) => find(db, connector_id, step, op)
+            .await?
+            .ok_or(crate::Error::Db(e)),
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn find(
+    db: &impl ConnectionTrait,
+    connector_id: Uuid,
+    step: i64,
+    op: &str,
+) -> Result<Option<pe_change::Model>> {
+    Ok(pe_change::Entity::find()
+        .filter(pe_change::Column::ConnectorId.eq(connector_id))
+        .filter(pe_change::Column::Step.eq(step))
+        .filter(pe_change::Column::Op.eq(op))
+        .one(db)
+        .await?)
+}
+
+/// The oldest pending changes of a PE, in queue order.
+pub async fn pending(
+    db: &DatabaseConnection,
+    pe_id: Uuid,
+    limit: u64,
+) -> Result<Vec<pe_change::Model>> {
+    Ok(pe_change::Entity::find()
+        .filter(pe_change::Column::PeId.eq(pe_id))
+        .filter(pe_change::Column::Status.eq(PENDING))
+        .order_by_asc(pe_change::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?)
+}
+
+pub async fn finish(
+    db: &DatabaseConnection,
+    id: i64,
+    status: &str,
+    error: Option<String>,
+) -> Result<()> {
+    pe_change::Entity::update_many()
+        .col_expr(pe_change::Column::Status, Expr::value(status.to_string()))
+        .col_expr(pe_change::Column::Error, Expr::value(error))
+        .col_expr(pe_change::Column::DoneAt, Expr::value(Some(Utc::now())))
+        .filter(pe_change::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Puts a failed change back in the queue (teardown retries until it works).
+pub async fn requeue(db: &DatabaseConnection, id: i64) -> Result<()> {
+    pe_change::Entity::update_many()
+        .col_expr(pe_change::Column::Status, Expr::value(PENDING.to_string()))
+        .col_expr(
+            pe_change::Column::DoneAt,
+            Expr::value(Option::<chrono::DateTime<Utc>>::None),
+        )
+        .filter(pe_change::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Takes the PE's writer lease unless another holder has an unexpired one.
+pub async fn try_lease(
+    db: &DatabaseConnection,
+    pe_id: Uuid,
+    holder: &str,
+    duration: std::time::Duration,
+) -> Result<bool> {
+    let now = Utc::now().timestamp_millis();
+    let res = pe_router::Entity::update_many()
+        .col_expr(
+            pe_router::Column::LeaseUntilMs,
+            Expr::value(Some(now + duration.as_millis() as i64)),
+        )
+        .col_expr(
+            pe_router::Column::LeaseHolder,
+            Expr::value(Some(holder.to_string())),
+        )
+        .filter(pe_router::Column::Id.eq(pe_id))
+        .filter(
+            sea_orm::Condition::any()
+                .add(pe_router::Column::LeaseUntilMs.is_null())
+                .add(pe_router::Column::LeaseUntilMs.lt(now))
+                .add(pe_router::Column::LeaseHolder.eq(holder)),
+        )
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected == 1)
+}
+
+pub async fn release_lease(db: &DatabaseConnection, pe_id: Uuid, holder: &str) -> Result<()> {
+    pe_router::Entity::update_many()
+        .col_expr(
+            pe_router::Column::LeaseUntilMs,
+            Expr::value(Option::<i64>::None),
+        )
+        .col_expr(
+            pe_router::Column::LeaseHolder,
+            Expr::value(Option::<String>::None),
+        )
+        .filter(pe_router::Column::Id.eq(pe_id))
+        .filter(pe_router::Column::LeaseHolder.eq(holder))
+        .exec(db)
+        .await?;
+    Ok(())
+}

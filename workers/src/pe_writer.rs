@@ -1,0 +1,240 @@
+//! The PE writer: whoever holds a PE's lease pushes every change queued for
+//! that PE. Each change is validated twice before it may go (semantic checks
+//! against the PE's running config, then libyang against the platform's
+//! modules); what passes goes in ONE NETCONF commit, which the adapter
+//! verifies by reading running back (the third validation).
+//!
+//! ```text
+//!  worker A: queue change a ─┐                    ┌─> a: done
+//!  worker B: queue change b ─┼─> lease holder ──> batch [a, b, c] ─> one commit ─> b: done
+//!  worker C: queue change c ─┘   (validate each)  └─> refused ones: failed + reason
+//! ```
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use onramp_pe_netconf::PeTarget;
+use onramp_router_templates::{AttachmentIntent, Operation, Platform, Rendered};
+use onramp_router_validate::{PeFacts, YangValidator, validate_change};
+use onramp_store::DatabaseConnection;
+use onramp_store::entity::{pe_change, pe_router};
+use onramp_store::pe_changes::{self, DONE, FAILED};
+use onramp_store::secrets::SecretBox;
+
+/// Most changes pushed in one commit.
+const MAX_BATCH: u64 = 100;
+
+pub(crate) struct PeWriter {
+    db: DatabaseConnection,
+    secrets: SecretBox,
+    templates_root: std::path::PathBuf,
+    holder: String,
+    lease: Duration,
+    platforms: Mutex<HashMap<String, Arc<Loaded>>>,
+}
+
+struct Loaded {
+    platform: Platform,
+    /// None when the platform ships no YANG modules (e.g. openconfig, which
+    /// netconfd cannot load); the device still validates on commit.
+    yang: Option<YangValidator>,
+}
+
+/// Why a drain did not finish; the queued changes stay pending.
+pub(crate) struct Transient(pub String);
+
+pub(crate) fn op_name(op: Operation) -> &'static str {
+    op.as_str()
+}
+
+impl PeWriter {
+    pub(crate) fn new(
+        db: DatabaseConnection,
+        secrets: SecretBox,
+        templates_root: std::path::PathBuf,
+        holder: String,
+        lease: Duration,
+    ) -> Self {
+        Self {
+            db,
+            secrets,
+            templates_root,
+            holder,
+            lease,
+            platforms: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn platform(&self, name: &str) -> Result<Arc<Loaded>, String> {
+        let mut cache = self.platforms.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(p) = cache.get(name) {
+            return Ok(p.clone());
+        }
+        let platform = Platform::load(&self.templates_root, name).map_err(|e| e.to_string())?;
+        let yang = match YangValidator::for_platform(&platform) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                tracing::warn!(platform = name, error = %e, "no YANG validation for this platform");
+                None
+            }
+        };
+        let loaded = Arc::new(Loaded { platform, yang });
+        cache.insert(name.to_string(), loaded.clone());
+        Ok(loaded)
+    }
+
+    /// Seals the intent so the BGP key is not stored in clear in the queue.
+    pub(crate) fn seal(&self, intent: &AttachmentIntent) -> String {
+        self.secrets
+            .seal(&serde_json::to_string(intent).expect("intent serializes"))
+    }
+
+    /// If the PE's lease is free, takes it, pushes what is queued and lets go.
+    /// Ok(false) when another writer holds it.
+    pub(crate) async fn drain_if_free(&self, pe: &pe_router::Model) -> Result<bool, Transient> {
+        let got = pe_changes::try_lease(&self.db, pe.id, &self.holder, self.lease)
+            .await
+            .map_err(|e| Transient(e.to_string()))?;
+        if !got {
+            return Ok(false);
+        }
+        let result = self.drain(pe).await;
+        if let Err(e) = pe_changes::release_lease(&self.db, pe.id, &self.holder).await {
+            tracing::warn!(pe = %pe.name, error = %e, "releasing the PE lease failed; it will expire");
+        }
+        result.map(|()| true)
+    }
+
+    async fn drain(&self, pe: &pe_router::Model) -> Result<(), Transient> {
+        let target = PeTarget {
+            name: pe.name.clone(),
+            host: pe.host.clone(),
+            port: pe.port as u16,
+            username: pe.username.clone(),
+            password: pe.password.clone(),
+            host_key_fingerprint: pe.host_key_fingerprint.clone(),
+        };
+        let loaded = match self.platform(&pe.platform) {
+            Ok(l) => l,
+            Err(e) => {
+                // Every change for this PE would fail the same way.
+                for ch in self.pending(pe).await? {
+                    self.finish(&ch, FAILED, Some(format!("PE {}: {e}", pe.name)))
+                        .await?;
+                }
+                return Ok(());
+            }
+        };
+        let queued = self.pending(pe).await?;
+        if queued.is_empty() {
+            return Ok(());
+        }
+        let running = onramp_pe_netconf::get_running(&target)
+            .await
+            .map_err(|e| Transient(format!("PE {}: reading running: {e}", pe.name)))?;
+        let facts = PeFacts::from_running(&loaded.platform, &running).ok();
+        let mut batch: Vec<(pe_change::Model, Rendered)> = Vec::new();
+        for ch in queued {
+            match self.prepare(&loaded, &ch, facts.as_ref()) {
+                Ok(rendered) => batch.push((ch, rendered)),
+                Err(reason) => {
+                    tracing::warn!(pe = %pe.name, connector = %ch.connector_id, %reason, "change refused before the push");
+                    self.finish(&ch, FAILED, Some(reason)).await?;
+                }
+            }
+        }
+        self.push(&target, &loaded.platform, batch).await
+    }
+
+    async fn pending(&self, pe: &pe_router::Model) -> Result<Vec<pe_change::Model>, Transient> {
+        pe_changes::pending(&self.db, pe.id, MAX_BATCH)
+            .await
+            .map_err(|e| Transient(e.to_string()))
+    }
+
+    async fn finish(
+        &self,
+        ch: &pe_change::Model,
+        status: &str,
+        error: Option<String>,
+    ) -> Result<(), Transient> {
+        pe_changes::finish(&self.db, ch.id, status, error)
+            .await
+            .map_err(|e| Transient(e.to_string()))
+    }
+
+    /// Render, then the two validations that run before anything is sent.
+    fn prepare(
+        &self,
+        loaded: &Loaded,
+        ch: &pe_change::Model,
+        facts: Option<&PeFacts>,
+    ) -> Result<Rendered, String> {
+        let op = match ch.op.as_str() {
+            "create" => Operation::Create,
+            "delete" => Operation::Delete,
+            other => return Err(format!("unknown operation {other}")),
+        };
+        let json = self.secrets.open(&ch.payload).map_err(|e| e.to_string())?;
+        let intent: AttachmentIntent =
+            serde_json::from_str(&json).map_err(|e| format!("queued intent unreadable: {e}"))?;
+        let rendered = loaded
+            .platform
+            .render(op, &intent)
+            .map_err(|e| format!("rendering for {}: {e}", loaded.platform.name()))?;
+        if let Some(facts) = facts {
+            validate_change(
+                &loaded.platform,
+                loaded.yang.as_ref(),
+                op,
+                &intent,
+                &rendered,
+                facts,
+            )
+            .map_err(|e| e.to_string())?;
+        }
+        Ok(rendered)
+    }
+
+    /// One commit for the whole batch. A change the router refuses is taken
+    /// out (failed, with the router's answer) and the rest is pushed again.
+    async fn push(
+        &self,
+        target: &PeTarget,
+        platform: &Platform,
+        mut batch: Vec<(pe_change::Model, Rendered)>,
+    ) -> Result<(), Transient> {
+        while !batch.is_empty() {
+            let rendered: Vec<Rendered> = batch.iter().map(|(_, r)| r.clone()).collect();
+            match onramp_pe_netconf::apply_batch(target, platform.quirks(), &rendered).await {
+                Ok(()) => {
+                    for (ch, _) in &batch {
+                        self.finish(ch, DONE, None).await?;
+                    }
+                    return Ok(());
+                }
+                Err(e) if e.is_retryable() => {
+                    return Err(Transient(format!("PE {}: {e}", target.name)));
+                }
+                Err(e) => {
+                    let at_fault = match e.change_index() {
+                        Some(i) if i < batch.len() => i,
+                        // Not attributable: push one by one to find out.
+                        _ if batch.len() > 1 => {
+                            for one in std::mem::take(&mut batch) {
+                                Box::pin(self.push(target, platform, vec![one])).await?;
+                            }
+                            return Ok(());
+                        }
+                        _ => 0,
+                    };
+                    let (ch, _) = batch.remove(at_fault);
+                    self.finish(&ch, FAILED, Some(format!("PE {}: {e}", target.name)))
+                        .await?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
