@@ -40,6 +40,7 @@ pub struct Stack {
     pub api: ChildGuard,
     pub worker: Option<ChildGuard>,
     pub secret_key: String,
+    pub templates: PathBuf,
     pub base: String,
     pub key: String,
     pub http: reqwest::Client,
@@ -52,6 +53,12 @@ pub fn templates_root() -> PathBuf {
 
 impl Stack {
     pub async fn start(db: Db) -> Result<Stack> {
+        Self::start_with_templates(db, templates_root()).await
+    }
+
+    /// A stack whose worker renders from `templates` (a copy of
+    /// router-templates with a planted bug, for instance).
+    pub async fn start_with_templates(db: Db, templates: PathBuf) -> Result<Stack> {
         let dir = tempfile::Builder::new().prefix("onramp-e2e-").tempdir()?;
         let nats = NatsServer::start(dir.path())?;
         let pes = PeLab::start(PeLabConfig::new(
@@ -141,6 +148,7 @@ impl Stack {
             db: conn,
             api,
             worker: None,
+            templates,
             secret_key,
             base: format!("http://127.0.0.1:{port}"),
             key,
@@ -163,7 +171,7 @@ impl Stack {
                 .env("NATS_URL", self.nats.url())
                 .env("ONRAMP_AWS_ENDPOINT", self.sim.endpoint_url())
                 .env("ONRAMP_AWS_ACCESS_KEY_ID", "AKIAONRAMPPARTNER")
-                .env("ONRAMP_TEMPLATES_DIR", templates_root())
+                .env("ONRAMP_TEMPLATES_DIR", &self.templates)
                 .env("ONRAMP_POLL_INTERVAL_MS", "200")
                 // Short enough that a killed worker's job comes back quickly.
                 .env("ONRAMP_ACK_WAIT_MS", "3000")

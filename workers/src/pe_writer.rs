@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use onramp_pe_netconf::PeTarget;
 use onramp_router_templates::{AttachmentIntent, Operation, Platform, Rendered};
-use onramp_router_validate::{PeFacts, YangValidator, validate_change};
+use onramp_router_validate::{PeFacts, ValidationError, YangValidator, validate_change};
 use onramp_store::DatabaseConnection;
 use onramp_store::entity::{pe_change, pe_router};
 use onramp_store::pe_changes::{self, DONE, FAILED};
@@ -39,6 +39,18 @@ struct Loaded {
     /// None when the platform ships no YANG modules (e.g. openconfig, which
     /// netconfd cannot load); the device still validates on commit.
     yang: Option<YangValidator>,
+}
+
+enum Prepared {
+    Push(Rendered),
+    NothingToRemove,
+}
+
+/// Whether any unit or BGP neighbor on the PE is tagged with the connector.
+fn carries_anything_of(facts: &PeFacts, connector_id: &str) -> bool {
+    let ours = |d: &Option<String>| d.as_deref().is_some_and(|d| d.contains(connector_id));
+    facts.units.iter().any(|u| ours(&u.description))
+        || facts.neighbors.iter().any(|n| ours(&n.description))
 }
 
 /// Why a drain did not finish; the queued changes stay pending.
@@ -137,7 +149,11 @@ impl PeWriter {
         let mut batch: Vec<(pe_change::Model, Rendered)> = Vec::new();
         for ch in queued {
             match self.prepare(&loaded, &ch, facts.as_ref()) {
-                Ok(rendered) => batch.push((ch, rendered)),
+                Ok(Prepared::Push(rendered)) => batch.push((ch, rendered)),
+                Ok(Prepared::NothingToRemove) => {
+                    tracing::info!(pe = %pe.name, connector = %ch.connector_id, "nothing of this connector on the PE; delete is a no-op");
+                    self.finish(&ch, DONE, None).await?;
+                }
                 Err(reason) => {
                     tracing::warn!(pe = %pe.name, connector = %ch.connector_id, %reason, "change refused before the push");
                     self.finish(&ch, FAILED, Some(reason)).await?;
@@ -170,7 +186,7 @@ impl PeWriter {
         loaded: &Loaded,
         ch: &pe_change::Model,
         facts: Option<&PeFacts>,
-    ) -> Result<Rendered, String> {
+    ) -> Result<Prepared, String> {
         let op = match ch.op.as_str() {
             "create" => Operation::Create,
             "delete" => Operation::Delete,
@@ -184,17 +200,30 @@ impl PeWriter {
             .render(op, &intent)
             .map_err(|e| format!("rendering for {}: {e}", loaded.platform.name()))?;
         if let Some(facts) = facts {
-            validate_change(
+            let checked = validate_change(
                 &loaded.platform,
                 loaded.yang.as_ref(),
                 op,
                 &intent,
                 &rendered,
                 facts,
-            )
-            .map_err(|e| e.to_string())?;
+            );
+            match checked {
+                Ok(()) => {}
+                // A rollback after a refused create: the objects at our keys
+                // belong to someone else and nothing of ours was ever pushed,
+                // so there is nothing to remove (and removing would cut them).
+                Err(ValidationError::Semantic { violations, .. })
+                    if op == Operation::Delete
+                        && violations.iter().all(|v| v.code == "not_owned")
+                        && !carries_anything_of(facts, &intent.connector_id) =>
+                {
+                    return Ok(Prepared::NothingToRemove);
+                }
+                Err(e) => return Err(e.to_string()),
+            }
         }
-        Ok(rendered)
+        Ok(Prepared::Push(rendered))
     }
 
     /// One commit for the whole batch. A change the router refuses is taken
