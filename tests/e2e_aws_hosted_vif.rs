@@ -286,3 +286,35 @@ async fn worker_crash_mid_provisioning_sqlite() -> Result<()> {
 async fn worker_crash_mid_provisioning_postgres() -> Result<()> {
     crash(Db::Postgres).await
 }
+
+/// Two worker processes and a burst of orders on one PE: one writer at a time
+/// pushes (the PE lease), changes that queue up meanwhile ride in one commit,
+/// and every connector ends configured exactly once.
+#[tokio::test(flavor = "multi_thread")]
+async fn burst_on_one_pe_with_two_workers() -> Result<()> {
+    let mut stack = Stack::start(Db::Sqlite).await?;
+    stack.add_worker()?;
+    let mut ids = Vec::new();
+    for _ in 0..20 {
+        let (status, c) = stack.order_vif(json!({})).await?;
+        assert_eq!(status, 202);
+        ids.push(c["id"].as_str().unwrap().to_string());
+    }
+    for id in &ids {
+        stack
+            .wait_state(id, "waiting_customer_acceptance", T)
+            .await?;
+    }
+    assert_eq!(unit_count(&stack.running("pe1").await?, "ge-0/0/1"), 20);
+    use sea_orm::{EntityTrait, QuerySelect};
+    let done_at: Vec<Option<chrono::DateTime<chrono::Utc>>> =
+        onramp_store::entity::pe_change::Entity::find()
+            .select_only()
+            .column(onramp_store::entity::pe_change::Column::DoneAt)
+            .into_tuple()
+            .all(&stack.db)
+            .await?;
+    assert_eq!(done_at.len(), 20, "one queued change per connector");
+    assert!(done_at.iter().all(Option::is_some));
+    Ok(())
+}

@@ -39,6 +39,7 @@ pub struct Stack {
     pub db: onramp_store::DatabaseConnection,
     pub api: ChildGuard,
     pub worker: Option<ChildGuard>,
+    pub extra_workers: Vec<ChildGuard>,
     pub secret_key: String,
     pub templates: PathBuf,
     pub base: String,
@@ -148,6 +149,7 @@ impl Stack {
             db: conn,
             api,
             worker: None,
+            extra_workers: Vec::new(),
             templates,
             secret_key,
             base: format!("http://127.0.0.1:{port}"),
@@ -160,6 +162,19 @@ impl Stack {
     }
 
     pub fn start_worker(&mut self) -> Result<()> {
+        let w = self.spawn_worker()?;
+        self.worker = Some(w);
+        Ok(())
+    }
+
+    /// Another worker process beside the first (they share the consumer).
+    pub fn add_worker(&mut self) -> Result<()> {
+        let w = self.spawn_worker()?;
+        self.extra_workers.push(w);
+        Ok(())
+    }
+
+    fn spawn_worker(&mut self) -> Result<ChildGuard> {
         self.worker_starts += 1;
         let n = self.worker_starts;
         let w = ChildGuard::spawn(
@@ -180,8 +195,7 @@ impl Stack {
                 .env("RUST_LOG", "info"),
             &self.dir.path().join(format!("worker-{n}.log")),
         )?;
-        self.worker = Some(w);
-        Ok(())
+        Ok(w)
     }
 
     /// SIGKILL, as a crash would.
