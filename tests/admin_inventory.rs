@@ -11,7 +11,8 @@ use onramp_store::entity::{
     allocation, asn_pool, connector, linknet_pool, nni, pe_port, pe_router, route_target_pool,
 };
 use onramp_store::seed::{Seed, SeedDx, SeedPe};
-use sea_orm::{EntityTrait, PaginatorTrait};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
 
 /// Every password the tests send contains this; no response may.
@@ -566,6 +567,17 @@ async fn crud(db: Db) -> Result<()> {
             .unwrap()
             .len(),
         2
+    );
+
+    // A port that is only an Azure pair's secondary is still in use.
+    let r = app
+        .delete(port_pe2["links"]["self"].as_str().unwrap())
+        .await?;
+    assert_problem(&r, 409, "in_use", None, "delete a secondary port");
+    assert_mentions(
+        &r,
+        &["NNI Washington", "as its secondary port", "NNI iad-zone1-1"],
+        "delete a secondary port",
     );
 
     // Deletes, users before what they use.
@@ -1552,6 +1564,24 @@ async fn deleting_or_shrinking_what_is_in_use_is_refused_naming_the_users() -> R
         .patch(&nni_url, json!({"capacity_mbps": 1000, "name": "DC2"}))
         .await?;
     assert_eq!(r.status, 200, "{:#}", r.body);
+
+    // A finished connector holds nothing, but its history still names the NNI.
+    connector::Entity::update_many()
+        .col_expr(connector::Column::State, Expr::value("deleted"))
+        .filter(connector::Column::Id.eq(uuid::Uuid::parse_str(c200)?))
+        .exec(&app.db)
+        .await?;
+    let r = app.delete(&nni_url).await?;
+    assert_problem(&r, 409, "in_use", None, "delete NNI with history");
+    assert_mentions(
+        &r,
+        &[
+            "4 live connectors",
+            "1 finished connector kept for their history",
+            c200,
+        ],
+        "delete NNI with history",
+    );
     Ok(())
 }
 

@@ -539,7 +539,7 @@ impl PeSpec {
                 ),
             );
         }
-        if !platforms.iter().any(|p| *p == self.platform) {
+        if !platforms.contains(&self.platform) {
             i.add(
                 "platform",
                 "unknown_platform",

@@ -279,7 +279,11 @@ async fn check_pe(
             check.host_key = "unknown".into();
             check.error = Some(e.to_string());
         }
-        Err(e @ NetconfError::Timeout { step, .. }) if step == "connect" => {
+        Err(
+            e @ NetconfError::Timeout {
+                step: "connect", ..
+            },
+        ) => {
             check.reachable = false;
             check.host_key = "unknown".into();
             check.error = Some(format!("PE {}: {e}", pe.name));
