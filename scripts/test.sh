@@ -20,7 +20,7 @@ cargo clippy --workspace --all-targets --quiet -- -D warnings
 echo "== cargo test"
 log=$(mktemp)
 status=0
-cargo test --workspace --all-targets --no-fail-fast 2>&1 | tee "$log" || status=$?
+cargo test --workspace --lib --bins --tests --no-fail-fast 2>&1 | tee "$log" || status=$?
 # One closing line for the whole run (cargo prints one per test binary).
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed;?$/) p += $i; if ($(i+1) ~ /^failed;?$/) f += $i } }
      END { printf "onramp: %d passed, %d failed\n", p, f }' "$log"

@@ -14,6 +14,8 @@ use onramp_workers::{DxConfig, WorkerConfig};
 
 /// The demo tenant's API key. Only ever valid on a dev stack, on loopback.
 pub const DEMO_API_KEY: &str = "onr_demo_local_only_key_0000000000";
+/// The operator's admin key on a dev stack (inventory admin API).
+pub const DEMO_ADMIN_KEY: &str = "onr_demo_local_only_admin_00000000";
 
 #[derive(Args)]
 pub struct DevArgs {
@@ -138,6 +140,8 @@ pub async fn run(a: DevArgs) -> anyhow::Result<()> {
     )
     .await?;
 
+    onramp_store::seed::seed_admin_key(&db, DEMO_ADMIN_KEY).await?;
+
     let mut cfg = WorkerConfig::new(
         nats.url(),
         DxConfig {
@@ -190,7 +194,8 @@ onramp dev stack is up (tenant "Demo Customer", id {tenant}).
   Swagger UI    {base}/docs
   OpenAPI       {base}/openapi.json
   Health        {base}/healthz  {base}/readyz
-  API key       {key}
+  API key       {key}   (customer "Demo Customer")
+  Admin key     {admin_key}   (inventory: {base}/v1/admin/pes)
   AWS DX sim    {aws}   (state: {aws}/_sim/virtual-interfaces)
   NATS          {nats}
   Database      {db_url}
@@ -207,6 +212,11 @@ Watch it (state, waiting_on, vif_id):
   curl -s {base}/v1/connectors -H 'Authorization: Bearer {key}'
   curl -s {base}/v1/connectors/<id>/events -H 'Authorization: Bearer {key}'
 
+Plan an order without placing it (resources, router XML, AWS calls):
+  curl -s -X POST '{base}/v1/connectors?dry_run=true' \
+    -H 'Authorization: Bearer {key}' -H 'Content-Type: application/json' \
+    -d '{{"kind":"aws-hosted-vif","aws_account_id":"123456789012","location":"EqDC2","bandwidth":"1Gbps"}}'
+
 Accept the VIF as the customer would in the AWS console:
   onramp aws-customer --endpoint {aws} --account 123456789012 accept <dxvif-id>
   (or: cargo run -q -- aws-customer --endpoint {aws} --account 123456789012 accept <dxvif-id>)
@@ -218,6 +228,7 @@ Ctrl-C stops everything.
 "#,
         tenant = seeded.tenant_id,
         key = DEMO_API_KEY,
+        admin_key = DEMO_ADMIN_KEY,
         aws = sim.endpoint_url(),
         nats = nats.url(),
         pes = pe_lines.join("\n"),
