@@ -218,44 +218,10 @@ async fn plan(
 }
 
 fn parse_order(headers: &HeaderMap, body: &[u8]) -> Result<AwsHostedVifOrder, Problem> {
-    let is_json = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(|ct| {
-            let mime = ct
-                .split(';')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .to_ascii_lowercase();
-            mime == "application/json" || mime.ends_with("+json")
-        })
-        .unwrap_or(false);
-    if !is_json {
-        return Err(Problem::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
-            "Unsupported media type",
-            "the request body must be JSON",
-        )
-        .with_hint("send `Content-Type: application/json`"));
-    }
-    let value: Value = serde_json::from_slice(body).map_err(|e| {
-        Problem::new(
-            StatusCode::BAD_REQUEST,
-            "malformed_json",
-            "Malformed JSON",
-            format!("the body is not valid JSON: {e}"),
-        )
-    })?;
-    let Some(obj) = value.as_object() else {
-        return Err(Problem::field(
-            "",
-            "invalid_type",
-            "the body must be a JSON object",
-        ));
-    };
-    match obj.get("kind") {
+    let value = crate::body::json_object(headers, body)?;
+    // The kind decides which fields are valid, so it is checked first and on
+    // its own, with the kinds that exist.
+    match value.get("kind") {
         None => return Err(Problem::field("kind", "required", "kind is required")),
         Some(Value::String(k)) if KINDS.contains(&k.as_str()) => {}
         Some(Value::String(k)) => {
@@ -276,22 +242,7 @@ fn parse_order(headers: &HeaderMap, body: &[u8]) -> Result<AwsHostedVifOrder, Pr
             ));
         }
     }
-    serde_path_to_error::deserialize::<_, AwsHostedVifOrder>(value).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner().to_string();
-        let (field, code) = if let Some(rest) = inner.strip_prefix("missing field `") {
-            (rest.split('`').next().unwrap_or("").to_string(), "required")
-        } else if let Some(rest) = inner.strip_prefix("unknown field `") {
-            (
-                rest.split('`').next().unwrap_or("").to_string(),
-                "unknown_field",
-            )
-        } else {
-            (path, "invalid_value")
-        };
-        let field = if field == "." { String::new() } else { field };
-        Problem::field(&field, code, inner)
-    })
+    crate::body::from_value(value)
 }
 
 async fn validate_aws_hosted_vif(

@@ -11,6 +11,7 @@
 
 mod admin;
 mod auth;
+mod body;
 mod connectors;
 mod health;
 mod openapi;
