@@ -137,6 +137,7 @@ pub async fn run(a: DevArgs) -> anyhow::Result<()> {
             tenant_name: "Demo Customer".into(),
             api_key: DEMO_API_KEY.into(),
         },
+        &secrets,
     )
     .await?;
 

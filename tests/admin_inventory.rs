@@ -23,6 +23,7 @@ struct App {
     admin: String,
     customer: String,
     db: onramp_store::DatabaseConnection,
+    secrets: onramp_store::secrets::SecretBox,
     http: reqwest::Client,
     _pg: Option<onramp_devstack::postgres::PostgresServer>,
     _dir: tempfile::TempDir,
@@ -80,6 +81,9 @@ async fn start(db: Db, inventory: Start) -> Result<App> {
     };
     let conn = onramp_store::connect_and_migrate(&url).await?;
     let customer = onramp_store::auth::generate_key();
+    let secrets = onramp_store::secrets::SecretBox::from_base64_key(
+        &onramp_store::secrets::SecretBox::generate_base64_key(),
+    )?;
     match inventory {
         Start::Empty => {
             onramp_store::seed::ensure_default_pools(&conn).await?;
@@ -122,6 +126,7 @@ async fn start(db: Db, inventory: Start) -> Result<App> {
                     tenant_name: "Acme".into(),
                     api_key: customer.clone(),
                 },
+                &secrets,
             )
             .await?;
         }
@@ -132,10 +137,7 @@ async fn start(db: Db, inventory: Start) -> Result<App> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let secrets = onramp_store::secrets::SecretBox::from_base64_key(
-        &onramp_store::secrets::SecretBox::generate_base64_key(),
-    )?;
-    let state = onramp_api::AppState::new(conn.clone(), secrets);
+    let state = onramp_api::AppState::new(conn.clone(), secrets.clone());
     tokio::spawn(onramp_api::serve(listener, state, async {
         let _ = rx.await;
     }));
@@ -144,6 +146,7 @@ async fn start(db: Db, inventory: Start) -> Result<App> {
         admin,
         customer,
         db: conn,
+        secrets,
         http: reqwest::Client::new(),
         _pg: pg,
         _dir: dir,
@@ -381,7 +384,9 @@ async fn crud(db: Db) -> Result<()> {
         .one(&app.db)
         .await?
         .unwrap();
-    assert_eq!(row.password, format!("{SENTINEL}-new"), "password stored");
+    // Stored sealed, and it opens to what was set.
+    assert!(!row.password.contains(SENTINEL), "password stored in clear");
+    assert_eq!(app.secrets.open(&row.password)?, format!("{SENTINEL}-new"));
     let r = app
         .patch(&pe1_url, json!({"host_key_fingerprint": null}))
         .await?;

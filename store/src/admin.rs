@@ -572,10 +572,12 @@ async fn pe_name_taken<C: ConnectionTrait>(
     Ok(())
 }
 
+/// Creates a PE; its password is stored sealed with `secrets`.
 pub async fn create_pe(
     db: &DatabaseConnection,
     spec: PeSpec,
     platforms: &[String],
+    secrets: &crate::secrets::SecretBox,
 ) -> AdminResult<pe_router::Model> {
     spec.validate(platforms)?;
     let name = spec.name.clone();
@@ -588,7 +590,7 @@ pub async fn create_pe(
             host: Set(spec.host),
             port: Set(spec.netconf_port as i32),
             username: Set(spec.username),
-            password: Set(spec.password),
+            password: Set(secrets.seal(&spec.password)),
             host_key_fingerprint: Set(spec.host_key_fingerprint),
             platform: Set(spec.platform),
             lease_until_ms: Set(None),
@@ -618,12 +620,16 @@ pub async fn list_pes(db: &DatabaseConnection) -> AdminResult<Vec<pe_router::Mod
         .await?)
 }
 
+/// Updates a PE; a new password is sealed with `secrets`, an absent one
+/// keeps the stored (sealed) value.
 pub async fn update_pe(
     db: &DatabaseConnection,
     id: Uuid,
     patch: PePatch,
     platforms: &[String],
+    secrets: &crate::secrets::SecretBox,
 ) -> AdminResult<pe_router::Model> {
+    let new_password = patch.password.clone();
     let current = get_pe(db, id).await?;
     let spec = PeSpec::of(&current).patch(patch);
     spec.validate(platforms)?;
@@ -637,7 +643,9 @@ pub async fn update_pe(
         am.host = Set(spec.host);
         am.port = Set(spec.netconf_port as i32);
         am.username = Set(spec.username);
-        am.password = Set(spec.password);
+        if let Some(p) = &new_password {
+            am.password = Set(secrets.seal(p));
+        }
         am.host_key_fingerprint = Set(spec.host_key_fingerprint);
         am.platform = Set(spec.platform);
         let m = am.update(&tx).await?;

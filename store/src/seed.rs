@@ -50,7 +50,12 @@ pub struct Seeded {
     pub pe_ids: Vec<Uuid>,
 }
 
-pub async fn seed(db: &DatabaseConnection, s: &Seed) -> Result<Seeded> {
+/// Seeds `s`; PE passwords are stored sealed with `secrets`.
+pub async fn seed(
+    db: &DatabaseConnection,
+    s: &Seed,
+    secrets: &crate::secrets::SecretBox,
+) -> Result<Seeded> {
     let pool_id = match linknet_pool::Entity::find()
         .filter(linknet_pool::Column::Name.eq("aws-linknets"))
         .one(db)
@@ -84,7 +89,7 @@ pub async fn seed(db: &DatabaseConnection, s: &Seed) -> Result<Seeded> {
                 am.host = Set(p.host.clone());
                 am.port = Set(p.port.into());
                 am.username = Set(p.username.clone());
-                am.password = Set(p.password.clone());
+                am.password = Set(secrets.seal(&p.password));
                 am.host_key_fingerprint = Set(p.host_key_fingerprint.clone());
                 am.update(db).await?.id
             }
@@ -95,7 +100,7 @@ pub async fn seed(db: &DatabaseConnection, s: &Seed) -> Result<Seeded> {
                     host: Set(p.host.clone()),
                     port: Set(p.port.into()),
                     username: Set(p.username.clone()),
-                    password: Set(p.password.clone()),
+                    password: Set(secrets.seal(&p.password)),
                     host_key_fingerprint: Set(p.host_key_fingerprint.clone()),
                     platform: Set(p.platform.clone()),
                     lease_until_ms: Set(None),

@@ -36,6 +36,10 @@ pub async fn start_with(postgres: bool, vlans: (u16, u16)) -> Result<Api> {
     };
     let db = onramp_store::connect_and_migrate(&url).await?;
     let key = onramp_store::auth::generate_key();
+    let secrets = onramp_store::secrets::SecretBox::from_base64_key(
+        &onramp_store::secrets::SecretBox::generate_base64_key(),
+    )?;
+    let seal_box = secrets.clone();
     onramp_store::seed::seed(
         &db,
         &Seed {
@@ -64,14 +68,12 @@ pub async fn start_with(postgres: bool, vlans: (u16, u16)) -> Result<Api> {
             tenant_name: "Acme".into(),
             api_key: key.clone(),
         },
+        &seal_box,
     )
     .await?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let secrets = onramp_store::secrets::SecretBox::from_base64_key(
-        &onramp_store::secrets::SecretBox::generate_base64_key(),
-    )?;
     let state = onramp_api::AppState::new(db.clone(), secrets);
     tokio::spawn(onramp_api::serve(listener, state, async {
         let _ = rx.await;

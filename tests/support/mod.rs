@@ -91,6 +91,8 @@ impl Stack {
         };
         let conn = onramp_store::connect_and_migrate(&db_url).await?;
         let key = onramp_store::auth::generate_key();
+        let secret_key = onramp_store::secrets::SecretBox::generate_base64_key();
+        let seal_box = onramp_store::secrets::SecretBox::from_base64_key(&secret_key)?;
         let pe_seeds = pes
             .endpoints()
             .iter()
@@ -123,10 +125,10 @@ impl Stack {
                 tenant_name: "Acme".into(),
                 api_key: key.clone(),
             },
+            &seal_box,
         )
         .await?;
 
-        let secret_key = onramp_store::secrets::SecretBox::generate_base64_key();
         let port = free_port();
         let mut api = ChildGuard::spawn(
             "onramp serve",

@@ -124,7 +124,10 @@ impl PeWriter {
             host: pe.host.clone(),
             port: pe.port as u16,
             username: pe.username.clone(),
-            password: pe.password.clone(),
+            password: self
+                .secrets
+                .open(&pe.password)
+                .map_err(|e| Transient(format!("PE {} credentials: {e}", pe.name)))?,
             host_key_fingerprint: pe.host_key_fingerprint.clone(),
         };
         let loaded = match self.platform(&pe.platform) {

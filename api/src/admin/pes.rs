@@ -119,7 +119,7 @@ async fn create_pe(
         host_key_fingerprint: new.host_key_fingerprint,
         platform: new.platform,
     };
-    let m = store::create_pe(&state.db, spec, &platforms(&state)?).await?;
+    let m = store::create_pe(&state.db, spec, &platforms(&state)?, &state.secrets).await?;
     tracing::info!(pe = %m.name, id = %m.id, by = %who.name, "PE created");
     let view = pe_view(m);
     Ok(created(&view.links.self_.clone(), view))
@@ -180,7 +180,7 @@ async fn update_pe(
         host_key_fingerprint: u.host_key_fingerprint,
         platform: u.platform,
     };
-    let m = store::update_pe(&state.db, id, patch, &platforms(&state)?).await?;
+    let m = store::update_pe(&state.db, id, patch, &platforms(&state)?, &state.secrets).await?;
     tracing::info!(pe = %m.name, id = %m.id, by = %who.name, "PE updated");
     Ok(Json(pe_view(m)))
 }
@@ -240,7 +240,16 @@ async fn check_pe(
         host: pe.host.clone(),
         port: u16::try_from(pe.port).unwrap_or_default(),
         username: pe.username.clone(),
-        password: pe.password.clone(),
+        password: state.secrets.open(&pe.password).map_err(|e| {
+            Problem::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "credentials_unreadable",
+                "PE credentials unreadable",
+                format!("the stored password of PE {}: {e}", pe.name),
+            )
+            .with_hint("set the password again with PATCH, or check ONRAMP_SECRET_KEY")
+            .into_response()
+        })?,
         host_key_fingerprint: pe.host_key_fingerprint.clone(),
     };
     let opts = ApplyOptions {
