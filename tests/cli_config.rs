@@ -1,0 +1,62 @@
+//! Bad configuration stops a process at start-up with a message that names
+//! the setting, before it touches anything.
+
+use std::process::Command;
+
+fn run(args: &[&str], env: &[(&str, &str)]) -> (bool, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_onramp"));
+    cmd.args(args)
+        .env_remove("ONRAMP_SECRET_KEY")
+        .env(
+            "DATABASE_URL",
+            format!("sqlite://{}?mode=rwc", dir.path().join("c.db").display()),
+        )
+        .env("ONRAMP_LISTEN", "127.0.0.1:0");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn serve_and_worker_refuse_to_start_without_a_secret_key() {
+    for role in ["serve", "worker"] {
+        let (ok, err) = run(&[role], &[]);
+        assert!(!ok, "{role} started without a key");
+        assert!(err.contains("--secret-key"), "{role}: {err}");
+    }
+}
+
+#[test]
+fn a_malformed_secret_key_is_named() {
+    for key in ["not base64!", "c2hvcnQ="] {
+        let (ok, err) = run(&["serve"], &[("ONRAMP_SECRET_KEY", key)]);
+        assert!(!ok);
+        assert!(
+            err.contains("ONRAMP_SECRET_KEY is unusable") && err.contains("32 bytes"),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn an_unreachable_database_is_named() {
+    let key = onramp_store::secrets::SecretBox::generate_base64_key();
+    let (ok, err) = run(
+        &["serve"],
+        &[
+            ("ONRAMP_SECRET_KEY", &key),
+            ("DATABASE_URL", "postgres://nobody@127.0.0.1:1/none"),
+        ],
+    );
+    assert!(!ok);
+    assert!(
+        err.contains("opening database postgres://nobody@127.0.0.1:1/none"),
+        "{err}"
+    );
+}
