@@ -6,3 +6,4 @@
 //! the network) and to inject faults.
 
 pub mod aws_dx;
+pub mod azure_er;
