@@ -9,8 +9,9 @@ use clap::Args;
 use onramp_devstack::nats::NatsServer;
 use onramp_devstack::pe::{PeLab, PeLabConfig};
 use onramp_simulators::aws_dx::{AwsDxSim, Interconnect, SimConfig};
-use onramp_store::seed::{Seed, SeedDx, SeedPe};
-use onramp_workers::{DxConfig, WorkerConfig};
+use onramp_simulators::azure_er::{AzureErSim, AzureSimConfig};
+use onramp_store::seed::{Seed, SeedDx, SeedEr, SeedPe};
+use onramp_workers::{AzureConfig, DxConfig, WorkerConfig};
 
 /// The demo tenant's API key. Only ever valid on a dev stack, on loopback.
 pub const DEMO_API_KEY: &str = "onr_demo_local_only_key_0000000000";
@@ -30,6 +31,9 @@ pub struct DevArgs {
     /// Seconds from the customer's acceptance to the VIF being available, and again to BGP up.
     #[arg(long, default_value_t = 2)]
     aws_delay_secs: u64,
+    /// The Azure ExpressRoute simulator's port (ARM and the token endpoint).
+    #[arg(long, default_value_t = 4567)]
+    azure_port: u16,
 }
 
 pub async fn run(a: DevArgs) -> anyhow::Result<()> {
@@ -78,6 +82,15 @@ pub async fn run(a: DevArgs) -> anyhow::Result<()> {
         .serve(([127, 0, 0, 1], a.aws_port).into())
         .await
         .with_context(|| format!("starting the AWS simulator on port {}", a.aws_port))?;
+
+    let az_cfg = AzureSimConfig {
+        lro_delay: Duration::from_secs(1),
+        ..AzureSimConfig::default()
+    };
+    let azure_sim = AzureErSim::new(az_cfg.clone())
+        .serve(([127, 0, 0, 1], a.azure_port).into())
+        .await
+        .with_context(|| format!("starting the Azure simulator on port {}", a.azure_port))?;
 
     // The dev stack's own sealing key, kept with its database.
     let key_file = dir.join("secret.key");
@@ -133,6 +146,16 @@ pub async fn run(a: DevArgs) -> anyhow::Result<()> {
                     capacity_mbps: 10_000,
                 },
             ],
+            er: vec![SeedEr {
+                location_code: "SiliconValley".into(),
+                name: "ExpressRoute Silicon Valley".into(),
+                region: "westus".into(),
+                primary_azure_port: "ONRAMP-SILICONVALLEY-06GMR-CIS-1-PRI-A".into(),
+                primary_pe: 0,
+                secondary_pe: 1,
+                port_name: "ge-0/0/2".into(),
+                capacity_mbps: 10_000,
+            }],
             linknet_cidr: "169.254.0.0/16".into(),
             tenant_name: "Demo Customer".into(),
             api_key: DEMO_API_KEY.into(),
@@ -157,6 +180,15 @@ pub async fn run(a: DevArgs) -> anyhow::Result<()> {
     cfg.ack_wait = Duration::from_secs(20);
     cfg.lease = Duration::from_secs(20);
     cfg.templates_root = templates;
+    let azure = AzureConfig::new(
+        azure_sim.endpoint_url(),
+        azure_sim.endpoint_url(),
+        az_cfg.tenant_id.clone(),
+        az_cfg.client_id.clone(),
+        az_cfg.client_secret.clone(),
+        az_cfg.subscription_id.clone(),
+    );
+    cfg.azure = Some(azure.clone());
 
     let (tx, rx) = tokio::sync::watch::channel(false);
     let js = onramp_workers::connect_jetstream(&cfg.nats_url).await?;
@@ -171,7 +203,7 @@ pub async fn run(a: DevArgs) -> anyhow::Result<()> {
     let mut api_rx = rx.clone();
     let api = tokio::spawn(onramp_api::serve(
         listener,
-        onramp_api::AppState::new(db, secrets),
+        onramp_api::AppState::new(db, secrets).with_azure(Some(azure)),
         async move {
             let _ = api_rx.changed().await;
         },
@@ -198,6 +230,7 @@ onramp dev stack is up (tenant "Demo Customer", id {tenant}).
   API key       {key}   (customer "Demo Customer")
   Admin key     {admin_key}   (inventory: {base}/v1/admin/pes)
   AWS DX sim    {aws}   (state: {aws}/_sim/virtual-interfaces)
+  Azure ER sim  {azure}   (state: {azure}/_sim/cross-connections)
   NATS          {nats}
   Database      {db_url}
   PEs
@@ -222,6 +255,15 @@ Accept the VIF as the customer would in the AWS console:
   onramp aws-customer --endpoint {aws} --account 123456789012 accept <dxvif-id>
   (or: cargo run -q -- aws-customer --endpoint {aws} --account 123456789012 accept <dxvif-id>)
 
+Azure ExpressRoute: create a circuit as the customer, then order with its key
+(both legs: pe1 and pe2, QinQ, two BGP sessions to AS 12076):
+  KEY=$(onramp azure-customer --endpoint {azure} create-circuit --peering-location 'Silicon Valley')
+  curl -s -X POST {base}/v1/connectors \
+    -H 'Authorization: Bearer {key}' -H 'Content-Type: application/json' \
+    -d '{{"kind":"azure-expressroute","service_key":"'$KEY'"}}'
+  Take a leg down to see `degraded`:
+  curl -s -X POST {azure}/_sim/cross-connections/$KEY/legs/primary -d '{{"up":false}}' -H 'Content-Type: application/json'
+
 Deprovision:
   curl -s -X DELETE {base}/v1/connectors/<id> -H 'Authorization: Bearer {key}'
 
@@ -231,6 +273,7 @@ Ctrl-C stops everything.
         key = DEMO_API_KEY,
         admin_key = DEMO_ADMIN_KEY,
         aws = sim.endpoint_url(),
+        azure = azure_sim.endpoint_url(),
         nats = nats.url(),
         pes = pe_lines.join("\n"),
         run = run_dir.display(),
@@ -246,6 +289,7 @@ Ctrl-C stops everything.
     })
     .await;
     drop(sim);
+    drop(azure_sim);
     drop(pe_lab);
     nats.stop();
     Ok(())

@@ -36,6 +36,34 @@ enum Command {
     Openapi,
     /// Act as an AWS customer against the Direct Connect simulator.
     AwsCustomer(AwsCustomerArgs),
+    /// Act as an Azure customer against the ExpressRoute simulator.
+    AzureCustomer(AzureCustomerArgs),
+}
+
+#[derive(Args)]
+struct AzureCustomerArgs {
+    #[command(subcommand)]
+    action: AzureCustomerAction,
+    /// The ExpressRoute simulator's URL.
+    #[arg(
+        long,
+        env = "ONRAMP_AZURE_ARM_URL",
+        global = true,
+        default_value = "http://127.0.0.1:4567"
+    )]
+    endpoint: String,
+}
+
+#[derive(Subcommand)]
+enum AzureCustomerAction {
+    /// Create an ExpressRoute circuit with onramp as provider; prints its
+    /// service key, which is what the customer orders with.
+    CreateCircuit {
+        #[arg(long, default_value = "Silicon Valley")]
+        peering_location: String,
+        #[arg(long, default_value_t = 1000)]
+        bandwidth_mbps: u32,
+    },
 }
 
 #[derive(Args, Clone)]
@@ -64,12 +92,88 @@ pub struct DbArgs {
     database_url: String,
 }
 
+/// The ExpressRoute partner API. Azure is enabled when a client id is set.
+#[derive(Args, Clone)]
+pub struct AzureArgs {
+    /// Azure Resource Manager; the simulator's URL in dev and tests.
+    #[arg(
+        long = "azure-arm-url",
+        env = "ONRAMP_AZURE_ARM_URL",
+        default_value = "https://management.azure.com"
+    )]
+    arm_url: String,
+    /// Microsoft Entra ID (AAD) token endpoint host.
+    #[arg(
+        long = "azure-login-url",
+        env = "ONRAMP_AZURE_LOGIN_URL",
+        default_value = "https://login.microsoftonline.com"
+    )]
+    login_url: String,
+    #[arg(long = "azure-tenant-id", env = "ONRAMP_AZURE_TENANT_ID", default_value = "")]
+    tenant_id: String,
+    /// The partner's app registration; empty disables Azure connectors.
+    #[arg(long = "azure-client-id", env = "ONRAMP_AZURE_CLIENT_ID", default_value = "")]
+    client_id: String,
+    #[arg(
+        long = "azure-client-secret",
+        env = "ONRAMP_AZURE_CLIENT_SECRET",
+        default_value = "",
+        hide_env_values = true,
+        hide_default_value = true
+    )]
+    client_secret: String,
+    /// The partner subscription that holds the cross-connections.
+    #[arg(
+        long = "azure-subscription-id",
+        env = "ONRAMP_AZURE_SUBSCRIPTION_ID",
+        default_value = ""
+    )]
+    subscription_id: String,
+}
+
+impl AzureArgs {
+    /// None when Azure is not configured; an error naming the setting when
+    /// it is configured halfway.
+    pub fn config(&self) -> anyhow::Result<Option<onramp_workers::AzureConfig>> {
+        if self.client_id.is_empty() {
+            return Ok(None);
+        }
+        for (name, value) in [
+            ("ONRAMP_AZURE_TENANT_ID", &self.tenant_id),
+            ("ONRAMP_AZURE_CLIENT_SECRET", &self.client_secret),
+            ("ONRAMP_AZURE_SUBSCRIPTION_ID", &self.subscription_id),
+        ] {
+            if value.trim().is_empty() {
+                anyhow::bail!("{name} is required when ONRAMP_AZURE_CLIENT_ID is set");
+            }
+        }
+        for (name, value) in [
+            ("ONRAMP_AZURE_ARM_URL", &self.arm_url),
+            ("ONRAMP_AZURE_LOGIN_URL", &self.login_url),
+        ] {
+            if !(value.starts_with("https://") || value.starts_with("http://")) {
+                anyhow::bail!("{name} must be an http(s) URL, got `{value}`");
+            }
+        }
+        Ok(Some(onramp_workers::AzureConfig::new(
+            self.arm_url.trim_end_matches('/').to_string(),
+            self.login_url.trim_end_matches('/').to_string(),
+            self.tenant_id.clone(),
+            self.client_id.clone(),
+            self.client_secret.clone(),
+            self.subscription_id.clone(),
+        )))
+    }
+}
+
 #[derive(Args)]
 struct ServeArgs {
     #[command(flatten)]
     db: DbArgs,
     #[command(flatten)]
     secrets: SecretArgs,
+    #[command(flatten)]
+    azure: AzureArgs,
     #[arg(long, env = "ONRAMP_LISTEN", default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
 }
@@ -100,6 +204,8 @@ pub struct WorkerArgs {
         hide_env_values = true
     )]
     aws_secret_access_key: String,
+    #[command(flatten)]
+    azure: AzureArgs,
     /// Router template folder (one sub-folder per platform).
     #[arg(long, env = "ONRAMP_TEMPLATES_DIR")]
     templates_dir: Option<PathBuf>,
@@ -128,6 +234,7 @@ impl WorkerArgs {
             },
             self.secrets.open()?,
         );
+        cfg.azure = self.azure.config()?;
         if let Some(dir) = &self.templates_dir {
             cfg.templates_root = dir.clone();
         }
@@ -195,6 +302,7 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::AwsCustomer(a) => aws_customer(a).await,
+        Command::AzureCustomer(a) => azure_customer(a).await,
     }
 }
 
@@ -210,6 +318,7 @@ pub async fn shutdown_signal() {
 
 async fn serve(a: ServeArgs) -> anyhow::Result<()> {
     let secrets = a.secrets.open()?;
+    let azure = a.azure.config()?;
     let db = onramp_store::connect_and_migrate(&a.db.database_url)
         .await
         .with_context(|| format!("opening database {}", a.db.database_url))?;
@@ -219,7 +328,7 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
     tracing::info!(addr = %listener.local_addr()?, "API listening");
     onramp_api::serve(
         listener,
-        onramp_api::AppState::new(db, secrets),
+        onramp_api::AppState::new(db, secrets).with_azure(azure),
         shutdown_signal(),
     )
     .await?;
@@ -278,6 +387,38 @@ async fn aws_customer(a: AwsCustomerArgs) -> anyhow::Result<()> {
                     anyhow::anyhow!("{}", aws_sdk_directconnect::error::DisplayErrorContext(e))
                 })?;
             println!("{vif_id}: {:?}", out.virtual_interface_state());
+        }
+    }
+    Ok(())
+}
+
+async fn azure_customer(a: AzureCustomerArgs) -> anyhow::Result<()> {
+    match a.action {
+        AzureCustomerAction::CreateCircuit {
+            peering_location,
+            bandwidth_mbps,
+        } => {
+            let url = format!("{}/_sim/circuits", a.endpoint.trim_end_matches('/'));
+            let res = reqwest::Client::new()
+                .post(&url)
+                .json(&serde_json::json!({
+                    "peeringLocation": peering_location,
+                    "bandwidthInMbps": bandwidth_mbps,
+                }))
+                .send()
+                .await
+                .with_context(|| format!("calling {url}"))?;
+            let status = res.status();
+            let body: serde_json::Value = res.json().await.unwrap_or_default();
+            if !status.is_success() {
+                anyhow::bail!("the simulator refused the circuit ({status}): {body}");
+            }
+            println!(
+                "{}",
+                body.get("serviceKey")
+                    .and_then(|k| k.as_str())
+                    .context("the simulator's answer has no serviceKey")?
+            );
         }
     }
     Ok(())

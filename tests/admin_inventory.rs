@@ -122,6 +122,7 @@ async fn start(db: Db, inventory: Start) -> Result<App> {
                         amazon_side_asn: 64512,
                         capacity_mbps: 1_000,
                     }],
+                    er: vec![],
                     linknet_cidr: "169.254.0.0/24".into(),
                     tenant_name: "Acme".into(),
                     api_key: customer.clone(),

@@ -9,6 +9,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use onramp_router_templates::{Operation, Platform};
 use onramp_state_machines::aws_hosted_vif::{self as vif, Event as VifEvent};
+use onramp_state_machines::azure_expressroute as er;
 use onramp_store::connectors::{Initial, Mode, Transition};
 use onramp_store::entity::{connector, nni};
 use onramp_store::model::{AwsHostedVifParams, Resources};
@@ -24,11 +25,11 @@ use crate::AppState;
 use crate::auth::Tenant;
 use crate::problem::{FieldError, Problem};
 use crate::views::{
-    AwsHostedVifOrder, Connector, ConnectorList, CspCall, EventList, Location, LocationList,
-    Peering, Plan, RouterChange,
+    AwsHostedVifOrder, AzureExpressRouteOrder, Connector, ConnectorList, ConnectorOrder, CspCall,
+    EventList, Location, LocationList, Peering, Plan, RouterChange,
 };
 
-pub const KINDS: &[&str] = &["aws-hosted-vif"];
+pub const KINDS: &[&str] = &["aws-hosted-vif", "azure-expressroute"];
 
 /// Hosted connection speeds AWS accepts from partners (csp-apis.md).
 pub const AWS_BANDWIDTHS: &[(&str, i32)] = &[
@@ -62,11 +63,13 @@ fn problem_json() -> &'static str {
 
 /// Order a connector.
 ///
-/// Validates the order, allocates its VLAN, /31 and (if none given) a private
-/// ASN, and queues provisioning. Progress shows in `state`, `waiting_on` and
-/// the events timeline.
+/// Validates the order, allocates its resources (VLANs, peering subnets and,
+/// if none given, a private ASN), and queues provisioning. Progress shows in
+/// `state`, `waiting_on` and the events timeline. An `azure-expressroute`
+/// order is checked with Azure first: its service key must name a circuit
+/// waiting for onramp at a peering location onramp serves.
 #[utoipa::path(post, path = "/v1/connectors", tag = "connectors",
-    request_body(content = AwsHostedVifOrder, content_type = "application/json"),
+    request_body(content = ConnectorOrder, content_type = "application/json"),
     params(CreateQuery),
     security(("api_key" = [])),
     responses(
@@ -78,6 +81,8 @@ fn problem_json() -> &'static str {
         (status = 409, description = "A requested value is taken, or a pool is exhausted", body = Problem, content_type = problem_json()),
         (status = 415, description = "Body is not JSON", body = Problem, content_type = problem_json()),
         (status = 422, description = "Invalid order; `errors` names the fields", body = Problem, content_type = problem_json()),
+        (status = 502, description = "The CSP refused onramp's lookup or credentials", body = Problem, content_type = problem_json()),
+        (status = 503, description = "The CSP is unreachable or throttling; see Retry-After", body = Problem, content_type = problem_json()),
     ))]
 async fn create_connector(
     State(state): State<AppState>,
@@ -86,7 +91,12 @@ async fn create_connector(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, Problem> {
-    let order = parse_order(&headers, &body)?;
+    let (kind, value) = parse_order(&headers, &body)?;
+    if kind == "azure-expressroute" {
+        let order: AzureExpressRouteOrder = crate::body::from_value(value)?;
+        return create_azure(&state, &tenant, q.dry_run, &order).await;
+    }
+    let order: AwsHostedVifOrder = crate::body::from_value(value)?;
     let (nni, params) = validate_aws_hosted_vif(&state, &order).await?;
     if q.dry_run {
         return Ok(Json(plan(&state, &tenant, &nni, &params).await?).into_response());
@@ -115,6 +125,53 @@ async fn create_connector(
     .await?;
     tracing::info!(connector = %row.id, kind = %order.kind, tenant = %tenant.name, location = %nni.location_code, "connector ordered");
     let view = Connector::from_row(&row, &nni)?;
+    let mut h = HeaderMap::new();
+    if let Ok(v) = HeaderValue::from_str(&view.links.self_) {
+        h.insert(header::LOCATION, v);
+    }
+    Ok((StatusCode::ACCEPTED, h, Json(view)).into_response())
+}
+
+async fn create_azure(
+    state: &AppState,
+    tenant: &Tenant,
+    dry_run: bool,
+    order: &AzureExpressRouteOrder,
+) -> Result<Response, Problem> {
+    let checked = crate::azure::check(state, tenant, order).await?;
+    if dry_run {
+        return Ok(Json(crate::azure::plan(state, tenant, &checked).await?).into_response());
+    }
+    let start = er::start(checked.params.configure_peering);
+    let initial = crate::azure::initial(
+        &start,
+        format!(
+            "Ordered ExpressRoute for circuit {} ({} Mbps at {}); {}",
+            checked.params.service_key,
+            checked.params.circuit.bandwidth_mbps,
+            checked.params.circuit.peering_location,
+            start.note
+        ),
+    );
+    let shared_key = Alphanumeric.sample_string(&mut rand::rng(), 24);
+    let row = store::create_azure_expressroute(
+        &state.db,
+        tenant.id,
+        &checked.nni,
+        checked.secondary_port_id,
+        &checked.params,
+        &state.secrets.seal(&shared_key),
+        &initial,
+        Mode::Commit,
+    )
+    .await?;
+    tracing::info!(connector = %row.id, kind = %order.kind, tenant = %tenant.name, location = %checked.nni.location_code, "connector ordered");
+    let mut view = Connector::from_row(&row, &checked.nni)?;
+    if !checked.params.configure_peering {
+        // The customer enters the key in Azure; this response is the only
+        // place it is ever shown.
+        view.shared_key = Some(shared_key);
+    }
     let mut h = HeaderMap::new();
     if let Ok(v) = HeaderValue::from_str(&view.links.self_) {
         h.insert(header::LOCATION, v);
@@ -182,6 +239,7 @@ async fn plan(
             pe: pe.name.clone(),
             platform: pe.platform.clone(),
             operation: "create".into(),
+            leg: None,
             config_xml: rendered.config_xml,
         }],
         csp_calls: vec![CspCall {
@@ -213,17 +271,19 @@ async fn plan(
             "Wait for the customer to accept the VIF in the AWS console".into(),
             "Wait for the VIF to become available with BGP up; the connector turns active".into(),
         ],
-        peering: Peering::from_resources(res),
+        peering: Some(Peering::from_resources(res)),
+        azure: None,
     })
 }
 
-fn parse_order(headers: &HeaderMap, body: &[u8]) -> Result<AwsHostedVifOrder, Problem> {
+/// The order's kind and its body, not yet read as that kind's shape.
+fn parse_order(headers: &HeaderMap, body: &[u8]) -> Result<(String, Value), Problem> {
     let value = crate::body::json_object(headers, body)?;
     // The kind decides which fields are valid, so it is checked first and on
     // its own, with the kinds that exist.
-    match value.get("kind") {
+    let kind = match value.get("kind") {
         None => return Err(Problem::field("kind", "required", "kind is required")),
-        Some(Value::String(k)) if KINDS.contains(&k.as_str()) => {}
+        Some(Value::String(k)) if KINDS.contains(&k.as_str()) => k.clone(),
         Some(Value::String(k)) => {
             return Err(Problem::field(
                 "kind",
@@ -241,8 +301,8 @@ fn parse_order(headers: &HeaderMap, body: &[u8]) -> Result<AwsHostedVifOrder, Pr
                 "kind must be a string",
             ));
         }
-    }
-    crate::body::from_value(value)
+    };
+    Ok((kind, value))
 }
 
 async fn validate_aws_hosted_vif(
@@ -435,8 +495,10 @@ async fn connector_events(
 
 /// Deprovision a connector.
 ///
-/// Deletes the VIF at AWS, removes the PE configuration and releases the
-/// VLAN, subnet and ASN; the connector ends in `deleted`. Deleting a deleted
+/// Tears the connector down at the CSP (deletes the AWS VIF; for Azure,
+/// deletes the peering and deprovisions the circuit), removes the PE
+/// configuration and releases every allocated resource; the connector ends
+/// in `deleted`. Deleting a deleted
 /// connector is a no-op.
 #[utoipa::path(delete, path = "/v1/connectors/{id}", tag = "connectors",
     params(("id" = Uuid, Path, description = "Connector id")),
@@ -455,29 +517,11 @@ async fn delete_connector(
     // makes us lose that race cleanly, and we re-read and try again.
     for _ in 0..20 {
         let row = store::get_for_tenant(&state.db, tenant.id, id).await?;
-        let current: vif::State = serde_json::from_str(&row.machine_state)
-            .map_err(|e| onramp_store::Error::Corrupt(format!("machine state of {id}: {e}")))?;
-        let out = vif::handle(&current, &VifEvent::DeleteRequested);
-        if !out.changed {
+        let Some(t) = delete_transition(&row)? else {
             return Ok((
                 StatusCode::ACCEPTED,
                 Json(view(&state, &[row]).await?.remove(0)),
             ));
-        }
-        let t = Transition {
-            expected_step: row.step,
-            state: vif::state_name(&out.state).into(),
-            machine_state: serde_json::to_string(&out.state).expect("state serializes"),
-            waiting_on: vif::waiting_on(&out.state).as_str().into(),
-            event: "delete_requested".into(),
-            from_state: Some(row.state.clone()),
-            message: out.note.clone(),
-            actor: "customer".into(),
-            next_action: out.actions.first().map(|a| a.as_str().to_string()),
-            csp_ref: None,
-            last_error: None,
-            release_resources: false,
-            lease_holder: None,
         };
         if store::commit_transition(&state.db, id, &t).await? {
             tracing::info!(connector = %id, "delete requested");
@@ -497,6 +541,58 @@ async fn delete_connector(
     .with_hint("retry the DELETE"))
 }
 
+/// The transition a delete request makes, or None when the connector is
+/// already finished or being torn down.
+fn delete_transition(row: &connector::Model) -> Result<Option<Transition>, Problem> {
+    let corrupt = |e: serde_json::Error| {
+        onramp_store::Error::Corrupt(format!("machine state of {}: {e}", row.id))
+    };
+    let (state, machine_state, waiting_on, note, next_action, changed) = match row.kind.as_str() {
+        "azure-expressroute" => {
+            let current: er::State = serde_json::from_str(&row.machine_state).map_err(corrupt)?;
+            let out = er::handle(&current, &er::Event::DeleteRequested);
+            (
+                er::state_name(&out.state),
+                serde_json::to_string(&out.state).expect("state serializes"),
+                er::waiting_on(&out.state).as_str(),
+                out.note,
+                out.actions.first().map(|a| a.as_str().to_string()),
+                out.changed,
+            )
+        }
+        _ => {
+            let current: vif::State = serde_json::from_str(&row.machine_state).map_err(corrupt)?;
+            let out = vif::handle(&current, &VifEvent::DeleteRequested);
+            (
+                vif::state_name(&out.state),
+                serde_json::to_string(&out.state).expect("state serializes"),
+                vif::waiting_on(&out.state).as_str(),
+                out.note,
+                out.actions.first().map(|a| a.as_str().to_string()),
+                out.changed,
+            )
+        }
+    };
+    if !changed {
+        return Ok(None);
+    }
+    Ok(Some(Transition {
+        expected_step: row.step,
+        state: state.into(),
+        machine_state,
+        waiting_on: waiting_on.into(),
+        event: "delete_requested".into(),
+        from_state: Some(row.state.clone()),
+        message: note,
+        actor: "customer".into(),
+        next_action,
+        csp_ref: None,
+        last_error: None,
+        release_resources: false,
+        lease_holder: None,
+    }))
+}
+
 /// Locations where connectors can be ordered.
 #[utoipa::path(get, path = "/v1/locations", tag = "connectors",
     security(("api_key" = [])),
@@ -508,16 +604,20 @@ async fn list_locations(
     State(state): State<AppState>,
     _tenant: Tenant,
 ) -> Result<Json<LocationList>, Problem> {
-    let items = inventory::nnis(&state.db, "aws")
-        .await?
-        .into_iter()
-        .map(|n| Location {
-            code: n.location_code,
-            name: n.name,
-            region: n.region,
-            csp: n.csp,
-            kinds: vec!["aws-hosted-vif".into()],
-        })
-        .collect();
+    let mut items = Vec::new();
+    for (csp, kind) in [("aws", "aws-hosted-vif"), ("azure", "azure-expressroute")] {
+        items.extend(
+            inventory::nnis(&state.db, csp)
+                .await?
+                .into_iter()
+                .map(|n| Location {
+                    code: n.location_code,
+                    name: n.name,
+                    region: n.region,
+                    csp: n.csp,
+                    kinds: vec![kind.into()],
+                }),
+        );
+    }
     Ok(Json(LocationList { items }))
 }

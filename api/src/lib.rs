@@ -1,7 +1,8 @@
 //! onramp's public HTTP API: axum handlers, RFC 9457 problem responses and
 //! the OpenAPI 3.1 document (utoipa) with an offline Swagger UI.
 //!
-//! The API never talks to a CSP or a router. An order is validated, its
+//! The API never talks to a router, and to a CSP only to check an order that
+//! only the CSP can judge (an Azure service key). An order is validated, its
 //! resources allocated, and its intent plus first job written in one
 //! transaction; workers do the rest.
 
@@ -11,6 +12,7 @@
 
 mod admin;
 mod auth;
+mod azure;
 mod body;
 mod connectors;
 mod health;
@@ -33,6 +35,8 @@ pub struct AppState {
     pub secrets: onramp_store::secrets::SecretBox,
     /// Router template folders, for plans (dry runs).
     pub templates_root: std::path::PathBuf,
+    /// The ExpressRoute partner API, to check service keys at order time.
+    pub azure: Option<onramp_azure_er::ErClient>,
 }
 
 impl AppState {
@@ -41,7 +45,13 @@ impl AppState {
             db,
             secrets,
             templates_root: onramp_router_templates::default_templates_root(),
+            azure: None,
         }
+    }
+
+    pub fn with_azure(mut self, cfg: Option<onramp_azure_er::AzureConfig>) -> Self {
+        self.azure = cfg.map(onramp_azure_er::ErClient::new);
+        self
     }
 }
 

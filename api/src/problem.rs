@@ -34,6 +34,9 @@ pub struct Problem {
     /// What the caller can do about it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hint: Option<String>,
+    /// Seconds for a `Retry-After` header (throttled or unavailable upstream).
+    #[serde(skip)]
+    pub retry_after: Option<u64>,
 }
 
 impl Problem {
@@ -46,6 +49,7 @@ impl Problem {
             code: code.into(),
             errors: Vec::new(),
             hint: None,
+            retry_after: None,
         }
     }
 
@@ -79,6 +83,11 @@ impl Problem {
         self
     }
 
+    pub fn with_retry_after(mut self, secs: u64) -> Self {
+        self.retry_after = Some(secs.max(1));
+        self
+    }
+
     pub fn with_errors(mut self, errors: Vec<FieldError>) -> Self {
         self.errors = errors;
         self
@@ -97,12 +106,17 @@ impl Problem {
 impl IntoResponse for Problem {
     fn into_response(self) -> Response {
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        (
+        let mut res = (
             status,
             [(header::CONTENT_TYPE, CONTENT_TYPE)],
             serde_json::to_vec(&self).unwrap_or_default(),
         )
-            .into_response()
+            .into_response();
+        if let Some(secs) = self.retry_after {
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from(secs));
+        }
+        res
     }
 }
 

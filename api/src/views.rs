@@ -1,9 +1,11 @@
 //! What the API returns: connectors, their timelines, orderable locations.
 
 use chrono::{DateTime, Utc};
-use onramp_state_machines::aws_hosted_vif as vif;
+use onramp_state_machines::{aws_hosted_vif as vif, azure_expressroute as er};
 use onramp_store::entity::{connector, connector_event, nni};
-use onramp_store::model::{AsnSource, AwsHostedVifParams, Resources};
+use onramp_store::model::{
+    AsnSource, AwsHostedVifParams, AzureExpressRouteParams, AzureLeg, AzureResources, Resources,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -32,6 +34,43 @@ pub struct AwsHostedVifOrder {
     pub vlan: Option<i64>,
 }
 
+/// Connect an Azure ExpressRoute circuit through onramp. The customer creates
+/// the circuit in Azure with onramp's operator as provider and passes its
+/// service key; onramp provisions both legs (primary and secondary PE).
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AzureExpressRouteOrder {
+    /// Always `azure-expressroute`.
+    #[schema(example = "azure-expressroute")]
+    pub kind: String,
+    /// The circuit's service key (a GUID) from the Azure portal.
+    #[schema(example = "0d9c4b4e-6f2a-4b1e-9a8f-3c2d1e0f9a8b")]
+    pub service_key: String,
+    /// The ASN onramp peers with Microsoft as (1-4294967294, not 12076 or
+    /// 65515-65520). Omit to get a private ASN from onramp.
+    #[schema(example = 65010, minimum = 1, maximum = 4294967294u64)]
+    pub peer_asn: Option<i64>,
+    /// The private peering's vlanId (the C-tag, 1-4094). Default 100.
+    #[schema(minimum = 1, maximum = 4094)]
+    pub vlan_id: Option<i64>,
+    /// Whether onramp configures the Azure private peering (default true).
+    /// With false, the customer configures it with the values onramp shows,
+    /// and the order's response carries the shared key, once.
+    pub configure_peering: Option<bool>,
+}
+
+/// The body of `POST /v1/connectors`: one shape per connector kind, told
+/// apart by `kind`.
+// Only the OpenAPI document uses this type: the handler reads `kind` first
+// and then the kind's own shape, so errors name the right fields.
+#[allow(dead_code)]
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum ConnectorOrder {
+    AwsHostedVif(AwsHostedVifOrder),
+    AzureExpressRoute(AzureExpressRouteOrder),
+}
+
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct Links {
     #[serde(rename = "self")]
@@ -55,6 +94,92 @@ pub struct Peering {
     pub amazon_side_asn: u32,
 }
 
+/// One leg of an ExpressRoute connector.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct AzureLegView {
+    pub pe: String,
+    pub port: String,
+    /// The leg's /30.
+    pub subnet: String,
+    pub onramp_address: String,
+    pub microsoft_address: String,
+}
+
+/// What an ExpressRoute connector is made of.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct AzureDetails {
+    pub service_key: String,
+    pub peering_location: String,
+    pub bandwidth_mbps: u32,
+    /// Microsoft's outer VLAN on both legs.
+    pub s_tag: u16,
+    /// The private peering's vlanId (inner VLAN).
+    pub vlan_id: u16,
+    /// The ASN onramp peers with Microsoft as.
+    pub peer_asn: u32,
+    /// `customer` when the customer brought the ASN, `allocated` when onramp did.
+    pub asn_source: String,
+    pub microsoft_asn: u32,
+    /// Whether onramp configures the private peering (else the customer does).
+    pub configure_peering: bool,
+    pub primary: AzureLegView,
+    pub secondary: AzureLegView,
+    /// `primary` or `secondary` while that leg's BGP session is down.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub degraded_leg: Option<String>,
+}
+
+impl AzureLegView {
+    fn from_leg(l: &AzureLeg) -> Self {
+        AzureLegView {
+            pe: l.pe_name.clone(),
+            port: l.port_name.clone(),
+            subnet: l.subnet.clone(),
+            onramp_address: l.pe_address.clone(),
+            microsoft_address: l.csp_address.clone(),
+        }
+    }
+}
+
+impl AzureDetails {
+    pub fn from_parts(
+        p: &AzureExpressRouteParams,
+        r: &AzureResources,
+        degraded_leg: Option<String>,
+    ) -> Self {
+        AzureDetails {
+            service_key: p.service_key.clone(),
+            peering_location: p.circuit.peering_location.clone(),
+            bandwidth_mbps: p.circuit.bandwidth_mbps,
+            s_tag: r.s_tag,
+            vlan_id: r.c_tag,
+            peer_asn: r.asn,
+            asn_source: asn_source(r.asn_source).into(),
+            microsoft_asn: r.csp_asn,
+            configure_peering: p.configure_peering,
+            primary: AzureLegView::from_leg(&r.primary),
+            secondary: AzureLegView::from_leg(&r.secondary),
+            degraded_leg,
+        }
+    }
+}
+
+fn asn_source(s: AsnSource) -> &'static str {
+    match s {
+        AsnSource::Customer => "customer",
+        AsnSource::Allocated => "allocated",
+    }
+}
+
+/// Speeds as AWS and the portal write them: 50Mbps, 1Gbps, 10Gbps.
+fn bandwidth_label(mbps: u32) -> String {
+    if mbps >= 1000 && mbps % 1000 == 0 {
+        format!("{}Gbps", mbps / 1000)
+    } else {
+        format!("{mbps}Mbps")
+    }
+}
+
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct Connector {
     pub id: Uuid,
@@ -75,12 +200,24 @@ pub struct Connector {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
     pub location: String,
-    pub aws_account_id: String,
     pub bandwidth: String,
-    /// The hosted VIF's id at AWS, once allocated.
+    /// `aws-hosted-vif`: the customer's AWS account.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aws_account_id: Option<String>,
+    /// `aws-hosted-vif`: the hosted VIF's id at AWS, once allocated.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub vif_id: Option<String>,
-    pub peering: Peering,
+    /// `aws-hosted-vif`: the peering onramp allocated.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub peering: Option<Peering>,
+    /// `azure-expressroute`: the circuit and both legs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub azure: Option<AzureDetails>,
+    /// The BGP shared key, present only in the response to an
+    /// `azure-expressroute` order with `configure_peering: false` (the
+    /// customer must enter it in Azure). It is never shown again.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shared_key: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub links: Links,
@@ -129,31 +266,55 @@ impl Connector {
         c: &connector::Model,
         location: &nni::Model,
     ) -> Result<Self, onramp_store::Error> {
-        let params = AwsHostedVifParams::from_json(&c.params)?;
-        let res = Resources::from_json(&c.resources)?;
-        let state: vif::State = serde_json::from_str(&c.machine_state)
-            .map_err(|e| onramp_store::Error::Corrupt(format!("machine state of {}: {e}", c.id)))?;
+        let corrupt =
+            |e: serde_json::Error| onramp_store::Error::Corrupt(format!("machine state of {}: {e}", c.id));
         let links = Links {
             self_: format!("/v1/connectors/{}", c.id),
             events: format!("/v1/connectors/{}/events", c.id),
         };
-        Ok(Connector {
+        let mut view = Connector {
             id: c.id,
             kind: c.kind.clone(),
             state: c.state.clone(),
             waiting_on: c.waiting_on.clone(),
-            next_step: vif::next_step(&state).to_string(),
-            failure_reason: vif::failure_reason(&state).map(str::to_string),
+            next_step: String::new(),
+            failure_reason: None,
             last_error: c.last_error.clone(),
             location: location.location_code.clone(),
-            aws_account_id: params.aws_account_id,
-            bandwidth: params.bandwidth,
-            vif_id: c.csp_ref.clone(),
-            peering: Peering::from_resources(res),
+            bandwidth: String::new(),
+            aws_account_id: None,
+            vif_id: None,
+            peering: None,
+            azure: None,
+            shared_key: None,
             created_at: c.created_at,
             updated_at: c.updated_at,
             links,
-        })
+        };
+        match c.kind.as_str() {
+            "azure-expressroute" => {
+                let params = AzureExpressRouteParams::from_json(&c.params)?;
+                let res = AzureResources::from_json(&c.resources)?;
+                let state: er::State = serde_json::from_str(&c.machine_state).map_err(corrupt)?;
+                view.next_step = er::next_step(&state).to_string();
+                view.failure_reason = er::failure_reason(&state).map(str::to_string);
+                view.bandwidth = bandwidth_label(params.circuit.bandwidth_mbps);
+                let degraded = er::degraded_leg(&state).map(|l| l.as_str().to_string());
+                view.azure = Some(AzureDetails::from_parts(&params, &res, degraded));
+            }
+            _ => {
+                let params = AwsHostedVifParams::from_json(&c.params)?;
+                let res = Resources::from_json(&c.resources)?;
+                let state: vif::State = serde_json::from_str(&c.machine_state).map_err(corrupt)?;
+                view.next_step = vif::next_step(&state).to_string();
+                view.failure_reason = vif::failure_reason(&state).map(str::to_string);
+                view.bandwidth = params.bandwidth;
+                view.aws_account_id = Some(params.aws_account_id);
+                view.vif_id = c.csp_ref.clone();
+                view.peering = Some(Peering::from_resources(res));
+            }
+        }
+        Ok(view)
     }
 }
 
@@ -178,8 +339,12 @@ pub struct Plan {
     pub dry_run: bool,
     pub kind: String,
     pub location: String,
-    /// The resources the order would be given if placed now.
-    pub peering: Peering,
+    /// `aws-hosted-vif`: the resources the order would be given if placed now.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub peering: Option<Peering>,
+    /// `azure-expressroute`: the circuit and both legs as they would be placed now.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub azure: Option<AzureDetails>,
     /// The exact router configuration, per PE.
     pub router_changes: Vec<RouterChange>,
     /// The CSP API calls onramp would make.
@@ -194,6 +359,9 @@ pub struct RouterChange {
     pub platform: String,
     /// `create` or `delete`.
     pub operation: String,
+    /// For connectors with two legs: `primary` or `secondary`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub leg: Option<String>,
     /// The NETCONF edit-config payload. The BGP key is shown as `********`.
     pub config_xml: String,
 }
@@ -217,11 +385,7 @@ impl Peering {
             onramp_address: res.pe_address,
             aws_address: res.csp_address,
             customer_asn: res.asn,
-            asn_source: match res.asn_source {
-                AsnSource::Customer => "customer",
-                AsnSource::Allocated => "allocated",
-            }
-            .into(),
+            asn_source: asn_source(res.asn_source).into(),
             amazon_side_asn: res.csp_asn,
         }
     }

@@ -7,3 +7,6 @@
 
 pub mod aws_dx;
 pub mod azure_er;
+/// Google Cloud Partner Interconnect: Compute `interconnectAttachments` of a
+/// partner project, operations and a metadata token endpoint.
+pub mod gcp_pi;

@@ -544,3 +544,414 @@ async fn lro_failure_is_reported_and_not_applied() {
     // The fault is spent: a retry succeeds.
     f.provision(&c).await;
 }
+
+// ----- BGP sessions per leg (routeTablesSummary) and the control plane -----
+
+impl Fixture {
+    fn summary_path(&self, circuit: &Value, device_path: &str) -> String {
+        format!(
+            "{}/peerings/AzurePrivatePeering/routeTablesSummary/{device_path}",
+            self.xc_path(circuit)
+        )
+    }
+
+    async fn summary(&self, circuit: &Value, device_path: &str) -> (StatusCode, Value) {
+        let r = self
+            .arm(
+                reqwest::Method::POST,
+                &self.summary_path(circuit, device_path),
+                None,
+            )
+            .await;
+        let s = r.status();
+        (s, r.json().await.unwrap())
+    }
+
+    /// The one row of a leg's summary (asserting a 200).
+    async fn leg(&self, circuit: &Value, device_path: &str) -> Value {
+        let (s, body) = self.summary(circuit, device_path).await;
+        assert_eq!(s, StatusCode::OK, "{body}");
+        let rows = body["value"].as_array().unwrap();
+        assert_eq!(rows.len(), 1, "{body}");
+        rows[0].clone()
+    }
+
+    async fn control(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Value,
+    ) -> (StatusCode, Value) {
+        let r = self
+            .http
+            .request(method, self.url(path))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let s = r.status();
+        (s, r.json().await.unwrap())
+    }
+
+    async fn set_leg(&self, circuit: &Value, leg: &str, up: bool) -> (StatusCode, Value) {
+        let key = circuit["serviceKey"].as_str().unwrap();
+        self.control(
+            reqwest::Method::POST,
+            &format!("/_sim/cross-connections/{key}/legs/{leg}"),
+            json!({ "up": up }),
+        )
+        .await
+    }
+
+    async fn add_peering(&self, circuit: &Value) {
+        let pp = format!("{}/peerings/AzurePrivatePeering", self.xc_path(circuit));
+        let r = self
+            .arm(
+                reqwest::Method::PUT,
+                &pp,
+                Some(peering(100, "192.168.10.0/30")),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+        assert_eq!(self.wait_lro(&r).await["status"], "Succeeded");
+    }
+}
+
+fn established(row: &Value) -> bool {
+    row["stateOrPrefixesReceived"]
+        .as_str()
+        .unwrap()
+        .parse::<u32>()
+        .is_ok()
+}
+
+#[tokio::test]
+async fn route_tables_summary_needs_a_peering_and_a_valid_device_path() {
+    let f = start(fast()).await;
+    let c = f.create_circuit("Silicon Valley").await;
+    let (s, body) = f.summary(&c, "primary").await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    assert_eq!(body["error"]["code"], "NotFound");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("peerings/AzurePrivatePeering")
+    );
+
+    f.provision(&c).await;
+    f.add_peering(&c).await;
+    let (s, body) = f.summary(&c, "tertiary").await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"]["target"], "devicePath");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("tertiary")
+    );
+
+    // Unknown cross-connection: the parent's 404.
+    let mut other = c.clone();
+    other["serviceKey"] = json!(uuid::Uuid::new_v4().to_string());
+    let (s, body) = f.summary(&other, "primary").await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    assert_eq!(body["error"]["code"], "ResourceNotFound");
+    assert_eq!(
+        f.running.sim.stats()["ExpressRouteCrossConnections_ListRoutesTableSummary"],
+        3
+    );
+}
+
+#[tokio::test]
+async fn both_legs_come_up_and_one_can_be_forced_down() {
+    let f = start(fast()).await;
+    let c = f.create_circuit("Silicon Valley").await;
+    f.provision(&c).await;
+    f.add_peering(&c).await;
+
+    let primary = f.leg(&c, "primary").await;
+    let secondary = f.leg(&c, "secondary").await;
+    // Microsoft takes the second usable address of each /30.
+    assert_eq!(primary["neighbor"], "192.168.10.2");
+    assert_eq!(secondary["neighbor"], "192.168.10.6");
+    assert_eq!(primary["asn"], 12076);
+    assert!(established(&primary), "{primary}");
+    assert!(established(&secondary), "{secondary}");
+    let up_down = primary["upDown"].as_str().unwrap();
+    assert_eq!(up_down.len(), 8, "{up_down}");
+    assert!(up_down.starts_with("00:00:"), "{up_down}");
+
+    // One leg down: the other stays up (degraded, not down).
+    let (s, xc) = f.set_leg(&c, "primary", false).await;
+    assert_eq!(s, StatusCode::OK, "{xc}");
+    assert_eq!(xc["primaryBgp"]["forcedDown"], true);
+    assert_eq!(xc["primaryBgp"]["established"], false);
+    let primary = f.leg(&c, "primary").await;
+    assert_eq!(primary["stateOrPrefixesReceived"], "Active");
+    assert!(established(&f.leg(&c, "secondary").await));
+
+    // Back up.
+    let (s, _) = f.set_leg(&c, "PRIMARY", true).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(established(&f.leg(&c, "primary").await));
+    let key = c["serviceKey"].as_str().unwrap();
+    let snap = f.running.sim.cross_connection(key).unwrap();
+    assert!(snap.primary_bgp.established && snap.secondary_bgp.established);
+
+    // The Rust method does the same.
+    use onramp_simulators::azure_er::SimLeg;
+    let snap = f
+        .running
+        .sim
+        .set_leg_up(key, SimLeg::Secondary, false)
+        .unwrap();
+    assert!(!snap.secondary_bgp.established);
+    assert!(!established(&f.leg(&c, "secondary").await));
+
+    // Control-plane errors are plain JSON with a message.
+    let (s, body) = f.set_leg(&c, "tertiary", false).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(body["message"].as_str().unwrap().contains("tertiary"));
+    let mut other = c.clone();
+    other["serviceKey"] = json!(uuid::Uuid::new_v4().to_string());
+    let (s, body) = f.set_leg(&other, "primary", false).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    assert!(body["message"].is_string());
+    let (s, body) = f
+        .control(
+            reqwest::Method::POST,
+            &format!("/_sim/cross-connections/{key}/legs/primary"),
+            json!({"up": "maybe"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(body["message"].is_string());
+}
+
+#[tokio::test]
+async fn sessions_drop_while_the_peering_is_not_ready_or_disabled() {
+    let f = start(AzureSimConfig {
+        lro_delay: Duration::from_millis(300),
+        ..AzureSimConfig::default()
+    })
+    .await;
+    let c = f.create_circuit("Silicon Valley").await;
+    f.provision(&c).await;
+    let pp = format!("{}/peerings/AzurePrivatePeering", f.xc_path(&c));
+    let r = f
+        .arm(
+            reqwest::Method::PUT,
+            &pp,
+            Some(peering(100, "192.168.10.0/30")),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    // Still Updating: the session is not up and never was.
+    let row = f.leg(&c, "primary").await;
+    assert_eq!(row["stateOrPrefixesReceived"], "Idle");
+    assert_eq!(row["upDown"], "never");
+    assert_eq!(f.wait_lro(&r).await["status"], "Succeeded");
+    assert!(established(&f.leg(&c, "primary").await));
+
+    // Disabled by the provider.
+    let mut disabled = peering(100, "192.168.10.0/30");
+    disabled["properties"]["state"] = json!("Disabled");
+    let r = f.arm(reqwest::Method::PUT, &pp, Some(disabled)).await;
+    assert_eq!(r.status(), StatusCode::ACCEPTED);
+    assert_eq!(f.wait_lro(&r).await["status"], "Succeeded");
+    let row = f.leg(&c, "secondary").await;
+    assert_eq!(row["stateOrPrefixesReceived"], "Idle (Admin)");
+    assert_ne!(row["upDown"], "never");
+}
+
+#[tokio::test]
+async fn route_tables_summary_is_throttled_like_any_arm_call() {
+    let f = start(fast()).await;
+    let c = f.create_circuit("Silicon Valley").await;
+    f.provision(&c).await;
+    f.add_peering(&c).await;
+    let (s, _) = f
+        .control(
+            reqwest::Method::POST,
+            "/_sim/faults",
+            json!({"kind": "throttle", "count": 2, "retry_after": 3}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    for _ in 0..2 {
+        let r = f
+            .arm(reqwest::Method::POST, &f.summary_path(&c, "primary"), None)
+            .await;
+        assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(r.headers()["retry-after"], "3");
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "TooManyRequests");
+    }
+    assert!(established(&f.leg(&c, "primary").await));
+    assert_eq!(
+        f.running.sim.stats()["ExpressRouteCrossConnections_ListRoutesTableSummary"],
+        3
+    );
+}
+
+#[tokio::test]
+async fn route_tables_summary_can_answer_as_a_long_running_operation() {
+    let f = start(fast()).await;
+    let c = f.create_circuit("Silicon Valley").await;
+    f.provision(&c).await;
+    f.add_peering(&c).await;
+    let (s, _) = f
+        .control(
+            reqwest::Method::POST,
+            "/_sim/faults",
+            json!({"kind": "async_route_summary"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let r = f
+        .arm(
+            reqwest::Method::POST,
+            &f.summary_path(&c, "secondary"),
+            None,
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::ACCEPTED);
+    let location = r.headers()["location"].to_str().unwrap().to_owned();
+    assert!(location.contains("/operationResults/"), "{location}");
+    // Not ready yet: 202 again.
+    let early = f.arm(reqwest::Method::GET, &location, None).await;
+    assert_eq!(early.status(), StatusCode::ACCEPTED);
+    assert!(early.headers().contains_key("location"));
+    // A read-only operation does not block writes on the cross-connection.
+    let write = f.set_state(&c, "Provisioned").await;
+    assert_eq!(write.status(), StatusCode::ACCEPTED);
+    assert_eq!(f.wait_lro(&r).await["status"], "Succeeded");
+    let (s, body) = f.get_json(&location).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert_eq!(body["value"][0]["neighbor"], "192.168.10.6");
+    assert_eq!(f.wait_lro(&write).await["status"], "Succeeded");
+    // The fault is spent: the next one is synchronous.
+    assert!(f.running.sim.faults().is_empty());
+    assert!(established(&f.leg(&c, "secondary").await));
+    assert_eq!(f.running.sim.stats()["OperationResults_Get"], 2);
+}
+
+#[tokio::test]
+async fn customer_configures_the_private_peering_from_the_circuit() {
+    let f = start(fast()).await;
+    let c = f.create_circuit("Washington DC").await;
+    let key = c["serviceKey"].as_str().unwrap().to_owned();
+    let path = format!("/_sim/cross-connections/{key}/private-peering");
+    let body = json!({
+        "peerASN": 65020,
+        "primaryPeerAddressPrefix": "10.9.0.0/30",
+        "secondaryPeerAddressPrefix": "10.9.0.4/30",
+        "vlanId": 200,
+    });
+    // Needs Provisioned first.
+    let (s, e) = f.control(reqwest::Method::PUT, &path, body.clone()).await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    assert!(
+        e["message"].as_str().unwrap().contains("NotProvisioned"),
+        "{e}"
+    );
+
+    f.provision(&c).await;
+    let (s, xc) = f.control(reqwest::Method::PUT, &path, body.clone()).await;
+    assert_eq!(s, StatusCode::CREATED, "{xc}");
+    assert_eq!(xc["privatePeering"]["provisioningState"], "Succeeded");
+    // Applied at once, visible over ARM as the customer's.
+    let pp = format!("{}/peerings/AzurePrivatePeering", f.xc_path(&c));
+    let (s, p) = f.get_json(&pp).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(p["properties"]["peerASN"], 65020);
+    assert_eq!(p["properties"]["vlanId"], 200);
+    assert_eq!(p["properties"]["lastModifiedBy"], "Customer");
+    assert_eq!(p["properties"]["provisioningState"], "Succeeded");
+    assert!(established(&f.leg(&c, "primary").await));
+    assert_eq!(f.leg(&c, "primary").await["neighbor"], "10.9.0.2");
+
+    // Again (ARM shape this time, with a key): an update, 200.
+    let (s, xc) = f
+        .control(
+            reqwest::Method::PUT,
+            &path,
+            json!({"properties": {
+                "peerASN": 65020,
+                "primaryPeerAddressPrefix": "10.9.0.0/30",
+                "secondaryPeerAddressPrefix": "10.9.0.4/30",
+                "vlanId": 201,
+                "sharedKey": "k3y",
+            }}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{xc}");
+    assert_eq!(xc["privatePeering"]["vlanId"], 201);
+
+    // Invalid values are named; unknown keys are 404.
+    let mut bad = body.clone();
+    bad["vlanId"] = json!(0);
+    let (s, e) = f.control(reqwest::Method::PUT, &path, bad).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(e["message"].as_str().unwrap().contains("vlanId"), "{e}");
+    let (s, e) = f
+        .control(reqwest::Method::PUT, &path, json!({"peerASN": 1}))
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(e["message"].is_string());
+    let (s, _) = f
+        .control(
+            reqwest::Method::PUT,
+            &format!(
+                "/_sim/cross-connections/{}/private-peering",
+                uuid::Uuid::new_v4()
+            ),
+            body.clone(),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+
+    // Busy while an ARM operation runs on the cross-connection.
+    let r = f.arm(reqwest::Method::DELETE, &pp, None).await;
+    assert_eq!(r.status(), StatusCode::ACCEPTED);
+    let (s, e) = f.control(reqwest::Method::PUT, &path, body.clone()).await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    assert!(
+        e["message"].as_str().unwrap().contains("in progress"),
+        "{e}"
+    );
+    f.wait_lro(&r).await;
+
+    // The Rust method.
+    let xc = f
+        .running
+        .sim
+        .customer_private_peering(
+            &key,
+            onramp_simulators::azure_er::CustomerPeering {
+                peer_asn: 65021,
+                primary_peer_address_prefix: "10.9.1.0/30".into(),
+                secondary_peer_address_prefix: "10.9.1.4/30".into(),
+                vlan_id: 300,
+                shared_key: None,
+            },
+        )
+        .unwrap();
+    assert_eq!(xc.private_peering.unwrap().last_modified_by, "Customer");
+}
+
+#[tokio::test]
+async fn revoked_tokens_get_401() {
+    let f = start(fast()).await;
+    let list = format!(
+        "/subscriptions/{}/providers/Microsoft.Network/expressRouteCrossConnections",
+        f.cfg.subscription_id
+    );
+    assert_eq!(f.get_json(&list).await.0, StatusCode::OK);
+    let r = f.http.delete(f.url("/_sim/tokens")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let (s, body) = f.get_json(&list).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    assert_eq!(body["error"]["code"], "AuthenticationFailed");
+}

@@ -6,6 +6,7 @@
 //! exhaustively and replayed from the audit trail (DESIGN.md, rule 1).
 
 pub mod aws_hosted_vif;
+pub mod azure_expressroute;
 
 use serde::{Deserialize, Serialize};
 

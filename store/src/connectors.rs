@@ -11,7 +11,9 @@ use uuid::Uuid;
 use crate::db::retry_contention;
 use crate::entity::{connector, connector_event, linknet_pool, nni, pe_port, pe_router};
 use crate::jobs::{CONNECTOR_SUBJECT, ConnectorJob};
-use crate::model::{AsnSource, AwsHostedVifParams, Resources};
+use crate::model::{
+    AsnSource, AwsHostedVifParams, AzureExpressRouteParams, AzureLeg, AzureResources, Resources,
+};
 use crate::{Error, Result, alloc, outbox};
 
 /// The state machine's starting point, computed by the caller (the store does
@@ -83,27 +85,17 @@ pub async fn create_aws_hosted_vif(
     retry_contention(|| async {
         let tx = db.begin().await?;
         let id = Uuid::new_v4();
-        let now = Utc::now();
         // The connector row goes first: allocations reference it.
-        connector::ActiveModel {
-            id: Set(id),
-            tenant_id: Set(tenant_id),
-            kind: Set("aws-hosted-vif".into()),
-            state: Set(initial.state.clone()),
-            machine_state: Set(initial.machine_state.clone()),
-            waiting_on: Set(initial.waiting_on.clone()),
-            nni_id: Set(nni.id),
-            params: Set(serde_json::to_string(params).expect("params serialize")),
-            resources: Set("{}".into()),
-            csp_ref: Set(None),
-            step: Set(0),
-            last_error: Set(None),
-            lease_until_ms: Set(None),
-            lease_holder: Set(None),
-            created_at: Set(now),
-            updated_at: Set(now),
-        }
-        .insert(&tx)
+        insert_connector(
+            &tx,
+            id,
+            tenant_id,
+            "aws-hosted-vif",
+            nni.id,
+            &serde_json::to_string(params).expect("params serialize"),
+            None,
+            initial,
+        )
         .await?;
 
         let vlan = alloc::vlan(
@@ -157,30 +149,219 @@ pub async fn create_aws_hosted_vif(
         }
         .update(&tx)
         .await?;
-        if mode == Mode::DryRun {
-            // Everything above ran for real, so the plan shows exactly what
-            // an order would get now; rolling back leaves no trace.
-            tx.rollback().await?;
-            return Ok(model);
-        }
-        record_event(
-            &tx,
-            id,
-            0,
-            "ordered",
-            None,
-            &initial.state,
-            &initial.note,
-            "customer",
-        )
-        .await?;
-        if let Some(action) = &initial.first_action {
-            enqueue(&tx, id, 0, action).await?;
-        }
-        tx.commit().await?;
+        finish_order(tx, id, initial, mode).await?;
         Ok(model)
     })
     .await
+}
+
+/// The C-tag used when the customer names no private-peering VLAN. Any value
+/// works (it only has to be unique under Microsoft's S-tag, which is the
+/// circuit's own); 100 is what Microsoft's own examples use.
+pub const DEFAULT_AZURE_C_TAG: u16 = 100;
+
+/// Creates an `azure-expressroute` connector: the primary leg on the NNI's
+/// port, the secondary on `secondary_port_id` (another PE, checked by the
+/// inventory's anti-affinity rule), a /30 per leg, Microsoft's S-tag held on
+/// both ports, the peering ASN and the shared key, with the first event and
+/// job, in one transaction.
+#[allow(clippy::too_many_arguments)]
+pub async fn create_azure_expressroute(
+    db: &DatabaseConnection,
+    tenant_id: Uuid,
+    nni: &nni::Model,
+    secondary_port_id: Uuid,
+    params: &AzureExpressRouteParams,
+    auth_key_sealed: &str,
+    initial: &Initial,
+    mode: Mode,
+) -> Result<connector::Model> {
+    let primary = port_and_pe(db, nni.port_id).await?;
+    let secondary = port_and_pe(db, secondary_port_id).await?;
+    if primary.1.id == secondary.1.id {
+        return Err(Error::Conflict {
+            field: "service_key".into(),
+            message: format!(
+                "the ExpressRoute ports at {} both sit on PE {}; redundancy needs two PEs",
+                nni.location_code, primary.1.name
+            ),
+        });
+    }
+    let pool = linknet_pool::Entity::find_by_id(nni.linknet_pool_id)
+        .one(db)
+        .await?
+        .ok_or_else(|| Error::Corrupt(format!("nni {} has no link-net pool", nni.name)))?;
+    let s_tag = params.circuit.s_tag;
+
+    retry_contention(|| async {
+        let tx = db.begin().await?;
+        let id = Uuid::new_v4();
+        insert_connector(
+            &tx,
+            id,
+            tenant_id,
+            "azure-expressroute",
+            nni.id,
+            &serde_json::to_string(params).expect("params serialize"),
+            Some(params.service_key.clone()),
+            initial,
+        )
+        .await?;
+        let owner = alloc::Owner::Connector(id);
+        let mut legs = Vec::with_capacity(2);
+        for (port, pe) in [&primary, &secondary] {
+            // The S-tag is Microsoft's choice, not ours, so the port's range
+            // does not apply; holding it keeps a dot1q unit or another
+            // circuit from landing on the same outer tag.
+            alloc::vlan(&tx, port.id, &port.name, (1, 4094), Some(s_tag), owner)
+                .await
+                .map_err(|e| match e {
+                    Error::Conflict { .. } => Error::Conflict {
+                        field: "service_key".into(),
+                        message: format!(
+                            "Microsoft's S-tag {s_tag} for this circuit is already in use on port {} of {}; ops must clear the clash before it can be provisioned",
+                            port.name, pe.name
+                        ),
+                    },
+                    other => other,
+                })?;
+            let net = alloc::subnet(&tx, pool.id, &pool.name, &pool.cidr, 30, owner).await?;
+            // Microsoft's rule for each /30: the provider takes the first
+            // usable address, Microsoft the second.
+            let base = u32::from(net);
+            legs.push(AzureLeg {
+                pe_id: pe.id,
+                pe_name: pe.name.clone(),
+                port_id: port.id,
+                port_name: port.name.clone(),
+                subnet: format!("{net}/30"),
+                pe_address: format!("{}/30", std::net::Ipv4Addr::from(base + 1)),
+                csp_address: format!("{}/30", std::net::Ipv4Addr::from(base + 2)),
+            });
+        }
+        let (asn, asn_source) = match params.peer_asn {
+            Some(a) => (a, AsnSource::Customer),
+            None => (alloc::asn(&tx, owner).await?, AsnSource::Allocated),
+        };
+        let secondary_leg = legs.pop().expect("two legs");
+        let primary_leg = legs.pop().expect("two legs");
+        let resources = AzureResources {
+            primary: primary_leg,
+            secondary: secondary_leg,
+            s_tag,
+            c_tag: params.vlan_id.unwrap_or(DEFAULT_AZURE_C_TAG),
+            asn,
+            asn_source,
+            csp_asn: nni.csp_asn as u32,
+            auth_key_sealed: auth_key_sealed.to_string(),
+        };
+        let model = connector::ActiveModel {
+            id: Set(id),
+            resources: Set(serde_json::to_string(&resources).expect("resources serialize")),
+            ..Default::default()
+        }
+        .update(&tx)
+        .await?;
+        finish_order(tx, id, initial, mode).await?;
+        Ok(model)
+    })
+    .await
+}
+
+async fn port_and_pe(
+    db: &DatabaseConnection,
+    port_id: Uuid,
+) -> Result<(pe_port::Model, pe_router::Model)> {
+    let port = pe_port::Entity::find_by_id(port_id)
+        .one(db)
+        .await?
+        .ok_or_else(|| Error::Corrupt(format!("port {port_id} is gone")))?;
+    let pe = pe_router::Entity::find_by_id(port.pe_id)
+        .one(db)
+        .await?
+        .ok_or_else(|| Error::Corrupt(format!("port {} has no PE", port.name)))?;
+    Ok((port, pe))
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn insert_connector<C: ConnectionTrait>(
+    tx: &C,
+    id: Uuid,
+    tenant_id: Uuid,
+    kind: &str,
+    nni_id: Uuid,
+    params_json: &str,
+    csp_ref: Option<String>,
+    initial: &Initial,
+) -> Result<()> {
+    let now = Utc::now();
+    connector::ActiveModel {
+        id: Set(id),
+        tenant_id: Set(tenant_id),
+        kind: Set(kind.into()),
+        state: Set(initial.state.clone()),
+        machine_state: Set(initial.machine_state.clone()),
+        waiting_on: Set(initial.waiting_on.clone()),
+        nni_id: Set(nni_id),
+        params: Set(params_json.into()),
+        resources: Set("{}".into()),
+        csp_ref: Set(csp_ref),
+        step: Set(0),
+        last_error: Set(None),
+        lease_until_ms: Set(None),
+        lease_holder: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(tx)
+    .await?;
+    Ok(())
+}
+
+/// Ends the order transaction: a dry run rolls everything back (it ran for
+/// real, so the plan shows exactly what an order would get now); an order
+/// records its first event and job and commits.
+async fn finish_order(
+    tx: sea_orm::DatabaseTransaction,
+    id: Uuid,
+    initial: &Initial,
+    mode: Mode,
+) -> Result<()> {
+    if mode == Mode::DryRun {
+        tx.rollback().await?;
+        return Ok(());
+    }
+    record_event(
+        &tx,
+        id,
+        0,
+        "ordered",
+        None,
+        &initial.state,
+        &initial.note,
+        "customer",
+    )
+    .await?;
+    if let Some(action) = &initial.first_action {
+        enqueue(&tx, id, 0, action).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// A live (not finished) connector of any tenant that uses this CSP object,
+/// e.g. the Azure service key; one circuit can back only one connector.
+pub async fn live_with_csp_ref(
+    db: &impl ConnectionTrait,
+    kind: &str,
+    csp_ref: &str,
+) -> Result<Option<connector::Model>> {
+    Ok(connector::Entity::find()
+        .filter(connector::Column::Kind.eq(kind))
+        .filter(connector::Column::CspRef.eq(csp_ref))
+        .filter(connector::Column::State.is_not_in(["deleted", "failed", "rejected"]))
+        .one(db)
+        .await?)
 }
 
 pub async fn get(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<connector::Model>> {

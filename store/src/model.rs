@@ -57,3 +57,78 @@ impl AwsHostedVifParams {
         serde_json::from_str(s).map_err(crate::error::corrupt("connector params"))
     }
 }
+
+/// What the customer ordered for an `azure-expressroute` connector, plus the
+/// circuit facts Microsoft reported when the order was checked. The facts are
+/// kept because the router config and the ARM calls are derived from them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AzureExpressRouteParams {
+    /// The circuit's service key (lower-case GUID), also the name of the
+    /// cross-connection in the partner subscription.
+    pub service_key: String,
+    /// The ASN the customer asked onramp to peer with Microsoft as.
+    pub peer_asn: Option<u32>,
+    /// The private peering's vlanId (the C-tag), if the customer chose it.
+    pub vlan_id: Option<u16>,
+    /// Whether onramp PUTs the AzurePrivatePeering itself; otherwise the
+    /// customer configures it with the values onramp allocated.
+    pub configure_peering: bool,
+    pub circuit: AzureCircuit,
+}
+
+/// Read-only facts of the circuit, as Microsoft reported them at order time.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AzureCircuit {
+    pub resource_group: String,
+    pub peering_location: String,
+    pub bandwidth_mbps: u32,
+    pub primary_azure_port: String,
+    pub secondary_azure_port: String,
+    /// Microsoft's outer VLAN (S-tag) for the circuit on both ports.
+    pub s_tag: u16,
+}
+
+/// One of the two legs of an ExpressRoute circuit: a PE port, a /30 and a
+/// BGP session to Microsoft.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AzureLeg {
+    pub pe_id: uuid::Uuid,
+    pub pe_name: String,
+    pub port_id: uuid::Uuid,
+    pub port_name: String,
+    /// The leg's /30, e.g. `169.254.0.0/30`.
+    pub subnet: String,
+    /// Our PE's address (first usable), CIDR form.
+    pub pe_address: String,
+    /// Microsoft's address (second usable), CIDR form.
+    pub csp_address: String,
+}
+
+/// Everything allocated for an `azure-expressroute` connector.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AzureResources {
+    pub primary: AzureLeg,
+    pub secondary: AzureLeg,
+    /// Outer tag, Microsoft's; held on both ports so nothing else takes it.
+    pub s_tag: u16,
+    /// Inner tag: the private peering's vlanId.
+    pub c_tag: u16,
+    pub asn: u32,
+    pub asn_source: AsnSource,
+    /// Microsoft's ASN (12076).
+    pub csp_asn: u32,
+    /// The peering's shared (MD5) key, sealed; never returned by the API.
+    pub auth_key_sealed: String,
+}
+
+impl AzureExpressRouteParams {
+    pub fn from_json(s: &str) -> crate::Result<Self> {
+        serde_json::from_str(s).map_err(crate::error::corrupt("connector params"))
+    }
+}
+
+impl AzureResources {
+    pub fn from_json(s: &str) -> crate::Result<Self> {
+        serde_json::from_str(s).map_err(crate::error::corrupt("connector resources"))
+    }
+}

@@ -35,10 +35,29 @@ pub struct SeedDx {
     pub capacity_mbps: i32,
 }
 
+/// An ExpressRoute port pair: the primary on one PE's port, the secondary on
+/// another PE's (anti-affinity).
+#[derive(Clone, Debug)]
+pub struct SeedEr {
+    pub location_code: String,
+    pub name: String,
+    pub region: String,
+    /// Microsoft's name of the primary ExpressRoute port, as cross-connections
+    /// report it in `primaryAzurePort`.
+    pub primary_azure_port: String,
+    /// Indexes into the PEs list.
+    pub primary_pe: usize,
+    pub secondary_pe: usize,
+    /// The port facing Microsoft on each of the two PEs (created if absent).
+    pub port_name: String,
+    pub capacity_mbps: i32,
+}
+
 #[derive(Clone, Debug)]
 pub struct Seed {
     pub pes: Vec<SeedPe>,
     pub dx: Vec<SeedDx>,
+    pub er: Vec<SeedEr>,
     pub linknet_cidr: String,
     pub tenant_name: String,
     pub api_key: String,
@@ -161,6 +180,36 @@ pub async fn seed(
         }
     }
 
+    for e in &s.er {
+        let found = nni::Entity::find()
+            .filter(nni::Column::Csp.eq("azure"))
+            .filter(nni::Column::LocationCode.eq(e.location_code.clone()))
+            .one(db)
+            .await?;
+        if found.is_none() {
+            let primary_port = ensure_port(db, pe_ids[e.primary_pe], &e.port_name).await?;
+            let secondary_port = ensure_port(db, pe_ids[e.secondary_pe], &e.port_name).await?;
+            nni::ActiveModel {
+                id: Set(Uuid::new_v4()),
+                csp: Set("azure".into()),
+                location_code: Set(e.location_code.clone()),
+                name: Set(e.name.clone()),
+                region: Set(e.region.clone()),
+                csp_ref: Set(e.primary_azure_port.clone()),
+                port_id: Set(primary_port),
+                linknet_pool_id: Set(pool_id),
+                csp_asn: Set(12076),
+                capacity_mbps: Set(e.capacity_mbps),
+                attributes: Set(serde_json::json!({
+                    "secondary_port_id": secondary_port.to_string()
+                })
+                .to_string()),
+            }
+            .insert(db)
+            .await?;
+        }
+    }
+
     let tenant_id = match tenant::Entity::find()
         .filter(tenant::Column::Name.eq(s.tenant_name.clone()))
         .one(db)
@@ -171,6 +220,27 @@ pub async fn seed(
     };
     auth::add_key(db, tenant_id, "seeded", &s.api_key, auth::ROLE_CUSTOMER).await?;
     Ok(Seeded { tenant_id, pe_ids })
+}
+
+async fn ensure_port(db: &DatabaseConnection, pe_id: Uuid, name: &str) -> Result<Uuid> {
+    if let Some(m) = pe_port::Entity::find()
+        .filter(pe_port::Column::PeId.eq(pe_id))
+        .filter(pe_port::Column::Name.eq(name))
+        .one(db)
+        .await?
+    {
+        return Ok(m.id);
+    }
+    Ok(pe_port::ActiveModel {
+        id: Set(Uuid::new_v4()),
+        pe_id: Set(pe_id),
+        name: Set(name.into()),
+        vlan_min: Set(2),
+        vlan_max: Set(4094),
+    }
+    .insert(db)
+    .await?
+    .id)
 }
 
 fn slug(name: &str) -> String {

@@ -64,6 +64,7 @@ pub async fn start_with(postgres: bool, vlans: (u16, u16)) -> Result<Api> {
                 amazon_side_asn: 64512,
                 capacity_mbps: 1_000,
             }],
+            er: vec![],
             linknet_cidr: "169.254.0.0/16".into(),
             tenant_name: "Acme".into(),
             api_key: key.clone(),

@@ -18,7 +18,8 @@ use onramp_devstack::postgres::PostgresServer;
 use onramp_devstack::{ChildGuard, free_port, wait_for_tcp};
 use onramp_pe_netconf::PeTarget;
 use onramp_simulators::aws_dx::{AwsDxSim, RunningSim, SimConfig};
-use onramp_store::seed::{Seed, SeedDx, SeedPe};
+use onramp_simulators::azure_er::{AzureErSim, AzureSimConfig, RunningAzureSim};
+use onramp_store::seed::{Seed, SeedDx, SeedEr, SeedPe};
 use serde_json::Value;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -35,6 +36,8 @@ pub struct Stack {
     pub pg: Option<PostgresServer>,
     pub pes: PeLab,
     pub sim: RunningSim,
+    /// The ExpressRoute simulator (ARM and the token endpoint).
+    pub azure: RunningAzureSim,
     pub db_url: String,
     pub db: onramp_store::DatabaseConnection,
     pub api: ChildGuard,
@@ -46,6 +49,21 @@ pub struct Stack {
     pub key: String,
     pub http: reqwest::Client,
     worker_starts: u32,
+}
+
+/// Microsoft's primary port name for circuits the simulator creates at
+/// "Silicon Valley" for provider "Onramp"; the seeded NNI sits on it.
+pub const AZURE_PRIMARY_PORT: &str = "ONRAMP-SILICONVALLEY-06GMR-CIS-1-PRI-A";
+
+/// The partner credentials the simulator accepts.
+fn azure_env<'a>(cmd: &'a mut Command, sim: &RunningAzureSim) -> &'a mut Command {
+    let cfg = sim.sim.config();
+    cmd.env("ONRAMP_AZURE_ARM_URL", sim.endpoint_url())
+        .env("ONRAMP_AZURE_LOGIN_URL", sim.endpoint_url())
+        .env("ONRAMP_AZURE_TENANT_ID", cfg.tenant_id)
+        .env("ONRAMP_AZURE_CLIENT_ID", cfg.client_id)
+        .env("ONRAMP_AZURE_CLIENT_SECRET", cfg.client_secret)
+        .env("ONRAMP_AZURE_SUBSCRIPTION_ID", cfg.subscription_id)
 }
 
 pub fn templates_root() -> PathBuf {
@@ -72,6 +90,12 @@ impl Stack {
             bgp_up_after: Duration::from_millis(300),
             deleted_after: Duration::from_millis(100),
             ..SimConfig::default()
+        })
+        .serve(([127, 0, 0, 1], 0).into())
+        .await?;
+        let azure = AzureErSim::new(AzureSimConfig {
+            lro_delay: Duration::from_millis(300),
+            ..AzureSimConfig::default()
         })
         .serve(([127, 0, 0, 1], 0).into())
         .await?;
@@ -121,6 +145,16 @@ impl Stack {
                     amazon_side_asn: 64512,
                     capacity_mbps: 10_000,
                 }],
+                er: vec![SeedEr {
+                    location_code: "SiliconValley".into(),
+                    name: "ExpressRoute Silicon Valley".into(),
+                    region: "westus".into(),
+                    primary_azure_port: AZURE_PRIMARY_PORT.into(),
+                    primary_pe: 0,
+                    secondary_pe: 1,
+                    port_name: "ge-0/0/2".into(),
+                    capacity_mbps: 10_000,
+                }],
                 linknet_cidr: "169.254.0.0/16".into(),
                 tenant_name: "Acme".into(),
                 api_key: key.clone(),
@@ -132,8 +166,7 @@ impl Stack {
         let port = free_port();
         let mut api = ChildGuard::spawn(
             "onramp serve",
-            Command::new(bin())
-                .arg("serve")
+            azure_env(Command::new(bin()).arg("serve"), &azure)
                 .env("ONRAMP_SECRET_KEY", &secret_key)
                 .env("DATABASE_URL", &db_url)
                 .env("ONRAMP_LISTEN", format!("127.0.0.1:{port}"))
@@ -147,6 +180,7 @@ impl Stack {
             pg,
             pes,
             sim,
+            azure,
             db_url,
             db: conn,
             api,
@@ -181,8 +215,7 @@ impl Stack {
         let n = self.worker_starts;
         let w = ChildGuard::spawn(
             "onramp worker",
-            Command::new(bin())
-                .arg("worker")
+            azure_env(Command::new(bin()).arg("worker"), &self.azure)
                 .env("ONRAMP_SECRET_KEY", &self.secret_key)
                 .env("DATABASE_URL", &self.db_url)
                 .env("NATS_URL", self.nats.url())
@@ -347,6 +380,8 @@ pub fn bin() -> &'static str {
 #[derive(Debug, Default, PartialEq)]
 pub struct PeAttachment {
     pub vlan: Option<String>,
+    /// The C-tag of a QinQ unit.
+    pub inner_vlan: Option<String>,
     pub address: Option<String>,
     pub neighbor_peer_as: Option<String>,
     pub neighbor_local_as: Option<String>,
@@ -380,6 +415,7 @@ pub fn attachment(
     })?;
     let mut a = PeAttachment {
         vlan: child_text(unit, "vlan-id"),
+        inner_vlan: child_text(unit, "inner-vlan-id"),
         address: unit
             .descendants()
             .find(|n| n.tag_name().name() == "address")

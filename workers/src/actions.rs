@@ -11,18 +11,17 @@ use onramp_store::DatabaseConnection;
 use onramp_store::entity::connector;
 use onramp_store::model::{AwsHostedVifParams, Resources};
 use onramp_store::secrets::SecretBox;
-use onramp_store::{inventory, pe_changes};
+use onramp_store::inventory;
 
-use crate::pe_writer::{PeWriter, Transient, op_name};
+use crate::pe_writer::PeWriter;
+use crate::router_push::{self, Pushed};
 use crate::{WorkerConfig, intent};
 
-/// How soon to look again when another worker holds the PE's writer lease.
-const WAIT_FOR_WRITER: Duration = Duration::from_millis(150);
-
-pub(crate) enum Step {
+/// The result of running one action, for a machine whose events are `E`.
+pub(crate) enum Step<E> {
     /// The action finished; feed `event` to the machine.
     Done {
-        event: Event,
+        event: E,
         actor: &'static str,
         /// `Some(x)`: remember x as the connector's CSP object id.
         csp_ref: Option<Option<String>>,
@@ -33,9 +32,12 @@ pub(crate) enum Step {
     /// A transient failure (CSP or router unreachable, throttled, lock held):
     /// run the same action again later.
     Retry(String),
+    /// A transient failure with the CSP's own hint of when to try again
+    /// (Retry-After); never sooner than that.
+    RetryIn(String, Duration),
 }
 
-fn done(event: Event, actor: &'static str) -> Step {
+pub(crate) fn done<E>(event: E, actor: &'static str) -> Step<E> {
     Step::Done {
         event,
         actor,
@@ -43,26 +45,25 @@ fn done(event: Event, actor: &'static str) -> Step {
     }
 }
 
+/// Runs the actions of `aws-hosted-vif` connectors.
 pub(crate) struct Actions {
     db: DatabaseConnection,
     dx: DxClient,
     secrets: SecretBox,
-    writer: PeWriter,
+    writer: std::sync::Arc<PeWriter>,
 }
 
 impl Actions {
-    pub(crate) fn new(db: DatabaseConnection, cfg: &WorkerConfig) -> Self {
+    pub(crate) fn new(
+        db: DatabaseConnection,
+        cfg: &WorkerConfig,
+        writer: std::sync::Arc<PeWriter>,
+    ) -> Self {
         Self {
-            db: db.clone(),
+            db,
             dx: DxClient::new(&cfg.dx),
             secrets: cfg.secrets.clone(),
-            writer: PeWriter::new(
-                db.clone(),
-                cfg.secrets.clone(),
-                cfg.templates_root.clone(),
-                cfg.worker_id.clone(),
-                cfg.lease,
-            ),
+            writer,
         }
     }
 
@@ -70,7 +71,7 @@ impl Actions {
         &self,
         action: Action,
         row: &connector::Model,
-    ) -> Result<Step, onramp_store::Error> {
+    ) -> Result<Step<Event>, onramp_store::Error> {
         let res = Resources::from_json(&row.resources)?;
         Ok(match action {
             Action::PushPeConfig => self.push_pe(row, &res, Operation::Create).await?,
@@ -88,8 +89,7 @@ impl Actions {
         row: &connector::Model,
         res: &Resources,
         op: Operation,
-    ) -> Result<Step, onramp_store::Error> {
-        let pe = inventory::pe(&self.db, res.pe_id).await?;
+    ) -> Result<Step<Event>, onramp_store::Error> {
         let tenant = inventory::tenant(&self.db, row.tenant_id).await?;
         let params = AwsHostedVifParams::from_json(&row.params)?;
         let auth_key = match self.secrets.open(&res.auth_key_sealed) {
@@ -99,41 +99,19 @@ impl Actions {
             Err(e) => return Ok(Step::Retry(format!("BGP key of {}: {e}", row.id))),
         };
         let intent = intent::attachment(row, res, &params, &tenant, &auth_key);
-        let mut change = pe_changes::enqueue(
-            &self.db,
-            pe.id,
-            row.id,
-            row.step,
-            op_name(op),
-            &self.writer.seal(&intent),
-        )
-        .await?;
-        if change.status == pe_changes::PENDING {
-            match self.writer.drain_if_free(&pe).await {
-                Ok(true) => {
-                    if let Some(c) =
-                        pe_changes::find(&self.db, row.id, row.step, op_name(op)).await?
-                    {
-                        change = c;
-                    }
-                }
-                // Another worker is pushing to this PE; our change rides in
-                // its next batch, or we take the lease next time.
-                Ok(false) => return Ok(Step::Wait(WAIT_FOR_WRITER)),
-                Err(Transient(reason)) => return Ok(Step::Retry(reason)),
+        let pushed =
+            router_push::push(&self.writer, &self.db, row, res.pe_id, &intent, op).await?;
+        Ok(match (pushed, op) {
+            (Pushed::Done, Operation::Create) => done(Event::PeConfigured, "router"),
+            (Pushed::Done, Operation::Delete) => done(Event::PeConfigRemoved, "router"),
+            (Pushed::Refused(reason), Operation::Create) => {
+                done(Event::PeFailed { reason }, "router")
             }
-        }
-        let reason = change.error.clone().unwrap_or_default();
-        Ok(match (change.status.as_str(), op) {
-            (pe_changes::DONE, Operation::Create) => done(Event::PeConfigured, "router"),
-            (pe_changes::DONE, Operation::Delete) => done(Event::PeConfigRemoved, "router"),
-            (pe_changes::FAILED, Operation::Create) => done(Event::PeFailed { reason }, "router"),
-            (pe_changes::FAILED, Operation::Delete) => {
-                // Teardown has no failure exit: queue it again and retry, visibly.
-                pe_changes::requeue(&self.db, change.id).await?;
-                Step::Retry(reason)
-            }
-            _ => Step::Wait(WAIT_FOR_WRITER),
+            // Teardown has no failure exit; push() already turns a refused
+            // removal into a retry, and this keeps it so if that changes.
+            (Pushed::Refused(reason), Operation::Delete) => Step::Retry(reason),
+            (Pushed::Wait(d), _) => Step::Wait(d),
+            (Pushed::Retry(reason), _) => Step::Retry(reason),
         })
     }
 
@@ -141,7 +119,7 @@ impl Actions {
         &self,
         row: &connector::Model,
         res: &Resources,
-    ) -> Result<Step, onramp_store::Error> {
+    ) -> Result<Step<Event>, onramp_store::Error> {
         let nni = inventory::nni(&self.db, row.nni_id).await?;
         let params = AwsHostedVifParams::from_json(&row.params)?;
         let auth_key = match self.secrets.open(&res.auth_key_sealed) {
@@ -167,7 +145,7 @@ impl Actions {
         })
     }
 
-    async fn poll_vif(&self, row: &connector::Model, res: &Resources) -> Step {
+    async fn poll_vif(&self, row: &connector::Model, res: &Resources) -> Step<Event> {
         let found = match &row.csp_ref {
             Some(id) => self.dx.describe_vif(id).await,
             None => {
@@ -203,7 +181,7 @@ impl Actions {
         &self,
         row: &connector::Model,
         res: &Resources,
-    ) -> Result<Step, onramp_store::Error> {
+    ) -> Result<Step<Event>, onramp_store::Error> {
         let nni = inventory::nni(&self.db, row.nni_id).await?;
         // Look the VIF up by name as well as by the recorded id: a worker may
         // have died after AWS created the VIF but before we recorded its id.

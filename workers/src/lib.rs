@@ -15,11 +15,14 @@
 //! ```
 
 mod actions;
+mod azure;
 mod error;
 pub mod intent;
+mod kinds;
 mod pe_writer;
 mod queue;
 mod relay;
+mod router_push;
 mod runner;
 
 use std::path::PathBuf;
@@ -27,6 +30,7 @@ use std::time::Duration;
 
 pub use error::Error;
 pub use onramp_aws_dx::DxConfig;
+pub use onramp_azure_er::AzureConfig;
 pub use onramp_store::secrets::SecretBox;
 pub use queue::{connect_jetstream, ensure_stream_and_consumer};
 pub use relay::run_relay;
@@ -38,6 +42,9 @@ pub struct WorkerConfig {
     /// Opens the sealed BGP keys.
     pub secrets: SecretBox,
     pub dx: DxConfig,
+    /// The ExpressRoute partner API; `None` leaves Azure connectors retrying
+    /// with a message that says so.
+    pub azure: Option<AzureConfig>,
     pub templates_root: PathBuf,
     /// How long a poll that saw no change waits before the next look.
     pub poll_interval: Duration,
@@ -59,6 +66,7 @@ impl WorkerConfig {
             nats_url,
             secrets,
             dx,
+            azure: None,
             templates_root: onramp_router_templates::default_templates_root(),
             poll_interval: Duration::from_secs(5),
             ack_wait: Duration::from_secs(60),

@@ -6,13 +6,15 @@ use std::time::Duration;
 
 use async_nats::jetstream::{AckKind, Message};
 use futures::StreamExt;
-use onramp_state_machines::aws_hosted_vif::{self as vif, Action};
 use onramp_store::DatabaseConnection;
 use onramp_store::connectors::{self as store, Transition};
 use onramp_store::jobs::ConnectorJob;
 use tokio::sync::Semaphore;
 
 use crate::actions::{Actions, Step};
+use crate::azure::AzureActions;
+use crate::kinds::Kind;
+use crate::pe_writer::PeWriter;
 use crate::{Error, WorkerConfig, queue};
 
 /// Runs jobs until `shutdown` fires.
@@ -23,8 +25,18 @@ pub async fn run_worker(
 ) -> Result<(), Error> {
     let js = queue::connect_jetstream(&cfg.nats_url).await?;
     let consumer = queue::ensure_stream_and_consumer(&js, cfg.ack_wait).await?;
+    // One writer per process: its platform cache and PE leases are shared
+    // by every connector kind.
+    let writer = Arc::new(PeWriter::new(
+        db.clone(),
+        cfg.secrets.clone(),
+        cfg.templates_root.clone(),
+        cfg.worker_id.clone(),
+        cfg.lease,
+    ));
     let ctx = Arc::new(Ctx {
-        actions: Actions::new(db.clone(), &cfg),
+        aws_vif: Actions::new(db.clone(), &cfg, writer.clone()),
+        azure: AzureActions::new(db.clone(), &cfg, writer),
         db,
         cfg: cfg.clone(),
     });
@@ -80,7 +92,8 @@ pub async fn run_worker(
 struct Ctx {
     db: DatabaseConnection,
     cfg: WorkerConfig,
-    actions: Actions,
+    aws_vif: Actions,
+    azure: AzureActions,
 }
 
 enum Settle {
@@ -125,22 +138,35 @@ impl Ctx {
             tracing::warn!(connector = %job.connector_id, "job for unknown connector; dropping");
             return Ok(Settle::Ack);
         };
-        if row.kind != "aws-hosted-vif" {
-            tracing::error!(connector = %row.id, kind = %row.kind, "no worker for this kind; dropping job");
-            return Ok(Settle::Ack);
+        match row.kind.as_str() {
+            "aws-hosted-vif" => self.run_kind(&self.aws_vif, row, job, delivered).await,
+            "azure-expressroute" => self.run_kind(&self.azure, row, job, delivered).await,
+            other => {
+                tracing::error!(connector = %row.id, kind = %other, "no worker for this kind; dropping job");
+                Ok(Settle::Ack)
+            }
         }
-        let state: vif::State = serde_json::from_str(&row.machine_state).map_err(|e| {
+    }
+
+    async fn run_kind<K: Kind>(
+        &self,
+        kind: &K,
+        row: onramp_store::entity::connector::Model,
+        job: &ConnectorJob,
+        delivered: i64,
+    ) -> Result<Settle, onramp_store::Error> {
+        let state: K::State = serde_json::from_str(&row.machine_state).map_err(|e| {
             onramp_store::Error::Corrupt(format!("machine state of {}: {e}", row.id))
         })?;
         let Ok(action) =
-            serde_json::from_value::<Action>(serde_json::Value::String(job.action.clone()))
+            serde_json::from_value::<K::Action>(serde_json::Value::String(job.action.clone()))
         else {
             tracing::error!(connector = %row.id, action = %job.action, "unknown action; dropping job");
             return Ok(Settle::Ack);
         };
         // The connector moved on (a redelivery after a crash, or a poll made
         // stale by a delete): the job's work is done or no longer wanted.
-        if vif::current_action(&state) != Some(action) {
+        if K::current_action(&state) != Some(action) {
             tracing::debug!(connector = %row.id, action = %job.action, state = %row.state, "stale job");
             return Ok(Settle::Ack);
         }
@@ -149,30 +175,33 @@ impl Ctx {
             // Another worker is mid-action on this connector; try again soon.
             return Ok(Settle::Nak(Duration::from_millis(300)));
         }
-        let settle = self.run_leased(&row, &state, action, delivered).await;
+        let settle = self
+            .run_leased(kind, &row, &state, action, delivered)
+            .await;
         // A commit hands the lease back itself; every other outcome must.
         store::release_lease(&self.db, row.id, holder).await?;
         settle
     }
 
-    async fn run_leased(
+    async fn run_leased<K: Kind>(
         &self,
+        kind: &K,
         row: &onramp_store::entity::connector::Model,
-        state: &vif::State,
-        action: Action,
+        state: &K::State,
+        action: K::Action,
         delivered: i64,
     ) -> Result<Settle, onramp_store::Error> {
-        let step = match self.actions.execute(action, row).await? {
+        let name = K::action_name(action);
+        let (event, actor, csp_ref) = match kind.execute(action, row).await? {
             Step::Retry(reason) => {
-                tracing::warn!(connector = %row.id, action = action.as_str(), attempt = delivered, %reason, "transient failure; will retry");
-                store::set_last_error(
-                    &self.db,
-                    row.id,
-                    row.step,
-                    &format!("retrying {}: {reason}", action.as_str()),
-                )
-                .await?;
+                tracing::warn!(connector = %row.id, action = name, attempt = delivered, %reason, "transient failure; will retry");
+                self.record_retry(row, name, &reason).await?;
                 return Ok(Settle::Nak(self.backoff(delivered)));
+            }
+            Step::RetryIn(reason, after) => {
+                tracing::warn!(connector = %row.id, action = name, attempt = delivered, %reason, retry_after_ms = after.as_millis() as u64, "throttled; will retry");
+                self.record_retry(row, name, &reason).await?;
+                return Ok(Settle::Nak(after.max(self.backoff(delivered))));
             }
             Step::Wait(d) => return Ok(Settle::Nak(d)),
             Step::Done {
@@ -181,8 +210,7 @@ impl Ctx {
                 csp_ref,
             } => (event, actor, csp_ref),
         };
-        let (event, actor, csp_ref) = step;
-        let out = vif::handle(state, &event);
+        let out = K::handle(state, &event);
         if out.is_still_waiting() {
             if row.last_error.is_some() {
                 store::set_last_error_cleared(&self.db, row.id, row.step).await?;
@@ -195,17 +223,17 @@ impl Ctx {
         }
         let t = Transition {
             expected_step: row.step,
-            state: vif::state_name(&out.state).into(),
+            state: K::state_name(&out.state).into(),
             machine_state: serde_json::to_string(&out.state).expect("state serializes"),
-            waiting_on: vif::waiting_on(&out.state).as_str().into(),
-            event: event.name().into(),
+            waiting_on: K::waiting_on(&out.state).into(),
+            event: K::event_name(&event).into(),
             from_state: Some(row.state.clone()),
             message: out.note.clone(),
             actor: actor.into(),
-            next_action: out.actions.first().map(|a| a.as_str().to_string()),
+            next_action: out.first_action.map(str::to_string),
             csp_ref,
             last_error: None,
-            release_resources: action == Action::ReleaseResources,
+            release_resources: K::releases(action),
             lease_holder: Some(self.cfg.worker_id.clone()),
         };
         if store::commit_transition(&self.db, row.id, &t).await? {
@@ -215,5 +243,20 @@ impl Ctx {
             // A delete request moved the connector while we worked; look again.
             Ok(Settle::Nak(Duration::from_millis(100)))
         }
+    }
+
+    async fn record_retry(
+        &self,
+        row: &onramp_store::entity::connector::Model,
+        action: &str,
+        reason: &str,
+    ) -> Result<(), onramp_store::Error> {
+        store::set_last_error(
+            &self.db,
+            row.id,
+            row.step,
+            &format!("retrying {action}: {reason}"),
+        )
+        .await
     }
 }

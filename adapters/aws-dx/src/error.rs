@@ -42,6 +42,17 @@ pub enum Error {
         name: String,
         details: String,
     },
+    /// The hosted-connection twin of [`Error::Conflict`]: a live hosted
+    /// connection with the requested name exists on the interconnect with
+    /// another owner, bandwidth or VLAN. Not retryable.
+    #[error(
+        "hosted connection {connection_id} named {name:?} already exists with different parameters: {details}"
+    )]
+    ConnectionConflict {
+        connection_id: String,
+        name: String,
+        details: String,
+    },
 }
 
 impl Error {
@@ -54,6 +65,7 @@ impl Error {
         match self {
             Self::Rejected { operation, .. } | Self::Transient { operation, .. } => operation,
             Self::Conflict { .. } => "AllocatePrivateVirtualInterface",
+            Self::ConnectionConflict { .. } => "AllocateHostedConnection",
         }
     }
 

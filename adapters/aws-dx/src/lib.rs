@@ -1,17 +1,22 @@
-//! Partner-side AWS Direct Connect client: hosted private VIFs on the
-//! operator's interconnects, through the official `aws-sdk-directconnect`.
+//! Partner-side AWS Direct Connect client: hosted private VIFs and hosted
+//! connections on the operator's interconnects, through the official
+//! `aws-sdk-directconnect`.
 //!
 //! Every operation is idempotent, because the worker may be killed and its job
 //! redelivered at any point:
 //! - [`DxClient::ensure_private_vif`] keys on the VIF name: it looks for a live
 //!   VIF with that name on the interconnect before allocating, so a retry after
 //!   a lost reply finds the VIF the first attempt created.
-//! - [`DxClient::delete_vif`] treats "already gone" as success.
+//!   [`DxClient::ensure_hosted_connection`] does the same with the connection
+//!   name.
+//! - [`DxClient::delete_vif`] and [`DxClient::delete_connection`] treat
+//!   "already gone" as success.
 //!
 //! The SDK retries once (two attempts) with a short backoff; anything longer
 //! is the job queue's business, guided by [`Error::is_retryable`].
 
 mod error;
+mod hosted;
 
 use std::time::Duration;
 
@@ -26,6 +31,7 @@ use aws_sdk_directconnect::types::{
 use serde::{Deserialize, Serialize};
 
 pub use self::error::Error;
+pub use self::hosted::{HOSTED_BANDWIDTHS, HostedConnection, HostedConnectionRequest};
 
 const MAX_ATTEMPTS: u32 = 2;
 const INITIAL_BACKOFF: Duration = Duration::from_millis(200);
@@ -263,6 +269,28 @@ impl DxClient {
         connection_id: &str,
         name: &str,
     ) -> Result<Option<Vif>, Error> {
+        let mut found: Vec<Vif> = self
+            .vifs_on_connection(connection_id)
+            .await?
+            .into_iter()
+            .filter(|v| v.name == name && v.is_live())
+            .collect();
+        if found.len() > 1 {
+            tracing::warn!(
+                name,
+                connection_id,
+                count = found.len(),
+                "several live VIFs share one name; using the last listed"
+            );
+        }
+        Ok(found.pop())
+    }
+
+    /// The VIFs on a connection, every state, all pages, in AWS's order: the
+    /// hosted VIFs on an interconnect, or the customer's VIF on a hosted
+    /// connection (which the partner sees too). An unknown connection is
+    /// [`Error::Rejected`] ("Could not find Connection ...").
+    pub async fn vifs_on_connection(&self, connection_id: &str) -> Result<Vec<Vif>, Error> {
         let mut found: Vec<Vif> = Vec::new();
         let mut next_token: Option<String> = None;
         loop {
@@ -274,27 +302,13 @@ impl DxClient {
                 .send()
                 .await
                 .map_err(|e| Error::from_sdk("DescribeVirtualInterfaces", e))?;
-            found.extend(
-                out.virtual_interfaces()
-                    .iter()
-                    .filter(|v| v.virtual_interface_name() == Some(name))
-                    .map(|v| vif_from_sdk!(v))
-                    .filter(Vif::is_live),
-            );
+            found.extend(out.virtual_interfaces().iter().map(|v| vif_from_sdk!(v)));
             match out.next_token() {
                 Some(token) if !token.is_empty() => next_token = Some(token.to_owned()),
                 _ => break,
             }
         }
-        if found.len() > 1 {
-            tracing::warn!(
-                name,
-                connection_id,
-                count = found.len(),
-                "several live VIFs share one name; using the last listed"
-            );
-        }
-        Ok(found.pop())
+        Ok(found)
     }
 
     /// The VIF as AWS reports it (deleted ones included while AWS still lists

@@ -23,6 +23,8 @@ pub(crate) fn router(sim: AwsDxSim) -> Router {
         .route("/_sim/virtual-interfaces", get(list_vifs))
         .route("/_sim/virtual-interfaces/{id}", get(get_vif))
         .route("/_sim/virtual-interfaces/{id}/bgp", post(set_bgp))
+        .route("/_sim/connections", get(list_connections))
+        .route("/_sim/connections/{id}", get(get_connection))
         .route(
             "/_sim/faults",
             get(list_faults).post(add_fault).delete(clear_faults),
@@ -116,6 +118,17 @@ async fn get_vif(State(sim): State<AwsDxSim>, Path(id): Path<String>) -> Respons
     match sim.virtual_interface(&id) {
         Some(vif) => axum::Json(vif).into_response(),
         None => control_error(StatusCode::NOT_FOUND, format!("no virtual interface {id}")),
+    }
+}
+
+async fn list_connections(State(sim): State<AwsDxSim>) -> Response {
+    axum::Json(sim.hosted_connections()).into_response()
+}
+
+async fn get_connection(State(sim): State<AwsDxSim>, Path(id): Path<String>) -> Response {
+    match sim.hosted_connection(&id) {
+        Some(conn) => axum::Json(conn).into_response(),
+        None => control_error(StatusCode::NOT_FOUND, format!("no hosted connection {id}")),
     }
 }
 

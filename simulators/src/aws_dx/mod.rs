@@ -1,5 +1,5 @@
-//! AWS Direct Connect, partner side: hosted private virtual interfaces on the
-//! partner's interconnects.
+//! AWS Direct Connect, partner side: hosted private virtual interfaces and
+//! hosted connections on the partner's interconnects.
 //!
 //! The simulator speaks AWS JSON 1.1 (`POST /`, `X-Amz-Target:
 //! OvertureService.<Op>`) so the unmodified `aws-sdk-directconnect` client
@@ -11,8 +11,27 @@
 //!
 //! Implemented operations: AllocatePrivateVirtualInterface,
 //! ConfirmPrivateVirtualInterface, DescribeVirtualInterfaces,
-//! DeleteVirtualInterface, DescribeConnections, DescribeInterconnects,
-//! DescribeLocations.
+//! DeleteVirtualInterface, AllocateHostedConnection, DescribeHostedConnections,
+//! ConfirmConnection, DeleteConnection, CreatePrivateVirtualInterface,
+//! DescribeConnections, DescribeInterconnects, DescribeLocations.
+//!
+//! Hosted connections, as each side sees them:
+//! - The partner allocates one on its interconnect (AllocateHostedConnection):
+//!   state `ordering`, its VLAN reserved on the interconnect (VLANs are unique
+//!   per interconnect across hosted connections and hosted VIFs).
+//! - The customer accepts with ConfirmConnection: `pending`, then `available`
+//!   after [`SimConfig::available_after`]. The customer **declines** by calling
+//!   DeleteConnection while it is still `ordering`: `rejected` at once, as AWS
+//!   documents.
+//! - DeleteConnection otherwise (partner or customer): `deleting`, then
+//!   `deleted` after [`SimConfig::deleted_after`]; the VIF on it goes with it.
+//!   Deleted and rejected connections stay listed, and free their VLAN.
+//! - On an available hosted connection the customer creates its one VIF with
+//!   CreatePrivateVirtualInterface (the connection's VLAN, a gateway named at
+//!   once): `pending`, `available` with BGP down, then BGP up, like hosted
+//!   VIFs. The partner sees it with DescribeVirtualInterfaces.
+//! - The customer lists its hosted connections with DescribeConnections, the
+//!   partner with DescribeHostedConnections (connectionId = the interconnect).
 //!
 //! Control plane (plain JSON, not AWS):
 //!
@@ -21,6 +40,8 @@
 //! | GET | `/_sim/virtual-interfaces` | every VIF, deleted ones included ([`SimVif`]) |
 //! | GET | `/_sim/virtual-interfaces/{id}` | one VIF |
 //! | POST | `/_sim/virtual-interfaces/{id}/bgp` | `{"status":"down"\|"up"}` on an available/down VIF |
+//! | GET | `/_sim/connections` | every hosted connection, deleted ones included ([`SimConnection`]) |
+//! | GET | `/_sim/connections/{id}` | one hosted connection |
 //! | GET / POST / DELETE | `/_sim/faults` | list / arm ([`Fault`]) / disarm injected faults |
 //! | GET | `/_sim/stats` | `{"<Operation>": calls}` for every AWS call received |
 
@@ -48,13 +69,18 @@ pub struct SimConfig {
     pub partner_account: String,
     /// Access key id that authenticates as the partner.
     pub partner_access_key_id: String,
-    /// The partner's interconnects, on which hosted VIFs are allocated.
+    /// The partner's name as AWS shows it on hosted connections
+    /// (`partnerName`).
+    pub partner_name: String,
+    /// The partner's interconnects, on which hosted VIFs and hosted
+    /// connections are allocated.
     pub interconnects: Vec<Interconnect>,
-    /// From the customer's confirmation (state `pending`) to `available`.
+    /// From the customer's confirmation (state `pending`) to `available`; for
+    /// hosted VIFs, the customer's own VIFs and hosted connections alike.
     pub available_after: Duration,
     /// From `available` to the BGP session coming up.
     pub bgp_up_after: Duration,
-    /// From `deleting` to `deleted`.
+    /// From `deleting` to `deleted` (VIFs and hosted connections).
     pub deleted_after: Duration,
 }
 
@@ -63,6 +89,7 @@ impl Default for SimConfig {
         Self {
             partner_account: "111122223333".to_owned(),
             partner_access_key_id: "AKIAONRAMPPARTNER".to_owned(),
+            partner_name: "Onramp".to_owned(),
             interconnects: vec![Interconnect {
                 connection_id: "dxcon-onramp01".to_owned(),
                 name: "onramp-eqdc2-interconnect-1".to_owned(),
@@ -128,6 +155,27 @@ pub struct SimVif {
     pub bgp_status: String,
     pub virtual_gateway_id: Option<String>,
     pub direct_connect_gateway_id: Option<String>,
+    pub tags: Vec<SimTag>,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// Everything the simulator knows about a hosted connection (snapshot).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SimConnection {
+    /// `dxcon-...`
+    pub connection_id: String,
+    pub connection_name: String,
+    /// The partner interconnect it was allocated on.
+    pub interconnect_id: String,
+    /// The customer's account.
+    pub owner_account: String,
+    pub partner_name: String,
+    pub location: String,
+    pub region: String,
+    pub bandwidth: String,
+    pub vlan: u16,
+    /// AWS `connectionState` wire string (`ordering`, `pending`, ...).
+    pub state: String,
     pub tags: Vec<SimTag>,
     pub created_at: chrono::DateTime<chrono::Utc>,
 }
@@ -236,6 +284,16 @@ impl AwsDxSim {
 
     pub fn virtual_interface(&self, vif_id: &str) -> Option<SimVif> {
         self.lock_now().vif(vif_id)
+    }
+
+    /// Every hosted connection, deleted and rejected ones included, oldest
+    /// first.
+    pub fn hosted_connections(&self) -> Vec<SimConnection> {
+        self.lock_now().hosted_snapshot()
+    }
+
+    pub fn hosted_connection(&self, connection_id: &str) -> Option<SimConnection> {
+        self.lock_now().hosted(connection_id)
     }
 
     /// Forces the BGP session of an available or down VIF up or down (as

@@ -1,7 +1,7 @@
 //! The simulated Direct Connect account data and the operations on it.
 //!
-//! Time-driven transitions (pending → available → BGP up, deleting → deleted)
-//! are applied lazily: every access first calls [`SimState::advance`] with the
+//! Time-driven transitions (pending → available → BGP up, deleting → deleted;
+//! the same for hosted connections, see [`connections`]) are applied lazily: every access first calls [`SimState::advance`] with the
 //! current instant, so there are no timer tasks and a zero delay is exact.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
@@ -12,8 +12,11 @@ use axum::http::StatusCode;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+use self::connections::HostedRecord;
 use super::error::ApiError;
 use super::{Fault, SimConfig, SimVif, validate, wire};
+
+mod connections;
 
 /// Largest page DescribeVirtualInterfaces returns.
 const MAX_PAGE: usize = 100;
@@ -229,6 +232,8 @@ impl VifRecord {
 pub(crate) struct SimState {
     pub(crate) cfg: SimConfig,
     vifs: Vec<VifRecord>,
+    /// Hosted connections on the partner's interconnects, oldest first.
+    hosted: Vec<HostedRecord>,
     faults: Vec<Fault>,
     stats: BTreeMap<String, u64>,
 }
@@ -241,6 +246,7 @@ impl SimState {
         Self {
             cfg,
             vifs: Vec::new(),
+            hosted: Vec::new(),
             faults: Vec::new(),
             stats: BTreeMap::new(),
         }
@@ -250,6 +256,9 @@ impl SimState {
     pub(crate) fn advance(&mut self, now: Instant) {
         for vif in &mut self.vifs {
             vif.advance(now, &self.cfg);
+        }
+        for conn in &mut self.hosted {
+            conn.advance(now, &self.cfg);
         }
     }
 
@@ -374,6 +383,17 @@ impl SimState {
             }
             "DescribeVirtualInterfaces" => to_json(self.describe_vifs(caller, parse(body)?)?),
             "DeleteVirtualInterface" => to_json(self.delete_vif(caller, parse(body)?, now)?),
+            "CreatePrivateVirtualInterface" => {
+                to_json(self.create_private_vif(caller, parse(body)?, now)?)
+            }
+            "AllocateHostedConnection" => {
+                to_json(self.allocate_hosted_connection(caller, parse(body)?, now)?)
+            }
+            "DescribeHostedConnections" => {
+                to_json(self.describe_hosted_connections(caller, parse(body)?)?)
+            }
+            "ConfirmConnection" => to_json(self.confirm_connection(caller, parse(body)?, now)?),
+            "DeleteConnection" => to_json(self.delete_connection(caller, parse(body)?, now)?),
             "DescribeConnections" => to_json(self.describe_connections(caller, parse(body)?)?),
             "DescribeInterconnects" => to_json(self.describe_interconnects(caller, parse(body)?)?),
             "DescribeLocations" => to_json(self.describe_locations()),
@@ -388,11 +408,28 @@ impl SimState {
             .find(|i| i.connection_id == connection_id)
     }
 
+    /// The partner sees the VIFs on its interconnects and on the hosted
+    /// connections there; a customer the VIFs it owns.
     fn visible(&self, caller: &Caller, vif: &VifRecord) -> bool {
         match caller {
-            Caller::Partner => self.interconnect(&vif.connection_id).is_some(),
+            Caller::Partner => {
+                self.interconnect(&vif.connection_id).is_some()
+                    || self.find_hosted(caller, &vif.connection_id).is_ok()
+            }
             Caller::Customer(account) => vif.owner_account == *account,
         }
+    }
+
+    /// A VLAN is taken on an interconnect by a live hosted VIF on it or a live
+    /// hosted connection on it (whose own VIF uses the connection's VLAN).
+    fn vlan_in_use(&self, interconnect_id: &str, vlan: u16) -> bool {
+        self.vifs
+            .iter()
+            .any(|v| v.connection_id == interconnect_id && v.vlan == vlan && v.state.is_live())
+            || self
+                .hosted
+                .iter()
+                .any(|h| h.interconnect_id == interconnect_id && h.vlan == vlan && h.state.is_live())
     }
 
     fn allocate_private_vif(
@@ -407,14 +444,15 @@ impl SimState {
         let owner_account = input
             .owner_account
             .ok_or_else(|| ApiError::missing_member("ownerAccount"))?;
-        let alloc = input
+        let mut alloc = input
             .new_private_virtual_interface_allocation
             .ok_or_else(|| ApiError::missing_member("newPrivateVirtualInterfaceAllocation"))?;
-        let name = alloc.virtual_interface_name.ok_or_else(|| {
+        let name = alloc.virtual_interface_name.take().ok_or_else(|| {
             ApiError::missing_member("newPrivateVirtualInterfaceAllocation.virtualInterfaceName")
         })?;
         let vlan = alloc
             .vlan
+            .take()
             .ok_or_else(|| ApiError::missing_member("newPrivateVirtualInterfaceAllocation.vlan"))?;
 
         // Only the interconnect's owner may allocate on it; to anybody else it
@@ -438,25 +476,135 @@ impl SimState {
         }
         validate::vif_name(&name).map_err(ApiError::client)?;
         let vlan = validate::vlan(vlan).map_err(ApiError::client)?;
-        if self
-            .vifs
-            .iter()
-            .any(|v| v.connection_id == connection_id && v.vlan == vlan && v.state.is_live())
-        {
+        if self.vlan_in_use(&connection_id, vlan) {
             return Err(ApiError::client(format!(
                 "VLAN {vlan} is already in use on connection {connection_id}."
             )));
         }
-        let asn = validate::asn(alloc.asn, alloc.asn_long).map_err(ApiError::client)?;
-        let mtu = validate::mtu(alloc.mtu).map_err(ApiError::client)?;
-        let auth_key = match alloc.auth_key {
+        let peering = self.peering(alloc)?;
+
+        let record = self.new_vif(
+            name,
+            vlan,
+            Placement {
+                owner_account,
+                aws_device: device_suffix(&interconnect.connection_id),
+                connection_id,
+                location: interconnect.location,
+                region: interconnect.region,
+            },
+            peering,
+            now,
+        );
+        tracing::info!(
+            vif = %record.id, name = %record.name, owner = %record.owner_account,
+            vlan = record.vlan, "simulated hosted VIF allocated"
+        );
+        let out = record.to_wire();
+        self.vifs.push(record);
+        Ok(out)
+    }
+
+    /// The customer's own private VIF on its hosted connection: only once the
+    /// connection is available, on the connection's VLAN, and only one.
+    fn create_private_vif(
+        &mut self,
+        caller: &Caller,
+        input: wire::CreatePrivateVirtualInterfaceInput,
+        now: Instant,
+    ) -> Result<wire::VirtualInterface, ApiError> {
+        let connection_id = input
+            .connection_id
+            .ok_or_else(|| ApiError::missing_member("connectionId"))?;
+        let new = input
+            .new_private_virtual_interface
+            .ok_or_else(|| ApiError::missing_member("newPrivateVirtualInterface"))?;
+        let mut peering = new.peering;
+        let name = peering.virtual_interface_name.take().ok_or_else(|| {
+            ApiError::missing_member("newPrivateVirtualInterface.virtualInterfaceName")
+        })?;
+        let vlan = peering
+            .vlan
+            .take()
+            .ok_or_else(|| ApiError::missing_member("newPrivateVirtualInterface.vlan"))?;
+
+        if *caller == Caller::Partner && self.interconnect(&connection_id).is_some() {
+            return Err(ApiError::client(format!(
+                "Connection {connection_id} is an interconnect. Use AllocatePrivateVirtualInterface \
+                 to provision hosted virtual interfaces on it."
+            )));
+        }
+        let conn = &self.hosted[self.find_hosted(caller, &connection_id)?];
+        if *caller != Caller::Customer(conn.owner_account.clone()) {
+            return Err(ApiError::client(format!(
+                "Only the owner account {} of connection {connection_id} can create virtual \
+                 interfaces on it.",
+                conn.owner_account
+            )));
+        }
+        validate::vif_name(&name).map_err(ApiError::client)?;
+        let vlan = validate::vlan(vlan).map_err(ApiError::client)?;
+        if conn.state != connections::ConnState::Available {
+            return Err(ApiError::client(format!(
+                "Connection {connection_id} is in state {}. Virtual interfaces can only be \
+                 created on an available connection.",
+                conn.state.as_str()
+            )));
+        }
+        if vlan != conn.vlan {
+            return Err(ApiError::client(format!(
+                "VLAN {vlan} does not match VLAN {} of hosted connection {connection_id}.",
+                conn.vlan
+            )));
+        }
+        if let Some(existing) = self
+            .vifs
+            .iter()
+            .find(|v| v.connection_id == connection_id && v.state.is_live())
+        {
+            return Err(ApiError::client(format!(
+                "Hosted connection {connection_id} already has virtual interface {}. A hosted \
+                 connection supports only one virtual interface.",
+                existing.id
+            )));
+        }
+        let placement = Placement {
+            owner_account: conn.owner_account.clone(),
+            aws_device: device_suffix(&conn.interconnect_id),
+            connection_id,
+            location: conn.location.clone(),
+            region: conn.region.clone(),
+        };
+        let (vgw, dxgw) = gateway(new.virtual_gateway_id, new.direct_connect_gateway_id)?;
+        let peering = self.peering(peering)?;
+
+        let mut record = self.new_vif(name, vlan, placement, peering, now);
+        record.virtual_gateway_id = vgw;
+        record.direct_connect_gateway_id = dxgw;
+        record.state = VifState::Pending;
+        tracing::info!(
+            vif = %record.id, name = %record.name, owner = %record.owner_account,
+            connection = %record.connection_id, vlan = record.vlan,
+            "simulated VIF created by the customer on its hosted connection"
+        );
+        let out = record.to_wire();
+        self.vifs.push(record);
+        Ok(out)
+    }
+
+    /// Checks the BGP peering members every new private VIF carries and fills
+    /// in what AWS generates (auth key, link-local /30).
+    fn peering(&self, p: wire::NewPrivateVirtualInterfaceAllocation) -> Result<Peering, ApiError> {
+        let asn = validate::asn(p.asn, p.asn_long).map_err(ApiError::client)?;
+        let mtu = validate::mtu(p.mtu).map_err(ApiError::client)?;
+        let auth_key = match p.auth_key {
             Some(key) => {
                 validate::auth_key(&key).map_err(ApiError::client)?;
                 key
             }
             None => random_string(24, ALNUM_MIXED),
         };
-        match alloc.address_family.as_deref() {
+        match p.address_family.as_deref() {
             None | Some("ipv4") => {}
             Some("ipv6") => {
                 return Err(ApiError::client(
@@ -470,39 +618,57 @@ impl SimState {
                 )));
             }
         }
-        let (amazon_address, customer_address) =
-            match (alloc.amazon_address, alloc.customer_address) {
-                (Some(a), Some(c)) => {
-                    validate::peer_addresses(&a, &c).map_err(ApiError::client)?;
-                    (a, c)
-                }
-                (None, None) => self.assign_link_local_pair(),
-                _ => {
-                    return Err(ApiError::client(
-                        "amazonAddress and customerAddress must both be specified or both omitted.",
-                    ));
-                }
-            };
-        let tags = alloc.tags.unwrap_or_default();
+        let (amazon_address, customer_address) = match (p.amazon_address, p.customer_address) {
+            (Some(a), Some(c)) => {
+                validate::peer_addresses(&a, &c).map_err(ApiError::client)?;
+                (a, c)
+            }
+            (None, None) => self.assign_link_local_pair(),
+            _ => {
+                return Err(ApiError::client(
+                    "amazonAddress and customerAddress must both be specified or both omitted.",
+                ));
+            }
+        };
+        let tags = p.tags.unwrap_or_default();
         check_tags(&tags)?;
-
-        let record = VifRecord {
-            id: self.fresh_id("dxvif-"),
-            name,
-            owner_account,
-            connection_id,
-            location: interconnect.location.clone(),
-            region: interconnect.region.clone(),
-            aws_device: device_suffix(&interconnect.connection_id),
-            vlan,
+        Ok(Peering {
             asn,
-            asn_in_legacy_member: alloc.asn_long.is_none(),
+            asn_in_legacy_member: p.asn_long.is_none(),
             auth_key,
             amazon_address,
             customer_address,
-            address_family: "ipv4".to_owned(),
             mtu,
             tags,
+        })
+    }
+
+    /// A fresh VIF record, `confirming`, with its BGP peer pending and down.
+    fn new_vif(
+        &self,
+        name: String,
+        vlan: u16,
+        at: Placement,
+        peering: Peering,
+        now: Instant,
+    ) -> VifRecord {
+        VifRecord {
+            id: self.fresh_id("dxvif-"),
+            name,
+            owner_account: at.owner_account,
+            connection_id: at.connection_id,
+            location: at.location,
+            region: at.region,
+            aws_device: at.aws_device,
+            vlan,
+            asn: peering.asn,
+            asn_in_legacy_member: peering.asn_in_legacy_member,
+            auth_key: peering.auth_key,
+            amazon_address: peering.amazon_address,
+            customer_address: peering.customer_address,
+            address_family: "ipv4".to_owned(),
+            mtu: peering.mtu,
+            tags: peering.tags,
             created_at: chrono::Utc::now(),
             virtual_gateway_id: None,
             direct_connect_gateway_id: None,
@@ -511,14 +677,7 @@ impl SimState {
             since: now,
             bgp_up: false,
             bgp_held_down: false,
-        };
-        tracing::info!(
-            vif = %record.id, name = %record.name, owner = %record.owner_account,
-            vlan = record.vlan, "simulated hosted VIF allocated"
-        );
-        let out = record.to_wire();
-        self.vifs.push(record);
-        Ok(out)
+        }
     }
 
     fn confirm_private_vif(
@@ -538,27 +697,7 @@ impl SimState {
                 vif.owner_account
             )));
         }
-        let (vgw, dxgw) = match (input.virtual_gateway_id, input.direct_connect_gateway_id) {
-            (Some(v), None) if !v.is_empty() => {
-                if !v.starts_with("vgw-") {
-                    return Err(ApiError::client(format!(
-                        "Virtual private gateway {v} does not exist."
-                    )));
-                }
-                (Some(v), None)
-            }
-            (None, Some(d)) if !d.is_empty() => (None, Some(d)),
-            (Some(_), Some(_)) => {
-                return Err(ApiError::client(
-                    "Specify either virtualGatewayId or directConnectGatewayId, not both.",
-                ));
-            }
-            _ => {
-                return Err(ApiError::client(
-                    "Either virtualGatewayId or directConnectGatewayId must be specified.",
-                ));
-            }
-        };
+        let (vgw, dxgw) = gateway(input.virtual_gateway_id, input.direct_connect_gateway_id)?;
         if vif.state != VifState::Confirming {
             return Err(ApiError::client(format!(
                 "Virtual interface {vif_id} is in state {} and cannot be confirmed.",
@@ -581,6 +720,7 @@ impl SimState {
     ) -> Result<wire::DescribeVirtualInterfacesOutput, ApiError> {
         if let Some(connection_id) = &input.connection_id
             && self.interconnect(connection_id).is_none()
+            && self.find_hosted(caller, connection_id).is_err()
         {
             return Err(ApiError::connection_not_found(connection_id));
         }
@@ -601,31 +741,13 @@ impl SimState {
                     .is_none_or(|c| *c == v.connection_id)
             })
             .collect();
-
-        let start = match &input.next_token {
-            None => 0,
-            Some(token) => token
-                .parse::<usize>()
-                .ok()
-                .filter(|s| *s <= matches.len())
-                .ok_or_else(|| ApiError::client("The nextToken is invalid."))?,
-        };
-        let page = match input.max_results {
-            None => matches.len(),
-            Some(n) if n >= 1 => (n as usize).min(MAX_PAGE),
-            Some(n) => {
-                return Err(ApiError::client(format!(
-                    "maxResults {n} is invalid. It must be at least 1."
-                )));
-            }
-        };
-        let end = start.saturating_add(page).min(matches.len());
+        let (page, next_token) =
+            paginate(matches, input.max_results, input.next_token.as_deref())?;
         Ok(wire::DescribeVirtualInterfacesOutput {
-            virtual_interfaces: matches[start..end].iter().map(|v| v.to_wire()).collect(),
-            next_token: (end < matches.len()).then(|| end.to_string()),
+            virtual_interfaces: page.into_iter().map(VifRecord::to_wire).collect(),
+            next_token,
         })
     }
-
     fn delete_vif(
         &mut self,
         caller: &Caller,
@@ -659,11 +781,16 @@ impl SimState {
         })
     }
 
+    /// The partner's connections are its interconnects; a customer's are its
+    /// hosted connections.
     fn describe_connections(
         &self,
         caller: &Caller,
         input: wire::DescribeConnectionsInput,
     ) -> Result<wire::Connections, ApiError> {
+        if let Caller::Customer(account) = caller {
+            return self.customer_connections(account, input.connection_id.as_deref());
+        }
         let connections = self
             .owned_interconnects(caller, input.connection_id.as_deref())?
             .into_iter()
@@ -686,9 +813,14 @@ impl SimState {
                 has_logical_redundancy: "no",
                 tags: Vec::new(),
                 mac_sec_capable: false,
+                vlan: None,
+                partner_name: None,
             })
             .collect();
-        Ok(wire::Connections { connections })
+        Ok(wire::Connections {
+            connections,
+            next_token: None,
+        })
     }
 
     fn describe_interconnects(
@@ -770,7 +902,10 @@ impl SimState {
     fn fresh_id(&self, prefix: &str) -> String {
         loop {
             let id = format!("{prefix}{}", random_string(8, ALNUM_LOWER));
-            if !self.vifs.iter().any(|v| v.id == id || v.bgp_peer_id == id) {
+            let taken = self.vifs.iter().any(|v| v.id == id || v.bgp_peer_id == id)
+                || self.hosted.iter().any(|h| h.id == id)
+                || self.interconnect(&id).is_some();
+            if !taken {
                 return id;
             }
         }
@@ -800,6 +935,83 @@ impl SimState {
             format!("{}/30", Ipv4Addr::from(block + 2)),
         )
     }
+}
+
+/// Where a new VIF sits and whose it is.
+struct Placement {
+    owner_account: String,
+    /// The interconnect (hosted VIF) or the hosted connection (customer VIF).
+    connection_id: String,
+    location: String,
+    region: String,
+    aws_device: String,
+}
+
+/// The checked BGP peering of a new VIF.
+struct Peering {
+    asn: u32,
+    /// The ASN arrived in `asn` (not `asnLong`).
+    asn_in_legacy_member: bool,
+    auth_key: String,
+    amazon_address: String,
+    customer_address: String,
+    mtu: u32,
+    tags: Vec<wire::Tag>,
+}
+
+/// Exactly one of the two gateways, as ConfirmPrivateVirtualInterface and
+/// CreatePrivateVirtualInterface require.
+fn gateway(
+    virtual_gateway_id: Option<String>,
+    direct_connect_gateway_id: Option<String>,
+) -> Result<(Option<String>, Option<String>), ApiError> {
+    match (virtual_gateway_id, direct_connect_gateway_id) {
+        (Some(v), None) if !v.is_empty() => {
+            if !v.starts_with("vgw-") {
+                return Err(ApiError::client(format!(
+                    "Virtual private gateway {v} does not exist."
+                )));
+            }
+            Ok((Some(v), None))
+        }
+        (None, Some(d)) if !d.is_empty() => Ok((None, Some(d))),
+        (Some(_), Some(_)) => Err(ApiError::client(
+            "Specify either virtualGatewayId or directConnectGatewayId, not both.",
+        )),
+        _ => Err(ApiError::client(
+            "Either virtualGatewayId or directConnectGatewayId must be specified.",
+        )),
+    }
+}
+
+/// One page of `items` for a Describe call with `maxResults`/`nextToken`
+/// (the token is the index of the next item), and the token of the next page.
+fn paginate<T>(
+    items: Vec<T>,
+    max_results: Option<i64>,
+    next_token: Option<&str>,
+) -> Result<(Vec<T>, Option<String>), ApiError> {
+    let total = items.len();
+    let start = match next_token {
+        None => 0,
+        Some(token) => token
+            .parse::<usize>()
+            .ok()
+            .filter(|s| *s <= total)
+            .ok_or_else(|| ApiError::client("The nextToken is invalid."))?,
+    };
+    let page = match max_results {
+        None => total,
+        Some(n) if n >= 1 => usize::try_from(n).unwrap_or(MAX_PAGE).min(MAX_PAGE),
+        Some(n) => {
+            return Err(ApiError::client(format!(
+                "maxResults {n} is invalid. It must be at least 1."
+            )));
+        }
+    };
+    let end = start.saturating_add(page).min(total);
+    let next = (end < total).then(|| end.to_string());
+    Ok((items.into_iter().skip(start).take(end - start).collect(), next))
 }
 
 fn parse<T: DeserializeOwned + Default>(body: &[u8]) -> Result<T, ApiError> {

@@ -78,6 +78,48 @@ pub(crate) fn vif_name(name: &str) -> Result<(), String> {
     }
 }
 
+/// What AWS accepts as the bandwidth of a hosted connection (1Gbps and up
+/// only for qualified partners, which the simulator's partner is).
+pub(crate) const HOSTED_BANDWIDTHS: &[&str] = &[
+    "50Mbps", "100Mbps", "200Mbps", "300Mbps", "400Mbps", "500Mbps", "1Gbps", "2Gbps", "5Gbps",
+    "10Gbps", "25Gbps",
+];
+
+/// A hosted connection bandwidth, exactly as AWS spells it.
+pub(crate) fn hosted_bandwidth(bandwidth: &str) -> Result<(), String> {
+    if HOSTED_BANDWIDTHS.contains(&bandwidth) {
+        Ok(())
+    } else {
+        Err(format!(
+            "Bandwidth {bandwidth} is invalid for a hosted connection. Valid values are {}.",
+            HOSTED_BANDWIDTHS.join(", ")
+        ))
+    }
+}
+
+/// `50Mbps` → 50, `10Gbps` → 10000; `None` for anything else.
+pub(crate) fn bandwidth_mbps(bandwidth: &str) -> Option<u64> {
+    let (digits, factor) = if let Some(d) = bandwidth.strip_suffix("Mbps") {
+        (d, 1)
+    } else if let Some(d) = bandwidth.strip_suffix("Gbps") {
+        (d, 1000)
+    } else {
+        return None;
+    };
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse::<u64>().ok()?.checked_mul(factor)
+}
+
+pub(crate) fn connection_name(name: &str) -> Result<(), String> {
+    match name.chars().count() {
+        0 => Err("connectionName must not be empty.".to_owned()),
+        1..=100 => Ok(()),
+        _ => Err("connectionName must be at most 100 characters.".to_owned()),
+    }
+}
+
 /// `a.b.c.d/len` with a strict dotted quad and 0 <= len <= 32.
 pub(crate) fn parse_ipv4_cidr(s: &str) -> Option<(Ipv4Addr, u8)> {
     let (addr, len) = s.split_once('/')?;
@@ -210,6 +252,32 @@ mod tests {
         assert!(vif_name("").is_err());
         assert!(vif_name("onramp-svc-1").is_ok());
         assert!(vif_name(&"n".repeat(101)).is_err());
+    }
+
+    #[test]
+    fn hosted_bandwidths() {
+        for ok in HOSTED_BANDWIDTHS {
+            assert!(hosted_bandwidth(ok).is_ok(), "{ok}");
+            assert!(bandwidth_mbps(ok).is_some(), "{ok}");
+        }
+        for bad in ["3Gbps", "1gbps", "1 Gbps", "100Gbps", "", "1000Mbps"] {
+            let e = hosted_bandwidth(bad).unwrap_err();
+            assert!(e.contains(&format!("Bandwidth {bad} ")), "{e}");
+            assert!(e.contains("50Mbps") && e.contains("25Gbps"), "{e}");
+        }
+        assert_eq!(bandwidth_mbps("50Mbps"), Some(50));
+        assert_eq!(bandwidth_mbps("10Gbps"), Some(10_000));
+        assert_eq!(bandwidth_mbps("100Gbps"), Some(100_000));
+        assert_eq!(bandwidth_mbps("Gbps"), None);
+        assert_eq!(bandwidth_mbps("+1Gbps"), None);
+        assert_eq!(bandwidth_mbps("1Tbps"), None);
+    }
+
+    #[test]
+    fn connection_names() {
+        assert!(connection_name("").is_err());
+        assert!(connection_name("onramp-hc-1").is_ok());
+        assert!(connection_name(&"n".repeat(101)).is_err());
     }
 
     #[test]

@@ -55,8 +55,60 @@ pub(crate) struct DeleteVirtualInterfaceInput {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
+pub(crate) struct CreatePrivateVirtualInterfaceInput {
+    pub(crate) connection_id: Option<String>,
+    pub(crate) new_private_virtual_interface: Option<NewPrivateVirtualInterface>,
+}
+
+/// The customer's own VIF: the allocation's members plus the gateway, which
+/// the customer names at once instead of on confirmation.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct NewPrivateVirtualInterface {
+    #[serde(flatten)]
+    pub(crate) peering: NewPrivateVirtualInterfaceAllocation,
+    pub(crate) virtual_gateway_id: Option<String>,
+    pub(crate) direct_connect_gateway_id: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub(crate) struct DescribeConnectionsInput {
     pub(crate) connection_id: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct AllocateHostedConnectionInput {
+    /// The partner's interconnect (or LAG).
+    pub(crate) connection_id: Option<String>,
+    pub(crate) owner_account: Option<String>,
+    pub(crate) bandwidth: Option<String>,
+    pub(crate) connection_name: Option<String>,
+    pub(crate) vlan: Option<i64>,
+    pub(crate) tags: Option<Vec<Tag>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct DescribeHostedConnectionsInput {
+    /// The interconnect (or LAG) the hosted connections are on.
+    pub(crate) connection_id: Option<String>,
+    pub(crate) max_results: Option<i64>,
+    pub(crate) next_token: Option<String>,
+}
+
+/// ConfirmConnection and DeleteConnection take just the id.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ConnectionIdInput {
+    pub(crate) connection_id: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ConnectionStateOutput {
+    pub(crate) connection_state: &'static str,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -146,12 +198,20 @@ pub(crate) struct Connection {
     pub(crate) has_logical_redundancy: &'static str,
     pub(crate) tags: Vec<Tag>,
     pub(crate) mac_sec_capable: bool,
+    /// Hosted connections only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) vlan: Option<u16>,
+    /// Hosted connections only: the partner that allocated it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) partner_name: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct Connections {
     pub(crate) connections: Vec<Connection>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) next_token: Option<String>,
 }
 
 #[derive(Debug, Serialize)]

@@ -8,11 +8,13 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post, put};
 use serde_json::{Value, json};
 
-use super::state::{ArmError, PRIVATE_PEERING, SimState, check_api_version};
-use super::{AzureErSim, AzureFault, CreateCircuit, SimCrossConnection, SimPeering};
+use super::state::{ArmError, OperationResult, PRIVATE_PEERING, SimState, check_api_version};
+use super::{
+    AzureErSim, AzureFault, CreateCircuit, CustomerPeering, SimCrossConnection, SimLeg, SimPeering,
+};
 
 const XC_TYPE: &str = "Microsoft.Network/expressRouteCrossConnections";
 const ACCEPTED_SCOPES: [&str; 2] = [
@@ -32,14 +34,28 @@ pub(crate) fn router(sim: AzureErSim) -> Router {
             "/subscriptions/{sub}/providers/Microsoft.Network/locations/{loc}/azureAsyncOperations/{id}",
             get(operation_status),
         )
+        .route(
+            "/subscriptions/{sub}/providers/Microsoft.Network/locations/{loc}/operationResults/{id}",
+            get(operation_result),
+        )
         .route(xc, get(get_xc).put(put_xc))
         .route(
             &format!("{xc}/peerings/{{peering}}"),
             get(get_peering).put(put_peering).delete(delete_peering),
         )
+        .route(
+            &format!("{xc}/peerings/{{peering}}/routeTablesSummary/{{device_path}}"),
+            post(route_tables_summary),
+        )
         .route("/_sim/circuits", post(create_circuit))
         .route("/_sim/cross-connections", get(list_sim_xcs))
         .route("/_sim/cross-connections/{key}", get(get_sim_xc))
+        .route("/_sim/cross-connections/{key}/legs/{leg}", post(set_leg))
+        .route(
+            "/_sim/cross-connections/{key}/private-peering",
+            put(customer_peering),
+        )
+        .route("/_sim/tokens", delete(revoke_tokens))
         .route(
             "/_sim/faults",
             get(list_faults).post(add_fault).delete(clear_faults),
@@ -157,6 +173,8 @@ struct ArmOk {
     body: Option<Value>,
     /// `(location, operation id)` of a started LRO.
     operation: Option<(String, String)>,
+    /// Also send `Location` (the operation's result URL) with the LRO headers.
+    location: bool,
 }
 
 impl ArmOk {
@@ -165,6 +183,16 @@ impl ArmOk {
             status: StatusCode::OK,
             body: Some(body),
             operation: None,
+            location: false,
+        }
+    }
+
+    fn started(status: StatusCode, body: Option<Value>, location: String, op: String) -> Self {
+        Self {
+            status,
+            body,
+            operation: Some((location, op)),
+            location: false,
         }
     }
 }
@@ -200,6 +228,7 @@ fn arm(
         state.check_subscription(sub)?;
         f(&mut state, now)
     })();
+    state.refresh_bgp();
     drop(state);
     let mut response = match result {
         Ok(ok) => {
@@ -212,13 +241,20 @@ fn arm(
                     .get(header::HOST)
                     .and_then(|v| v.to_str().ok())
                     .unwrap_or("127.0.0.1");
-                let url = format!(
-                    "http://{host}/subscriptions/{sub_id}/providers/Microsoft.Network/locations/{loc}/azureAsyncOperations/{id}?api-version={}",
-                    api_version.as_deref().unwrap_or_default()
+                let base = format!(
+                    "http://{host}/subscriptions/{sub_id}/providers/Microsoft.Network/locations/{loc}"
                 );
+                let api = api_version.as_deref().unwrap_or_default();
+                let url = format!("{base}/azureAsyncOperations/{id}?api-version={api}");
                 let h = r.headers_mut();
                 if let Ok(v) = HeaderValue::from_str(&url) {
                     h.insert("azure-asyncoperation", v);
+                }
+                if ok.location {
+                    let url = format!("{base}/operationResults/{id}?api-version={api}");
+                    if let Ok(v) = HeaderValue::from_str(&url) {
+                        h.insert(header::LOCATION, v);
+                    }
                 }
                 h.insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
             }
@@ -280,7 +316,7 @@ fn peering_json(sub: &str, xc: &SimCrossConnection, p: &SimPeering) -> Value {
         "secondaryAzurePort": xc.secondary_azure_port,
         "vlanId": p.vlan_id,
         "provisioningState": p.provisioning_state,
-        "lastModifiedBy": "ServiceProvider",
+        "lastModifiedBy": p.last_modified_by,
     });
     if let Some(k) = &p.shared_key {
         props["sharedKey"] = json!(k);
@@ -400,11 +436,12 @@ async fn put_xc(
         |s, now| {
             let v = parse_json(&body)?;
             let (x, op) = s.put(&rg, &key, &v, now)?;
-            Ok(ArmOk {
-                status: StatusCode::ACCEPTED,
-                body: Some(xc_json(&s.cfg.subscription_id, &x)),
-                operation: Some((x.location.clone(), op)),
-            })
+            Ok(ArmOk::started(
+                StatusCode::ACCEPTED,
+                Some(xc_json(&s.cfg.subscription_id, &x)),
+                x.location.clone(),
+                op,
+            ))
         },
     )
 }
@@ -444,15 +481,17 @@ async fn put_peering(
         |s, now| {
             let v = parse_json(&body)?;
             let (x, p, created, op) = s.put_peering(&rg, &key, &name, &v, now)?;
-            Ok(ArmOk {
-                status: if created {
-                    StatusCode::CREATED
-                } else {
-                    StatusCode::ACCEPTED
-                },
-                body: Some(peering_json(&s.cfg.subscription_id, &x, &p)),
-                operation: Some((x.location.clone(), op)),
-            })
+            let status = if created {
+                StatusCode::CREATED
+            } else {
+                StatusCode::ACCEPTED
+            };
+            Ok(ArmOk::started(
+                status,
+                Some(peering_json(&s.cfg.subscription_id, &x, &p)),
+                x.location.clone(),
+                op,
+            ))
         },
     )
 }
@@ -472,25 +511,85 @@ async fn delete_peering(
         |s, now| {
             let location = s.get(&rg, &key)?.location;
             Ok(match s.delete_peering(&rg, &key, &name, now)? {
-                Some(op) => ArmOk {
-                    status: StatusCode::ACCEPTED,
-                    body: None,
-                    operation: Some((location, op)),
-                },
+                Some(op) => ArmOk::started(StatusCode::ACCEPTED, None, location, op),
                 None => ArmOk {
                     status: StatusCode::NO_CONTENT,
                     body: None,
                     operation: None,
+                    location: false,
                 },
             })
         },
     )
 }
 
+async fn route_tables_summary(
+    State(sim): State<AzureErSim>,
+    Path((sub, rg, key, name, device_path)): Path<(String, String, String, String, String)>,
+    headers: HeaderMap,
+    query: Q,
+) -> Response {
+    arm(
+        &sim,
+        "ExpressRouteCrossConnections_ListRoutesTableSummary",
+        &headers,
+        &query,
+        &sub,
+        |s, now| {
+            let location = s.get(&rg, &key)?.location;
+            Ok(
+                match s.route_tables_summary(&rg, &key, &name, &device_path, now)? {
+                    Ok(body) => ArmOk::ok(body),
+                    Err(op) => ArmOk {
+                        location: true,
+                        ..ArmOk::started(StatusCode::ACCEPTED, None, location, op)
+                    },
+                },
+            )
+        },
+    )
+}
+
+async fn operation_result(
+    State(sim): State<AzureErSim>,
+    Path((sub, loc, id)): Path<(String, String, String)>,
+    headers: HeaderMap,
+    query: Q,
+) -> Response {
+    arm(
+        &sim,
+        "OperationResults_Get",
+        &headers,
+        &query,
+        &sub,
+        |s, _| match s.operation_result(&id)? {
+            OperationResult::Running => Ok(ArmOk {
+                location: true,
+                ..ArmOk::started(StatusCode::ACCEPTED, None, loc.clone(), id.clone())
+            }),
+            OperationResult::Succeeded(Some(body)) => Ok(ArmOk::ok(body)),
+            OperationResult::Succeeded(None) => Ok(ArmOk {
+                status: StatusCode::NO_CONTENT,
+                body: None,
+                operation: None,
+                location: false,
+            }),
+            OperationResult::Failed(e) => Err(e),
+        },
+    )
+}
+
 // ----- control plane -----
 
+/// `{"message": ..., "error": ...}`: `error` is what the first endpoints
+/// answered, `message` what the later ones document; both carry the text.
 fn control_error(status: StatusCode, message: impl Into<String>) -> Response {
-    (status, axum::Json(json!({ "error": message.into() }))).into_response()
+    let message = message.into();
+    (
+        status,
+        axum::Json(json!({ "message": message, "error": message })),
+    )
+        .into_response()
 }
 
 async fn create_circuit(State(sim): State<AzureErSim>, body: Bytes) -> Response {
@@ -513,6 +612,62 @@ async fn get_sim_xc(State(sim): State<AzureErSim>, Path(key): Path<String>) -> R
         Some(x) => axum::Json(x).into_response(),
         None => control_error(StatusCode::NOT_FOUND, format!("no cross-connection {key}")),
     }
+}
+
+async fn set_leg(
+    State(sim): State<AzureErSim>,
+    Path((key, leg)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    #[derive(serde::Deserialize)]
+    struct Body {
+        up: bool,
+    }
+    let leg: SimLeg = match leg.parse() {
+        Ok(l) => l,
+        Err(msg) => return control_error(StatusCode::BAD_REQUEST, msg),
+    };
+    let up = match serde_json::from_slice::<Body>(&body) {
+        Ok(b) => b.up,
+        Err(e) => {
+            return control_error(
+                StatusCode::BAD_REQUEST,
+                format!("invalid body, expected {{\"up\": true|false}}: {e}"),
+            );
+        }
+    };
+    match sim.lock_now().set_leg_up(&key, leg, up) {
+        Ok(xc) => axum::Json(xc).into_response(),
+        Err((status, msg)) => control_error(status, msg),
+    }
+}
+
+async fn customer_peering(
+    State(sim): State<AzureErSim>,
+    Path(key): Path<String>,
+    body: Bytes,
+) -> Response {
+    let parsed = serde_json::from_slice::<Value>(&body).and_then(|mut v| {
+        // Accept the ARM shape (`{"properties": {...}}`) as well as flat fields.
+        if let Some(props) = v.get_mut("properties").filter(|p| p.is_object()) {
+            v = props.take();
+        }
+        serde_json::from_value::<CustomerPeering>(v)
+    });
+    let req = match parsed {
+        Ok(r) => r,
+        Err(e) => return control_error(StatusCode::BAD_REQUEST, format!("invalid body: {e}")),
+    };
+    match sim.lock_now().customer_private_peering(&key, &req) {
+        Ok((xc, true)) => (StatusCode::CREATED, axum::Json(xc)).into_response(),
+        Ok((xc, false)) => axum::Json(xc).into_response(),
+        Err((status, msg)) => control_error(status, msg),
+    }
+}
+
+async fn revoke_tokens(State(sim): State<AzureErSim>) -> Response {
+    sim.revoke_tokens();
+    StatusCode::NO_CONTENT.into_response()
 }
 
 async fn list_faults(State(sim): State<AzureErSim>) -> Response {

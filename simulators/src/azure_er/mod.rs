@@ -14,7 +14,24 @@
 //! | GET | `providers/Microsoft.Network/expressRouteCrossConnections[?$filter=name eq '<key>']` | list / look up by service key |
 //! | GET, PUT | `resourceGroups/{rg}/providers/Microsoft.Network/expressRouteCrossConnections/{key}` | read / set `serviceProviderProvisioningState` (LRO) |
 //! | GET, PUT, DELETE | `.../expressRouteCrossConnections/{key}/peerings/AzurePrivatePeering` | private peering (PUT and DELETE are LROs) |
+//! | POST | `.../peerings/AzurePrivatePeering/routeTablesSummary/{primary\|secondary}` | BGP session of one leg, as seen by the MSEE (see below) |
 //! | GET | `providers/Microsoft.Network/locations/{loc}/azureAsyncOperations/{id}` | LRO status |
+//! | GET | `providers/Microsoft.Network/locations/{loc}/operationResults/{id}` | LRO result (`Location`): 202 while running, then the result |
+//!
+//! `routeTablesSummary` is an ARM long-running POST. The simulator answers it
+//! synchronously (200, `{"value":[{neighbor, asn, upDown,
+//! stateOrPrefixesReceived}]}`) unless an [`AzureFault::AsyncRouteSummary`] is
+//! armed, in which case it answers 202 with `Azure-AsyncOperation` and
+//! `Location`, and the summary is the body of the `Location` URL once the
+//! operation succeeded. `neighbor` is Microsoft's address in the leg's /30
+//! (the second usable one), `asn` is 12076. A leg is Established (a prefix
+//! count in `stateOrPrefixesReceived`) while the cross-connection is
+//! `Provisioned` with `provisioningState` `Succeeded`, the private peering is
+//! `Succeeded` and `Enabled`, and the leg was not forced down; otherwise it
+//! reads `Idle` (not provisioned or peering not ready), `Idle (Admin)`
+//! (peering `Disabled`) or `Active` (forced down: the MSEE keeps trying).
+//! A device path other than `primary`/`secondary` is a 400; no peering is a
+//! 404 `NotFound`.
 //!
 //! Control plane (plain JSON, plays the customer and injects faults):
 //!
@@ -22,8 +39,14 @@
 //! |---|---|---|
 //! | POST | `/_sim/circuits` | customer creates a circuit ([`CreateCircuit`]) → [`SimCrossConnection`] |
 //! | GET | `/_sim/cross-connections[/{key}]` | the shadow cross-connections |
+//! | POST | `/_sim/cross-connections/{key}/legs/{primary\|secondary}` | `{"up": false\|true}`: force that leg's BGP session down / let it come up ([`AzureErSim::set_leg_up`]) |
+//! | PUT | `/_sim/cross-connections/{key}/private-peering` | the customer configures the private peering from their circuit ([`CustomerPeering`], applies at once; [`AzureErSim::customer_private_peering`]) |
+//! | DELETE | `/_sim/tokens` | revoke every issued access token (ARM then answers 401) |
 //! | GET / POST / DELETE | `/_sim/faults` | list / arm ([`AzureFault`]) / disarm |
 //! | GET | `/_sim/stats` | `{"<operationId>": calls}` |
+//!
+//! Control-plane errors are 4xx with `{"message": "...", "error": "..."}`
+//! (both keys carry the same text).
 
 mod http;
 mod state;
@@ -102,6 +125,97 @@ pub struct SimPeering {
     pub state: String,
     /// `Updating`, `Succeeded`, `Deleting`, `Failed`.
     pub provisioning_state: String,
+    /// `ServiceProvider` (ARM PUT) or `Customer` (configured from the circuit).
+    #[serde(default = "service_provider")]
+    pub last_modified_by: String,
+}
+
+fn service_provider() -> String {
+    "ServiceProvider".to_owned()
+}
+
+/// One of the two links (MSEE device paths) of a cross-connection.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq, Hash)]
+#[serde(rename_all = "lowercase")]
+pub enum SimLeg {
+    Primary,
+    Secondary,
+}
+
+impl SimLeg {
+    /// The ARM device path: `primary` or `secondary`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Primary => "primary",
+            Self::Secondary => "secondary",
+        }
+    }
+}
+
+impl std::str::FromStr for SimLeg {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "primary" => Ok(Self::Primary),
+            "secondary" => Ok(Self::Secondary),
+            _ => Err(format!(
+                "device path {s:?} is invalid; use primary or secondary"
+            )),
+        }
+    }
+}
+
+/// The private peering's BGP session on one leg (snapshot).
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct SimBgpSession {
+    /// Forced down through the control plane (the provider's router stops
+    /// answering on that link).
+    #[serde(default)]
+    pub forced_down: bool,
+    /// Whether the session is Established right now.
+    #[serde(default)]
+    pub established: bool,
+    /// When `established` last changed; `None` while it never came up.
+    #[serde(default)]
+    pub since: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// The customer's own private-peering settings
+/// (`PUT /_sim/cross-connections/{key}/private-peering`): the ARM peering
+/// properties, flat or under `properties`.
+#[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct CustomerPeering {
+    #[serde(rename = "peerASN")]
+    pub peer_asn: u32,
+    pub primary_peer_address_prefix: String,
+    pub secondary_peer_address_prefix: String,
+    pub vlan_id: u16,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shared_key: Option<String>,
+}
+
+impl std::fmt::Debug for CustomerPeering {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CustomerPeering")
+            .field("peer_asn", &self.peer_asn)
+            .field(
+                "primary_peer_address_prefix",
+                &self.primary_peer_address_prefix,
+            )
+            .field(
+                "secondary_peer_address_prefix",
+                &self.secondary_peer_address_prefix,
+            )
+            .field("vlan_id", &self.vlan_id)
+            .field(
+                "shared_key",
+                &self.shared_key.as_ref().map(|_| "<redacted>"),
+            )
+            .finish()
+    }
 }
 
 /// A shadow cross-connection in the partner subscription (snapshot).
@@ -126,6 +240,12 @@ pub struct SimCrossConnection {
     /// `Succeeded`, `Updating`, `Failed`.
     pub provisioning_state: String,
     pub private_peering: Option<SimPeering>,
+    /// BGP session of the private peering on the primary link.
+    #[serde(default)]
+    pub primary_bgp: SimBgpSession,
+    /// BGP session of the private peering on the secondary link.
+    #[serde(default)]
+    pub secondary_bgp: SimBgpSession,
     pub etag: String,
     pub created_at: chrono::DateTime<chrono::Utc>,
 }
@@ -149,6 +269,13 @@ pub enum AzureFault {
         code: String,
         #[serde(default = "default_lro_message")]
         message: String,
+    },
+    /// The next `count` `routeTablesSummary` calls answer like a busy ARM
+    /// does: 202 with `Azure-AsyncOperation` and `Location`; the summary is
+    /// the `Location` body once the operation succeeded (after `lro_delay`).
+    AsyncRouteSummary {
+        #[serde(default = "one")]
+        count: u32,
     },
 }
 
@@ -224,6 +351,41 @@ impl AzureErSim {
 
     pub fn cross_connection(&self, service_key: &str) -> Option<SimCrossConnection> {
         self.lock_now().cross_connection(service_key)
+    }
+
+    /// Forces one leg's BGP session down (`up: false`) or lets it come back
+    /// (`up: true`; it is Established again if everything else is in place),
+    /// as `POST /_sim/cross-connections/{key}/legs/{leg}`.
+    pub fn set_leg_up(
+        &self,
+        service_key: &str,
+        leg: SimLeg,
+        up: bool,
+    ) -> Result<SimCrossConnection, String> {
+        self.lock_now()
+            .set_leg_up(service_key, leg, up)
+            .map_err(|(_, msg)| msg)
+    }
+
+    /// The customer configures the private peering from their circuit; it
+    /// applies at once (`Succeeded`, `lastModifiedBy: Customer`). Needs the
+    /// cross-connection `Provisioned` and idle. As
+    /// `PUT /_sim/cross-connections/{key}/private-peering`.
+    pub fn customer_private_peering(
+        &self,
+        service_key: &str,
+        req: CustomerPeering,
+    ) -> Result<SimCrossConnection, String> {
+        self.lock_now()
+            .customer_private_peering(service_key, &req)
+            .map(|(xc, _)| xc)
+            .map_err(|(_, msg)| msg)
+    }
+
+    /// Revokes every access token issued so far (as `DELETE /_sim/tokens`):
+    /// the next ARM call with one of them gets 401.
+    pub fn revoke_tokens(&self) {
+        self.lock().revoke_tokens();
     }
 
     /// Issues a valid access token without the OAuth2 round trip.

@@ -11,10 +11,15 @@ use std::time::Instant;
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 
-use super::{AzureFault, AzureSimConfig, CreateCircuit, SimCrossConnection, SimPeering};
+use super::{
+    AzureFault, AzureSimConfig, CreateCircuit, CustomerPeering, SimBgpSession, SimCrossConnection,
+    SimLeg, SimPeering,
+};
 
 pub(crate) const AZURE_ASN: u32 = 12076;
 pub(crate) const PRIVATE_PEERING: &str = "AzurePrivatePeering";
+/// What `stateOrPrefixesReceived` reports for an Established session.
+const PREFIXES_RECEIVED: u32 = 1;
 /// Oldest and newest api-version accepted (inclusive).
 const API_VERSIONS: (&str, &str) = ("2024-05-01", "2025-05-01");
 
@@ -54,6 +59,9 @@ impl ArmError {
         json!({ "error": error })
     }
 }
+
+/// A control-plane refusal: HTTP status and message.
+pub(crate) type ControlError = (StatusCode, String);
 
 pub(crate) fn not_found(what: &str) -> ArmError {
     ArmError::new(
@@ -100,6 +108,36 @@ enum Change {
     DeletePeering {
         key: String,
     },
+    /// A `routeTablesSummary` POST answered asynchronously: changes nothing,
+    /// its result is computed when the `Location` URL is read.
+    RouteSummary {
+        key: String,
+        leg: SimLeg,
+    },
+}
+
+impl Change {
+    fn key(&self) -> &str {
+        match self {
+            Change::SetState { key, .. }
+            | Change::PutPeering { key }
+            | Change::DeletePeering { key }
+            | Change::RouteSummary { key, .. } => key,
+        }
+    }
+
+    /// Whether the operation writes the cross-connection (and so blocks others).
+    fn writes(&self) -> bool {
+        !matches!(self, Change::RouteSummary { .. })
+    }
+}
+
+/// What the `Location` URL of an operation answers.
+pub(crate) enum OperationResult {
+    Running,
+    /// Succeeded with a body (route summaries) or without (204).
+    Succeeded(Option<Value>),
+    Failed(ArmError),
 }
 
 #[derive(Clone, Debug)]
@@ -189,6 +227,10 @@ impl SimState {
         }
     }
 
+    pub(crate) fn revoke_tokens(&mut self) {
+        self.tokens.clear();
+    }
+
     pub(crate) fn faults(&self) -> Vec<AzureFault> {
         self.faults.clone()
     }
@@ -223,6 +265,24 @@ impl SimState {
                 format!("Too many requests. Please retry after {retry_after} seconds."),
             )
         })
+    }
+
+    /// Consumes one `AsyncRouteSummary`, if armed.
+    fn take_async_route_summary(&mut self) -> bool {
+        let Some(idx) = self
+            .faults
+            .iter()
+            .position(|f| matches!(f, AzureFault::AsyncRouteSummary { count } if *count > 0))
+        else {
+            return false;
+        };
+        if let AzureFault::AsyncRouteSummary { count } = &mut self.faults[idx] {
+            *count -= 1;
+            if *count == 0 {
+                self.faults.remove(idx);
+            }
+        }
+        true
     }
 
     fn take_lro_failure(&mut self) -> Option<(String, String)> {
@@ -303,6 +363,8 @@ impl SimState {
             service_provider_notes: None,
             provisioning_state: "Succeeded".to_owned(),
             private_peering: None,
+            primary_bgp: SimBgpSession::default(),
+            secondary_bgp: SimBgpSession::default(),
             etag: uuid::Uuid::new_v4().to_string(),
             created_at: chrono::Utc::now(),
         };
@@ -340,15 +402,29 @@ impl SimState {
             let change = op.change.clone();
             self.finish(change, ok);
         }
+        self.refresh_bgp();
+    }
+
+    /// Brings every leg's `established`/`since` in line with the resources.
+    pub(crate) fn refresh_bgp(&mut self) {
+        let now = chrono::Utc::now();
+        for xc in self.xcs.values_mut() {
+            for leg in [SimLeg::Primary, SimLeg::Secondary] {
+                let up = session_state(xc, leg).is_ok();
+                let session = bgp_mut(xc, leg);
+                if session.established != up {
+                    session.established = up;
+                    session.since = Some(now);
+                }
+            }
+        }
     }
 
     fn finish(&mut self, change: Change, ok: bool) {
-        let key = match &change {
-            Change::SetState { key, .. }
-            | Change::PutPeering { key }
-            | Change::DeletePeering { key } => key.clone(),
-        };
-        let Some(xc) = self.xcs.get_mut(&key) else {
+        if !change.writes() {
+            return;
+        }
+        let Some(xc) = self.xcs.get_mut(change.key()) else {
             return;
         };
         xc.etag = uuid::Uuid::new_v4().to_string();
@@ -377,6 +453,7 @@ impl SimState {
                 }
                 xc.provisioning_state = "Succeeded".to_owned();
             }
+            Change::RouteSummary { .. } => {}
         }
     }
 
@@ -399,14 +476,9 @@ impl SimState {
     }
 
     fn busy(&self, key: &str) -> bool {
-        self.ops.values().any(|op| {
-            op.done.is_none()
-                && match &op.change {
-                    Change::SetState { key: k, .. }
-                    | Change::PutPeering { key: k }
-                    | Change::DeletePeering { key: k } => k == key,
-                }
-        })
+        self.ops
+            .values()
+            .any(|op| op.done.is_none() && op.change.writes() && op.change.key() == key)
     }
 
     pub(crate) fn operation_status(&self, id: &str) -> Result<Value, ArmError> {
@@ -430,6 +502,38 @@ impl SimState {
             body["error"] = json!({ "code": code, "message": message });
         }
         Ok(body)
+    }
+
+    /// What the `Location` URL of operation `id` answers now.
+    pub(crate) fn operation_result(&self, id: &str) -> Result<OperationResult, ArmError> {
+        let op = self
+            .ops
+            .get(id)
+            .ok_or_else(|| not_found(&format!("operationResults/{id}")))?;
+        Ok(match (op.done, &op.change) {
+            (None, _) => OperationResult::Running,
+            (Some(false), _) => {
+                let (code, message) = op.failure.clone().unwrap_or_else(|| {
+                    (
+                        "InternalServerError".to_owned(),
+                        "Operation failed.".to_owned(),
+                    )
+                });
+                OperationResult::Failed(ArmError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    &code,
+                    message,
+                ))
+            }
+            (Some(true), Change::RouteSummary { key, leg }) => {
+                let xc = self
+                    .xcs
+                    .get(key)
+                    .ok_or_else(|| not_found(&format!("expressRouteCrossConnections/{key}")))?;
+                OperationResult::Succeeded(Some(route_summary_body(xc, *leg)?))
+            }
+            (Some(true), _) => OperationResult::Succeeded(None),
+        })
     }
 
     // ----- partner ARM operations -----
@@ -592,10 +696,41 @@ impl SimState {
             name.eq_ignore_ascii_case(PRIVATE_PEERING),
         ) {
             (Some(p), true) => Ok((xc.clone(), p.clone())),
-            _ => Err(not_found(&format!(
-                "Microsoft.Network/expressRouteCrossConnections/{key}/peerings/{name}"
-            ))),
+            _ => Err(peering_not_found(&self.cfg.subscription_id, xc, name)),
         }
+    }
+
+    /// `routeTablesSummary` POST: the summary (`Ok(Ok(body))`), or the id of
+    /// an operation whose `Location` yields it (`Ok(Err(id))`).
+    pub(crate) fn route_tables_summary(
+        &mut self,
+        rg: &str,
+        key: &str,
+        name: &str,
+        device_path: &str,
+        now: Instant,
+    ) -> Result<Result<Value, String>, ArmError> {
+        let xc = self.xc_in(rg, key)?.clone();
+        let leg: SimLeg = device_path.parse().map_err(|msg: String| {
+            ArmError::invalid(
+                "devicePath",
+                format!("{msg}. The device path must be 'primary' or 'secondary'."),
+            )
+        })?;
+        if !name.eq_ignore_ascii_case(PRIVATE_PEERING) || xc.private_peering.is_none() {
+            return Err(peering_not_found(&self.cfg.subscription_id, &xc, name));
+        }
+        if self.take_async_route_summary() {
+            let id = self.start_op(
+                Change::RouteSummary {
+                    key: xc.service_key.clone(),
+                    leg,
+                },
+                now,
+            );
+            return Ok(Err(id));
+        }
+        Ok(Ok(route_summary_body(&xc, leg)?))
     }
 
     /// PUT on a peering: returns the peering, whether it was created, and the operation id.
@@ -660,9 +795,173 @@ impl SimState {
         Ok(Some(id))
     }
 
+    // ----- control plane -----
+
+    pub(crate) fn set_leg_up(
+        &mut self,
+        key: &str,
+        leg: SimLeg,
+        up: bool,
+    ) -> Result<SimCrossConnection, ControlError> {
+        let xc = self
+            .xcs
+            .get_mut(&key.to_ascii_lowercase())
+            .ok_or_else(|| (StatusCode::NOT_FOUND, format!("no cross-connection {key}")))?;
+        bgp_mut(xc, leg).forced_down = !up;
+        self.refresh_bgp();
+        Ok(self.cross_connection(key).expect("checked above"))
+    }
+
+    /// The customer's own peering: `(cross-connection, created)`.
+    pub(crate) fn customer_private_peering(
+        &mut self,
+        key: &str,
+        req: &CustomerPeering,
+    ) -> Result<(SimCrossConnection, bool), ControlError> {
+        let lkey = key.to_ascii_lowercase();
+        let xc = self
+            .xcs
+            .get(&lkey)
+            .ok_or_else(|| (StatusCode::NOT_FOUND, format!("no cross-connection {key}")))?;
+        if xc.service_provider_provisioning_state != "Provisioned"
+            || xc.provisioning_state != "Succeeded"
+        {
+            return Err((
+                StatusCode::CONFLICT,
+                format!(
+                    "cross-connection {key} is {} (provisioningState {}); the provider must provision it before the private peering can be configured",
+                    xc.service_provider_provisioning_state, xc.provisioning_state
+                ),
+            ));
+        }
+        if self.busy(&lkey) {
+            return Err((
+                StatusCode::CONFLICT,
+                format!("another operation on cross-connection {key} is in progress"),
+            ));
+        }
+        let mut props = json!({
+            "peeringType": PRIVATE_PEERING,
+            "peerASN": req.peer_asn,
+            "primaryPeerAddressPrefix": req.primary_peer_address_prefix,
+            "secondaryPeerAddressPrefix": req.secondary_peer_address_prefix,
+            "vlanId": req.vlan_id,
+        });
+        if let Some(k) = &req.shared_key {
+            props["sharedKey"] = json!(k);
+        }
+        let mut peering = parse_peering(&json!({ "properties": props }))
+            .map_err(|e| (StatusCode::BAD_REQUEST, e.message))?;
+        peering.provisioning_state = "Succeeded".to_owned();
+        peering.last_modified_by = "Customer".to_owned();
+        let xc = self.xcs.get_mut(&lkey).expect("checked above");
+        let created = xc.private_peering.is_none();
+        xc.private_peering = Some(peering);
+        xc.etag = uuid::Uuid::new_v4().to_string();
+        self.refresh_bgp();
+        Ok((self.cross_connection(key).expect("checked above"), created))
+    }
+
     pub(crate) fn retry_after_secs(&self) -> u64 {
         let d = self.cfg.lro_delay;
         (d.as_secs() + u64::from(d.subsec_nanos() > 0)).max(1)
+    }
+}
+
+fn bgp_mut(xc: &mut SimCrossConnection, leg: SimLeg) -> &mut SimBgpSession {
+    match leg {
+        SimLeg::Primary => &mut xc.primary_bgp,
+        SimLeg::Secondary => &mut xc.secondary_bgp,
+    }
+}
+
+/// `Ok(())` when the leg's session is Established, else the BGP state the
+/// MSEE shows.
+fn session_state(xc: &SimCrossConnection, leg: SimLeg) -> Result<(), &'static str> {
+    let Some(p) = &xc.private_peering else {
+        return Err("Idle");
+    };
+    if p.state != "Enabled" {
+        return Err("Idle (Admin)");
+    }
+    if xc.service_provider_provisioning_state != "Provisioned"
+        || xc.provisioning_state != "Succeeded"
+        || p.provisioning_state != "Succeeded"
+    {
+        return Err("Idle");
+    }
+    let session = match leg {
+        SimLeg::Primary => &xc.primary_bgp,
+        SimLeg::Secondary => &xc.secondary_bgp,
+    };
+    if session.forced_down {
+        return Err("Active");
+    }
+    Ok(())
+}
+
+/// NRP's answer for a missing child resource (the parent exists).
+fn peering_not_found(sub: &str, xc: &SimCrossConnection, name: &str) -> ArmError {
+    ArmError::new(
+        StatusCode::NOT_FOUND,
+        "NotFound",
+        format!(
+            "Resource /subscriptions/{sub}/resourceGroups/{}/providers/Microsoft.Network/expressRouteCrossConnections/{}/peerings/{name} not found.",
+            xc.resource_group, xc.service_key
+        ),
+    )
+}
+
+/// The `routeTablesSummary` body for one leg of a cross-connection that has
+/// a private peering.
+fn route_summary_body(xc: &SimCrossConnection, leg: SimLeg) -> Result<Value, ArmError> {
+    let p = xc.private_peering.as_ref().ok_or_else(|| {
+        ArmError::new(
+            StatusCode::NOT_FOUND,
+            "NotFound",
+            format!(
+                "Cross connection {} has no {PRIVATE_PEERING}.",
+                xc.service_key
+            ),
+        )
+    })?;
+    let prefix = match leg {
+        SimLeg::Primary => &p.primary_peer_address_prefix,
+        SimLeg::Secondary => &p.secondary_peer_address_prefix,
+    };
+    let session = match leg {
+        SimLeg::Primary => &xc.primary_bgp,
+        SimLeg::Secondary => &xc.secondary_bgp,
+    };
+    let network: Ipv4Addr = prefix
+        .split_once('/')
+        .and_then(|(a, _)| a.parse().ok())
+        .unwrap_or(Ipv4Addr::UNSPECIFIED);
+    let microsoft = Ipv4Addr::from(u32::from(network).wrapping_add(2));
+    let state = match session_state(xc, leg) {
+        Ok(()) => PREFIXES_RECEIVED.to_string(),
+        Err(s) => s.to_owned(),
+    };
+    let up_down = match session.since {
+        None => "never".to_owned(),
+        Some(t) => format_up_down(chrono::Utc::now() - t),
+    };
+    Ok(json!({ "value": [{
+        "neighbor": microsoft.to_string(),
+        "asn": AZURE_ASN,
+        "upDown": up_down,
+        "stateOrPrefixesReceived": state,
+    }]}))
+}
+
+/// `hh:mm:ss` under a day, then `<d>d<hh>h`, as IOS shows it.
+fn format_up_down(d: chrono::TimeDelta) -> String {
+    let secs = d.num_seconds().max(0);
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    if days > 0 {
+        format!("{days}d{:02}h", rem / 3600)
+    } else {
+        format!("{:02}:{:02}:{:02}", rem / 3600, rem % 3600 / 60, rem % 60)
     }
 }
 
@@ -771,6 +1070,7 @@ fn parse_peering(body: &Value) -> Result<SimPeering, ArmError> {
         azure_asn: AZURE_ASN,
         state: state.to_owned(),
         provisioning_state: "Updating".to_owned(),
+        last_modified_by: "ServiceProvider".to_owned(),
     })
 }
 

@@ -225,3 +225,115 @@ async fn faults_stats_and_bgp_control() {
     .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn hosted_connection_calls_fail_on_demand_and_are_counted() {
+    let sim = sim();
+    let customer = auth_for("444455556666");
+    sim.inject_fault(Fault {
+        error_type: Some("ThrottlingException".to_owned()),
+        ..Fault::client("AllocateHostedConnection", "Rate exceeded", 1)
+    });
+    sim.inject_fault(Fault::server("ConfirmConnection", "Internal error", 1));
+    let allocate = json!({
+        "connectionId": "dxcon-onramp01", "ownerAccount": "444455556666",
+        "bandwidth": "200Mbps", "connectionName": "hc-1", "vlan": 42
+    });
+
+    let (status, headers, body) = send(
+        &sim,
+        aws("AllocateHostedConnection", Some(PARTNER_AUTH), allocate.clone()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(headers["x-amzn-errortype"], "ThrottlingException");
+    assert_eq!(body["message"], "Rate exceeded");
+    assert!(sim.hosted_connections().is_empty());
+
+    let (status, _, conn) = send(
+        &sim,
+        aws("AllocateHostedConnection", Some(PARTNER_AUTH), allocate),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(conn["connectionState"], "ordering");
+    let id = conn["connectionId"].as_str().unwrap().to_owned();
+
+    let confirm = json!({ "connectionId": id });
+    let (status, headers, _) = send(
+        &sim,
+        aws("ConfirmConnection", Some(&customer), confirm.clone()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(headers["x-amzn-errortype"], "DirectConnectServerException");
+    let (status, _, body) = send(&sim, aws("ConfirmConnection", Some(&customer), confirm)).await;
+    assert_eq!(
+        (status, body),
+        (StatusCode::OK, json!({"connectionState": "pending"}))
+    );
+
+    let (_, _, mine) = send(&sim, aws("DescribeConnections", Some(&customer), json!({}))).await;
+    assert_eq!(mine["connections"][0]["connectionState"], "available");
+    let (status, _, body) = send(
+        &sim,
+        aws(
+            "DeleteConnection",
+            Some(PARTNER_AUTH),
+            json!({"connectionId": "dxcon-unknown0"}),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        body["message"],
+        "Could not find Connection with ID dxcon-unknown0"
+    );
+
+    let (_, _, stats) = send(
+        &sim,
+        Request::get("/_sim/stats").body(Body::empty()).unwrap(),
+    )
+    .await;
+    assert_eq!(
+        stats,
+        json!({
+            "AllocateHostedConnection": 2,
+            "ConfirmConnection": 2,
+            "DeleteConnection": 1,
+            "DescribeConnections": 1
+        })
+    );
+
+    // Control plane.
+    let (status, _, list) = send(
+        &sim,
+        Request::get("/_sim/connections").body(Body::empty()).unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let listed: Vec<crate::aws_dx::SimConnection> = serde_json::from_value(list).unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(
+        (listed[0].connection_id.as_str(), listed[0].state.as_str()),
+        (id.as_str(), "available")
+    );
+    assert_eq!(listed[0].interconnect_id, "dxcon-onramp01");
+    let (status, _, one) = send(
+        &sim,
+        Request::get(format!("/_sim/connections/{id}"))
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(one["vlan"], 42);
+    let (status, _, _) = send(
+        &sim,
+        Request::get("/_sim/connections/dxcon-nothere0")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}

@@ -538,3 +538,529 @@ fn identities_and_faults() {
     assert!(s.take_fault("DeleteVirtualInterface").is_none());
     assert!(s.faults().is_empty());
 }
+
+// ===== hosted connections =====
+
+const INTERCONNECT: &str = "dxcon-onramp01";
+
+fn hosted_body(vlan: i64, bandwidth: &str) -> Value {
+    json!({
+        "connectionId": INTERCONNECT,
+        "ownerAccount": CUSTOMER,
+        "bandwidth": bandwidth,
+        "connectionName": format!("hc-{vlan}"),
+        "vlan": vlan,
+        "tags": [{"key": "onramp:service", "value": "svc-1"}]
+    })
+}
+
+fn allocate_hosted(s: &mut SimState, body: Value, now: Instant) -> Result<Value, ApiError> {
+    call(s, "AllocateHostedConnection", &PARTNER, body, now)
+}
+
+/// Allocates a hosted connection and returns its id.
+fn hosted(s: &mut SimState, vlan: i64, now: Instant) -> String {
+    let c = allocate_hosted(s, hosted_body(vlan, "500Mbps"), now).unwrap();
+    c["connectionId"].as_str().unwrap().to_owned()
+}
+
+fn conn_state(s: &mut SimState, id: &str, at: Instant) -> String {
+    s.advance(at);
+    s.hosted(id).expect("connection exists").state
+}
+
+fn by_id(id: &str) -> Value {
+    json!({ "connectionId": id })
+}
+
+/// The customer's own VIF on a hosted connection.
+fn create_body(connection_id: &str, vlan: i64) -> Value {
+    json!({
+        "connectionId": connection_id,
+        "newPrivateVirtualInterface": {
+            "virtualInterfaceName": "customer-vif",
+            "vlan": vlan,
+            "asnLong": 65100,
+            "authKey": "customer-key",
+            "amazonAddress": "169.254.20.1/30",
+            "customerAddress": "169.254.20.2/30",
+            "directConnectGatewayId": "5f294f92-bafb-4011-916d-9b0b03f6e2a1"
+        }
+    })
+}
+
+/// Allocated at `now` and confirmed; available once `available_after` has
+/// passed, which the state has been advanced to.
+fn available_hosted(s: &mut SimState, vlan: i64, now: Instant) -> String {
+    let id = hosted(s, vlan, now);
+    call(s, "ConfirmConnection", &customer(), by_id(&id), now).unwrap();
+    let ready = now + s.cfg.available_after;
+    assert_eq!(conn_state(s, &id, ready), "available");
+    id
+}
+
+#[test]
+fn allocate_hosted_connection_returns_an_ordering_connection() {
+    let mut s = sim(Duration::ZERO);
+    let c = allocate_hosted(&mut s, hosted_body(400, "500Mbps"), Instant::now()).unwrap();
+    let id = c["connectionId"].as_str().unwrap();
+    assert!(id.starts_with("dxcon-") && id.len() == 14, "{id}");
+    assert!(
+        id[6..]
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()),
+        "{id}"
+    );
+    assert_ne!(id, INTERCONNECT);
+    assert_eq!(c["connectionState"], "ordering");
+    assert_eq!(c["connectionName"], "hc-400");
+    assert_eq!(c["ownerAccount"], CUSTOMER);
+    assert_eq!(c["partnerName"], "Onramp");
+    assert_eq!(c["bandwidth"], "500Mbps");
+    assert_eq!(c["vlan"], 400);
+    assert_eq!(c["location"], "EqDC2");
+    assert_eq!(c["region"], "us-east-1");
+    assert_eq!(c["tags"][0]["key"], "onramp:service");
+
+    let snap = s.hosted(id).unwrap();
+    assert_eq!(snap.interconnect_id, INTERCONNECT);
+    assert_eq!(snap.state, "ordering");
+    assert_eq!(s.hosted_snapshot().len(), 1);
+    assert!(s.snapshot().is_empty(), "no VIF comes with it");
+}
+
+#[test]
+fn allocate_hosted_connection_refusals() {
+    let mut s = sim(Duration::ZERO);
+    let now = Instant::now();
+
+    for bad in ["3Gbps", "1gbps", "100Gbps"] {
+        let m = client_message(allocate_hosted(&mut s, hosted_body(10, bad), now));
+        assert!(m.starts_with(&format!("Bandwidth {bad} is invalid")), "{m}");
+    }
+    // A valid speed, but more than the 10G interconnect carries.
+    let m = client_message(allocate_hosted(&mut s, hosted_body(10, "25Gbps"), now));
+    assert_eq!(
+        m,
+        "Bandwidth 25Gbps exceeds the bandwidth 10Gbps of interconnect dxcon-onramp01."
+    );
+    for vlan in [0, 4095] {
+        let m = client_message(allocate_hosted(&mut s, hosted_body(vlan, "50Mbps"), now));
+        assert!(m.contains("between 1 and 4094"), "{m}");
+    }
+    let mut b = hosted_body(10, "50Mbps");
+    b["ownerAccount"] = json!("111122223333");
+    assert_eq!(
+        client_message(allocate_hosted(&mut s, b, now)),
+        "Cannot allocate HostedConnection for the connection owner."
+    );
+    let mut b = hosted_body(10, "50Mbps");
+    b["ownerAccount"] = json!("12345");
+    assert!(client_message(allocate_hosted(&mut s, b, now)).contains("12-digit"));
+    let mut b = hosted_body(10, "50Mbps");
+    b["connectionName"] = json!("");
+    assert!(client_message(allocate_hosted(&mut s, b, now)).contains("connectionName"));
+    let mut b = hosted_body(10, "50Mbps");
+    b["connectionId"] = json!("dxcon-nope1234");
+    assert_eq!(
+        client_message(allocate_hosted(&mut s, b, now)),
+        "Could not find Connection with ID dxcon-nope1234"
+    );
+    // Customers own no interconnect.
+    let e = call(
+        &mut s,
+        "AllocateHostedConnection",
+        &customer(),
+        hosted_body(10, "50Mbps"),
+        now,
+    );
+    assert!(client_message(e).starts_with("Could not find Connection"));
+    let mut b = hosted_body(10, "50Mbps");
+    b["tags"] = json!([{"key": "a"}, {"key": "a"}]);
+    assert_eq!(
+        allocate_hosted(&mut s, b, now).unwrap_err().error_type,
+        "DuplicateTagKeysException"
+    );
+    for member in ["connectionId", "ownerAccount", "bandwidth", "connectionName", "vlan"] {
+        let mut b = hosted_body(10, "50Mbps");
+        b.as_object_mut().unwrap().remove(member);
+        let e = allocate_hosted(&mut s, b, now).unwrap_err();
+        assert_eq!(e.error_type, "ValidationException", "{member}");
+        assert!(e.message.contains(&format!("'{member}'")), "{}", e.message);
+    }
+    assert!(
+        s.hosted_snapshot().is_empty(),
+        "nothing may be created by refused calls"
+    );
+}
+
+#[test]
+fn vlans_are_unique_across_hosted_connections_and_vifs() {
+    let mut s = sim(Duration::ZERO);
+    let now = Instant::now();
+    allocate(&mut s, alloc_body(500), now).unwrap();
+    let id = hosted(&mut s, 501, now);
+
+    let in_use = |vlan| format!("VLAN {vlan} is already in use on connection dxcon-onramp01.");
+    // A hosted VIF's VLAN is taken for hosted connections...
+    assert_eq!(
+        client_message(allocate_hosted(&mut s, hosted_body(500, "50Mbps"), now)),
+        in_use(500)
+    );
+    // ...a hosted connection's VLAN for hosted VIFs and other hosted connections.
+    assert_eq!(
+        client_message(allocate(&mut s, alloc_body(501), now)),
+        in_use(501)
+    );
+    assert_eq!(
+        client_message(allocate_hosted(&mut s, hosted_body(501, "1Gbps"), now)),
+        in_use(501)
+    );
+    // A hosted connection on another interconnect would not clash; a deleted
+    // one frees its VLAN.
+    call(&mut s, "DeleteConnection", &PARTNER, by_id(&id), now).unwrap();
+    assert_eq!(conn_state(&mut s, &id, now), "deleted");
+    allocate(&mut s, alloc_body(501), now).unwrap();
+}
+
+#[test]
+fn describe_hosted_connections_lists_the_interconnect() {
+    let mut s = sim(Duration::ZERO);
+    let now = Instant::now();
+    let ids: Vec<String> = (1..=3).map(|v| hosted(&mut s, v, now)).collect();
+
+    let out = call(
+        &mut s,
+        "DescribeHostedConnections",
+        &PARTNER,
+        by_id(INTERCONNECT),
+        now,
+    )
+    .unwrap();
+    let listed: Vec<&str> = out["connections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["connectionId"].as_str().unwrap())
+        .collect();
+    assert_eq!(listed, ids);
+    assert!(out.get("nextToken").is_none());
+
+    let page = call(
+        &mut s,
+        "DescribeHostedConnections",
+        &PARTNER,
+        json!({"connectionId": INTERCONNECT, "maxResults": 2}),
+        now,
+    )
+    .unwrap();
+    assert_eq!(page["connections"].as_array().unwrap().len(), 2);
+    let rest = call(
+        &mut s,
+        "DescribeHostedConnections",
+        &PARTNER,
+        json!({"connectionId": INTERCONNECT, "nextToken": page["nextToken"]}),
+        now,
+    )
+    .unwrap();
+    assert_eq!(rest["connections"][0]["connectionId"], ids[2].as_str());
+
+    for (caller, id) in [(customer(), INTERCONNECT), (PARTNER, "dxcon-nope1234")] {
+        let e = call(&mut s, "DescribeHostedConnections", &caller, by_id(id), now);
+        assert_eq!(
+            client_message(e),
+            format!("Could not find Connection with ID {id}")
+        );
+    }
+    let e = call(&mut s, "DescribeHostedConnections", &PARTNER, json!({}), now);
+    assert_eq!(e.unwrap_err().error_type, "ValidationException");
+
+    // The partner's own DescribeConnections still lists just its interconnect.
+    let c = call(&mut s, "DescribeConnections", &PARTNER, json!({}), now).unwrap();
+    assert_eq!(c["connections"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn customer_confirmation_makes_the_connection_available() {
+    let mut s = sim(Duration::from_secs(10));
+    let t0 = Instant::now();
+    let id = hosted(&mut s, 600, t0);
+
+    // Only its owner confirms; to other customers it does not exist.
+    let e = call(&mut s, "ConfirmConnection", &PARTNER, by_id(&id), t0);
+    assert_eq!(
+        client_message(e),
+        format!("Connection {id} can only be confirmed by its owner account {CUSTOMER}.")
+    );
+    let other = Caller::Customer("999988887777".into());
+    let e = call(&mut s, "ConfirmConnection", &other, by_id(&id), t0);
+    assert!(client_message(e).starts_with("Could not find Connection"));
+
+    // The customer sees it in DescribeConnections while it is offered.
+    let mine = call(&mut s, "DescribeConnections", &customer(), json!({}), t0).unwrap();
+    assert_eq!(mine["connections"][0]["connectionId"], id.as_str());
+    assert_eq!(mine["connections"][0]["connectionState"], "ordering");
+    assert_eq!(mine["connections"][0]["partnerName"], "Onramp");
+    let theirs = call(&mut s, "DescribeConnections", &other, json!({}), t0).unwrap();
+    assert_eq!(theirs, json!({"connections": []}));
+    let e = call(&mut s, "DescribeConnections", &other, by_id(&id), t0);
+    assert!(client_message(e).starts_with("Could not find Connection"));
+
+    let out = call(&mut s, "ConfirmConnection", &customer(), by_id(&id), t0).unwrap();
+    assert_eq!(out, json!({"connectionState": "pending"}));
+    let e = call(&mut s, "ConfirmConnection", &customer(), by_id(&id), t0);
+    assert!(client_message(e).contains("cannot be confirmed"));
+
+    let secs = Duration::from_secs;
+    assert_eq!(conn_state(&mut s, &id, t0 + secs(9)), "pending");
+    assert_eq!(conn_state(&mut s, &id, t0 + secs(10)), "available");
+    let one = call(
+        &mut s,
+        "DescribeConnections",
+        &customer(),
+        by_id(&id),
+        t0 + secs(10),
+    )
+    .unwrap();
+    assert_eq!(one["connections"][0]["connectionState"], "available");
+    assert_eq!(one["connections"][0]["vlan"], 600);
+}
+
+#[test]
+fn customer_deleting_while_ordering_declines() {
+    let mut s = sim(Duration::from_secs(3600));
+    let now = Instant::now();
+    let id = hosted(&mut s, 700, now);
+    let out = call(&mut s, "DeleteConnection", &customer(), by_id(&id), now).unwrap();
+    assert_eq!(out["connectionId"], id.as_str());
+    assert_eq!(out["connectionState"], "rejected");
+    assert_eq!(conn_state(&mut s, &id, now), "rejected");
+
+    // Still listed; cannot be confirmed or deleted any more; the VLAN is free.
+    let listed = call(
+        &mut s,
+        "DescribeHostedConnections",
+        &PARTNER,
+        by_id(INTERCONNECT),
+        now,
+    )
+    .unwrap();
+    assert_eq!(listed["connections"][0]["connectionState"], "rejected");
+    let e = call(&mut s, "ConfirmConnection", &customer(), by_id(&id), now);
+    assert!(client_message(e).contains("cannot be confirmed"));
+    let e = call(&mut s, "DeleteConnection", &PARTNER, by_id(&id), now);
+    assert_eq!(
+        client_message(e),
+        format!("Connection {id} is in state rejected and cannot be deleted.")
+    );
+    hosted(&mut s, 700, now);
+}
+
+#[test]
+fn delete_connection_goes_through_deleting_and_stays_listed() {
+    let mut s = sim(Duration::from_millis(500));
+    let t0 = Instant::now();
+    // The partner withdrawing an offer: deleting, not rejected.
+    let id = hosted(&mut s, 800, t0);
+    let out = call(&mut s, "DeleteConnection", &PARTNER, by_id(&id), t0).unwrap();
+    assert_eq!(out["connectionState"], "deleting");
+    assert_eq!(out["vlan"], 800);
+    // A repeat while deleting is accepted.
+    let out = call(&mut s, "DeleteConnection", &PARTNER, by_id(&id), t0).unwrap();
+    assert_eq!(out["connectionState"], "deleting");
+    let later = t0 + Duration::from_millis(500);
+    assert_eq!(conn_state(&mut s, &id, later), "deleted");
+    let listed = call(
+        &mut s,
+        "DescribeHostedConnections",
+        &PARTNER,
+        by_id(INTERCONNECT),
+        later,
+    )
+    .unwrap();
+    assert_eq!(listed["connections"][0]["connectionState"], "deleted");
+    let e = call(&mut s, "DeleteConnection", &PARTNER, by_id(&id), later);
+    assert!(client_message(e).contains("is in state deleted"));
+
+    // The customer deletes its available connection the same way.
+    let id = available_hosted(&mut s, 801, later);
+    let ready = later + Duration::from_millis(500);
+    let out = call(&mut s, "DeleteConnection", &customer(), by_id(&id), ready).unwrap();
+    assert_eq!(out["connectionState"], "deleting");
+
+    let e = call(
+        &mut s,
+        "DeleteConnection",
+        &PARTNER,
+        by_id("dxcon-zzzz9999"),
+        ready,
+    );
+    assert_eq!(
+        client_message(e),
+        "Could not find Connection with ID dxcon-zzzz9999"
+    );
+    let e = call(&mut s, "DeleteConnection", &PARTNER, by_id(INTERCONNECT), ready);
+    assert!(client_message(e).contains("is an interconnect"));
+    let e = call(&mut s, "DeleteConnection", &customer(), by_id(INTERCONNECT), ready);
+    assert!(client_message(e).starts_with("Could not find Connection"));
+}
+
+#[test]
+fn the_customer_creates_one_vif_on_an_available_hosted_connection() {
+    let mut s = sim(Duration::from_secs(10));
+    let t0 = Instant::now();
+    let secs = Duration::from_secs;
+    let id = hosted(&mut s, 900, t0);
+    let create = |s: &mut SimState, caller: &Caller, body: Value, at: Instant| {
+        call(s, "CreatePrivateVirtualInterface", caller, body, at)
+    };
+
+    let e = create(&mut s, &customer(), create_body(&id, 900), t0);
+    assert_eq!(
+        client_message(e),
+        format!(
+            "Connection {id} is in state ordering. Virtual interfaces can only be created on \
+             an available connection."
+        )
+    );
+    call(&mut s, "ConfirmConnection", &customer(), by_id(&id), t0).unwrap();
+    let t1 = t0 + secs(10);
+    assert_eq!(conn_state(&mut s, &id, t1), "available");
+
+    // Refusals: wrong VLAN, not the owner, no gateway, the partner, the
+    // interconnect itself.
+    let e = create(&mut s, &customer(), create_body(&id, 901), t1);
+    assert_eq!(
+        client_message(e),
+        format!("VLAN 901 does not match VLAN 900 of hosted connection {id}.")
+    );
+    let other = Caller::Customer("999988887777".into());
+    let e = create(&mut s, &other, create_body(&id, 900), t1);
+    assert!(client_message(e).starts_with("Could not find Connection"));
+    let e = create(&mut s, &PARTNER, create_body(&id, 900), t1);
+    assert!(client_message(e).contains("Only the owner account"));
+    let mut b = create_body(&id, 900);
+    b["newPrivateVirtualInterface"]
+        .as_object_mut()
+        .unwrap()
+        .remove("directConnectGatewayId");
+    let e = create(&mut s, &customer(), b, t1);
+    assert!(client_message(e).contains("directConnectGatewayId"));
+    let e = create(&mut s, &PARTNER, create_body(INTERCONNECT, 900), t1);
+    assert!(client_message(e).contains("AllocatePrivateVirtualInterface"));
+    let mut b = create_body(&id, 900);
+    b["newPrivateVirtualInterface"]
+        .as_object_mut()
+        .unwrap()
+        .remove("vlan");
+    let e = create(&mut s, &customer(), b, t1).unwrap_err();
+    assert_eq!(e.error_type, "ValidationException");
+    assert!(s.snapshot().is_empty());
+
+    let vif = create(&mut s, &customer(), create_body(&id, 900), t1).unwrap();
+    let vif_id = vif["virtualInterfaceId"].as_str().unwrap().to_owned();
+    assert!(vif_id.starts_with("dxvif-"));
+    assert_eq!(vif["virtualInterfaceState"], "pending");
+    assert_eq!(vif["connectionId"], id.as_str());
+    assert_eq!(vif["ownerAccount"], CUSTOMER);
+    assert_eq!(vif["vlan"], 900);
+    assert_eq!(vif["asnLong"], 65100);
+    assert_eq!(
+        vif["directConnectGatewayId"],
+        "5f294f92-bafb-4011-916d-9b0b03f6e2a1"
+    );
+    assert_eq!(vif["bgpPeers"][0]["bgpStatus"], "down");
+
+    // A hosted connection carries one VIF.
+    let e = create(&mut s, &customer(), create_body(&id, 900), t1);
+    assert_eq!(
+        client_message(e),
+        format!(
+            "Hosted connection {id} already has virtual interface {vif_id}. A hosted \
+             connection supports only one virtual interface."
+        )
+    );
+
+    // The partner sees it on the hosted connection, as it comes up.
+    let seen = |s: &mut SimState, at: Instant| {
+        let out = call(
+            s,
+            "DescribeVirtualInterfaces",
+            &PARTNER,
+            by_id(&id),
+            at,
+        )
+        .unwrap();
+        let v = &out["virtualInterfaces"];
+        assert_eq!(v.as_array().unwrap().len(), 1);
+        (
+            v[0]["virtualInterfaceState"].as_str().unwrap().to_owned(),
+            v[0]["bgpPeers"][0]["bgpStatus"].as_str().unwrap().to_owned(),
+        )
+    };
+    assert_eq!(seen(&mut s, t1 + secs(9)), ("pending".into(), "down".into()));
+    assert_eq!(
+        seen(&mut s, t1 + secs(10)),
+        ("available".into(), "down".into())
+    );
+    assert_eq!(seen(&mut s, t1 + secs(20)), ("available".into(), "up".into()));
+    // Not among the interconnect's own VIFs, but in the partner's full list.
+    let on_ic = call(
+        &mut s,
+        "DescribeVirtualInterfaces",
+        &PARTNER,
+        by_id(INTERCONNECT),
+        t1 + secs(20),
+    )
+    .unwrap();
+    assert_eq!(on_ic, json!({"virtualInterfaces": []}));
+    let all = call(
+        &mut s,
+        "DescribeVirtualInterfaces",
+        &PARTNER,
+        json!({}),
+        t1 + secs(20),
+    )
+    .unwrap();
+    assert_eq!(all["virtualInterfaces"][0]["virtualInterfaceId"], vif_id.as_str());
+
+    // Deleting the connection takes the VIF with it.
+    let t2 = t1 + secs(30);
+    call(&mut s, "DeleteConnection", &customer(), by_id(&id), t2).unwrap();
+    assert_eq!(s.vif(&vif_id).unwrap().state, "deleting");
+    assert_eq!(conn_state(&mut s, &id, t2 + secs(10)), "deleted");
+    assert_eq!(s.vif(&vif_id).unwrap().state, "deleted");
+}
+
+#[test]
+fn deleting_the_vif_frees_the_hosted_connection_for_another() {
+    let mut s = sim(Duration::ZERO);
+    let now = Instant::now();
+    let id = available_hosted(&mut s, 950, now);
+    let vif = call(
+        &mut s,
+        "CreatePrivateVirtualInterface",
+        &customer(),
+        create_body(&id, 950),
+        now,
+    )
+    .unwrap();
+    call(
+        &mut s,
+        "DeleteVirtualInterface",
+        &customer(),
+        json!({"virtualInterfaceId": vif["virtualInterfaceId"]}),
+        now,
+    )
+    .unwrap();
+    s.advance(now);
+    let second = call(
+        &mut s,
+        "CreatePrivateVirtualInterface",
+        &customer(),
+        create_body(&id, 950),
+        now,
+    )
+    .unwrap();
+    assert_ne!(second["virtualInterfaceId"], vif["virtualInterfaceId"]);
+}

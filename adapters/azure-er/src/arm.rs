@@ -1,0 +1,381 @@
+//! One ARM request as the operations see it: bearer token (renewed once on
+//! 401), 429s slept off within the call's throttle budget, and long-running
+//! operations followed within its LRO budget.
+
+use std::time::{Duration, Instant};
+
+use reqwest::header::{CONTENT_LENGTH, HeaderMap};
+use reqwest::{Method, Url};
+use serde_json::Value;
+
+use crate::AzureConfig;
+use crate::auth::TokenCache;
+use crate::error::{Error, transport};
+
+/// When a 429 comes without `Retry-After`.
+const DEFAULT_THROTTLE_WAIT: Duration = Duration::from_secs(5);
+/// When an LRO reply comes without `Retry-After`.
+const DEFAULT_POLL: Duration = Duration::from_secs(2);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// One HTTP exchange; ARM answers LRO starts quickly, so this is generous.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The budgets of one public call.
+#[derive(Debug, Default)]
+pub(crate) struct Call {
+    throttle_slept: Duration,
+}
+
+impl Call {
+    /// Sleeps off a 429, or gives up when that would overspend the budget.
+    pub(crate) async fn throttled(
+        &mut self,
+        retry_after: Option<Duration>,
+        cfg: &AzureConfig,
+    ) -> Result<(), Error> {
+        let wait = retry_after.unwrap_or(DEFAULT_THROTTLE_WAIT);
+        if self.throttle_slept + wait > cfg.max_throttle_wait {
+            tracing::warn!(
+                retry_after_s = wait.as_secs_f64(),
+                slept_s = self.throttle_slept.as_secs_f64(),
+                "ARM throttling outlasted the call's budget"
+            );
+            return Err(Error::Throttled { retry_after: wait });
+        }
+        tracing::info!(
+            retry_after_s = wait.as_secs_f64(),
+            "ARM throttled the call (429); waiting"
+        );
+        tokio::time::sleep(wait).await;
+        self.throttle_slept += wait;
+        Ok(())
+    }
+}
+
+/// `retry-after-ms` / `x-ms-retry-after-ms` (milliseconds) or `Retry-After`
+/// (seconds; the HTTP-date form is not used by ARM).
+pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let get = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+    };
+    for ms in ["retry-after-ms", "x-ms-retry-after-ms"] {
+        if let Some(v) = get(ms).and_then(|v| v.parse::<u64>().ok()) {
+            return Some(Duration::from_millis(v));
+        }
+    }
+    get("retry-after")
+        .and_then(|v| v.parse::<u64>().ok())
+        .map(Duration::from_secs)
+}
+
+/// An ARM answer, read in full.
+#[derive(Debug)]
+pub(crate) struct Reply {
+    pub status: u16,
+    headers: HeaderMap,
+    body: Vec<u8>,
+}
+
+impl Reply {
+    pub(crate) fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+
+    pub(crate) fn json(&self) -> Result<Value, Error> {
+        serde_json::from_slice(&self.body).map_err(|e| {
+            Error::Protocol(format!(
+                "ARM answered {} with a body that is not JSON: {e}",
+                self.status
+            ))
+        })
+    }
+
+    pub(crate) fn body(&self) -> &[u8] {
+        &self.body
+    }
+
+    pub(crate) fn error(&self) -> Error {
+        Error::from_arm_reply(self.status, &self.body)
+    }
+
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    pub(crate) fn retry_after(&self) -> Option<Duration> {
+        retry_after(&self.headers)
+    }
+
+    /// Started a long-running operation that can be followed.
+    pub(crate) fn has_lro(&self) -> bool {
+        self.header("azure-asyncoperation").is_some() || self.header("location").is_some()
+    }
+}
+
+/// How following an LRO ended.
+#[derive(Debug)]
+pub(crate) enum Lro {
+    /// Succeeded; with the `Location` result when one was asked for.
+    Done(Option<Reply>),
+    /// Still running when the budget ran out; ARM's last `Retry-After`.
+    Running(Duration),
+}
+
+/// The shared core of every client clone.
+#[derive(Debug)]
+pub(crate) struct Arm {
+    pub cfg: AzureConfig,
+    http: reqwest::Client,
+    tokens: TokenCache,
+    /// `arm_url` parsed; `None` when it is not a URL (every call then fails
+    /// with `Error::Protocol`).
+    base: Option<Url>,
+}
+
+impl Arm {
+    pub(crate) fn new(cfg: AzureConfig) -> Self {
+        let http = reqwest::Client::builder()
+            .connect_timeout(CONNECT_TIMEOUT)
+            .timeout(REQUEST_TIMEOUT)
+            .user_agent(concat!("onramp-azure-er/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .unwrap_or_else(|e| {
+                tracing::error!(error = %e, "cannot build the configured HTTP client; using defaults");
+                reqwest::Client::new()
+            });
+        let base = Url::parse(&cfg.arm_url)
+            .inspect_err(|e| {
+                tracing::error!(arm_url = %cfg.arm_url, error = %e, "arm_url is not a URL; every call will fail");
+            })
+            .ok();
+        Self {
+            base,
+            http,
+            tokens: TokenCache::default(),
+            cfg,
+        }
+    }
+
+    fn base(&self) -> Result<&Url, Error> {
+        self.base
+            .as_ref()
+            .ok_or_else(|| Error::Protocol(format!("arm_url {:?} is not a URL", self.cfg.arm_url)))
+    }
+
+    /// `arm_url` + path segments (escaped) + `api-version` and `query`.
+    pub(crate) fn url(&self, segments: &[&str], query: &[(&str, &str)]) -> Result<Url, Error> {
+        let mut url = self.base()?.clone();
+        {
+            let mut path = url
+                .path_segments_mut()
+                .map_err(|()| Error::Protocol("arm_url cannot have a path".into()))?;
+            path.pop_if_empty();
+            path.extend(segments);
+        }
+        {
+            let mut q = url.query_pairs_mut();
+            q.append_pair("api-version", &self.cfg.api_version);
+            for (k, v) in query {
+                q.append_pair(k, v);
+            }
+        }
+        Ok(url)
+    }
+
+    /// A URL ARM handed out (`nextLink`, `Azure-AsyncOperation`,
+    /// `Location`), provided it points back at ARM: the token goes nowhere
+    /// else.
+    pub(crate) fn arm_link(&self, link: &str) -> Result<Url, Error> {
+        let url = Url::parse(link)
+            .map_err(|e| Error::Protocol(format!("ARM gave an invalid URL {link:?}: {e}")))?;
+        let arm = self.base()?.origin();
+        if url.origin() != arm {
+            return Err(Error::Protocol(format!(
+                "ARM pointed to {}, not {}; not sending the token there",
+                url.origin().ascii_serialization(),
+                arm.ascii_serialization()
+            )));
+        }
+        Ok(url)
+    }
+
+    /// Sends one request: renews the token once on 401 and sleeps off 429s.
+    /// Any other answer is returned as is.
+    pub(crate) async fn send(
+        &self,
+        call: &mut Call,
+        method: Method,
+        url: &Url,
+        body: Option<&Value>,
+    ) -> Result<Reply, Error> {
+        let mut renewed = false;
+        loop {
+            let token = self.tokens.get(&self.http, &self.cfg, call).await?;
+            let mut req = self
+                .http
+                .request(method.clone(), url.clone())
+                .bearer_auth(token.expose());
+            req = match body {
+                Some(b) => req.json(b),
+                // ARM's front door wants a length on every POST.
+                None if method == Method::POST => req.header(CONTENT_LENGTH, "0"),
+                None => req,
+            };
+            let resp = req.send().await.map_err(transport)?;
+            let status = resp.status().as_u16();
+            let headers = resp.headers().clone();
+            let body = resp.bytes().await.map_err(transport)?.to_vec();
+            tracing::debug!(
+                %method,
+                path = url.path(),
+                status,
+                request_id = headers.get("x-ms-request-id").and_then(|v| v.to_str().ok()).unwrap_or(""),
+                "ARM call"
+            );
+            match status {
+                401 if !renewed => {
+                    tracing::info!(
+                        path = url.path(),
+                        "ARM refused the access token; fetching a new one"
+                    );
+                    self.tokens.invalidate(&token).await;
+                    renewed = true;
+                }
+                429 => call.throttled(retry_after(&headers), &self.cfg).await?,
+                _ => {
+                    return Ok(Reply {
+                        status,
+                        headers,
+                        body,
+                    });
+                }
+            }
+        }
+    }
+
+    /// Follows the LRO `first` started, for at most `lro_budget`: polls
+    /// `Azure-AsyncOperation` when present, honouring `Retry-After`; when
+    /// `want_result`, then reads the result from `Location`. Without
+    /// `Azure-AsyncOperation`, polls `Location` until it stops answering 202.
+    pub(crate) async fn follow(
+        &self,
+        call: &mut Call,
+        first: &Reply,
+        want_result: bool,
+    ) -> Result<Lro, Error> {
+        let deadline = Instant::now() + self.cfg.lro_budget;
+        let async_op = first
+            .header("azure-asyncoperation")
+            .map(|l| self.arm_link(l))
+            .transpose()?;
+        let location = first
+            .header("location")
+            .map(|l| self.arm_link(l))
+            .transpose()?;
+        let mut wait = first.retry_after().unwrap_or(DEFAULT_POLL);
+        let mut sleep_first = true;
+        if let Some(op) = async_op {
+            loop {
+                if Instant::now() + wait > deadline {
+                    return Ok(Lro::Running(wait));
+                }
+                tokio::time::sleep(wait).await;
+                let r = self.send(call, Method::GET, &op, None).await?;
+                if !r.is_success() {
+                    return Err(r.error());
+                }
+                let v = r.json()?;
+                let status = v.get("status").and_then(Value::as_str).unwrap_or_default();
+                match status {
+                    "Succeeded" => break,
+                    "Failed" | "Canceled" => {
+                        let err = v.get("error");
+                        let field = |k: &str| {
+                            err.and_then(|e| e.get(k))
+                                .and_then(Value::as_str)
+                                .map(str::to_owned)
+                        };
+                        return Err(Error::OperationFailed {
+                            code: field("code").unwrap_or_else(|| status.to_owned()),
+                            message: field("message")
+                                .unwrap_or_else(|| format!("the operation ended {status}")),
+                        });
+                    }
+                    _ => wait = r.retry_after().unwrap_or(wait),
+                }
+            }
+            if !want_result {
+                return Ok(Lro::Done(None));
+            }
+            // The result is ready: read it at once.
+            sleep_first = false;
+        }
+        let Some(location) = location else {
+            return Ok(Lro::Done(None));
+        };
+        loop {
+            if sleep_first {
+                if Instant::now() + wait > deadline {
+                    return Ok(Lro::Running(wait));
+                }
+                tokio::time::sleep(wait).await;
+            }
+            sleep_first = true;
+            let r = self.send(call, Method::GET, &location, None).await?;
+            match r.status {
+                202 => wait = r.retry_after().unwrap_or(wait),
+                _ if r.is_success() => return Ok(Lro::Done(Some(r))),
+                _ => return Err(r.error()),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::HeaderValue;
+
+    #[test]
+    fn retry_after_prefers_milliseconds() {
+        let mut h = HeaderMap::new();
+        assert_eq!(retry_after(&h), None);
+        h.insert("retry-after", HeaderValue::from_static("7"));
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(7)));
+        h.insert("retry-after-ms", HeaderValue::from_static("1500"));
+        assert_eq!(retry_after(&h), Some(Duration::from_millis(1500)));
+    }
+
+    #[test]
+    fn links_must_point_back_at_arm() {
+        let arm = Arm::new(AzureConfig::new(
+            "https://management.azure.com",
+            "https://login.microsoftonline.com",
+            "t",
+            "c",
+            "s",
+            "sub",
+        ));
+        assert!(
+            arm.arm_link("https://management.azure.com/subscriptions/x/operations/1")
+                .is_ok()
+        );
+        assert!(matches!(
+            arm.arm_link("https://evil.example/steal"),
+            Err(Error::Protocol(_))
+        ));
+        let url = arm
+            .url(
+                &["subscriptions", "sub", "resourceGroups", "rg (x)"],
+                &[("$filter", "name eq 'k'")],
+            )
+            .unwrap();
+        assert_eq!(
+            url.as_str(),
+            "https://management.azure.com/subscriptions/sub/resourceGroups/rg%20(x)?api-version=2024-05-01&%24filter=name+eq+%27k%27"
+        );
+    }
+}

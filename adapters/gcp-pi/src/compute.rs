@@ -1,0 +1,407 @@
+//! One Compute request as the operations see it: bearer token (renewed once
+//! on 401), 429s slept off within the call's throttle budget, and
+//! operations followed with `operations/{op}/wait` within the op budget.
+
+use std::time::{Duration, Instant};
+
+use reqwest::header::{CONTENT_LENGTH, HeaderMap};
+use reqwest::{Method, Url};
+use serde_json::Value;
+
+use crate::GcpConfig;
+use crate::auth::TokenCache;
+use crate::error::{Error, transport};
+
+/// When a 429 comes without `Retry-After` (Compute usually sends none).
+const DEFAULT_THROTTLE_WAIT: Duration = Duration::from_secs(2);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// One ordinary HTTP exchange.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+/// `wait` holds a call for up to about 2 minutes; a little more for ours.
+const WAIT_TIMEOUT: Duration = Duration::from_secs(130);
+/// When `wait` comes back early without the operation done (it may), the
+/// least time between two of them.
+const WAIT_SPACING: Duration = Duration::from_millis(500);
+
+/// The budgets of one public call.
+#[derive(Debug, Default)]
+pub(crate) struct Call {
+    throttle_slept: Duration,
+}
+
+impl Call {
+    /// Sleeps off a 429, or gives up when that would overspend the budget.
+    pub(crate) async fn throttled(
+        &mut self,
+        retry_after: Option<Duration>,
+        cfg: &GcpConfig,
+    ) -> Result<(), Error> {
+        let wait = retry_after.unwrap_or(DEFAULT_THROTTLE_WAIT);
+        if self.throttle_slept + wait > cfg.max_throttle_wait {
+            tracing::warn!(
+                retry_after_s = wait.as_secs_f64(),
+                slept_s = self.throttle_slept.as_secs_f64(),
+                "Compute throttling outlasted the call's budget"
+            );
+            return Err(Error::Throttled { retry_after: wait });
+        }
+        tracing::info!(retry_after_s = wait.as_secs_f64(), "Compute throttled the call (429); waiting");
+        tokio::time::sleep(wait).await;
+        // A zero Retry-After still counts a little, so the budget ends.
+        self.throttle_slept += wait.max(Duration::from_millis(10));
+        Ok(())
+    }
+}
+
+/// `Retry-After` in seconds (Google does not use the HTTP-date form).
+pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    headers
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(Duration::from_secs)
+}
+
+/// A Compute answer, read in full.
+#[derive(Debug)]
+pub(crate) struct Reply {
+    pub status: u16,
+    body: Vec<u8>,
+}
+
+impl Reply {
+    pub(crate) fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+
+    pub(crate) fn json(&self) -> Result<Value, Error> {
+        serde_json::from_slice(&self.body).map_err(|e| {
+            Error::Protocol(format!(
+                "Compute answered {} with a body that is not JSON: {e}",
+                self.status
+            ))
+        })
+    }
+
+    pub(crate) fn error(&self) -> Error {
+        Error::from_google_reply(self.status, &self.body)
+    }
+}
+
+/// A `compute#operation`, the parts we use.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Operation {
+    pub name: String,
+    /// `PENDING`, `RUNNING` or `DONE`.
+    pub status: String,
+    /// `(code, message)` of a `DONE` operation with `error.errors[]`.
+    pub error: Option<(String, String)>,
+}
+
+impl Operation {
+    pub(crate) fn from_google(v: &Value) -> Result<Self, Error> {
+        let name = v
+            .get("name")
+            .and_then(Value::as_str)
+            .filter(|n| !n.is_empty())
+            .ok_or_else(|| Error::Protocol("operation without a name".into()))?;
+        let status = v
+            .get("status")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        let errors = v
+            .get("error")
+            .and_then(|e| e.get("errors"))
+            .and_then(Value::as_array)
+            .filter(|e| !e.is_empty());
+        let error = errors.map(|errors| {
+            let field = |e: &Value, k: &str| {
+                e.get(k)
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned()
+            };
+            let code = field(&errors[0], "code");
+            let message = errors
+                .iter()
+                .map(|e| field(e, "message"))
+                .filter(|m| !m.is_empty())
+                .collect::<Vec<_>>()
+                .join("; ");
+            let code = if code.is_empty() {
+                v.get("httpErrorStatusCode")
+                    .and_then(Value::as_u64)
+                    .map(|c| format!("HTTP_{c}"))
+                    .unwrap_or_else(|| "UNKNOWN".to_owned())
+            } else {
+                code
+            };
+            (code, message)
+        });
+        Ok(Self {
+            name: name.to_owned(),
+            status,
+            error,
+        })
+    }
+
+    pub(crate) fn is_done(&self) -> bool {
+        self.status == "DONE"
+    }
+
+    /// `Err(OperationFailed)` for a failed one.
+    pub(crate) fn result(&self) -> Result<(), Error> {
+        match &self.error {
+            Some((code, message)) => Err(Error::OperationFailed {
+                code: code.clone(),
+                message: message.clone(),
+            }),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The shared core of every client clone.
+#[derive(Debug)]
+pub(crate) struct Compute {
+    pub cfg: GcpConfig,
+    http: reqwest::Client,
+    tokens: TokenCache,
+    /// `compute_url` parsed; `None` when it is not a URL (every call then
+    /// fails with `Error::Protocol`).
+    base: Option<Url>,
+}
+
+impl Compute {
+    pub(crate) fn new(cfg: GcpConfig) -> Self {
+        let http = reqwest::Client::builder()
+            .connect_timeout(CONNECT_TIMEOUT)
+            .timeout(REQUEST_TIMEOUT)
+            .user_agent(concat!("onramp-gcp-pi/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .unwrap_or_else(|e| {
+                tracing::error!(error = %e, "cannot build the configured HTTP client; using defaults");
+                reqwest::Client::new()
+            });
+        let base = Url::parse(&cfg.compute_url)
+            .inspect_err(|e| {
+                tracing::error!(compute_url = %cfg.compute_url, error = %e, "compute_url is not a URL; every call will fail");
+            })
+            .ok();
+        Self {
+            base,
+            http,
+            tokens: TokenCache::default(),
+            cfg,
+        }
+    }
+
+    /// `compute_url/compute/v1/projects/{project}/regions/{region}/` +
+    /// `segments` (each escaped) + `query`.
+    pub(crate) fn regional_url(
+        &self,
+        region: &str,
+        segments: &[&str],
+        query: &[(&str, &str)],
+    ) -> Result<Url, Error> {
+        let mut url = self
+            .base
+            .clone()
+            .ok_or_else(|| Error::Protocol(format!("compute_url {:?} is not a URL", self.cfg.compute_url)))?;
+        {
+            let mut path = url
+                .path_segments_mut()
+                .map_err(|()| Error::Protocol("compute_url cannot have a path".into()))?;
+            path.pop_if_empty();
+            path.extend(["compute", "v1", "projects", &self.cfg.project, "regions", region]);
+            path.extend(segments);
+        }
+        if !query.is_empty() {
+            let mut q = url.query_pairs_mut();
+            for (k, v) in query {
+                q.append_pair(k, v);
+            }
+        }
+        Ok(url)
+    }
+
+    /// Sends one request: renews the token once on 401 and sleeps off 429s.
+    /// Any other answer is returned as is.
+    pub(crate) async fn send(
+        &self,
+        call: &mut Call,
+        method: Method,
+        url: &Url,
+        body: Option<&Value>,
+    ) -> Result<Reply, Error> {
+        self.send_within(call, method, url, body, REQUEST_TIMEOUT)
+            .await?
+            .ok_or_else(|| {
+                Error::Transport(format!(
+                    "no answer from Compute within {}s ({})",
+                    REQUEST_TIMEOUT.as_secs(),
+                    url.path()
+                ))
+            })
+    }
+
+    /// [`Compute::send`] with its own timeout; `Ok(None)` when it expired.
+    async fn send_within(
+        &self,
+        call: &mut Call,
+        method: Method,
+        url: &Url,
+        body: Option<&Value>,
+        timeout: Duration,
+    ) -> Result<Option<Reply>, Error> {
+        let mut renewed = false;
+        loop {
+            let token = self.tokens.get(&self.http, &self.cfg, call).await?;
+            let mut req = self
+                .http
+                .request(method.clone(), url.clone())
+                .bearer_auth(token.expose())
+                .timeout(timeout);
+            req = match body {
+                Some(b) => req.json(b),
+                // Google's front end wants a length on every POST.
+                None if method == Method::POST => req.header(CONTENT_LENGTH, "0"),
+                None => req,
+            };
+            let resp = match req.send().await {
+                Ok(r) => r,
+                Err(e) if e.is_timeout() => return Ok(None),
+                Err(e) => return Err(transport(e)),
+            };
+            let status = resp.status().as_u16();
+            let wait = retry_after(resp.headers());
+            let body = match resp.bytes().await {
+                Ok(b) => b.to_vec(),
+                Err(e) if e.is_timeout() => return Ok(None),
+                Err(e) => return Err(transport(e)),
+            };
+            tracing::debug!(%method, path = url.path(), status, "Compute call");
+            match status {
+                401 if !renewed => {
+                    tracing::info!(path = url.path(), "Compute refused the access token; fetching a new one");
+                    self.tokens.invalidate(&token).await;
+                    renewed = true;
+                }
+                401 => {
+                    let e = Error::from_google_reply(status, &body);
+                    return Err(Error::Auth(format!(
+                        "Compute refused a freshly fetched access token: {e}"
+                    )));
+                }
+                429 => call.throttled(wait, &self.cfg).await?,
+                _ => return Ok(Some(Reply { status, body })),
+            }
+        }
+    }
+
+    /// Follows `op` (in `region`) until it is `DONE` or `op_budget`, counted
+    /// from `started`, runs out (`Ok(None)`): `POST .../operations/{op}/wait`,
+    /// which returns when the operation is done or after about 2 minutes.
+    pub(crate) async fn follow(
+        &self,
+        call: &mut Call,
+        region: &str,
+        mut op: Operation,
+        started: Instant,
+    ) -> Result<Option<Operation>, Error> {
+        let deadline = started + self.cfg.op_budget;
+        let url = self.regional_url(region, &["operations", &op.name, "wait"], &[])?;
+        loop {
+            if op.is_done() {
+                return Ok(Some(op));
+            }
+            let now = Instant::now();
+            let remaining = deadline.saturating_duration_since(now);
+            if remaining.is_zero() {
+                return Ok(None);
+            }
+            let timeout = remaining.min(WAIT_TIMEOUT);
+            let Some(reply) = self
+                .send_within(call, Method::POST, &url, None, timeout)
+                .await?
+            else {
+                return Ok(None);
+            };
+            if !reply.is_success() {
+                return Err(reply.error());
+            }
+            op = Operation::from_google(&reply.json()?)?;
+            let spent = now.elapsed();
+            if !op.is_done() && spent < WAIT_SPACING {
+                let pause = (WAIT_SPACING - spent).min(deadline.saturating_duration_since(Instant::now()));
+                tokio::time::sleep(pause).await;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::HeaderValue;
+    use serde_json::json;
+
+    #[test]
+    fn retry_after_in_seconds() {
+        let mut h = HeaderMap::new();
+        assert_eq!(retry_after(&h), None);
+        h.insert("retry-after", HeaderValue::from_static("7"));
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(7)));
+    }
+
+    #[test]
+    fn regional_urls_escape_their_segments() {
+        let c = Compute::new(GcpConfig::new(
+            "https://compute.googleapis.com",
+            "http://metadata.google.internal",
+            "onramp-partner",
+        ));
+        let url = c
+            .regional_url(
+                "us-west1",
+                &["interconnectAttachments", "a b"],
+                &[("requestId", "x")],
+            )
+            .unwrap();
+        assert_eq!(
+            url.as_str(),
+            "https://compute.googleapis.com/compute/v1/projects/onramp-partner/regions/us-west1/interconnectAttachments/a%20b?requestId=x"
+        );
+        let bad = Compute::new(GcpConfig::new("not a url", "x", "p"));
+        assert!(matches!(
+            bad.regional_url("r", &[], &[]),
+            Err(Error::Protocol(_))
+        ));
+    }
+
+    #[test]
+    fn operations_carry_their_errors() {
+        let op = Operation::from_google(&json!({
+            "name": "operation-1", "status": "DONE",
+            "error": {"errors": [
+                {"code": "RESOURCE_NOT_READY", "message": "first"},
+                {"code": "OTHER", "message": "second"}
+            ]},
+            "httpErrorStatusCode": 400
+        }))
+        .unwrap();
+        assert!(op.is_done());
+        assert_eq!(
+            op.result(),
+            Err(Error::OperationFailed {
+                code: "RESOURCE_NOT_READY".into(),
+                message: "first; second".into()
+            })
+        );
+        let op = Operation::from_google(&json!({"name": "o", "status": "RUNNING"})).unwrap();
+        assert!(!op.is_done());
+        assert_eq!(op.result(), Ok(()));
+        assert!(Operation::from_google(&json!({"status": "DONE"})).is_err());
+    }
+}

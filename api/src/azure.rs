@@ -1,0 +1,418 @@
+//! Orders of kind `azure-expressroute`: validating the order, checking the
+//! service key with Microsoft, placing the two legs, and the plan.
+//!
+//! This is the one place the API calls a CSP: a service key can only be
+//! judged by asking Azure (is there such a circuit, is it waiting for us, at
+//! which peering location), and a customer who typed it wrong must hear so
+//! at once, not from a failed background job.
+
+use axum::http::StatusCode;
+use onramp_azure_er::{CrossConnection, Error as ArmError};
+use onramp_router_templates::{Operation, Platform};
+use onramp_state_machines::azure_expressroute::{self as er, Leg};
+use onramp_store::connectors::{self as store, Initial, Mode};
+use onramp_store::entity::{connector, nni};
+use onramp_store::inventory;
+use onramp_store::model::{AzureCircuit, AzureExpressRouteParams, AzureResources};
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::auth::Tenant;
+use crate::problem::{FieldError, Problem};
+use crate::views::{AzureExpressRouteOrder, CspCall, Plan, RouterChange};
+
+/// Microsoft's side of every ExpressRoute BGP session.
+pub const MICROSOFT_ASN: u32 = 12076;
+/// ASNs Azure refuses as peerASN of a private peering (reserved by Microsoft).
+const AZURE_RESERVED_ASNS: std::ops::RangeInclusive<i64> = 65515..=65520;
+const AS_TRANS: i64 = 23456;
+
+/// A checked order: where it goes and what it asks for.
+pub(crate) struct Checked {
+    pub nni: nni::Model,
+    pub secondary_port_id: Uuid,
+    pub params: AzureExpressRouteParams,
+}
+
+fn is_guid(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('-').collect();
+    parts.len() == 5
+        && parts
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(p, n)| p.len() == n && p.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+fn arm_problem(e: ArmError) -> Problem {
+    match e {
+        ArmError::Throttled { retry_after } => Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "csp_throttled",
+            "Azure is throttling onramp",
+            "Azure Resource Manager kept answering 429 Too Many Requests while onramp looked the service key up",
+        )
+        .with_retry_after(retry_after.as_secs())
+        .with_hint("retry after the time in Retry-After; nothing was ordered"),
+        ArmError::Auth(reason) => {
+            tracing::error!(%reason, "Azure refused onramp's credentials");
+            Problem::new(
+                StatusCode::BAD_GATEWAY,
+                "csp_auth_failed",
+                "onramp cannot sign in to Azure",
+                "Azure refused onramp's service principal; the operator must fix the Azure credentials",
+            )
+        }
+        ArmError::Transport(reason) => Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "csp_unreachable",
+            "Azure is unreachable",
+            format!("onramp could not reach Azure Resource Manager: {reason}"),
+        )
+        .with_retry_after(5)
+        .with_hint("retry shortly; nothing was ordered"),
+        other => Problem::new(
+            StatusCode::BAD_GATEWAY,
+            "csp_error",
+            "Azure refused the lookup",
+            format!("Azure answered the service key lookup with an error: {other}"),
+        ),
+    }
+}
+
+/// Field checks first (no call to Azure for an order that is wrong anyway),
+/// then the service key with Microsoft, then placement from the inventory.
+pub(crate) async fn check(
+    state: &AppState,
+    tenant: &Tenant,
+    o: &AzureExpressRouteOrder,
+) -> Result<Checked, Problem> {
+    let mut errors = Vec::new();
+    let mut err = |field: &str, code: &str, detail: String| {
+        errors.push(FieldError {
+            field: field.into(),
+            code: code.into(),
+            detail,
+        })
+    };
+    let key = o.service_key.trim().to_ascii_lowercase();
+    if !is_guid(&key) {
+        err(
+            "service_key",
+            "invalid_format",
+            format!(
+                "`{}` is not an ExpressRoute service key; it is a GUID like 0d9c4b4e-6f2a-4b1e-9a8f-3c2d1e0f9a8b, shown on the circuit in the Azure portal",
+                o.service_key
+            ),
+        );
+    }
+    if let Some(asn) = o.peer_asn {
+        if !(1..=4_294_967_294).contains(&asn) || asn == AS_TRANS {
+            err(
+                "peer_asn",
+                "out_of_range",
+                format!("ASN {asn} is not usable; use 1-4294967294 (not 23456)"),
+            );
+        } else if asn == i64::from(MICROSOFT_ASN) {
+            err(
+                "peer_asn",
+                "same_as_peer",
+                format!("ASN {asn} is Microsoft's side of every ExpressRoute session"),
+            );
+        } else if AZURE_RESERVED_ASNS.contains(&asn) {
+            err(
+                "peer_asn",
+                "reserved",
+                format!("ASN {asn} is reserved by Azure (65515-65520) and refused for private peering"),
+            );
+        }
+    }
+    if let Some(v) = o.vlan_id
+        && !(1..=4094).contains(&v)
+    {
+        err(
+            "vlan_id",
+            "out_of_range",
+            format!("VLAN {v} is outside 1-4094"),
+        );
+    }
+    if !errors.is_empty() {
+        return Err(Problem::invalid(errors));
+    }
+
+    let Some(client) = &state.azure else {
+        return Err(Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "csp_not_configured",
+            "Azure ExpressRoute is not available",
+            "this onramp has no Azure ExpressRoute partner credentials configured",
+        ));
+    };
+    let xc = client
+        .find_cross_connection(&key)
+        .await
+        .map_err(arm_problem)?
+        .ok_or_else(|| {
+            Problem::field(
+                "service_key",
+                "unknown_service_key",
+                format!(
+                    "no ExpressRoute circuit with service key {key} is waiting for onramp; check the key, and that the circuit names onramp's operator as its provider"
+                ),
+            )
+        })?;
+    if let Some(existing) = store::live_with_csp_ref(&state.db, "azure-expressroute", &key).await? {
+        let whose = if existing.tenant_id == tenant.id {
+            format!("your connector {}", existing.id)
+        } else {
+            "another order".to_string()
+        };
+        return Err(Problem::new(
+            StatusCode::CONFLICT,
+            "service_key_in_use",
+            "Service key already in use",
+            format!("service key {key} is already used by {whose}"),
+        )
+        .with_errors(vec![FieldError {
+            field: "service_key".into(),
+            code: "in_use".into(),
+            detail: format!("already used by {whose}"),
+        }]));
+    }
+    if xc.service_provider_provisioning_state != "NotProvisioned" {
+        return Err(Problem::new(
+            StatusCode::CONFLICT,
+            "already_provisioned",
+            "Circuit already provisioned",
+            format!(
+                "the circuit with service key {key} is {} at Azure, not waiting for a provider",
+                xc.service_provider_provisioning_state
+            ),
+        )
+        .with_errors(vec![FieldError {
+            field: "service_key".into(),
+            code: "already_provisioned".into(),
+            detail: format!(
+                "serviceProviderProvisioningState is {}",
+                xc.service_provider_provisioning_state
+            ),
+        }])
+        .with_hint("order with a new circuit's key, or ask the operator to release this one"));
+    }
+    let (nni, secondary_port_id) = place(state, &xc).await?;
+    Ok(Checked {
+        params: AzureExpressRouteParams {
+            service_key: key,
+            peer_asn: o.peer_asn.map(|a| a as u32),
+            vlan_id: o.vlan_id.map(|v| v as u16),
+            configure_peering: o.configure_peering.unwrap_or(true),
+            circuit: AzureCircuit {
+                resource_group: xc.resource_group.clone(),
+                peering_location: xc.peering_location.clone(),
+                bandwidth_mbps: xc.bandwidth_in_mbps,
+                primary_azure_port: xc.primary_azure_port.clone(),
+                secondary_azure_port: xc.secondary_azure_port.clone(),
+                s_tag: xc.s_tag,
+            },
+        },
+        nni,
+        secondary_port_id,
+    })
+}
+
+/// The NNI is the one on Microsoft's primary port of the circuit; the
+/// secondary leg goes on the NNI's secondary port, which the inventory keeps
+/// on another PE (anti-affinity is checked when the NNI is saved).
+async fn place(state: &AppState, xc: &CrossConnection) -> Result<(nni::Model, Uuid), Problem> {
+    let nnis = inventory::nnis(&state.db, "azure").await?;
+    let Some(nni) = nnis
+        .iter()
+        .find(|n| n.csp_ref.eq_ignore_ascii_case(&xc.primary_azure_port))
+        .cloned()
+    else {
+        let served: Vec<String> = nnis
+            .iter()
+            .map(|n| format!("{} ({})", n.name, n.location_code))
+            .collect();
+        return Err(Problem::field(
+            "service_key",
+            "location_not_served",
+            format!(
+                "the circuit is at peering location {} on ExpressRoute port {}, where onramp has no NNI; onramp serves ExpressRoute at: {}",
+                xc.peering_location,
+                xc.primary_azure_port,
+                if served.is_empty() { "nowhere yet".to_string() } else { served.join(", ") }
+            ),
+        ));
+    };
+    if i64::from(xc.bandwidth_in_mbps) > i64::from(nni.capacity_mbps) {
+        return Err(Problem::field(
+            "service_key",
+            "exceeds_capacity",
+            format!(
+                "the circuit's {} Mbps exceeds the {} Mbps NNI at {}",
+                xc.bandwidth_in_mbps, nni.capacity_mbps, nni.location_code
+            ),
+        ));
+    }
+    let attrs: serde_json::Value = serde_json::from_str(&nni.attributes).unwrap_or_default();
+    let secondary = attrs
+        .get("secondary_port_id")
+        .and_then(|v| v.as_str())
+        .and_then(|s| Uuid::parse_str(s).ok());
+    let Some(secondary) = secondary else {
+        return Err(Problem::new(
+            StatusCode::CONFLICT,
+            "no_redundant_port",
+            "No secondary port at this location",
+            format!(
+                "ExpressRoute needs both legs, but the NNI {} at {} has no secondary port in onramp's inventory",
+                nni.name, nni.location_code
+            ),
+        )
+        .with_hint("the operator must set attributes.secondary_port_id on the NNI"));
+    };
+    Ok((nni, secondary))
+}
+
+pub(crate) fn initial(start: &er::Outcome, note: String) -> Initial {
+    Initial {
+        state: er::state_name(&start.state).into(),
+        machine_state: serde_json::to_string(&start.state).expect("state serializes"),
+        waiting_on: er::waiting_on(&start.state).as_str().into(),
+        first_action: start.actions.first().map(|a| a.as_str().to_string()),
+        note,
+    }
+}
+
+/// Shown instead of the shared key in plans: the key is generated at order time.
+const REDACTED: &str = "********";
+
+pub(crate) async fn plan(
+    state: &AppState,
+    tenant: &Tenant,
+    c: &Checked,
+) -> Result<Plan, Problem> {
+    let start = er::start(c.params.configure_peering);
+    let row = store::create_azure_expressroute(
+        &state.db,
+        tenant.id,
+        &c.nni,
+        c.secondary_port_id,
+        &c.params,
+        "",
+        &initial(&start, String::new()),
+        Mode::DryRun,
+    )
+    .await?;
+    let res = AzureResources::from_json(&row.resources)?;
+    let tenant_row = inventory::tenant(&state.db, tenant.id).await?;
+    let mut router_changes = Vec::new();
+    for leg in [Leg::Primary, Leg::Secondary] {
+        router_changes.push(render_leg(state, &row, &res, leg, &c.params, &tenant_row).await?);
+    }
+    let xc_path = format!(
+        "/subscriptions/{{partner subscription}}/resourceGroups/{}/providers/Microsoft.Network/expressRouteCrossConnections/{}",
+        c.params.circuit.resource_group, c.params.service_key
+    );
+    let mut csp_calls = vec![CspCall {
+        service: "Microsoft.Network".into(),
+        operation: format!("PUT {xc_path}"),
+        request: serde_json::json!({
+            "properties": {
+                "serviceProviderProvisioningState": "Provisioned",
+                "serviceProviderNotes": format!("onramp connector {}", row.id),
+            }
+        }),
+    }];
+    let peering = onramp_workers::intent::azure_peering_request(&res, REDACTED);
+    let peering_json = serde_json::json!({
+        "properties": {
+            "peeringType": "AzurePrivatePeering",
+            "peerASN": peering.peer_asn,
+            "primaryPeerAddressPrefix": peering.primary_peer_address_prefix,
+            "secondaryPeerAddressPrefix": peering.secondary_peer_address_prefix,
+            "vlanId": peering.vlan_id,
+            "sharedKey": REDACTED,
+        }
+    });
+    let mut steps = vec![
+        format!(
+            "Set the circuit {} to Provisioned at Azure ({} Mbps at {})",
+            c.params.service_key, c.params.circuit.bandwidth_mbps, c.params.circuit.peering_location
+        ),
+        format!(
+            "Configure the primary leg on {} {}: S-tag {} / C-tag {}, {} and a BGP session to Microsoft (AS {})",
+            res.primary.pe_name, res.primary.port_name, res.s_tag, res.c_tag, res.primary.pe_address, res.csp_asn
+        ),
+        format!(
+            "Configure the secondary leg on {} {}: S-tag {} / C-tag {}, {} and a BGP session to Microsoft",
+            res.secondary.pe_name, res.secondary.port_name, res.s_tag, res.c_tag, res.secondary.pe_address
+        ),
+    ];
+    if c.params.configure_peering {
+        csp_calls.push(CspCall {
+            service: "Microsoft.Network".into(),
+            operation: format!("PUT {xc_path}/peerings/AzurePrivatePeering"),
+            request: peering_json,
+        });
+        steps.push("Configure the Azure private peering with these values".into());
+    } else {
+        steps.push(format!(
+            "You configure the Azure private peering on your circuit: peerASN {}, primary {}, secondary {}, vlanId {}, and the shared key shown once in the order's response",
+            peering.peer_asn,
+            peering.primary_peer_address_prefix,
+            peering.secondary_peer_address_prefix,
+            peering.vlan_id
+        ));
+    }
+    steps.push(
+        "Wait for both BGP sessions to come up; the connector turns active (one leg down shows as degraded)"
+            .into(),
+    );
+    Ok(Plan {
+        dry_run: true,
+        kind: "azure-expressroute".into(),
+        location: c.nni.location_code.clone(),
+        peering: None,
+        azure: Some(crate::views::AzureDetails::from_parts(&c.params, &res, None)),
+        router_changes,
+        csp_calls,
+        steps,
+    })
+}
+
+async fn render_leg(
+    state: &AppState,
+    row: &connector::Model,
+    res: &AzureResources,
+    leg: Leg,
+    params: &AzureExpressRouteParams,
+    tenant: &onramp_store::entity::tenant::Model,
+) -> Result<RouterChange, Problem> {
+    let pe_id = match leg {
+        Leg::Primary => res.primary.pe_id,
+        Leg::Secondary => res.secondary.pe_id,
+    };
+    let pe = inventory::pe(&state.db, pe_id).await?;
+    let intent =
+        onramp_workers::intent::azure_leg_attachment(row, res, leg, params, tenant, REDACTED);
+    let platform = Platform::load(&state.templates_root, &pe.platform).map_err(|e| {
+        tracing::error!(pe = %pe.name, error = %e, "platform unusable");
+        Problem::internal()
+    })?;
+    let rendered = platform.render(Operation::Create, &intent).map_err(|e| {
+        Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "render_failed",
+            "Router configuration cannot be rendered",
+            format!("PE {} ({}): {e}", pe.name, pe.platform),
+        )
+    })?;
+    Ok(RouterChange {
+        pe: pe.name.clone(),
+        platform: pe.platform.clone(),
+        operation: "create".into(),
+        leg: Some(leg.as_str().into()),
+        config_xml: rendered.config_xml,
+    })
+}

@@ -1,0 +1,1089 @@
+//! Connector kind `azure-expressroute`: an ExpressRoute circuit the customer
+//! created in their Azure subscription with the operator as provider, reached
+//! by its service key through the operator's `expressRouteCrossConnection`,
+//! plus the matching config on the two provider edge (PE) routers, one per
+//! leg, and the circuit's Azure private peering.
+//!
+//! The VLAN, the primary and secondary /30 peering subnets, the peer ASN and
+//! the BGP MD5 key are allocated by the API in the same transaction as the
+//! order, so the machine starts at Azure and ends by handing those resources
+//! back. Private peering is either configured by onramp (`managed_peering`)
+//! or by the customer on their circuit, in which case onramp only checks
+//! that what they configured matches what it allocated.
+//!
+//! ```text
+//! live ────────────────────────────────────────────────── delete_requested ──┐
+//! │ provisioning_circuit → configuring_primary_pe → configuring_secondary_pe │
+//! │ ├ managed:  configuring_peering ────────────────┐                        │
+//! │ └ customer: waiting_customer_peering ───────────┤─ circuit lost (failed) ┤
+//! │ watching_legs ◀─────────────────────────────────┘─ circuit lost (failed) ┤
+//! │ │ waiting_bgp → active ⇄ degraded{leg} ⇄ down                            │
+//! tearing_down {then} ◀──────────────────────────────────────────────────────┘
+//! │ removing_secondary_pe → removing_primary_pe → deleting_peering
+//! │ → deprovisioning_circuit → releasing_resources → deleted | failed | rejected
+//! ```
+//!
+//! Every state has at most one standing action (its statig entry action):
+//! the one job whose result it is waiting for. See [`current_action`].
+
+use serde::{Deserialize, Serialize};
+use statig::Outcome as Step;
+use statig::Outcome::{Handled, Super, Transition};
+use statig::blocking::IntoStateMachineExt as _;
+use statig::state_machine;
+
+use crate::WaitingOn;
+
+mod docs;
+#[cfg(test)]
+mod tests;
+
+pub use docs::{TransitionRow, mermaid, transition_table_markdown, transitions};
+
+/// One of the circuit's two redundant legs: each is a PE router at the
+/// operator and an MSEE at Microsoft, with its own /30 and BGP session.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Leg {
+    Primary,
+    Secondary,
+}
+
+impl Leg {
+    /// Both legs, primary first.
+    pub const ALL: [Leg; 2] = [Leg::Primary, Leg::Secondary];
+
+    /// snake_case name, as serialised.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Leg::Primary => "primary",
+            Leg::Secondary => "secondary",
+        }
+    }
+
+    /// The leg that carries the traffic while this one is down.
+    pub fn other(&self) -> Leg {
+        match self {
+            Leg::Primary => Leg::Secondary,
+            Leg::Secondary => Leg::Primary,
+        }
+    }
+}
+
+/// An input to the machine: a job result reported by the worker, or a request
+/// from the API.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    /// Azure reports the cross-connection's `serviceProviderProvisioningState`
+    /// as `Provisioned`.
+    CircuitProvisioned,
+    /// The PUT that provisions the cross-connection, or its long-running
+    /// operation, failed (unknown service key, circuit not in our location, ...).
+    CircuitProvisionFailed { reason: String },
+    /// The PE router of `leg` committed the connector's config.
+    PeConfigured { leg: Leg },
+    /// The PE router of `leg` refused the config (validation or commit failed).
+    PeFailed { leg: Leg, reason: String },
+    /// onramp's PUT of `AzurePrivatePeering` (and its long-running operation)
+    /// succeeded.
+    PeeringConfigured,
+    /// onramp's PUT of `AzurePrivatePeering` failed.
+    PeeringFailed { reason: String },
+    /// One poll of a customer-configured private peering. `None`: it exists
+    /// and matches what onramp allocated. `Some(why)`: it is absent or
+    /// differs, e.g. "no private peering yet" or "vlanId is 200, onramp
+    /// allocated 100".
+    PeeringObserved { problem: Option<String> },
+    /// One poll of both legs' BGP sessions.
+    LegsObserved {
+        primary_up: bool,
+        secondary_up: bool,
+    },
+    /// The cross-connection vanished or was deprovisioned outside onramp.
+    CircuitLost { reason: String },
+    /// The customer (or ops) asked for the connector to be deleted.
+    DeleteRequested,
+    /// The PE of `leg` no longer carries the connector's config.
+    PeConfigRemoved { leg: Leg },
+    /// The private peering is gone at Azure (deleted now, or never existed).
+    PeeringDeleted,
+    /// The cross-connection is back to `NotProvisioned` (or was never
+    /// provisioned).
+    CircuitDeprovisioned,
+    /// VLAN, subnets, ASN and key are back in their pools.
+    ResourcesReleased,
+}
+
+impl Event {
+    /// snake_case name of the event, as in its serde `type` tag.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Event::CircuitProvisioned => "circuit_provisioned",
+            Event::CircuitProvisionFailed { .. } => "circuit_provision_failed",
+            Event::PeConfigured { .. } => "pe_configured",
+            Event::PeFailed { .. } => "pe_failed",
+            Event::PeeringConfigured => "peering_configured",
+            Event::PeeringFailed { .. } => "peering_failed",
+            Event::PeeringObserved { .. } => "peering_observed",
+            Event::LegsObserved { .. } => "legs_observed",
+            Event::CircuitLost { .. } => "circuit_lost",
+            Event::DeleteRequested => "delete_requested",
+            Event::PeConfigRemoved { .. } => "pe_config_removed",
+            Event::PeeringDeleted => "peering_deleted",
+            Event::CircuitDeprovisioned => "circuit_deprovisioned",
+            Event::ResourcesReleased => "resources_released",
+        }
+    }
+}
+
+/// Work the worker must do, idempotently, after committing the new state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    ProvisionCircuit,
+    PushPrimaryPe,
+    PushSecondaryPe,
+    ConfigurePeering,
+    PollPeering,
+    PollLegs,
+    RemoveSecondaryPe,
+    RemovePrimaryPe,
+    DeletePeering,
+    DeprovisionCircuit,
+    ReleaseResources,
+}
+
+impl Action {
+    /// Every action, in lifecycle order.
+    pub const ALL: [Action; 11] = [
+        Action::ProvisionCircuit,
+        Action::PushPrimaryPe,
+        Action::PushSecondaryPe,
+        Action::ConfigurePeering,
+        Action::PollPeering,
+        Action::PollLegs,
+        Action::RemoveSecondaryPe,
+        Action::RemovePrimaryPe,
+        Action::DeletePeering,
+        Action::DeprovisionCircuit,
+        Action::ReleaseResources,
+    ];
+
+    /// snake_case name, as serialised.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Action::ProvisionCircuit => "provision_circuit",
+            Action::PushPrimaryPe => "push_primary_pe",
+            Action::PushSecondaryPe => "push_secondary_pe",
+            Action::ConfigurePeering => "configure_peering",
+            Action::PollPeering => "poll_peering",
+            Action::PollLegs => "poll_legs",
+            Action::RemoveSecondaryPe => "remove_secondary_pe",
+            Action::RemovePrimaryPe => "remove_primary_pe",
+            Action::DeletePeering => "delete_peering",
+            Action::DeprovisionCircuit => "deprovision_circuit",
+            Action::ReleaseResources => "release_resources",
+        }
+    }
+}
+
+/// Where a teardown ends. Carried by the teardown states so that a worker
+/// restarted mid-rollback still knows whether it is deleting on request or
+/// cleaning up after a failure.
+///
+/// No transition of this machine leads to `Rejected` today (Azure has no
+/// "customer declined" step: the customer hands over the service key
+/// instead). It stays so that every connector kind ends in the same three
+/// terminals and the API can map them without knowing the kind.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Terminal {
+    Deleted,
+    Failed { reason: String },
+    Rejected { reason: String },
+}
+
+impl Terminal {
+    fn reason(&self) -> Option<&str> {
+        match self {
+            Terminal::Deleted => None,
+            Terminal::Failed { reason } | Terminal::Rejected { reason } => Some(reason),
+        }
+    }
+}
+
+/// The result of [`start`] or [`handle`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct Outcome {
+    pub state: State,
+    pub actions: Vec<Action>,
+    /// false when the event left the state as it was (e.g. a poll that saw no change,
+    /// or an event ignored in this state). The worker then naks the job with a delay
+    /// instead of committing.
+    pub changed: bool,
+    /// Human-readable line for the connector's event timeline (e.g. "circuit provisioned at Azure"),
+    /// or why an event was ignored ("unexpected event peering_deleted in state active").
+    pub note: String,
+}
+
+impl Outcome {
+    /// The event had no effect and asks for nothing: the job that carried it
+    /// is stale or a duplicate and should be acked and dropped, not naked
+    /// (redelivering it would never change the answer).
+    pub fn is_ignored(&self) -> bool {
+        !self.changed && self.actions.is_empty()
+    }
+
+    /// Nothing changed but the state is still watching something (a poll):
+    /// nak the job with a delay so it runs again.
+    pub fn is_still_waiting(&self) -> bool {
+        !self.changed && !self.actions.is_empty()
+    }
+}
+
+/// The statig shared storage. Empty: everything a connector needs to persist
+/// lives in [`State`], so the state alone is the persisted form.
+struct Machine;
+
+/// statig's context: what a handler asks the world for while it runs.
+#[derive(Default)]
+struct Effects {
+    actions: Vec<Action>,
+    note: Option<String>,
+}
+
+/// How a `LegsObserved` reads, independent of the state it arrives in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Legs {
+    BothUp,
+    /// Exactly this leg is down; the other one carries the traffic.
+    OneDown(Leg),
+    BothDown,
+}
+
+impl Legs {
+    fn of(primary_up: bool, secondary_up: bool) -> Legs {
+        match (primary_up, secondary_up) {
+            (true, true) => Legs::BothUp,
+            (false, true) => Legs::OneDown(Leg::Primary),
+            (true, false) => Legs::OneDown(Leg::Secondary),
+            (false, false) => Legs::BothDown,
+        }
+    }
+
+    fn label(&self) -> &'static str {
+        match self {
+            Legs::BothUp => "both up",
+            Legs::OneDown(Leg::Primary) => "primary down",
+            Legs::OneDown(Leg::Secondary) => "secondary down",
+            Legs::BothDown => "both down",
+        }
+    }
+}
+
+fn describe(primary_up: bool, secondary_up: bool) -> String {
+    let word = |up: bool| if up { "up" } else { "down" };
+    format!(
+        "primary BGP {}, secondary BGP {}",
+        word(primary_up),
+        word(secondary_up)
+    )
+}
+
+fn go(context: &mut Effects, next: State, note: impl Into<String>) -> Step<State> {
+    context.note = Some(note.into());
+    Transition(next)
+}
+
+/// A poll that saw nothing new: stay, and poll again.
+fn keep_polling(context: &mut Effects, poll: Action, note: impl Into<String>) -> Step<State> {
+    context.actions.push(poll);
+    context.note = Some(note.into());
+    Handled
+}
+
+/// Every way out (delete, rollback, circuit lost) takes the same teardown
+/// path, so the cleanup is written once and a crash anywhere in it resumes.
+///
+/// It always starts at the secondary PE, whatever was done so far: removals
+/// are idempotent, so a teardown that starts before anything was pushed
+/// costs a few no-op removals, and one that starts after a half-done push
+/// cleans it up.
+fn teardown(context: &mut Effects, then: Terminal) -> Step<State> {
+    let note = match &then {
+        Terminal::Deleted => "delete requested; tearing the connector down".to_string(),
+        Terminal::Failed { reason } => {
+            format!("{reason}; tearing down, the connector will end as failed")
+        }
+        Terminal::Rejected { reason } => {
+            format!("{reason}; tearing down, the connector will end as rejected")
+        }
+    };
+    go(context, State::removing_secondary_pe(then), note)
+}
+
+/// The cross-connection went away behind onramp's back: whatever is left on
+/// the routers and in the pools must still be cleaned up.
+fn circuit_lost(context: &mut Effects, reason: &str) -> Step<State> {
+    teardown(
+        context,
+        Terminal::Failed {
+            reason: format!("the ExpressRoute circuit was removed outside onramp: {reason}"),
+        },
+    )
+}
+
+// statig derives each state's fields from its handler's reference parameters,
+// so string-carrying states must take `&String`, not `&str`.
+#[allow(clippy::ptr_arg)]
+#[state_machine(
+    initial = "State::provisioning_circuit(true)",
+    state(derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize))
+)]
+impl Machine {
+    // ----- live: not being torn down -----
+
+    #[superstate]
+    fn live(context: &mut Effects, event: &Event) -> Step<State> {
+        match event {
+            Event::DeleteRequested => teardown(context, Terminal::Deleted),
+            _ => Super,
+        }
+    }
+
+    // Azure first: until the provider marks the cross-connection
+    // Provisioned, the service key may still be wrong (another provider,
+    // another location), and nothing on the routers should depend on it.
+    #[state(superstate = "live", entry_action = "provision_circuit")]
+    fn provisioning_circuit(
+        managed_peering: &bool,
+        context: &mut Effects,
+        event: &Event,
+    ) -> Step<State> {
+        match event {
+            Event::CircuitProvisioned => go(
+                context,
+                State::configuring_primary_pe(*managed_peering),
+                "circuit provisioned at Azure; configuring the primary PE router",
+            ),
+            // Nothing was pushed yet, but teardown starts at the PEs anyway:
+            // the removals are no-ops, and deprovisioning looks the
+            // cross-connection up by service key, which covers a PUT that
+            // half-succeeded.
+            Event::CircuitProvisionFailed { reason } => teardown(
+                context,
+                Terminal::Failed {
+                    reason: format!("Azure refused to provision the circuit: {reason}"),
+                },
+            ),
+            _ => Super,
+        }
+    }
+
+    // One PE at a time, primary first: if the primary refuses, the secondary
+    // is never touched, and the two legs never differ by more than one push.
+    // Results for the other leg are stale (a redelivered job) and ignored.
+    #[state(superstate = "live", entry_action = "push_primary_pe")]
+    fn configuring_primary_pe(
+        managed_peering: &bool,
+        context: &mut Effects,
+        event: &Event,
+    ) -> Step<State> {
+        match event {
+            Event::PeConfigured { leg: Leg::Primary } => go(
+                context,
+                State::configuring_secondary_pe(*managed_peering),
+                "primary PE configured; configuring the secondary PE router",
+            ),
+            Event::PeFailed {
+                leg: Leg::Primary,
+                reason,
+            } => teardown(
+                context,
+                Terminal::Failed {
+                    reason: format!("the primary PE router refused the configuration: {reason}"),
+                },
+            ),
+            _ => Super,
+        }
+    }
+
+    #[state(superstate = "live", entry_action = "push_secondary_pe")]
+    fn configuring_secondary_pe(
+        managed_peering: &bool,
+        context: &mut Effects,
+        event: &Event,
+    ) -> Step<State> {
+        match event {
+            Event::PeConfigured {
+                leg: Leg::Secondary,
+            } => {
+                if *managed_peering {
+                    go(
+                        context,
+                        State::configuring_peering(),
+                        "secondary PE configured; configuring Azure private peering on the circuit",
+                    )
+                } else {
+                    go(
+                        context,
+                        State::waiting_customer_peering(None),
+                        "secondary PE configured; waiting for the customer to configure Azure private peering",
+                    )
+                }
+            }
+            Event::PeFailed {
+                leg: Leg::Secondary,
+                reason,
+            } => teardown(
+                context,
+                Terminal::Failed {
+                    reason: format!("the secondary PE router refused the configuration: {reason}"),
+                },
+            ),
+            _ => Super,
+        }
+    }
+
+    // The peering comes last so that both PEs already listen when Microsoft
+    // starts its BGP sessions: the legs then come up together.
+    #[state(superstate = "live", entry_action = "configure_peering")]
+    fn configuring_peering(context: &mut Effects, event: &Event) -> Step<State> {
+        match event {
+            Event::PeeringConfigured => go(
+                context,
+                State::waiting_bgp(),
+                "Azure private peering configured; waiting for BGP on both legs",
+            ),
+            Event::PeeringFailed { reason } => teardown(
+                context,
+                Terminal::Failed {
+                    reason: format!("Azure refused the private peering: {reason}"),
+                },
+            ),
+            _ => Super,
+        }
+    }
+
+    // The customer may need several tries. The last problem seen is kept so
+    // the timeline records each new one once, not every poll that repeats it.
+    #[state(superstate = "live", entry_action = "poll_peering")]
+    fn waiting_customer_peering(
+        problem: &Option<String>,
+        context: &mut Effects,
+        event: &Event,
+    ) -> Step<State> {
+        match event {
+            Event::PeeringObserved { problem: None } => go(
+                context,
+                State::waiting_bgp(),
+                "the customer's private peering matches what onramp allocated; waiting for BGP on both legs",
+            ),
+            Event::PeeringObserved { problem: Some(now) } if problem.as_ref() == Some(now) => {
+                keep_polling(
+                    context,
+                    Action::PollPeering,
+                    format!("still waiting for the customer's private peering: {now}"),
+                )
+            }
+            Event::PeeringObserved { problem: Some(now) } => go(
+                context,
+                State::waiting_customer_peering(Some(now.clone())),
+                format!("the customer's private peering is not usable yet: {now}"),
+            ),
+            // The cross-connection is polled here too, so its loss shows up
+            // here as well as once the legs are watched.
+            Event::CircuitLost { reason } => circuit_lost(context, reason),
+            _ => Super,
+        }
+    }
+
+    // ----- watching_legs: the peering exists and both BGP sessions are polled -----
+
+    #[superstate(superstate = "live")]
+    fn watching_legs(context: &mut Effects, event: &Event) -> Step<State> {
+        match event {
+            Event::CircuitLost { reason } => circuit_lost(context, reason),
+            _ => Super,
+        }
+    }
+
+    // Never up yet, so a leg that is down here is "not up yet", not an
+    // outage: no degraded or down until both have been up once.
+    #[state(superstate = "watching_legs", entry_action = "poll_legs")]
+    fn waiting_bgp(context: &mut Effects, event: &Event) -> Step<State> {
+        let Event::LegsObserved {
+            primary_up,
+            secondary_up,
+        } = event
+        else {
+            return Super;
+        };
+        match Legs::of(*primary_up, *secondary_up) {
+            Legs::BothUp => go(
+                context,
+                State::active(),
+                "BGP is up on both legs; connector active",
+            ),
+            Legs::OneDown(_) | Legs::BothDown => keep_polling(
+                context,
+                Action::PollLegs,
+                format!(
+                    "{}; waiting for both to come up",
+                    describe(*primary_up, *secondary_up)
+                ),
+            ),
+        }
+    }
+
+    #[state(superstate = "watching_legs", entry_action = "poll_legs")]
+    fn active(context: &mut Effects, event: &Event) -> Step<State> {
+        let Event::LegsObserved {
+            primary_up,
+            secondary_up,
+        } = event
+        else {
+            return Super;
+        };
+        match Legs::of(*primary_up, *secondary_up) {
+            Legs::BothUp => keep_polling(context, Action::PollLegs, "BGP up on both legs"),
+            Legs::OneDown(leg) => go(
+                context,
+                State::degraded(leg),
+                format!(
+                    "the {} BGP session is down; connector degraded, traffic runs on the {} leg",
+                    leg.as_str(),
+                    leg.other().as_str()
+                ),
+            ),
+            Legs::BothDown => go(
+                context,
+                State::down(),
+                "BGP is down on both legs; connector down",
+            ),
+        }
+    }
+
+    // Degraded is its own state, not a flavour of active: the connector
+    // still passes traffic but has lost its redundancy, and the customer's
+    // SLA depends on knowing that.
+    #[state(superstate = "watching_legs", entry_action = "poll_legs")]
+    fn degraded(down: &Leg, context: &mut Effects, event: &Event) -> Step<State> {
+        let Event::LegsObserved {
+            primary_up,
+            secondary_up,
+        } = event
+        else {
+            return Super;
+        };
+        match Legs::of(*primary_up, *secondary_up) {
+            Legs::BothUp => go(
+                context,
+                State::active(),
+                format!(
+                    "the {} BGP session recovered; both legs up, connector active",
+                    down.as_str()
+                ),
+            ),
+            Legs::OneDown(leg) if leg == *down => keep_polling(
+                context,
+                Action::PollLegs,
+                format!(
+                    "the {} BGP session is still down; traffic runs on the {} leg",
+                    leg.as_str(),
+                    leg.other().as_str()
+                ),
+            ),
+            Legs::OneDown(leg) => go(
+                context,
+                State::degraded(leg),
+                format!(
+                    "the {} BGP session recovered but the {} went down; connector still degraded",
+                    down.as_str(),
+                    leg.as_str()
+                ),
+            ),
+            Legs::BothDown => go(
+                context,
+                State::down(),
+                format!(
+                    "the {} BGP session went down too; connector down",
+                    down.other().as_str()
+                ),
+            ),
+        }
+    }
+
+    #[state(superstate = "watching_legs", entry_action = "poll_legs")]
+    fn down(context: &mut Effects, event: &Event) -> Step<State> {
+        let Event::LegsObserved {
+            primary_up,
+            secondary_up,
+        } = event
+        else {
+            return Super;
+        };
+        match Legs::of(*primary_up, *secondary_up) {
+            Legs::BothUp => go(
+                context,
+                State::active(),
+                "BGP recovered on both legs; connector active",
+            ),
+            Legs::OneDown(leg) => go(
+                context,
+                State::degraded(leg),
+                format!(
+                    "the {} BGP session recovered; connector degraded, the {} is still down",
+                    leg.other().as_str(),
+                    leg.as_str()
+                ),
+            ),
+            Legs::BothDown => {
+                keep_polling(context, Action::PollLegs, "BGP still down on both legs")
+            }
+        }
+    }
+
+    // ----- tearing_down: secondary PE → primary PE → peering → circuit → pools -----
+    //
+    // Routers first, so traffic stops on onramp's side before Azure's; then
+    // the peering, because Azure refuses to deprovision a cross-connection
+    // that still has one (CrossConnectionHasPeerings); the pools last, so
+    // nothing is reused while Azure or a router still holds it.
+
+    #[superstate]
+    fn tearing_down(then: &mut Terminal, context: &mut Effects, event: &Event) -> Step<State> {
+        match event {
+            Event::DeleteRequested => {
+                // The step's action is already queued, so only the ending
+                // changes; re-emitting it would just duplicate the job.
+                if let Some(reason) = then.reason() {
+                    context.note = Some(format!(
+                        "delete requested during the rollback ({reason}); the connector will end as deleted"
+                    ));
+                    *then = Terminal::Deleted;
+                } else {
+                    context.note = Some("delete already in progress".to_string());
+                }
+                Handled
+            }
+            _ => Super,
+        }
+    }
+
+    #[state(superstate = "tearing_down", entry_action = "remove_secondary_pe")]
+    fn removing_secondary_pe(then: &Terminal, context: &mut Effects, event: &Event) -> Step<State> {
+        match event {
+            Event::PeConfigRemoved {
+                leg: Leg::Secondary,
+            } => go(
+                context,
+                State::removing_primary_pe(then.clone()),
+                "secondary PE configuration removed; removing the primary PE configuration",
+            ),
+            _ => Super,
+        }
+    }
+
+    #[state(superstate = "tearing_down", entry_action = "remove_primary_pe")]
+    fn removing_primary_pe(then: &Terminal, context: &mut Effects, event: &Event) -> Step<State> {
+        match event {
+            Event::PeConfigRemoved { leg: Leg::Primary } => go(
+                context,
+                State::deleting_peering(then.clone()),
+                "primary PE configuration removed; deleting the private peering at Azure",
+            ),
+            _ => Super,
+        }
+    }
+
+    #[state(superstate = "tearing_down", entry_action = "delete_peering")]
+    fn deleting_peering(then: &Terminal, context: &mut Effects, event: &Event) -> Step<State> {
+        match event {
+            Event::PeeringDeleted => go(
+                context,
+                State::deprovisioning_circuit(then.clone()),
+                "private peering gone at Azure; deprovisioning the circuit",
+            ),
+            _ => Super,
+        }
+    }
+
+    #[state(superstate = "tearing_down", entry_action = "deprovision_circuit")]
+    fn deprovisioning_circuit(
+        then: &Terminal,
+        context: &mut Effects,
+        event: &Event,
+    ) -> Step<State> {
+        match event {
+            Event::CircuitDeprovisioned => go(
+                context,
+                State::releasing_resources(then.clone()),
+                "circuit deprovisioned at Azure; releasing VLAN, subnets, ASN and BGP key",
+            ),
+            _ => Super,
+        }
+    }
+
+    #[state(superstate = "tearing_down", entry_action = "release_resources")]
+    fn releasing_resources(then: &Terminal, context: &mut Effects, event: &Event) -> Step<State> {
+        match event {
+            Event::ResourcesReleased => match then {
+                Terminal::Deleted => go(
+                    context,
+                    State::deleted(),
+                    "resources released; connector deleted",
+                ),
+                Terminal::Failed { reason } => go(
+                    context,
+                    State::failed(reason.clone()),
+                    format!("resources released; connector failed: {reason}"),
+                ),
+                Terminal::Rejected { reason } => go(
+                    context,
+                    State::rejected(reason.clone()),
+                    format!("resources released; connector rejected: {reason}"),
+                ),
+            },
+            _ => Super,
+        }
+    }
+
+    // ----- terminals -----
+
+    #[state]
+    fn deleted(context: &mut Effects, event: &Event) -> Step<State> {
+        match event {
+            Event::DeleteRequested => {
+                context.note = Some("already deleted; nothing to do".to_string());
+                Handled
+            }
+            _ => Super,
+        }
+    }
+
+    // Failed and rejected connectors were already torn down; deleting one
+    // only closes the record, so there is nothing left to undo.
+    #[state]
+    fn failed(reason: &String, context: &mut Effects, event: &Event) -> Step<State> {
+        match event {
+            Event::DeleteRequested => go(
+                context,
+                State::deleted(),
+                format!("failed connector deleted; its resources were already released ({reason})"),
+            ),
+            _ => Super,
+        }
+    }
+
+    #[state]
+    fn rejected(reason: &String, context: &mut Effects, event: &Event) -> Step<State> {
+        match event {
+            Event::DeleteRequested => go(
+                context,
+                State::deleted(),
+                format!(
+                    "rejected connector deleted; its resources were already released ({reason})"
+                ),
+            ),
+            _ => Super,
+        }
+    }
+
+    // ----- entry actions: each state's standing job -----
+
+    #[action]
+    fn provision_circuit(context: &mut Effects) {
+        context.actions.push(Action::ProvisionCircuit);
+    }
+
+    #[action]
+    fn push_primary_pe(context: &mut Effects) {
+        context.actions.push(Action::PushPrimaryPe);
+    }
+
+    #[action]
+    fn push_secondary_pe(context: &mut Effects) {
+        context.actions.push(Action::PushSecondaryPe);
+    }
+
+    #[action]
+    fn configure_peering(context: &mut Effects) {
+        context.actions.push(Action::ConfigurePeering);
+    }
+
+    #[action]
+    fn poll_peering(context: &mut Effects) {
+        context.actions.push(Action::PollPeering);
+    }
+
+    #[action]
+    fn poll_legs(context: &mut Effects) {
+        context.actions.push(Action::PollLegs);
+    }
+
+    #[action]
+    fn remove_secondary_pe(context: &mut Effects) {
+        context.actions.push(Action::RemoveSecondaryPe);
+    }
+
+    #[action]
+    fn remove_primary_pe(context: &mut Effects) {
+        context.actions.push(Action::RemovePrimaryPe);
+    }
+
+    #[action]
+    fn delete_peering(context: &mut Effects) {
+        context.actions.push(Action::DeletePeering);
+    }
+
+    #[action]
+    fn deprovision_circuit(context: &mut Effects) {
+        context.actions.push(Action::DeprovisionCircuit);
+    }
+
+    #[action]
+    fn release_resources(context: &mut Effects) {
+        context.actions.push(Action::ReleaseResources);
+    }
+}
+
+/// The state a freshly ordered connector starts in, and its first actions
+/// (`[ProvisionCircuit]`). `managed_peering`: onramp configures the circuit's
+/// private peering itself; otherwise the customer does and onramp checks it.
+pub fn start(managed_peering: bool) -> Outcome {
+    let mut machine = Machine.uninitialized_state_machine();
+    *machine.state_mut() = State::provisioning_circuit(managed_peering);
+    let mut effects = Effects::default();
+    let machine = machine.init_with_context(&mut effects);
+    let note = if managed_peering {
+        "connector ordered; provisioning the ExpressRoute circuit at Azure (onramp will configure private peering)"
+    } else {
+        "connector ordered; provisioning the ExpressRoute circuit at Azure (the customer will configure private peering)"
+    };
+    Outcome {
+        state: machine.state().clone(),
+        actions: effects.actions,
+        changed: true,
+        note: note.to_string(),
+    }
+}
+
+/// Feeds one event to the machine restored at `state`.
+pub fn handle(state: &State, event: &Event) -> Outcome {
+    let mut machine = Machine.uninitialized_state_machine();
+    *machine.state_mut() = state.clone();
+    // Initialising replays the restored state's entry action. That action was
+    // emitted and committed when the state was first entered, so it is dropped.
+    let mut machine = machine.init_with_context(&mut Effects::default());
+
+    let mut effects = Effects::default();
+    machine.handle_with_context(event, &mut effects);
+
+    let next = machine.state().clone();
+    let changed = next != *state;
+    let note = effects.note.unwrap_or_else(|| {
+        format!(
+            "unexpected event {} in state {}",
+            event.name(),
+            state_name(state)
+        )
+    });
+    Outcome {
+        state: next,
+        actions: effects.actions,
+        changed,
+        note,
+    }
+}
+
+/// The one action whose result `state` is waiting for (its entry action), if
+/// any. A job carrying any other action is stale: the connector moved on
+/// after it was queued (e.g. a `poll_legs` still queued when a delete came in),
+/// and the worker should ack it without running it.
+pub fn current_action(state: &State) -> Option<Action> {
+    let mut machine = Machine.uninitialized_state_machine();
+    *machine.state_mut() = state.clone();
+    let mut effects = Effects::default();
+    machine.init_with_context(&mut effects);
+    effects.actions.first().copied()
+}
+
+/// snake_case public name of the state, one of [`STATE_NAMES`].
+pub fn state_name(state: &State) -> &'static str {
+    match state {
+        State::ProvisioningCircuit { .. } => "provisioning_circuit",
+        State::ConfiguringPrimaryPe { .. } => "configuring_primary_pe",
+        State::ConfiguringSecondaryPe { .. } => "configuring_secondary_pe",
+        State::ConfiguringPeering {} => "configuring_peering",
+        State::WaitingCustomerPeering { .. } => "waiting_customer_peering",
+        State::WaitingBgp {} => "waiting_bgp",
+        State::Active {} => "active",
+        State::Degraded { .. } => "degraded",
+        State::Down {} => "down",
+        State::RemovingSecondaryPe { .. } => "removing_secondary_pe",
+        State::RemovingPrimaryPe { .. } => "removing_primary_pe",
+        State::DeletingPeering { .. } => "deleting_peering",
+        State::DeprovisioningCircuit { .. } => "deprovisioning_circuit",
+        State::ReleasingResources { .. } => "releasing_resources",
+        State::Deleted {} => "deleted",
+        State::Failed { .. } => "failed",
+        State::Rejected { .. } => "rejected",
+    }
+}
+
+/// Every state name, in lifecycle order (for docs and the API schema).
+pub const STATE_NAMES: &[&str] = &[
+    "provisioning_circuit",
+    "configuring_primary_pe",
+    "configuring_secondary_pe",
+    "configuring_peering",
+    "waiting_customer_peering",
+    "waiting_bgp",
+    "active",
+    "degraded",
+    "down",
+    "removing_secondary_pe",
+    "removing_primary_pe",
+    "deleting_peering",
+    "deprovisioning_circuit",
+    "releasing_resources",
+    "deleted",
+    "failed",
+    "rejected",
+];
+
+/// Who has to act for the connector to move on.
+pub fn waiting_on(state: &State) -> WaitingOn {
+    match state {
+        State::ProvisioningCircuit { .. }
+        | State::ConfiguringPrimaryPe { .. }
+        | State::ConfiguringSecondaryPe { .. }
+        | State::ConfiguringPeering {}
+        | State::RemovingSecondaryPe { .. }
+        | State::RemovingPrimaryPe { .. }
+        | State::DeletingPeering { .. }
+        | State::DeprovisioningCircuit { .. }
+        | State::ReleasingResources { .. } => WaitingOn::Onramp,
+        State::WaitingCustomerPeering { .. } => WaitingOn::Customer,
+        State::WaitingBgp {} | State::Degraded { .. } | State::Down {} => WaitingOn::Csp,
+        State::Active {} | State::Deleted {} | State::Failed { .. } | State::Rejected { .. } => {
+            WaitingOn::Nobody
+        }
+    }
+}
+
+/// No further action will ever be emitted (a `failed` or `rejected`
+/// connector can still be deleted, which only closes the record).
+pub fn is_terminal(state: &State) -> bool {
+    matches!(
+        state,
+        State::Deleted {} | State::Failed { .. } | State::Rejected { .. }
+    )
+}
+
+/// What happens next, for people.
+pub fn next_step(state: &State) -> &'static str {
+    match state {
+        State::ProvisioningCircuit { .. } => {
+            "Nothing to do yet: onramp is provisioning your ExpressRoute circuit at Azure with the \
+             service key you gave."
+        }
+        State::ConfiguringPrimaryPe { .. } => {
+            "Nothing to do yet: onramp is configuring the primary provider edge router for this connector."
+        }
+        State::ConfiguringSecondaryPe { .. } => {
+            "Nothing to do yet: onramp is configuring the secondary provider edge router for this connector."
+        }
+        State::ConfiguringPeering {} => {
+            "Nothing to do yet: onramp is configuring Azure private peering on your ExpressRoute circuit."
+        }
+        State::WaitingCustomerPeering { .. } => {
+            "Configure Azure private peering on your ExpressRoute circuit (Azure portal → \
+             ExpressRoute circuits → Peerings → Azure private) with the VLAN ID, peer ASN and \
+             primary and secondary subnets shown for this connector. onramp checks it and carries \
+             on by itself; the last problem it found is shown on the connector."
+        }
+        State::WaitingBgp {} => {
+            "Nothing to do unless this lasts: the BGP sessions on both legs are establishing. If it \
+             stays here, check the private peering in the Azure portal (ExpressRoute circuits → \
+             Peerings) and contact support."
+        }
+        State::Active {} => {
+            "Nothing to do: the connector is up and BGP is established on both legs."
+        }
+        State::Degraded { .. } => {
+            "One of the two legs is down: traffic still flows on the other, but without \
+             redundancy. onramp keeps watching and marks the connector active again when the leg \
+             recovers; contact support if it persists."
+        }
+        State::Down {} => {
+            "Both legs are down and the connector passes no traffic. onramp keeps watching and \
+             marks it active again when they recover; if it persists, check the circuit in the \
+             Azure portal (ExpressRoute circuits) and contact support."
+        }
+        State::RemovingSecondaryPe { .. } => {
+            "Nothing to do: onramp is removing the connector's configuration from the secondary \
+             provider edge router."
+        }
+        State::RemovingPrimaryPe { .. } => {
+            "Nothing to do: onramp is removing the connector's configuration from the primary \
+             provider edge router."
+        }
+        State::DeletingPeering { .. } => {
+            "Nothing to do: onramp is deleting the circuit's Azure private peering."
+        }
+        State::DeprovisioningCircuit { .. } => {
+            "Nothing to do: onramp is deprovisioning the ExpressRoute circuit at Azure."
+        }
+        State::ReleasingResources { .. } => {
+            "Nothing to do: onramp is releasing the connector's VLAN, peering subnets, ASN and BGP key."
+        }
+        State::Deleted {} => {
+            "The connector is deleted and the circuit deprovisioned. Delete the ExpressRoute \
+             circuit in your Azure subscription too if you no longer need it: Azure bills it \
+             until you do."
+        }
+        State::Failed { .. } => {
+            "Provisioning failed and was rolled back (see the failure reason). Delete this \
+             connector and order a new one; contact support if it fails again."
+        }
+        State::Rejected { .. } => {
+            "The order was refused and rolled back (see the reason). Delete this connector, and \
+             order a new one if you still need it."
+        }
+    }
+}
+
+/// For terminal failed/rejected: the reason carried in the state. Also
+/// returned while a rollback towards failed/rejected is still running, so
+/// the portal can say why the connector is being torn down.
+pub fn failure_reason(state: &State) -> Option<&str> {
+    match state {
+        State::Failed { reason } | State::Rejected { reason } => Some(reason),
+        State::RemovingSecondaryPe { then }
+        | State::RemovingPrimaryPe { then }
+        | State::DeletingPeering { then }
+        | State::DeprovisioningCircuit { then }
+        | State::ReleasingResources { then } => then.reason(),
+        _ => None,
+    }
+}
+
+/// The leg that is down while the connector runs on the other one.
+pub fn degraded_leg(state: &State) -> Option<Leg> {
+    match state {
+        State::Degraded { down } => Some(*down),
+        _ => None,
+    }
+}
+
+/// While waiting for the customer's private peering: why the last poll found
+/// it unusable, if it has been polled and was.
+pub fn peering_problem(state: &State) -> Option<&str> {
+    match state {
+        State::WaitingCustomerPeering { problem } => problem.as_deref(),
+        _ => None,
+    }
+}

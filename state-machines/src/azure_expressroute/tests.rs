@@ -1,0 +1,1353 @@
+use super::docs::{SAMPLE_PROBLEM, sample_events, sample_states};
+use super::*;
+
+const NO_PEERING: &str = "no private peering yet";
+const VLAN_MISMATCH: &str = "vlanId is 200, onramp allocated 100";
+
+fn legs(primary_up: bool, secondary_up: bool) -> Event {
+    Event::LegsObserved {
+        primary_up,
+        secondary_up,
+    }
+}
+
+fn peering(problem: Option<&str>) -> Event {
+    Event::PeeringObserved {
+        problem: problem.map(str::to_string),
+    }
+}
+
+fn failed_with(reason: &str) -> Terminal {
+    Terminal::Failed {
+        reason: reason.to_string(),
+    }
+}
+
+fn rejected_with(reason: &str) -> Terminal {
+    Terminal::Rejected {
+        reason: reason.to_string(),
+    }
+}
+
+/// Feeds `event` and checks the three things the worker acts on.
+#[track_caller]
+fn step(from: &State, event: Event, to: State, actions: &[Action], changed: bool) -> Outcome {
+    let out = handle(from, &event);
+    assert_eq!(out.state, to, "state after {event:?} in {from:?}");
+    assert_eq!(out.actions, actions, "actions after {event:?} in {from:?}");
+    assert_eq!(out.changed, changed, "changed after {event:?} in {from:?}");
+    out
+}
+
+/// Runs the rest of a teardown from `removing_secondary_pe` and returns the
+/// terminal.
+#[track_caller]
+fn finish_teardown(then: Terminal) -> State {
+    let steps: [(State, Event, State, Action); 4] = [
+        (
+            State::removing_secondary_pe(then.clone()),
+            Event::PeConfigRemoved {
+                leg: Leg::Secondary,
+            },
+            State::removing_primary_pe(then.clone()),
+            Action::RemovePrimaryPe,
+        ),
+        (
+            State::removing_primary_pe(then.clone()),
+            Event::PeConfigRemoved { leg: Leg::Primary },
+            State::deleting_peering(then.clone()),
+            Action::DeletePeering,
+        ),
+        (
+            State::deleting_peering(then.clone()),
+            Event::PeeringDeleted,
+            State::deprovisioning_circuit(then.clone()),
+            Action::DeprovisionCircuit,
+        ),
+        (
+            State::deprovisioning_circuit(then.clone()),
+            Event::CircuitDeprovisioned,
+            State::releasing_resources(then.clone()),
+            Action::ReleaseResources,
+        ),
+    ];
+    for (from, event, to, action) in steps {
+        step(&from, event, to, &[action], true);
+    }
+    let out = handle(&State::releasing_resources(then), &Event::ResourcesReleased);
+    assert!(out.actions.is_empty());
+    assert!(out.changed);
+    out.state
+}
+
+/// Where a teardown state is heading; `None` outside teardown.
+fn teardown_then(state: &State) -> Option<&Terminal> {
+    match state {
+        State::RemovingSecondaryPe { then }
+        | State::RemovingPrimaryPe { then }
+        | State::DeletingPeering { then }
+        | State::DeprovisioningCircuit { then }
+        | State::ReleasingResources { then } => Some(then),
+        _ => None,
+    }
+}
+
+/// Every sample state before teardown, both peering modes where it matters.
+fn live_states() -> Vec<State> {
+    sample_states()
+        .into_iter()
+        .filter(|s| !is_terminal(s) && teardown_then(s).is_none())
+        .collect()
+}
+
+fn watched_states() -> [State; 5] {
+    [
+        State::waiting_bgp(),
+        State::active(),
+        State::degraded(Leg::Primary),
+        State::degraded(Leg::Secondary),
+        State::down(),
+    ]
+}
+
+fn teardown_builders() -> [fn(Terminal) -> State; 5] {
+    [
+        State::removing_secondary_pe,
+        State::removing_primary_pe,
+        State::deleting_peering,
+        State::deprovisioning_circuit,
+        State::releasing_resources,
+    ]
+}
+
+// ----- start -----
+
+#[test]
+fn start_provisions_the_circuit_in_both_peering_modes() {
+    for managed_peering in [true, false] {
+        let out = start(managed_peering);
+        assert_eq!(out.state, State::provisioning_circuit(managed_peering));
+        assert_eq!(out.actions, [Action::ProvisionCircuit]);
+        assert!(out.changed);
+        assert_eq!(waiting_on(&out.state), WaitingOn::Onramp);
+        assert_eq!(current_action(&out.state), Some(Action::ProvisionCircuit));
+    }
+    assert!(
+        start(true)
+            .note
+            .contains("onramp will configure private peering")
+    );
+    assert!(
+        start(false)
+            .note
+            .contains("the customer will configure private peering")
+    );
+}
+
+// ----- the happy paths -----
+
+#[test]
+fn managed_peering_path_reaches_active_and_keeps_watching() {
+    let provisioning = start(true).state;
+    step(
+        &provisioning,
+        Event::CircuitProvisioned,
+        State::configuring_primary_pe(true),
+        &[Action::PushPrimaryPe],
+        true,
+    );
+    step(
+        &State::configuring_primary_pe(true),
+        Event::PeConfigured { leg: Leg::Primary },
+        State::configuring_secondary_pe(true),
+        &[Action::PushSecondaryPe],
+        true,
+    );
+    step(
+        &State::configuring_secondary_pe(true),
+        Event::PeConfigured {
+            leg: Leg::Secondary,
+        },
+        State::configuring_peering(),
+        &[Action::ConfigurePeering],
+        true,
+    );
+    step(
+        &State::configuring_peering(),
+        Event::PeeringConfigured,
+        State::waiting_bgp(),
+        &[Action::PollLegs],
+        true,
+    );
+    step(
+        &State::waiting_bgp(),
+        legs(true, true),
+        State::active(),
+        &[Action::PollLegs],
+        true,
+    );
+    let out = step(
+        &State::active(),
+        legs(true, true),
+        State::active(),
+        &[Action::PollLegs],
+        false,
+    );
+    assert!(out.is_still_waiting());
+}
+
+#[test]
+fn customer_peering_path_waits_for_the_customer() {
+    let provisioning = start(false).state;
+    let primary = handle(&provisioning, &Event::CircuitProvisioned).state;
+    assert_eq!(primary, State::configuring_primary_pe(false));
+    let secondary = handle(&primary, &Event::PeConfigured { leg: Leg::Primary }).state;
+    assert_eq!(secondary, State::configuring_secondary_pe(false));
+    let out = step(
+        &secondary,
+        Event::PeConfigured {
+            leg: Leg::Secondary,
+        },
+        State::waiting_customer_peering(None),
+        &[Action::PollPeering],
+        true,
+    );
+    assert_eq!(waiting_on(&out.state), WaitingOn::Customer);
+    assert_eq!(peering_problem(&out.state), None);
+    let out = step(
+        &out.state,
+        peering(None),
+        State::waiting_bgp(),
+        &[Action::PollLegs],
+        true,
+    );
+    assert!(out.note.contains("matches"), "{}", out.note);
+}
+
+#[test]
+fn a_customer_peering_problem_is_recorded_once_then_polled() {
+    let waiting = State::waiting_customer_peering(None);
+    let out = step(
+        &waiting,
+        peering(Some(NO_PEERING)),
+        State::waiting_customer_peering(Some(NO_PEERING.to_string())),
+        &[Action::PollPeering],
+        true,
+    );
+    assert!(out.note.contains(NO_PEERING), "{}", out.note);
+    assert_eq!(peering_problem(&out.state), Some(NO_PEERING));
+
+    // The same answer again: nothing for the timeline, poll again.
+    let out = step(
+        &out.state.clone(),
+        peering(Some(NO_PEERING)),
+        out.state,
+        &[Action::PollPeering],
+        false,
+    );
+    assert!(out.is_still_waiting());
+
+    // A different answer is news.
+    let out = step(
+        &out.state.clone(),
+        peering(Some(VLAN_MISMATCH)),
+        State::waiting_customer_peering(Some(VLAN_MISMATCH.to_string())),
+        &[Action::PollPeering],
+        true,
+    );
+    assert!(out.note.contains(VLAN_MISMATCH), "{}", out.note);
+
+    // The fix.
+    step(
+        &out.state,
+        peering(None),
+        State::waiting_bgp(),
+        &[Action::PollLegs],
+        true,
+    );
+}
+
+#[test]
+fn waiting_bgp_stays_until_both_legs_are_up() {
+    for (primary_up, secondary_up) in [(false, false), (true, false), (false, true)] {
+        let out = step(
+            &State::waiting_bgp(),
+            legs(primary_up, secondary_up),
+            State::waiting_bgp(),
+            &[Action::PollLegs],
+            false,
+        );
+        assert!(
+            out.note.contains(&describe(primary_up, secondary_up)),
+            "{}",
+            out.note
+        );
+    }
+}
+
+// ----- degraded, down and recovery -----
+
+#[test]
+fn one_leg_down_degrades_and_recovers_for_either_leg() {
+    for leg in Leg::ALL {
+        let (p, s) = (leg != Leg::Primary, leg != Leg::Secondary);
+        let out = step(
+            &State::active(),
+            legs(p, s),
+            State::degraded(leg),
+            &[Action::PollLegs],
+            true,
+        );
+        assert_eq!(degraded_leg(&out.state), Some(leg));
+        assert_eq!(waiting_on(&out.state), WaitingOn::Csp);
+        assert!(out.note.contains(leg.as_str()), "{}", out.note);
+
+        step(
+            &out.state,
+            legs(p, s),
+            State::degraded(leg),
+            &[Action::PollLegs],
+            false,
+        );
+        let out = step(
+            &State::degraded(leg),
+            legs(true, true),
+            State::active(),
+            &[Action::PollLegs],
+            true,
+        );
+        assert!(out.note.contains("recovered"), "{}", out.note);
+        assert_eq!(degraded_leg(&out.state), None);
+        assert_eq!(waiting_on(&out.state), WaitingOn::Nobody);
+    }
+}
+
+#[test]
+fn degraded_follows_the_leg_that_is_down() {
+    let out = step(
+        &State::degraded(Leg::Primary),
+        legs(true, false),
+        State::degraded(Leg::Secondary),
+        &[Action::PollLegs],
+        true,
+    );
+    assert!(out.note.contains("still degraded"), "{}", out.note);
+    step(
+        &State::degraded(Leg::Secondary),
+        legs(false, true),
+        State::degraded(Leg::Primary),
+        &[Action::PollLegs],
+        true,
+    );
+}
+
+#[test]
+fn both_legs_down_and_back_through_degraded() {
+    for from in [
+        State::active(),
+        State::degraded(Leg::Primary),
+        State::degraded(Leg::Secondary),
+    ] {
+        step(
+            &from,
+            legs(false, false),
+            State::down(),
+            &[Action::PollLegs],
+            true,
+        );
+    }
+    step(
+        &State::down(),
+        legs(false, false),
+        State::down(),
+        &[Action::PollLegs],
+        false,
+    );
+    for leg in Leg::ALL {
+        let (p, s) = (leg != Leg::Primary, leg != Leg::Secondary);
+        step(
+            &State::down(),
+            legs(p, s),
+            State::degraded(leg),
+            &[Action::PollLegs],
+            true,
+        );
+    }
+    step(
+        &State::down(),
+        legs(true, true),
+        State::active(),
+        &[Action::PollLegs],
+        true,
+    );
+}
+
+// ----- failures and rollbacks -----
+
+#[test]
+fn azure_refusing_the_circuit_rolls_back_to_failed() {
+    let reason = "Azure refused to provision the circuit: ServiceKeyNotFound";
+    for managed_peering in [true, false] {
+        let out = step(
+            &State::provisioning_circuit(managed_peering),
+            Event::CircuitProvisionFailed {
+                reason: "ServiceKeyNotFound".to_string(),
+            },
+            State::removing_secondary_pe(failed_with(reason)),
+            &[Action::RemoveSecondaryPe],
+            true,
+        );
+        assert_eq!(waiting_on(&out.state), WaitingOn::Onramp);
+        assert_eq!(failure_reason(&out.state), Some(reason));
+    }
+    let end = finish_teardown(failed_with(reason));
+    assert_eq!(end, State::failed(reason.to_string()));
+    assert!(is_terminal(&end));
+    assert_eq!(failure_reason(&end), Some(reason));
+}
+
+#[test]
+fn a_pe_refusing_the_config_rolls_back_to_failed() {
+    for managed_peering in [true, false] {
+        for (leg, from) in [
+            (Leg::Primary, State::configuring_primary_pe(managed_peering)),
+            (
+                Leg::Secondary,
+                State::configuring_secondary_pe(managed_peering),
+            ),
+        ] {
+            let reason = format!(
+                "the {} PE router refused the configuration: commit check failed",
+                leg.as_str()
+            );
+            step(
+                &from,
+                Event::PeFailed {
+                    leg,
+                    reason: "commit check failed".to_string(),
+                },
+                State::removing_secondary_pe(failed_with(&reason)),
+                &[Action::RemoveSecondaryPe],
+                true,
+            );
+            assert_eq!(
+                finish_teardown(failed_with(&reason)),
+                State::failed(reason.clone())
+            );
+        }
+    }
+}
+
+#[test]
+fn results_for_the_other_leg_are_ignored() {
+    for managed_peering in [true, false] {
+        for (from, other) in [
+            (
+                State::configuring_primary_pe(managed_peering),
+                Leg::Secondary,
+            ),
+            (
+                State::configuring_secondary_pe(managed_peering),
+                Leg::Primary,
+            ),
+        ] {
+            for event in [
+                Event::PeConfigured { leg: other },
+                Event::PeFailed {
+                    leg: other,
+                    reason: "x".to_string(),
+                },
+            ] {
+                let out = step(&from, event, from.clone(), &[], false);
+                assert!(out.is_ignored());
+            }
+        }
+    }
+    for (from, other) in [
+        (
+            State::removing_secondary_pe(Terminal::Deleted),
+            Leg::Primary,
+        ),
+        (
+            State::removing_primary_pe(Terminal::Deleted),
+            Leg::Secondary,
+        ),
+    ] {
+        let out = step(
+            &from,
+            Event::PeConfigRemoved { leg: other },
+            from.clone(),
+            &[],
+            false,
+        );
+        assert!(out.is_ignored());
+    }
+}
+
+#[test]
+fn azure_refusing_the_managed_peering_rolls_back_to_failed() {
+    let reason = "Azure refused the private peering: InvalidVlanId";
+    step(
+        &State::configuring_peering(),
+        Event::PeeringFailed {
+            reason: "InvalidVlanId".to_string(),
+        },
+        State::removing_secondary_pe(failed_with(reason)),
+        &[Action::RemoveSecondaryPe],
+        true,
+    );
+    assert_eq!(
+        finish_teardown(failed_with(reason)),
+        State::failed(reason.to_string())
+    );
+}
+
+#[test]
+fn circuit_lost_after_provisioning_ends_failed() {
+    let mut from: Vec<State> = watched_states().into();
+    from.push(State::waiting_customer_peering(None));
+    from.push(State::waiting_customer_peering(Some(
+        NO_PEERING.to_string(),
+    )));
+    for state in from {
+        let out = handle(
+            &state,
+            &Event::CircuitLost {
+                reason: "cross-connection not found".to_string(),
+            },
+        );
+        let State::RemovingSecondaryPe {
+            then: Terminal::Failed { reason },
+        } = &out.state
+        else {
+            panic!("circuit_lost in {state:?} gave {:?}", out.state);
+        };
+        assert!(reason.contains("removed outside onramp"), "{reason}");
+        assert!(reason.contains("cross-connection not found"), "{reason}");
+        assert_eq!(out.actions, [Action::RemoveSecondaryPe]);
+        assert!(out.changed);
+    }
+}
+
+// ----- delete requests -----
+
+#[test]
+fn delete_is_accepted_in_every_live_state() {
+    let live = live_states();
+    assert_eq!(live.len(), 14, "{live:?}");
+    for state in live {
+        step(
+            &state,
+            Event::DeleteRequested,
+            State::removing_secondary_pe(Terminal::Deleted),
+            &[Action::RemoveSecondaryPe],
+            true,
+        );
+    }
+    assert_eq!(finish_teardown(Terminal::Deleted), State::deleted());
+}
+
+#[test]
+fn delete_during_a_rollback_switches_the_ending_without_new_jobs() {
+    for build in teardown_builders() {
+        for then in [failed_with("boom"), rejected_with("declined")] {
+            let out = step(
+                &build(then),
+                Event::DeleteRequested,
+                build(Terminal::Deleted),
+                &[],
+                true,
+            );
+            assert!(out.note.contains("end as deleted"), "{}", out.note);
+            assert_eq!(failure_reason(&out.state), None);
+        }
+    }
+}
+
+#[test]
+fn delete_during_a_rollback_then_finishes_as_deleted() {
+    let rolling_back = handle(
+        &State::configuring_secondary_pe(true),
+        &Event::PeFailed {
+            leg: Leg::Secondary,
+            reason: "timeout".to_string(),
+        },
+    )
+    .state;
+    let primary = handle(
+        &rolling_back,
+        &Event::PeConfigRemoved {
+            leg: Leg::Secondary,
+        },
+    )
+    .state;
+    let primary = handle(&primary, &Event::DeleteRequested).state;
+    assert_eq!(primary, State::removing_primary_pe(Terminal::Deleted));
+    assert_eq!(finish_teardown(Terminal::Deleted), State::deleted());
+}
+
+#[test]
+fn repeated_delete_while_deleting_is_ignored() {
+    for build in teardown_builders() {
+        let state = build(Terminal::Deleted);
+        let out = step(&state, Event::DeleteRequested, state.clone(), &[], false);
+        assert!(out.is_ignored());
+        assert!(out.note.contains("already in progress"), "{}", out.note);
+    }
+}
+
+#[test]
+fn delete_closes_failed_and_rejected_without_actions() {
+    for state in [
+        State::failed("x".to_string()),
+        State::rejected("y".to_string()),
+    ] {
+        step(&state, Event::DeleteRequested, State::deleted(), &[], true);
+    }
+}
+
+#[test]
+fn delete_of_a_deleted_connector_is_ignored() {
+    let out = step(
+        &State::deleted(),
+        Event::DeleteRequested,
+        State::deleted(),
+        &[],
+        false,
+    );
+    assert!(out.is_ignored());
+}
+
+#[test]
+fn rejected_ending_is_reachable_only_from_a_persisted_teardown() {
+    let heads_to_rejected = |s: &State| {
+        matches!(s, State::Rejected { .. })
+            || matches!(teardown_then(s), Some(Terminal::Rejected { .. }))
+    };
+    // No event leads there today...
+    for state in sample_states().iter().filter(|s| !heads_to_rejected(s)) {
+        for event in sample_events() {
+            let out = handle(state, &event);
+            assert!(
+                !heads_to_rejected(&out.state),
+                "{event:?} in {state:?} → {:?}",
+                out.state
+            );
+        }
+    }
+    // ...but a row that carries it still finishes.
+    assert_eq!(
+        finish_teardown(rejected_with("declined")),
+        State::rejected("declined".to_string())
+    );
+}
+
+// ----- ignored events -----
+
+#[test]
+fn out_of_place_events_are_ignored_with_a_reason() {
+    let out = step(
+        &State::active(),
+        Event::PeeringDeleted,
+        State::active(),
+        &[],
+        false,
+    );
+    assert_eq!(out.note, "unexpected event peering_deleted in state active");
+
+    // A poll result that lands after a delete started must not resurrect the
+    // connector.
+    let removing = State::removing_secondary_pe(Terminal::Deleted);
+    let out = step(&removing, legs(true, true), removing.clone(), &[], false);
+    assert_eq!(
+        out.note,
+        "unexpected event legs_observed in state removing_secondary_pe"
+    );
+
+    // A redelivered job result must not re-run the step after it.
+    let out = step(
+        &State::configuring_secondary_pe(true),
+        Event::PeConfigured { leg: Leg::Primary },
+        State::configuring_secondary_pe(true),
+        &[],
+        false,
+    );
+    assert!(out.is_ignored());
+
+    // Managed peering is never polled; a customer's peering is never PUT.
+    for (state, event) in [
+        (State::configuring_peering(), peering(None)),
+        (
+            State::waiting_customer_peering(None),
+            Event::PeeringConfigured,
+        ),
+        (State::configuring_peering(), legs(true, true)),
+        (
+            State::configuring_peering(),
+            Event::CircuitLost {
+                reason: "x".to_string(),
+            },
+        ),
+    ] {
+        assert!(
+            handle(&state, &event).is_ignored(),
+            "{event:?} in {state:?}"
+        );
+    }
+}
+
+/// Every (state, event) pair, checked against the rules the worker relies on.
+#[test]
+fn every_pair_keeps_the_worker_contract() {
+    for state in sample_states() {
+        for event in sample_events() {
+            let out = handle(&state, &event);
+            let ctx = format!("{event:?} in {state:?} → {out:?}");
+
+            assert_eq!(out.changed, out.state != state, "{ctx}");
+            assert!(!out.note.is_empty(), "{ctx}");
+            assert!(out.actions.len() <= 1, "{ctx}");
+            // What a step asks for is always the new state's standing job,
+            // so a stale-job check against `current_action` is sound.
+            if let Some(action) = out.actions.first() {
+                assert_eq!(Some(*action), current_action(&out.state), "{ctx}");
+            }
+            // Entering a new state (or the same kind with a new problem or
+            // leg) always queues its job, except when only a teardown's
+            // ending changes.
+            if out.changed && !matches!(event, Event::DeleteRequested) {
+                assert_eq!(
+                    out.actions,
+                    current_action(&out.state).into_iter().collect::<Vec<_>>(),
+                    "{ctx}"
+                );
+            }
+            if state_name(&out.state) != state_name(&state) {
+                assert_eq!(
+                    out.actions,
+                    current_action(&out.state).into_iter().collect::<Vec<_>>(),
+                    "{ctx}"
+                );
+            }
+            if is_terminal(&state) {
+                assert!(out.actions.is_empty(), "{ctx}");
+                assert!(is_terminal(&out.state), "{ctx}");
+            }
+            // Only polls may stay put and still ask for work, and the work
+            // is the state's own poll.
+            if !out.changed && !out.actions.is_empty() {
+                assert!(
+                    matches!(
+                        event,
+                        Event::PeeringObserved { .. } | Event::LegsObserved { .. }
+                    ),
+                    "{ctx}"
+                );
+                assert_eq!(
+                    out.actions,
+                    current_action(&state).into_iter().collect::<Vec<_>>(),
+                    "{ctx}"
+                );
+                assert!(
+                    matches!(out.actions[0], Action::PollPeering | Action::PollLegs),
+                    "{ctx}"
+                );
+            }
+            if event == Event::DeleteRequested {
+                assert!(
+                    is_terminal(&out.state)
+                        || (failure_reason(&out.state).is_none()
+                            && matches!(
+                                &out.state,
+                                State::RemovingSecondaryPe { .. }
+                                    | State::RemovingPrimaryPe { .. }
+                                    | State::DeletingPeering { .. }
+                                    | State::DeprovisioningCircuit { .. }
+                                    | State::ReleasingResources { .. }
+                            )),
+                    "{ctx}"
+                );
+            }
+            // Every failure starts its teardown at the first step.
+            if failure_reason(&out.state).is_some()
+                && failure_reason(&state).is_none()
+                && !is_terminal(&out.state)
+            {
+                assert_eq!(state_name(&out.state), "removing_secondary_pe", "{ctx}");
+            }
+        }
+    }
+}
+
+/// The whole transition table, written out by hand from the spec. Any change
+/// in behaviour has to be made here too, on purpose.
+#[test]
+fn transition_table_matches_the_spec() {
+    type Row = (String, String, String, String);
+    let mut expected: Vec<Row> = Vec::new();
+    let mut row = |from: &str, trigger: &str, to: &str, action: &str| {
+        expected.push((from.into(), trigger.into(), to.into(), action.into()));
+    };
+    let rm2 = "removing_secondary_pe";
+
+    for mode in ["managed_peering", "customer_peering"] {
+        let pc = format!("provisioning_circuit{{{mode}}}");
+        let p1 = format!("configuring_primary_pe{{{mode}}}");
+        let p2 = format!("configuring_secondary_pe{{{mode}}}");
+        row(&pc, "circuit_provisioned", &p1, "push_primary_pe");
+        row(
+            &pc,
+            "circuit_provision_failed",
+            &format!("{rm2}{{failed}}"),
+            "remove_secondary_pe",
+        );
+        row(&p1, "pe_configured [primary]", &p2, "push_secondary_pe");
+        row(
+            &p1,
+            "pe_failed [primary]",
+            &format!("{rm2}{{failed}}"),
+            "remove_secondary_pe",
+        );
+        row(
+            &p2,
+            "pe_failed [secondary]",
+            &format!("{rm2}{{failed}}"),
+            "remove_secondary_pe",
+        );
+        for from in [&pc, &p1, &p2] {
+            row(
+                from,
+                "delete_requested",
+                &format!("{rm2}{{deleted}}"),
+                "remove_secondary_pe",
+            );
+        }
+    }
+    row(
+        "configuring_secondary_pe{managed_peering}",
+        "pe_configured [secondary]",
+        "configuring_peering",
+        "configure_peering",
+    );
+    row(
+        "configuring_secondary_pe{customer_peering}",
+        "pe_configured [secondary]",
+        "waiting_customer_peering",
+        "poll_peering",
+    );
+
+    row(
+        "configuring_peering",
+        "peering_configured",
+        "waiting_bgp",
+        "poll_legs",
+    );
+    row(
+        "configuring_peering",
+        "peering_failed",
+        &format!("{rm2}{{failed}}"),
+        "remove_secondary_pe",
+    );
+
+    for wcp in [
+        "waiting_customer_peering",
+        "waiting_customer_peering{problem}",
+    ] {
+        row(
+            wcp,
+            "peering_observed [matches]",
+            "waiting_bgp",
+            "poll_legs",
+        );
+        row(
+            wcp,
+            "peering_observed [new problem]",
+            "waiting_customer_peering{problem}",
+            "poll_peering",
+        );
+    }
+    row(
+        "waiting_customer_peering{problem}",
+        "peering_observed [same problem]",
+        "stays",
+        "poll_peering",
+    );
+
+    row(
+        "waiting_bgp",
+        "legs_observed [both up]",
+        "active",
+        "poll_legs",
+    );
+    for class in ["both down", "primary down", "secondary down"] {
+        row(
+            "waiting_bgp",
+            &format!("legs_observed [{class}]"),
+            "stays",
+            "poll_legs",
+        );
+    }
+
+    row("active", "legs_observed [both up]", "stays", "poll_legs");
+    row(
+        "active",
+        "legs_observed [primary down]",
+        "degraded{primary}",
+        "poll_legs",
+    );
+    row(
+        "active",
+        "legs_observed [secondary down]",
+        "degraded{secondary}",
+        "poll_legs",
+    );
+    row("active", "legs_observed [both down]", "down", "poll_legs");
+
+    for leg in ["primary", "secondary"] {
+        let other = if leg == "primary" {
+            "secondary"
+        } else {
+            "primary"
+        };
+        let from = format!("degraded{{{leg}}}");
+        row(&from, "legs_observed [both up]", "active", "poll_legs");
+        row(
+            &from,
+            &format!("legs_observed [{leg} down]"),
+            "stays",
+            "poll_legs",
+        );
+        row(
+            &from,
+            &format!("legs_observed [{other} down]"),
+            &format!("degraded{{{other}}}"),
+            "poll_legs",
+        );
+        row(&from, "legs_observed [both down]", "down", "poll_legs");
+    }
+
+    row("down", "legs_observed [both up]", "active", "poll_legs");
+    row(
+        "down",
+        "legs_observed [primary down]",
+        "degraded{primary}",
+        "poll_legs",
+    );
+    row(
+        "down",
+        "legs_observed [secondary down]",
+        "degraded{secondary}",
+        "poll_legs",
+    );
+    row("down", "legs_observed [both down]", "stays", "poll_legs");
+
+    for from in [
+        "configuring_peering",
+        "waiting_customer_peering",
+        "waiting_customer_peering{problem}",
+        "waiting_bgp",
+        "active",
+        "degraded{primary}",
+        "degraded{secondary}",
+        "down",
+    ] {
+        row(
+            from,
+            "delete_requested",
+            &format!("{rm2}{{deleted}}"),
+            "remove_secondary_pe",
+        );
+        if from != "configuring_peering" {
+            row(
+                from,
+                "circuit_lost",
+                &format!("{rm2}{{failed}}"),
+                "remove_secondary_pe",
+            );
+        }
+    }
+
+    for ending in ["deleted", "failed", "rejected"] {
+        row(
+            &format!("removing_secondary_pe{{{ending}}}"),
+            "pe_config_removed [secondary]",
+            &format!("removing_primary_pe{{{ending}}}"),
+            "remove_primary_pe",
+        );
+        row(
+            &format!("removing_primary_pe{{{ending}}}"),
+            "pe_config_removed [primary]",
+            &format!("deleting_peering{{{ending}}}"),
+            "delete_peering",
+        );
+        row(
+            &format!("deleting_peering{{{ending}}}"),
+            "peering_deleted",
+            &format!("deprovisioning_circuit{{{ending}}}"),
+            "deprovision_circuit",
+        );
+        row(
+            &format!("deprovisioning_circuit{{{ending}}}"),
+            "circuit_deprovisioned",
+            &format!("releasing_resources{{{ending}}}"),
+            "release_resources",
+        );
+        row(
+            &format!("releasing_resources{{{ending}}}"),
+            "resources_released",
+            ending,
+            "",
+        );
+        if ending != "deleted" {
+            for step in [
+                "removing_secondary_pe",
+                "removing_primary_pe",
+                "deleting_peering",
+                "deprovisioning_circuit",
+                "releasing_resources",
+            ] {
+                row(
+                    &format!("{step}{{{ending}}}"),
+                    "delete_requested",
+                    &format!("{step}{{deleted}}"),
+                    "",
+                );
+            }
+        }
+    }
+    row("failed", "delete_requested", "deleted", "");
+    row("rejected", "delete_requested", "deleted", "");
+
+    let mut actual: Vec<Row> = Vec::new();
+    for r in transitions() {
+        let to = if r.changed { r.to } else { "stays".into() };
+        let action = r.actions.first().map_or("", Action::as_str);
+        actual.push((r.from, r.trigger, to, action.into()));
+    }
+    expected.sort();
+    actual.sort();
+    let missing: Vec<_> = expected.iter().filter(|r| !actual.contains(r)).collect();
+    let extra: Vec<_> = actual.iter().filter(|r| !expected.contains(r)).collect();
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "transition table drifted from the spec\nmissing: {missing:#?}\nunexpected: {extra:#?}"
+    );
+    assert_eq!(actual.len(), expected.len(), "duplicate rows");
+}
+
+// ----- persistence -----
+
+#[test]
+fn every_state_survives_a_json_round_trip_and_continues() {
+    for state in sample_states() {
+        let json = serde_json::to_string(&state).unwrap();
+        let restored: State = serde_json::from_str(&json).unwrap();
+        assert_eq!(restored, state, "{json}");
+        assert_eq!(current_action(&restored), current_action(&state), "{json}");
+        for event in sample_events() {
+            assert_eq!(handle(&restored, &event), handle(&state, &event), "{json}");
+        }
+    }
+}
+
+#[test]
+fn crash_mid_teardown_resumes_from_the_persisted_row() {
+    let rolling_back = handle(
+        &State::active(),
+        &Event::CircuitLost {
+            reason: "serviceProviderProvisioningState is NotProvisioned".to_string(),
+        },
+    )
+    .state;
+    let primary = handle(
+        &rolling_back,
+        &Event::PeConfigRemoved {
+            leg: Leg::Secondary,
+        },
+    )
+    .state;
+    // What the worker committed before it died.
+    let row = serde_json::to_value(&primary).unwrap();
+
+    let restored: State = serde_json::from_value(row).unwrap();
+    // Redelivery of the job that was already done must not move it on twice.
+    assert!(
+        handle(
+            &restored,
+            &Event::PeConfigRemoved {
+                leg: Leg::Secondary
+            }
+        )
+        .is_ignored()
+    );
+    let mut state = restored;
+    for event in [
+        Event::PeConfigRemoved { leg: Leg::Primary },
+        Event::PeeringDeleted,
+        Event::CircuitDeprovisioned,
+        Event::ResourcesReleased,
+    ] {
+        state = handle(&state, &event).state;
+    }
+    assert_eq!(
+        state,
+        State::failed(
+            "the ExpressRoute circuit was removed outside onramp: \
+             serviceProviderProvisioningState is NotProvisioned"
+                .to_string()
+        )
+    );
+}
+
+/// Rows already in the database must keep deserialising: changing these
+/// shapes needs a data migration.
+#[test]
+fn persisted_json_shape_is_stable() {
+    let cases = [
+        (
+            State::provisioning_circuit(true),
+            r#"{"ProvisioningCircuit":{"managed_peering":true}}"#,
+        ),
+        (
+            State::configuring_secondary_pe(false),
+            r#"{"ConfiguringSecondaryPe":{"managed_peering":false}}"#,
+        ),
+        (State::configuring_peering(), r#"{"ConfiguringPeering":{}}"#),
+        (
+            State::waiting_customer_peering(None),
+            r#"{"WaitingCustomerPeering":{"problem":null}}"#,
+        ),
+        (
+            State::waiting_customer_peering(Some(NO_PEERING.to_string())),
+            r#"{"WaitingCustomerPeering":{"problem":"no private peering yet"}}"#,
+        ),
+        (State::active(), r#"{"Active":{}}"#),
+        (
+            State::degraded(Leg::Secondary),
+            r#"{"Degraded":{"down":"secondary"}}"#,
+        ),
+        (
+            State::removing_secondary_pe(failed_with("boom")),
+            r#"{"RemovingSecondaryPe":{"then":{"kind":"failed","reason":"boom"}}}"#,
+        ),
+        (
+            State::deprovisioning_circuit(Terminal::Deleted),
+            r#"{"DeprovisioningCircuit":{"then":{"kind":"deleted"}}}"#,
+        ),
+        (
+            State::failed("no".to_string()),
+            r#"{"Failed":{"reason":"no"}}"#,
+        ),
+        (State::deleted(), r#"{"Deleted":{}}"#),
+    ];
+    for (state, json) in cases {
+        assert_eq!(serde_json::to_string(&state).unwrap(), json);
+        assert_eq!(serde_json::from_str::<State>(json).unwrap(), state);
+    }
+}
+
+#[test]
+fn event_json_shape_is_stable() {
+    let cases = [
+        (
+            legs(true, false),
+            r#"{"type":"legs_observed","primary_up":true,"secondary_up":false}"#,
+        ),
+        (
+            Event::PeFailed {
+                leg: Leg::Secondary,
+                reason: "x".to_string(),
+            },
+            r#"{"type":"pe_failed","leg":"secondary","reason":"x"}"#,
+        ),
+        (
+            peering(Some(NO_PEERING)),
+            r#"{"type":"peering_observed","problem":"no private peering yet"}"#,
+        ),
+        (
+            peering(None),
+            r#"{"type":"peering_observed","problem":null}"#,
+        ),
+        (
+            Event::PeConfigRemoved { leg: Leg::Primary },
+            r#"{"type":"pe_config_removed","leg":"primary"}"#,
+        ),
+        (Event::DeleteRequested, r#"{"type":"delete_requested"}"#),
+    ];
+    for (event, json) in cases {
+        assert_eq!(serde_json::to_string(&event).unwrap(), json);
+        assert_eq!(serde_json::from_str::<Event>(json).unwrap(), event);
+    }
+    for event in sample_events() {
+        let value = serde_json::to_value(&event).unwrap();
+        assert_eq!(value["type"], event.name());
+        let back: Event = serde_json::from_value(value).unwrap();
+        assert_eq!(back, event);
+    }
+    for action in Action::ALL {
+        assert_eq!(
+            serde_json::to_string(&action).unwrap(),
+            format!("\"{}\"", action.as_str())
+        );
+    }
+    for leg in Leg::ALL {
+        assert_eq!(
+            serde_json::to_string(&leg).unwrap(),
+            format!("\"{}\"", leg.as_str())
+        );
+        assert_eq!(leg.other().other(), leg);
+        assert_ne!(leg.other(), leg);
+    }
+}
+
+// ----- helpers and introspection -----
+
+#[test]
+fn state_names_follow_the_lifecycle_order() {
+    let mut names: Vec<&str> = Vec::new();
+    for state in sample_states() {
+        let name = state_name(&state);
+        if !names.contains(&name) {
+            names.push(name);
+        }
+    }
+    assert_eq!(names, STATE_NAMES);
+}
+
+#[test]
+fn each_state_says_who_it_waits_on() {
+    let expected = [
+        ("provisioning_circuit", WaitingOn::Onramp),
+        ("configuring_primary_pe", WaitingOn::Onramp),
+        ("configuring_secondary_pe", WaitingOn::Onramp),
+        ("configuring_peering", WaitingOn::Onramp),
+        ("waiting_customer_peering", WaitingOn::Customer),
+        ("waiting_bgp", WaitingOn::Csp),
+        ("active", WaitingOn::Nobody),
+        ("degraded", WaitingOn::Csp),
+        ("down", WaitingOn::Csp),
+        ("removing_secondary_pe", WaitingOn::Onramp),
+        ("removing_primary_pe", WaitingOn::Onramp),
+        ("deleting_peering", WaitingOn::Onramp),
+        ("deprovisioning_circuit", WaitingOn::Onramp),
+        ("releasing_resources", WaitingOn::Onramp),
+        ("deleted", WaitingOn::Nobody),
+        ("failed", WaitingOn::Nobody),
+        ("rejected", WaitingOn::Nobody),
+    ];
+    assert_eq!(expected.len(), STATE_NAMES.len());
+    for state in sample_states() {
+        let want = expected
+            .iter()
+            .find(|(name, _)| *name == state_name(&state))
+            .map(|(_, who)| *who);
+        assert_eq!(Some(waiting_on(&state)), want, "{state:?}");
+    }
+}
+
+#[test]
+fn terminal_states_are_exactly_deleted_failed_rejected() {
+    for state in sample_states() {
+        assert_eq!(
+            is_terminal(&state),
+            matches!(state_name(&state), "deleted" | "failed" | "rejected"),
+            "{state:?}"
+        );
+    }
+}
+
+#[test]
+fn standing_action_per_state() {
+    let expected = [
+        ("provisioning_circuit", Some(Action::ProvisionCircuit)),
+        ("configuring_primary_pe", Some(Action::PushPrimaryPe)),
+        ("configuring_secondary_pe", Some(Action::PushSecondaryPe)),
+        ("configuring_peering", Some(Action::ConfigurePeering)),
+        ("waiting_customer_peering", Some(Action::PollPeering)),
+        ("waiting_bgp", Some(Action::PollLegs)),
+        ("active", Some(Action::PollLegs)),
+        ("degraded", Some(Action::PollLegs)),
+        ("down", Some(Action::PollLegs)),
+        ("removing_secondary_pe", Some(Action::RemoveSecondaryPe)),
+        ("removing_primary_pe", Some(Action::RemovePrimaryPe)),
+        ("deleting_peering", Some(Action::DeletePeering)),
+        ("deprovisioning_circuit", Some(Action::DeprovisionCircuit)),
+        ("releasing_resources", Some(Action::ReleaseResources)),
+        ("deleted", None),
+        ("failed", None),
+        ("rejected", None),
+    ];
+    assert_eq!(expected.len(), STATE_NAMES.len());
+    for state in sample_states() {
+        let want = expected
+            .iter()
+            .find(|(name, _)| *name == state_name(&state))
+            .map(|(_, action)| *action);
+        assert_eq!(Some(current_action(&state)), want, "{state:?}");
+    }
+}
+
+#[test]
+fn next_step_is_specific_to_each_state() {
+    let mut seen_steps: Vec<(&str, &str)> = Vec::new();
+    for state in sample_states() {
+        let text = next_step(&state);
+        assert!(text.ends_with('.'), "{text}");
+        match seen_steps
+            .iter()
+            .find(|(name, _)| *name == state_name(&state))
+        {
+            Some((_, earlier)) => assert_eq!(*earlier, text),
+            None => {
+                assert!(
+                    !seen_steps.iter().any(|(_, t)| *t == text),
+                    "two states share: {text}"
+                );
+                seen_steps.push((state_name(&state), text));
+            }
+        }
+    }
+    assert!(
+        next_step(&State::waiting_customer_peering(None))
+            .contains("ExpressRoute circuits → Peerings")
+    );
+}
+
+#[test]
+fn failure_reason_only_where_something_went_wrong() {
+    assert_eq!(failure_reason(&State::failed("r1".to_string())), Some("r1"));
+    assert_eq!(
+        failure_reason(&State::rejected("r2".to_string())),
+        Some("r2")
+    );
+    for build in teardown_builders() {
+        assert_eq!(failure_reason(&build(failed_with("r3"))), Some("r3"));
+        assert_eq!(failure_reason(&build(Terminal::Deleted)), None);
+    }
+    for state in live_states() {
+        assert_eq!(failure_reason(&state), None, "{state:?}");
+    }
+    assert_eq!(failure_reason(&State::deleted()), None);
+}
+
+#[test]
+fn degraded_leg_and_peering_problem_only_where_they_apply() {
+    for state in sample_states() {
+        let want_leg = match &state {
+            State::Degraded { down } => Some(*down),
+            _ => None,
+        };
+        assert_eq!(degraded_leg(&state), want_leg, "{state:?}");
+        let want_problem = match &state {
+            State::WaitingCustomerPeering { problem } => problem.as_deref(),
+            _ => None,
+        };
+        assert_eq!(peering_problem(&state), want_problem, "{state:?}");
+    }
+    assert_eq!(
+        peering_problem(&State::waiting_customer_peering(Some(
+            SAMPLE_PROBLEM.to_string()
+        ))),
+        Some(SAMPLE_PROBLEM)
+    );
+}
