@@ -109,10 +109,18 @@ pub struct AzureArgs {
         default_value = "https://login.microsoftonline.com"
     )]
     login_url: String,
-    #[arg(long = "azure-tenant-id", env = "ONRAMP_AZURE_TENANT_ID", default_value = "")]
+    #[arg(
+        long = "azure-tenant-id",
+        env = "ONRAMP_AZURE_TENANT_ID",
+        default_value = ""
+    )]
     tenant_id: String,
     /// The partner's app registration; empty disables Azure connectors.
-    #[arg(long = "azure-client-id", env = "ONRAMP_AZURE_CLIENT_ID", default_value = "")]
+    #[arg(
+        long = "azure-client-id",
+        env = "ONRAMP_AZURE_CLIENT_ID",
+        default_value = ""
+    )]
     client_id: String,
     #[arg(
         long = "azure-client-secret",
@@ -155,14 +163,20 @@ impl AzureArgs {
                 anyhow::bail!("{name} must be an http(s) URL, got `{value}`");
             }
         }
-        Ok(Some(onramp_workers::AzureConfig::new(
+        let mut cfg = onramp_workers::AzureConfig::new(
             self.arm_url.trim_end_matches('/').to_string(),
             self.login_url.trim_end_matches('/').to_string(),
             self.tenant_id.clone(),
             self.client_id.clone(),
             self.client_secret.clone(),
             self.subscription_id.clone(),
-        )))
+        );
+        // One call must end well inside the job's ack wait (60 s by default)
+        // and an API request should not hang: longer operations and storms
+        // are left to the next delivery of the job, which reads and resumes.
+        cfg.lro_budget = Duration::from_secs(20);
+        cfg.max_throttle_wait = Duration::from_secs(10);
+        Ok(Some(cfg))
     }
 }
 

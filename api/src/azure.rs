@@ -122,7 +122,9 @@ pub(crate) async fn check(
             err(
                 "peer_asn",
                 "reserved",
-                format!("ASN {asn} is reserved by Azure (65515-65520) and refused for private peering"),
+                format!(
+                    "ASN {asn} is reserved by Azure (65515-65520) and refused for private peering"
+                ),
             );
         }
     }
@@ -240,7 +242,11 @@ async fn place(state: &AppState, xc: &CrossConnection) -> Result<(nni::Model, Uu
                 "the circuit is at peering location {} on ExpressRoute port {}, where onramp has no NNI; onramp serves ExpressRoute at: {}",
                 xc.peering_location,
                 xc.primary_azure_port,
-                if served.is_empty() { "nowhere yet".to_string() } else { served.join(", ") }
+                if served.is_empty() {
+                    "nowhere yet".to_string()
+                } else {
+                    served.join(", ")
+                }
             ),
         ));
     };
@@ -287,11 +293,7 @@ pub(crate) fn initial(start: &er::Outcome, note: String) -> Initial {
 /// Shown instead of the shared key in plans: the key is generated at order time.
 const REDACTED: &str = "********";
 
-pub(crate) async fn plan(
-    state: &AppState,
-    tenant: &Tenant,
-    c: &Checked,
-) -> Result<Plan, Problem> {
+pub(crate) async fn plan(state: &AppState, tenant: &Tenant, c: &Checked) -> Result<Plan, Problem> {
     let start = er::start(c.params.configure_peering);
     let row = store::create_azure_expressroute(
         &state.db,
@@ -338,15 +340,26 @@ pub(crate) async fn plan(
     let mut steps = vec![
         format!(
             "Set the circuit {} to Provisioned at Azure ({} Mbps at {})",
-            c.params.service_key, c.params.circuit.bandwidth_mbps, c.params.circuit.peering_location
+            c.params.service_key,
+            c.params.circuit.bandwidth_mbps,
+            c.params.circuit.peering_location
         ),
         format!(
             "Configure the primary leg on {} {}: S-tag {} / C-tag {}, {} and a BGP session to Microsoft (AS {})",
-            res.primary.pe_name, res.primary.port_name, res.s_tag, res.c_tag, res.primary.pe_address, res.csp_asn
+            res.primary.pe_name,
+            res.primary.port_name,
+            res.s_tag,
+            res.c_tag,
+            res.primary.pe_address,
+            res.csp_asn
         ),
         format!(
             "Configure the secondary leg on {} {}: S-tag {} / C-tag {}, {} and a BGP session to Microsoft",
-            res.secondary.pe_name, res.secondary.port_name, res.s_tag, res.c_tag, res.secondary.pe_address
+            res.secondary.pe_name,
+            res.secondary.port_name,
+            res.s_tag,
+            res.c_tag,
+            res.secondary.pe_address
         ),
     ];
     if c.params.configure_peering {
@@ -374,7 +387,9 @@ pub(crate) async fn plan(
         kind: "azure-expressroute".into(),
         location: c.nni.location_code.clone(),
         peering: None,
-        azure: Some(crate::views::AzureDetails::from_parts(&c.params, &res, None)),
+        azure: Some(crate::views::AzureDetails::from_parts(
+            &c.params, &res, None,
+        )),
         router_changes,
         csp_calls,
         steps,

@@ -266,8 +266,9 @@ impl Connector {
         c: &connector::Model,
         location: &nni::Model,
     ) -> Result<Self, onramp_store::Error> {
-        let corrupt =
-            |e: serde_json::Error| onramp_store::Error::Corrupt(format!("machine state of {}: {e}", c.id));
+        let corrupt = |e: serde_json::Error| {
+            onramp_store::Error::Corrupt(format!("machine state of {}: {e}", c.id))
+        };
         let links = Links {
             self_: format!("/v1/connectors/{}", c.id),
             events: format!("/v1/connectors/{}/events", c.id),

@@ -159,7 +159,12 @@ impl Fixture {
         a
     }
 
-    async fn control(&self, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+    async fn control(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
         self.call_as(None, method, path, body).await
     }
 
@@ -205,7 +210,10 @@ fn attachment_body(name: &str, interconnect: &str, key: &str, vlan: u16) -> Valu
 fn google_error(body: &Value, code: StatusCode) -> (String, String) {
     let e = &body["error"];
     assert_eq!(e["code"], code.as_u16(), "{body}");
-    assert!(e["message"].as_str().is_some_and(|m| !m.is_empty()), "{body}");
+    assert!(
+        e["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "{body}"
+    );
     let first = &e["errors"][0];
     assert_eq!(first["message"], e["message"], "{body}");
     assert!(first["domain"].is_string(), "{body}");
@@ -313,12 +321,16 @@ async fn insert_runs_an_operation_then_the_attachment_waits_for_the_customer() {
     assert_eq!(op["status"], "PENDING");
     assert!(op["name"].as_str().unwrap().starts_with("operation-"));
     assert!(
-        op["targetLink"]
+        op["targetLink"].as_str().unwrap().ends_with(
+            "/projects/onramp-partner/regions/us-west1/interconnectAttachments/pi-order-1"
+        )
+    );
+    assert!(
+        op["selfLink"]
             .as_str()
             .unwrap()
-            .ends_with("/projects/onramp-partner/regions/us-west1/interconnectAttachments/pi-order-1")
+            .contains("/regions/us-west1/operations/")
     );
-    assert!(op["selfLink"].as_str().unwrap().contains("/regions/us-west1/operations/"));
     assert!(op["insertTime"].is_string());
 
     // Not there until the operation is done; the customer sees the request.
@@ -356,7 +368,13 @@ async fn insert_runs_an_operation_then_the_attachment_waits_for_the_customer() {
     assert_eq!(a["partnerMetadata"]["partnerName"], "Onramp");
     assert_eq!(a["cloudRouterIpAddress"], "169.254.1.1/29");
     assert_eq!(a["customerRouterIpAddress"], "169.254.1.2/29");
-    assert!(a["googleReferenceId"].as_str().unwrap().parse::<u64>().is_ok());
+    assert!(
+        a["googleReferenceId"]
+            .as_str()
+            .unwrap()
+            .parse::<u64>()
+            .is_ok()
+    );
     assert!(a["id"].as_str().unwrap().parse::<u64>().is_ok());
     assert_eq!(done["targetId"], a["id"]);
     assert!(
@@ -423,9 +441,7 @@ async fn the_same_request_id_returns_the_same_operation() {
         ("alreadyExists".to_owned(), "ALREADY_EXISTS".to_owned())
     );
 
-    let (status, body) = f
-        .insert("us-west1", Some("not-a-uuid"), json!({}))
-        .await;
+    let (status, body) = f.insert("us-west1", Some("not-a-uuid"), json!({})).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(message(&body).contains("requestId"), "{body}");
 }
@@ -448,7 +464,10 @@ async fn malformed_pairing_keys_are_invalid() {
             .await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{key}");
         let (reason, canonical) = google_error(&body, status);
-        assert_eq!((reason.as_str(), canonical.as_str()), ("invalid", "INVALID_ARGUMENT"));
+        assert_eq!(
+            (reason.as_str(), canonical.as_str()),
+            ("invalid", "INVALID_ARGUMENT")
+        );
         assert!(message(&body).contains("pairingKey"), "{body}");
         assert!(message(&body).contains(hint), "{key}: {body}");
     }
@@ -518,7 +537,10 @@ async fn regions_and_edge_domains_must_match() {
         )
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(message(&body).contains("edge availability domain 2"), "{body}");
+    assert!(
+        message(&body).contains("edge availability domain 2"),
+        "{body}"
+    );
 
     // Unknown interconnect.
     let (status, body) = f
@@ -533,7 +555,11 @@ async fn regions_and_edge_domains_must_match() {
 
     // The right interconnect for that key.
     f.provision("pi-x", "onramp-sjc-zone2", &west2, 10).await;
-    let a = f.running.sim.partner_attachment("us-west1", "pi-x").unwrap();
+    let a = f
+        .running
+        .sim
+        .partner_attachment("us-west1", "pi-x")
+        .unwrap();
     assert_eq!(a.edge_availability_domain, "AVAILABILITY_DOMAIN_2");
 }
 
@@ -600,7 +626,8 @@ async fn insert_bodies_are_validated_like_compute() {
     let f = start(fast()).await;
     let key = f.pairing_key("us-west1", 1).await;
     let base = attachment_body("pi-v", "onramp-sjc-zone1", &key, 42);
-    let cases: Vec<(&str, Box<dyn Fn(&mut Value)>, &str, &str)> = vec![
+    type Change = Box<dyn Fn(&mut Value)>;
+    let cases: Vec<(&str, Change, &str, &str)> = vec![
         (
             "no metadata",
             Box::new(|b| {
@@ -727,7 +754,10 @@ async fn rate_limits_answer_429_with_retry_after() {
         let body: Value = r.json().await.unwrap();
         assert_eq!(
             google_error(&body, StatusCode::TOO_MANY_REQUESTS),
-            ("rateLimitExceeded".to_owned(), "RESOURCE_EXHAUSTED".to_owned())
+            (
+                "rateLimitExceeded".to_owned(),
+                "RESOURCE_EXHAUSTED".to_owned()
+            )
         );
         assert_eq!(body["error"]["errors"][0]["domain"], "usageLimits");
     }
@@ -824,7 +854,10 @@ async fn activation_by_the_customer_makes_both_sides_active() {
     let a = f.provision("pi-pre", "onramp-sjc-zone2", &pre, 800).await;
     assert_eq!(a["state"], "ACTIVE");
     let c = f.running.sim.customer_attachment(&pre).unwrap();
-    assert_eq!((c.state.as_str(), c.name.as_str()), ("ACTIVE", "acme-sjc-2"));
+    assert_eq!(
+        (c.state.as_str(), c.name.as_str()),
+        ("ACTIVE", "acme-sjc-2")
+    );
 
     let (status, _) = f
         .control(
@@ -986,7 +1019,10 @@ async fn control_plane_snapshots_and_rust_methods() {
     })
     .await;
     let sim = &f.running.sim;
-    assert!(sim.create_pairing_key(CreatePairingKey::new("nowhere1", 1)).is_err());
+    assert!(
+        sim.create_pairing_key(CreatePairingKey::new("nowhere1", 1))
+            .is_err()
+    );
     let c = sim
         .create_pairing_key(CreatePairingKey::new("europe-west3", 1))
         .unwrap();
@@ -1020,7 +1056,9 @@ async fn control_plane_snapshots_and_rust_methods() {
     let gone = sim.customer_delete(&c.pairing_key).unwrap();
     assert_eq!(gone.state, "PENDING_CUSTOMER");
     assert_eq!(
-        sim.partner_attachment("europe-west3", "pi-fra").unwrap().state,
+        sim.partner_attachment("europe-west3", "pi-fra")
+            .unwrap()
+            .state,
         "DEFUNCT"
     );
     let (_, stats) = f.control(Method::GET, "/_sim/stats", None).await;

@@ -9,9 +9,9 @@ use onramp_router_templates::Operation;
 use onramp_state_machines::aws_hosted_vif::{Action, Event, VifStatus};
 use onramp_store::DatabaseConnection;
 use onramp_store::entity::connector;
+use onramp_store::inventory;
 use onramp_store::model::{AwsHostedVifParams, Resources};
 use onramp_store::secrets::SecretBox;
-use onramp_store::inventory;
 
 use crate::pe_writer::PeWriter;
 use crate::router_push::{self, Pushed};
@@ -99,8 +99,7 @@ impl Actions {
             Err(e) => return Ok(Step::Retry(format!("BGP key of {}: {e}", row.id))),
         };
         let intent = intent::attachment(row, res, &params, &tenant, &auth_key);
-        let pushed =
-            router_push::push(&self.writer, &self.db, row, res.pe_id, &intent, op).await?;
+        let pushed = router_push::push(&self.writer, &self.db, row, res.pe_id, &intent, op).await?;
         Ok(match (pushed, op) {
             (Pushed::Done, Operation::Create) => done(Event::PeConfigured, "router"),
             (Pushed::Done, Operation::Delete) => done(Event::PeConfigRemoved, "router"),

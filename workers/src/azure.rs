@@ -268,16 +268,19 @@ impl AzureActions {
 
 /// Why a customer-configured peering does not match what onramp allocated
 /// (and so configured on the PEs), or None when it matches and is ready.
-fn peering_mismatch(
-    res: &AzureResources,
-    p: &onramp_azure_er::PrivatePeering,
-) -> Option<String> {
+fn peering_mismatch(res: &AzureResources, p: &onramp_azure_er::PrivatePeering) -> Option<String> {
     let mut diffs = Vec::new();
     if p.vlan_id != res.c_tag {
-        diffs.push(format!("vlanId is {}, onramp allocated {}", p.vlan_id, res.c_tag));
+        diffs.push(format!(
+            "vlanId is {}, onramp allocated {}",
+            p.vlan_id, res.c_tag
+        ));
     }
     if p.peer_asn != res.asn {
-        diffs.push(format!("peerASN is {}, onramp allocated {}", p.peer_asn, res.asn));
+        diffs.push(format!(
+            "peerASN is {}, onramp allocated {}",
+            p.peer_asn, res.asn
+        ));
     }
     if p.primary_peer_address_prefix != res.primary.subnet {
         diffs.push(format!(

@@ -3,12 +3,10 @@
 
 use onramp_aws_dx::VifRequest;
 use onramp_azure_er::PeeringRequest;
-use onramp_state_machines::azure_expressroute::Leg;
 use onramp_router_templates::{AttachmentIntent, NeighborIntent, VrfIntent};
+use onramp_state_machines::azure_expressroute::Leg;
 use onramp_store::entity::{connector, nni, tenant};
-use onramp_store::model::{
-    AwsHostedVifParams, AzureExpressRouteParams, AzureResources, Resources,
-};
+use onramp_store::model::{AwsHostedVifParams, AzureExpressRouteParams, AzureResources, Resources};
 
 /// BGP prefix limit on the session to the CSP: generous for a private VIF
 /// (AWS allows 100 prefixes towards it), yet a bound on a leak.

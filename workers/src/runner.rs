@@ -175,9 +175,7 @@ impl Ctx {
             // Another worker is mid-action on this connector; try again soon.
             return Ok(Settle::Nak(Duration::from_millis(300)));
         }
-        let settle = self
-            .run_leased(kind, &row, &state, action, delivered)
-            .await;
+        let settle = self.run_leased(kind, &row, &state, action, delivered).await;
         // A commit hands the lease back itself; every other outcome must.
         store::release_lease(&self.db, row.id, holder).await?;
         settle

@@ -110,7 +110,7 @@ impl Error {
     }
 }
 
-/// AWS answers an unknown or invisible VIF with a 400
+/// AWS answers an unknown or invisible VIF or connection with a 400
 /// DirectConnectClientException; only the message tells it apart.
 pub(crate) fn is_not_found<E: ProvideErrorMetadata>(err: &SdkError<E>) -> bool {
     let SdkError::ServiceError(service) = err else {

@@ -10,8 +10,8 @@
 use aws_sdk_directconnect::types::{Connection, ConnectionState};
 use serde::{Deserialize, Serialize};
 
-use crate::error::{self, Error};
 use crate::DxClient;
+use crate::error::{self, Error};
 
 /// The bandwidths AWS accepts for a hosted connection (1Gbps and more only for
 /// qualified partners), spelled as AWS spells them.
@@ -178,7 +178,13 @@ impl DxClient {
     /// Deleting something unknown, already deleted, deleting or rejected is
     /// success.
     pub async fn delete_connection(&self, id: &str) -> Result<(), Error> {
-        let err = match self.client.delete_connection().connection_id(id).send().await {
+        let err = match self
+            .client
+            .delete_connection()
+            .connection_id(id)
+            .send()
+            .await
+        {
             Ok(out) => {
                 tracing::info!(
                     connection = id,
@@ -241,9 +247,19 @@ impl DxClient {
     /// customer's hosted connections), else on each of the caller's
     /// interconnects (the partner's view).
     async fn locate_connection(&self, id: &str) -> Result<Option<HostedConnection>, Error> {
-        match self.client.describe_connections().connection_id(id).send().await {
+        match self
+            .client
+            .describe_connections()
+            .connection_id(id)
+            .send()
+            .await
+        {
             Ok(out) => {
-                if let Some(c) = out.connections().iter().find(|c| c.connection_id() == Some(id)) {
+                if let Some(c) = out
+                    .connections()
+                    .iter()
+                    .find(|c| c.connection_id() == Some(id))
+                {
                     return Ok(Some(hosted_from_sdk!(c)));
                 }
             }

@@ -45,7 +45,10 @@ impl Call {
             );
             return Err(Error::Throttled { retry_after: wait });
         }
-        tracing::info!(retry_after_s = wait.as_secs_f64(), "Compute throttled the call (429); waiting");
+        tracing::info!(
+            retry_after_s = wait.as_secs_f64(),
+            "Compute throttled the call (429); waiting"
+        );
         tokio::time::sleep(wait).await;
         // A zero Retry-After still counts a little, so the budget ends.
         self.throttle_slept += wait.max(Duration::from_millis(10));
@@ -205,16 +208,25 @@ impl Compute {
         segments: &[&str],
         query: &[(&str, &str)],
     ) -> Result<Url, Error> {
-        let mut url = self
-            .base
-            .clone()
-            .ok_or_else(|| Error::Protocol(format!("compute_url {:?} is not a URL", self.cfg.compute_url)))?;
+        let mut url = self.base.clone().ok_or_else(|| {
+            Error::Protocol(format!(
+                "compute_url {:?} is not a URL",
+                self.cfg.compute_url
+            ))
+        })?;
         {
             let mut path = url
                 .path_segments_mut()
                 .map_err(|()| Error::Protocol("compute_url cannot have a path".into()))?;
             path.pop_if_empty();
-            path.extend(["compute", "v1", "projects", &self.cfg.project, "regions", region]);
+            path.extend([
+                "compute",
+                "v1",
+                "projects",
+                &self.cfg.project,
+                "regions",
+                region,
+            ]);
             path.extend(segments);
         }
         if !query.is_empty() {
@@ -284,7 +296,10 @@ impl Compute {
             tracing::debug!(%method, path = url.path(), status, "Compute call");
             match status {
                 401 if !renewed => {
-                    tracing::info!(path = url.path(), "Compute refused the access token; fetching a new one");
+                    tracing::info!(
+                        path = url.path(),
+                        "Compute refused the access token; fetching a new one"
+                    );
                     self.tokens.invalidate(&token).await;
                     renewed = true;
                 }
@@ -334,7 +349,8 @@ impl Compute {
             op = Operation::from_google(&reply.json()?)?;
             let spent = now.elapsed();
             if !op.is_done() && spent < WAIT_SPACING {
-                let pause = (WAIT_SPACING - spent).min(deadline.saturating_duration_since(Instant::now()));
+                let pause =
+                    (WAIT_SPACING - spent).min(deadline.saturating_duration_since(Instant::now()));
                 tokio::time::sleep(pause).await;
             }
         }

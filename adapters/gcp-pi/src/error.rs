@@ -67,7 +67,9 @@ impl Error {
                         "resourceNotReady" | "rateLimitExceeded" | "userRateLimitExceeded"
                     )
             }
-            Self::OperationFailed { code, .. } => TRANSIENT_OPERATION_CODES.contains(&code.as_str()),
+            Self::OperationFailed { code, .. } => {
+                TRANSIENT_OPERATION_CODES.contains(&code.as_str())
+            }
             Self::Auth(_) | Self::Protocol(_) => false,
         }
     }

@@ -52,12 +52,12 @@ use serde_json::Value;
 
 use self::compute::{Call, Compute, Operation};
 pub use self::config::GcpConfig;
-pub use self::error::Error;
 use self::error::BUSY_RETRY;
-use self::model::{is_rfc1035, request_id};
+pub use self::error::Error;
 pub use self::model::{
     Attachment, AttachmentRequest, BANDWIDTHS, PairingKey, Progress, parse_pairing_key,
 };
+use self::model::{is_rfc1035, request_id};
 
 const ATTACHMENTS: &str = "interconnectAttachments";
 /// How many derived request ids one attachment (or one delete) may go
@@ -120,9 +120,9 @@ impl PiClient {
         let mut last_failure = None;
         for generation in 0..MAX_REQUEST_GENERATIONS {
             let rid = request_id(&parts, generation);
-            let url = self
-                .compute
-                .regional_url(&req.region, &[ATTACHMENTS], &[("requestId", &rid)])?;
+            let url =
+                self.compute
+                    .regional_url(&req.region, &[ATTACHMENTS], &[("requestId", &rid)])?;
             let reply = self
                 .compute
                 .send(&mut call, Method::POST, &url, Some(&body))
@@ -228,9 +228,9 @@ impl PiClient {
         let mut last_failure = None;
         for generation in 0..MAX_REQUEST_GENERATIONS {
             let rid = request_id(&parts, generation);
-            let url = self
-                .compute
-                .regional_url(region, &[ATTACHMENTS, name], &[("requestId", &rid)])?;
+            let url =
+                self.compute
+                    .regional_url(region, &[ATTACHMENTS, name], &[("requestId", &rid)])?;
             let reply = self
                 .compute
                 .send(&mut call, Method::DELETE, &url, None)
@@ -302,7 +302,9 @@ impl PiClient {
         region: &str,
         name: &str,
     ) -> Result<Option<Value>, Error> {
-        let url = self.compute.regional_url(region, &[ATTACHMENTS, name], &[])?;
+        let url = self
+            .compute
+            .regional_url(region, &[ATTACHMENTS, name], &[])?;
         let reply = self.compute.send(call, Method::GET, &url, None).await?;
         if reply.status == 404 {
             return Ok(None);
@@ -316,7 +318,9 @@ impl PiClient {
 
 fn check_names(region: &str, name: &str) -> Result<(), Error> {
     if !is_rfc1035(region) {
-        return Err(Error::invalid(format!("region {region:?} is not a region name")));
+        return Err(Error::invalid(format!(
+            "region {region:?} is not a region name"
+        )));
     }
     if !is_rfc1035(name) {
         return Err(Error::invalid(format!(

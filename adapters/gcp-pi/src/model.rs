@@ -111,7 +111,10 @@ impl AttachmentRequest {
         if self.interconnect.contains('/') {
             self.interconnect.clone()
         } else {
-            format!("projects/{project}/global/interconnects/{}", self.interconnect)
+            format!(
+                "projects/{project}/global/interconnects/{}",
+                self.interconnect
+            )
         }
     }
 
@@ -304,9 +307,15 @@ mod tests {
             ("", "1 part"),
             ("2dfcdee7-b6f9-41d0-b98f-639151097693/us-west1", "2 part"),
             ("2dfcdee7b6f941d0b98f639151097693/us-west1/1", "not a UUID"),
-            ("2dfcdee7-b6f9-41d0-b98f-639151097693/US-WEST1/1", "region name"),
+            (
+                "2dfcdee7-b6f9-41d0-b98f-639151097693/US-WEST1/1",
+                "region name",
+            ),
             ("2dfcdee7-b6f9-41d0-b98f-639151097693/us-west1/0", "1 or 2"),
-            ("2dfcdee7-b6f9-41d0-b98f-639151097693/us-west1/1/x", "4 part"),
+            (
+                "2dfcdee7-b6f9-41d0-b98f-639151097693/us-west1/1/x",
+                "4 part",
+            ),
         ] {
             let e = parse_pairing_key(key).unwrap_err();
             assert!(e.contains(why), "{key:?}: {e}");
@@ -316,7 +325,8 @@ mod tests {
     #[test]
     fn requests_are_checked_before_sending() {
         assert!(request().validate().is_ok());
-        let cases: [(fn(&mut AttachmentRequest), &str); 6] = [
+        type Change = fn(&mut AttachmentRequest);
+        let cases: [(Change, &str); 6] = [
             (|r| r.name = "Order_1".into(), "RFC 1035"),
             (|r| r.region = "us-east4".into(), "region us-west1"),
             (|r| r.vlan = 4095, "2..4094"),
@@ -351,10 +361,14 @@ mod tests {
         );
         assert_eq!(b["vlanTag8021q"], 100);
         assert_eq!(b["partnerAsn"], "65010");
-        assert_eq!(b["partnerMetadata"]["portalUrl"], "https://portal.onramp.example/orders/1");
+        assert_eq!(
+            b["partnerMetadata"]["portalUrl"],
+            "https://portal.onramp.example/orders/1"
+        );
         let mut r = request();
         r.partner_asn = None;
-        r.interconnect = "https://www.googleapis.com/compute/v1/projects/x/global/interconnects/y".into();
+        r.interconnect =
+            "https://www.googleapis.com/compute/v1/projects/x/global/interconnects/y".into();
         let b = r.to_insert_body("onramp-partner");
         assert!(b.get("partnerAsn").is_none());
         assert_eq!(b["interconnect"], r.interconnect.as_str());
@@ -366,16 +380,13 @@ mod tests {
         assert_eq!(a, request_id(&["p", "us-west1", "pi-1"], 0));
         assert_ne!(a, request_id(&["p", "us-west1", "pi-1"], 1));
         assert_ne!(a, request_id(&["p", "us-west1", "pi-2"], 0));
-        assert_ne!(
-            request_id(&["ab", "c"], 0),
-            request_id(&["a", "bc"], 0)
-        );
+        assert_ne!(request_id(&["ab", "c"], 0), request_id(&["a", "bc"], 0));
         let u = uuid::Uuid::parse_str(&a).unwrap();
         assert_eq!(u.get_version_num(), 8);
         assert!(!u.is_nil());
         // Pinned: a new build must derive the same id for the same request,
         // or a retry after an upgrade would create a second attachment.
-        assert_eq!(a, request_id(&["p", "us-west1", "pi-1"], 0));
+        assert_eq!(a, "0d993b7d-7088-8f4f-96c2-61f4cf92b4d0");
     }
 
     #[test]

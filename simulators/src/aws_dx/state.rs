@@ -426,10 +426,9 @@ impl SimState {
         self.vifs
             .iter()
             .any(|v| v.connection_id == interconnect_id && v.vlan == vlan && v.state.is_live())
-            || self
-                .hosted
-                .iter()
-                .any(|h| h.interconnect_id == interconnect_id && h.vlan == vlan && h.state.is_live())
+            || self.hosted.iter().any(|h| {
+                h.interconnect_id == interconnect_id && h.vlan == vlan && h.state.is_live()
+            })
     }
 
     fn allocate_private_vif(
@@ -741,8 +740,7 @@ impl SimState {
                     .is_none_or(|c| *c == v.connection_id)
             })
             .collect();
-        let (page, next_token) =
-            paginate(matches, input.max_results, input.next_token.as_deref())?;
+        let (page, next_token) = paginate(matches, input.max_results, input.next_token.as_deref())?;
         Ok(wire::DescribeVirtualInterfacesOutput {
             virtual_interfaces: page.into_iter().map(VifRecord::to_wire).collect(),
             next_token,
@@ -1011,7 +1009,10 @@ fn paginate<T>(
     };
     let end = start.saturating_add(page).min(total);
     let next = (end < total).then(|| end.to_string());
-    Ok((items.into_iter().skip(start).take(end - start).collect(), next))
+    Ok((
+        items.into_iter().skip(start).take(end - start).collect(),
+        next,
+    ))
 }
 
 fn parse<T: DeserializeOwned + Default>(body: &[u8]) -> Result<T, ApiError> {

@@ -33,10 +33,7 @@ pub(crate) fn router(sim: GcpPiSim) -> Router {
         .route(&format!("{OPERATIONS}/{{op}}"), get(get_operation))
         .route(&format!("{OPERATIONS}/{{op}}/wait"), post(wait_operation))
         .route("/_sim/pairing-keys", post(create_pairing_key))
-        .route(
-            "/_sim/customer-attachments/{key}",
-            delete(customer_delete),
-        )
+        .route("/_sim/customer-attachments/{key}", delete(customer_delete))
         .route("/_sim/customer-attachments/{key}/activate", post(activate))
         .route("/_sim/attachments", get(attachments))
         .route("/_sim/operations", get(operations))
@@ -235,7 +232,8 @@ fn operation_json(links: &Links, op: &Operation, now: Instant) -> Value {
 fn google_error(e: &GoogleError) -> Response {
     let mut r = (e.status, axum::Json(e.body())).into_response();
     if let Some(s) = e.retry_after {
-        r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(s));
+        r.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(s));
     }
     if e.status == StatusCode::UNAUTHORIZED {
         r.headers_mut().insert(
@@ -250,7 +248,6 @@ fn google_error(e: &GoogleError) -> Response {
 
 /// Counts the call, then auth, rate limit and scope; then `f` on the
 /// advanced state.
-#[allow(clippy::too_many_arguments)]
 fn compute(
     sim: &GcpPiSim,
     method: &str,
@@ -304,9 +301,8 @@ async fn insert(
         &region,
         "interconnectAttachments",
         |s, links, now| {
-            let v: Value = serde_json::from_slice(&body).map_err(|e| {
-                GoogleError::invalid(format!("Invalid JSON payload received. {e}"))
-            })?;
+            let v: Value = serde_json::from_slice(&body)
+                .map_err(|e| GoogleError::invalid(format!("Invalid JSON payload received. {e}")))?;
             let op = s.insert(&region, request_id.as_deref(), &v, now)?;
             Ok(operation_json(links, &op, now))
         },

@@ -418,7 +418,10 @@ impl GcpPiSim {
 
     /// The customer creates a `PARTNER` attachment; its `pairing_key` is
     /// what they hand to the partner.
-    pub fn create_pairing_key(&self, req: CreatePairingKey) -> Result<SimCustomerAttachment, String> {
+    pub fn create_pairing_key(
+        &self,
+        req: CreatePairingKey,
+    ) -> Result<SimCustomerAttachment, String> {
         self.lock_now().create_pairing_key(req)
     }
 
@@ -433,7 +436,9 @@ impl GcpPiSim {
     /// the partner attachment paired with it becomes `DEFUNCT`. Returns what
     /// was deleted.
     pub fn customer_delete(&self, pairing_key: &str) -> Result<SimCustomerAttachment, String> {
-        self.lock_now().customer_delete(pairing_key).map_err(|(_, m)| m)
+        self.lock_now()
+            .customer_delete(pairing_key)
+            .map_err(|(_, m)| m)
     }
 
     /// Both sides, oldest first.

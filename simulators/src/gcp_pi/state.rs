@@ -12,8 +12,8 @@ use axum::http::StatusCode;
 use serde_json::{Value, json};
 
 use super::{
-    CreatePairingKey, GcpFault, GcpSimConfig, SimAttachments, SimCustomerAttachment,
-    SimOperation, SimPartnerAttachment, SimPartnerMetadata,
+    CreatePairingKey, GcpFault, GcpSimConfig, SimAttachments, SimCustomerAttachment, SimOperation,
+    SimPartnerAttachment, SimPartnerMetadata,
 };
 
 pub(crate) const BANDWIDTHS: [&str; 12] = [
@@ -172,7 +172,9 @@ pub(crate) fn parse_pairing_key(key: &str) -> Result<(String, String, u8), Strin
         .filter(|_| id.len() == 36)
         .ok_or_else(|| format!("pairing key starts with {id:?}, which is not a UUID"))?;
     if !is_rfc1035(region) {
-        return Err(format!("pairing key region {region:?} is not a region name"));
+        return Err(format!(
+            "pairing key region {region:?} is not a region name"
+        ));
     }
     let domain = match domain {
         "1" => 1,
@@ -558,7 +560,11 @@ impl SimState {
     /// The customer attachment's key: the UUID of a pairing key given whole
     /// or as its UUID.
     fn customer_id(&self, key: &str) -> Result<String, ControlError> {
-        let id = key.split('/').next().unwrap_or_default().to_ascii_lowercase();
+        let id = key
+            .split('/')
+            .next()
+            .unwrap_or_default()
+            .to_ascii_lowercase();
         if self.customers.contains_key(&id) {
             Ok(id)
         } else {
@@ -577,7 +583,10 @@ impl SimState {
     pub(crate) fn activate(&mut self, key: &str) -> Result<SimCustomerAttachment, ControlError> {
         let id = self.customer_id(key)?;
         let Some(c) = self.customers.get_mut(&id) else {
-            return Err((StatusCode::NOT_FOUND, format!("no customer attachment {key}")));
+            return Err((
+                StatusCode::NOT_FOUND,
+                format!("no customer attachment {key}"),
+            ));
         };
         match c.state.as_str() {
             "DEFUNCT" => {
@@ -611,7 +620,10 @@ impl SimState {
     ) -> Result<SimCustomerAttachment, ControlError> {
         let id = self.customer_id(key)?;
         let Some(c) = self.customers.remove(&id) else {
-            return Err((StatusCode::NOT_FOUND, format!("no customer attachment {key}")));
+            return Err((
+                StatusCode::NOT_FOUND,
+                format!("no customer attachment {key}"),
+            ));
         };
         for p in self.partners.values_mut() {
             if p.att.pairing_key == c.pairing_key {
@@ -753,7 +765,11 @@ impl SimState {
             })
     }
 
-    pub(crate) fn get(&self, region: &str, name: &str) -> Result<SimPartnerAttachment, GoogleError> {
+    pub(crate) fn get(
+        &self,
+        region: &str,
+        name: &str,
+    ) -> Result<SimPartnerAttachment, GoogleError> {
         self.partner_attachment(region, name)
             .ok_or_else(|| GoogleError::not_found(&self.attachment_path(region, name)))
     }
@@ -1121,7 +1137,11 @@ impl SimState {
         // pairingKey
         let pairing_key = required("pairingKey")?;
         let (key_id, key_region, key_domain) = parse_pairing_key(pairing_key).map_err(|why| {
-            GoogleError::invalid_field("pairingKey", pairing_key, &format!("Invalid pairing key: {why}."))
+            GoogleError::invalid_field(
+                "pairingKey",
+                pairing_key,
+                &format!("Invalid pairing key: {why}."),
+            )
         })?;
         if key_region != region {
             return Err(GoogleError::invalid_field(
@@ -1307,7 +1327,9 @@ mod tests {
     #[test]
     fn interconnect_references() {
         assert_eq!(
-            interconnect_ref("https://www.googleapis.com/compute/v1/projects/p/global/interconnects/ic1"),
+            interconnect_ref(
+                "https://www.googleapis.com/compute/v1/projects/p/global/interconnects/ic1"
+            ),
             Some((Some("p"), "ic1"))
         );
         assert_eq!(

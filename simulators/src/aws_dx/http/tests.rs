@@ -242,7 +242,11 @@ async fn hosted_connection_calls_fail_on_demand_and_are_counted() {
 
     let (status, headers, body) = send(
         &sim,
-        aws("AllocateHostedConnection", Some(PARTNER_AUTH), allocate.clone()),
+        aws(
+            "AllocateHostedConnection",
+            Some(PARTNER_AUTH),
+            allocate.clone(),
+        ),
     )
     .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
@@ -308,7 +312,9 @@ async fn hosted_connection_calls_fail_on_demand_and_are_counted() {
     // Control plane.
     let (status, _, list) = send(
         &sim,
-        Request::get("/_sim/connections").body(Body::empty()).unwrap(),
+        Request::get("/_sim/connections")
+            .body(Body::empty())
+            .unwrap(),
     )
     .await;
     assert_eq!(status, StatusCode::OK);

@@ -154,7 +154,11 @@ impl SimState {
 
     /// The index of a hosted connection `caller` can see; AWS's "could not
     /// find" otherwise.
-    pub(super) fn find_hosted(&self, caller: &Caller, connection_id: &str) -> Result<usize, ApiError> {
+    pub(super) fn find_hosted(
+        &self,
+        caller: &Caller,
+        connection_id: &str,
+    ) -> Result<usize, ApiError> {
         self.hosted
             .iter()
             .position(|h| h.id == connection_id && self.hosted_visible(caller, h))
@@ -179,9 +183,7 @@ impl SimState {
         let name = input
             .connection_name
             .ok_or_else(|| ApiError::missing_member("connectionName"))?;
-        let vlan = input
-            .vlan
-            .ok_or_else(|| ApiError::missing_member("vlan"))?;
+        let vlan = input.vlan.ok_or_else(|| ApiError::missing_member("vlan"))?;
 
         // Only the interconnect's owner may allocate on it.
         let interconnect = match caller {
@@ -263,8 +265,7 @@ impl SimState {
             .iter()
             .filter(|h| h.interconnect_id == interconnect_id)
             .collect();
-        let (page, next_token) =
-            paginate(on_it, input.max_results, input.next_token.as_deref())?;
+        let (page, next_token) = paginate(on_it, input.max_results, input.next_token.as_deref())?;
         Ok(wire::Connections {
             connections: page.into_iter().map(HostedRecord::to_wire).collect(),
             next_token,

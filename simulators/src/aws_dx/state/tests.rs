@@ -681,7 +681,13 @@ fn allocate_hosted_connection_refusals() {
         allocate_hosted(&mut s, b, now).unwrap_err().error_type,
         "DuplicateTagKeysException"
     );
-    for member in ["connectionId", "ownerAccount", "bandwidth", "connectionName", "vlan"] {
+    for member in [
+        "connectionId",
+        "ownerAccount",
+        "bandwidth",
+        "connectionName",
+        "vlan",
+    ] {
         let mut b = hosted_body(10, "50Mbps");
         b.as_object_mut().unwrap().remove(member);
         let e = allocate_hosted(&mut s, b, now).unwrap_err();
@@ -772,7 +778,13 @@ fn describe_hosted_connections_lists_the_interconnect() {
             format!("Could not find Connection with ID {id}")
         );
     }
-    let e = call(&mut s, "DescribeHostedConnections", &PARTNER, json!({}), now);
+    let e = call(
+        &mut s,
+        "DescribeHostedConnections",
+        &PARTNER,
+        json!({}),
+        now,
+    );
     assert_eq!(e.unwrap_err().error_type, "ValidationException");
 
     // The partner's own DescribeConnections still lists just its interconnect.
@@ -899,9 +911,21 @@ fn delete_connection_goes_through_deleting_and_stays_listed() {
         client_message(e),
         "Could not find Connection with ID dxcon-zzzz9999"
     );
-    let e = call(&mut s, "DeleteConnection", &PARTNER, by_id(INTERCONNECT), ready);
+    let e = call(
+        &mut s,
+        "DeleteConnection",
+        &PARTNER,
+        by_id(INTERCONNECT),
+        ready,
+    );
     assert!(client_message(e).contains("is an interconnect"));
-    let e = call(&mut s, "DeleteConnection", &customer(), by_id(INTERCONNECT), ready);
+    let e = call(
+        &mut s,
+        "DeleteConnection",
+        &customer(),
+        by_id(INTERCONNECT),
+        ready,
+    );
     assert!(client_message(e).starts_with("Could not find Connection"));
 }
 
@@ -983,27 +1007,29 @@ fn the_customer_creates_one_vif_on_an_available_hosted_connection() {
 
     // The partner sees it on the hosted connection, as it comes up.
     let seen = |s: &mut SimState, at: Instant| {
-        let out = call(
-            s,
-            "DescribeVirtualInterfaces",
-            &PARTNER,
-            by_id(&id),
-            at,
-        )
-        .unwrap();
+        let out = call(s, "DescribeVirtualInterfaces", &PARTNER, by_id(&id), at).unwrap();
         let v = &out["virtualInterfaces"];
         assert_eq!(v.as_array().unwrap().len(), 1);
         (
             v[0]["virtualInterfaceState"].as_str().unwrap().to_owned(),
-            v[0]["bgpPeers"][0]["bgpStatus"].as_str().unwrap().to_owned(),
+            v[0]["bgpPeers"][0]["bgpStatus"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
         )
     };
-    assert_eq!(seen(&mut s, t1 + secs(9)), ("pending".into(), "down".into()));
+    assert_eq!(
+        seen(&mut s, t1 + secs(9)),
+        ("pending".into(), "down".into())
+    );
     assert_eq!(
         seen(&mut s, t1 + secs(10)),
         ("available".into(), "down".into())
     );
-    assert_eq!(seen(&mut s, t1 + secs(20)), ("available".into(), "up".into()));
+    assert_eq!(
+        seen(&mut s, t1 + secs(20)),
+        ("available".into(), "up".into())
+    );
     // Not among the interconnect's own VIFs, but in the partner's full list.
     let on_ic = call(
         &mut s,
@@ -1022,7 +1048,10 @@ fn the_customer_creates_one_vif_on_an_available_hosted_connection() {
         t1 + secs(20),
     )
     .unwrap();
-    assert_eq!(all["virtualInterfaces"][0]["virtualInterfaceId"], vif_id.as_str());
+    assert_eq!(
+        all["virtualInterfaces"][0]["virtualInterfaceId"],
+        vif_id.as_str()
+    );
 
     // Deleting the connection takes the VIF with it.
     let t2 = t1 + secs(30);
