@@ -10,8 +10,9 @@ use onramp_devstack::nats::NatsServer;
 use onramp_devstack::pe::{PeLab, PeLabConfig};
 use onramp_simulators::aws_dx::{AwsDxSim, Interconnect, SimConfig};
 use onramp_simulators::azure_er::{AzureErSim, AzureSimConfig};
-use onramp_store::seed::{Seed, SeedDx, SeedEr, SeedPe};
-use onramp_workers::{AzureConfig, DxConfig, WorkerConfig};
+use onramp_simulators::gcp_pi::{GcpPiSim, GcpSimConfig};
+use onramp_store::seed::{Seed, SeedDx, SeedEr, SeedGcp, SeedPe};
+use onramp_workers::{AzureConfig, DxConfig, GcpConfig, GcpSettings, WorkerConfig};
 
 /// The demo tenant's API key. Only ever valid on a dev stack, on loopback.
 pub const DEMO_API_KEY: &str = "onr_demo_local_only_key_0000000000";
@@ -34,6 +35,9 @@ pub struct DevArgs {
     /// The Azure ExpressRoute simulator's port (ARM and the token endpoint).
     #[arg(long, default_value_t = 4567)]
     azure_port: u16,
+    /// The Google Compute simulator's port (Compute and the metadata token endpoint).
+    #[arg(long, default_value_t = 4568)]
+    gcp_port: u16,
 }
 
 pub async fn run(a: DevArgs) -> anyhow::Result<()> {
@@ -91,6 +95,15 @@ pub async fn run(a: DevArgs) -> anyhow::Result<()> {
         .serve(([127, 0, 0, 1], a.azure_port).into())
         .await
         .with_context(|| format!("starting the Azure simulator on port {}", a.azure_port))?;
+
+    let gcp_cfg = GcpSimConfig {
+        op_delay: Duration::from_secs(1),
+        ..GcpSimConfig::default()
+    };
+    let gcp_sim = GcpPiSim::new(gcp_cfg.clone())
+        .serve(([127, 0, 0, 1], a.gcp_port).into())
+        .await
+        .with_context(|| format!("starting the Google simulator on port {}", a.gcp_port))?;
 
     // The dev stack's own sealing key, kept with its database.
     let key_file = dir.join("secret.key");
@@ -156,6 +169,28 @@ pub async fn run(a: DevArgs) -> anyhow::Result<()> {
                 port_name: "ge-0/0/2".into(),
                 capacity_mbps: 10_000,
             }],
+            gcp: vec![
+                SeedGcp {
+                    location_code: "SJC-Z1".into(),
+                    name: "Partner Interconnect San Jose, zone 1".into(),
+                    region: "us-west1".into(),
+                    interconnect: "onramp-sjc-zone1".into(),
+                    edge_availability_domain: 1,
+                    pe: 0,
+                    port_name: "ge-0/0/3".into(),
+                    capacity_mbps: 10_000,
+                },
+                SeedGcp {
+                    location_code: "SJC-Z2".into(),
+                    name: "Partner Interconnect San Jose, zone 2".into(),
+                    region: "us-west1".into(),
+                    interconnect: "onramp-sjc-zone2".into(),
+                    edge_availability_domain: 2,
+                    pe: 1,
+                    port_name: "ge-0/0/3".into(),
+                    capacity_mbps: 10_000,
+                },
+            ],
             linknet_cidr: "169.254.0.0/16".into(),
             tenant_name: "Demo Customer".into(),
             api_key: DEMO_API_KEY.into(),
@@ -189,6 +224,15 @@ pub async fn run(a: DevArgs) -> anyhow::Result<()> {
         az_cfg.subscription_id.clone(),
     );
     cfg.azure = Some(azure.clone());
+    cfg.gcp = Some(GcpSettings {
+        api: GcpConfig::new(
+            gcp_sim.endpoint_url(),
+            gcp_sim.endpoint_url(),
+            gcp_cfg.project.clone(),
+        ),
+        partner_name: gcp_cfg.partner_name.clone(),
+        portal_url: format!("http://{}", a.listen),
+    });
 
     let (tx, rx) = tokio::sync::watch::channel(false);
     let js = onramp_workers::connect_jetstream(&cfg.nats_url).await?;
@@ -231,6 +275,7 @@ onramp dev stack is up (tenant "Demo Customer", id {tenant}).
   Admin key     {admin_key}   (inventory: {base}/v1/admin/pes)
   AWS DX sim    {aws}   (state: {aws}/_sim/virtual-interfaces)
   Azure ER sim  {azure}   (state: {azure}/_sim/cross-connections)
+  Google sim    {gcp}   (state: {gcp}/_sim/attachments)
   NATS          {nats}
   Database      {db_url}
   PEs
@@ -264,6 +309,24 @@ Azure ExpressRoute: create a circuit as the customer, then order with its key
   Take a leg down to see `degraded`:
   curl -s -X POST {azure}/_sim/cross-connections/$KEY/legs/primary -d '{{"up":false}}' -H 'Content-Type: application/json'
 
+Google Partner Interconnect: create a pairing key as the customer, order with it,
+then activate the attachment as the customer would in the Google Cloud console:
+  PK=$(onramp gcp-customer --endpoint {gcp} create-pairing-key --region us-west1 --domain 1)
+  curl -s -X POST {base}/v1/connectors \
+    -H 'Authorization: Bearer {key}' -H 'Content-Type: application/json' \
+    -d '{{"kind":"gcp-partner-interconnect","pairing_key":"'$PK'","bandwidth":"BPS_1G"}}'
+  onramp gcp-customer --endpoint {gcp} activate "$PK"
+
+AWS hosted connection: order, accept it, create your VIF on it, report the VIF:
+  curl -s -X POST {base}/v1/connectors \
+    -H 'Authorization: Bearer {key}' -H 'Content-Type: application/json' \
+    -d '{{"kind":"aws-hosted-connection","aws_account_id":"123456789012","location":"EqDC2","bandwidth":"500Mbps"}}'
+  onramp aws-customer --endpoint {aws} confirm-connection <dxcon-id>
+  onramp aws-customer --endpoint {aws} create-vif <dxcon-id> --vlan <vlan from the connector>
+  curl -s -X PUT {base}/v1/connectors/<id>/vif \
+    -H 'Authorization: Bearer {key}' -H 'Content-Type: application/json' \
+    -d '{{"customer_address":"169.254.10.2/30","amazon_address":"169.254.10.1/30","asn":65010,"auth_key":"demo-bgp-key-0001"}}'
+
 Deprovision:
   curl -s -X DELETE {base}/v1/connectors/<id> -H 'Authorization: Bearer {key}'
 
@@ -274,6 +337,7 @@ Ctrl-C stops everything.
         admin_key = DEMO_ADMIN_KEY,
         aws = sim.endpoint_url(),
         azure = azure_sim.endpoint_url(),
+        gcp = gcp_sim.endpoint_url(),
         nats = nats.url(),
         pes = pe_lines.join("\n"),
         run = run_dir.display(),
@@ -290,6 +354,7 @@ Ctrl-C stops everything.
     .await;
     drop(sim);
     drop(azure_sim);
+    drop(gcp_sim);
     drop(pe_lab);
     nats.stop();
     Ok(())

@@ -38,6 +38,35 @@ enum Command {
     AwsCustomer(AwsCustomerArgs),
     /// Act as an Azure customer against the ExpressRoute simulator.
     AzureCustomer(AzureCustomerArgs),
+    /// Act as a Google Cloud customer against the Compute simulator.
+    GcpCustomer(GcpCustomerArgs),
+}
+
+#[derive(Args)]
+struct GcpCustomerArgs {
+    #[command(subcommand)]
+    action: GcpCustomerAction,
+    /// The Compute simulator's URL.
+    #[arg(
+        long,
+        env = "ONRAMP_GCP_COMPUTE_URL",
+        global = true,
+        default_value = "http://127.0.0.1:4568"
+    )]
+    endpoint: String,
+}
+
+#[derive(Subcommand)]
+enum GcpCustomerAction {
+    /// Create a PARTNER attachment; prints its pairing key.
+    CreatePairingKey {
+        #[arg(long, default_value = "us-west1")]
+        region: String,
+        #[arg(long, default_value_t = 1)]
+        domain: u8,
+    },
+    /// Activate the attachment once the partner has provisioned it.
+    Activate { pairing_key: String },
 }
 
 #[derive(Args)]
@@ -180,6 +209,72 @@ impl AzureArgs {
     }
 }
 
+/// Google Partner Interconnect (worker only). Enabled when a project is set.
+#[derive(Args, Clone)]
+pub struct GcpArgs {
+    #[arg(
+        long = "gcp-compute-url",
+        env = "ONRAMP_GCP_COMPUTE_URL",
+        default_value = "https://compute.googleapis.com"
+    )]
+    compute_url: String,
+    /// Where access tokens come from: the GCE metadata server, or the
+    /// simulator in dev and tests.
+    #[arg(
+        long = "gcp-metadata-url",
+        env = "ONRAMP_GCP_METADATA_URL",
+        default_value = "http://metadata.google.internal"
+    )]
+    metadata_url: String,
+    /// The partner project holding the interconnects; empty disables Google.
+    #[arg(long = "gcp-project", env = "ONRAMP_GCP_PROJECT", default_value = "")]
+    project: String,
+    /// `partnerMetadata.partnerName`, shown to customers by Google.
+    #[arg(
+        long = "gcp-partner-name",
+        env = "ONRAMP_GCP_PARTNER_NAME",
+        default_value = "Onramp"
+    )]
+    partner_name: String,
+    /// `partnerMetadata.portalUrl`: where customers manage their connection.
+    #[arg(
+        long = "portal-url",
+        env = "ONRAMP_PORTAL_URL",
+        default_value = "http://127.0.0.1:8080"
+    )]
+    portal_url: String,
+}
+
+impl GcpArgs {
+    pub fn config(&self) -> anyhow::Result<Option<onramp_workers::GcpSettings>> {
+        if self.project.trim().is_empty() {
+            return Ok(None);
+        }
+        for (name, value) in [
+            ("ONRAMP_GCP_COMPUTE_URL", &self.compute_url),
+            ("ONRAMP_GCP_METADATA_URL", &self.metadata_url),
+            ("ONRAMP_PORTAL_URL", &self.portal_url),
+        ] {
+            if !(value.starts_with("https://") || value.starts_with("http://")) {
+                anyhow::bail!("{name} must be an http(s) URL, got `{value}`");
+            }
+        }
+        let mut api = onramp_workers::GcpConfig::new(
+            self.compute_url.trim_end_matches('/').to_string(),
+            self.metadata_url.trim_end_matches('/').to_string(),
+            self.project.clone(),
+        );
+        // Same reasoning as Azure: stay well inside the job's ack wait.
+        api.op_budget = Duration::from_secs(20);
+        api.max_throttle_wait = Duration::from_secs(10);
+        Ok(Some(onramp_workers::GcpSettings {
+            api,
+            partner_name: self.partner_name.clone(),
+            portal_url: self.portal_url.clone(),
+        }))
+    }
+}
+
 #[derive(Args)]
 struct ServeArgs {
     #[command(flatten)]
@@ -220,6 +315,8 @@ pub struct WorkerArgs {
     aws_secret_access_key: String,
     #[command(flatten)]
     azure: AzureArgs,
+    #[command(flatten)]
+    gcp: GcpArgs,
     /// Router template folder (one sub-folder per platform).
     #[arg(long, env = "ONRAMP_TEMPLATES_DIR")]
     templates_dir: Option<PathBuf>,
@@ -249,6 +346,7 @@ impl WorkerArgs {
             self.secrets.open()?,
         );
         cfg.azure = self.azure.config()?;
+        cfg.gcp = self.gcp.config()?;
         if let Some(dir) = &self.templates_dir {
             cfg.templates_root = dir.clone();
         }
@@ -289,6 +387,25 @@ enum CustomerAction {
     },
     /// Decline a hosted VIF that is still confirming (DeleteVirtualInterface).
     Decline { vif_id: String },
+    /// Accept a hosted connection (ConfirmConnection).
+    ConfirmConnection { connection_id: String },
+    /// Create the private VIF on an accepted hosted connection
+    /// (CreatePrivateVirtualInterface); report it to onramp afterwards.
+    CreateVif {
+        connection_id: String,
+        #[arg(long)]
+        vlan: i32,
+        #[arg(long, default_value_t = 65010)]
+        asn: i32,
+        #[arg(long, default_value = "169.254.10.2/30")]
+        customer_address: String,
+        #[arg(long, default_value = "169.254.10.1/30")]
+        amazon_address: String,
+        #[arg(long, default_value = "demo-bgp-key-0001")]
+        auth_key: String,
+        #[arg(long, default_value = "vgw-0demo0001")]
+        virtual_gateway_id: String,
+    },
 }
 
 #[tokio::main]
@@ -317,6 +434,7 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::AwsCustomer(a) => aws_customer(a).await,
         Command::AzureCustomer(a) => azure_customer(a).await,
+        Command::GcpCustomer(a) => gcp_customer(a).await,
     }
 }
 
@@ -391,6 +509,52 @@ async fn aws_customer(a: AwsCustomerArgs) -> anyhow::Result<()> {
                 })?;
             println!("{vif_id}: {:?}", out.virtual_interface_state());
         }
+        CustomerAction::ConfirmConnection { connection_id } => {
+            let out = sdk
+                .confirm_connection()
+                .connection_id(&connection_id)
+                .send()
+                .await
+                .map_err(|e| {
+                    anyhow::anyhow!("{}", aws_sdk_directconnect::error::DisplayErrorContext(e))
+                })?;
+            println!("{connection_id}: {:?}", out.connection_state());
+        }
+        CustomerAction::CreateVif {
+            connection_id,
+            vlan,
+            asn,
+            customer_address,
+            amazon_address,
+            auth_key,
+            virtual_gateway_id,
+        } => {
+            use aws_sdk_directconnect::types::NewPrivateVirtualInterface;
+            let vif = NewPrivateVirtualInterface::builder()
+                .virtual_interface_name("customer-vif")
+                .vlan(vlan)
+                .asn(asn)
+                .auth_key(auth_key)
+                .customer_address(customer_address)
+                .amazon_address(amazon_address)
+                .virtual_gateway_id(virtual_gateway_id)
+                .build()
+                .context("building the VIF request")?;
+            let out = sdk
+                .create_private_virtual_interface()
+                .connection_id(&connection_id)
+                .new_private_virtual_interface(vif)
+                .send()
+                .await
+                .map_err(|e| {
+                    anyhow::anyhow!("{}", aws_sdk_directconnect::error::DisplayErrorContext(e))
+                })?;
+            println!(
+                "{}: {:?}",
+                out.virtual_interface_id().unwrap_or_default(),
+                out.virtual_interface_state()
+            );
+        }
         CustomerAction::Decline { vif_id } => {
             let out = sdk
                 .delete_virtual_interface()
@@ -434,6 +598,44 @@ async fn azure_customer(a: AzureCustomerArgs) -> anyhow::Result<()> {
                     .context("the simulator's answer has no serviceKey")?
             );
         }
+    }
+    Ok(())
+}
+
+async fn gcp_customer(a: GcpCustomerArgs) -> anyhow::Result<()> {
+    let base = a.endpoint.trim_end_matches('/').to_string();
+    let http = reqwest::Client::new();
+    let (url, req) = match &a.action {
+        GcpCustomerAction::CreatePairingKey { region, domain } => {
+            let url = format!("{base}/_sim/pairing-keys");
+            let req = http.post(&url).json(&serde_json::json!({
+                "region": region,
+                "edgeAvailabilityDomain": domain,
+            }));
+            (url, req)
+        }
+        GcpCustomerAction::Activate { pairing_key } => {
+            let url = format!(
+                "{base}/_sim/customer-attachments/{}/activate",
+                pairing_key.split('/').next().unwrap_or(pairing_key)
+            );
+            (url.clone(), http.post(&url))
+        }
+    };
+    let res = req.send().await.with_context(|| format!("calling {url}"))?;
+    let status = res.status();
+    let body: serde_json::Value = res.json().await.unwrap_or_default();
+    if !status.is_success() {
+        anyhow::bail!("the simulator refused ({status}): {body}");
+    }
+    match a.action {
+        GcpCustomerAction::CreatePairingKey { .. } => println!(
+            "{}",
+            body.get("pairingKey")
+                .and_then(|k| k.as_str())
+                .context("the simulator's answer has no pairingKey")?
+        ),
+        GcpCustomerAction::Activate { .. } => println!("{body}"),
     }
     Ok(())
 }

@@ -123,6 +123,7 @@ async fn start(db: Db, inventory: Start) -> Result<App> {
                         capacity_mbps: 1_000,
                     }],
                     er: vec![],
+                    gcp: vec![],
                     linknet_cidr: "169.254.0.0/24".into(),
                     tenant_name: "Acme".into(),
                     api_key: customer.clone(),

@@ -9,7 +9,9 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use onramp_router_templates::{Operation, Platform};
 use onramp_state_machines::aws_hosted_vif::{self as vif, Event as VifEvent};
-use onramp_state_machines::azure_expressroute as er;
+use onramp_state_machines::{
+    aws_hosted_connection as hc, azure_expressroute as er, gcp_partner_interconnect as gpi,
+};
 use onramp_store::connectors::{Initial, Mode, Transition};
 use onramp_store::entity::{connector, nni};
 use onramp_store::model::{AwsHostedVifParams, Resources};
@@ -25,11 +27,17 @@ use crate::AppState;
 use crate::auth::Tenant;
 use crate::problem::{FieldError, Problem};
 use crate::views::{
-    AwsHostedVifOrder, AzureExpressRouteOrder, Connector, ConnectorList, ConnectorOrder, CspCall,
-    EventList, Location, LocationList, Peering, Plan, RouterChange,
+    AwsHostedConnectionOrder, AwsHostedVifOrder, AzureExpressRouteOrder, Connector, ConnectorList,
+    ConnectorOrder, CspCall, EventList, GcpPartnerInterconnectOrder, HostedVifReport, Location,
+    LocationList, Peering, Plan, RouterChange,
 };
 
-pub const KINDS: &[&str] = &["aws-hosted-vif", "azure-expressroute"];
+pub const KINDS: &[&str] = &[
+    "aws-hosted-vif",
+    "aws-hosted-connection",
+    "azure-expressroute",
+    "gcp-partner-interconnect",
+];
 
 /// Hosted connection speeds AWS accepts from partners (csp-apis.md).
 pub const AWS_BANDWIDTHS: &[(&str, i32)] = &[
@@ -54,6 +62,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(create_connector, list_connectors))
         .routes(routes!(get_connector, delete_connector))
         .routes(routes!(connector_events))
+        .routes(routes!(report_vif))
         .routes(routes!(list_locations))
 }
 
@@ -92,9 +101,20 @@ async fn create_connector(
     body: Bytes,
 ) -> Result<Response, Problem> {
     let (kind, value) = parse_order(&headers, &body)?;
-    if kind == "azure-expressroute" {
-        let order: AzureExpressRouteOrder = crate::body::from_value(value)?;
-        return create_azure(&state, &tenant, q.dry_run, &order).await;
+    match kind.as_str() {
+        "azure-expressroute" => {
+            let order: AzureExpressRouteOrder = crate::body::from_value(value)?;
+            return create_azure(&state, &tenant, q.dry_run, &order).await;
+        }
+        "gcp-partner-interconnect" => {
+            let order: GcpPartnerInterconnectOrder = crate::body::from_value(value)?;
+            return create_gcp(&state, &tenant, q.dry_run, &order).await;
+        }
+        "aws-hosted-connection" => {
+            let order: AwsHostedConnectionOrder = crate::body::from_value(value)?;
+            return create_hosted_connection(&state, &tenant, q.dry_run, &order).await;
+        }
+        _ => {}
     }
     let order: AwsHostedVifOrder = crate::body::from_value(value)?;
     let (nni, params) = validate_aws_hosted_vif(&state, &order).await?;
@@ -177,6 +197,159 @@ async fn create_azure(
         h.insert(header::LOCATION, v);
     }
     Ok((StatusCode::ACCEPTED, h, Json(view)).into_response())
+}
+
+fn accepted(view: Connector) -> Response {
+    let mut h = HeaderMap::new();
+    if let Ok(v) = HeaderValue::from_str(&view.links.self_) {
+        h.insert(header::LOCATION, v);
+    }
+    (StatusCode::ACCEPTED, h, Json(view)).into_response()
+}
+
+async fn create_gcp(
+    state: &AppState,
+    tenant: &Tenant,
+    dry_run: bool,
+    order: &GcpPartnerInterconnectOrder,
+) -> Result<Response, Problem> {
+    let (nni, params) = crate::gcp::check(state, order).await?;
+    if dry_run {
+        return Ok(Json(crate::gcp::plan(state, tenant, &nni, &params).await?).into_response());
+    }
+    let initial = crate::gcp::initial(format!(
+        "Ordered Partner Interconnect for pairing key {} ({} on {})",
+        params.pairing_key, params.bandwidth, nni.csp_ref
+    ));
+    let row = store::create_gcp_partner_interconnect(
+        &state.db,
+        tenant.id,
+        &nni,
+        &params,
+        &initial,
+        Mode::Commit,
+    )
+    .await?;
+    tracing::info!(connector = %row.id, kind = %order.kind, tenant = %tenant.name, location = %nni.location_code, "connector ordered");
+    Ok(accepted(Connector::from_row(&row, &nni)?))
+}
+
+async fn create_hosted_connection(
+    state: &AppState,
+    tenant: &Tenant,
+    dry_run: bool,
+    order: &AwsHostedConnectionOrder,
+) -> Result<Response, Problem> {
+    let (nni, params) = crate::hosted_connection::check(state, order).await?;
+    let initial = crate::hosted_connection::initial(format!(
+        "Ordered a {} hosted connection at {} for AWS account {}",
+        params.bandwidth, nni.location_code, params.aws_account_id
+    ));
+    let mode = if dry_run { Mode::DryRun } else { Mode::Commit };
+    let row =
+        store::create_aws_hosted_connection(&state.db, tenant.id, &nni, &params, &initial, mode)
+            .await?;
+    if dry_run {
+        let res = Resources::from_json(&row.resources)?;
+        return Ok(Json(Plan {
+            dry_run: true,
+            kind: "aws-hosted-connection".into(),
+            location: nni.location_code.clone(),
+            peering: None,
+            azure: None,
+            // Nothing goes to the PE before the customer reports their VIF.
+            router_changes: Vec::new(),
+            csp_calls: vec![CspCall {
+                service: "directconnect".into(),
+                operation: "AllocateHostedConnection".into(),
+                request: serde_json::json!({
+                    "connectionId": nni.csp_ref,
+                    "ownerAccount": params.aws_account_id,
+                    "bandwidth": params.bandwidth,
+                    "connectionName": res.csp_object_name,
+                    "vlan": res.vlan,
+                }),
+            }],
+            steps: vec![
+                format!(
+                    "Allocate a {} hosted connection on {} with VLAN {} for AWS account {}",
+                    params.bandwidth, nni.csp_ref, res.vlan, params.aws_account_id
+                ),
+                "Wait for you to accept it in the AWS console".into(),
+                format!(
+                    "You create a private VIF on it (VLAN {}) and report it with PUT /v1/connectors/{{id}}/vif",
+                    res.vlan
+                ),
+                format!(
+                    "Configure {} on {} with your VIF's addresses and key; wait for BGP",
+                    res.port_name, res.pe_name
+                ),
+            ],
+        })
+        .into_response());
+    }
+    tracing::info!(connector = %row.id, kind = %order.kind, tenant = %tenant.name, location = %nni.location_code, "connector ordered");
+    Ok(accepted(Connector::from_row(&row, &nni)?))
+}
+
+/// Report the VIF created on a hosted connection.
+///
+/// For `aws-hosted-connection` connectors waiting for it: the peer
+/// addresses, ASN and BGP key the customer entered when they created the
+/// private VIF on the hosted connection (the VLAN is onramp's). onramp then
+/// configures its PE and watches the VIF's BGP.
+#[utoipa::path(put, path = "/v1/connectors/{id}/vif", tag = "connectors",
+    params(("id" = Uuid, Path, description = "Connector id")),
+    request_body(content = HostedVifReport, content_type = "application/json"),
+    security(("api_key" = [])),
+    responses(
+        (status = 202, description = "Recorded; the PE is being configured", body = Connector),
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = problem_json()),
+        (status = 401, description = "No or bad API key", body = Problem, content_type = problem_json()),
+        (status = 404, description = "No such connector for this tenant", body = Problem, content_type = problem_json()),
+        (status = 409, description = "The connector is not a hosted connection waiting for its VIF", body = Problem, content_type = problem_json()),
+        (status = 415, description = "Body is not JSON", body = Problem, content_type = problem_json()),
+        (status = 422, description = "Invalid report; `errors` names the fields", body = Problem, content_type = problem_json()),
+    ))]
+async fn report_vif(
+    State(state): State<AppState>,
+    tenant: Tenant,
+    Path(id): Path<Uuid>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<(StatusCode, Json<Connector>), Problem> {
+    let value = crate::body::json_object(&headers, &body)?;
+    let report: HostedVifReport = crate::body::from_value(value)?;
+    for _ in 0..20 {
+        let row = store::get_for_tenant(&state.db, tenant.id, id).await?;
+        if row.kind != "aws-hosted-connection" {
+            return Err(Problem::new(
+                StatusCode::CONFLICT,
+                "wrong_kind",
+                "Not a hosted connection",
+                format!(
+                    "connector {id} is {}; only aws-hosted-connection connectors take a VIF report",
+                    row.kind
+                ),
+            ));
+        }
+        let t = crate::hosted_connection::vif_transition(&state, &row, &report)?;
+        if store::commit_transition(&state.db, id, &t).await? {
+            tracing::info!(connector = %id, "customer reported the VIF");
+            let row = store::get_for_tenant(&state.db, tenant.id, id).await?;
+            return Ok((
+                StatusCode::ACCEPTED,
+                Json(view(&state, &[row]).await?.remove(0)),
+            ));
+        }
+    }
+    Err(Problem::new(
+        StatusCode::CONFLICT,
+        "busy",
+        "Connector busy",
+        "the connector changed state repeatedly while the report was being recorded",
+    )
+    .with_hint("retry the PUT"))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -495,8 +668,9 @@ async fn connector_events(
 
 /// Deprovision a connector.
 ///
-/// Tears the connector down at the CSP (deletes the AWS VIF; for Azure,
-/// deletes the peering and deprovisions the circuit), removes the PE
+/// Tears the connector down at the CSP (deletes the AWS VIF or hosted
+/// connection, or the Google attachment; for Azure, deletes the peering and
+/// deprovisions the circuit), removes the PE
 /// configuration and releases every allocated resource; the connector ends
 /// in `deleted`. Deleting a deleted
 /// connector is a no-op.
@@ -560,6 +734,30 @@ fn delete_transition(row: &connector::Model) -> Result<Option<Transition>, Probl
                 out.changed,
             )
         }
+        "gcp-partner-interconnect" => {
+            let current: gpi::State = serde_json::from_str(&row.machine_state).map_err(corrupt)?;
+            let out = gpi::handle(&current, &gpi::Event::DeleteRequested);
+            (
+                gpi::state_name(&out.state),
+                serde_json::to_string(&out.state).expect("state serializes"),
+                gpi::waiting_on(&out.state).as_str(),
+                out.note,
+                out.actions.first().map(|a| a.as_str().to_string()),
+                out.changed,
+            )
+        }
+        "aws-hosted-connection" => {
+            let current: hc::State = serde_json::from_str(&row.machine_state).map_err(corrupt)?;
+            let out = hc::handle(&current, &hc::Event::DeleteRequested);
+            (
+                hc::state_name(&out.state),
+                serde_json::to_string(&out.state).expect("state serializes"),
+                hc::waiting_on(&out.state).as_str(),
+                out.note,
+                out.actions.first().map(|a| a.as_str().to_string()),
+                out.changed,
+            )
+        }
         _ => {
             let current: vif::State = serde_json::from_str(&row.machine_state).map_err(corrupt)?;
             let out = vif::handle(&current, &VifEvent::DeleteRequested);
@@ -589,6 +787,8 @@ fn delete_transition(row: &connector::Model) -> Result<Option<Transition>, Probl
         csp_ref: None,
         last_error: None,
         release_resources: false,
+        resources: None,
+        params: None,
         lease_holder: None,
     }))
 }
@@ -605,7 +805,11 @@ async fn list_locations(
     _tenant: Tenant,
 ) -> Result<Json<LocationList>, Problem> {
     let mut items = Vec::new();
-    for (csp, kind) in [("aws", "aws-hosted-vif"), ("azure", "azure-expressroute")] {
+    for (csp, kinds) in [
+        ("aws", &["aws-hosted-vif", "aws-hosted-connection"][..]),
+        ("azure", &["azure-expressroute"][..]),
+        ("gcp", &["gcp-partner-interconnect"][..]),
+    ] {
         items.extend(
             inventory::nnis(&state.db, csp)
                 .await?
@@ -615,7 +819,7 @@ async fn list_locations(
                     name: n.name,
                     region: n.region,
                     csp: n.csp,
-                    kinds: vec![kind.into()],
+                    kinds: kinds.iter().map(|k| k.to_string()).collect(),
                 }),
         );
     }

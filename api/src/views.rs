@@ -1,10 +1,14 @@
 //! What the API returns: connectors, their timelines, orderable locations.
 
 use chrono::{DateTime, Utc};
-use onramp_state_machines::{aws_hosted_vif as vif, azure_expressroute as er};
+use onramp_state_machines::{
+    aws_hosted_connection as hc, aws_hosted_vif as vif, azure_expressroute as er,
+    gcp_partner_interconnect as gpi,
+};
 use onramp_store::entity::{connector, connector_event, nni};
 use onramp_store::model::{
-    AsnSource, AwsHostedVifParams, AzureExpressRouteParams, AzureLeg, AzureResources, Resources,
+    AsnSource, AwsHostedConnectionParams, AwsHostedVifParams, AzureExpressRouteParams, AzureLeg,
+    AzureResources, GcpPartnerInterconnectParams, Resources,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -59,6 +63,73 @@ pub struct AzureExpressRouteOrder {
     pub configure_peering: Option<bool>,
 }
 
+/// Connect a Google Cloud Partner Interconnect attachment: the customer
+/// creates a PARTNER attachment in their project and passes its pairing key.
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GcpPartnerInterconnectOrder {
+    /// Always `gcp-partner-interconnect`.
+    #[schema(example = "gcp-partner-interconnect")]
+    pub kind: String,
+    /// `<uuid>/<region>/<edge availability domain 1|2>`, from the customer's attachment.
+    #[schema(example = "2dfcdee7-b6f9-41d0-b98f-639151097693/us-west1/1")]
+    pub pairing_key: String,
+    /// One of BPS_50M, BPS_100M, BPS_200M, BPS_300M, BPS_400M, BPS_500M, BPS_1G, BPS_2G, BPS_5G, BPS_10G, BPS_20G, BPS_50G.
+    #[schema(example = "BPS_1G")]
+    pub bandwidth: String,
+    /// The ASN onramp peers with Cloud Router as (not 16550). Omit to get a private ASN.
+    #[schema(example = 65010, minimum = 1, maximum = 4294967294u64)]
+    pub peer_asn: Option<i64>,
+    /// A specific 802.1Q tag (2-4094) on onramp's interconnect. Omit to have one allocated.
+    #[schema(minimum = 2, maximum = 4094)]
+    pub vlan: Option<i64>,
+}
+
+/// Order an AWS Direct Connect hosted connection for the customer's account.
+/// The customer accepts it in AWS, creates a private VIF on it and reports
+/// the VIF with `PUT /v1/connectors/{id}/vif`.
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AwsHostedConnectionOrder {
+    /// Always `aws-hosted-connection`.
+    #[schema(example = "aws-hosted-connection")]
+    pub kind: String,
+    #[schema(example = "123456789012", pattern = "^[0-9]{12}$")]
+    pub aws_account_id: String,
+    /// A Direct Connect location from `GET /v1/locations`.
+    #[schema(example = "EqDC2")]
+    pub location: String,
+    /// One of 50Mbps, 100Mbps, 200Mbps, 300Mbps, 400Mbps, 500Mbps, 1Gbps, 2Gbps, 5Gbps, 10Gbps, 25Gbps.
+    #[schema(example = "1Gbps")]
+    pub bandwidth: String,
+    /// A specific VLAN (1-4094) on the interconnect. Omit to have one allocated.
+    #[schema(minimum = 1, maximum = 4094)]
+    pub vlan: Option<i64>,
+}
+
+/// The private VIF the customer created on their hosted connection.
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HostedVifReport {
+    /// The VIF's id (`dxvif-…`), for reference.
+    #[schema(example = "dxvif-ffhg0a1b")]
+    pub vif_id: Option<String>,
+    /// The "customer" (router) peer IP as entered in AWS: onramp's PE side, CIDR.
+    #[schema(example = "169.254.10.2/30")]
+    pub customer_address: String,
+    /// The Amazon peer IP as entered in AWS, CIDR, in the same subnet.
+    #[schema(example = "169.254.10.1/30")]
+    pub amazon_address: String,
+    /// The BGP ASN entered for the VIF: the one onramp's PE speaks.
+    #[schema(example = 65010)]
+    pub asn: i64,
+    /// The BGP authentication key entered for the VIF (6-80 characters).
+    pub auth_key: String,
+    /// Amazon's side ASN (from the customer's gateway); default 64512.
+    #[schema(example = 64512)]
+    pub amazon_side_asn: Option<i64>,
+}
+
 /// The body of `POST /v1/connectors`: one shape per connector kind, told
 /// apart by `kind`.
 // Only the OpenAPI document uses this type: the handler reads `kind` first
@@ -68,7 +139,35 @@ pub struct AzureExpressRouteOrder {
 #[serde(untagged)]
 pub enum ConnectorOrder {
     AwsHostedVif(AwsHostedVifOrder),
+    AwsHostedConnection(AwsHostedConnectionOrder),
     AzureExpressRoute(AzureExpressRouteOrder),
+    GcpPartnerInterconnect(GcpPartnerInterconnectOrder),
+}
+
+/// What a Partner Interconnect connector is made of.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct GcpDetails {
+    pub pairing_key: String,
+    pub region: String,
+    pub edge_availability_domain: u8,
+    /// onramp's interconnect the attachment sits on.
+    pub interconnect: String,
+    /// The partner attachment's name at Google, once created.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attachment: Option<String>,
+}
+
+/// What a hosted connection connector is made of.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct HostedConnectionDetails {
+    /// The hosted connection's id at AWS (`dxcon-…`), once allocated.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub connection_id: Option<String>,
+    /// The VLAN onramp allocated; the customer's VIF must use it.
+    pub vlan: u16,
+    /// The VIF the customer reported, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vif_id: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize, ToSchema)]
@@ -87,10 +186,17 @@ pub struct Peering {
     /// The link-net, e.g. `169.254.0.0/31`.
     pub subnet: String,
     pub onramp_address: String,
+    /// The CSP's address: AWS's, or Google's Cloud Router's.
+    pub csp_address: String,
+    /// The CSP's ASN: Amazon's side, or Google's 16550.
+    pub csp_asn: u32,
+    /// Same as `csp_address` (kept for AWS clients).
     pub aws_address: String,
+    /// The ASN onramp's PE speaks for the customer.
     pub customer_asn: u32,
     /// `customer` when the customer brought the ASN, `allocated` when onramp did.
     pub asn_source: String,
+    /// Same as `csp_asn` (kept for AWS clients).
     pub amazon_side_asn: u32,
 }
 
@@ -173,7 +279,7 @@ fn asn_source(s: AsnSource) -> &'static str {
 
 /// Speeds as AWS and the portal write them: 50Mbps, 1Gbps, 10Gbps.
 fn bandwidth_label(mbps: u32) -> String {
-    if mbps >= 1000 && mbps % 1000 == 0 {
+    if mbps >= 1000 && mbps.is_multiple_of(1000) {
         format!("{}Gbps", mbps / 1000)
     } else {
         format!("{mbps}Mbps")
@@ -213,6 +319,12 @@ pub struct Connector {
     /// `azure-expressroute`: the circuit and both legs.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub azure: Option<AzureDetails>,
+    /// `gcp-partner-interconnect`: the pairing and the attachment.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gcp: Option<GcpDetails>,
+    /// `aws-hosted-connection`: the connection and the customer's VIF.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hosted_connection: Option<HostedConnectionDetails>,
     /// The BGP shared key, present only in the response to an
     /// `azure-expressroute` order with `configure_peering: false` (the
     /// customer must enter it in Azure). It is never shown again.
@@ -287,6 +399,8 @@ impl Connector {
             vif_id: None,
             peering: None,
             azure: None,
+            gcp: None,
+            hosted_connection: None,
             shared_key: None,
             created_at: c.created_at,
             updated_at: c.updated_at,
@@ -302,6 +416,41 @@ impl Connector {
                 view.bandwidth = bandwidth_label(params.circuit.bandwidth_mbps);
                 let degraded = er::degraded_leg(&state).map(|l| l.as_str().to_string());
                 view.azure = Some(AzureDetails::from_parts(&params, &res, degraded));
+            }
+            "gcp-partner-interconnect" => {
+                let params = GcpPartnerInterconnectParams::from_json(&c.params)?;
+                let res = Resources::from_json(&c.resources)?;
+                let state: gpi::State = serde_json::from_str(&c.machine_state).map_err(corrupt)?;
+                view.next_step = gpi::next_step(&state).to_string();
+                view.failure_reason = gpi::failure_reason(&state).map(str::to_string);
+                view.bandwidth = params.bandwidth.clone();
+                view.gcp = Some(GcpDetails {
+                    pairing_key: params.pairing_key,
+                    region: params.region,
+                    edge_availability_domain: params.edge_availability_domain,
+                    interconnect: location.csp_ref.clone(),
+                    attachment: c.csp_ref.clone(),
+                });
+                if res.has_peering() {
+                    view.peering = Some(Peering::from_resources(res));
+                }
+            }
+            "aws-hosted-connection" => {
+                let params = AwsHostedConnectionParams::from_json(&c.params)?;
+                let res = Resources::from_json(&c.resources)?;
+                let state: hc::State = serde_json::from_str(&c.machine_state).map_err(corrupt)?;
+                view.next_step = hc::next_step(&state).to_string();
+                view.failure_reason = hc::failure_reason(&state).map(str::to_string);
+                view.bandwidth = params.bandwidth.clone();
+                view.aws_account_id = Some(params.aws_account_id.clone());
+                view.hosted_connection = Some(HostedConnectionDetails {
+                    connection_id: c.csp_ref.clone(),
+                    vlan: res.vlan,
+                    vif_id: params.vif.as_ref().and_then(|v| v.vif_id.clone()),
+                });
+                if res.has_peering() {
+                    view.peering = Some(Peering::from_resources(res));
+                }
             }
             _ => {
                 let params = AwsHostedVifParams::from_json(&c.params)?;
@@ -384,6 +533,8 @@ impl Peering {
             vlan: res.vlan,
             subnet: res.subnet,
             onramp_address: res.pe_address,
+            csp_address: res.csp_address.clone(),
+            csp_asn: res.csp_asn,
             aws_address: res.csp_address,
             customer_asn: res.asn,
             asn_source: asn_source(res.asn_source).into(),

@@ -36,7 +36,8 @@ pub struct NeighborIntent {
     pub address: String,
     pub peer_as: u32,
     pub local_as: u32,
-    /// TCP MD5 key. Never printed by `Debug` (DESIGN.md rule 8).
+    /// TCP MD5 key; empty for a session without one (Google Partner
+    /// Interconnect). Never printed by `Debug` (DESIGN.md rule 8).
     pub auth_key: String,
     pub prefix_limit: u32,
     pub description: String,

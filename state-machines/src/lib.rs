@@ -5,8 +5,10 @@
 //! reads a clock or draws random numbers, so every transition can be tested
 //! exhaustively and replayed from the audit trail (DESIGN.md, rule 1).
 
+pub mod aws_hosted_connection;
 pub mod aws_hosted_vif;
 pub mod azure_expressroute;
+pub mod gcp_partner_interconnect;
 
 use serde::{Deserialize, Serialize};
 

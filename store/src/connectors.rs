@@ -12,7 +12,8 @@ use crate::db::retry_contention;
 use crate::entity::{connector, connector_event, linknet_pool, nni, pe_port, pe_router};
 use crate::jobs::{CONNECTOR_SUBJECT, ConnectorJob};
 use crate::model::{
-    AsnSource, AwsHostedVifParams, AzureExpressRouteParams, AzureLeg, AzureResources, Resources,
+    AsnSource, AwsHostedConnectionParams, AwsHostedVifParams, AzureExpressRouteParams, AzureLeg,
+    AzureResources, GcpPartnerInterconnectParams, Resources,
 };
 use crate::{Error, Result, alloc, outbox};
 
@@ -46,6 +47,12 @@ pub struct Transition {
     pub last_error: Option<String>,
     /// Free every allocation of the connector in the same transaction.
     pub release_resources: bool,
+    /// `Some(json)` replaces the connector's resources (values learnt on
+    /// the way, such as the addresses Google picked).
+    pub resources: Option<String>,
+    /// `Some(json)` replaces the connector's params (details the customer
+    /// reported after the order).
+    pub params: Option<String>,
     /// The worker lease to hand back with the commit, if the caller holds one.
     pub lease_holder: Option<String>,
 }
@@ -140,6 +147,147 @@ pub async fn create_aws_hosted_vif(
             asn_source,
             csp_asn: nni.csp_asn as u32,
             auth_key_sealed: auth_key_sealed.to_string(),
+            csp_object_name: format!("onramp-{id}"),
+        };
+        let model = connector::ActiveModel {
+            id: Set(id),
+            resources: Set(serde_json::to_string(&resources).expect("resources serialize")),
+            ..Default::default()
+        }
+        .update(&tx)
+        .await?;
+        finish_order(tx, id, initial, mode).await?;
+        Ok(model)
+    })
+    .await
+}
+
+/// Google's side of every Partner Interconnect BGP session.
+pub const GOOGLE_ASN: u32 = 16550;
+
+/// Creates a `gcp-partner-interconnect` connector: a VLAN on the
+/// interconnect's port and our ASN now; the /29 comes from Google with the
+/// attachment and is recorded then.
+pub async fn create_gcp_partner_interconnect(
+    db: &DatabaseConnection,
+    tenant_id: Uuid,
+    nni: &nni::Model,
+    params: &GcpPartnerInterconnectParams,
+    initial: &Initial,
+    mode: Mode,
+) -> Result<connector::Model> {
+    let (port, pe) = port_and_pe(db, nni.port_id).await?;
+    retry_contention(|| async {
+        let tx = db.begin().await?;
+        let id = Uuid::new_v4();
+        insert_connector(
+            &tx,
+            id,
+            tenant_id,
+            "gcp-partner-interconnect",
+            nni.id,
+            &serde_json::to_string(params).expect("params serialize"),
+            None,
+            initial,
+        )
+        .await?;
+        let owner = alloc::Owner::Connector(id);
+        // Google takes 2..4094 for vlanTag8021q.
+        let range = (
+            (port.vlan_min as u16).max(2),
+            (port.vlan_max as u16).min(4094),
+        );
+        let vlan = alloc::vlan(
+            &tx,
+            port.id,
+            &port.name,
+            range,
+            params.requested_vlan,
+            owner,
+        )
+        .await?;
+        let (asn, asn_source) = match params.peer_asn {
+            Some(a) => (a, AsnSource::Customer),
+            None => (alloc::asn(&tx, owner).await?, AsnSource::Allocated),
+        };
+        let resources = Resources {
+            pe_id: pe.id,
+            pe_name: pe.name.clone(),
+            port_id: port.id,
+            port_name: port.name.clone(),
+            vlan,
+            subnet: String::new(),
+            pe_address: String::new(),
+            csp_address: String::new(),
+            asn,
+            asn_source,
+            csp_asn: GOOGLE_ASN,
+            // Partner Interconnect sessions run without MD5 unless the
+            // customer sets one on their Cloud Router.
+            auth_key_sealed: String::new(),
+            csp_object_name: format!("onramp-{id}"),
+        };
+        let model = connector::ActiveModel {
+            id: Set(id),
+            resources: Set(serde_json::to_string(&resources).expect("resources serialize")),
+            ..Default::default()
+        }
+        .update(&tx)
+        .await?;
+        finish_order(tx, id, initial, mode).await?;
+        Ok(model)
+    })
+    .await
+}
+
+/// Creates an `aws-hosted-connection` connector: a VLAN on the
+/// interconnect's port now; the peering comes from the customer's VIF.
+pub async fn create_aws_hosted_connection(
+    db: &DatabaseConnection,
+    tenant_id: Uuid,
+    nni: &nni::Model,
+    params: &AwsHostedConnectionParams,
+    initial: &Initial,
+    mode: Mode,
+) -> Result<connector::Model> {
+    let (port, pe) = port_and_pe(db, nni.port_id).await?;
+    retry_contention(|| async {
+        let tx = db.begin().await?;
+        let id = Uuid::new_v4();
+        insert_connector(
+            &tx,
+            id,
+            tenant_id,
+            "aws-hosted-connection",
+            nni.id,
+            &serde_json::to_string(params).expect("params serialize"),
+            None,
+            initial,
+        )
+        .await?;
+        let owner = alloc::Owner::Connector(id);
+        let vlan = alloc::vlan(
+            &tx,
+            port.id,
+            &port.name,
+            (port.vlan_min as u16, port.vlan_max as u16),
+            params.requested_vlan,
+            owner,
+        )
+        .await?;
+        let resources = Resources {
+            pe_id: pe.id,
+            pe_name: pe.name.clone(),
+            port_id: port.id,
+            port_name: port.name.clone(),
+            vlan,
+            subnet: String::new(),
+            pe_address: String::new(),
+            csp_address: String::new(),
+            asn: 0,
+            asn_source: AsnSource::Customer,
+            csp_asn: nni.csp_asn as u32,
+            auth_key_sealed: String::new(),
             csp_object_name: format!("onramp-{id}"),
         };
         let model = connector::ActiveModel {
@@ -444,6 +592,12 @@ pub async fn commit_transition(db: &DatabaseConnection, id: Uuid, t: &Transition
         }
         if let Some(csp_ref) = &t.csp_ref {
             update = update.col_expr(connector::Column::CspRef, Expr::value(csp_ref.clone()));
+        }
+        if let Some(resources) = &t.resources {
+            update = update.col_expr(connector::Column::Resources, Expr::value(resources.clone()));
+        }
+        if let Some(params) = &t.params {
+            update = update.col_expr(connector::Column::Params, Expr::value(params.clone()));
         }
         let res = update
             .filter(connector::Column::Id.eq(id))

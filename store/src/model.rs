@@ -132,3 +132,60 @@ impl AzureResources {
         serde_json::from_str(s).map_err(crate::error::corrupt("connector resources"))
     }
 }
+
+/// What the customer ordered for a `gcp-partner-interconnect` connector.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GcpPartnerInterconnectParams {
+    /// `<uuid>/<region>/<1|2>`, from the customer's PARTNER attachment.
+    pub pairing_key: String,
+    pub region: String,
+    pub edge_availability_domain: u8,
+    /// Google's bandwidth name, e.g. `BPS_1G`.
+    pub bandwidth: String,
+    /// The ASN onramp peers with Cloud Router as, when the customer chose it.
+    pub peer_asn: Option<u32>,
+    pub requested_vlan: Option<u16>,
+}
+
+/// The VIF the customer created on their hosted connection, as they
+/// reported it to onramp.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HostedVifDetails {
+    /// The customer's VIF id, when they gave it.
+    pub vif_id: Option<String>,
+    /// Our PE's side (AWS calls it the customer address), CIDR form.
+    pub customer_address: String,
+    /// Amazon's side, CIDR form.
+    pub amazon_address: String,
+}
+
+/// What the customer ordered for an `aws-hosted-connection` connector.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AwsHostedConnectionParams {
+    pub aws_account_id: String,
+    pub bandwidth: String,
+    pub requested_vlan: Option<u16>,
+    /// Filled in when the customer reports their VIF.
+    #[serde(default)]
+    pub vif: Option<HostedVifDetails>,
+}
+
+impl GcpPartnerInterconnectParams {
+    pub fn from_json(s: &str) -> crate::Result<Self> {
+        serde_json::from_str(s).map_err(crate::error::corrupt("connector params"))
+    }
+}
+
+impl AwsHostedConnectionParams {
+    pub fn from_json(s: &str) -> crate::Result<Self> {
+        serde_json::from_str(s).map_err(crate::error::corrupt("connector params"))
+    }
+}
+
+impl Resources {
+    /// Whether the peering addresses are known yet: for Google they come
+    /// with the attachment, for a hosted connection from the customer.
+    pub fn has_peering(&self) -> bool {
+        !self.pe_address.is_empty() && !self.csp_address.is_empty()
+    }
+}

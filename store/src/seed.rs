@@ -53,11 +53,29 @@ pub struct SeedEr {
     pub capacity_mbps: i32,
 }
 
+/// A Google Partner Interconnect on one PE's port, in one region and edge
+/// availability domain.
+#[derive(Clone, Debug)]
+pub struct SeedGcp {
+    pub location_code: String,
+    pub name: String,
+    pub region: String,
+    /// The interconnect's name in the partner project.
+    pub interconnect: String,
+    pub edge_availability_domain: u8,
+    /// Index into the PEs list.
+    pub pe: usize,
+    /// The port facing Google (created if absent).
+    pub port_name: String,
+    pub capacity_mbps: i32,
+}
+
 #[derive(Clone, Debug)]
 pub struct Seed {
     pub pes: Vec<SeedPe>,
     pub dx: Vec<SeedDx>,
     pub er: Vec<SeedEr>,
+    pub gcp: Vec<SeedGcp>,
     pub linknet_cidr: String,
     pub tenant_name: String,
     pub api_key: String,
@@ -202,6 +220,35 @@ pub async fn seed(
                 capacity_mbps: Set(e.capacity_mbps),
                 attributes: Set(serde_json::json!({
                     "secondary_port_id": secondary_port.to_string()
+                })
+                .to_string()),
+            }
+            .insert(db)
+            .await?;
+        }
+    }
+
+    for g in &s.gcp {
+        let found = nni::Entity::find()
+            .filter(nni::Column::Csp.eq("gcp"))
+            .filter(nni::Column::LocationCode.eq(g.location_code.clone()))
+            .one(db)
+            .await?;
+        if found.is_none() {
+            let port = ensure_port(db, pe_ids[g.pe], &g.port_name).await?;
+            nni::ActiveModel {
+                id: Set(Uuid::new_v4()),
+                csp: Set("gcp".into()),
+                location_code: Set(g.location_code.clone()),
+                name: Set(g.name.clone()),
+                region: Set(g.region.clone()),
+                csp_ref: Set(g.interconnect.clone()),
+                port_id: Set(port),
+                linknet_pool_id: Set(pool_id),
+                csp_asn: Set(16550),
+                capacity_mbps: Set(g.capacity_mbps),
+                attributes: Set(serde_json::json!({
+                    "edge_availability_domain": g.edge_availability_domain
                 })
                 .to_string()),
             }

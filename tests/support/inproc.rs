@@ -65,6 +65,7 @@ pub async fn start_with(postgres: bool, vlans: (u16, u16)) -> Result<Api> {
                 capacity_mbps: 1_000,
             }],
             er: vec![],
+            gcp: vec![],
             linknet_cidr: "169.254.0.0/16".into(),
             tenant_name: "Acme".into(),
             api_key: key.clone(),

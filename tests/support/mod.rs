@@ -19,7 +19,8 @@ use onramp_devstack::{ChildGuard, free_port, wait_for_tcp};
 use onramp_pe_netconf::PeTarget;
 use onramp_simulators::aws_dx::{AwsDxSim, RunningSim, SimConfig};
 use onramp_simulators::azure_er::{AzureErSim, AzureSimConfig, RunningAzureSim};
-use onramp_store::seed::{Seed, SeedDx, SeedEr, SeedPe};
+use onramp_simulators::gcp_pi::{GcpPiSim, GcpSimConfig, RunningGcpSim};
+use onramp_store::seed::{Seed, SeedDx, SeedEr, SeedGcp, SeedPe};
 use serde_json::Value;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -38,6 +39,8 @@ pub struct Stack {
     pub sim: RunningSim,
     /// The ExpressRoute simulator (ARM and the token endpoint).
     pub azure: RunningAzureSim,
+    /// The Compute simulator (Partner Interconnect) and its token endpoint.
+    pub gcp: RunningGcpSim,
     pub db_url: String,
     pub db: onramp_store::DatabaseConnection,
     pub api: ChildGuard,
@@ -99,6 +102,12 @@ impl Stack {
         })
         .serve(([127, 0, 0, 1], 0).into())
         .await?;
+        let gcp = GcpPiSim::new(GcpSimConfig {
+            op_delay: Duration::from_millis(300),
+            ..GcpSimConfig::default()
+        })
+        .serve(([127, 0, 0, 1], 0).into())
+        .await?;
         let (pg, db_url) = match db {
             Db::Sqlite => (
                 None,
@@ -155,6 +164,28 @@ impl Stack {
                     port_name: "ge-0/0/2".into(),
                     capacity_mbps: 10_000,
                 }],
+                gcp: vec![
+                    SeedGcp {
+                        location_code: "SJC-Z1".into(),
+                        name: "Partner Interconnect San Jose, zone 1".into(),
+                        region: "us-west1".into(),
+                        interconnect: "onramp-sjc-zone1".into(),
+                        edge_availability_domain: 1,
+                        pe: 0,
+                        port_name: "ge-0/0/3".into(),
+                        capacity_mbps: 10_000,
+                    },
+                    SeedGcp {
+                        location_code: "SJC-Z2".into(),
+                        name: "Partner Interconnect San Jose, zone 2".into(),
+                        region: "us-west1".into(),
+                        interconnect: "onramp-sjc-zone2".into(),
+                        edge_availability_domain: 2,
+                        pe: 1,
+                        port_name: "ge-0/0/3".into(),
+                        capacity_mbps: 10_000,
+                    },
+                ],
                 linknet_cidr: "169.254.0.0/16".into(),
                 tenant_name: "Acme".into(),
                 api_key: key.clone(),
@@ -181,6 +212,7 @@ impl Stack {
             pes,
             sim,
             azure,
+            gcp,
             db_url,
             db: conn,
             api,
@@ -220,6 +252,9 @@ impl Stack {
                 .env("DATABASE_URL", &self.db_url)
                 .env("NATS_URL", self.nats.url())
                 .env("ONRAMP_AWS_ENDPOINT", self.sim.endpoint_url())
+                .env("ONRAMP_GCP_COMPUTE_URL", self.gcp.endpoint_url())
+                .env("ONRAMP_GCP_METADATA_URL", self.gcp.endpoint_url())
+                .env("ONRAMP_GCP_PROJECT", self.gcp.sim.config().project)
                 .env("ONRAMP_AWS_ACCESS_KEY_ID", "AKIAONRAMPPARTNER")
                 .env("ONRAMP_TEMPLATES_DIR", &self.templates)
                 .env("ONRAMP_POLL_INTERVAL_MS", "200")
@@ -273,6 +308,10 @@ impl Stack {
 
     pub async fn post_json(&self, path: &str, body: &Value) -> Result<(u16, Value)> {
         self.send(self.http.post(self.url(path)).json(body)).await
+    }
+
+    pub async fn put_json(&self, path: &str, body: &Value) -> Result<(u16, Value)> {
+        self.send(self.http.put(self.url(path)).json(body)).await
     }
 
     pub async fn get_json(&self, path: &str) -> Result<(u16, Value)> {

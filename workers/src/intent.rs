@@ -21,6 +21,25 @@ pub fn attachment(
     tenant: &tenant::Model,
     auth_key: &str,
 ) -> AttachmentIntent {
+    single_attachment(
+        row,
+        res,
+        tenant,
+        auth_key,
+        format!("onramp {} aws {}", row.id, params.aws_account_id),
+    )
+}
+
+/// The PE attachment of a single-session connector (a hosted VIF, a hosted
+/// connection's VIF, a Google attachment): one VLAN unit on the NNI's port,
+/// the tenant's VRF, one BGP session to the CSP.
+pub fn single_attachment(
+    row: &connector::Model,
+    res: &Resources,
+    tenant: &tenant::Model,
+    auth_key: &str,
+    description: String,
+) -> AttachmentIntent {
     AttachmentIntent {
         connector_id: row.id.to_string(),
         interface: res.port_name.clone(),
@@ -38,7 +57,7 @@ pub fn attachment(
             local_as: res.asn,
             auth_key: auth_key.to_string(),
             prefix_limit: PREFIX_LIMIT,
-            description: format!("onramp {} aws {}", row.id, params.aws_account_id),
+            description,
         },
     }
 }

@@ -5,11 +5,16 @@
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use onramp_state_machines::{aws_hosted_vif as vif, azure_expressroute as er};
+use onramp_state_machines::{
+    aws_hosted_connection as hc, aws_hosted_vif as vif, azure_expressroute as er,
+    gcp_partner_interconnect as gpi,
+};
 use onramp_store::entity::connector;
 
 use crate::actions::{Actions, Step};
+use crate::aws_hc::HostedConnectionActions;
 use crate::azure::AzureActions;
+use crate::gcp::GcpActions;
 
 /// One machine step, in the terms the runner persists.
 pub(crate) struct Stepped<S> {
@@ -45,6 +50,15 @@ pub(crate) trait Kind: Send + Sync {
     fn handle(state: &Self::State, event: &Self::Event) -> Stepped<Self::State>;
     fn state_name(state: &Self::State) -> &'static str;
     fn waiting_on(state: &Self::State) -> &'static str;
+
+    /// New resources to store with the transition `event` causes, for
+    /// kinds that learn values on the way (Google's addresses).
+    fn resources_after(
+        _row: &connector::Model,
+        _event: &Self::Event,
+    ) -> Result<Option<String>, onramp_store::Error> {
+        Ok(None)
+    }
 
     fn execute(
         &self,
@@ -134,5 +148,95 @@ impl Kind for AzureActions {
         row: &connector::Model,
     ) -> impl Future<Output = Result<Step<er::Event>, onramp_store::Error>> + Send {
         AzureActions::execute(self, action, row)
+    }
+}
+
+impl Kind for GcpActions {
+    type State = gpi::State;
+    type Action = gpi::Action;
+    type Event = gpi::Event;
+
+    fn current_action(state: &gpi::State) -> Option<gpi::Action> {
+        gpi::current_action(state)
+    }
+    fn action_name(action: gpi::Action) -> &'static str {
+        action.as_str()
+    }
+    fn releases(action: gpi::Action) -> bool {
+        action == gpi::Action::ReleaseResources
+    }
+    fn event_name(event: &gpi::Event) -> &'static str {
+        event.name()
+    }
+    fn handle(state: &gpi::State, event: &gpi::Event) -> Stepped<gpi::State> {
+        let out = gpi::handle(state, event);
+        Stepped {
+            first_action: out.actions.first().map(|a| a.as_str()),
+            has_actions: !out.actions.is_empty(),
+            changed: out.changed,
+            note: out.note,
+            state: out.state,
+        }
+    }
+    fn state_name(state: &gpi::State) -> &'static str {
+        gpi::state_name(state)
+    }
+    fn waiting_on(state: &gpi::State) -> &'static str {
+        gpi::waiting_on(state).as_str()
+    }
+    fn resources_after(
+        row: &connector::Model,
+        event: &gpi::Event,
+    ) -> Result<Option<String>, onramp_store::Error> {
+        crate::gcp::resources_after(row, event)
+    }
+    fn execute(
+        &self,
+        action: gpi::Action,
+        row: &connector::Model,
+    ) -> impl Future<Output = Result<Step<gpi::Event>, onramp_store::Error>> + Send {
+        GcpActions::execute(self, action, row)
+    }
+}
+
+impl Kind for HostedConnectionActions {
+    type State = hc::State;
+    type Action = hc::Action;
+    type Event = hc::Event;
+
+    fn current_action(state: &hc::State) -> Option<hc::Action> {
+        hc::current_action(state)
+    }
+    fn action_name(action: hc::Action) -> &'static str {
+        action.as_str()
+    }
+    fn releases(action: hc::Action) -> bool {
+        action == hc::Action::ReleaseResources
+    }
+    fn event_name(event: &hc::Event) -> &'static str {
+        event.name()
+    }
+    fn handle(state: &hc::State, event: &hc::Event) -> Stepped<hc::State> {
+        let out = hc::handle(state, event);
+        Stepped {
+            first_action: out.actions.first().map(|a| a.as_str()),
+            has_actions: !out.actions.is_empty(),
+            changed: out.changed,
+            note: out.note,
+            state: out.state,
+        }
+    }
+    fn state_name(state: &hc::State) -> &'static str {
+        hc::state_name(state)
+    }
+    fn waiting_on(state: &hc::State) -> &'static str {
+        hc::waiting_on(state).as_str()
+    }
+    fn execute(
+        &self,
+        action: hc::Action,
+        row: &connector::Model,
+    ) -> impl Future<Output = Result<Step<hc::Event>, onramp_store::Error>> + Send {
+        HostedConnectionActions::execute(self, action, row)
     }
 }

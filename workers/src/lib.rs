@@ -15,8 +15,10 @@
 //! ```
 
 mod actions;
+mod aws_hc;
 mod azure;
 mod error;
+mod gcp;
 pub mod intent;
 mod kinds;
 mod pe_writer;
@@ -31,6 +33,7 @@ use std::time::Duration;
 pub use error::Error;
 pub use onramp_aws_dx::DxConfig;
 pub use onramp_azure_er::AzureConfig;
+pub use onramp_gcp_pi::GcpConfig;
 pub use onramp_store::secrets::SecretBox;
 pub use queue::{connect_jetstream, ensure_stream_and_consumer};
 pub use relay::run_relay;
@@ -45,6 +48,9 @@ pub struct WorkerConfig {
     /// The ExpressRoute partner API; `None` leaves Azure connectors retrying
     /// with a message that says so.
     pub azure: Option<AzureConfig>,
+    /// Compute (Partner Interconnect); `None` leaves Google connectors
+    /// retrying with a message that says so.
+    pub gcp: Option<GcpSettings>,
     pub templates_root: PathBuf,
     /// How long a poll that saw no change waits before the next look.
     pub poll_interval: Duration,
@@ -60,6 +66,17 @@ pub struct WorkerConfig {
     pub worker_id: String,
 }
 
+/// Google Partner Interconnect settings of the partner.
+#[derive(Clone, Debug)]
+pub struct GcpSettings {
+    pub api: GcpConfig,
+    /// `partnerMetadata.partnerName`: shown to the customer in the Google
+    /// Cloud console.
+    pub partner_name: String,
+    /// `partnerMetadata.portalUrl`: where the customer manages the connection.
+    pub portal_url: String,
+}
+
 impl WorkerConfig {
     pub fn new(nats_url: String, dx: DxConfig, secrets: SecretBox) -> Self {
         Self {
@@ -67,6 +84,7 @@ impl WorkerConfig {
             secrets,
             dx,
             azure: None,
+            gcp: None,
             templates_root: onramp_router_templates::default_templates_root(),
             poll_interval: Duration::from_secs(5),
             ack_wait: Duration::from_secs(60),

@@ -12,7 +12,9 @@ use onramp_store::jobs::ConnectorJob;
 use tokio::sync::Semaphore;
 
 use crate::actions::{Actions, Step};
+use crate::aws_hc::HostedConnectionActions;
 use crate::azure::AzureActions;
+use crate::gcp::GcpActions;
 use crate::kinds::Kind;
 use crate::pe_writer::PeWriter;
 use crate::{Error, WorkerConfig, queue};
@@ -36,7 +38,9 @@ pub async fn run_worker(
     ));
     let ctx = Arc::new(Ctx {
         aws_vif: Actions::new(db.clone(), &cfg, writer.clone()),
-        azure: AzureActions::new(db.clone(), &cfg, writer),
+        azure: AzureActions::new(db.clone(), &cfg, writer.clone()),
+        gcp: GcpActions::new(db.clone(), &cfg, writer.clone()),
+        aws_hc: HostedConnectionActions::new(db.clone(), &cfg, writer),
         db,
         cfg: cfg.clone(),
     });
@@ -94,6 +98,8 @@ struct Ctx {
     cfg: WorkerConfig,
     aws_vif: Actions,
     azure: AzureActions,
+    gcp: GcpActions,
+    aws_hc: HostedConnectionActions,
 }
 
 enum Settle {
@@ -141,6 +147,8 @@ impl Ctx {
         match row.kind.as_str() {
             "aws-hosted-vif" => self.run_kind(&self.aws_vif, row, job, delivered).await,
             "azure-expressroute" => self.run_kind(&self.azure, row, job, delivered).await,
+            "gcp-partner-interconnect" => self.run_kind(&self.gcp, row, job, delivered).await,
+            "aws-hosted-connection" => self.run_kind(&self.aws_hc, row, job, delivered).await,
             other => {
                 tracing::error!(connector = %row.id, kind = %other, "no worker for this kind; dropping job");
                 Ok(Settle::Ack)
@@ -232,6 +240,8 @@ impl Ctx {
             csp_ref,
             last_error: None,
             release_resources: K::releases(action),
+            resources: K::resources_after(row, &event)?,
+            params: None,
             lease_holder: Some(self.cfg.worker_id.clone()),
         };
         if store::commit_transition(&self.db, row.id, &t).await? {

@@ -4,12 +4,14 @@
 //! connectionState as the simulator moves it:
 //!
 //! ```text
-//!  AllocateHostedConnection        ConfirmConnection (owner)
-//!  ──────────────────────▶ ordering ─────────────────────▶ pending ──(available_after)──▶ available
-//!                              │                               │                              │
-//!        DeleteConnection      │ DeleteConnection (partner)    │ DeleteConnection (either)    │
-//!        (owner: declines)     ▼                               ▼                              ▼
-//!            rejected ◀──── ordering ────────────────────▶ deleting ──(deleted_after)──▶ deleted
+//! (state, event)                                    -> new state
+//! (-, AllocateHostedConnection by the partner)      -> ordering
+//! (ordering, ConfirmConnection by the owner)        -> pending
+//! (ordering, DeleteConnection by the owner)         -> rejected (declined)
+//! (ordering, DeleteConnection by the partner)       -> deleting (offer withdrawn)
+//! (pending, available_after elapsed)                -> available
+//! (pending | available, DeleteConnection by either) -> deleting (its VIF too)
+//! (deleting, deleted_after elapsed)                 -> deleted
 //! ```
 
 use std::time::Instant;

@@ -1,0 +1,269 @@
+//! Orders of kind `aws-hosted-connection`, and the customer's report of the
+//! VIF they created on it (`PUT /v1/connectors/{id}/vif`).
+
+use std::net::Ipv4Addr;
+
+use axum::http::StatusCode;
+use onramp_state_machines::aws_hosted_connection as hc;
+use onramp_store::connectors::{Initial, Transition};
+use onramp_store::entity::{connector, nni};
+use onramp_store::inventory;
+use onramp_store::model::{AsnSource, AwsHostedConnectionParams, HostedVifDetails, Resources};
+
+use crate::AppState;
+use crate::problem::{FieldError, Problem};
+use crate::views::{AwsHostedConnectionOrder, HostedVifReport};
+
+const AS_TRANS: i64 = 23456;
+
+pub(crate) async fn check(
+    state: &AppState,
+    o: &AwsHostedConnectionOrder,
+) -> Result<(nni::Model, AwsHostedConnectionParams), Problem> {
+    let mut errors = Vec::new();
+    let mut err = |field: &str, code: &str, detail: String| {
+        errors.push(FieldError {
+            field: field.into(),
+            code: code.into(),
+            detail,
+        })
+    };
+    if o.aws_account_id.len() != 12 || !o.aws_account_id.bytes().all(|b| b.is_ascii_digit()) {
+        err(
+            "aws_account_id",
+            "invalid_format",
+            format!("`{}` is not a 12-digit AWS account id", o.aws_account_id),
+        );
+    }
+    let nni = inventory::nni_at(&state.db, "aws", &o.location).await?;
+    if nni.is_none() {
+        let known: Vec<String> = inventory::nnis(&state.db, "aws")
+            .await?
+            .into_iter()
+            .map(|n| n.location_code)
+            .collect();
+        err(
+            "location",
+            "unknown_location",
+            format!(
+                "onramp has no Direct Connect interconnect at `{}`; available: {}",
+                o.location,
+                known.join(", ")
+            ),
+        );
+    }
+    match crate::connectors::AWS_BANDWIDTHS
+        .iter()
+        .find(|(b, _)| *b == o.bandwidth)
+    {
+        None => err(
+            "bandwidth",
+            "unsupported_bandwidth",
+            format!(
+                "`{}` is not a hosted connection bandwidth; use one of {}",
+                o.bandwidth,
+                onramp_aws_dx::HOSTED_BANDWIDTHS.join(", ")
+            ),
+        ),
+        Some((_, mbps)) => {
+            if let Some(n) = &nni
+                && *mbps > n.capacity_mbps
+            {
+                err(
+                    "bandwidth",
+                    "exceeds_capacity",
+                    format!(
+                        "{} exceeds the {} Mbps interconnect at {}",
+                        o.bandwidth, n.capacity_mbps, n.location_code
+                    ),
+                );
+            }
+        }
+    }
+    if let Some(vlan) = o.vlan {
+        if !(1..=4094).contains(&vlan) {
+            err(
+                "vlan",
+                "out_of_range",
+                format!("VLAN {vlan} is outside 1-4094"),
+            );
+        } else if let Some(n) = &nni {
+            let port = inventory::port(&state.db, n.port_id).await?;
+            if vlan < i64::from(port.vlan_min) || vlan > i64::from(port.vlan_max) {
+                err(
+                    "vlan",
+                    "out_of_range",
+                    format!(
+                        "VLAN {vlan} is outside the range {}-{} onramp uses at {}",
+                        port.vlan_min, port.vlan_max, n.location_code
+                    ),
+                );
+            }
+        }
+    }
+    if !errors.is_empty() {
+        return Err(Problem::invalid(errors));
+    }
+    Ok((
+        nni.expect("checked above"),
+        AwsHostedConnectionParams {
+            aws_account_id: o.aws_account_id.clone(),
+            bandwidth: o.bandwidth.clone(),
+            requested_vlan: o.vlan.map(|v| v as u16),
+            vif: None,
+        },
+    ))
+}
+
+pub(crate) fn initial(note: String) -> Initial {
+    let start = hc::start();
+    Initial {
+        state: hc::state_name(&start.state).into(),
+        machine_state: serde_json::to_string(&start.state).expect("state serializes"),
+        waiting_on: hc::waiting_on(&start.state).as_str().into(),
+        first_action: start.actions.first().map(|a| a.as_str().to_string()),
+        note: format!("{note}; {}", start.note),
+    }
+}
+
+fn cidr(field: &str, s: &str, errors: &mut Vec<FieldError>) -> Option<(Ipv4Addr, u8)> {
+    let parsed = s
+        .split_once('/')
+        .and_then(|(ip, len)| Some((ip.parse::<Ipv4Addr>().ok()?, len.parse::<u8>().ok()?)));
+    match parsed {
+        Some((ip, len)) if (29..=31).contains(&len) => Some((ip, len)),
+        _ => {
+            errors.push(FieldError {
+                field: field.into(),
+                code: "invalid_format".into(),
+                detail: format!(
+                    "`{s}` is not an IPv4 address with a /29, /30 or /31 prefix, e.g. 169.254.10.2/30"
+                ),
+            });
+            None
+        }
+    }
+}
+
+fn network(ip: Ipv4Addr, len: u8) -> u32 {
+    u32::from(ip) & (u32::MAX << (32 - u32::from(len)))
+}
+
+/// Validates the report and builds the transition that records it with the
+/// machine's `VifDetailsProvided`, or a problem naming the field at fault.
+pub(crate) fn vif_transition(
+    state: &AppState,
+    row: &connector::Model,
+    r: &HostedVifReport,
+) -> Result<Transition, Problem> {
+    let current: hc::State = serde_json::from_str(&row.machine_state)
+        .map_err(|e| onramp_store::Error::Corrupt(format!("machine state of {}: {e}", row.id)))?;
+    let out = hc::handle(&current, &hc::Event::VifDetailsProvided);
+    if !out.changed {
+        return Err(Problem::new(
+            StatusCode::CONFLICT,
+            "not_waiting_for_vif",
+            "The connector is not waiting for a VIF",
+            format!(
+                "connector {} is {}; the VIF can be reported once the customer has accepted the hosted connection, and only until it is configured",
+                row.id, row.state
+            ),
+        ));
+    }
+    let mut errors = Vec::new();
+    let ours = cidr("customer_address", &r.customer_address, &mut errors);
+    let amazon = cidr("amazon_address", &r.amazon_address, &mut errors);
+    if let (Some((a, alen)), Some((b, blen))) = (ours, amazon) {
+        if alen != blen || network(a, alen) != network(b, blen) {
+            errors.push(FieldError {
+                field: "amazon_address".into(),
+                code: "different_subnet".into(),
+                detail: format!(
+                    "{} and {} are not in the same subnet",
+                    r.customer_address, r.amazon_address
+                ),
+            });
+        } else if a == b {
+            errors.push(FieldError {
+                field: "amazon_address".into(),
+                code: "same_address".into(),
+                detail: "the two peer addresses must differ".into(),
+            });
+        }
+    }
+    let amazon_side = r.amazon_side_asn.unwrap_or(64512);
+    if !(1..=4_294_967_294).contains(&r.asn) || r.asn == AS_TRANS {
+        errors.push(FieldError {
+            field: "asn".into(),
+            code: "out_of_range".into(),
+            detail: format!("ASN {} is not usable; use 1-4294967294 (not 23456)", r.asn),
+        });
+    } else if r.asn == amazon_side {
+        errors.push(FieldError {
+            field: "asn".into(),
+            code: "same_as_peer".into(),
+            detail: format!(
+                "ASN {} is Amazon's side; the two sides need different ASNs",
+                r.asn
+            ),
+        });
+    }
+    if !(1..=4_294_967_294).contains(&amazon_side) {
+        errors.push(FieldError {
+            field: "amazon_side_asn".into(),
+            code: "out_of_range".into(),
+            detail: format!("ASN {amazon_side} is not usable"),
+        });
+    }
+    if !(6..=80).contains(&r.auth_key.len()) || r.auth_key.chars().any(char::is_whitespace) {
+        errors.push(FieldError {
+            field: "auth_key".into(),
+            code: "invalid_format".into(),
+            detail: "the BGP key must be 6-80 characters without spaces, as AWS requires".into(),
+        });
+    }
+    if let Some(v) = &r.vif_id
+        && !v.starts_with("dxvif-")
+    {
+        errors.push(FieldError {
+            field: "vif_id".into(),
+            code: "invalid_format".into(),
+            detail: format!("`{v}` is not a VIF id (dxvif-…)"),
+        });
+    }
+    if !errors.is_empty() {
+        return Err(Problem::invalid(errors));
+    }
+    let mut params = AwsHostedConnectionParams::from_json(&row.params)?;
+    params.vif = Some(HostedVifDetails {
+        vif_id: r.vif_id.clone(),
+        customer_address: r.customer_address.clone(),
+        amazon_address: r.amazon_address.clone(),
+    });
+    let (ip, len) = ours.expect("checked above");
+    let mut res = Resources::from_json(&row.resources)?;
+    res.subnet = format!("{}/{len}", Ipv4Addr::from(network(ip, len)));
+    res.pe_address = r.customer_address.clone();
+    res.csp_address = r.amazon_address.clone();
+    res.asn = r.asn as u32;
+    res.asn_source = AsnSource::Customer;
+    res.csp_asn = amazon_side as u32;
+    res.auth_key_sealed = state.secrets.seal(&r.auth_key);
+    Ok(Transition {
+        expected_step: row.step,
+        state: hc::state_name(&out.state).into(),
+        machine_state: serde_json::to_string(&out.state).expect("state serializes"),
+        waiting_on: hc::waiting_on(&out.state).as_str().into(),
+        event: hc::Event::VifDetailsProvided.name().into(),
+        from_state: Some(row.state.clone()),
+        message: out.note,
+        actor: "customer".into(),
+        next_action: out.actions.first().map(|a| a.as_str().to_string()),
+        csp_ref: None,
+        last_error: None,
+        release_resources: false,
+        resources: Some(serde_json::to_string(&res).expect("resources serialize")),
+        params: Some(serde_json::to_string(&params).expect("params serialize")),
+        lease_holder: None,
+    })
+}

@@ -1,0 +1,1167 @@
+use super::docs::{sample_events, sample_states};
+use super::*;
+
+const CONN: &str = "dxcon-ffx1k2zq";
+
+fn conn() -> String {
+    CONN.to_string()
+}
+
+fn conn_seen(status: ConnectionStatus) -> Event {
+    Event::ConnectionObserved { status }
+}
+
+fn vif_seen(vif_state: VifStatus, bgp_up: bool) -> Event {
+    Event::VifObserved { vif_state, bgp_up }
+}
+
+fn failed_with(reason: &str) -> Terminal {
+    Terminal::Failed {
+        reason: reason.to_string(),
+    }
+}
+
+fn rejected_with(reason: &str) -> Terminal {
+    Terminal::Rejected {
+        reason: reason.to_string(),
+    }
+}
+
+/// Feeds `event` and checks the three things the worker acts on.
+#[track_caller]
+fn step(from: &State, event: Event, to: State, actions: &[Action], changed: bool) -> Outcome {
+    let out = handle(from, &event);
+    assert_eq!(out.state, to, "state after {event:?} in {from:?}");
+    assert_eq!(out.actions, actions, "actions after {event:?} in {from:?}");
+    assert_eq!(out.changed, changed, "changed after {event:?} in {from:?}");
+    out
+}
+
+/// Runs the rest of a teardown from `deleting_connection` and returns the
+/// terminal.
+#[track_caller]
+fn finish_teardown(then: Terminal) -> State {
+    let deleting = State::deleting_connection(then.clone());
+    let removing = State::removing_pe_config(then.clone());
+    let releasing = State::releasing_resources(then.clone());
+    step(
+        &deleting,
+        Event::ConnectionDeleted,
+        removing.clone(),
+        &[Action::RemovePeConfig],
+        true,
+    );
+    step(
+        &removing,
+        Event::PeConfigRemoved,
+        releasing.clone(),
+        &[Action::ReleaseResources],
+        true,
+    );
+    let out = handle(&releasing, &Event::ResourcesReleased);
+    assert!(out.actions.is_empty());
+    assert!(out.changed);
+    out.state
+}
+
+/// Where a teardown state is heading; `None` outside teardown.
+fn teardown_then(state: &State) -> Option<&Terminal> {
+    match state {
+        State::DeletingConnection { then }
+        | State::RemovingPeConfig { then }
+        | State::ReleasingResources { then } => Some(then),
+        _ => None,
+    }
+}
+
+fn live_states() -> Vec<State> {
+    sample_states()
+        .into_iter()
+        .filter(|s| !is_terminal(s) && teardown_then(s).is_none())
+        .collect()
+}
+
+fn watched_states() -> [State; 3] {
+    [
+        State::waiting_bgp(conn()),
+        State::active(conn()),
+        State::down(conn()),
+    ]
+}
+
+fn teardown_builders() -> [fn(Terminal) -> State; 3] {
+    [
+        State::deleting_connection,
+        State::removing_pe_config,
+        State::releasing_resources,
+    ]
+}
+
+const NOT_UP: [(VifStatus, bool); 9] = [
+    (VifStatus::Available, false),
+    (VifStatus::Pending, false),
+    (VifStatus::Pending, true),
+    (VifStatus::Verifying, false),
+    (VifStatus::Verifying, true),
+    (VifStatus::Down, false),
+    (VifStatus::Down, true),
+    (VifStatus::Testing, false),
+    (VifStatus::Testing, true),
+];
+
+const VIF_GONE: [VifStatus; 3] = [VifStatus::Deleting, VifStatus::Deleted, VifStatus::Rejected];
+
+// ----- the happy path -----
+
+#[test]
+fn start_allocates_the_connection() {
+    let out = start();
+    assert_eq!(out.state, State::allocating_connection());
+    assert_eq!(out.actions, [Action::AllocateConnection]);
+    assert!(out.changed);
+    assert!(!out.note.is_empty());
+    assert_eq!(waiting_on(&out.state), WaitingOn::Onramp);
+}
+
+#[test]
+fn happy_path_reaches_active_and_keeps_watching() {
+    let allocating = start().state;
+    let out = step(
+        &allocating,
+        Event::ConnectionAllocated {
+            connection_id: conn(),
+        },
+        State::waiting_customer_confirmation(conn()),
+        &[Action::PollConnection],
+        true,
+    );
+    assert!(out.note.contains(CONN), "{}", out.note);
+    assert_eq!(waiting_on(&out.state), WaitingOn::Customer);
+    let out = step(
+        &out.state,
+        conn_seen(ConnectionStatus::Available),
+        State::waiting_vif_details(conn()),
+        &[Action::PollConnection],
+        true,
+    );
+    assert_eq!(waiting_on(&out.state), WaitingOn::Customer);
+    let out = step(
+        &out.state,
+        Event::VifDetailsProvided,
+        State::configuring_pe(conn()),
+        &[Action::PushPeConfig],
+        true,
+    );
+    assert_eq!(waiting_on(&out.state), WaitingOn::Onramp);
+    let out = step(
+        &out.state,
+        Event::PeConfigured,
+        State::waiting_bgp(conn()),
+        &[Action::PollVif],
+        true,
+    );
+    assert_eq!(waiting_on(&out.state), WaitingOn::Csp);
+    step(
+        &out.state,
+        vif_seen(VifStatus::Available, true),
+        State::active(conn()),
+        &[Action::PollVif],
+        true,
+    );
+    let out = step(
+        &State::active(conn()),
+        vif_seen(VifStatus::Available, true),
+        State::active(conn()),
+        &[Action::PollVif],
+        false,
+    );
+    assert!(out.is_still_waiting());
+}
+
+#[test]
+fn unconfirmed_connection_keeps_polling_without_change() {
+    let waiting = State::waiting_customer_confirmation(conn());
+    for status in [
+        ConnectionStatus::Ordering,
+        ConnectionStatus::Requested,
+        ConnectionStatus::Unknown,
+    ] {
+        let out = step(
+            &waiting,
+            conn_seen(status),
+            waiting.clone(),
+            &[Action::PollConnection],
+            false,
+        );
+        assert!(out.is_still_waiting());
+        assert!(out.note.contains(status.as_str()), "{}", out.note);
+    }
+}
+
+#[test]
+fn every_confirmed_status_moves_on_to_the_vif_details() {
+    for status in [
+        ConnectionStatus::Pending,
+        ConnectionStatus::Available,
+        ConnectionStatus::Down,
+    ] {
+        step(
+            &State::waiting_customer_confirmation(conn()),
+            conn_seen(status),
+            State::waiting_vif_details(conn()),
+            &[Action::PollConnection],
+            true,
+        );
+    }
+}
+
+#[test]
+fn waiting_for_vif_details_watches_the_connection() {
+    let waiting = State::waiting_vif_details(conn());
+    for status in [
+        ConnectionStatus::Ordering,
+        ConnectionStatus::Requested,
+        ConnectionStatus::Pending,
+        ConnectionStatus::Available,
+        ConnectionStatus::Down,
+        ConnectionStatus::Unknown,
+    ] {
+        step(
+            &waiting,
+            conn_seen(status),
+            waiting.clone(),
+            &[Action::PollConnection],
+            false,
+        );
+    }
+    // VIF polls belong to the states after the PE push.
+    assert!(handle(&waiting, &vif_seen(VifStatus::Available, true)).is_ignored());
+}
+
+#[test]
+fn waiting_bgp_stays_until_available_with_bgp_up() {
+    let waiting = State::waiting_bgp(conn());
+    for (vif_state, bgp_up) in NOT_UP
+        .into_iter()
+        .chain([(VifStatus::Confirming, false), (VifStatus::Unknown, true)])
+    {
+        step(
+            &waiting,
+            vif_seen(vif_state, bgp_up),
+            waiting.clone(),
+            &[Action::PollVif],
+            false,
+        );
+    }
+}
+
+// ----- down and recovery -----
+
+#[test]
+fn active_goes_down_when_the_vif_or_bgp_drops() {
+    for (vif_state, bgp_up) in NOT_UP.into_iter().chain([(VifStatus::Confirming, false)]) {
+        let out = step(
+            &State::active(conn()),
+            vif_seen(vif_state, bgp_up),
+            State::down(conn()),
+            &[Action::PollVif],
+            true,
+        );
+        assert!(out.note.contains(vif_state.as_str()), "{}", out.note);
+    }
+}
+
+#[test]
+fn down_stays_down_until_it_recovers() {
+    let down = State::down(conn());
+    for (vif_state, bgp_up) in NOT_UP {
+        step(
+            &down,
+            vif_seen(vif_state, bgp_up),
+            down.clone(),
+            &[Action::PollVif],
+            false,
+        );
+    }
+    let out = step(
+        &down,
+        vif_seen(VifStatus::Available, true),
+        State::active(conn()),
+        &[Action::PollVif],
+        true,
+    );
+    assert!(out.note.contains("recovered"), "{}", out.note);
+}
+
+#[test]
+fn unrecognised_vif_state_keeps_watching_everywhere() {
+    for state in watched_states() {
+        for bgp_up in [false, true] {
+            step(
+                &state,
+                vif_seen(VifStatus::Unknown, bgp_up),
+                state.clone(),
+                &[Action::PollVif],
+                false,
+            );
+        }
+    }
+}
+
+// ----- the customer's VIF goes away -----
+
+#[test]
+fn customer_deleting_their_vif_waits_for_new_details() {
+    for state in watched_states() {
+        for vif_state in VIF_GONE {
+            for bgp_up in [false, true] {
+                let out = step(
+                    &state,
+                    vif_seen(vif_state, bgp_up),
+                    State::waiting_vif_details(conn()),
+                    &[Action::PollConnection],
+                    true,
+                );
+                assert!(out.note.contains("new one"), "{}", out.note);
+                assert_eq!(failure_reason(&out.state), None);
+                assert_eq!(waiting_on(&out.state), WaitingOn::Customer);
+            }
+        }
+    }
+}
+
+#[test]
+fn a_new_vif_after_a_deleted_one_is_configured_again() {
+    let waiting = handle(&State::active(conn()), &vif_seen(VifStatus::Deleted, false)).state;
+    let configuring = handle(&waiting, &Event::VifDetailsProvided).state;
+    assert_eq!(configuring, State::configuring_pe(conn()));
+    assert_eq!(current_action(&configuring), Some(Action::PushPeConfig));
+    let bgp = handle(&configuring, &Event::PeConfigured).state;
+    let out = handle(&bgp, &vif_seen(VifStatus::Available, true));
+    assert_eq!(out.state, State::active(conn()));
+}
+
+// ----- failures and rollbacks -----
+
+#[test]
+fn aws_rejecting_the_allocation_rolls_back_to_failed() {
+    let reason = "AWS rejected the hosted connection: VLAN 812 already in use";
+    let out = step(
+        &State::allocating_connection(),
+        Event::ConnectionAllocationRejected {
+            reason: "VLAN 812 already in use".to_string(),
+        },
+        State::deleting_connection(failed_with(reason)),
+        &[Action::DeleteConnection],
+        true,
+    );
+    assert_eq!(waiting_on(&out.state), WaitingOn::Onramp);
+    assert_eq!(failure_reason(&out.state), Some(reason));
+    let end = finish_teardown(failed_with(reason));
+    assert_eq!(end, State::failed(reason.to_string()));
+    assert!(is_terminal(&end));
+}
+
+#[test]
+fn customer_declining_the_connection_ends_rejected() {
+    let reason = format!("the customer declined the hosted connection {CONN}");
+    let out = step(
+        &State::waiting_customer_confirmation(conn()),
+        conn_seen(ConnectionStatus::Rejected),
+        State::deleting_connection(rejected_with(&reason)),
+        &[Action::DeleteConnection],
+        true,
+    );
+    assert!(out.note.contains("end as rejected"), "{}", out.note);
+    assert_eq!(
+        finish_teardown(rejected_with(&reason)),
+        State::rejected(reason)
+    );
+}
+
+#[test]
+fn connection_deleted_outside_onramp_ends_failed() {
+    let cases = [
+        (
+            State::waiting_customer_confirmation(conn()),
+            ConnectionStatus::Deleting,
+        ),
+        (
+            State::waiting_customer_confirmation(conn()),
+            ConnectionStatus::Deleted,
+        ),
+        (
+            State::waiting_vif_details(conn()),
+            ConnectionStatus::Deleting,
+        ),
+        (
+            State::waiting_vif_details(conn()),
+            ConnectionStatus::Deleted,
+        ),
+        (
+            State::waiting_vif_details(conn()),
+            ConnectionStatus::Rejected,
+        ),
+    ];
+    for (state, status) in cases {
+        let out = handle(&state, &conn_seen(status));
+        let State::DeletingConnection {
+            then: Terminal::Failed { reason },
+        } = &out.state
+        else {
+            panic!("{status:?} in {state:?} gave {:?}", out.state);
+        };
+        assert!(reason.contains("deleted outside onramp"), "{reason}");
+        assert!(reason.contains(CONN), "{reason}");
+        assert!(reason.contains(status.as_str()), "{reason}");
+        assert_eq!(out.actions, [Action::DeleteConnection]);
+    }
+}
+
+#[test]
+fn router_refusing_the_config_rolls_back_to_failed() {
+    let reason = "the PE router refused the configuration: commit check failed";
+    step(
+        &State::configuring_pe(conn()),
+        Event::PeFailed {
+            reason: "commit check failed".to_string(),
+        },
+        State::deleting_connection(failed_with(reason)),
+        &[Action::DeleteConnection],
+        true,
+    );
+    assert_eq!(
+        finish_teardown(failed_with(reason)),
+        State::failed(reason.to_string())
+    );
+}
+
+// ----- delete requests -----
+
+#[test]
+fn delete_is_accepted_in_every_live_state() {
+    let live = live_states();
+    assert_eq!(live.len(), 7, "{live:?}");
+    for state in live {
+        step(
+            &state,
+            Event::DeleteRequested,
+            State::deleting_connection(Terminal::Deleted),
+            &[Action::DeleteConnection],
+            true,
+        );
+    }
+    assert_eq!(finish_teardown(Terminal::Deleted), State::deleted());
+}
+
+#[test]
+fn order_cancelled_before_confirmation_ends_deleted() {
+    let out = step(
+        &State::waiting_customer_confirmation(conn()),
+        Event::DeleteRequested,
+        State::deleting_connection(Terminal::Deleted),
+        &[Action::DeleteConnection],
+        true,
+    );
+    // The poll queued before the delete is stale, and its result is ignored.
+    assert!(handle(&out.state, &conn_seen(ConnectionStatus::Ordering)).is_ignored());
+    assert_eq!(finish_teardown(Terminal::Deleted), State::deleted());
+}
+
+#[test]
+fn delete_during_a_rollback_switches_the_ending_without_new_jobs() {
+    for build in teardown_builders() {
+        for then in [failed_with("boom"), rejected_with("declined")] {
+            let out = step(
+                &build(then),
+                Event::DeleteRequested,
+                build(Terminal::Deleted),
+                &[],
+                true,
+            );
+            assert!(out.note.contains("end as deleted"), "{}", out.note);
+            assert_eq!(failure_reason(&out.state), None);
+        }
+    }
+}
+
+#[test]
+fn repeated_delete_while_deleting_is_ignored() {
+    for build in teardown_builders() {
+        let state = build(Terminal::Deleted);
+        let out = step(&state, Event::DeleteRequested, state.clone(), &[], false);
+        assert!(out.is_ignored());
+        assert!(out.note.contains("already in progress"), "{}", out.note);
+    }
+}
+
+#[test]
+fn delete_closes_failed_and_rejected_without_actions() {
+    for state in [
+        State::failed("x".to_string()),
+        State::rejected("y".to_string()),
+    ] {
+        step(&state, Event::DeleteRequested, State::deleted(), &[], true);
+    }
+}
+
+#[test]
+fn delete_of_a_deleted_connector_is_ignored() {
+    let out = step(
+        &State::deleted(),
+        Event::DeleteRequested,
+        State::deleted(),
+        &[],
+        false,
+    );
+    assert!(out.is_ignored());
+}
+
+// ----- ignored events -----
+
+#[test]
+fn out_of_place_events_are_ignored_with_a_reason() {
+    let out = step(
+        &State::active(conn()),
+        Event::ConnectionDeleted,
+        State::active(conn()),
+        &[],
+        false,
+    );
+    assert_eq!(
+        out.note,
+        "unexpected event connection_deleted in state active"
+    );
+
+    for (state, event) in [
+        // Details only count while onramp waits for them.
+        (
+            State::waiting_customer_confirmation(conn()),
+            Event::VifDetailsProvided,
+        ),
+        (State::configuring_pe(conn()), Event::VifDetailsProvided),
+        (State::active(conn()), Event::VifDetailsProvided),
+        // A late connection poll after the PE push.
+        (
+            State::waiting_bgp(conn()),
+            conn_seen(ConnectionStatus::Deleted),
+        ),
+        // A redelivered job result must not re-run the step after it.
+        (
+            State::waiting_customer_confirmation(conn()),
+            Event::ConnectionAllocated {
+                connection_id: conn(),
+            },
+        ),
+        (State::waiting_bgp(conn()), Event::PeConfigured),
+        (
+            State::removing_pe_config(Terminal::Deleted),
+            Event::ConnectionDeleted,
+        ),
+    ] {
+        let out = handle(&state, &event);
+        assert!(out.is_ignored(), "{event:?} in {state:?}");
+        assert!(out.note.starts_with("unexpected event"), "{}", out.note);
+    }
+}
+
+/// Every (state, event) pair, checked against the rules the worker relies on.
+#[test]
+fn every_pair_keeps_the_worker_contract() {
+    for state in sample_states() {
+        for event in sample_events() {
+            let out = handle(&state, &event);
+            let ctx = format!("{event:?} in {state:?} → {out:?}");
+
+            assert_eq!(out.changed, out.state != state, "{ctx}");
+            assert!(!out.note.is_empty(), "{ctx}");
+            assert!(out.actions.len() <= 1, "{ctx}");
+            // What a step asks for is always the new state's standing job,
+            // so a stale-job check against `current_action` is sound.
+            if let Some(action) = out.actions.first() {
+                assert_eq!(Some(*action), current_action(&out.state), "{ctx}");
+            }
+            // Entering a new kind of state always queues its job.
+            if state_name(&out.state) != state_name(&state) {
+                assert_eq!(
+                    out.actions,
+                    current_action(&out.state).into_iter().collect::<Vec<_>>(),
+                    "{ctx}"
+                );
+            }
+            if is_terminal(&state) {
+                assert!(out.actions.is_empty(), "{ctx}");
+                assert!(is_terminal(&out.state), "{ctx}");
+            }
+            // Only polls may stay put and still ask for work, and the work
+            // is the state's own poll.
+            if !out.changed && !out.actions.is_empty() {
+                assert!(
+                    matches!(
+                        event,
+                        Event::ConnectionObserved { .. } | Event::VifObserved { .. }
+                    ),
+                    "{ctx}"
+                );
+                assert_eq!(
+                    out.actions,
+                    current_action(&state).into_iter().collect::<Vec<_>>(),
+                    "{ctx}"
+                );
+            }
+            // A state that polls never drops its own poll's result: it moves
+            // on or polls again.
+            let own_poll = match current_action(&state) {
+                Some(Action::PollConnection) => {
+                    matches!(event, Event::ConnectionObserved { .. })
+                }
+                Some(Action::PollVif) => matches!(event, Event::VifObserved { .. }),
+                _ => false,
+            };
+            if own_poll {
+                assert!(!out.is_ignored(), "{ctx}");
+            }
+            // The connection id is kept from allocation until teardown.
+            if connection_id(&state).is_some() && connection_id(&out.state).is_some() {
+                assert_eq!(connection_id(&out.state), connection_id(&state), "{ctx}");
+            }
+            if event == Event::DeleteRequested {
+                assert!(
+                    is_terminal(&out.state)
+                        || matches!(teardown_then(&out.state), Some(Terminal::Deleted)),
+                    "{ctx}"
+                );
+            }
+            // Every failure starts its teardown at the first step.
+            if failure_reason(&out.state).is_some()
+                && failure_reason(&state).is_none()
+                && !is_terminal(&out.state)
+            {
+                assert_eq!(state_name(&out.state), "deleting_connection", "{ctx}");
+            }
+        }
+    }
+}
+
+/// The whole transition table, written out by hand from the spec. Any change
+/// in behaviour has to be made here too, on purpose.
+#[test]
+fn transition_table_matches_the_spec() {
+    let live = [
+        "allocating_connection",
+        "waiting_customer_confirmation",
+        "waiting_vif_details",
+        "configuring_pe",
+        "waiting_bgp",
+        "active",
+        "down",
+    ];
+    type Row = (String, String, String, String);
+    let mut expected: Vec<Row> = Vec::new();
+    let mut row = |from: &str, trigger: &str, to: &str, action: &str| {
+        expected.push((from.into(), trigger.into(), to.into(), action.into()));
+    };
+    let del = "deleting_connection";
+    let failed = format!("{del}{{failed}}");
+    row(
+        "allocating_connection",
+        "connection_allocated",
+        "waiting_customer_confirmation",
+        "poll_connection",
+    );
+    row(
+        "allocating_connection",
+        "connection_allocation_rejected",
+        &failed,
+        "delete_connection",
+    );
+
+    let wcc = "waiting_customer_confirmation";
+    row(
+        wcc,
+        "connection_observed [ordering or requested]",
+        "stays",
+        "poll_connection",
+    );
+    row(
+        wcc,
+        "connection_observed [unknown]",
+        "stays",
+        "poll_connection",
+    );
+    row(
+        wcc,
+        "connection_observed [pending, available or down]",
+        "waiting_vif_details",
+        "poll_connection",
+    );
+    row(
+        wcc,
+        "connection_observed [rejected]",
+        &format!("{del}{{rejected}}"),
+        "delete_connection",
+    );
+    row(
+        wcc,
+        "connection_observed [deleting or deleted]",
+        &failed,
+        "delete_connection",
+    );
+
+    let wvd = "waiting_vif_details";
+    for class in [
+        "ordering or requested",
+        "pending, available or down",
+        "unknown",
+    ] {
+        row(
+            wvd,
+            &format!("connection_observed [{class}]"),
+            "stays",
+            "poll_connection",
+        );
+    }
+    for class in ["rejected", "deleting or deleted"] {
+        row(
+            wvd,
+            &format!("connection_observed [{class}]"),
+            &failed,
+            "delete_connection",
+        );
+    }
+    row(
+        wvd,
+        "vif_details_provided",
+        "configuring_pe",
+        "push_pe_config",
+    );
+
+    row("configuring_pe", "pe_configured", "waiting_bgp", "poll_vif");
+    row("configuring_pe", "pe_failed", &failed, "delete_connection");
+
+    row(
+        "waiting_bgp",
+        "vif_observed [available, BGP up]",
+        "active",
+        "poll_vif",
+    );
+    row("waiting_bgp", "vif_observed [not up]", "stays", "poll_vif");
+    row(
+        "waiting_bgp",
+        "vif_observed [confirming]",
+        "stays",
+        "poll_vif",
+    );
+    row(
+        "active",
+        "vif_observed [available, BGP up]",
+        "stays",
+        "poll_vif",
+    );
+    row("active", "vif_observed [not up]", "down", "poll_vif");
+    row("active", "vif_observed [confirming]", "down", "poll_vif");
+    row(
+        "down",
+        "vif_observed [available, BGP up]",
+        "active",
+        "poll_vif",
+    );
+    row("down", "vif_observed [not up]", "stays", "poll_vif");
+    row("down", "vif_observed [confirming]", "stays", "poll_vif");
+    for from in ["waiting_bgp", "active", "down"] {
+        row(
+            from,
+            "vif_observed [deleting, deleted or rejected]",
+            wvd,
+            "poll_connection",
+        );
+        row(from, "vif_observed [unknown]", "stays", "poll_vif");
+    }
+
+    for from in live {
+        row(
+            from,
+            "delete_requested",
+            &format!("{del}{{deleted}}"),
+            "delete_connection",
+        );
+    }
+    for ending in ["deleted", "failed", "rejected"] {
+        row(
+            &format!("deleting_connection{{{ending}}}"),
+            "connection_deleted",
+            &format!("removing_pe_config{{{ending}}}"),
+            "remove_pe_config",
+        );
+        row(
+            &format!("removing_pe_config{{{ending}}}"),
+            "pe_config_removed",
+            &format!("releasing_resources{{{ending}}}"),
+            "release_resources",
+        );
+        row(
+            &format!("releasing_resources{{{ending}}}"),
+            "resources_released",
+            ending,
+            "",
+        );
+        if ending != "deleted" {
+            for step in [
+                "deleting_connection",
+                "removing_pe_config",
+                "releasing_resources",
+            ] {
+                row(
+                    &format!("{step}{{{ending}}}"),
+                    "delete_requested",
+                    &format!("{step}{{deleted}}"),
+                    "",
+                );
+            }
+        }
+    }
+    row("failed", "delete_requested", "deleted", "");
+    row("rejected", "delete_requested", "deleted", "");
+
+    let mut actual: Vec<Row> = Vec::new();
+    for r in transitions() {
+        let to = if r.changed { r.to } else { "stays".into() };
+        let action = r.actions.first().map_or("", Action::as_str);
+        actual.push((r.from, r.trigger, to, action.into()));
+    }
+    expected.sort();
+    actual.sort();
+    let missing: Vec<_> = expected.iter().filter(|r| !actual.contains(r)).collect();
+    let extra: Vec<_> = actual.iter().filter(|r| !expected.contains(r)).collect();
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "transition table drifted from the spec\nmissing: {missing:#?}\nunexpected: {extra:#?}"
+    );
+    assert_eq!(actual.len(), expected.len(), "duplicate rows");
+}
+
+// ----- persistence -----
+
+#[test]
+fn every_state_survives_a_json_round_trip_and_continues() {
+    for state in sample_states() {
+        let json = serde_json::to_string(&state).unwrap();
+        let restored: State = serde_json::from_str(&json).unwrap();
+        assert_eq!(restored, state, "{json}");
+        assert_eq!(current_action(&restored), current_action(&state), "{json}");
+        for event in sample_events() {
+            assert_eq!(handle(&restored, &event), handle(&state, &event), "{json}");
+        }
+    }
+}
+
+#[test]
+fn crash_mid_teardown_resumes_from_the_persisted_row() {
+    let rolling_back = handle(
+        &State::waiting_customer_confirmation(conn()),
+        &conn_seen(ConnectionStatus::Rejected),
+    )
+    .state;
+    let removing = handle(&rolling_back, &Event::ConnectionDeleted).state;
+    // What the worker committed before it died.
+    let row = serde_json::to_value(&removing).unwrap();
+
+    let restored: State = serde_json::from_value(row).unwrap();
+    // Redelivery of the job that was already done must not move it on twice.
+    assert!(handle(&restored, &Event::ConnectionDeleted).is_ignored());
+    let releasing = handle(&restored, &Event::PeConfigRemoved).state;
+    let end = handle(&releasing, &Event::ResourcesReleased).state;
+    assert_eq!(
+        end,
+        State::rejected(format!(
+            "the customer declined the hosted connection {CONN}"
+        ))
+    );
+}
+
+/// Rows already in the database must keep deserialising: changing these
+/// shapes needs a data migration.
+#[test]
+fn persisted_json_shape_is_stable() {
+    let cases = [
+        (
+            State::allocating_connection(),
+            r#"{"AllocatingConnection":{}}"#,
+        ),
+        (
+            State::waiting_customer_confirmation(conn()),
+            r#"{"WaitingCustomerConfirmation":{"connection_id":"dxcon-ffx1k2zq"}}"#,
+        ),
+        (
+            State::waiting_vif_details(conn()),
+            r#"{"WaitingVifDetails":{"connection_id":"dxcon-ffx1k2zq"}}"#,
+        ),
+        (
+            State::configuring_pe(conn()),
+            r#"{"ConfiguringPe":{"connection_id":"dxcon-ffx1k2zq"}}"#,
+        ),
+        (
+            State::waiting_bgp(conn()),
+            r#"{"WaitingBgp":{"connection_id":"dxcon-ffx1k2zq"}}"#,
+        ),
+        (
+            State::active(conn()),
+            r#"{"Active":{"connection_id":"dxcon-ffx1k2zq"}}"#,
+        ),
+        (
+            State::down(conn()),
+            r#"{"Down":{"connection_id":"dxcon-ffx1k2zq"}}"#,
+        ),
+        (
+            State::deleting_connection(failed_with("boom")),
+            r#"{"DeletingConnection":{"then":{"kind":"failed","reason":"boom"}}}"#,
+        ),
+        (
+            State::removing_pe_config(rejected_with("no")),
+            r#"{"RemovingPeConfig":{"then":{"kind":"rejected","reason":"no"}}}"#,
+        ),
+        (
+            State::releasing_resources(Terminal::Deleted),
+            r#"{"ReleasingResources":{"then":{"kind":"deleted"}}}"#,
+        ),
+        (
+            State::failed("boom".to_string()),
+            r#"{"Failed":{"reason":"boom"}}"#,
+        ),
+        (
+            State::rejected("no".to_string()),
+            r#"{"Rejected":{"reason":"no"}}"#,
+        ),
+        (State::deleted(), r#"{"Deleted":{}}"#),
+    ];
+    for (state, json) in cases {
+        assert_eq!(serde_json::to_string(&state).unwrap(), json);
+        assert_eq!(serde_json::from_str::<State>(json).unwrap(), state);
+    }
+}
+
+#[test]
+fn event_json_shape_is_stable() {
+    let cases = [
+        (
+            Event::ConnectionAllocated {
+                connection_id: conn(),
+            },
+            r#"{"type":"connection_allocated","connection_id":"dxcon-ffx1k2zq"}"#,
+        ),
+        (
+            conn_seen(ConnectionStatus::Ordering),
+            r#"{"type":"connection_observed","status":"ordering"}"#,
+        ),
+        (
+            Event::VifDetailsProvided,
+            r#"{"type":"vif_details_provided"}"#,
+        ),
+        (
+            vif_seen(VifStatus::Available, true),
+            r#"{"type":"vif_observed","vif_state":"available","bgp_up":true}"#,
+        ),
+        (
+            Event::ConnectionAllocationRejected {
+                reason: "x".to_string(),
+            },
+            r#"{"type":"connection_allocation_rejected","reason":"x"}"#,
+        ),
+        (Event::DeleteRequested, r#"{"type":"delete_requested"}"#),
+    ];
+    for (event, json) in cases {
+        assert_eq!(serde_json::to_string(&event).unwrap(), json);
+        assert_eq!(serde_json::from_str::<Event>(json).unwrap(), event);
+    }
+    for event in sample_events() {
+        let value = serde_json::to_value(&event).unwrap();
+        assert_eq!(value["type"], event.name());
+        let back: Event = serde_json::from_value(value).unwrap();
+        assert_eq!(back, event);
+    }
+    for action in Action::ALL {
+        assert_eq!(
+            serde_json::to_string(&action).unwrap(),
+            format!("\"{}\"", action.as_str())
+        );
+    }
+}
+
+// ----- helpers and introspection -----
+
+#[test]
+fn connection_status_parses_aws_wire_strings() {
+    for status in ConnectionStatus::ALL {
+        assert_eq!(ConnectionStatus::parse(status.as_str()), status);
+        assert_eq!(
+            serde_json::to_string(&status).unwrap(),
+            format!("\"{}\"", status.as_str())
+        );
+    }
+    assert_eq!(
+        ConnectionStatus::parse("ordering"),
+        ConnectionStatus::Ordering
+    );
+    assert_eq!(
+        ConnectionStatus::parse(" Available "),
+        ConnectionStatus::Available
+    );
+    assert_eq!(
+        ConnectionStatus::parse("migrating"),
+        ConnectionStatus::Unknown
+    );
+    assert_eq!(ConnectionStatus::parse(""), ConnectionStatus::Unknown);
+}
+
+#[test]
+fn action_all_lists_every_standing_action_once() {
+    let mut standing: Vec<Action> = Vec::new();
+    for state in sample_states() {
+        if let Some(action) = current_action(&state)
+            && !standing.contains(&action)
+        {
+            standing.push(action);
+        }
+    }
+    assert_eq!(standing, Action::ALL);
+}
+
+#[test]
+fn state_names_follow_the_lifecycle_order() {
+    let mut names: Vec<&str> = Vec::new();
+    for state in sample_states() {
+        let name = state_name(&state);
+        if !names.contains(&name) {
+            names.push(name);
+        }
+    }
+    assert_eq!(names, STATE_NAMES);
+}
+
+#[test]
+fn each_state_says_who_it_waits_on() {
+    let expected = [
+        ("allocating_connection", WaitingOn::Onramp),
+        ("waiting_customer_confirmation", WaitingOn::Customer),
+        ("waiting_vif_details", WaitingOn::Customer),
+        ("configuring_pe", WaitingOn::Onramp),
+        ("waiting_bgp", WaitingOn::Csp),
+        ("active", WaitingOn::Nobody),
+        ("down", WaitingOn::Csp),
+        ("deleting_connection", WaitingOn::Onramp),
+        ("removing_pe_config", WaitingOn::Onramp),
+        ("releasing_resources", WaitingOn::Onramp),
+        ("deleted", WaitingOn::Nobody),
+        ("failed", WaitingOn::Nobody),
+        ("rejected", WaitingOn::Nobody),
+    ];
+    assert_eq!(expected.len(), STATE_NAMES.len());
+    for state in sample_states() {
+        let want = expected
+            .iter()
+            .find(|(name, _)| *name == state_name(&state))
+            .map(|(_, who)| *who);
+        assert_eq!(Some(waiting_on(&state)), want, "{state:?}");
+    }
+}
+
+#[test]
+fn terminal_states_are_exactly_deleted_failed_rejected() {
+    for state in sample_states() {
+        assert_eq!(
+            is_terminal(&state),
+            matches!(state_name(&state), "deleted" | "failed" | "rejected"),
+            "{state:?}"
+        );
+    }
+}
+
+#[test]
+fn standing_action_per_state() {
+    let expected = [
+        ("allocating_connection", Some(Action::AllocateConnection)),
+        (
+            "waiting_customer_confirmation",
+            Some(Action::PollConnection),
+        ),
+        ("waiting_vif_details", Some(Action::PollConnection)),
+        ("configuring_pe", Some(Action::PushPeConfig)),
+        ("waiting_bgp", Some(Action::PollVif)),
+        ("active", Some(Action::PollVif)),
+        ("down", Some(Action::PollVif)),
+        ("deleting_connection", Some(Action::DeleteConnection)),
+        ("removing_pe_config", Some(Action::RemovePeConfig)),
+        ("releasing_resources", Some(Action::ReleaseResources)),
+        ("deleted", None),
+        ("failed", None),
+        ("rejected", None),
+    ];
+    assert_eq!(expected.len(), STATE_NAMES.len());
+    for state in sample_states() {
+        let want = expected
+            .iter()
+            .find(|(name, _)| *name == state_name(&state))
+            .map(|(_, action)| *action);
+        assert_eq!(Some(current_action(&state)), want, "{state:?}");
+    }
+}
+
+#[test]
+fn next_step_is_specific_to_each_state() {
+    let mut seen_steps: Vec<(&str, &str)> = Vec::new();
+    for state in sample_states() {
+        let text = next_step(&state);
+        assert!(text.ends_with('.'), "{text}");
+        match seen_steps
+            .iter()
+            .find(|(name, _)| *name == state_name(&state))
+        {
+            Some((_, earlier)) => assert_eq!(*earlier, text),
+            None => {
+                assert!(
+                    !seen_steps.iter().any(|(_, t)| *t == text),
+                    "two states share: {text}"
+                );
+                seen_steps.push((state_name(&state), text));
+            }
+        }
+    }
+    assert!(
+        next_step(&State::waiting_customer_confirmation(conn()))
+            .contains("Direct Connect → Connections")
+    );
+    assert!(next_step(&State::waiting_vif_details(conn())).contains("authentication key"));
+}
+
+#[test]
+fn failure_reason_only_where_something_went_wrong() {
+    assert_eq!(failure_reason(&State::failed("r1".to_string())), Some("r1"));
+    assert_eq!(
+        failure_reason(&State::rejected("r2".to_string())),
+        Some("r2")
+    );
+    for build in teardown_builders() {
+        assert_eq!(failure_reason(&build(failed_with("r3"))), Some("r3"));
+        assert_eq!(failure_reason(&build(rejected_with("r4"))), Some("r4"));
+        assert_eq!(failure_reason(&build(Terminal::Deleted)), None);
+    }
+    for state in live_states() {
+        assert_eq!(failure_reason(&state), None, "{state:?}");
+    }
+    assert_eq!(failure_reason(&State::deleted()), None);
+}
+
+#[test]
+fn connection_id_is_exposed_from_allocation_until_teardown() {
+    assert_eq!(connection_id(&State::allocating_connection()), None);
+    for state in live_states()
+        .into_iter()
+        .filter(|s| *s != State::allocating_connection())
+    {
+        assert_eq!(connection_id(&state), Some(CONN), "{state:?}");
+    }
+    for build in teardown_builders() {
+        assert_eq!(connection_id(&build(Terminal::Deleted)), None);
+    }
+    assert_eq!(connection_id(&State::deleted()), None);
+}

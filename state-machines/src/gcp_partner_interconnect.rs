@@ -1,0 +1,812 @@
+//! Connector kind `gcp-partner-interconnect`: a Google Cloud Partner
+//! Interconnect VLAN attachment. The customer creates a `PARTNER` attachment
+//! in their project and hands onramp its pairing key; onramp creates the
+//! matching `PARTNER_PROVIDER` attachment on its own interconnect, Google
+//! picks the /29 and its two addresses, and onramp configures the provider
+//! edge (PE) router with them and Google's ASN (16550). The customer then
+//! activates the attachment in their project.
+//!
+//! The VLAN is allocated by the API in the same transaction as the order, so
+//! the machine starts at Google and ends by handing it back.
+//!
+//! ```text
+//! live ────────────────────────────────────────── delete_requested ──┐
+//! │ creating_attachment → configuring_pe                              │
+//! │ watching_attachment                                               │
+//! │ │ waiting_customer_activation ─ deleted by customer (rejected) ────┤
+//! │ │ ⇅ (activated / deactivated)                                     │
+//! │ │ active ─────────────────────── removed outside onramp (failed) ─┤
+//! tearing_down {then} ◀───────────────────────────────────────────────┘
+//! │ deleting_attachment → removing_pe_config → releasing_resources
+//! │ → deleted | failed | rejected
+//! ```
+//!
+//! Every state has at most one standing action (its statig entry action):
+//! the one job whose result it is waiting for. See [`current_action`].
+
+use serde::{Deserialize, Serialize};
+use statig::Outcome as Step;
+use statig::Outcome::{Handled, Super, Transition};
+use statig::blocking::IntoStateMachineExt as _;
+use statig::state_machine;
+
+use crate::WaitingOn;
+
+mod docs;
+#[cfg(test)]
+mod tests;
+
+pub use docs::{TransitionRow, mermaid, transition_table_markdown, transitions};
+
+/// Google's BGP ASN on every Partner Interconnect Cloud Router session.
+pub const GOOGLE_ASN: u32 = 16550;
+
+/// An input to the machine: a job result reported by the worker, or a request
+/// from the API.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    /// Google created the `PARTNER_PROVIDER` attachment (or it already existed
+    /// under our name) and assigned the /29: `cloud_router_ip` is Google's
+    /// side, `customer_router_ip` onramp's PE side, both in CIDR notation
+    /// (e.g. `169.254.67.201/29`).
+    AttachmentCreated {
+        cloud_router_ip: String,
+        customer_router_ip: String,
+    },
+    /// Google refused the attachment (unknown or used pairing key, region
+    /// mismatch, quota, ...).
+    AttachmentFailed { reason: String },
+    /// The PE router committed the connector's config.
+    PeConfigured,
+    /// The PE router refused the config (validation or commit failed).
+    PeFailed { reason: String },
+    /// One poll of the attachment at Google.
+    AttachmentObserved { status: AttachmentStatus },
+    /// The customer (or ops) asked for the connector to be deleted.
+    DeleteRequested,
+    /// The attachment is gone at Google (deleted now, or never existed).
+    AttachmentDeleted,
+    /// The PE no longer carries the connector's config.
+    PeConfigRemoved,
+    /// The connector's allocations are back in their pools.
+    ResourcesReleased,
+}
+
+impl Event {
+    /// snake_case name of the event, as in its serde `type` tag.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Event::AttachmentCreated { .. } => "attachment_created",
+            Event::AttachmentFailed { .. } => "attachment_failed",
+            Event::PeConfigured => "pe_configured",
+            Event::PeFailed { .. } => "pe_failed",
+            Event::AttachmentObserved { .. } => "attachment_observed",
+            Event::DeleteRequested => "delete_requested",
+            Event::AttachmentDeleted => "attachment_deleted",
+            Event::PeConfigRemoved => "pe_config_removed",
+            Event::ResourcesReleased => "resources_released",
+        }
+    }
+}
+
+/// The `state` of a Compute Engine `interconnectAttachment`, closed over the
+/// values this machine reasons about, plus `Gone` for an attachment that no
+/// longer exists (a 404), which Google reports as an error, not a state.
+///
+/// Serialised as Google's upper-case wire string, so `as_str`, serde and the
+/// API all agree.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum AttachmentStatus {
+    PendingPartner,
+    PartnerRequestReceived,
+    PendingCustomer,
+    Active,
+    Unprovisioned,
+    Defunct,
+    Gone,
+    Unknown,
+}
+
+impl AttachmentStatus {
+    /// Every status, for exhaustive tests and docs.
+    pub const ALL: [AttachmentStatus; 8] = [
+        AttachmentStatus::PendingPartner,
+        AttachmentStatus::PartnerRequestReceived,
+        AttachmentStatus::PendingCustomer,
+        AttachmentStatus::Active,
+        AttachmentStatus::Unprovisioned,
+        AttachmentStatus::Defunct,
+        AttachmentStatus::Gone,
+        AttachmentStatus::Unknown,
+    ];
+
+    /// Reads Google's wire string (`PENDING_CUSTOMER`, ...). Anything else,
+    /// `STATE_UNSPECIFIED` or a state Google adds later, becomes `Unknown`,
+    /// which the machine treats as "keep watching" rather than as a failure.
+    pub fn parse(google: &str) -> AttachmentStatus {
+        let google = google.trim();
+        AttachmentStatus::ALL
+            .into_iter()
+            .find(|s| s.as_str().eq_ignore_ascii_case(google))
+            .unwrap_or(AttachmentStatus::Unknown)
+    }
+
+    /// Google's wire string; `GONE` and `UNKNOWN` are onramp's own.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            AttachmentStatus::PendingPartner => "PENDING_PARTNER",
+            AttachmentStatus::PartnerRequestReceived => "PARTNER_REQUEST_RECEIVED",
+            AttachmentStatus::PendingCustomer => "PENDING_CUSTOMER",
+            AttachmentStatus::Active => "ACTIVE",
+            AttachmentStatus::Unprovisioned => "UNPROVISIONED",
+            AttachmentStatus::Defunct => "DEFUNCT",
+            AttachmentStatus::Gone => "GONE",
+            AttachmentStatus::Unknown => "UNKNOWN",
+        }
+    }
+}
+
+/// Work the worker must do, idempotently, after committing the new state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    CreateAttachment,
+    PushPeConfig,
+    PollAttachment,
+    DeleteAttachment,
+    RemovePeConfig,
+    ReleaseResources,
+}
+
+impl Action {
+    /// Every action, in lifecycle order.
+    pub const ALL: [Action; 6] = [
+        Action::CreateAttachment,
+        Action::PushPeConfig,
+        Action::PollAttachment,
+        Action::DeleteAttachment,
+        Action::RemovePeConfig,
+        Action::ReleaseResources,
+    ];
+
+    /// snake_case name, as serialised.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Action::CreateAttachment => "create_attachment",
+            Action::PushPeConfig => "push_pe_config",
+            Action::PollAttachment => "poll_attachment",
+            Action::DeleteAttachment => "delete_attachment",
+            Action::RemovePeConfig => "remove_pe_config",
+            Action::ReleaseResources => "release_resources",
+        }
+    }
+}
+
+/// Where a teardown ends. Carried by the teardown states so that a worker
+/// restarted mid-rollback still knows whether it is deleting on request or
+/// cleaning up after a failure.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Terminal {
+    Deleted,
+    Failed { reason: String },
+    Rejected { reason: String },
+}
+
+impl Terminal {
+    fn reason(&self) -> Option<&str> {
+        match self {
+            Terminal::Deleted => None,
+            Terminal::Failed { reason } | Terminal::Rejected { reason } => Some(reason),
+        }
+    }
+}
+
+/// The result of [`start`] or [`handle`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct Outcome {
+    pub state: State,
+    pub actions: Vec<Action>,
+    /// false when the event left the state as it was (e.g. a poll that saw no change,
+    /// or an event ignored in this state). The worker then naks the job with a delay
+    /// instead of committing.
+    pub changed: bool,
+    /// Human-readable line for the connector's event timeline (e.g. "the customer activated
+    /// the attachment"), or why an event was ignored ("unexpected event attachment_deleted in
+    /// state active").
+    pub note: String,
+}
+
+impl Outcome {
+    /// The event had no effect and asks for nothing: the job that carried it
+    /// is stale or a duplicate and should be acked and dropped, not naked
+    /// (redelivering it would never change the answer).
+    pub fn is_ignored(&self) -> bool {
+        !self.changed && self.actions.is_empty()
+    }
+
+    /// Nothing changed but the state is still watching something (a poll):
+    /// nak the job with a delay so it runs again.
+    pub fn is_still_waiting(&self) -> bool {
+        !self.changed && !self.actions.is_empty()
+    }
+}
+
+/// The statig shared storage. Empty: everything a connector needs to persist
+/// lives in [`State`], so the state alone is the persisted form.
+struct Machine;
+
+/// statig's context: what a handler asks the world for while it runs.
+#[derive(Default)]
+struct Effects {
+    actions: Vec<Action>,
+    note: Option<String>,
+}
+
+/// How an `AttachmentObserved` reads, independent of the state it arrives in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Seen {
+    /// Paired, waiting for the customer to activate it.
+    PendingCustomer,
+    /// Google has not finished pairing it with the customer's attachment.
+    PendingPartner,
+    /// Activated: passing traffic.
+    Active,
+    /// Defunct, unprovisioned or no longer there.
+    Gone,
+    /// A state Google added after this code was written.
+    Unreadable,
+}
+
+impl Seen {
+    fn of(status: AttachmentStatus) -> Seen {
+        match status {
+            AttachmentStatus::PendingCustomer => Seen::PendingCustomer,
+            AttachmentStatus::PendingPartner | AttachmentStatus::PartnerRequestReceived => {
+                Seen::PendingPartner
+            }
+            AttachmentStatus::Active => Seen::Active,
+            AttachmentStatus::Unprovisioned
+            | AttachmentStatus::Defunct
+            | AttachmentStatus::Gone => Seen::Gone,
+            AttachmentStatus::Unknown => Seen::Unreadable,
+        }
+    }
+
+    fn label(&self) -> &'static str {
+        match self {
+            Seen::PendingCustomer => "pending customer",
+            Seen::PendingPartner => "pending partner",
+            Seen::Active => "active",
+            Seen::Gone => "defunct, unprovisioned or gone",
+            Seen::Unreadable => "unknown",
+        }
+    }
+}
+
+/// How the timeline names what Google reported.
+fn describe(status: AttachmentStatus) -> String {
+    match status {
+        AttachmentStatus::Gone => "the attachment no longer exists at Google".to_string(),
+        other => format!("Google reports the attachment as {}", other.as_str()),
+    }
+}
+
+fn go(context: &mut Effects, next: State, note: impl Into<String>) -> Step<State> {
+    context.note = Some(note.into());
+    Transition(next)
+}
+
+/// A poll that saw nothing new: stay, and poll again.
+fn keep_polling(context: &mut Effects, note: impl Into<String>) -> Step<State> {
+    context.actions.push(Action::PollAttachment);
+    context.note = Some(note.into());
+    Handled
+}
+
+/// Every way out (delete, rollback, attachment lost) takes the same teardown
+/// path, so the cleanup is written once and a crash anywhere in it resumes.
+///
+/// It always starts at the attachment, whatever was done so far: the
+/// worker's delete looks the attachment up by name and is a no-op when there
+/// is none, so a teardown that starts before anything was created costs one
+/// GET, and one that starts after a half-done insert cleans it up.
+fn teardown(context: &mut Effects, then: Terminal) -> Step<State> {
+    let note = match &then {
+        Terminal::Deleted => "delete requested; tearing the connector down".to_string(),
+        Terminal::Failed { reason } => {
+            format!("{reason}; tearing down, the connector will end as failed")
+        }
+        Terminal::Rejected { reason } => {
+            format!("{reason}; tearing down, the connector will end as rejected")
+        }
+    };
+    go(context, State::deleting_attachment(then), note)
+}
+
+// statig derives each state's fields from its handler's reference parameters,
+// so string-carrying states must take `&String`, not `&str`.
+#[allow(clippy::ptr_arg)]
+#[state_machine(
+    initial = "State::creating_attachment()",
+    state(derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize))
+)]
+impl Machine {
+    // ----- live: not being torn down -----
+
+    #[superstate]
+    fn live(context: &mut Effects, event: &Event) -> Step<State> {
+        match event {
+            Event::DeleteRequested => teardown(context, Terminal::Deleted),
+            _ => Super,
+        }
+    }
+
+    // Google first: the PE config needs the addresses Google picks, and until
+    // the attachment exists the pairing key may still be wrong (used,
+    // expired, another region), so nothing on the router depends on it yet.
+    #[state(superstate = "live", entry_action = "create_attachment")]
+    fn creating_attachment(context: &mut Effects, event: &Event) -> Step<State> {
+        match event {
+            Event::AttachmentCreated {
+                cloud_router_ip,
+                customer_router_ip,
+            } => go(
+                context,
+                State::configuring_pe(),
+                format!(
+                    "attachment created at Google ({cloud_router_ip} on Google's Cloud Router, \
+                     {customer_router_ip} on onramp's side); configuring the PE with them and \
+                     Google's ASN {GOOGLE_ASN}"
+                ),
+            ),
+            // Nothing may exist, but teardown starts at deleting_attachment
+            // anyway: the delete looks the attachment up by name, which
+            // covers an insert that half-succeeded.
+            Event::AttachmentFailed { reason } => teardown(
+                context,
+                Terminal::Failed {
+                    reason: format!("Google refused the attachment: {reason}"),
+                },
+            ),
+            _ => Super,
+        }
+    }
+
+    // The state carries no addresses: the worker stores the ones
+    // `attachment_created` reports with the connector's other resources,
+    // where the push and the later removal both find them.
+    #[state(superstate = "live", entry_action = "push_pe_config")]
+    fn configuring_pe(context: &mut Effects, event: &Event) -> Step<State> {
+        match event {
+            Event::PeConfigured => go(
+                context,
+                State::waiting_customer_activation(),
+                "PE configured; waiting for the customer to activate the attachment",
+            ),
+            Event::PeFailed { reason } => teardown(
+                context,
+                Terminal::Failed {
+                    reason: format!("the PE router refused the configuration: {reason}"),
+                },
+            ),
+            _ => Super,
+        }
+    }
+
+    // ----- watching_attachment: the attachment exists and is polled -----
+
+    #[superstate(superstate = "live")]
+    fn watching_attachment(context: &mut Effects, event: &Event) -> Step<State> {
+        match event {
+            // Flapping the connector on a state we cannot read would page
+            // people for nothing; keep the last known state and look again.
+            Event::AttachmentObserved { status } if Seen::of(*status) == Seen::Unreadable => {
+                keep_polling(
+                    context,
+                    format!(
+                        "Google reports an attachment state onramp does not recognise ({}); \
+                         still watching",
+                        status.as_str()
+                    ),
+                )
+            }
+            _ => Super,
+        }
+    }
+
+    #[state(superstate = "watching_attachment", entry_action = "poll_attachment")]
+    fn waiting_customer_activation(context: &mut Effects, event: &Event) -> Step<State> {
+        let Event::AttachmentObserved { status } = event else {
+            return Super;
+        };
+        match Seen::of(*status) {
+            Seen::PendingCustomer => keep_polling(
+                context,
+                "the attachment still awaits the customer's activation",
+            ),
+            // Google is still pairing the two attachments; nothing for
+            // anyone to do but wait.
+            Seen::PendingPartner => keep_polling(
+                context,
+                format!(
+                    "{}: Google is still pairing it with the customer's; waiting",
+                    describe(*status)
+                ),
+            ),
+            // A customer who pre-activated their attachment skips the wait.
+            Seen::Active => go(
+                context,
+                State::active(),
+                "the customer activated the attachment; connector active",
+            ),
+            // The customer's own attachment is what they delete to say no:
+            // Google then marks ours DEFUNCT. That is their decision, not a
+            // failure of the connector.
+            Seen::Gone => teardown(
+                context,
+                Terminal::Rejected {
+                    reason: "the customer deleted their attachment before activating it"
+                        .to_string(),
+                },
+            ),
+            Seen::Unreadable => Super,
+        }
+    }
+
+    #[state(superstate = "watching_attachment", entry_action = "poll_attachment")]
+    fn active(context: &mut Effects, event: &Event) -> Step<State> {
+        let Event::AttachmentObserved { status } = event else {
+            return Super;
+        };
+        match Seen::of(*status) {
+            Seen::Active => keep_polling(context, "attachment active"),
+            // Deactivating is the customer's to undo, so the connector waits
+            // on them again rather than failing.
+            Seen::PendingCustomer => go(
+                context,
+                State::waiting_customer_activation(),
+                "the customer deactivated the attachment (PENDING_CUSTOMER); waiting for them to \
+                 activate it again",
+            ),
+            // An active attachment going back to pairing is not something
+            // Google documents; like an unreadable state, watch rather than
+            // flap the connector.
+            Seen::PendingPartner => keep_polling(
+                context,
+                format!(
+                    "{}, which onramp does not expect once active; still watching",
+                    describe(*status)
+                ),
+            ),
+            // Once activated, an attachment that disappears was removed
+            // behind our back: a failure of the connector.
+            Seen::Gone => teardown(
+                context,
+                Terminal::Failed {
+                    reason: format!("{}: it was removed outside onramp", describe(*status)),
+                },
+            ),
+            Seen::Unreadable => Super,
+        }
+    }
+
+    // ----- tearing_down: deleting_attachment → removing_pe_config → releasing_resources -----
+    //
+    // Google first, since the attachment is what carries the customer's
+    // traffic and the PE config only matters while it exists; the pools
+    // last, so the VLAN is never reused while Google or the PE still holds it.
+
+    #[superstate]
+    fn tearing_down(then: &mut Terminal, context: &mut Effects, event: &Event) -> Step<State> {
+        match event {
+            Event::DeleteRequested => {
+                // The step's action is already queued, so only the ending
+                // changes; re-emitting it would just duplicate the job.
+                if let Some(reason) = then.reason() {
+                    context.note = Some(format!(
+                        "delete requested during the rollback ({reason}); the connector will end as deleted"
+                    ));
+                    *then = Terminal::Deleted;
+                } else {
+                    context.note = Some("delete already in progress".to_string());
+                }
+                Handled
+            }
+            _ => Super,
+        }
+    }
+
+    #[state(superstate = "tearing_down", entry_action = "delete_attachment")]
+    fn deleting_attachment(then: &Terminal, context: &mut Effects, event: &Event) -> Step<State> {
+        match event {
+            Event::AttachmentDeleted => go(
+                context,
+                State::removing_pe_config(then.clone()),
+                "attachment gone at Google; removing the PE configuration",
+            ),
+            _ => Super,
+        }
+    }
+
+    #[state(superstate = "tearing_down", entry_action = "remove_pe_config")]
+    fn removing_pe_config(then: &Terminal, context: &mut Effects, event: &Event) -> Step<State> {
+        match event {
+            Event::PeConfigRemoved => go(
+                context,
+                State::releasing_resources(then.clone()),
+                "PE configuration removed; releasing the connector's VLAN",
+            ),
+            _ => Super,
+        }
+    }
+
+    #[state(superstate = "tearing_down", entry_action = "release_resources")]
+    fn releasing_resources(then: &Terminal, context: &mut Effects, event: &Event) -> Step<State> {
+        match event {
+            Event::ResourcesReleased => match then {
+                Terminal::Deleted => go(
+                    context,
+                    State::deleted(),
+                    "resources released; connector deleted",
+                ),
+                Terminal::Failed { reason } => go(
+                    context,
+                    State::failed(reason.clone()),
+                    format!("resources released; connector failed: {reason}"),
+                ),
+                Terminal::Rejected { reason } => go(
+                    context,
+                    State::rejected(reason.clone()),
+                    format!("resources released; connector rejected: {reason}"),
+                ),
+            },
+            _ => Super,
+        }
+    }
+
+    // ----- terminals -----
+
+    #[state]
+    fn deleted(context: &mut Effects, event: &Event) -> Step<State> {
+        match event {
+            Event::DeleteRequested => {
+                context.note = Some("already deleted; nothing to do".to_string());
+                Handled
+            }
+            _ => Super,
+        }
+    }
+
+    // Failed and rejected connectors were already torn down; deleting one
+    // only closes the record, so there is nothing left to undo.
+    #[state]
+    fn failed(reason: &String, context: &mut Effects, event: &Event) -> Step<State> {
+        match event {
+            Event::DeleteRequested => go(
+                context,
+                State::deleted(),
+                format!("failed connector deleted; its resources were already released ({reason})"),
+            ),
+            _ => Super,
+        }
+    }
+
+    #[state]
+    fn rejected(reason: &String, context: &mut Effects, event: &Event) -> Step<State> {
+        match event {
+            Event::DeleteRequested => go(
+                context,
+                State::deleted(),
+                format!(
+                    "rejected connector deleted; its resources were already released ({reason})"
+                ),
+            ),
+            _ => Super,
+        }
+    }
+
+    // ----- entry actions: each state's standing job -----
+
+    #[action]
+    fn create_attachment(context: &mut Effects) {
+        context.actions.push(Action::CreateAttachment);
+    }
+
+    #[action]
+    fn push_pe_config(context: &mut Effects) {
+        context.actions.push(Action::PushPeConfig);
+    }
+
+    #[action]
+    fn poll_attachment(context: &mut Effects) {
+        context.actions.push(Action::PollAttachment);
+    }
+
+    #[action]
+    fn delete_attachment(context: &mut Effects) {
+        context.actions.push(Action::DeleteAttachment);
+    }
+
+    #[action]
+    fn remove_pe_config(context: &mut Effects) {
+        context.actions.push(Action::RemovePeConfig);
+    }
+
+    #[action]
+    fn release_resources(context: &mut Effects) {
+        context.actions.push(Action::ReleaseResources);
+    }
+}
+
+/// The state a freshly ordered connector starts in, and its first actions
+/// (`[CreateAttachment]`).
+pub fn start() -> Outcome {
+    let mut effects = Effects::default();
+    let machine = Machine
+        .uninitialized_state_machine()
+        .init_with_context(&mut effects);
+    Outcome {
+        state: machine.state().clone(),
+        actions: effects.actions,
+        changed: true,
+        note: "connector ordered; creating the partner attachment at Google with the customer's \
+               pairing key"
+            .to_string(),
+    }
+}
+
+/// Feeds one event to the machine restored at `state`.
+pub fn handle(state: &State, event: &Event) -> Outcome {
+    let mut machine = Machine.uninitialized_state_machine();
+    *machine.state_mut() = state.clone();
+    // Initialising replays the restored state's entry action. That action was
+    // emitted and committed when the state was first entered, so it is dropped.
+    let mut machine = machine.init_with_context(&mut Effects::default());
+
+    let mut effects = Effects::default();
+    machine.handle_with_context(event, &mut effects);
+
+    let next = machine.state().clone();
+    let changed = next != *state;
+    let note = effects.note.unwrap_or_else(|| {
+        format!(
+            "unexpected event {} in state {}",
+            event.name(),
+            state_name(state)
+        )
+    });
+    Outcome {
+        state: next,
+        actions: effects.actions,
+        changed,
+        note,
+    }
+}
+
+/// The one action whose result `state` is waiting for (its entry action), if
+/// any. A job carrying any other action is stale: the connector moved on
+/// after it was queued (e.g. a `poll_attachment` still queued when a delete
+/// came in), and the worker should ack it without running it.
+pub fn current_action(state: &State) -> Option<Action> {
+    let mut machine = Machine.uninitialized_state_machine();
+    *machine.state_mut() = state.clone();
+    let mut effects = Effects::default();
+    machine.init_with_context(&mut effects);
+    effects.actions.first().copied()
+}
+
+/// snake_case public name of the state, one of [`STATE_NAMES`].
+pub fn state_name(state: &State) -> &'static str {
+    match state {
+        State::CreatingAttachment {} => "creating_attachment",
+        State::ConfiguringPe {} => "configuring_pe",
+        State::WaitingCustomerActivation {} => "waiting_customer_activation",
+        State::Active {} => "active",
+        State::DeletingAttachment { .. } => "deleting_attachment",
+        State::RemovingPeConfig { .. } => "removing_pe_config",
+        State::ReleasingResources { .. } => "releasing_resources",
+        State::Deleted {} => "deleted",
+        State::Failed { .. } => "failed",
+        State::Rejected { .. } => "rejected",
+    }
+}
+
+/// Every state name, in lifecycle order (for docs and the API schema).
+pub const STATE_NAMES: &[&str] = &[
+    "creating_attachment",
+    "configuring_pe",
+    "waiting_customer_activation",
+    "active",
+    "deleting_attachment",
+    "removing_pe_config",
+    "releasing_resources",
+    "deleted",
+    "failed",
+    "rejected",
+];
+
+/// Who has to act for the connector to move on.
+pub fn waiting_on(state: &State) -> WaitingOn {
+    match state {
+        State::CreatingAttachment {}
+        | State::ConfiguringPe {}
+        | State::DeletingAttachment { .. }
+        | State::RemovingPeConfig { .. }
+        | State::ReleasingResources { .. } => WaitingOn::Onramp,
+        State::WaitingCustomerActivation {} => WaitingOn::Customer,
+        State::Active {} | State::Deleted {} | State::Failed { .. } | State::Rejected { .. } => {
+            WaitingOn::Nobody
+        }
+    }
+}
+
+/// No further action will ever be emitted (a `failed` or `rejected`
+/// connector can still be deleted, which only closes the record).
+pub fn is_terminal(state: &State) -> bool {
+    matches!(
+        state,
+        State::Deleted {} | State::Failed { .. } | State::Rejected { .. }
+    )
+}
+
+/// What happens next, for people.
+pub fn next_step(state: &State) -> &'static str {
+    match state {
+        State::CreatingAttachment {} => {
+            "Nothing to do yet: onramp is creating the partner side of your VLAN attachment at \
+             Google with the pairing key you gave."
+        }
+        State::ConfiguringPe {} => {
+            "Nothing to do yet: onramp is configuring the provider edge router with the BGP \
+             addresses Google assigned to your VLAN attachment."
+        }
+        State::WaitingCustomerActivation {} => {
+            "Activate your VLAN attachment in the Google Cloud console (Network Connectivity → \
+             Interconnect → VLAN attachments → Activate), or with `gcloud compute interconnects \
+             attachments partner update <name> --region <region> --admin-enabled`. onramp \
+             notices by itself and carries on."
+        }
+        State::Active {} => {
+            "Nothing to do: the connector is up and your VLAN attachment is active at Google."
+        }
+        State::DeletingAttachment { .. } => {
+            "Nothing to do: onramp is deleting the partner side of your VLAN attachment at Google."
+        }
+        State::RemovingPeConfig { .. } => {
+            "Nothing to do: onramp is removing the connector's configuration from the provider \
+             edge router."
+        }
+        State::ReleasingResources { .. } => {
+            "Nothing to do: onramp is releasing the connector's VLAN."
+        }
+        State::Deleted {} => {
+            "The connector is deleted. Your own VLAN attachment stays in your Google Cloud \
+             project until you delete it there."
+        }
+        State::Failed { .. } => {
+            "Provisioning failed and was rolled back (see the failure reason). Delete this \
+             connector and order a new one; contact support if it fails again."
+        }
+        State::Rejected { .. } => {
+            "Your VLAN attachment was deleted before it was activated, so the order was rolled \
+             back. Delete this connector, and order a new one with a new pairing key if you \
+             still need it."
+        }
+    }
+}
+
+/// For terminal failed/rejected: the reason carried in the state. Also
+/// returned while a rollback towards failed/rejected is still running, so
+/// the portal can say why the connector is being torn down.
+pub fn failure_reason(state: &State) -> Option<&str> {
+    match state {
+        State::Failed { reason } | State::Rejected { reason } => Some(reason),
+        State::DeletingAttachment { then }
+        | State::RemovingPeConfig { then }
+        | State::ReleasingResources { then } => then.reason(),
+        _ => None,
+    }
+}

@@ -1,0 +1,899 @@
+use super::docs::{sample_events, sample_states};
+use super::*;
+
+const CLOUD_ROUTER_IP: &str = "169.254.67.201/29";
+const CUSTOMER_ROUTER_IP: &str = "169.254.67.202/29";
+const REJECTED_REASON: &str = "the customer deleted their attachment before activating it";
+
+fn created() -> Event {
+    Event::AttachmentCreated {
+        cloud_router_ip: CLOUD_ROUTER_IP.to_string(),
+        customer_router_ip: CUSTOMER_ROUTER_IP.to_string(),
+    }
+}
+
+fn seen(status: AttachmentStatus) -> Event {
+    Event::AttachmentObserved { status }
+}
+
+fn failed_with(reason: &str) -> Terminal {
+    Terminal::Failed {
+        reason: reason.to_string(),
+    }
+}
+
+fn rejected_with(reason: &str) -> Terminal {
+    Terminal::Rejected {
+        reason: reason.to_string(),
+    }
+}
+
+/// Feeds `event` and checks the three things the worker acts on.
+#[track_caller]
+fn step(from: &State, event: Event, to: State, actions: &[Action], changed: bool) -> Outcome {
+    let out = handle(from, &event);
+    assert_eq!(out.state, to, "state after {event:?} in {from:?}");
+    assert_eq!(out.actions, actions, "actions after {event:?} in {from:?}");
+    assert_eq!(out.changed, changed, "changed after {event:?} in {from:?}");
+    out
+}
+
+/// Runs the rest of a teardown from `deleting_attachment` and returns the
+/// terminal.
+#[track_caller]
+fn finish_teardown(then: Terminal) -> State {
+    let deleting = State::deleting_attachment(then.clone());
+    let removing = State::removing_pe_config(then.clone());
+    let releasing = State::releasing_resources(then.clone());
+    step(
+        &deleting,
+        Event::AttachmentDeleted,
+        removing.clone(),
+        &[Action::RemovePeConfig],
+        true,
+    );
+    step(
+        &removing,
+        Event::PeConfigRemoved,
+        releasing.clone(),
+        &[Action::ReleaseResources],
+        true,
+    );
+    let out = handle(&releasing, &Event::ResourcesReleased);
+    assert!(out.actions.is_empty());
+    assert!(out.changed);
+    out.state
+}
+
+/// Where a teardown state is heading; `None` outside teardown.
+fn teardown_then(state: &State) -> Option<&Terminal> {
+    match state {
+        State::DeletingAttachment { then }
+        | State::RemovingPeConfig { then }
+        | State::ReleasingResources { then } => Some(then),
+        _ => None,
+    }
+}
+
+fn live_states() -> Vec<State> {
+    sample_states()
+        .into_iter()
+        .filter(|s| !is_terminal(s) && teardown_then(s).is_none())
+        .collect()
+}
+
+fn teardown_builders() -> [fn(Terminal) -> State; 3] {
+    [
+        State::deleting_attachment,
+        State::removing_pe_config,
+        State::releasing_resources,
+    ]
+}
+
+const GONE: [AttachmentStatus; 3] = [
+    AttachmentStatus::Defunct,
+    AttachmentStatus::Gone,
+    AttachmentStatus::Unprovisioned,
+];
+
+// ----- the happy path -----
+
+#[test]
+fn start_creates_the_attachment() {
+    let out = start();
+    assert_eq!(out.state, State::creating_attachment());
+    assert_eq!(out.actions, [Action::CreateAttachment]);
+    assert!(out.changed);
+    assert!(out.note.contains("pairing key"), "{}", out.note);
+    assert_eq!(waiting_on(&out.state), WaitingOn::Onramp);
+    assert_eq!(current_action(&out.state), Some(Action::CreateAttachment));
+}
+
+#[test]
+fn happy_path_reaches_active_and_keeps_watching() {
+    let creating = start().state;
+    let out = step(
+        &creating,
+        created(),
+        State::configuring_pe(),
+        &[Action::PushPeConfig],
+        true,
+    );
+    assert!(out.note.contains(CLOUD_ROUTER_IP), "{}", out.note);
+    assert!(out.note.contains(CUSTOMER_ROUTER_IP), "{}", out.note);
+    assert!(out.note.contains("16550"), "{}", out.note);
+    let out = step(
+        &State::configuring_pe(),
+        Event::PeConfigured,
+        State::waiting_customer_activation(),
+        &[Action::PollAttachment],
+        true,
+    );
+    assert_eq!(waiting_on(&out.state), WaitingOn::Customer);
+    step(
+        &State::waiting_customer_activation(),
+        seen(AttachmentStatus::Active),
+        State::active(),
+        &[Action::PollAttachment],
+        true,
+    );
+    let out = step(
+        &State::active(),
+        seen(AttachmentStatus::Active),
+        State::active(),
+        &[Action::PollAttachment],
+        false,
+    );
+    assert!(out.is_still_waiting());
+    assert_eq!(waiting_on(&out.state), WaitingOn::Nobody);
+}
+
+#[test]
+fn waiting_for_activation_keeps_polling_until_active() {
+    let waiting = State::waiting_customer_activation();
+    for status in [
+        AttachmentStatus::PendingCustomer,
+        AttachmentStatus::PendingPartner,
+        AttachmentStatus::PartnerRequestReceived,
+        AttachmentStatus::Unknown,
+    ] {
+        let out = step(
+            &waiting,
+            seen(status),
+            waiting.clone(),
+            &[Action::PollAttachment],
+            false,
+        );
+        assert!(out.is_still_waiting());
+        assert!(!out.is_ignored());
+    }
+}
+
+#[test]
+fn active_keeps_polling_on_active_and_unreadable_states() {
+    let active = State::active();
+    for status in [
+        AttachmentStatus::Active,
+        AttachmentStatus::Unknown,
+        AttachmentStatus::PendingPartner,
+        AttachmentStatus::PartnerRequestReceived,
+    ] {
+        let out = step(
+            &active,
+            seen(status),
+            active.clone(),
+            &[Action::PollAttachment],
+            false,
+        );
+        assert!(out.note.contains(status.as_str()) || status == AttachmentStatus::Active);
+    }
+}
+
+#[test]
+fn deactivation_waits_on_the_customer_again() {
+    let out = step(
+        &State::active(),
+        seen(AttachmentStatus::PendingCustomer),
+        State::waiting_customer_activation(),
+        &[Action::PollAttachment],
+        true,
+    );
+    assert!(out.note.contains("deactivated"), "{}", out.note);
+    assert_eq!(waiting_on(&out.state), WaitingOn::Customer);
+    step(
+        &out.state,
+        seen(AttachmentStatus::Active),
+        State::active(),
+        &[Action::PollAttachment],
+        true,
+    );
+}
+
+// ----- failures and rollbacks -----
+
+#[test]
+fn google_refusing_the_attachment_rolls_back_to_failed() {
+    let reason = "Google refused the attachment: pairing key not found";
+    let out = step(
+        &State::creating_attachment(),
+        Event::AttachmentFailed {
+            reason: "pairing key not found".to_string(),
+        },
+        State::deleting_attachment(failed_with(reason)),
+        &[Action::DeleteAttachment],
+        true,
+    );
+    assert_eq!(waiting_on(&out.state), WaitingOn::Onramp);
+    assert_eq!(failure_reason(&out.state), Some(reason));
+    let end = finish_teardown(failed_with(reason));
+    assert_eq!(end, State::failed(reason.to_string()));
+    assert!(is_terminal(&end));
+    assert_eq!(failure_reason(&end), Some(reason));
+}
+
+#[test]
+fn router_refusing_the_config_rolls_back_to_failed() {
+    let reason = "the PE router refused the configuration: commit check failed";
+    step(
+        &State::configuring_pe(),
+        Event::PeFailed {
+            reason: "commit check failed".to_string(),
+        },
+        State::deleting_attachment(failed_with(reason)),
+        &[Action::DeleteAttachment],
+        true,
+    );
+    assert_eq!(
+        finish_teardown(failed_with(reason)),
+        State::failed(reason.to_string())
+    );
+}
+
+#[test]
+fn customer_deleting_before_activation_ends_rejected() {
+    for status in GONE {
+        let out = step(
+            &State::waiting_customer_activation(),
+            seen(status),
+            State::deleting_attachment(rejected_with(REJECTED_REASON)),
+            &[Action::DeleteAttachment],
+            true,
+        );
+        assert!(out.note.contains("end as rejected"), "{}", out.note);
+    }
+    let end = finish_teardown(rejected_with(REJECTED_REASON));
+    assert_eq!(end, State::rejected(REJECTED_REASON.to_string()));
+    assert_eq!(failure_reason(&end), Some(REJECTED_REASON));
+}
+
+#[test]
+fn attachment_removed_while_active_ends_failed() {
+    for status in GONE {
+        let out = handle(&State::active(), &seen(status));
+        let State::DeletingAttachment {
+            then: Terminal::Failed { reason },
+        } = &out.state
+        else {
+            panic!("{status:?} in active gave {:?}", out.state);
+        };
+        assert!(reason.contains("removed outside onramp"), "{reason}");
+        if status == AttachmentStatus::Gone {
+            assert!(reason.contains("no longer exists"), "{reason}");
+        } else {
+            assert!(reason.contains(status.as_str()), "{reason}");
+        }
+        assert_eq!(out.actions, [Action::DeleteAttachment]);
+        assert!(out.changed);
+    }
+}
+
+// ----- delete requests -----
+
+#[test]
+fn delete_is_accepted_in_every_live_state() {
+    let live = live_states();
+    assert_eq!(live.len(), 4, "{live:?}");
+    for state in live {
+        step(
+            &state,
+            Event::DeleteRequested,
+            State::deleting_attachment(Terminal::Deleted),
+            &[Action::DeleteAttachment],
+            true,
+        );
+    }
+    assert_eq!(finish_teardown(Terminal::Deleted), State::deleted());
+}
+
+#[test]
+fn cancel_while_waiting_for_activation_drops_the_queued_poll() {
+    let out = step(
+        &State::waiting_customer_activation(),
+        Event::DeleteRequested,
+        State::deleting_attachment(Terminal::Deleted),
+        &[Action::DeleteAttachment],
+        true,
+    );
+    // The poll job queued before the delete is stale...
+    assert_ne!(current_action(&out.state), Some(Action::PollAttachment));
+    // ...and if it ran anyway, its result changes nothing.
+    let late = handle(&out.state, &seen(AttachmentStatus::PendingCustomer));
+    assert!(late.is_ignored());
+    assert_eq!(
+        late.note,
+        "unexpected event attachment_observed in state deleting_attachment"
+    );
+}
+
+#[test]
+fn delete_during_a_rollback_switches_the_ending_without_new_jobs() {
+    for build in teardown_builders() {
+        for then in [failed_with("boom"), rejected_with("declined")] {
+            let out = step(
+                &build(then),
+                Event::DeleteRequested,
+                build(Terminal::Deleted),
+                &[],
+                true,
+            );
+            assert!(out.note.contains("end as deleted"), "{}", out.note);
+            assert_eq!(failure_reason(&out.state), None);
+        }
+    }
+}
+
+#[test]
+fn repeated_delete_while_deleting_is_ignored() {
+    for build in teardown_builders() {
+        let state = build(Terminal::Deleted);
+        let out = step(&state, Event::DeleteRequested, state.clone(), &[], false);
+        assert!(out.is_ignored());
+        assert!(out.note.contains("already in progress"), "{}", out.note);
+    }
+}
+
+#[test]
+fn delete_closes_failed_and_rejected_without_actions() {
+    for state in [
+        State::failed("x".to_string()),
+        State::rejected("y".to_string()),
+    ] {
+        step(&state, Event::DeleteRequested, State::deleted(), &[], true);
+    }
+}
+
+#[test]
+fn delete_of_a_deleted_connector_is_ignored() {
+    let out = step(
+        &State::deleted(),
+        Event::DeleteRequested,
+        State::deleted(),
+        &[],
+        false,
+    );
+    assert!(out.is_ignored());
+    assert!(out.note.contains("already deleted"), "{}", out.note);
+}
+
+// ----- ignored events -----
+
+#[test]
+fn out_of_place_events_are_ignored_with_a_reason() {
+    let out = step(
+        &State::active(),
+        Event::AttachmentDeleted,
+        State::active(),
+        &[],
+        false,
+    );
+    assert_eq!(
+        out.note,
+        "unexpected event attachment_deleted in state active"
+    );
+
+    // A redelivered job result must not re-run the step after it.
+    for (state, event) in [
+        (State::configuring_pe(), created()),
+        (State::waiting_customer_activation(), Event::PeConfigured),
+        (State::creating_attachment(), seen(AttachmentStatus::Active)),
+        (State::configuring_pe(), seen(AttachmentStatus::Active)),
+        (
+            State::removing_pe_config(Terminal::Deleted),
+            Event::AttachmentDeleted,
+        ),
+    ] {
+        let out = handle(&state, &event);
+        assert!(out.is_ignored(), "{event:?} in {state:?}");
+        assert!(out.note.starts_with("unexpected event"), "{}", out.note);
+    }
+}
+
+/// Every (state, event) pair, checked against the rules the worker relies on.
+#[test]
+fn every_pair_keeps_the_worker_contract() {
+    for state in sample_states() {
+        for event in sample_events() {
+            let out = handle(&state, &event);
+            let ctx = format!("{event:?} in {state:?} → {out:?}");
+
+            assert_eq!(out.changed, out.state != state, "{ctx}");
+            assert!(!out.note.is_empty(), "{ctx}");
+            assert!(out.actions.len() <= 1, "{ctx}");
+            // What a step asks for is always the new state's standing job,
+            // so a stale-job check against `current_action` is sound.
+            if let Some(action) = out.actions.first() {
+                assert_eq!(Some(*action), current_action(&out.state), "{ctx}");
+            }
+            // Entering a new kind of state always queues its job.
+            if state_name(&out.state) != state_name(&state) {
+                assert_eq!(
+                    out.actions,
+                    current_action(&out.state).into_iter().collect::<Vec<_>>(),
+                    "{ctx}"
+                );
+            }
+            if is_terminal(&state) {
+                assert!(out.actions.is_empty(), "{ctx}");
+                assert!(is_terminal(&out.state), "{ctx}");
+            }
+            // Only polls may stay put and still ask for work.
+            if !out.changed && !out.actions.is_empty() {
+                assert!(matches!(event, Event::AttachmentObserved { .. }), "{ctx}");
+                assert_eq!(out.actions, [Action::PollAttachment], "{ctx}");
+            }
+            // A watched attachment never stops being polled by accident: an
+            // observation there always moves on or polls again.
+            if matches!(event, Event::AttachmentObserved { .. })
+                && matches!(
+                    state,
+                    State::WaitingCustomerActivation {} | State::Active {}
+                )
+            {
+                assert!(!out.is_ignored(), "{ctx}");
+            }
+            if event == Event::DeleteRequested {
+                assert!(
+                    is_terminal(&out.state)
+                        || matches!(teardown_then(&out.state), Some(Terminal::Deleted)),
+                    "{ctx}"
+                );
+            }
+            // Every failure starts its teardown at the first step.
+            if failure_reason(&out.state).is_some()
+                && failure_reason(&state).is_none()
+                && !is_terminal(&out.state)
+            {
+                assert_eq!(state_name(&out.state), "deleting_attachment", "{ctx}");
+            }
+        }
+    }
+}
+
+/// The whole transition table, written out by hand from the spec. Any change
+/// in behaviour has to be made here too, on purpose.
+#[test]
+fn transition_table_matches_the_spec() {
+    let live = [
+        "creating_attachment",
+        "configuring_pe",
+        "waiting_customer_activation",
+        "active",
+    ];
+    type Row = (String, String, String, String);
+    let mut expected: Vec<Row> = Vec::new();
+    let mut row = |from: &str, trigger: &str, to: &str, action: &str| {
+        expected.push((from.into(), trigger.into(), to.into(), action.into()));
+    };
+    let del = "deleting_attachment";
+    row(
+        "creating_attachment",
+        "attachment_created",
+        "configuring_pe",
+        "push_pe_config",
+    );
+    row(
+        "creating_attachment",
+        "attachment_failed",
+        &format!("{del}{{failed}}"),
+        "delete_attachment",
+    );
+    row(
+        "configuring_pe",
+        "pe_configured",
+        "waiting_customer_activation",
+        "poll_attachment",
+    );
+    row(
+        "configuring_pe",
+        "pe_failed",
+        &format!("{del}{{failed}}"),
+        "delete_attachment",
+    );
+    let wca = "waiting_customer_activation";
+    row(
+        wca,
+        "attachment_observed [pending customer]",
+        "stays",
+        "poll_attachment",
+    );
+    row(
+        wca,
+        "attachment_observed [pending partner]",
+        "stays",
+        "poll_attachment",
+    );
+    row(
+        wca,
+        "attachment_observed [unknown]",
+        "stays",
+        "poll_attachment",
+    );
+    row(
+        wca,
+        "attachment_observed [active]",
+        "active",
+        "poll_attachment",
+    );
+    row(
+        wca,
+        "attachment_observed [defunct, unprovisioned or gone]",
+        &format!("{del}{{rejected}}"),
+        "delete_attachment",
+    );
+    row(
+        "active",
+        "attachment_observed [active]",
+        "stays",
+        "poll_attachment",
+    );
+    row(
+        "active",
+        "attachment_observed [unknown]",
+        "stays",
+        "poll_attachment",
+    );
+    row(
+        "active",
+        "attachment_observed [pending partner]",
+        "stays",
+        "poll_attachment",
+    );
+    row(
+        "active",
+        "attachment_observed [pending customer]",
+        wca,
+        "poll_attachment",
+    );
+    row(
+        "active",
+        "attachment_observed [defunct, unprovisioned or gone]",
+        &format!("{del}{{failed}}"),
+        "delete_attachment",
+    );
+    for from in live {
+        row(
+            from,
+            "delete_requested",
+            &format!("{del}{{deleted}}"),
+            "delete_attachment",
+        );
+    }
+    for ending in ["deleted", "failed", "rejected"] {
+        row(
+            &format!("deleting_attachment{{{ending}}}"),
+            "attachment_deleted",
+            &format!("removing_pe_config{{{ending}}}"),
+            "remove_pe_config",
+        );
+        row(
+            &format!("removing_pe_config{{{ending}}}"),
+            "pe_config_removed",
+            &format!("releasing_resources{{{ending}}}"),
+            "release_resources",
+        );
+        row(
+            &format!("releasing_resources{{{ending}}}"),
+            "resources_released",
+            ending,
+            "",
+        );
+        if ending != "deleted" {
+            for step in [
+                "deleting_attachment",
+                "removing_pe_config",
+                "releasing_resources",
+            ] {
+                row(
+                    &format!("{step}{{{ending}}}"),
+                    "delete_requested",
+                    &format!("{step}{{deleted}}"),
+                    "",
+                );
+            }
+        }
+    }
+    row("failed", "delete_requested", "deleted", "");
+    row("rejected", "delete_requested", "deleted", "");
+
+    let mut actual: Vec<Row> = Vec::new();
+    for r in transitions() {
+        let to = if r.changed { r.to } else { "stays".into() };
+        let action = r.actions.first().map_or("", Action::as_str);
+        actual.push((r.from, r.trigger, to, action.into()));
+    }
+    expected.sort();
+    actual.sort();
+    let missing: Vec<_> = expected.iter().filter(|r| !actual.contains(r)).collect();
+    let extra: Vec<_> = actual.iter().filter(|r| !expected.contains(r)).collect();
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "transition table drifted from the spec\nmissing: {missing:#?}\nunexpected: {extra:#?}"
+    );
+    assert_eq!(actual.len(), expected.len(), "duplicate rows");
+}
+
+// ----- persistence -----
+
+#[test]
+fn every_state_survives_a_json_round_trip_and_continues() {
+    for state in sample_states() {
+        let json = serde_json::to_string(&state).unwrap();
+        let restored: State = serde_json::from_str(&json).unwrap();
+        assert_eq!(restored, state, "{json}");
+        assert_eq!(current_action(&restored), current_action(&state), "{json}");
+        for event in sample_events() {
+            assert_eq!(handle(&restored, &event), handle(&state, &event), "{json}");
+        }
+    }
+}
+
+#[test]
+fn crash_mid_teardown_resumes_from_the_persisted_row() {
+    let rolling_back = handle(
+        &State::waiting_customer_activation(),
+        &seen(AttachmentStatus::Defunct),
+    )
+    .state;
+    let removing = handle(&rolling_back, &Event::AttachmentDeleted).state;
+    // What the worker committed before it died.
+    let row = serde_json::to_value(&removing).unwrap();
+
+    let restored: State = serde_json::from_value(row).unwrap();
+    // Redelivery of the job that was already done must not move it on twice.
+    assert!(handle(&restored, &Event::AttachmentDeleted).is_ignored());
+    let releasing = handle(&restored, &Event::PeConfigRemoved).state;
+    let end = handle(&releasing, &Event::ResourcesReleased).state;
+    assert_eq!(end, State::rejected(REJECTED_REASON.to_string()));
+}
+
+/// Rows already in the database must keep deserialising: changing these
+/// shapes needs a data migration.
+#[test]
+fn persisted_json_shape_is_stable() {
+    let cases = [
+        (State::creating_attachment(), r#"{"CreatingAttachment":{}}"#),
+        (State::configuring_pe(), r#"{"ConfiguringPe":{}}"#),
+        (
+            State::waiting_customer_activation(),
+            r#"{"WaitingCustomerActivation":{}}"#,
+        ),
+        (State::active(), r#"{"Active":{}}"#),
+        (
+            State::deleting_attachment(failed_with("boom")),
+            r#"{"DeletingAttachment":{"then":{"kind":"failed","reason":"boom"}}}"#,
+        ),
+        (
+            State::removing_pe_config(rejected_with("no")),
+            r#"{"RemovingPeConfig":{"then":{"kind":"rejected","reason":"no"}}}"#,
+        ),
+        (
+            State::releasing_resources(Terminal::Deleted),
+            r#"{"ReleasingResources":{"then":{"kind":"deleted"}}}"#,
+        ),
+        (
+            State::failed("boom".to_string()),
+            r#"{"Failed":{"reason":"boom"}}"#,
+        ),
+        (
+            State::rejected("no".to_string()),
+            r#"{"Rejected":{"reason":"no"}}"#,
+        ),
+        (State::deleted(), r#"{"Deleted":{}}"#),
+    ];
+    for (state, json) in cases {
+        assert_eq!(serde_json::to_string(&state).unwrap(), json);
+        assert_eq!(serde_json::from_str::<State>(json).unwrap(), state);
+    }
+}
+
+#[test]
+fn event_json_shape_is_stable() {
+    let cases = [
+        (
+            created(),
+            r#"{"type":"attachment_created","cloud_router_ip":"169.254.67.201/29","customer_router_ip":"169.254.67.202/29"}"#,
+        ),
+        (
+            seen(AttachmentStatus::PendingCustomer),
+            r#"{"type":"attachment_observed","status":"PENDING_CUSTOMER"}"#,
+        ),
+        (
+            Event::AttachmentFailed {
+                reason: "x".to_string(),
+            },
+            r#"{"type":"attachment_failed","reason":"x"}"#,
+        ),
+        (Event::DeleteRequested, r#"{"type":"delete_requested"}"#),
+    ];
+    for (event, json) in cases {
+        assert_eq!(serde_json::to_string(&event).unwrap(), json);
+        assert_eq!(serde_json::from_str::<Event>(json).unwrap(), event);
+    }
+    for event in sample_events() {
+        let value = serde_json::to_value(&event).unwrap();
+        assert_eq!(value["type"], event.name());
+        let back: Event = serde_json::from_value(value).unwrap();
+        assert_eq!(back, event);
+    }
+    for action in Action::ALL {
+        assert_eq!(
+            serde_json::to_string(&action).unwrap(),
+            format!("\"{}\"", action.as_str())
+        );
+    }
+}
+
+// ----- helpers and introspection -----
+
+#[test]
+fn attachment_status_parses_google_wire_strings() {
+    for status in AttachmentStatus::ALL {
+        assert_eq!(AttachmentStatus::parse(status.as_str()), status);
+        assert_eq!(
+            serde_json::to_string(&status).unwrap(),
+            format!("\"{}\"", status.as_str())
+        );
+    }
+    assert_eq!(
+        AttachmentStatus::parse("PENDING_CUSTOMER"),
+        AttachmentStatus::PendingCustomer
+    );
+    assert_eq!(
+        AttachmentStatus::parse("PARTNER_REQUEST_RECEIVED"),
+        AttachmentStatus::PartnerRequestReceived
+    );
+    assert_eq!(
+        AttachmentStatus::parse(" active "),
+        AttachmentStatus::Active
+    );
+    assert_eq!(
+        AttachmentStatus::parse("STATE_UNSPECIFIED"),
+        AttachmentStatus::Unknown
+    );
+    assert_eq!(AttachmentStatus::parse(""), AttachmentStatus::Unknown);
+}
+
+#[test]
+fn action_all_lists_every_standing_action_once() {
+    let mut standing: Vec<Action> = Vec::new();
+    for state in sample_states() {
+        if let Some(action) = current_action(&state)
+            && !standing.contains(&action)
+        {
+            standing.push(action);
+        }
+    }
+    assert_eq!(standing, Action::ALL);
+}
+
+#[test]
+fn state_names_follow_the_lifecycle_order() {
+    let mut names: Vec<&str> = Vec::new();
+    for state in sample_states() {
+        let name = state_name(&state);
+        if !names.contains(&name) {
+            names.push(name);
+        }
+    }
+    assert_eq!(names, STATE_NAMES);
+}
+
+#[test]
+fn each_state_says_who_it_waits_on() {
+    let expected = [
+        ("creating_attachment", WaitingOn::Onramp),
+        ("configuring_pe", WaitingOn::Onramp),
+        ("waiting_customer_activation", WaitingOn::Customer),
+        ("active", WaitingOn::Nobody),
+        ("deleting_attachment", WaitingOn::Onramp),
+        ("removing_pe_config", WaitingOn::Onramp),
+        ("releasing_resources", WaitingOn::Onramp),
+        ("deleted", WaitingOn::Nobody),
+        ("failed", WaitingOn::Nobody),
+        ("rejected", WaitingOn::Nobody),
+    ];
+    assert_eq!(expected.len(), STATE_NAMES.len());
+    for state in sample_states() {
+        let want = expected
+            .iter()
+            .find(|(name, _)| *name == state_name(&state))
+            .map(|(_, who)| *who);
+        assert_eq!(Some(waiting_on(&state)), want, "{state:?}");
+    }
+}
+
+#[test]
+fn terminal_states_are_exactly_deleted_failed_rejected() {
+    for state in sample_states() {
+        assert_eq!(
+            is_terminal(&state),
+            matches!(state_name(&state), "deleted" | "failed" | "rejected"),
+            "{state:?}"
+        );
+    }
+}
+
+#[test]
+fn standing_action_per_state() {
+    let expected = [
+        ("creating_attachment", Some(Action::CreateAttachment)),
+        ("configuring_pe", Some(Action::PushPeConfig)),
+        ("waiting_customer_activation", Some(Action::PollAttachment)),
+        ("active", Some(Action::PollAttachment)),
+        ("deleting_attachment", Some(Action::DeleteAttachment)),
+        ("removing_pe_config", Some(Action::RemovePeConfig)),
+        ("releasing_resources", Some(Action::ReleaseResources)),
+        ("deleted", None),
+        ("failed", None),
+        ("rejected", None),
+    ];
+    assert_eq!(expected.len(), STATE_NAMES.len());
+    for state in sample_states() {
+        let want = expected
+            .iter()
+            .find(|(name, _)| *name == state_name(&state))
+            .map(|(_, action)| *action);
+        assert_eq!(Some(current_action(&state)), want, "{state:?}");
+    }
+}
+
+#[test]
+fn next_step_is_specific_to_each_state() {
+    let mut seen_steps: Vec<(&str, &str)> = Vec::new();
+    for state in sample_states() {
+        let text = next_step(&state);
+        assert!(text.ends_with('.'), "{text}");
+        match seen_steps
+            .iter()
+            .find(|(name, _)| *name == state_name(&state))
+        {
+            Some((_, earlier)) => assert_eq!(*earlier, text),
+            None => {
+                assert!(
+                    !seen_steps.iter().any(|(_, t)| *t == text),
+                    "two states share: {text}"
+                );
+                seen_steps.push((state_name(&state), text));
+            }
+        }
+    }
+    assert!(next_step(&State::waiting_customer_activation()).contains("--admin-enabled"));
+}
+
+#[test]
+fn failure_reason_only_where_something_went_wrong() {
+    assert_eq!(failure_reason(&State::failed("r1".to_string())), Some("r1"));
+    assert_eq!(
+        failure_reason(&State::rejected("r2".to_string())),
+        Some("r2")
+    );
+    for build in teardown_builders() {
+        assert_eq!(failure_reason(&build(failed_with("r3"))), Some("r3"));
+        assert_eq!(failure_reason(&build(rejected_with("r4"))), Some("r4"));
+        assert_eq!(failure_reason(&build(Terminal::Deleted)), None);
+    }
+    for state in live_states() {
+        assert_eq!(failure_reason(&state), None, "{state:?}");
+    }
+    assert_eq!(failure_reason(&State::deleted()), None);
+}

@@ -1,0 +1,187 @@
+//! Runs the actions of `aws-hosted-connection` connectors: the hosted
+//! connection at AWS, the customer's VIF on it (watched, not created: the
+//! customer creates it), and the PE with what the customer reported.
+
+use std::sync::Arc;
+
+use onramp_aws_dx::{DxClient, HostedConnectionRequest};
+use onramp_router_templates::Operation;
+use onramp_state_machines::aws_hosted_connection::{Action, ConnectionStatus, Event};
+use onramp_state_machines::aws_hosted_vif::VifStatus;
+use onramp_store::DatabaseConnection;
+use onramp_store::entity::connector;
+use onramp_store::inventory;
+use onramp_store::model::{AwsHostedConnectionParams, Resources};
+use onramp_store::secrets::SecretBox;
+
+use crate::actions::{Step, done};
+use crate::pe_writer::PeWriter;
+use crate::router_push::{self, Pushed};
+use crate::{WorkerConfig, intent};
+
+pub(crate) struct HostedConnectionActions {
+    db: DatabaseConnection,
+    dx: DxClient,
+    secrets: SecretBox,
+    writer: Arc<PeWriter>,
+}
+
+impl HostedConnectionActions {
+    pub(crate) fn new(db: DatabaseConnection, cfg: &WorkerConfig, writer: Arc<PeWriter>) -> Self {
+        Self {
+            db,
+            dx: DxClient::new(&cfg.dx),
+            secrets: cfg.secrets.clone(),
+            writer,
+        }
+    }
+
+    pub(crate) async fn execute(
+        &self,
+        action: Action,
+        row: &connector::Model,
+    ) -> Result<Step<Event>, onramp_store::Error> {
+        let res = Resources::from_json(&row.resources)?;
+        let params = AwsHostedConnectionParams::from_json(&row.params)?;
+        Ok(match action {
+            Action::AllocateConnection => {
+                let nni = inventory::nni(&self.db, row.nni_id).await?;
+                let req = HostedConnectionRequest {
+                    interconnect_id: nni.csp_ref.clone(),
+                    owner_account: params.aws_account_id.clone(),
+                    bandwidth: params.bandwidth.clone(),
+                    name: res.csp_object_name.clone(),
+                    vlan: res.vlan,
+                };
+                match self.dx.ensure_hosted_connection(&req).await {
+                    Ok(c) => Step::Done {
+                        event: Event::ConnectionAllocated {
+                            connection_id: c.id.clone(),
+                        },
+                        actor: "aws",
+                        csp_ref: Some(Some(c.id)),
+                    },
+                    Err(e) if e.is_retryable() => Step::Retry(e.to_string()),
+                    Err(e) => done(
+                        Event::ConnectionAllocationRejected {
+                            reason: e.to_string(),
+                        },
+                        "aws",
+                    ),
+                }
+            }
+            Action::PollConnection => match self.connection(row, &res).await {
+                Ok(status) => done(Event::ConnectionObserved { status }, "aws"),
+                Err(reason) => Step::Retry(reason),
+            },
+            Action::PushPeConfig => self.push(row, &res, Operation::Create).await?,
+            Action::RemovePeConfig => self.push(row, &res, Operation::Delete).await?,
+            Action::PollVif => {
+                let Some(conn) = &row.csp_ref else {
+                    return Ok(Step::Retry(
+                        "the hosted connection's id is not known".into(),
+                    ));
+                };
+                match self.dx.vifs_on_connection(conn).await {
+                    Ok(vifs) => {
+                        // The customer may have replaced a VIF: the live one
+                        // counts, a deleted one only when nothing else is left.
+                        let vif = vifs.iter().find(|v| v.is_live()).or_else(|| vifs.first());
+                        let (vif_state, bgp_up) = vif
+                            .map(|v| (VifStatus::parse(&v.state), v.bgp_up))
+                            .unwrap_or((VifStatus::Deleted, false));
+                        done(Event::VifObserved { vif_state, bgp_up }, "aws")
+                    }
+                    Err(e) => Step::Retry(e.to_string()),
+                }
+            }
+            Action::DeleteConnection => {
+                let nni = inventory::nni(&self.db, row.nni_id).await?;
+                // By name too: a worker may have died after AWS allocated the
+                // connection but before its id was recorded.
+                let mut ids: Vec<String> = row.csp_ref.iter().cloned().collect();
+                match self
+                    .dx
+                    .find_hosted_connection_by_name(&nni.csp_ref, &res.csp_object_name)
+                    .await
+                {
+                    Ok(Some(c)) if !ids.contains(&c.id) => ids.push(c.id),
+                    Ok(_) => {}
+                    Err(e) => return Ok(Step::Retry(e.to_string())),
+                }
+                for id in &ids {
+                    if let Err(e) = self.dx.delete_connection(id).await {
+                        return Ok(Step::Retry(e.to_string()));
+                    }
+                }
+                done(Event::ConnectionDeleted, "aws")
+            }
+            Action::ReleaseResources => done(Event::ResourcesReleased, "onramp"),
+        })
+    }
+
+    async fn connection(
+        &self,
+        row: &connector::Model,
+        res: &Resources,
+    ) -> Result<ConnectionStatus, String> {
+        let nni = inventory::nni(&self.db, row.nni_id)
+            .await
+            .map_err(|e| e.to_string())?;
+        let found = match &row.csp_ref {
+            Some(id) => self.dx.describe_hosted_connection(&nni.csp_ref, id).await,
+            None => {
+                self.dx
+                    .find_hosted_connection_by_name(&nni.csp_ref, &res.csp_object_name)
+                    .await
+            }
+        }
+        .map_err(|e| e.to_string())?;
+        Ok(found
+            .map(|c| ConnectionStatus::parse(&c.state))
+            .unwrap_or(ConnectionStatus::Deleted))
+    }
+
+    async fn push(
+        &self,
+        row: &connector::Model,
+        res: &Resources,
+        op: Operation,
+    ) -> Result<Step<Event>, onramp_store::Error> {
+        if op == Operation::Delete && !res.has_peering() {
+            // The customer never reported a VIF, so nothing was pushed.
+            return Ok(done(Event::PeConfigRemoved, "router"));
+        }
+        let auth_key = if res.auth_key_sealed.is_empty() {
+            String::new()
+        } else {
+            match self.secrets.open(&res.auth_key_sealed) {
+                Ok(k) => k,
+                Err(e) => return Ok(Step::Retry(format!("BGP key of {}: {e}", row.id))),
+            }
+        };
+        let tenant = inventory::tenant(&self.db, row.tenant_id).await?;
+        let params = AwsHostedConnectionParams::from_json(&row.params)?;
+        let intent = intent::single_attachment(
+            row,
+            res,
+            &tenant,
+            &auth_key,
+            format!(
+                "onramp {} aws hosted connection {}",
+                row.id, params.aws_account_id
+            ),
+        );
+        let pushed = router_push::push(&self.writer, &self.db, row, res.pe_id, &intent, op).await?;
+        Ok(match (pushed, op) {
+            (Pushed::Done, Operation::Create) => done(Event::PeConfigured, "router"),
+            (Pushed::Done, Operation::Delete) => done(Event::PeConfigRemoved, "router"),
+            (Pushed::Refused(reason), Operation::Create) => {
+                done(Event::PeFailed { reason }, "router")
+            }
+            (Pushed::Refused(reason), Operation::Delete) => Step::Retry(reason),
+            (Pushed::Wait(d), _) => Step::Wait(d),
+            (Pushed::Retry(reason), _) => Step::Retry(reason),
+        })
+    }
+}
