@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what onramp's dev stack and test suite run against, on Debian:
 # nats-server (JetStream), netconfd + OpenSSH (the simulated PE routers),
-# PostgreSQL (the production database, tested beside SQLite), and the local
-# user the simulated PEs accept over SSH. Safe to run again.
+# PostgreSQL (the production database, tested beside SQLite), headless
+# Chromium + ChromeDriver (the browser end-to-end tests), and the local user
+# the simulated PEs accept over SSH. Safe to run again.
 set -euo pipefail
 
 need_root() {
@@ -14,7 +15,8 @@ need_root() {
 }
 
 missing=()
-for bin in nats-server netconfd sshd ssh-keygen psql sqlite3 pkg-config; do
+for bin in nats-server netconfd sshd ssh-keygen psql sqlite3 pkg-config \
+  chromium chromedriver; do
   command -v "$bin" >/dev/null 2>&1 || [ -x "/usr/sbin/$bin" ] || missing+=("$bin")
 done
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=("initdb")
@@ -26,10 +28,12 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "installing: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
+  # fonts-liberation is only a Recommends of chromium: without a font, text in
+  # the browser tests' screenshots renders as empty boxes.
   apt-get install -y -qq --no-install-recommends \
     nats-server netconfd openssh-server openssh-client \
     postgresql postgresql-client sqlite3 ca-certificates gcc make \
-    libyang2-dev pkg-config >/dev/null
+    libyang2-dev pkg-config chromium chromium-driver fonts-liberation >/dev/null
   # Debian starts the packaged services; onramp starts its own on free ports.
   systemctl disable --now nats-server postgresql ssh >/dev/null 2>&1 || true
   if ! id onramp-pe >/dev/null 2>&1; then

@@ -60,3 +60,36 @@ fn an_unreachable_database_is_named() {
         "{err}"
     );
 }
+
+#[test]
+fn half_configured_cloud_credentials_are_named() {
+    let key = onramp_store::secrets::SecretBox::generate_base64_key();
+    for role in ["serve", "worker"] {
+        let (ok, err) = run(
+            &[role],
+            &[
+                ("ONRAMP_SECRET_KEY", &key),
+                ("ONRAMP_AZURE_CLIENT_ID", "0a1b2c3d-0000-4000-8000-0000000000bb"),
+                ("ONRAMP_AZURE_TENANT_ID", "72f988bf-0000-4000-8000-0000000000aa"),
+            ],
+        );
+        assert!(!ok, "{role} started with half the Azure settings");
+        assert!(
+            err.contains("ONRAMP_AZURE_CLIENT_SECRET is required"),
+            "{role}: {err}"
+        );
+    }
+    let (ok, err) = run(
+        &["worker"],
+        &[
+            ("ONRAMP_SECRET_KEY", &key),
+            ("ONRAMP_GCP_PROJECT", "onramp-partner"),
+            ("ONRAMP_GCP_COMPUTE_URL", "compute.googleapis.com"),
+        ],
+    );
+    assert!(!ok);
+    assert!(
+        err.contains("ONRAMP_GCP_COMPUTE_URL must be an http(s) URL"),
+        "{err}"
+    );
+}
