@@ -69,8 +69,14 @@ fn half_configured_cloud_credentials_are_named() {
             &[role],
             &[
                 ("ONRAMP_SECRET_KEY", &key),
-                ("ONRAMP_AZURE_CLIENT_ID", "0a1b2c3d-0000-4000-8000-0000000000bb"),
-                ("ONRAMP_AZURE_TENANT_ID", "72f988bf-0000-4000-8000-0000000000aa"),
+                (
+                    "ONRAMP_AZURE_CLIENT_ID",
+                    "0a1b2c3d-0000-4000-8000-0000000000bb",
+                ),
+                (
+                    "ONRAMP_AZURE_TENANT_ID",
+                    "72f988bf-0000-4000-8000-0000000000aa",
+                ),
             ],
         );
         assert!(!ok, "{role} started with half the Azure settings");
