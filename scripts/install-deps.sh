@@ -21,6 +21,7 @@ for bin in nats-server netconfd sshd ssh-keygen psql sqlite3 pkg-config \
 done
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=("initdb")
 [ -f /usr/include/libyang/libyang.h ] || missing+=("libyang2-dev")
+[ -d /usr/share/fonts/truetype/liberation ] || missing+=("fonts-liberation")
 if ! id onramp-pe >/dev/null 2>&1; then missing+=("user onramp-pe"); fi
 
 if [ ${#missing[@]} -gt 0 ]; then

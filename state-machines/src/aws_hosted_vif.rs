@@ -21,11 +21,14 @@
 
 use serde::{Deserialize, Serialize};
 use statig::Outcome as Step;
-use statig::Outcome::{Handled, Super, Transition};
-use statig::blocking::IntoStateMachineExt as _;
+use statig::Outcome::Super;
 use statig::state_machine;
 
+pub use crate::Terminal;
 use crate::WaitingOn;
+use crate::machine::{
+    self, Ends, already_deleted, close, delete_while_tearing_down, end_teardown, go, keep_polling,
+};
 
 mod docs;
 #[cfg(test)]
@@ -111,11 +114,7 @@ impl VifStatus {
     /// Reads the AWS wire string. Anything AWS adds later becomes `Unknown`,
     /// which the machine treats as "keep watching" rather than as a failure.
     pub fn parse(aws: &str) -> VifStatus {
-        let aws = aws.trim();
-        VifStatus::ALL
-            .into_iter()
-            .find(|s| s.as_str().eq_ignore_ascii_case(aws))
-            .unwrap_or(VifStatus::Unknown)
+        machine::parse_wire(&VifStatus::ALL, VifStatus::as_str, aws, VifStatus::Unknown)
     }
 
     /// The AWS wire string.
@@ -161,65 +160,15 @@ impl Action {
     }
 }
 
-/// Where a teardown ends. Carried by the teardown states so that a worker
-/// restarted mid-rollback still knows whether it is deleting on request or
-/// cleaning up after a failure.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Terminal {
-    Deleted,
-    Failed { reason: String },
-    Rejected { reason: String },
-}
-
-impl Terminal {
-    fn reason(&self) -> Option<&str> {
-        match self {
-            Terminal::Deleted => None,
-            Terminal::Failed { reason } | Terminal::Rejected { reason } => Some(reason),
-        }
-    }
-}
-
 /// The result of [`start`] or [`handle`].
-#[derive(Clone, Debug, PartialEq)]
-pub struct Outcome {
-    pub state: State,
-    pub actions: Vec<Action>,
-    /// false when the event left the state as it was (e.g. a poll that saw no change,
-    /// or an event ignored in this state). The worker then naks the job with a delay
-    /// instead of committing.
-    pub changed: bool,
-    /// Human-readable line for the connector's event timeline (e.g. "customer accepted the VIF"),
-    /// or why an event was ignored ("unexpected event vif_deleted in state active").
-    pub note: String,
-}
-
-impl Outcome {
-    /// The event had no effect and asks for nothing: the job that carried it
-    /// is stale or a duplicate and should be acked and dropped, not naked
-    /// (redelivering it would never change the answer).
-    pub fn is_ignored(&self) -> bool {
-        !self.changed && self.actions.is_empty()
-    }
-
-    /// Nothing changed but the state is still watching something (a poll):
-    /// nak the job with a delay so it runs again.
-    pub fn is_still_waiting(&self) -> bool {
-        !self.changed && !self.actions.is_empty()
-    }
-}
+pub type Outcome = crate::Outcome<State, Action>;
 
 /// The statig shared storage. Empty: everything a connector needs to persist
 /// lives in [`State`], so the state alone is the persisted form.
 struct Machine;
 
 /// statig's context: what a handler asks the world for while it runs.
-#[derive(Default)]
-struct Effects {
-    actions: Vec<Action>,
-    note: Option<String>,
-}
+type Effects = machine::Effects<Action>;
 
 /// How a `VifObserved` reads, independent of the state it arrives in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -267,37 +216,31 @@ impl Seen {
     }
 }
 
-fn describe(vif_state: VifStatus, bgp_up: bool) -> String {
+/// How the timeline names one poll of a VIF (also `aws-hosted-connection`'s).
+pub(crate) fn describe(vif_state: VifStatus, bgp_up: bool) -> String {
     let bgp = if bgp_up { "up" } else { "down" };
     format!("{}, BGP {bgp}", vif_state.as_str())
-}
-
-fn go(context: &mut Effects, next: State, note: impl Into<String>) -> Step<State> {
-    context.note = Some(note.into());
-    Transition(next)
-}
-
-/// A poll that saw nothing new: stay, and poll again.
-fn keep_polling(context: &mut Effects, note: impl Into<String>) -> Step<State> {
-    context.actions.push(Action::PollVif);
-    context.note = Some(note.into());
-    Handled
 }
 
 /// Every way out (delete, rollback, VIF lost) takes the same teardown path,
 /// so the cleanup is written once and a crash anywhere in it resumes.
 fn teardown(context: &mut Effects, then: Terminal) -> Step<State> {
-    let note = match &then {
-        Terminal::Deleted => "delete requested; tearing the connector down".to_string(),
-        Terminal::Failed { reason } => {
-            format!("{reason}; tearing down, the connector will end as failed")
-        }
-        Terminal::Rejected { reason } => {
-            format!("{reason}; tearing down, the connector will end as rejected")
-        }
-    };
-    go(context, State::deleting_vif(then), note)
+    machine::teardown(context, then, State::deleting_vif)
 }
+
+/// The teardown states, in the order a teardown runs through them.
+const TEARDOWN: [fn(Terminal) -> State; 3] = [
+    State::deleting_vif,
+    State::removing_pe_config,
+    State::releasing_resources,
+];
+
+/// The three terminal states every teardown ends in.
+const ENDS: Ends<State> = Ends {
+    deleted: State::deleted,
+    failed: State::failed,
+    rejected: State::rejected,
+};
 
 // statig derives each state's fields from its handler's reference parameters,
 // so string-carrying states must take `&String`, not `&str`.
@@ -379,6 +322,7 @@ impl Machine {
             // people for nothing; keep the last known state and look again.
             Seen::Unreadable => keep_polling(
                 context,
+                Action::PollVif,
                 format!(
                     "AWS reports a VIF state onramp does not recognise ({}); still watching",
                     describe(*vif_state, *bgp_up)
@@ -400,6 +344,7 @@ impl Machine {
         match Seen::of(*vif_state, *bgp_up) {
             Seen::Confirming => keep_polling(
                 context,
+                Action::PollVif,
                 format!("VIF {vif_id} still awaits the customer's acceptance"),
             ),
             Seen::Up => go(
@@ -447,6 +392,7 @@ impl Machine {
             // It has never been up, so "down" here is still "not up yet".
             Seen::Confirming | Seen::NotUp => keep_polling(
                 context,
+                Action::PollVif,
                 format!(
                     "VIF {vif_id} {}; waiting for it to come up",
                     describe(*vif_state, *bgp_up)
@@ -462,7 +408,11 @@ impl Machine {
             return Super;
         };
         match Seen::of(*vif_state, *bgp_up) {
-            Seen::Up => keep_polling(context, format!("VIF {vif_id} available, BGP up")),
+            Seen::Up => keep_polling(
+                context,
+                Action::PollVif,
+                format!("VIF {vif_id} available, BGP up"),
+            ),
             Seen::Confirming | Seen::NotUp => go(
                 context,
                 State::down(vif_id.clone()),
@@ -488,6 +438,7 @@ impl Machine {
             ),
             Seen::Confirming | Seen::NotUp => keep_polling(
                 context,
+                Action::PollVif,
                 format!("VIF {vif_id} {}; still down", describe(*vif_state, *bgp_up)),
             ),
             Seen::Gone | Seen::Declined | Seen::Unreadable => Super,
@@ -499,19 +450,7 @@ impl Machine {
     #[superstate]
     fn tearing_down(then: &mut Terminal, context: &mut Effects, event: &Event) -> Step<State> {
         match event {
-            Event::DeleteRequested => {
-                // The step's action is already queued, so only the ending
-                // changes; re-emitting it would just duplicate the job.
-                if let Some(reason) = then.reason() {
-                    context.note = Some(format!(
-                        "delete requested during the rollback ({reason}); the connector will end as deleted"
-                    ));
-                    *then = Terminal::Deleted;
-                } else {
-                    context.note = Some("delete already in progress".to_string());
-                }
-                Handled
-            }
+            Event::DeleteRequested => delete_while_tearing_down(then, context),
             _ => Super,
         }
     }
@@ -543,23 +482,7 @@ impl Machine {
     #[state(superstate = "tearing_down", entry_action = "release_resources")]
     fn releasing_resources(then: &Terminal, context: &mut Effects, event: &Event) -> Step<State> {
         match event {
-            Event::ResourcesReleased => match then {
-                Terminal::Deleted => go(
-                    context,
-                    State::deleted(),
-                    "resources released; connector deleted",
-                ),
-                Terminal::Failed { reason } => go(
-                    context,
-                    State::failed(reason.clone()),
-                    format!("resources released; connector failed: {reason}"),
-                ),
-                Terminal::Rejected { reason } => go(
-                    context,
-                    State::rejected(reason.clone()),
-                    format!("resources released; connector rejected: {reason}"),
-                ),
-            },
+            Event::ResourcesReleased => end_teardown(context, then, &ENDS),
             _ => Super,
         }
     }
@@ -569,10 +492,7 @@ impl Machine {
     #[state]
     fn deleted(context: &mut Effects, event: &Event) -> Step<State> {
         match event {
-            Event::DeleteRequested => {
-                context.note = Some("already deleted; nothing to do".to_string());
-                Handled
-            }
+            Event::DeleteRequested => already_deleted(context),
             _ => Super,
         }
     }
@@ -582,11 +502,7 @@ impl Machine {
     #[state]
     fn failed(reason: &String, context: &mut Effects, event: &Event) -> Step<State> {
         match event {
-            Event::DeleteRequested => go(
-                context,
-                State::deleted(),
-                format!("failed connector deleted; its resources were already released ({reason})"),
-            ),
+            Event::DeleteRequested => close(context, State::deleted(), "failed", reason),
             _ => Super,
         }
     }
@@ -594,13 +510,7 @@ impl Machine {
     #[state]
     fn rejected(reason: &String, context: &mut Effects, event: &Event) -> Step<State> {
         match event {
-            Event::DeleteRequested => go(
-                context,
-                State::deleted(),
-                format!(
-                    "rejected connector deleted; its resources were already released ({reason})"
-                ),
-            ),
+            Event::DeleteRequested => close(context, State::deleted(), "rejected", reason),
             _ => Super,
         }
     }
@@ -641,44 +551,12 @@ impl Machine {
 /// The state a freshly ordered connector starts in, and its first actions
 /// (`[PushPeConfig]`).
 pub fn start() -> Outcome {
-    let mut effects = Effects::default();
-    let machine = Machine
-        .uninitialized_state_machine()
-        .init_with_context(&mut effects);
-    Outcome {
-        state: machine.state().clone(),
-        actions: effects.actions,
-        changed: true,
-        note: "connector ordered; configuring the PE router".to_string(),
-    }
+    machine::start(Machine, "connector ordered; configuring the PE router")
 }
 
 /// Feeds one event to the machine restored at `state`.
 pub fn handle(state: &State, event: &Event) -> Outcome {
-    let mut machine = Machine.uninitialized_state_machine();
-    *machine.state_mut() = state.clone();
-    // Initialising replays the restored state's entry action. That action was
-    // emitted and committed when the state was first entered, so it is dropped.
-    let mut machine = machine.init_with_context(&mut Effects::default());
-
-    let mut effects = Effects::default();
-    machine.handle_with_context(event, &mut effects);
-
-    let next = machine.state().clone();
-    let changed = next != *state;
-    let note = effects.note.unwrap_or_else(|| {
-        format!(
-            "unexpected event {} in state {}",
-            event.name(),
-            state_name(state)
-        )
-    });
-    Outcome {
-        state: next,
-        actions: effects.actions,
-        changed,
-        note,
-    }
+    machine::handle(Machine, state, event, event.name(), state_name(state))
 }
 
 /// The one action whose result `state` is waiting for (its entry action), if
@@ -686,11 +564,7 @@ pub fn handle(state: &State, event: &Event) -> Outcome {
 /// after it was queued (e.g. a `poll_vif` still queued when a delete came in),
 /// and the worker should ack it without running it.
 pub fn current_action(state: &State) -> Option<Action> {
-    let mut machine = Machine.uninitialized_state_machine();
-    *machine.state_mut() = state.clone();
-    let mut effects = Effects::default();
-    machine.init_with_context(&mut effects);
-    effects.actions.first().copied()
+    machine::entry_action(Machine, state)
 }
 
 /// snake_case public name of the state: "configuring_pe", "allocating_vif",

@@ -28,11 +28,14 @@
 
 use serde::{Deserialize, Serialize};
 use statig::Outcome as Step;
-use statig::Outcome::{Handled, Super, Transition};
-use statig::blocking::IntoStateMachineExt as _;
+use statig::Outcome::Super;
 use statig::state_machine;
 
+pub use crate::Terminal;
 use crate::WaitingOn;
+use crate::machine::{
+    self, Ends, already_deleted, close, delete_while_tearing_down, end_teardown, go, keep_polling,
+};
 
 mod docs;
 #[cfg(test)]
@@ -188,70 +191,15 @@ impl Action {
     }
 }
 
-/// Where a teardown ends. Carried by the teardown states so that a worker
-/// restarted mid-rollback still knows whether it is deleting on request or
-/// cleaning up after a failure.
-///
-/// No transition of this machine leads to `Rejected` today (Azure has no
-/// "customer declined" step: the customer hands over the service key
-/// instead). It stays so that every connector kind ends in the same three
-/// terminals and the API can map them without knowing the kind.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Terminal {
-    Deleted,
-    Failed { reason: String },
-    Rejected { reason: String },
-}
-
-impl Terminal {
-    fn reason(&self) -> Option<&str> {
-        match self {
-            Terminal::Deleted => None,
-            Terminal::Failed { reason } | Terminal::Rejected { reason } => Some(reason),
-        }
-    }
-}
-
 /// The result of [`start`] or [`handle`].
-#[derive(Clone, Debug, PartialEq)]
-pub struct Outcome {
-    pub state: State,
-    pub actions: Vec<Action>,
-    /// false when the event left the state as it was (e.g. a poll that saw no change,
-    /// or an event ignored in this state). The worker then naks the job with a delay
-    /// instead of committing.
-    pub changed: bool,
-    /// Human-readable line for the connector's event timeline (e.g. "circuit provisioned at Azure"),
-    /// or why an event was ignored ("unexpected event peering_deleted in state active").
-    pub note: String,
-}
-
-impl Outcome {
-    /// The event had no effect and asks for nothing: the job that carried it
-    /// is stale or a duplicate and should be acked and dropped, not naked
-    /// (redelivering it would never change the answer).
-    pub fn is_ignored(&self) -> bool {
-        !self.changed && self.actions.is_empty()
-    }
-
-    /// Nothing changed but the state is still watching something (a poll):
-    /// nak the job with a delay so it runs again.
-    pub fn is_still_waiting(&self) -> bool {
-        !self.changed && !self.actions.is_empty()
-    }
-}
+pub type Outcome = crate::Outcome<State, Action>;
 
 /// The statig shared storage. Empty: everything a connector needs to persist
 /// lives in [`State`], so the state alone is the persisted form.
 struct Machine;
 
 /// statig's context: what a handler asks the world for while it runs.
-#[derive(Default)]
-struct Effects {
-    actions: Vec<Action>,
-    note: Option<String>,
-}
+type Effects = machine::Effects<Action>;
 
 /// How a `LegsObserved` reads, independent of the state it arrives in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -291,18 +239,6 @@ fn describe(primary_up: bool, secondary_up: bool) -> String {
     )
 }
 
-fn go(context: &mut Effects, next: State, note: impl Into<String>) -> Step<State> {
-    context.note = Some(note.into());
-    Transition(next)
-}
-
-/// A poll that saw nothing new: stay, and poll again.
-fn keep_polling(context: &mut Effects, poll: Action, note: impl Into<String>) -> Step<State> {
-    context.actions.push(poll);
-    context.note = Some(note.into());
-    Handled
-}
-
 /// Every way out (delete, rollback, circuit lost) takes the same teardown
 /// path, so the cleanup is written once and a crash anywhere in it resumes.
 ///
@@ -311,16 +247,7 @@ fn keep_polling(context: &mut Effects, poll: Action, note: impl Into<String>) ->
 /// costs a few no-op removals, and one that starts after a half-done push
 /// cleans it up.
 fn teardown(context: &mut Effects, then: Terminal) -> Step<State> {
-    let note = match &then {
-        Terminal::Deleted => "delete requested; tearing the connector down".to_string(),
-        Terminal::Failed { reason } => {
-            format!("{reason}; tearing down, the connector will end as failed")
-        }
-        Terminal::Rejected { reason } => {
-            format!("{reason}; tearing down, the connector will end as rejected")
-        }
-    };
-    go(context, State::removing_secondary_pe(then), note)
+    machine::teardown(context, then, State::removing_secondary_pe)
 }
 
 /// The cross-connection went away behind onramp's back: whatever is left on
@@ -333,6 +260,22 @@ fn circuit_lost(context: &mut Effects, reason: &str) -> Step<State> {
         },
     )
 }
+
+/// The teardown states, in the order a teardown runs through them.
+const TEARDOWN: [fn(Terminal) -> State; 5] = [
+    State::removing_secondary_pe,
+    State::removing_primary_pe,
+    State::deleting_peering,
+    State::deprovisioning_circuit,
+    State::releasing_resources,
+];
+
+/// The three terminal states every teardown ends in.
+const ENDS: Ends<State> = Ends {
+    deleted: State::deleted,
+    failed: State::failed,
+    rejected: State::rejected,
+};
 
 // statig derives each state's fields from its handler's reference parameters,
 // so string-carrying states must take `&String`, not `&str`.
@@ -655,19 +598,7 @@ impl Machine {
     #[superstate]
     fn tearing_down(then: &mut Terminal, context: &mut Effects, event: &Event) -> Step<State> {
         match event {
-            Event::DeleteRequested => {
-                // The step's action is already queued, so only the ending
-                // changes; re-emitting it would just duplicate the job.
-                if let Some(reason) = then.reason() {
-                    context.note = Some(format!(
-                        "delete requested during the rollback ({reason}); the connector will end as deleted"
-                    ));
-                    *then = Terminal::Deleted;
-                } else {
-                    context.note = Some("delete already in progress".to_string());
-                }
-                Handled
-            }
+            Event::DeleteRequested => delete_while_tearing_down(then, context),
             _ => Super,
         }
     }
@@ -729,23 +660,7 @@ impl Machine {
     #[state(superstate = "tearing_down", entry_action = "release_resources")]
     fn releasing_resources(then: &Terminal, context: &mut Effects, event: &Event) -> Step<State> {
         match event {
-            Event::ResourcesReleased => match then {
-                Terminal::Deleted => go(
-                    context,
-                    State::deleted(),
-                    "resources released; connector deleted",
-                ),
-                Terminal::Failed { reason } => go(
-                    context,
-                    State::failed(reason.clone()),
-                    format!("resources released; connector failed: {reason}"),
-                ),
-                Terminal::Rejected { reason } => go(
-                    context,
-                    State::rejected(reason.clone()),
-                    format!("resources released; connector rejected: {reason}"),
-                ),
-            },
+            Event::ResourcesReleased => end_teardown(context, then, &ENDS),
             _ => Super,
         }
     }
@@ -755,10 +670,7 @@ impl Machine {
     #[state]
     fn deleted(context: &mut Effects, event: &Event) -> Step<State> {
         match event {
-            Event::DeleteRequested => {
-                context.note = Some("already deleted; nothing to do".to_string());
-                Handled
-            }
+            Event::DeleteRequested => already_deleted(context),
             _ => Super,
         }
     }
@@ -768,11 +680,7 @@ impl Machine {
     #[state]
     fn failed(reason: &String, context: &mut Effects, event: &Event) -> Step<State> {
         match event {
-            Event::DeleteRequested => go(
-                context,
-                State::deleted(),
-                format!("failed connector deleted; its resources were already released ({reason})"),
-            ),
+            Event::DeleteRequested => close(context, State::deleted(), "failed", reason),
             _ => Super,
         }
     }
@@ -780,13 +688,7 @@ impl Machine {
     #[state]
     fn rejected(reason: &String, context: &mut Effects, event: &Event) -> Step<State> {
         match event {
-            Event::DeleteRequested => go(
-                context,
-                State::deleted(),
-                format!(
-                    "rejected connector deleted; its resources were already released ({reason})"
-                ),
-            ),
+            Event::DeleteRequested => close(context, State::deleted(), "rejected", reason),
             _ => Super,
         }
     }
@@ -853,49 +755,17 @@ impl Machine {
 /// (`[ProvisionCircuit]`). `managed_peering`: onramp configures the circuit's
 /// private peering itself; otherwise the customer does and onramp checks it.
 pub fn start(managed_peering: bool) -> Outcome {
-    let mut machine = Machine.uninitialized_state_machine();
-    *machine.state_mut() = State::provisioning_circuit(managed_peering);
-    let mut effects = Effects::default();
-    let machine = machine.init_with_context(&mut effects);
     let note = if managed_peering {
         "connector ordered; provisioning the ExpressRoute circuit at Azure (onramp will configure private peering)"
     } else {
         "connector ordered; provisioning the ExpressRoute circuit at Azure (the customer will configure private peering)"
     };
-    Outcome {
-        state: machine.state().clone(),
-        actions: effects.actions,
-        changed: true,
-        note: note.to_string(),
-    }
+    machine::start_in(Machine, State::provisioning_circuit(managed_peering), note)
 }
 
 /// Feeds one event to the machine restored at `state`.
 pub fn handle(state: &State, event: &Event) -> Outcome {
-    let mut machine = Machine.uninitialized_state_machine();
-    *machine.state_mut() = state.clone();
-    // Initialising replays the restored state's entry action. That action was
-    // emitted and committed when the state was first entered, so it is dropped.
-    let mut machine = machine.init_with_context(&mut Effects::default());
-
-    let mut effects = Effects::default();
-    machine.handle_with_context(event, &mut effects);
-
-    let next = machine.state().clone();
-    let changed = next != *state;
-    let note = effects.note.unwrap_or_else(|| {
-        format!(
-            "unexpected event {} in state {}",
-            event.name(),
-            state_name(state)
-        )
-    });
-    Outcome {
-        state: next,
-        actions: effects.actions,
-        changed,
-        note,
-    }
+    machine::handle(Machine, state, event, event.name(), state_name(state))
 }
 
 /// The one action whose result `state` is waiting for (its entry action), if
@@ -903,11 +773,7 @@ pub fn handle(state: &State, event: &Event) -> Outcome {
 /// after it was queued (e.g. a `poll_legs` still queued when a delete came in),
 /// and the worker should ack it without running it.
 pub fn current_action(state: &State) -> Option<Action> {
-    let mut machine = Machine.uninitialized_state_machine();
-    *machine.state_mut() = state.clone();
-    let mut effects = Effects::default();
-    machine.init_with_context(&mut effects);
-    effects.actions.first().copied()
+    machine::entry_action(Machine, state)
 }
 
 /// snake_case public name of the state, one of [`STATE_NAMES`].

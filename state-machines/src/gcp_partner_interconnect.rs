@@ -26,11 +26,14 @@
 
 use serde::{Deserialize, Serialize};
 use statig::Outcome as Step;
-use statig::Outcome::{Handled, Super, Transition};
-use statig::blocking::IntoStateMachineExt as _;
+use statig::Outcome::Super;
 use statig::state_machine;
 
+pub use crate::Terminal;
 use crate::WaitingOn;
+use crate::machine::{
+    self, Ends, already_deleted, close, delete_while_tearing_down, end_teardown, go, keep_polling,
+};
 
 mod docs;
 #[cfg(test)]
@@ -126,11 +129,12 @@ impl AttachmentStatus {
     /// `STATE_UNSPECIFIED` or a state Google adds later, becomes `Unknown`,
     /// which the machine treats as "keep watching" rather than as a failure.
     pub fn parse(google: &str) -> AttachmentStatus {
-        let google = google.trim();
-        AttachmentStatus::ALL
-            .into_iter()
-            .find(|s| s.as_str().eq_ignore_ascii_case(google))
-            .unwrap_or(AttachmentStatus::Unknown)
+        machine::parse_wire(
+            &AttachmentStatus::ALL,
+            AttachmentStatus::as_str,
+            google,
+            AttachmentStatus::Unknown,
+        )
     }
 
     /// Google's wire string; `GONE` and `UNKNOWN` are onramp's own.
@@ -184,66 +188,15 @@ impl Action {
     }
 }
 
-/// Where a teardown ends. Carried by the teardown states so that a worker
-/// restarted mid-rollback still knows whether it is deleting on request or
-/// cleaning up after a failure.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Terminal {
-    Deleted,
-    Failed { reason: String },
-    Rejected { reason: String },
-}
-
-impl Terminal {
-    fn reason(&self) -> Option<&str> {
-        match self {
-            Terminal::Deleted => None,
-            Terminal::Failed { reason } | Terminal::Rejected { reason } => Some(reason),
-        }
-    }
-}
-
 /// The result of [`start`] or [`handle`].
-#[derive(Clone, Debug, PartialEq)]
-pub struct Outcome {
-    pub state: State,
-    pub actions: Vec<Action>,
-    /// false when the event left the state as it was (e.g. a poll that saw no change,
-    /// or an event ignored in this state). The worker then naks the job with a delay
-    /// instead of committing.
-    pub changed: bool,
-    /// Human-readable line for the connector's event timeline (e.g. "the customer activated
-    /// the attachment"), or why an event was ignored ("unexpected event attachment_deleted in
-    /// state active").
-    pub note: String,
-}
-
-impl Outcome {
-    /// The event had no effect and asks for nothing: the job that carried it
-    /// is stale or a duplicate and should be acked and dropped, not naked
-    /// (redelivering it would never change the answer).
-    pub fn is_ignored(&self) -> bool {
-        !self.changed && self.actions.is_empty()
-    }
-
-    /// Nothing changed but the state is still watching something (a poll):
-    /// nak the job with a delay so it runs again.
-    pub fn is_still_waiting(&self) -> bool {
-        !self.changed && !self.actions.is_empty()
-    }
-}
+pub type Outcome = crate::Outcome<State, Action>;
 
 /// The statig shared storage. Empty: everything a connector needs to persist
 /// lives in [`State`], so the state alone is the persisted form.
 struct Machine;
 
 /// statig's context: what a handler asks the world for while it runs.
-#[derive(Default)]
-struct Effects {
-    actions: Vec<Action>,
-    note: Option<String>,
-}
+type Effects = machine::Effects<Action>;
 
 /// How an `AttachmentObserved` reads, independent of the state it arrives in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -294,18 +247,6 @@ fn describe(status: AttachmentStatus) -> String {
     }
 }
 
-fn go(context: &mut Effects, next: State, note: impl Into<String>) -> Step<State> {
-    context.note = Some(note.into());
-    Transition(next)
-}
-
-/// A poll that saw nothing new: stay, and poll again.
-fn keep_polling(context: &mut Effects, note: impl Into<String>) -> Step<State> {
-    context.actions.push(Action::PollAttachment);
-    context.note = Some(note.into());
-    Handled
-}
-
 /// Every way out (delete, rollback, attachment lost) takes the same teardown
 /// path, so the cleanup is written once and a crash anywhere in it resumes.
 ///
@@ -314,17 +255,22 @@ fn keep_polling(context: &mut Effects, note: impl Into<String>) -> Step<State> {
 /// is none, so a teardown that starts before anything was created costs one
 /// GET, and one that starts after a half-done insert cleans it up.
 fn teardown(context: &mut Effects, then: Terminal) -> Step<State> {
-    let note = match &then {
-        Terminal::Deleted => "delete requested; tearing the connector down".to_string(),
-        Terminal::Failed { reason } => {
-            format!("{reason}; tearing down, the connector will end as failed")
-        }
-        Terminal::Rejected { reason } => {
-            format!("{reason}; tearing down, the connector will end as rejected")
-        }
-    };
-    go(context, State::deleting_attachment(then), note)
+    machine::teardown(context, then, State::deleting_attachment)
 }
+
+/// The teardown states, in the order a teardown runs through them.
+const TEARDOWN: [fn(Terminal) -> State; 3] = [
+    State::deleting_attachment,
+    State::removing_pe_config,
+    State::releasing_resources,
+];
+
+/// The three terminal states every teardown ends in.
+const ENDS: Ends<State> = Ends {
+    deleted: State::deleted,
+    failed: State::failed,
+    rejected: State::rejected,
+};
 
 // statig derives each state's fields from its handler's reference parameters,
 // so string-carrying states must take `&String`, not `&str`.
@@ -406,6 +352,7 @@ impl Machine {
             Event::AttachmentObserved { status } if Seen::of(*status) == Seen::Unreadable => {
                 keep_polling(
                     context,
+                    Action::PollAttachment,
                     format!(
                         "Google reports an attachment state onramp does not recognise ({}); \
                          still watching",
@@ -425,12 +372,14 @@ impl Machine {
         match Seen::of(*status) {
             Seen::PendingCustomer => keep_polling(
                 context,
+                Action::PollAttachment,
                 "the attachment still awaits the customer's activation",
             ),
             // Google is still pairing the two attachments; nothing for
             // anyone to do but wait.
             Seen::PendingPartner => keep_polling(
                 context,
+                Action::PollAttachment,
                 format!(
                     "{}: Google is still pairing it with the customer's; waiting",
                     describe(*status)
@@ -462,7 +411,7 @@ impl Machine {
             return Super;
         };
         match Seen::of(*status) {
-            Seen::Active => keep_polling(context, "attachment active"),
+            Seen::Active => keep_polling(context, Action::PollAttachment, "attachment active"),
             // Deactivating is the customer's to undo, so the connector waits
             // on them again rather than failing.
             Seen::PendingCustomer => go(
@@ -476,6 +425,7 @@ impl Machine {
             // flap the connector.
             Seen::PendingPartner => keep_polling(
                 context,
+                Action::PollAttachment,
                 format!(
                     "{}, which onramp does not expect once active; still watching",
                     describe(*status)
@@ -502,19 +452,7 @@ impl Machine {
     #[superstate]
     fn tearing_down(then: &mut Terminal, context: &mut Effects, event: &Event) -> Step<State> {
         match event {
-            Event::DeleteRequested => {
-                // The step's action is already queued, so only the ending
-                // changes; re-emitting it would just duplicate the job.
-                if let Some(reason) = then.reason() {
-                    context.note = Some(format!(
-                        "delete requested during the rollback ({reason}); the connector will end as deleted"
-                    ));
-                    *then = Terminal::Deleted;
-                } else {
-                    context.note = Some("delete already in progress".to_string());
-                }
-                Handled
-            }
+            Event::DeleteRequested => delete_while_tearing_down(then, context),
             _ => Super,
         }
     }
@@ -546,23 +484,7 @@ impl Machine {
     #[state(superstate = "tearing_down", entry_action = "release_resources")]
     fn releasing_resources(then: &Terminal, context: &mut Effects, event: &Event) -> Step<State> {
         match event {
-            Event::ResourcesReleased => match then {
-                Terminal::Deleted => go(
-                    context,
-                    State::deleted(),
-                    "resources released; connector deleted",
-                ),
-                Terminal::Failed { reason } => go(
-                    context,
-                    State::failed(reason.clone()),
-                    format!("resources released; connector failed: {reason}"),
-                ),
-                Terminal::Rejected { reason } => go(
-                    context,
-                    State::rejected(reason.clone()),
-                    format!("resources released; connector rejected: {reason}"),
-                ),
-            },
+            Event::ResourcesReleased => end_teardown(context, then, &ENDS),
             _ => Super,
         }
     }
@@ -572,10 +494,7 @@ impl Machine {
     #[state]
     fn deleted(context: &mut Effects, event: &Event) -> Step<State> {
         match event {
-            Event::DeleteRequested => {
-                context.note = Some("already deleted; nothing to do".to_string());
-                Handled
-            }
+            Event::DeleteRequested => already_deleted(context),
             _ => Super,
         }
     }
@@ -585,11 +504,7 @@ impl Machine {
     #[state]
     fn failed(reason: &String, context: &mut Effects, event: &Event) -> Step<State> {
         match event {
-            Event::DeleteRequested => go(
-                context,
-                State::deleted(),
-                format!("failed connector deleted; its resources were already released ({reason})"),
-            ),
+            Event::DeleteRequested => close(context, State::deleted(), "failed", reason),
             _ => Super,
         }
     }
@@ -597,13 +512,7 @@ impl Machine {
     #[state]
     fn rejected(reason: &String, context: &mut Effects, event: &Event) -> Step<State> {
         match event {
-            Event::DeleteRequested => go(
-                context,
-                State::deleted(),
-                format!(
-                    "rejected connector deleted; its resources were already released ({reason})"
-                ),
-            ),
+            Event::DeleteRequested => close(context, State::deleted(), "rejected", reason),
             _ => Super,
         }
     }
@@ -644,46 +553,16 @@ impl Machine {
 /// The state a freshly ordered connector starts in, and its first actions
 /// (`[CreateAttachment]`).
 pub fn start() -> Outcome {
-    let mut effects = Effects::default();
-    let machine = Machine
-        .uninitialized_state_machine()
-        .init_with_context(&mut effects);
-    Outcome {
-        state: machine.state().clone(),
-        actions: effects.actions,
-        changed: true,
-        note: "connector ordered; creating the partner attachment at Google with the customer's \
-               pairing key"
-            .to_string(),
-    }
+    machine::start(
+        Machine,
+        "connector ordered; creating the partner attachment at Google with the customer's \
+               pairing key",
+    )
 }
 
 /// Feeds one event to the machine restored at `state`.
 pub fn handle(state: &State, event: &Event) -> Outcome {
-    let mut machine = Machine.uninitialized_state_machine();
-    *machine.state_mut() = state.clone();
-    // Initialising replays the restored state's entry action. That action was
-    // emitted and committed when the state was first entered, so it is dropped.
-    let mut machine = machine.init_with_context(&mut Effects::default());
-
-    let mut effects = Effects::default();
-    machine.handle_with_context(event, &mut effects);
-
-    let next = machine.state().clone();
-    let changed = next != *state;
-    let note = effects.note.unwrap_or_else(|| {
-        format!(
-            "unexpected event {} in state {}",
-            event.name(),
-            state_name(state)
-        )
-    });
-    Outcome {
-        state: next,
-        actions: effects.actions,
-        changed,
-        note,
-    }
+    machine::handle(Machine, state, event, event.name(), state_name(state))
 }
 
 /// The one action whose result `state` is waiting for (its entry action), if
@@ -691,11 +570,7 @@ pub fn handle(state: &State, event: &Event) -> Outcome {
 /// after it was queued (e.g. a `poll_attachment` still queued when a delete
 /// came in), and the worker should ack it without running it.
 pub fn current_action(state: &State) -> Option<Action> {
-    let mut machine = Machine.uninitialized_state_machine();
-    *machine.state_mut() = state.clone();
-    let mut effects = Effects::default();
-    machine.init_with_context(&mut effects);
-    effects.actions.first().copied()
+    machine::entry_action(Machine, state)
 }
 
 /// snake_case public name of the state, one of [`STATE_NAMES`].

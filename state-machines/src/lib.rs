@@ -10,7 +10,15 @@ pub mod aws_hosted_vif;
 pub mod azure_expressroute;
 pub mod gcp_partner_interconnect;
 
+mod docs;
+mod machine;
+#[cfg(test)]
+mod testing;
+
 use serde::{Deserialize, Serialize};
+
+pub use docs::TransitionRow;
+pub use machine::{Outcome, Terminal};
 
 /// Who has to act before a connector can move on.
 ///

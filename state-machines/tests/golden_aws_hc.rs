@@ -4,108 +4,13 @@
 //! `ONRAMP_UPDATE_GOLDEN=1 cargo test -p onramp-state-machines` rewrites them
 //! (review the git diff before committing).
 
-use std::path::{Path, PathBuf};
+mod common;
 
 use onramp_state_machines::aws_hosted_connection::{
-    Action, ConnectionStatus, Event, Outcome, State, VifStatus, handle, mermaid, start,
-    transition_table_markdown,
+    ConnectionStatus, Event, VifStatus, handle, mermaid, start, transition_table_markdown,
 };
-use serde::Serialize;
 
-const UPDATE_VAR: &str = "ONRAMP_UPDATE_GOLDEN";
-
-fn crate_path(relative: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
-}
-
-fn updating() -> bool {
-    std::env::var(UPDATE_VAR).is_ok_and(|v| v == "1")
-}
-
-/// Line-by-line diff; traces are one step per line, so the line number is
-/// the step that changed.
-fn diff(expected: &str, actual: &str) -> String {
-    let expected: Vec<&str> = expected.lines().collect();
-    let actual: Vec<&str> = actual.lines().collect();
-    let mut out = String::new();
-    for i in 0..expected.len().max(actual.len()) {
-        let (e, a) = (expected.get(i), actual.get(i));
-        if e != a {
-            out.push_str(&format!("line {}:\n", i + 1));
-            if let Some(e) = e {
-                out.push_str(&format!("  - {e}\n"));
-            }
-            if let Some(a) = a {
-                out.push_str(&format!("  + {a}\n"));
-            }
-        }
-    }
-    out
-}
-
-fn check_golden(relative: &str, actual: &str) {
-    let path = crate_path(relative);
-    if updating() {
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, actual).unwrap();
-        return;
-    }
-    let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!("cannot read {relative} ({e}); run with {UPDATE_VAR}=1 to create it")
-    });
-    if expected != actual {
-        panic!(
-            "{relative} does not match the machine (- golden, + actual):\n{}\n\
-             If the change is intended, run with {UPDATE_VAR}=1 and review the diff.",
-            diff(&expected, actual)
-        );
-    }
-}
-
-/// One trace line; a struct rather than `json!` so the fields keep this order.
-#[derive(Serialize)]
-struct TraceLine<'a> {
-    before: Option<&'a State>,
-    event: Option<&'a Event>,
-    after: &'a State,
-    actions: &'a [Action],
-    changed: bool,
-    note: &'a str,
-}
-
-/// Runs `events` from `first` (a `start` outcome), persisting and restoring
-/// the state as JSON between steps exactly as the worker does, and renders
-/// one line per step.
-fn trace(first: Outcome, events: &[Event]) -> String {
-    let render = |line: &TraceLine| serde_json::to_string(line).unwrap() + "\n";
-    let mut out_text = render(&TraceLine {
-        before: None,
-        event: None,
-        after: &first.state,
-        actions: &first.actions,
-        changed: first.changed,
-        note: &first.note,
-    });
-    let mut row = serde_json::to_string(&first.state).unwrap();
-    for event in events {
-        let before: State = serde_json::from_str(&row).unwrap();
-        let out = handle(&before, event);
-        out_text += &render(&TraceLine {
-            before: Some(&before),
-            event: Some(event),
-            after: &out.state,
-            actions: &out.actions,
-            changed: out.changed,
-            note: &out.note,
-        });
-        // A worker only commits when something changed; otherwise it naks
-        // (poll) or drops (ignored) the job and the row stays as it was.
-        if out.changed {
-            row = serde_json::to_string(&out.state).unwrap();
-        }
-    }
-    out_text
-}
+use common::{check_golden, check_readme_section, trace};
 
 fn connection(status: ConnectionStatus) -> Event {
     Event::ConnectionObserved { status }
@@ -149,7 +54,7 @@ fn teardown() -> [Event; 3] {
 fn scenario(name: &str, events: &[Event]) {
     check_golden(
         &format!("tests/golden/aws_hc_{name}.jsonl"),
-        &trace(start(), events),
+        &trace(start(), events, handle),
     );
 }
 
@@ -242,36 +147,12 @@ fn mermaid_diagram() {
     check_golden("tests/golden/aws_hosted_connection.mmd", &mermaid());
 }
 
-// Separate from the other kinds' markers, which their own golden tests
-// check: each test only rewrites what lies between its own pair.
-const BEGIN: &str = "<!-- BEGIN GENERATED: aws-hosted-connection -->";
-const END: &str = "<!-- END GENERATED: aws-hosted-connection -->";
-
 /// The README's diagram and table are generated; the prose around them is not.
 #[test]
 fn readme_generated_section() {
-    let path = crate_path("README.md");
-    let readme = std::fs::read_to_string(&path).expect("state-machines/README.md");
-    let (head, rest) = readme
-        .split_once(BEGIN)
-        .unwrap_or_else(|| panic!("README.md lacks the marker {BEGIN}"));
-    let (current, tail) = rest
-        .split_once(END)
-        .unwrap_or_else(|| panic!("README.md lacks the marker {END}"));
-    let generated = format!(
-        "\n```mermaid\n{}```\n\n{}",
-        mermaid(),
-        transition_table_markdown()
+    check_readme_section(
+        "aws-hosted-connection",
+        &mermaid(),
+        &transition_table_markdown(),
     );
-    if updating() {
-        std::fs::write(&path, format!("{head}{BEGIN}{generated}{END}{tail}")).unwrap();
-        return;
-    }
-    if current != generated {
-        panic!(
-            "README.md's generated section is stale (- README, + actual):\n{}\n\
-             Run with {UPDATE_VAR}=1 to regenerate it.",
-            diff(current, &generated)
-        );
-    }
 }

@@ -149,15 +149,7 @@ pub async fn create_aws_hosted_vif(
             auth_key_sealed: auth_key_sealed.to_string(),
             csp_object_name: format!("onramp-{id}"),
         };
-        let model = connector::ActiveModel {
-            id: Set(id),
-            resources: Set(serde_json::to_string(&resources).expect("resources serialize")),
-            ..Default::default()
-        }
-        .update(&tx)
-        .await?;
-        finish_order(tx, id, initial, mode).await?;
-        Ok(model)
+        finish_order(tx, id, &resources, initial, mode).await
     })
     .await
 }
@@ -210,32 +202,11 @@ pub async fn create_gcp_partner_interconnect(
             Some(a) => (a, AsnSource::Customer),
             None => (alloc::asn(&tx, owner).await?, AsnSource::Allocated),
         };
-        let resources = Resources {
-            pe_id: pe.id,
-            pe_name: pe.name.clone(),
-            port_id: port.id,
-            port_name: port.name.clone(),
-            vlan,
-            subnet: String::new(),
-            pe_address: String::new(),
-            csp_address: String::new(),
-            asn,
-            asn_source,
-            csp_asn: GOOGLE_ASN,
-            // Partner Interconnect sessions run without MD5 unless the
-            // customer sets one on their Cloud Router.
-            auth_key_sealed: String::new(),
-            csp_object_name: format!("onramp-{id}"),
-        };
-        let model = connector::ActiveModel {
-            id: Set(id),
-            resources: Set(serde_json::to_string(&resources).expect("resources serialize")),
-            ..Default::default()
-        }
-        .update(&tx)
-        .await?;
-        finish_order(tx, id, initial, mode).await?;
-        Ok(model)
+        // Partner Interconnect sessions run without MD5 unless the customer
+        // sets one on their Cloud Router: no key.
+        let resources =
+            Resources::awaiting_peering(&pe, &port, vlan, (asn, asn_source), GOOGLE_ASN, id);
+        finish_order(tx, id, &resources, initial, mode).await
     })
     .await
 }
@@ -275,30 +246,16 @@ pub async fn create_aws_hosted_connection(
             owner,
         )
         .await?;
-        let resources = Resources {
-            pe_id: pe.id,
-            pe_name: pe.name.clone(),
-            port_id: port.id,
-            port_name: port.name.clone(),
+        // ASN, addresses and key come with the customer's VIF report.
+        let resources = Resources::awaiting_peering(
+            &pe,
+            &port,
             vlan,
-            subnet: String::new(),
-            pe_address: String::new(),
-            csp_address: String::new(),
-            asn: 0,
-            asn_source: AsnSource::Customer,
-            csp_asn: nni.csp_asn as u32,
-            auth_key_sealed: String::new(),
-            csp_object_name: format!("onramp-{id}"),
-        };
-        let model = connector::ActiveModel {
-            id: Set(id),
-            resources: Set(serde_json::to_string(&resources).expect("resources serialize")),
-            ..Default::default()
-        }
-        .update(&tx)
-        .await?;
-        finish_order(tx, id, initial, mode).await?;
-        Ok(model)
+            (0, AsnSource::Customer),
+            nni.csp_asn as u32,
+            id,
+        );
+        finish_order(tx, id, &resources, initial, mode).await
     })
     .await
 }
@@ -403,15 +360,7 @@ pub async fn create_azure_expressroute(
             csp_asn: nni.csp_asn as u32,
             auth_key_sealed: auth_key_sealed.to_string(),
         };
-        let model = connector::ActiveModel {
-            id: Set(id),
-            resources: Set(serde_json::to_string(&resources).expect("resources serialize")),
-            ..Default::default()
-        }
-        .update(&tx)
-        .await?;
-        finish_order(tx, id, initial, mode).await?;
-        Ok(model)
+        finish_order(tx, id, &resources, initial, mode).await
     })
     .await
 }
@@ -466,18 +415,27 @@ async fn insert_connector<C: ConnectionTrait>(
     Ok(())
 }
 
-/// Ends the order transaction: a dry run rolls everything back (it ran for
-/// real, so the plan shows exactly what an order would get now); an order
-/// records its first event and job and commits.
+/// Ends the order transaction: stores what was allocated; then a dry run
+/// rolls everything back (it ran for real, so the plan shows exactly what an
+/// order would get now) and an order records its first event and job and
+/// commits.
 async fn finish_order(
     tx: sea_orm::DatabaseTransaction,
     id: Uuid,
+    resources: &impl serde::Serialize,
     initial: &Initial,
     mode: Mode,
-) -> Result<()> {
+) -> Result<connector::Model> {
+    let model = connector::ActiveModel {
+        id: Set(id),
+        resources: Set(serde_json::to_string(resources).expect("resources serialize")),
+        ..Default::default()
+    }
+    .update(&tx)
+    .await?;
     if mode == Mode::DryRun {
         tx.rollback().await?;
-        return Ok(());
+        return Ok(model);
     }
     record_event(
         &tx,
@@ -494,7 +452,7 @@ async fn finish_order(
         enqueue(&tx, id, 0, action).await?;
     }
     tx.commit().await?;
-    Ok(())
+    Ok(model)
 }
 
 /// A live (not finished) connector of any tenant that uses this CSP object,
@@ -757,4 +715,92 @@ async fn enqueue<C: ConnectionTrait>(
         &serde_json::to_string(&job).expect("job serializes"),
     )
     .await
+}
+
+/// Timeline events after `after_id`, oldest first, each with its connector,
+/// for the `GET /v1/events` stream. `tenant_id` (a customer) limits them to
+/// that tenant's connectors; `connector_id` and `kind` narrow further.
+///
+/// Returns the rows and the cursor to pass as `after_id` next time: every
+/// event id up to it has been considered. Ids are handed out at insert and
+/// become visible at commit, so on PostgreSQL event 7 can appear after
+/// event 8; a cursor that jumped to 8 would skip 7 for good. The cursor
+/// therefore stops before a missing id until the event after the hole is
+/// older than any transaction runs (then the hole is a rollback). At most
+/// `limit` ids are considered per call. `after_id` `None` means "from now":
+/// no rows, and the newest id as the cursor.
+pub async fn events_since(
+    db: &DatabaseConnection,
+    tenant_id: Option<Uuid>,
+    connector_id: Option<Uuid>,
+    kind: Option<&str>,
+    after_id: Option<i64>,
+    limit: u64,
+) -> Result<(Vec<(connector_event::Model, connector::Model)>, i64)> {
+    use sea_orm::{JoinType, QuerySelect};
+
+    // Order, transition and delete transactions take milliseconds; a hole
+    // this old will not be filled.
+    const HOLE_SETTLES_AFTER: chrono::TimeDelta = chrono::TimeDelta::seconds(5);
+
+    let Some(after_id) = after_id else {
+        let newest: Option<Option<i64>> = connector_event::Entity::find()
+            .select_only()
+            .column_as(connector_event::Column::Id.max(), "newest")
+            .into_tuple()
+            .one(db)
+            .await?;
+        return Ok((Vec::new(), newest.flatten().unwrap_or(0)));
+    };
+    // Every tenant's ids, to see the holes; the rows themselves are read
+    // scoped below.
+    let ids: Vec<(i64, chrono::DateTime<Utc>)> = connector_event::Entity::find()
+        .select_only()
+        .column(connector_event::Column::Id)
+        .column(connector_event::Column::At)
+        .filter(connector_event::Column::Id.gt(after_id))
+        .order_by_asc(connector_event::Column::Id)
+        .limit(limit)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let settled = Utc::now() - HOLE_SETTLES_AFTER;
+    let mut through = after_id;
+    for (id, at) in ids {
+        if id != through + 1 && at > settled {
+            break;
+        }
+        through = id;
+    }
+    if through == after_id {
+        return Ok((Vec::new(), after_id));
+    }
+    let mut q = connector_event::Entity::find()
+        .select_also(connector::Entity)
+        .join(
+            JoinType::InnerJoin,
+            connector_event::Entity::belongs_to(connector::Entity)
+                .from(connector_event::Column::ConnectorId)
+                .to(connector::Column::Id)
+                .into(),
+        )
+        .filter(connector_event::Column::Id.gt(after_id))
+        .filter(connector_event::Column::Id.lte(through));
+    if let Some(t) = tenant_id {
+        q = q.filter(connector::Column::TenantId.eq(t));
+    }
+    if let Some(c) = connector_id {
+        q = q.filter(connector_event::Column::ConnectorId.eq(c));
+    }
+    if let Some(k) = kind {
+        q = q.filter(connector::Column::Kind.eq(k));
+    }
+    let rows = q
+        .order_by_asc(connector_event::Column::Id)
+        .all(db)
+        .await?
+        .into_iter()
+        .filter_map(|(e, c)| c.map(|c| (e, c)))
+        .collect();
+    Ok((rows, through))
 }

@@ -183,6 +183,34 @@ impl AwsHostedConnectionParams {
 }
 
 impl Resources {
+    /// A single-session connector's resources before its peering is known:
+    /// Google picks the addresses, a hosted connection's customer reports
+    /// them; both are filled in later.
+    pub fn awaiting_peering(
+        pe: &crate::entity::pe_router::Model,
+        port: &crate::entity::pe_port::Model,
+        vlan: u16,
+        (asn, asn_source): (u32, AsnSource),
+        csp_asn: u32,
+        connector_id: uuid::Uuid,
+    ) -> Self {
+        Resources {
+            pe_id: pe.id,
+            pe_name: pe.name.clone(),
+            port_id: port.id,
+            port_name: port.name.clone(),
+            vlan,
+            subnet: String::new(),
+            pe_address: String::new(),
+            csp_address: String::new(),
+            asn,
+            asn_source,
+            csp_asn,
+            auth_key_sealed: String::new(),
+            csp_object_name: format!("onramp-{connector_id}"),
+        }
+    }
+
     /// Whether the peering addresses are known yet: for Google they come
     /// with the attachment, for a hosted connection from the customer.
     pub fn has_peering(&self) -> bool {

@@ -67,176 +67,65 @@ pub(crate) trait Kind: Send + Sync {
     ) -> impl Future<Output = Result<Step<Self::Event>, onramp_store::Error>> + Send;
 }
 
-impl Kind for Actions {
-    type State = vif::State;
-    type Action = vif::Action;
-    type Event = vif::Event;
+/// The `Kind` impl of an executor over machine module `$m`: every machine
+/// exposes the same functions, so only the executor and the module differ.
+/// `$resources` is the function that stores values learnt on the way, if
+/// the kind has one.
+macro_rules! kind {
+    ($executor:ty, $m:ident $(, resources = $resources:path)?) => {
+        impl Kind for $executor {
+            type State = $m::State;
+            type Action = $m::Action;
+            type Event = $m::Event;
 
-    fn current_action(state: &vif::State) -> Option<vif::Action> {
-        vif::current_action(state)
-    }
-    fn action_name(action: vif::Action) -> &'static str {
-        action.as_str()
-    }
-    fn releases(action: vif::Action) -> bool {
-        action == vif::Action::ReleaseResources
-    }
-    fn event_name(event: &vif::Event) -> &'static str {
-        event.name()
-    }
-    fn handle(state: &vif::State, event: &vif::Event) -> Stepped<vif::State> {
-        let out = vif::handle(state, event);
-        Stepped {
-            first_action: out.actions.first().map(|a| a.as_str()),
-            has_actions: !out.actions.is_empty(),
-            changed: out.changed,
-            note: out.note,
-            state: out.state,
+            fn current_action(state: &$m::State) -> Option<$m::Action> {
+                $m::current_action(state)
+            }
+            fn action_name(action: $m::Action) -> &'static str {
+                action.as_str()
+            }
+            fn releases(action: $m::Action) -> bool {
+                action == $m::Action::ReleaseResources
+            }
+            fn event_name(event: &$m::Event) -> &'static str {
+                event.name()
+            }
+            fn handle(state: &$m::State, event: &$m::Event) -> Stepped<$m::State> {
+                let out = $m::handle(state, event);
+                Stepped {
+                    first_action: out.actions.first().map(|a| a.as_str()),
+                    has_actions: !out.actions.is_empty(),
+                    changed: out.changed,
+                    note: out.note,
+                    state: out.state,
+                }
+            }
+            fn state_name(state: &$m::State) -> &'static str {
+                $m::state_name(state)
+            }
+            fn waiting_on(state: &$m::State) -> &'static str {
+                $m::waiting_on(state).as_str()
+            }
+            $(
+                fn resources_after(
+                    row: &connector::Model,
+                    event: &$m::Event,
+                ) -> Result<Option<String>, onramp_store::Error> {
+                    $resources(row, event)
+                }
+            )?
+            fn execute(
+                &self,
+                action: $m::Action,
+                row: &connector::Model,
+            ) -> impl Future<Output = Result<Step<$m::Event>, onramp_store::Error>> + Send {
+                <$executor>::execute(self, action, row)
+            }
         }
-    }
-    fn state_name(state: &vif::State) -> &'static str {
-        vif::state_name(state)
-    }
-    fn waiting_on(state: &vif::State) -> &'static str {
-        vif::waiting_on(state).as_str()
-    }
-    fn execute(
-        &self,
-        action: vif::Action,
-        row: &connector::Model,
-    ) -> impl Future<Output = Result<Step<vif::Event>, onramp_store::Error>> + Send {
-        Actions::execute(self, action, row)
-    }
+    };
 }
 
-impl Kind for AzureActions {
-    type State = er::State;
-    type Action = er::Action;
-    type Event = er::Event;
-
-    fn current_action(state: &er::State) -> Option<er::Action> {
-        er::current_action(state)
-    }
-    fn action_name(action: er::Action) -> &'static str {
-        action.as_str()
-    }
-    fn releases(action: er::Action) -> bool {
-        action == er::Action::ReleaseResources
-    }
-    fn event_name(event: &er::Event) -> &'static str {
-        event.name()
-    }
-    fn handle(state: &er::State, event: &er::Event) -> Stepped<er::State> {
-        let out = er::handle(state, event);
-        Stepped {
-            first_action: out.actions.first().map(|a| a.as_str()),
-            has_actions: !out.actions.is_empty(),
-            changed: out.changed,
-            note: out.note,
-            state: out.state,
-        }
-    }
-    fn state_name(state: &er::State) -> &'static str {
-        er::state_name(state)
-    }
-    fn waiting_on(state: &er::State) -> &'static str {
-        er::waiting_on(state).as_str()
-    }
-    fn execute(
-        &self,
-        action: er::Action,
-        row: &connector::Model,
-    ) -> impl Future<Output = Result<Step<er::Event>, onramp_store::Error>> + Send {
-        AzureActions::execute(self, action, row)
-    }
-}
-
-impl Kind for GcpActions {
-    type State = gpi::State;
-    type Action = gpi::Action;
-    type Event = gpi::Event;
-
-    fn current_action(state: &gpi::State) -> Option<gpi::Action> {
-        gpi::current_action(state)
-    }
-    fn action_name(action: gpi::Action) -> &'static str {
-        action.as_str()
-    }
-    fn releases(action: gpi::Action) -> bool {
-        action == gpi::Action::ReleaseResources
-    }
-    fn event_name(event: &gpi::Event) -> &'static str {
-        event.name()
-    }
-    fn handle(state: &gpi::State, event: &gpi::Event) -> Stepped<gpi::State> {
-        let out = gpi::handle(state, event);
-        Stepped {
-            first_action: out.actions.first().map(|a| a.as_str()),
-            has_actions: !out.actions.is_empty(),
-            changed: out.changed,
-            note: out.note,
-            state: out.state,
-        }
-    }
-    fn state_name(state: &gpi::State) -> &'static str {
-        gpi::state_name(state)
-    }
-    fn waiting_on(state: &gpi::State) -> &'static str {
-        gpi::waiting_on(state).as_str()
-    }
-    fn resources_after(
-        row: &connector::Model,
-        event: &gpi::Event,
-    ) -> Result<Option<String>, onramp_store::Error> {
-        crate::gcp::resources_after(row, event)
-    }
-    fn execute(
-        &self,
-        action: gpi::Action,
-        row: &connector::Model,
-    ) -> impl Future<Output = Result<Step<gpi::Event>, onramp_store::Error>> + Send {
-        GcpActions::execute(self, action, row)
-    }
-}
-
-impl Kind for HostedConnectionActions {
-    type State = hc::State;
-    type Action = hc::Action;
-    type Event = hc::Event;
-
-    fn current_action(state: &hc::State) -> Option<hc::Action> {
-        hc::current_action(state)
-    }
-    fn action_name(action: hc::Action) -> &'static str {
-        action.as_str()
-    }
-    fn releases(action: hc::Action) -> bool {
-        action == hc::Action::ReleaseResources
-    }
-    fn event_name(event: &hc::Event) -> &'static str {
-        event.name()
-    }
-    fn handle(state: &hc::State, event: &hc::Event) -> Stepped<hc::State> {
-        let out = hc::handle(state, event);
-        Stepped {
-            first_action: out.actions.first().map(|a| a.as_str()),
-            has_actions: !out.actions.is_empty(),
-            changed: out.changed,
-            note: out.note,
-            state: out.state,
-        }
-    }
-    fn state_name(state: &hc::State) -> &'static str {
-        hc::state_name(state)
-    }
-    fn waiting_on(state: &hc::State) -> &'static str {
-        hc::waiting_on(state).as_str()
-    }
-    fn execute(
-        &self,
-        action: hc::Action,
-        row: &connector::Model,
-    ) -> impl Future<Output = Result<Step<hc::Event>, onramp_store::Error>> + Send {
-        HostedConnectionActions::execute(self, action, row)
-    }
-}
+kind!(Actions, vif);
+kind!(AzureActions, er);
+kind!(GcpActions, gpi, resources = crate::gcp::resources_after);
+kind!(HostedConnectionActions, hc);

@@ -1,5 +1,6 @@
-use super::docs::{sample_events, sample_states};
+use super::docs::SPEC;
 use super::*;
+use crate::testing::{Kind, Row, assert_json_shapes, check_wire_names, failed_with, rejected_with};
 
 const CONN: &str = "dxcon-ffx1k2zq";
 
@@ -15,70 +16,37 @@ fn vif_seen(vif_state: VifStatus, bgp_up: bool) -> Event {
     Event::VifObserved { vif_state, bgp_up }
 }
 
-fn failed_with(reason: &str) -> Terminal {
-    Terminal::Failed {
-        reason: reason.to_string(),
-    }
-}
-
-fn rejected_with(reason: &str) -> Terminal {
-    Terminal::Rejected {
-        reason: reason.to_string(),
-    }
-}
+const KIND: Kind<State, Event, Action> = Kind {
+    spec: SPEC,
+    event_name: Event::name,
+    delete_requested: Event::DeleteRequested,
+    current_action,
+    is_terminal,
+    next_step,
+    failure_reason,
+    state_names: STATE_NAMES,
+    teardown: &TEARDOWN,
+    ends: ENDS,
+};
 
 /// Feeds `event` and checks the three things the worker acts on.
 #[track_caller]
 fn step(from: &State, event: Event, to: State, actions: &[Action], changed: bool) -> Outcome {
-    let out = handle(from, &event);
-    assert_eq!(out.state, to, "state after {event:?} in {from:?}");
-    assert_eq!(out.actions, actions, "actions after {event:?} in {from:?}");
-    assert_eq!(out.changed, changed, "changed after {event:?} in {from:?}");
-    out
+    KIND.step(from, event, to, actions, changed)
 }
 
 /// Runs the rest of a teardown from `deleting_connection` and returns the
 /// terminal.
 #[track_caller]
 fn finish_teardown(then: Terminal) -> State {
-    let deleting = State::deleting_connection(then.clone());
-    let removing = State::removing_pe_config(then.clone());
-    let releasing = State::releasing_resources(then.clone());
-    step(
-        &deleting,
-        Event::ConnectionDeleted,
-        removing.clone(),
-        &[Action::RemovePeConfig],
-        true,
-    );
-    step(
-        &removing,
-        Event::PeConfigRemoved,
-        releasing.clone(),
-        &[Action::ReleaseResources],
-        true,
-    );
-    let out = handle(&releasing, &Event::ResourcesReleased);
-    assert!(out.actions.is_empty());
-    assert!(out.changed);
-    out.state
-}
-
-/// Where a teardown state is heading; `None` outside teardown.
-fn teardown_then(state: &State) -> Option<&Terminal> {
-    match state {
-        State::DeletingConnection { then }
-        | State::RemovingPeConfig { then }
-        | State::ReleasingResources { then } => Some(then),
-        _ => None,
-    }
-}
-
-fn live_states() -> Vec<State> {
-    sample_states()
-        .into_iter()
-        .filter(|s| !is_terminal(s) && teardown_then(s).is_none())
-        .collect()
+    KIND.finish_teardown(
+        then,
+        &[
+            Event::ConnectionDeleted,
+            Event::PeConfigRemoved,
+            Event::ResourcesReleased,
+        ],
+    )
 }
 
 fn watched_states() -> [State; 3] {
@@ -86,14 +54,6 @@ fn watched_states() -> [State; 3] {
         State::waiting_bgp(conn()),
         State::active(conn()),
         State::down(conn()),
-    ]
-}
-
-fn teardown_builders() -> [fn(Terminal) -> State; 3] {
-    [
-        State::deleting_connection,
-        State::removing_pe_config,
-        State::releasing_resources,
     ]
 }
 
@@ -440,17 +400,7 @@ fn router_refusing_the_config_rolls_back_to_failed() {
 
 #[test]
 fn delete_is_accepted_in_every_live_state() {
-    let live = live_states();
-    assert_eq!(live.len(), 7, "{live:?}");
-    for state in live {
-        step(
-            &state,
-            Event::DeleteRequested,
-            State::deleting_connection(Terminal::Deleted),
-            &[Action::DeleteConnection],
-            true,
-        );
-    }
+    KIND.check_delete_in_live_states(7, Action::DeleteConnection);
     assert_eq!(finish_teardown(Terminal::Deleted), State::deleted());
 }
 
@@ -470,51 +420,22 @@ fn order_cancelled_before_confirmation_ends_deleted() {
 
 #[test]
 fn delete_during_a_rollback_switches_the_ending_without_new_jobs() {
-    for build in teardown_builders() {
-        for then in [failed_with("boom"), rejected_with("declined")] {
-            let out = step(
-                &build(then),
-                Event::DeleteRequested,
-                build(Terminal::Deleted),
-                &[],
-                true,
-            );
-            assert!(out.note.contains("end as deleted"), "{}", out.note);
-            assert_eq!(failure_reason(&out.state), None);
-        }
-    }
+    KIND.check_delete_during_rollback();
 }
 
 #[test]
 fn repeated_delete_while_deleting_is_ignored() {
-    for build in teardown_builders() {
-        let state = build(Terminal::Deleted);
-        let out = step(&state, Event::DeleteRequested, state.clone(), &[], false);
-        assert!(out.is_ignored());
-        assert!(out.note.contains("already in progress"), "{}", out.note);
-    }
+    KIND.check_repeated_delete_ignored();
 }
 
 #[test]
 fn delete_closes_failed_and_rejected_without_actions() {
-    for state in [
-        State::failed("x".to_string()),
-        State::rejected("y".to_string()),
-    ] {
-        step(&state, Event::DeleteRequested, State::deleted(), &[], true);
-    }
+    KIND.check_delete_closes_failed_and_rejected();
 }
 
 #[test]
 fn delete_of_a_deleted_connector_is_ignored() {
-    let out = step(
-        &State::deleted(),
-        Event::DeleteRequested,
-        State::deleted(),
-        &[],
-        false,
-    );
-    assert!(out.is_ignored());
+    KIND.check_delete_of_deleted_ignored();
 }
 
 // ----- ignored events -----
@@ -568,79 +489,34 @@ fn out_of_place_events_are_ignored_with_a_reason() {
 /// Every (state, event) pair, checked against the rules the worker relies on.
 #[test]
 fn every_pair_keeps_the_worker_contract() {
-    for state in sample_states() {
-        for event in sample_events() {
-            let out = handle(&state, &event);
-            let ctx = format!("{event:?} in {state:?} → {out:?}");
-
-            assert_eq!(out.changed, out.state != state, "{ctx}");
-            assert!(!out.note.is_empty(), "{ctx}");
-            assert!(out.actions.len() <= 1, "{ctx}");
-            // What a step asks for is always the new state's standing job,
-            // so a stale-job check against `current_action` is sound.
-            if let Some(action) = out.actions.first() {
-                assert_eq!(Some(*action), current_action(&out.state), "{ctx}");
-            }
-            // Entering a new kind of state always queues its job.
-            if state_name(&out.state) != state_name(&state) {
-                assert_eq!(
-                    out.actions,
-                    current_action(&out.state).into_iter().collect::<Vec<_>>(),
-                    "{ctx}"
-                );
-            }
-            if is_terminal(&state) {
-                assert!(out.actions.is_empty(), "{ctx}");
-                assert!(is_terminal(&out.state), "{ctx}");
-            }
-            // Only polls may stay put and still ask for work, and the work
-            // is the state's own poll.
-            if !out.changed && !out.actions.is_empty() {
-                assert!(
-                    matches!(
-                        event,
-                        Event::ConnectionObserved { .. } | Event::VifObserved { .. }
-                    ),
-                    "{ctx}"
-                );
-                assert_eq!(
-                    out.actions,
-                    current_action(&state).into_iter().collect::<Vec<_>>(),
-                    "{ctx}"
-                );
-            }
-            // A state that polls never drops its own poll's result: it moves
-            // on or polls again.
-            let own_poll = match current_action(&state) {
-                Some(Action::PollConnection) => {
-                    matches!(event, Event::ConnectionObserved { .. })
-                }
-                Some(Action::PollVif) => matches!(event, Event::VifObserved { .. }),
-                _ => false,
-            };
-            if own_poll {
-                assert!(!out.is_ignored(), "{ctx}");
-            }
-            // The connection id is kept from allocation until teardown.
-            if connection_id(&state).is_some() && connection_id(&out.state).is_some() {
-                assert_eq!(connection_id(&out.state), connection_id(&state), "{ctx}");
-            }
-            if event == Event::DeleteRequested {
-                assert!(
-                    is_terminal(&out.state)
-                        || matches!(teardown_then(&out.state), Some(Terminal::Deleted)),
-                    "{ctx}"
-                );
-            }
-            // Every failure starts its teardown at the first step.
-            if failure_reason(&out.state).is_some()
-                && failure_reason(&state).is_none()
-                && !is_terminal(&out.state)
-            {
-                assert_eq!(state_name(&out.state), "deleting_connection", "{ctx}");
-            }
+    KIND.check_worker_contract(|state, event, out, ctx| {
+        // Only polls may stay put and still ask for work.
+        if !out.changed && !out.actions.is_empty() {
+            assert!(
+                matches!(
+                    event,
+                    Event::ConnectionObserved { .. } | Event::VifObserved { .. }
+                ),
+                "{ctx}"
+            );
         }
-    }
+        // A state that polls never drops its own poll's result: it moves
+        // on or polls again.
+        let own_poll = match current_action(state) {
+            Some(Action::PollConnection) => {
+                matches!(event, Event::ConnectionObserved { .. })
+            }
+            Some(Action::PollVif) => matches!(event, Event::VifObserved { .. }),
+            _ => false,
+        };
+        if own_poll {
+            assert!(!out.is_ignored(), "{ctx}");
+        }
+        // The connection id is kept from allocation until teardown.
+        if connection_id(state).is_some() && connection_id(&out.state).is_some() {
+            assert_eq!(connection_id(&out.state), connection_id(state), "{ctx}");
+        }
+    });
 }
 
 /// The whole transition table, written out by hand from the spec. Any change
@@ -656,7 +532,6 @@ fn transition_table_matches_the_spec() {
         "active",
         "down",
     ];
-    type Row = (String, String, String, String);
     let mut expected: Vec<Row> = Vec::new();
     let mut row = |from: &str, trigger: &str, to: &str, action: &str| {
         expected.push((from.into(), trigger.into(), to.into(), action.into()));
@@ -823,36 +698,14 @@ fn transition_table_matches_the_spec() {
     row("failed", "delete_requested", "deleted", "");
     row("rejected", "delete_requested", "deleted", "");
 
-    let mut actual: Vec<Row> = Vec::new();
-    for r in transitions() {
-        let to = if r.changed { r.to } else { "stays".into() };
-        let action = r.actions.first().map_or("", Action::as_str);
-        actual.push((r.from, r.trigger, to, action.into()));
-    }
-    expected.sort();
-    actual.sort();
-    let missing: Vec<_> = expected.iter().filter(|r| !actual.contains(r)).collect();
-    let extra: Vec<_> = actual.iter().filter(|r| !expected.contains(r)).collect();
-    assert!(
-        missing.is_empty() && extra.is_empty(),
-        "transition table drifted from the spec\nmissing: {missing:#?}\nunexpected: {extra:#?}"
-    );
-    assert_eq!(actual.len(), expected.len(), "duplicate rows");
+    KIND.check_transition_table(transitions(), expected);
 }
 
 // ----- persistence -----
 
 #[test]
 fn every_state_survives_a_json_round_trip_and_continues() {
-    for state in sample_states() {
-        let json = serde_json::to_string(&state).unwrap();
-        let restored: State = serde_json::from_str(&json).unwrap();
-        assert_eq!(restored, state, "{json}");
-        assert_eq!(current_action(&restored), current_action(&state), "{json}");
-        for event in sample_events() {
-            assert_eq!(handle(&restored, &event), handle(&state, &event), "{json}");
-        }
-    }
+    KIND.check_json_round_trip();
 }
 
 #[test]
@@ -934,10 +787,7 @@ fn persisted_json_shape_is_stable() {
         ),
         (State::deleted(), r#"{"Deleted":{}}"#),
     ];
-    for (state, json) in cases {
-        assert_eq!(serde_json::to_string(&state).unwrap(), json);
-        assert_eq!(serde_json::from_str::<State>(json).unwrap(), state);
-    }
+    assert_json_shapes(&cases);
 }
 
 #[test]
@@ -969,35 +819,19 @@ fn event_json_shape_is_stable() {
         ),
         (Event::DeleteRequested, r#"{"type":"delete_requested"}"#),
     ];
-    for (event, json) in cases {
-        assert_eq!(serde_json::to_string(&event).unwrap(), json);
-        assert_eq!(serde_json::from_str::<Event>(json).unwrap(), event);
-    }
-    for event in sample_events() {
-        let value = serde_json::to_value(&event).unwrap();
-        assert_eq!(value["type"], event.name());
-        let back: Event = serde_json::from_value(value).unwrap();
-        assert_eq!(back, event);
-    }
-    for action in Action::ALL {
-        assert_eq!(
-            serde_json::to_string(&action).unwrap(),
-            format!("\"{}\"", action.as_str())
-        );
-    }
+    assert_json_shapes(&cases);
+    KIND.check_event_and_action_names(&Action::ALL);
 }
 
 // ----- helpers and introspection -----
 
 #[test]
 fn connection_status_parses_aws_wire_strings() {
-    for status in ConnectionStatus::ALL {
-        assert_eq!(ConnectionStatus::parse(status.as_str()), status);
-        assert_eq!(
-            serde_json::to_string(&status).unwrap(),
-            format!("\"{}\"", status.as_str())
-        );
-    }
+    check_wire_names(
+        &ConnectionStatus::ALL,
+        ConnectionStatus::as_str,
+        ConnectionStatus::parse,
+    );
     assert_eq!(
         ConnectionStatus::parse("ordering"),
         ConnectionStatus::Ordering
@@ -1015,32 +849,17 @@ fn connection_status_parses_aws_wire_strings() {
 
 #[test]
 fn action_all_lists_every_standing_action_once() {
-    let mut standing: Vec<Action> = Vec::new();
-    for state in sample_states() {
-        if let Some(action) = current_action(&state)
-            && !standing.contains(&action)
-        {
-            standing.push(action);
-        }
-    }
-    assert_eq!(standing, Action::ALL);
+    KIND.check_action_list(&Action::ALL);
 }
 
 #[test]
 fn state_names_follow_the_lifecycle_order() {
-    let mut names: Vec<&str> = Vec::new();
-    for state in sample_states() {
-        let name = state_name(&state);
-        if !names.contains(&name) {
-            names.push(name);
-        }
-    }
-    assert_eq!(names, STATE_NAMES);
+    KIND.check_state_name_order();
 }
 
 #[test]
 fn each_state_says_who_it_waits_on() {
-    let expected = [
+    KIND.check_waiting_on(&[
         ("allocating_connection", WaitingOn::Onramp),
         ("waiting_customer_confirmation", WaitingOn::Customer),
         ("waiting_vif_details", WaitingOn::Customer),
@@ -1054,31 +873,17 @@ fn each_state_says_who_it_waits_on() {
         ("deleted", WaitingOn::Nobody),
         ("failed", WaitingOn::Nobody),
         ("rejected", WaitingOn::Nobody),
-    ];
-    assert_eq!(expected.len(), STATE_NAMES.len());
-    for state in sample_states() {
-        let want = expected
-            .iter()
-            .find(|(name, _)| *name == state_name(&state))
-            .map(|(_, who)| *who);
-        assert_eq!(Some(waiting_on(&state)), want, "{state:?}");
-    }
+    ]);
 }
 
 #[test]
 fn terminal_states_are_exactly_deleted_failed_rejected() {
-    for state in sample_states() {
-        assert_eq!(
-            is_terminal(&state),
-            matches!(state_name(&state), "deleted" | "failed" | "rejected"),
-            "{state:?}"
-        );
-    }
+    KIND.check_terminals();
 }
 
 #[test]
 fn standing_action_per_state() {
-    let expected = [
+    KIND.check_standing_actions(&[
         ("allocating_connection", Some(Action::AllocateConnection)),
         (
             "waiting_customer_confirmation",
@@ -1095,37 +900,12 @@ fn standing_action_per_state() {
         ("deleted", None),
         ("failed", None),
         ("rejected", None),
-    ];
-    assert_eq!(expected.len(), STATE_NAMES.len());
-    for state in sample_states() {
-        let want = expected
-            .iter()
-            .find(|(name, _)| *name == state_name(&state))
-            .map(|(_, action)| *action);
-        assert_eq!(Some(current_action(&state)), want, "{state:?}");
-    }
+    ]);
 }
 
 #[test]
 fn next_step_is_specific_to_each_state() {
-    let mut seen_steps: Vec<(&str, &str)> = Vec::new();
-    for state in sample_states() {
-        let text = next_step(&state);
-        assert!(text.ends_with('.'), "{text}");
-        match seen_steps
-            .iter()
-            .find(|(name, _)| *name == state_name(&state))
-        {
-            Some((_, earlier)) => assert_eq!(*earlier, text),
-            None => {
-                assert!(
-                    !seen_steps.iter().any(|(_, t)| *t == text),
-                    "two states share: {text}"
-                );
-                seen_steps.push((state_name(&state), text));
-            }
-        }
-    }
+    KIND.check_next_steps();
     assert!(
         next_step(&State::waiting_customer_confirmation(conn()))
             .contains("Direct Connect → Connections")
@@ -1135,32 +915,20 @@ fn next_step_is_specific_to_each_state() {
 
 #[test]
 fn failure_reason_only_where_something_went_wrong() {
-    assert_eq!(failure_reason(&State::failed("r1".to_string())), Some("r1"));
-    assert_eq!(
-        failure_reason(&State::rejected("r2".to_string())),
-        Some("r2")
-    );
-    for build in teardown_builders() {
-        assert_eq!(failure_reason(&build(failed_with("r3"))), Some("r3"));
-        assert_eq!(failure_reason(&build(rejected_with("r4"))), Some("r4"));
-        assert_eq!(failure_reason(&build(Terminal::Deleted)), None);
-    }
-    for state in live_states() {
-        assert_eq!(failure_reason(&state), None, "{state:?}");
-    }
-    assert_eq!(failure_reason(&State::deleted()), None);
+    KIND.check_failure_reasons();
 }
 
 #[test]
 fn connection_id_is_exposed_from_allocation_until_teardown() {
     assert_eq!(connection_id(&State::allocating_connection()), None);
-    for state in live_states()
+    for state in KIND
+        .live_states()
         .into_iter()
         .filter(|s| *s != State::allocating_connection())
     {
         assert_eq!(connection_id(&state), Some(CONN), "{state:?}");
     }
-    for build in teardown_builders() {
+    for build in KIND.teardown {
         assert_eq!(connection_id(&build(Terminal::Deleted)), None);
     }
     assert_eq!(connection_id(&State::deleted()), None);

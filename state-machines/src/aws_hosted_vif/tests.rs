@@ -1,5 +1,6 @@
-use super::docs::{sample_events, sample_states};
+use super::docs::SPEC;
 use super::*;
+use crate::testing::{Kind, Row, assert_json_shapes, check_wire_names, failed_with, rejected_with};
 
 const VIF: &str = "dxvif-fgq3xm2b";
 
@@ -11,49 +12,36 @@ fn seen(vif_state: VifStatus, bgp_up: bool) -> Event {
     Event::VifObserved { vif_state, bgp_up }
 }
 
-fn failed_with(reason: &str) -> Terminal {
-    Terminal::Failed {
-        reason: reason.to_string(),
-    }
-}
-
-fn rejected_with(reason: &str) -> Terminal {
-    Terminal::Rejected {
-        reason: reason.to_string(),
-    }
-}
+const KIND: Kind<State, Event, Action> = Kind {
+    spec: SPEC,
+    event_name: Event::name,
+    delete_requested: Event::DeleteRequested,
+    current_action,
+    is_terminal,
+    next_step,
+    failure_reason,
+    state_names: STATE_NAMES,
+    teardown: &TEARDOWN,
+    ends: ENDS,
+};
 
 /// Feeds `event` and checks the three things the worker acts on.
 #[track_caller]
 fn step(from: &State, event: Event, to: State, actions: &[Action], changed: bool) -> Outcome {
-    let out = handle(from, &event);
-    assert_eq!(out.state, to, "state after {event:?} in {from:?}");
-    assert_eq!(out.actions, actions, "actions after {event:?} in {from:?}");
-    assert_eq!(out.changed, changed, "changed after {event:?} in {from:?}");
-    out
+    KIND.step(from, event, to, actions, changed)
 }
 
 /// Runs the rest of a teardown from `deleting_vif` and returns the terminal.
 #[track_caller]
 fn finish_teardown(then: Terminal) -> State {
-    let deleting = State::deleting_vif(then.clone());
-    let removing = State::removing_pe_config(then.clone());
-    let releasing = State::releasing_resources(then.clone());
-    step(
-        &deleting,
-        Event::VifDeleted,
-        removing.clone(),
-        &[Action::RemovePeConfig],
-        true,
-    );
-    step(
-        &removing,
-        Event::PeConfigRemoved,
-        releasing.clone(),
-        &[Action::ReleaseResources],
-        true,
-    );
-    handle(&releasing, &Event::ResourcesReleased).state
+    KIND.finish_teardown(
+        then,
+        &[
+            Event::VifDeleted,
+            Event::PeConfigRemoved,
+            Event::ResourcesReleased,
+        ],
+    )
 }
 
 const NOT_UP: [(VifStatus, bool); 9] = [
@@ -357,45 +345,13 @@ fn vif_removed_at_aws_after_acceptance_ends_failed() {
 
 #[test]
 fn delete_is_accepted_in_every_live_state() {
-    for state in [
-        State::configuring_pe(),
-        State::allocating_vif(),
-        State::waiting_customer_acceptance(vif()),
-        State::waiting_bgp(vif()),
-        State::active(vif()),
-        State::down(vif()),
-    ] {
-        step(
-            &state,
-            Event::DeleteRequested,
-            State::deleting_vif(Terminal::Deleted),
-            &[Action::DeleteVif],
-            true,
-        );
-    }
+    KIND.check_delete_in_live_states(6, Action::DeleteVif);
     assert_eq!(finish_teardown(Terminal::Deleted), State::deleted());
 }
 
 #[test]
 fn delete_during_a_rollback_switches_the_ending_without_new_jobs() {
-    let builders: [fn(Terminal) -> State; 3] = [
-        State::deleting_vif,
-        State::removing_pe_config,
-        State::releasing_resources,
-    ];
-    for build in builders {
-        for then in [failed_with("boom"), rejected_with("declined")] {
-            let out = step(
-                &build(then),
-                Event::DeleteRequested,
-                build(Terminal::Deleted),
-                &[],
-                true,
-            );
-            assert!(out.note.contains("end as deleted"), "{}", out.note);
-            assert_eq!(failure_reason(&out.state), None);
-        }
-    }
+    KIND.check_delete_during_rollback();
 }
 
 #[test]
@@ -418,37 +374,17 @@ fn delete_during_a_rollback_then_finishes_as_deleted() {
 
 #[test]
 fn repeated_delete_while_deleting_is_ignored() {
-    for state in [
-        State::deleting_vif(Terminal::Deleted),
-        State::removing_pe_config(Terminal::Deleted),
-        State::releasing_resources(Terminal::Deleted),
-    ] {
-        let out = step(&state, Event::DeleteRequested, state.clone(), &[], false);
-        assert!(out.is_ignored());
-        assert!(out.note.contains("already in progress"), "{}", out.note);
-    }
+    KIND.check_repeated_delete_ignored();
 }
 
 #[test]
 fn delete_closes_failed_and_rejected_without_actions() {
-    for state in [
-        State::failed("x".to_string()),
-        State::rejected("y".to_string()),
-    ] {
-        step(&state, Event::DeleteRequested, State::deleted(), &[], true);
-    }
+    KIND.check_delete_closes_failed_and_rejected();
 }
 
 #[test]
 fn delete_of_a_deleted_connector_is_ignored() {
-    let out = step(
-        &State::deleted(),
-        Event::DeleteRequested,
-        State::deleted(),
-        &[],
-        false,
-    );
-    assert!(out.is_ignored());
+    KIND.check_delete_of_deleted_ignored();
 }
 
 // ----- ignored events -----
@@ -492,54 +428,13 @@ fn out_of_place_events_are_ignored_with_a_reason() {
 /// Every (state, event) pair, checked against the rules the worker relies on.
 #[test]
 fn every_pair_keeps_the_worker_contract() {
-    for state in sample_states() {
-        for event in sample_events() {
-            let out = handle(&state, &event);
-            let ctx = format!("{event:?} in {state:?} → {out:?}");
-
-            assert_eq!(out.changed, out.state != state, "{ctx}");
-            assert!(!out.note.is_empty(), "{ctx}");
-            assert!(out.actions.len() <= 1, "{ctx}");
-            // What a step asks for is always the new state's standing job,
-            // so a stale-job check against `current_action` is sound.
-            if let Some(action) = out.actions.first() {
-                assert_eq!(Some(*action), current_action(&out.state), "{ctx}");
-            }
-            // Entering a new kind of state always queues its job.
-            if state_name(&out.state) != state_name(&state) {
-                assert_eq!(
-                    out.actions,
-                    current_action(&out.state).into_iter().collect::<Vec<_>>(),
-                    "{ctx}"
-                );
-            }
-            if is_terminal(&state) {
-                assert!(out.actions.is_empty(), "{ctx}");
-                assert!(is_terminal(&out.state), "{ctx}");
-            }
-            // Only polls may stay put and still ask for work.
-            if !out.changed && !out.actions.is_empty() {
-                assert!(matches!(event, Event::VifObserved { .. }), "{ctx}");
-                assert_eq!(out.actions, [Action::PollVif], "{ctx}");
-            }
-            if event == Event::DeleteRequested {
-                assert!(
-                    is_terminal(&out.state)
-                        || matches!(
-                            &out.state,
-                            State::DeletingVif {
-                                then: Terminal::Deleted
-                            } | State::RemovingPeConfig {
-                                then: Terminal::Deleted
-                            } | State::ReleasingResources {
-                                then: Terminal::Deleted
-                            }
-                        ),
-                    "{ctx}"
-                );
-            }
+    KIND.check_worker_contract(|_, event, out, ctx| {
+        // Only polls may stay put and still ask for work.
+        if !out.changed && !out.actions.is_empty() {
+            assert!(matches!(event, Event::VifObserved { .. }), "{ctx}");
+            assert_eq!(out.actions, [Action::PollVif], "{ctx}");
         }
-    }
+    });
 }
 
 /// The whole transition table, written out by hand from the spec. Any change
@@ -554,7 +449,6 @@ fn transition_table_matches_the_spec() {
         "active",
         "down",
     ];
-    type Row = (String, String, String, String);
     let mut expected: Vec<Row> = Vec::new();
     let mut row = |from: &str, trigger: &str, to: &str, action: &str| {
         expected.push((from.into(), trigger.into(), to.into(), action.into()));
@@ -710,35 +604,14 @@ fn transition_table_matches_the_spec() {
     row("failed", "delete_requested", "deleted", "");
     row("rejected", "delete_requested", "deleted", "");
 
-    let mut actual: Vec<Row> = Vec::new();
-    for r in transitions() {
-        let to = if r.changed { r.to } else { "stays".into() };
-        let action = r.actions.first().map_or("", Action::as_str);
-        actual.push((r.from, r.trigger, to, action.into()));
-    }
-    expected.sort();
-    actual.sort();
-    let missing: Vec<_> = expected.iter().filter(|r| !actual.contains(r)).collect();
-    let extra: Vec<_> = actual.iter().filter(|r| !expected.contains(r)).collect();
-    assert!(
-        missing.is_empty() && extra.is_empty(),
-        "transition table drifted from the spec\nmissing: {missing:#?}\nunexpected: {extra:#?}"
-    );
-    assert_eq!(actual.len(), expected.len(), "duplicate rows");
+    KIND.check_transition_table(transitions(), expected);
 }
 
 // ----- persistence -----
 
 #[test]
 fn every_state_survives_a_json_round_trip_and_continues() {
-    for state in sample_states() {
-        let json = serde_json::to_string(&state).unwrap();
-        let restored: State = serde_json::from_str(&json).unwrap();
-        assert_eq!(restored, state, "{json}");
-        for event in sample_events() {
-            assert_eq!(handle(&restored, &event), handle(&state, &event), "{json}");
-        }
-    }
+    KIND.check_json_round_trip();
 }
 
 #[test]
@@ -787,10 +660,7 @@ fn persisted_json_shape_is_stable() {
         ),
         (State::deleted(), r#"{"Deleted":{}}"#),
     ];
-    for (state, json) in cases {
-        assert_eq!(serde_json::to_string(&state).unwrap(), json);
-        assert_eq!(serde_json::from_str::<State>(json).unwrap(), state);
-    }
+    assert_json_shapes(&cases);
 }
 
 #[test]
@@ -808,40 +678,22 @@ fn event_json_shape_is_stable() {
         ),
         (Event::DeleteRequested, r#"{"type":"delete_requested"}"#),
     ];
-    for (event, json) in cases {
-        assert_eq!(serde_json::to_string(&event).unwrap(), json);
-        assert_eq!(serde_json::from_str::<Event>(json).unwrap(), event);
-    }
-    for event in sample_events() {
-        let value = serde_json::to_value(&event).unwrap();
-        assert_eq!(value["type"], event.name());
-    }
-    for action in [
+    assert_json_shapes(&cases);
+    KIND.check_event_and_action_names(&[
         Action::PushPeConfig,
         Action::AllocateVif,
         Action::PollVif,
         Action::DeleteVif,
         Action::RemovePeConfig,
         Action::ReleaseResources,
-    ] {
-        assert_eq!(
-            serde_json::to_string(&action).unwrap(),
-            format!("\"{}\"", action.as_str())
-        );
-    }
+    ]);
 }
 
 // ----- helpers and introspection -----
 
 #[test]
 fn vif_status_parses_aws_wire_strings() {
-    for status in VifStatus::ALL {
-        assert_eq!(VifStatus::parse(status.as_str()), status);
-        assert_eq!(
-            serde_json::to_string(&status).unwrap(),
-            format!("\"{}\"", status.as_str())
-        );
-    }
+    check_wire_names(&VifStatus::ALL, VifStatus::as_str, VifStatus::parse);
     assert_eq!(VifStatus::parse("available"), VifStatus::Available);
     assert_eq!(VifStatus::parse("Available"), VifStatus::Available);
     assert_eq!(VifStatus::parse("confirming"), VifStatus::Confirming);
@@ -851,19 +703,12 @@ fn vif_status_parses_aws_wire_strings() {
 
 #[test]
 fn state_names_follow_the_lifecycle_order() {
-    let mut names: Vec<&str> = Vec::new();
-    for state in sample_states() {
-        let name = state_name(&state);
-        if !names.contains(&name) {
-            names.push(name);
-        }
-    }
-    assert_eq!(names, STATE_NAMES);
+    KIND.check_state_name_order();
 }
 
 #[test]
 fn each_state_says_who_it_waits_on() {
-    let expected = [
+    KIND.check_waiting_on(&[
         ("configuring_pe", WaitingOn::Onramp),
         ("allocating_vif", WaitingOn::Onramp),
         ("waiting_customer_acceptance", WaitingOn::Customer),
@@ -876,30 +721,17 @@ fn each_state_says_who_it_waits_on() {
         ("deleted", WaitingOn::Nobody),
         ("failed", WaitingOn::Nobody),
         ("rejected", WaitingOn::Nobody),
-    ];
-    for state in sample_states() {
-        let want = expected
-            .iter()
-            .find(|(name, _)| *name == state_name(&state))
-            .map(|(_, who)| *who);
-        assert_eq!(Some(waiting_on(&state)), want, "{state:?}");
-    }
+    ]);
 }
 
 #[test]
 fn terminal_states_are_exactly_deleted_failed_rejected() {
-    for state in sample_states() {
-        assert_eq!(
-            is_terminal(&state),
-            matches!(state_name(&state), "deleted" | "failed" | "rejected"),
-            "{state:?}"
-        );
-    }
+    KIND.check_terminals();
 }
 
 #[test]
 fn standing_action_per_state() {
-    let expected = [
+    KIND.check_standing_actions(&[
         ("configuring_pe", Some(Action::PushPeConfig)),
         ("allocating_vif", Some(Action::AllocateVif)),
         ("waiting_customer_acceptance", Some(Action::PollVif)),
@@ -912,36 +744,12 @@ fn standing_action_per_state() {
         ("deleted", None),
         ("failed", None),
         ("rejected", None),
-    ];
-    for state in sample_states() {
-        let want = expected
-            .iter()
-            .find(|(name, _)| *name == state_name(&state))
-            .map(|(_, action)| *action);
-        assert_eq!(Some(current_action(&state)), want, "{state:?}");
-    }
+    ]);
 }
 
 #[test]
 fn next_step_is_specific_to_each_state() {
-    let mut seen_steps: Vec<(&str, &str)> = Vec::new();
-    for state in sample_states() {
-        let text = next_step(&state);
-        assert!(text.ends_with('.'), "{text}");
-        match seen_steps
-            .iter()
-            .find(|(name, _)| *name == state_name(&state))
-        {
-            Some((_, earlier)) => assert_eq!(*earlier, text),
-            None => {
-                assert!(
-                    !seen_steps.iter().any(|(_, t)| *t == text),
-                    "two states share: {text}"
-                );
-                seen_steps.push((state_name(&state), text));
-            }
-        }
-    }
+    KIND.check_next_steps();
     assert!(
         next_step(&State::waiting_customer_acceptance(vif()))
             .contains("Direct Connect → Virtual interfaces")
@@ -950,24 +758,7 @@ fn next_step_is_specific_to_each_state() {
 
 #[test]
 fn failure_reason_only_where_something_went_wrong() {
-    assert_eq!(failure_reason(&State::failed("r1".to_string())), Some("r1"));
-    assert_eq!(
-        failure_reason(&State::rejected("r2".to_string())),
-        Some("r2")
-    );
-    assert_eq!(
-        failure_reason(&State::removing_pe_config(failed_with("r3"))),
-        Some("r3")
-    );
-    for state in [
-        State::configuring_pe(),
-        State::active(vif()),
-        State::down(vif()),
-        State::deleting_vif(Terminal::Deleted),
-        State::deleted(),
-    ] {
-        assert_eq!(failure_reason(&state), None, "{state:?}");
-    }
+    KIND.check_failure_reasons();
 }
 
 #[test]

@@ -1,5 +1,6 @@
-use super::docs::{SAMPLE_PROBLEM, sample_events, sample_states};
+use super::docs::{SAMPLE_PROBLEM, SPEC, sample_events, sample_states};
 use super::*;
+use crate::testing::{Kind, Row, assert_json_shapes, failed_with, rejected_with};
 
 const NO_PEERING: &str = "no private peering yet";
 const VLAN_MISMATCH: &str = "vlanId is 200, onramp allocated 100";
@@ -17,67 +18,41 @@ fn peering(problem: Option<&str>) -> Event {
     }
 }
 
-fn failed_with(reason: &str) -> Terminal {
-    Terminal::Failed {
-        reason: reason.to_string(),
-    }
-}
-
-fn rejected_with(reason: &str) -> Terminal {
-    Terminal::Rejected {
-        reason: reason.to_string(),
-    }
-}
+const KIND: Kind<State, Event, Action> = Kind {
+    spec: SPEC,
+    event_name: Event::name,
+    delete_requested: Event::DeleteRequested,
+    current_action,
+    is_terminal,
+    next_step,
+    failure_reason,
+    state_names: STATE_NAMES,
+    teardown: &TEARDOWN,
+    ends: ENDS,
+};
 
 /// Feeds `event` and checks the three things the worker acts on.
 #[track_caller]
 fn step(from: &State, event: Event, to: State, actions: &[Action], changed: bool) -> Outcome {
-    let out = handle(from, &event);
-    assert_eq!(out.state, to, "state after {event:?} in {from:?}");
-    assert_eq!(out.actions, actions, "actions after {event:?} in {from:?}");
-    assert_eq!(out.changed, changed, "changed after {event:?} in {from:?}");
-    out
+    KIND.step(from, event, to, actions, changed)
 }
 
 /// Runs the rest of a teardown from `removing_secondary_pe` and returns the
 /// terminal.
 #[track_caller]
 fn finish_teardown(then: Terminal) -> State {
-    let steps: [(State, Event, State, Action); 4] = [
-        (
-            State::removing_secondary_pe(then.clone()),
+    KIND.finish_teardown(
+        then,
+        &[
             Event::PeConfigRemoved {
                 leg: Leg::Secondary,
             },
-            State::removing_primary_pe(then.clone()),
-            Action::RemovePrimaryPe,
-        ),
-        (
-            State::removing_primary_pe(then.clone()),
             Event::PeConfigRemoved { leg: Leg::Primary },
-            State::deleting_peering(then.clone()),
-            Action::DeletePeering,
-        ),
-        (
-            State::deleting_peering(then.clone()),
             Event::PeeringDeleted,
-            State::deprovisioning_circuit(then.clone()),
-            Action::DeprovisionCircuit,
-        ),
-        (
-            State::deprovisioning_circuit(then.clone()),
             Event::CircuitDeprovisioned,
-            State::releasing_resources(then.clone()),
-            Action::ReleaseResources,
-        ),
-    ];
-    for (from, event, to, action) in steps {
-        step(&from, event, to, &[action], true);
-    }
-    let out = handle(&State::releasing_resources(then), &Event::ResourcesReleased);
-    assert!(out.actions.is_empty());
-    assert!(out.changed);
-    out.state
+            Event::ResourcesReleased,
+        ],
+    )
 }
 
 /// Where a teardown state is heading; `None` outside teardown.
@@ -92,14 +67,6 @@ fn teardown_then(state: &State) -> Option<&Terminal> {
     }
 }
 
-/// Every sample state before teardown, both peering modes where it matters.
-fn live_states() -> Vec<State> {
-    sample_states()
-        .into_iter()
-        .filter(|s| !is_terminal(s) && teardown_then(s).is_none())
-        .collect()
-}
-
 fn watched_states() -> [State; 5] {
     [
         State::waiting_bgp(),
@@ -107,16 +74,6 @@ fn watched_states() -> [State; 5] {
         State::degraded(Leg::Primary),
         State::degraded(Leg::Secondary),
         State::down(),
-    ]
-}
-
-fn teardown_builders() -> [fn(Terminal) -> State; 5] {
-    [
-        State::removing_secondary_pe,
-        State::removing_primary_pe,
-        State::deleting_peering,
-        State::deprovisioning_circuit,
-        State::releasing_resources,
     ]
 }
 
@@ -533,35 +490,13 @@ fn circuit_lost_after_provisioning_ends_failed() {
 
 #[test]
 fn delete_is_accepted_in_every_live_state() {
-    let live = live_states();
-    assert_eq!(live.len(), 14, "{live:?}");
-    for state in live {
-        step(
-            &state,
-            Event::DeleteRequested,
-            State::removing_secondary_pe(Terminal::Deleted),
-            &[Action::RemoveSecondaryPe],
-            true,
-        );
-    }
+    KIND.check_delete_in_live_states(14, Action::RemoveSecondaryPe);
     assert_eq!(finish_teardown(Terminal::Deleted), State::deleted());
 }
 
 #[test]
 fn delete_during_a_rollback_switches_the_ending_without_new_jobs() {
-    for build in teardown_builders() {
-        for then in [failed_with("boom"), rejected_with("declined")] {
-            let out = step(
-                &build(then),
-                Event::DeleteRequested,
-                build(Terminal::Deleted),
-                &[],
-                true,
-            );
-            assert!(out.note.contains("end as deleted"), "{}", out.note);
-            assert_eq!(failure_reason(&out.state), None);
-        }
-    }
+    KIND.check_delete_during_rollback();
 }
 
 #[test]
@@ -588,34 +523,17 @@ fn delete_during_a_rollback_then_finishes_as_deleted() {
 
 #[test]
 fn repeated_delete_while_deleting_is_ignored() {
-    for build in teardown_builders() {
-        let state = build(Terminal::Deleted);
-        let out = step(&state, Event::DeleteRequested, state.clone(), &[], false);
-        assert!(out.is_ignored());
-        assert!(out.note.contains("already in progress"), "{}", out.note);
-    }
+    KIND.check_repeated_delete_ignored();
 }
 
 #[test]
 fn delete_closes_failed_and_rejected_without_actions() {
-    for state in [
-        State::failed("x".to_string()),
-        State::rejected("y".to_string()),
-    ] {
-        step(&state, Event::DeleteRequested, State::deleted(), &[], true);
-    }
+    KIND.check_delete_closes_failed_and_rejected();
 }
 
 #[test]
 fn delete_of_a_deleted_connector_is_ignored() {
-    let out = step(
-        &State::deleted(),
-        Event::DeleteRequested,
-        State::deleted(),
-        &[],
-        false,
-    );
-    assert!(out.is_ignored());
+    KIND.check_delete_of_deleted_ignored();
 }
 
 #[test]
@@ -699,91 +617,38 @@ fn out_of_place_events_are_ignored_with_a_reason() {
 /// Every (state, event) pair, checked against the rules the worker relies on.
 #[test]
 fn every_pair_keeps_the_worker_contract() {
-    for state in sample_states() {
-        for event in sample_events() {
-            let out = handle(&state, &event);
-            let ctx = format!("{event:?} in {state:?} → {out:?}");
-
-            assert_eq!(out.changed, out.state != state, "{ctx}");
-            assert!(!out.note.is_empty(), "{ctx}");
-            assert!(out.actions.len() <= 1, "{ctx}");
-            // What a step asks for is always the new state's standing job,
-            // so a stale-job check against `current_action` is sound.
-            if let Some(action) = out.actions.first() {
-                assert_eq!(Some(*action), current_action(&out.state), "{ctx}");
-            }
-            // Entering a new state (or the same kind with a new problem or
-            // leg) always queues its job, except when only a teardown's
-            // ending changes.
-            if out.changed && !matches!(event, Event::DeleteRequested) {
-                assert_eq!(
-                    out.actions,
-                    current_action(&out.state).into_iter().collect::<Vec<_>>(),
-                    "{ctx}"
-                );
-            }
-            if state_name(&out.state) != state_name(&state) {
-                assert_eq!(
-                    out.actions,
-                    current_action(&out.state).into_iter().collect::<Vec<_>>(),
-                    "{ctx}"
-                );
-            }
-            if is_terminal(&state) {
-                assert!(out.actions.is_empty(), "{ctx}");
-                assert!(is_terminal(&out.state), "{ctx}");
-            }
-            // Only polls may stay put and still ask for work, and the work
-            // is the state's own poll.
-            if !out.changed && !out.actions.is_empty() {
-                assert!(
-                    matches!(
-                        event,
-                        Event::PeeringObserved { .. } | Event::LegsObserved { .. }
-                    ),
-                    "{ctx}"
-                );
-                assert_eq!(
-                    out.actions,
-                    current_action(&state).into_iter().collect::<Vec<_>>(),
-                    "{ctx}"
-                );
-                assert!(
-                    matches!(out.actions[0], Action::PollPeering | Action::PollLegs),
-                    "{ctx}"
-                );
-            }
-            if event == Event::DeleteRequested {
-                assert!(
-                    is_terminal(&out.state)
-                        || (failure_reason(&out.state).is_none()
-                            && matches!(
-                                &out.state,
-                                State::RemovingSecondaryPe { .. }
-                                    | State::RemovingPrimaryPe { .. }
-                                    | State::DeletingPeering { .. }
-                                    | State::DeprovisioningCircuit { .. }
-                                    | State::ReleasingResources { .. }
-                            )),
-                    "{ctx}"
-                );
-            }
-            // Every failure starts its teardown at the first step.
-            if failure_reason(&out.state).is_some()
-                && failure_reason(&state).is_none()
-                && !is_terminal(&out.state)
-            {
-                assert_eq!(state_name(&out.state), "removing_secondary_pe", "{ctx}");
-            }
+    KIND.check_worker_contract(|_, event, out, ctx| {
+        // Entering a new state (or the same kind with a new problem or
+        // leg) always queues its job, except when only a teardown's
+        // ending changes.
+        if out.changed && !matches!(event, Event::DeleteRequested) {
+            assert_eq!(
+                out.actions,
+                current_action(&out.state).into_iter().collect::<Vec<_>>(),
+                "{ctx}"
+            );
         }
-    }
+        // Only polls may stay put and still ask for work.
+        if !out.changed && !out.actions.is_empty() {
+            assert!(
+                matches!(
+                    event,
+                    Event::PeeringObserved { .. } | Event::LegsObserved { .. }
+                ),
+                "{ctx}"
+            );
+            assert!(
+                matches!(out.actions[0], Action::PollPeering | Action::PollLegs),
+                "{ctx}"
+            );
+        }
+    });
 }
 
 /// The whole transition table, written out by hand from the spec. Any change
 /// in behaviour has to be made here too, on purpose.
 #[test]
 fn transition_table_matches_the_spec() {
-    type Row = (String, String, String, String);
     let mut expected: Vec<Row> = Vec::new();
     let mut row = |from: &str, trigger: &str, to: &str, action: &str| {
         expected.push((from.into(), trigger.into(), to.into(), action.into()));
@@ -1018,36 +883,14 @@ fn transition_table_matches_the_spec() {
     row("failed", "delete_requested", "deleted", "");
     row("rejected", "delete_requested", "deleted", "");
 
-    let mut actual: Vec<Row> = Vec::new();
-    for r in transitions() {
-        let to = if r.changed { r.to } else { "stays".into() };
-        let action = r.actions.first().map_or("", Action::as_str);
-        actual.push((r.from, r.trigger, to, action.into()));
-    }
-    expected.sort();
-    actual.sort();
-    let missing: Vec<_> = expected.iter().filter(|r| !actual.contains(r)).collect();
-    let extra: Vec<_> = actual.iter().filter(|r| !expected.contains(r)).collect();
-    assert!(
-        missing.is_empty() && extra.is_empty(),
-        "transition table drifted from the spec\nmissing: {missing:#?}\nunexpected: {extra:#?}"
-    );
-    assert_eq!(actual.len(), expected.len(), "duplicate rows");
+    KIND.check_transition_table(transitions(), expected);
 }
 
 // ----- persistence -----
 
 #[test]
 fn every_state_survives_a_json_round_trip_and_continues() {
-    for state in sample_states() {
-        let json = serde_json::to_string(&state).unwrap();
-        let restored: State = serde_json::from_str(&json).unwrap();
-        assert_eq!(restored, state, "{json}");
-        assert_eq!(current_action(&restored), current_action(&state), "{json}");
-        for event in sample_events() {
-            assert_eq!(handle(&restored, &event), handle(&state, &event), "{json}");
-        }
-    }
+    KIND.check_json_round_trip();
 }
 
 #[test]
@@ -1140,10 +983,7 @@ fn persisted_json_shape_is_stable() {
         ),
         (State::deleted(), r#"{"Deleted":{}}"#),
     ];
-    for (state, json) in cases {
-        assert_eq!(serde_json::to_string(&state).unwrap(), json);
-        assert_eq!(serde_json::from_str::<State>(json).unwrap(), state);
-    }
+    assert_json_shapes(&cases);
 }
 
 #[test]
@@ -1174,22 +1014,8 @@ fn event_json_shape_is_stable() {
         ),
         (Event::DeleteRequested, r#"{"type":"delete_requested"}"#),
     ];
-    for (event, json) in cases {
-        assert_eq!(serde_json::to_string(&event).unwrap(), json);
-        assert_eq!(serde_json::from_str::<Event>(json).unwrap(), event);
-    }
-    for event in sample_events() {
-        let value = serde_json::to_value(&event).unwrap();
-        assert_eq!(value["type"], event.name());
-        let back: Event = serde_json::from_value(value).unwrap();
-        assert_eq!(back, event);
-    }
-    for action in Action::ALL {
-        assert_eq!(
-            serde_json::to_string(&action).unwrap(),
-            format!("\"{}\"", action.as_str())
-        );
-    }
+    assert_json_shapes(&cases);
+    KIND.check_event_and_action_names(&Action::ALL);
     for leg in Leg::ALL {
         assert_eq!(
             serde_json::to_string(&leg).unwrap(),
@@ -1204,19 +1030,12 @@ fn event_json_shape_is_stable() {
 
 #[test]
 fn state_names_follow_the_lifecycle_order() {
-    let mut names: Vec<&str> = Vec::new();
-    for state in sample_states() {
-        let name = state_name(&state);
-        if !names.contains(&name) {
-            names.push(name);
-        }
-    }
-    assert_eq!(names, STATE_NAMES);
+    KIND.check_state_name_order();
 }
 
 #[test]
 fn each_state_says_who_it_waits_on() {
-    let expected = [
+    KIND.check_waiting_on(&[
         ("provisioning_circuit", WaitingOn::Onramp),
         ("configuring_primary_pe", WaitingOn::Onramp),
         ("configuring_secondary_pe", WaitingOn::Onramp),
@@ -1234,31 +1053,17 @@ fn each_state_says_who_it_waits_on() {
         ("deleted", WaitingOn::Nobody),
         ("failed", WaitingOn::Nobody),
         ("rejected", WaitingOn::Nobody),
-    ];
-    assert_eq!(expected.len(), STATE_NAMES.len());
-    for state in sample_states() {
-        let want = expected
-            .iter()
-            .find(|(name, _)| *name == state_name(&state))
-            .map(|(_, who)| *who);
-        assert_eq!(Some(waiting_on(&state)), want, "{state:?}");
-    }
+    ]);
 }
 
 #[test]
 fn terminal_states_are_exactly_deleted_failed_rejected() {
-    for state in sample_states() {
-        assert_eq!(
-            is_terminal(&state),
-            matches!(state_name(&state), "deleted" | "failed" | "rejected"),
-            "{state:?}"
-        );
-    }
+    KIND.check_terminals();
 }
 
 #[test]
 fn standing_action_per_state() {
-    let expected = [
+    KIND.check_standing_actions(&[
         ("provisioning_circuit", Some(Action::ProvisionCircuit)),
         ("configuring_primary_pe", Some(Action::PushPrimaryPe)),
         ("configuring_secondary_pe", Some(Action::PushSecondaryPe)),
@@ -1276,37 +1081,12 @@ fn standing_action_per_state() {
         ("deleted", None),
         ("failed", None),
         ("rejected", None),
-    ];
-    assert_eq!(expected.len(), STATE_NAMES.len());
-    for state in sample_states() {
-        let want = expected
-            .iter()
-            .find(|(name, _)| *name == state_name(&state))
-            .map(|(_, action)| *action);
-        assert_eq!(Some(current_action(&state)), want, "{state:?}");
-    }
+    ]);
 }
 
 #[test]
 fn next_step_is_specific_to_each_state() {
-    let mut seen_steps: Vec<(&str, &str)> = Vec::new();
-    for state in sample_states() {
-        let text = next_step(&state);
-        assert!(text.ends_with('.'), "{text}");
-        match seen_steps
-            .iter()
-            .find(|(name, _)| *name == state_name(&state))
-        {
-            Some((_, earlier)) => assert_eq!(*earlier, text),
-            None => {
-                assert!(
-                    !seen_steps.iter().any(|(_, t)| *t == text),
-                    "two states share: {text}"
-                );
-                seen_steps.push((state_name(&state), text));
-            }
-        }
-    }
+    KIND.check_next_steps();
     assert!(
         next_step(&State::waiting_customer_peering(None))
             .contains("ExpressRoute circuits → Peerings")
@@ -1315,19 +1095,7 @@ fn next_step_is_specific_to_each_state() {
 
 #[test]
 fn failure_reason_only_where_something_went_wrong() {
-    assert_eq!(failure_reason(&State::failed("r1".to_string())), Some("r1"));
-    assert_eq!(
-        failure_reason(&State::rejected("r2".to_string())),
-        Some("r2")
-    );
-    for build in teardown_builders() {
-        assert_eq!(failure_reason(&build(failed_with("r3"))), Some("r3"));
-        assert_eq!(failure_reason(&build(Terminal::Deleted)), None);
-    }
-    for state in live_states() {
-        assert_eq!(failure_reason(&state), None, "{state:?}");
-    }
-    assert_eq!(failure_reason(&State::deleted()), None);
+    KIND.check_failure_reasons();
 }
 
 #[test]

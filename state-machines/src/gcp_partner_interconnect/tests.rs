@@ -1,5 +1,6 @@
-use super::docs::{sample_events, sample_states};
+use super::docs::SPEC;
 use super::*;
+use crate::testing::{Kind, Row, assert_json_shapes, check_wire_names, failed_with, rejected_with};
 
 const CLOUD_ROUTER_IP: &str = "169.254.67.201/29";
 const CUSTOMER_ROUTER_IP: &str = "169.254.67.202/29";
@@ -16,78 +17,37 @@ fn seen(status: AttachmentStatus) -> Event {
     Event::AttachmentObserved { status }
 }
 
-fn failed_with(reason: &str) -> Terminal {
-    Terminal::Failed {
-        reason: reason.to_string(),
-    }
-}
-
-fn rejected_with(reason: &str) -> Terminal {
-    Terminal::Rejected {
-        reason: reason.to_string(),
-    }
-}
+const KIND: Kind<State, Event, Action> = Kind {
+    spec: SPEC,
+    event_name: Event::name,
+    delete_requested: Event::DeleteRequested,
+    current_action,
+    is_terminal,
+    next_step,
+    failure_reason,
+    state_names: STATE_NAMES,
+    teardown: &TEARDOWN,
+    ends: ENDS,
+};
 
 /// Feeds `event` and checks the three things the worker acts on.
 #[track_caller]
 fn step(from: &State, event: Event, to: State, actions: &[Action], changed: bool) -> Outcome {
-    let out = handle(from, &event);
-    assert_eq!(out.state, to, "state after {event:?} in {from:?}");
-    assert_eq!(out.actions, actions, "actions after {event:?} in {from:?}");
-    assert_eq!(out.changed, changed, "changed after {event:?} in {from:?}");
-    out
+    KIND.step(from, event, to, actions, changed)
 }
 
 /// Runs the rest of a teardown from `deleting_attachment` and returns the
 /// terminal.
 #[track_caller]
 fn finish_teardown(then: Terminal) -> State {
-    let deleting = State::deleting_attachment(then.clone());
-    let removing = State::removing_pe_config(then.clone());
-    let releasing = State::releasing_resources(then.clone());
-    step(
-        &deleting,
-        Event::AttachmentDeleted,
-        removing.clone(),
-        &[Action::RemovePeConfig],
-        true,
-    );
-    step(
-        &removing,
-        Event::PeConfigRemoved,
-        releasing.clone(),
-        &[Action::ReleaseResources],
-        true,
-    );
-    let out = handle(&releasing, &Event::ResourcesReleased);
-    assert!(out.actions.is_empty());
-    assert!(out.changed);
-    out.state
-}
-
-/// Where a teardown state is heading; `None` outside teardown.
-fn teardown_then(state: &State) -> Option<&Terminal> {
-    match state {
-        State::DeletingAttachment { then }
-        | State::RemovingPeConfig { then }
-        | State::ReleasingResources { then } => Some(then),
-        _ => None,
-    }
-}
-
-fn live_states() -> Vec<State> {
-    sample_states()
-        .into_iter()
-        .filter(|s| !is_terminal(s) && teardown_then(s).is_none())
-        .collect()
-}
-
-fn teardown_builders() -> [fn(Terminal) -> State; 3] {
-    [
-        State::deleting_attachment,
-        State::removing_pe_config,
-        State::releasing_resources,
-    ]
+    KIND.finish_teardown(
+        then,
+        &[
+            Event::AttachmentDeleted,
+            Event::PeConfigRemoved,
+            Event::ResourcesReleased,
+        ],
+    )
 }
 
 const GONE: [AttachmentStatus; 3] = [
@@ -291,17 +251,7 @@ fn attachment_removed_while_active_ends_failed() {
 
 #[test]
 fn delete_is_accepted_in_every_live_state() {
-    let live = live_states();
-    assert_eq!(live.len(), 4, "{live:?}");
-    for state in live {
-        step(
-            &state,
-            Event::DeleteRequested,
-            State::deleting_attachment(Terminal::Deleted),
-            &[Action::DeleteAttachment],
-            true,
-        );
-    }
+    KIND.check_delete_in_live_states(4, Action::DeleteAttachment);
     assert_eq!(finish_teardown(Terminal::Deleted), State::deleted());
 }
 
@@ -327,52 +277,22 @@ fn cancel_while_waiting_for_activation_drops_the_queued_poll() {
 
 #[test]
 fn delete_during_a_rollback_switches_the_ending_without_new_jobs() {
-    for build in teardown_builders() {
-        for then in [failed_with("boom"), rejected_with("declined")] {
-            let out = step(
-                &build(then),
-                Event::DeleteRequested,
-                build(Terminal::Deleted),
-                &[],
-                true,
-            );
-            assert!(out.note.contains("end as deleted"), "{}", out.note);
-            assert_eq!(failure_reason(&out.state), None);
-        }
-    }
+    KIND.check_delete_during_rollback();
 }
 
 #[test]
 fn repeated_delete_while_deleting_is_ignored() {
-    for build in teardown_builders() {
-        let state = build(Terminal::Deleted);
-        let out = step(&state, Event::DeleteRequested, state.clone(), &[], false);
-        assert!(out.is_ignored());
-        assert!(out.note.contains("already in progress"), "{}", out.note);
-    }
+    KIND.check_repeated_delete_ignored();
 }
 
 #[test]
 fn delete_closes_failed_and_rejected_without_actions() {
-    for state in [
-        State::failed("x".to_string()),
-        State::rejected("y".to_string()),
-    ] {
-        step(&state, Event::DeleteRequested, State::deleted(), &[], true);
-    }
+    KIND.check_delete_closes_failed_and_rejected();
 }
 
 #[test]
 fn delete_of_a_deleted_connector_is_ignored() {
-    let out = step(
-        &State::deleted(),
-        Event::DeleteRequested,
-        State::deleted(),
-        &[],
-        false,
-    );
-    assert!(out.is_ignored());
-    assert!(out.note.contains("already deleted"), "{}", out.note);
+    KIND.check_delete_of_deleted_ignored();
 }
 
 // ----- ignored events -----
@@ -411,62 +331,23 @@ fn out_of_place_events_are_ignored_with_a_reason() {
 /// Every (state, event) pair, checked against the rules the worker relies on.
 #[test]
 fn every_pair_keeps_the_worker_contract() {
-    for state in sample_states() {
-        for event in sample_events() {
-            let out = handle(&state, &event);
-            let ctx = format!("{event:?} in {state:?} → {out:?}");
-
-            assert_eq!(out.changed, out.state != state, "{ctx}");
-            assert!(!out.note.is_empty(), "{ctx}");
-            assert!(out.actions.len() <= 1, "{ctx}");
-            // What a step asks for is always the new state's standing job,
-            // so a stale-job check against `current_action` is sound.
-            if let Some(action) = out.actions.first() {
-                assert_eq!(Some(*action), current_action(&out.state), "{ctx}");
-            }
-            // Entering a new kind of state always queues its job.
-            if state_name(&out.state) != state_name(&state) {
-                assert_eq!(
-                    out.actions,
-                    current_action(&out.state).into_iter().collect::<Vec<_>>(),
-                    "{ctx}"
-                );
-            }
-            if is_terminal(&state) {
-                assert!(out.actions.is_empty(), "{ctx}");
-                assert!(is_terminal(&out.state), "{ctx}");
-            }
-            // Only polls may stay put and still ask for work.
-            if !out.changed && !out.actions.is_empty() {
-                assert!(matches!(event, Event::AttachmentObserved { .. }), "{ctx}");
-                assert_eq!(out.actions, [Action::PollAttachment], "{ctx}");
-            }
-            // A watched attachment never stops being polled by accident: an
-            // observation there always moves on or polls again.
-            if matches!(event, Event::AttachmentObserved { .. })
-                && matches!(
-                    state,
-                    State::WaitingCustomerActivation {} | State::Active {}
-                )
-            {
-                assert!(!out.is_ignored(), "{ctx}");
-            }
-            if event == Event::DeleteRequested {
-                assert!(
-                    is_terminal(&out.state)
-                        || matches!(teardown_then(&out.state), Some(Terminal::Deleted)),
-                    "{ctx}"
-                );
-            }
-            // Every failure starts its teardown at the first step.
-            if failure_reason(&out.state).is_some()
-                && failure_reason(&state).is_none()
-                && !is_terminal(&out.state)
-            {
-                assert_eq!(state_name(&out.state), "deleting_attachment", "{ctx}");
-            }
+    KIND.check_worker_contract(|state, event, out, ctx| {
+        // Only polls may stay put and still ask for work.
+        if !out.changed && !out.actions.is_empty() {
+            assert!(matches!(event, Event::AttachmentObserved { .. }), "{ctx}");
+            assert_eq!(out.actions, [Action::PollAttachment], "{ctx}");
         }
-    }
+        // A watched attachment never stops being polled by accident: an
+        // observation there always moves on or polls again.
+        if matches!(event, Event::AttachmentObserved { .. })
+            && matches!(
+                state,
+                State::WaitingCustomerActivation {} | State::Active {}
+            )
+        {
+            assert!(!out.is_ignored(), "{ctx}");
+        }
+    });
 }
 
 /// The whole transition table, written out by hand from the spec. Any change
@@ -479,7 +360,6 @@ fn transition_table_matches_the_spec() {
         "waiting_customer_activation",
         "active",
     ];
-    type Row = (String, String, String, String);
     let mut expected: Vec<Row> = Vec::new();
     let mut row = |from: &str, trigger: &str, to: &str, action: &str| {
         expected.push((from.into(), trigger.into(), to.into(), action.into()));
@@ -615,36 +495,14 @@ fn transition_table_matches_the_spec() {
     row("failed", "delete_requested", "deleted", "");
     row("rejected", "delete_requested", "deleted", "");
 
-    let mut actual: Vec<Row> = Vec::new();
-    for r in transitions() {
-        let to = if r.changed { r.to } else { "stays".into() };
-        let action = r.actions.first().map_or("", Action::as_str);
-        actual.push((r.from, r.trigger, to, action.into()));
-    }
-    expected.sort();
-    actual.sort();
-    let missing: Vec<_> = expected.iter().filter(|r| !actual.contains(r)).collect();
-    let extra: Vec<_> = actual.iter().filter(|r| !expected.contains(r)).collect();
-    assert!(
-        missing.is_empty() && extra.is_empty(),
-        "transition table drifted from the spec\nmissing: {missing:#?}\nunexpected: {extra:#?}"
-    );
-    assert_eq!(actual.len(), expected.len(), "duplicate rows");
+    KIND.check_transition_table(transitions(), expected);
 }
 
 // ----- persistence -----
 
 #[test]
 fn every_state_survives_a_json_round_trip_and_continues() {
-    for state in sample_states() {
-        let json = serde_json::to_string(&state).unwrap();
-        let restored: State = serde_json::from_str(&json).unwrap();
-        assert_eq!(restored, state, "{json}");
-        assert_eq!(current_action(&restored), current_action(&state), "{json}");
-        for event in sample_events() {
-            assert_eq!(handle(&restored, &event), handle(&state, &event), "{json}");
-        }
-    }
+    KIND.check_json_round_trip();
 }
 
 #[test]
@@ -700,10 +558,7 @@ fn persisted_json_shape_is_stable() {
         ),
         (State::deleted(), r#"{"Deleted":{}}"#),
     ];
-    for (state, json) in cases {
-        assert_eq!(serde_json::to_string(&state).unwrap(), json);
-        assert_eq!(serde_json::from_str::<State>(json).unwrap(), state);
-    }
+    assert_json_shapes(&cases);
 }
 
 #[test]
@@ -725,35 +580,19 @@ fn event_json_shape_is_stable() {
         ),
         (Event::DeleteRequested, r#"{"type":"delete_requested"}"#),
     ];
-    for (event, json) in cases {
-        assert_eq!(serde_json::to_string(&event).unwrap(), json);
-        assert_eq!(serde_json::from_str::<Event>(json).unwrap(), event);
-    }
-    for event in sample_events() {
-        let value = serde_json::to_value(&event).unwrap();
-        assert_eq!(value["type"], event.name());
-        let back: Event = serde_json::from_value(value).unwrap();
-        assert_eq!(back, event);
-    }
-    for action in Action::ALL {
-        assert_eq!(
-            serde_json::to_string(&action).unwrap(),
-            format!("\"{}\"", action.as_str())
-        );
-    }
+    assert_json_shapes(&cases);
+    KIND.check_event_and_action_names(&Action::ALL);
 }
 
 // ----- helpers and introspection -----
 
 #[test]
 fn attachment_status_parses_google_wire_strings() {
-    for status in AttachmentStatus::ALL {
-        assert_eq!(AttachmentStatus::parse(status.as_str()), status);
-        assert_eq!(
-            serde_json::to_string(&status).unwrap(),
-            format!("\"{}\"", status.as_str())
-        );
-    }
+    check_wire_names(
+        &AttachmentStatus::ALL,
+        AttachmentStatus::as_str,
+        AttachmentStatus::parse,
+    );
     assert_eq!(
         AttachmentStatus::parse("PENDING_CUSTOMER"),
         AttachmentStatus::PendingCustomer
@@ -775,32 +614,17 @@ fn attachment_status_parses_google_wire_strings() {
 
 #[test]
 fn action_all_lists_every_standing_action_once() {
-    let mut standing: Vec<Action> = Vec::new();
-    for state in sample_states() {
-        if let Some(action) = current_action(&state)
-            && !standing.contains(&action)
-        {
-            standing.push(action);
-        }
-    }
-    assert_eq!(standing, Action::ALL);
+    KIND.check_action_list(&Action::ALL);
 }
 
 #[test]
 fn state_names_follow_the_lifecycle_order() {
-    let mut names: Vec<&str> = Vec::new();
-    for state in sample_states() {
-        let name = state_name(&state);
-        if !names.contains(&name) {
-            names.push(name);
-        }
-    }
-    assert_eq!(names, STATE_NAMES);
+    KIND.check_state_name_order();
 }
 
 #[test]
 fn each_state_says_who_it_waits_on() {
-    let expected = [
+    KIND.check_waiting_on(&[
         ("creating_attachment", WaitingOn::Onramp),
         ("configuring_pe", WaitingOn::Onramp),
         ("waiting_customer_activation", WaitingOn::Customer),
@@ -811,31 +635,17 @@ fn each_state_says_who_it_waits_on() {
         ("deleted", WaitingOn::Nobody),
         ("failed", WaitingOn::Nobody),
         ("rejected", WaitingOn::Nobody),
-    ];
-    assert_eq!(expected.len(), STATE_NAMES.len());
-    for state in sample_states() {
-        let want = expected
-            .iter()
-            .find(|(name, _)| *name == state_name(&state))
-            .map(|(_, who)| *who);
-        assert_eq!(Some(waiting_on(&state)), want, "{state:?}");
-    }
+    ]);
 }
 
 #[test]
 fn terminal_states_are_exactly_deleted_failed_rejected() {
-    for state in sample_states() {
-        assert_eq!(
-            is_terminal(&state),
-            matches!(state_name(&state), "deleted" | "failed" | "rejected"),
-            "{state:?}"
-        );
-    }
+    KIND.check_terminals();
 }
 
 #[test]
 fn standing_action_per_state() {
-    let expected = [
+    KIND.check_standing_actions(&[
         ("creating_attachment", Some(Action::CreateAttachment)),
         ("configuring_pe", Some(Action::PushPeConfig)),
         ("waiting_customer_activation", Some(Action::PollAttachment)),
@@ -846,54 +656,16 @@ fn standing_action_per_state() {
         ("deleted", None),
         ("failed", None),
         ("rejected", None),
-    ];
-    assert_eq!(expected.len(), STATE_NAMES.len());
-    for state in sample_states() {
-        let want = expected
-            .iter()
-            .find(|(name, _)| *name == state_name(&state))
-            .map(|(_, action)| *action);
-        assert_eq!(Some(current_action(&state)), want, "{state:?}");
-    }
+    ]);
 }
 
 #[test]
 fn next_step_is_specific_to_each_state() {
-    let mut seen_steps: Vec<(&str, &str)> = Vec::new();
-    for state in sample_states() {
-        let text = next_step(&state);
-        assert!(text.ends_with('.'), "{text}");
-        match seen_steps
-            .iter()
-            .find(|(name, _)| *name == state_name(&state))
-        {
-            Some((_, earlier)) => assert_eq!(*earlier, text),
-            None => {
-                assert!(
-                    !seen_steps.iter().any(|(_, t)| *t == text),
-                    "two states share: {text}"
-                );
-                seen_steps.push((state_name(&state), text));
-            }
-        }
-    }
+    KIND.check_next_steps();
     assert!(next_step(&State::waiting_customer_activation()).contains("--admin-enabled"));
 }
 
 #[test]
 fn failure_reason_only_where_something_went_wrong() {
-    assert_eq!(failure_reason(&State::failed("r1".to_string())), Some("r1"));
-    assert_eq!(
-        failure_reason(&State::rejected("r2".to_string())),
-        Some("r2")
-    );
-    for build in teardown_builders() {
-        assert_eq!(failure_reason(&build(failed_with("r3"))), Some("r3"));
-        assert_eq!(failure_reason(&build(rejected_with("r4"))), Some("r4"));
-        assert_eq!(failure_reason(&build(Terminal::Deleted)), None);
-    }
-    for state in live_states() {
-        assert_eq!(failure_reason(&state), None, "{state:?}");
-    }
-    assert_eq!(failure_reason(&State::deleted()), None);
+    KIND.check_failure_reasons();
 }
