@@ -79,17 +79,25 @@ fn problem_json() -> &'static str {
 /// waiting for onramp at a peering location onramp serves.
 #[utoipa::path(post, path = "/v1/connectors", tag = "connectors",
     request_body(content = ConnectorOrder, content_type = "application/json"),
-    params(CreateQuery),
+    params(CreateQuery,
+        ("Idempotency-Key" = Option<String>, Header, nullable = false, min_length = 1, max_length = 255,
+            description = "Makes retries safe: 1 to 255 printable ASCII characters, unique per order (e.g. a UUID). \
+                A retry with the same key, query string and body within 24 h creates nothing and gets the first answer \
+                (2xx or 4xx) again with `Idempotent-Replayed: true`, after waiting for the first if it is still running. \
+                Keys are scoped to the API key's tenant and role. A 5xx is not kept, so its retry runs again.")),
     security(("api_key" = [])),
     responses(
-        (status = 200, description = "The plan, when `dry_run=true`; nothing was allocated or sent", body = Plan),
+        (status = 200, description = "The plan, when `dry_run=true`; nothing was allocated or sent", body = Plan,
+            headers(("Idempotent-Replayed" = String, description = "`true` when this is the kept answer to an earlier request with the same Idempotency-Key"))),
         (status = 202, description = "Accepted; provisioning runs in the background", body = Connector,
-            headers(("Location" = String, description = "The connector's URL"))),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = problem_json()),
+            headers(("Location" = String, description = "The connector's URL"),
+                ("Idempotent-Replayed" = String, description = "`true` when this is the kept answer to an earlier request with the same Idempotency-Key; nothing new was created"))),
+        (status = 400, description = "Malformed JSON, or a malformed Idempotency-Key (`invalid_idempotency_key`, `errors[0].field` = `Idempotency-Key`)", body = Problem, content_type = problem_json()),
         (status = 401, description = "No or bad API key", body = Problem, content_type = problem_json()),
-        (status = 409, description = "A requested value is taken, or a pool is exhausted", body = Problem, content_type = problem_json()),
+        (status = 409, description = "A requested value is taken, or a pool is exhausted; or `idempotency_in_progress`: the request with this Idempotency-Key is still running after 30 s (see Retry-After)", body = Problem, content_type = problem_json()),
+        (status = 413, description = "Body larger than 2 MiB (problem+json when an Idempotency-Key was sent)", body = Problem, content_type = problem_json()),
         (status = 415, description = "Body is not JSON", body = Problem, content_type = problem_json()),
-        (status = 422, description = "Invalid order; `errors` names the fields", body = Problem, content_type = problem_json()),
+        (status = 422, description = "Invalid order, `errors` names the fields; or `idempotency_key_reused`: the Idempotency-Key was used for a different request, nothing was done", body = Problem, content_type = problem_json()),
         (status = 502, description = "The CSP refused onramp's lookup or credentials", body = Problem, content_type = problem_json()),
         (status = 503, description = "The CSP is unreachable or throttling; see Retry-After", body = Problem, content_type = problem_json()),
     ))]

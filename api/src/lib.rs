@@ -15,9 +15,12 @@ mod auth;
 mod azure;
 mod body;
 mod connectors;
+mod events;
 mod gcp;
 mod health;
 mod hosted_connection;
+mod idempotency;
+mod keys;
 mod openapi;
 pub mod problem;
 mod views;
@@ -61,11 +64,19 @@ impl AppState {
 pub fn app(state: AppState) -> Router {
     let (router, api) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(connectors::router())
+        .merge(events::router())
+        .merge(keys::router())
         .merge(admin::router())
         .merge(health::router())
         .split_for_parts();
     router
         .merge(SwaggerUi::new("/docs").url("/openapi.json", api))
+        // Every POST honours `Idempotency-Key`; routes only, so an unknown
+        // path is a plain 404.
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            idempotency::middleware,
+        ))
         .with_state(state)
         .fallback(problem::not_found_fallback)
 }
@@ -74,6 +85,8 @@ pub fn app(state: AppState) -> Router {
 pub fn openapi() -> utoipa::openapi::OpenApi {
     let (_, api) = OpenApiRouter::<AppState>::with_openapi(ApiDoc::openapi())
         .merge(connectors::router())
+        .merge(events::router())
+        .merge(keys::router())
         .merge(admin::router())
         .merge(health::router())
         .split_for_parts();

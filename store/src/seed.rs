@@ -334,37 +334,124 @@ pub async fn ensure_default_pools(db: &DatabaseConnection) -> Result<()> {
     Ok(())
 }
 
+/// Routers take VRF names of 1-63 characters (the reference PE's YANG).
+pub const VRF_NAME_MAX: usize = 63;
+const VRF_PREFIX: &str = "cust-";
+/// The longest tenant name, in characters, whose VRF name still fits.
+pub const TENANT_NAME_MAX: usize = VRF_NAME_MAX - VRF_PREFIX.len();
+
+/// The VRF a tenant's connectors live in on the PEs: `cust-` and the name
+/// in lower case, with `-` for anything but ASCII letters and digits.
+pub fn vrf_name(tenant_name: &str) -> String {
+    format!("{VRF_PREFIX}{}", slug(tenant_name))
+}
+
 /// Creates a tenant with its own VRF, whose RD/RT come from the route-target
-/// pool.
+/// pool. A name that is taken, or that makes the same VRF name as another
+/// tenant's (`Acme Corp` and `acme-corp`), is a [`crate::Error::Conflict`]
+/// on `name`.
 pub async fn create_tenant(db: &DatabaseConnection, name: &str) -> Result<tenant::Model> {
     crate::db::retry_contention(|| async {
         let tx = sea_orm::TransactionTrait::begin(db).await?;
-        let id = Uuid::new_v4();
-        // The row goes first so the allocation can reference it; the RD/RT
-        // are filled in below within the same transaction.
-        tenant::ActiveModel {
-            id: Set(id),
-            name: Set(name.to_string()),
-            vrf_name: Set(format!("cust-{}", slug(name))),
-            route_distinguisher: Set(String::new()),
-            route_target: Set(String::new()),
-            created_at: Set(Utc::now()),
-        }
-        .insert(&tx)
-        .await?;
-        let (asn, n) = alloc::route_target(&tx, alloc::Owner::Tenant(id)).await?;
-        let t = tenant::ActiveModel {
-            id: Set(id),
-            route_distinguisher: Set(format!("{asn}:{n}")),
-            route_target: Set(format!("target:{asn}:{n}")),
-            ..Default::default()
-        }
-        .update(&tx)
-        .await?;
+        let t = insert_tenant(&tx, name).await?;
         tx.commit().await?;
         Ok(t)
     })
     .await
+}
+
+/// [`create_tenant`] and its first API key, of `role`, in one transaction:
+/// there is never a tenant that nobody can use.
+pub async fn create_tenant_with_key(
+    db: &DatabaseConnection,
+    name: &str,
+    key_name: &str,
+    role: &str,
+) -> Result<(tenant::Model, auth::NewKey)> {
+    crate::db::retry_contention(|| async {
+        let tx = sea_orm::TransactionTrait::begin(db).await?;
+        let t = insert_tenant(&tx, name).await?;
+        let key = auth::create_key(&tx, t.id, key_name, role).await?;
+        tx.commit().await?;
+        Ok((t, key))
+    })
+    .await
+}
+
+/// Serialises creates of one VRF name until the transaction ends. Nothing
+/// in the schema keeps VRF names unique, so two concurrent creates of
+/// `Acme Corp` and `acme-corp` could both pass the check below. SQLite has
+/// one writer at a time (the loser's write fails busy and is retried);
+/// PostgreSQL gets a transaction-scoped advisory lock on the name.
+async fn lock_vrf_name(tx: &sea_orm::DatabaseTransaction, vrf: &str) -> Result<()> {
+    use sea_orm::{ConnectionTrait, DbBackend, Statement};
+    use sha2::{Digest, Sha256};
+    if tx.get_database_backend() != DbBackend::Postgres {
+        return Ok(());
+    }
+    let digest = Sha256::digest(vrf.as_bytes());
+    let mut head = [0u8; 8];
+    head.copy_from_slice(&digest[..8]);
+    tx.execute_raw(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "SELECT pg_advisory_xact_lock($1)",
+        [i64::from_be_bytes(head).into()],
+    ))
+    .await?;
+    Ok(())
+}
+
+async fn insert_tenant(tx: &sea_orm::DatabaseTransaction, name: &str) -> Result<tenant::Model> {
+    let vrf = vrf_name(name);
+    lock_vrf_name(tx, &vrf).await?;
+    // The unique key on the name settles a race between two creates: the
+    // loser's insert fails, its retry lands here and reports the conflict.
+    if tenant::Entity::find()
+        .filter(tenant::Column::Name.eq(name))
+        .one(tx)
+        .await?
+        .is_some()
+    {
+        return Err(crate::Error::Conflict {
+            field: "name".into(),
+            message: format!("a tenant named `{name}` exists"),
+        });
+    }
+    if let Some(other) = tenant::Entity::find()
+        .filter(tenant::Column::VrfName.eq(vrf.clone()))
+        .one(tx)
+        .await?
+    {
+        return Err(crate::Error::Conflict {
+            field: "name".into(),
+            message: format!(
+                "`{name}` would get VRF `{vrf}`, which tenant `{}` has; choose a name that differs in letters or digits",
+                other.name
+            ),
+        });
+    }
+    let id = Uuid::new_v4();
+    // The row goes first so the allocation can reference it; the RD/RT
+    // are filled in below within the same transaction.
+    tenant::ActiveModel {
+        id: Set(id),
+        name: Set(name.to_string()),
+        vrf_name: Set(vrf),
+        route_distinguisher: Set(String::new()),
+        route_target: Set(String::new()),
+        created_at: Set(Utc::now()),
+    }
+    .insert(tx)
+    .await?;
+    let (asn, n) = alloc::route_target(tx, alloc::Owner::Tenant(id)).await?;
+    Ok(tenant::ActiveModel {
+        id: Set(id),
+        route_distinguisher: Set(format!("{asn}:{n}")),
+        route_target: Set(format!("target:{asn}:{n}")),
+        ..Default::default()
+    }
+    .update(tx)
+    .await?)
 }
 
 /// Name of the tenant that admin keys belong to.

@@ -8,6 +8,7 @@
 mod nnis;
 mod pes;
 mod pools;
+mod tenants;
 mod views;
 
 use axum::http::{HeaderMap, StatusCode};
@@ -25,6 +26,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(pes::router())
         .merge(nnis::router())
         .merge(pools::router())
+        .merge(tenants::router())
 }
 
 pub(crate) fn problem_json() -> &'static str {

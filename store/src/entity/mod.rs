@@ -5,6 +5,7 @@ pub mod api_key;
 pub mod asn_pool;
 pub mod connector;
 pub mod connector_event;
+pub mod idempotency_key;
 pub mod linknet_pool;
 pub mod nni;
 pub mod outbox;
