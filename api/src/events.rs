@@ -163,7 +163,7 @@ struct EventsQuery {
 /// `?after=0` replays all. The first frame has no data, only `id:` (the
 /// starting cursor) and `retry:`, so resuming works even before the first
 /// event. Comment lines (`:`) keep an idle stream open; ignore them.
-#[utoipa::path(get, path = "/v1/events", tag = "connectors",
+#[utoipa::path(get, path = "/v1/events", tag = "events",
     params(
         EventsQuery,
         ("Last-Event-ID" = Option<i64>, Header,

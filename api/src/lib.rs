@@ -24,6 +24,7 @@ mod keys;
 mod openapi;
 pub mod problem;
 mod views;
+mod webhooks;
 
 use axum::Router;
 use sea_orm::DatabaseConnection;
@@ -66,6 +67,7 @@ pub fn app(state: AppState) -> Router {
         .merge(connectors::router())
         .merge(events::router())
         .merge(keys::router())
+        .merge(webhooks::router())
         .merge(admin::router())
         .merge(health::router())
         .split_for_parts();
@@ -87,6 +89,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         .merge(connectors::router())
         .merge(events::router())
         .merge(keys::router())
+        .merge(webhooks::router())
         .merge(admin::router())
         .merge(health::router())
         .split_for_parts();

@@ -11,6 +11,9 @@ use utoipa::{Modify, OpenApi};
     modifiers(&BearerAuth),
     tags(
         (name = "connectors", description = "Cloud connectors and their lifecycle"),
+        (name = "events", description = "Every state change, as a Server-Sent Events stream"),
+        (name = "webhooks", description = "Signed HTTP deliveries of every state change to the tenant's endpoints"),
+        (name = "api-keys", description = "The caller's API keys: create (shown once), list, revoke"),
         (name = "admin", description = "Inventory administration: PE routers, ports, NNIs and resource pools (admin keys only)"),
         (name = "health", description = "Liveness and readiness"),
     )

@@ -23,7 +23,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, Set, SqlErr, TransactionTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, Set, SqlErr,
 };
 use serde_json::Value;
 use uuid::Uuid;
@@ -582,7 +582,7 @@ pub async fn create_pe(
     spec.validate(platforms)?;
     let name = spec.name.clone();
     let run = async {
-        let tx = db.begin().await?;
+        let tx = crate::db::begin_write(db).await?;
         pe_name_taken(&tx, &spec.name, None).await?;
         let m = pe_router::ActiveModel {
             id: Set(Uuid::new_v4()),
@@ -635,7 +635,7 @@ pub async fn update_pe(
     spec.validate(platforms)?;
     let name = spec.name.clone();
     let run = async {
-        let tx = db.begin().await?;
+        let tx = crate::db::begin_write(db).await?;
         let current = get_pe(&tx, id).await?;
         pe_name_taken(&tx, &spec.name, Some(id)).await?;
         let mut am: pe_router::ActiveModel = current.into();
@@ -658,7 +658,7 @@ pub async fn update_pe(
 
 /// Refused while the PE has ports or recorded router changes.
 pub async fn delete_pe(db: &DatabaseConnection, id: Uuid) -> AdminResult<()> {
-    let tx = db.begin().await?;
+    let tx = crate::db::begin_write(db).await?;
     let pe = get_pe(&tx, id).await?;
     let ports = pe_port::Entity::find()
         .filter(pe_port::Column::PeId.eq(id))
@@ -812,7 +812,7 @@ pub async fn create_port(
     spec.validate()?;
     let (pe_name, name) = (pe.name.clone(), spec.name.clone());
     let run = async {
-        let tx = db.begin().await?;
+        let tx = crate::db::begin_write(db).await?;
         port_name_taken(&tx, &pe, &spec.name, None).await?;
         let m = pe_port::ActiveModel {
             id: Set(Uuid::new_v4()),
@@ -863,7 +863,7 @@ pub async fn update_port(
     let pe = get_pe(db, current.pe_id).await?;
     let pe_name = pe.name.clone();
     let run = async {
-        let tx = db.begin().await?;
+        let tx = crate::db::begin_write(db).await?;
         let current = get_port(&tx, id).await?;
         port_name_taken(&tx, &pe, &spec.name, Some(id)).await?;
         let allocs = allocations(&tx, alloc::VLAN, id).await?;
@@ -918,7 +918,7 @@ pub async fn update_port(
 
 /// Refused while NNIs sit on the port or VLANs are allocated on it.
 pub async fn delete_port(db: &DatabaseConnection, id: Uuid) -> AdminResult<()> {
-    let tx = db.begin().await?;
+    let tx = crate::db::begin_write(db).await?;
     let port = get_port(&tx, id).await?;
     let pe = get_pe(&tx, port.pe_id).await?;
     let mut users = Vec::new();
@@ -1316,7 +1316,7 @@ pub async fn create_nni(db: &DatabaseConnection, spec: NniSpec) -> AdminResult<n
     spec.validate(db).await?;
     let (csp, loc) = (spec.csp.clone(), spec.location_code.clone());
     let run = async {
-        let tx = db.begin().await?;
+        let tx = crate::db::begin_write(db).await?;
         nni_location_taken(&tx, &spec.csp, &spec.location_code, None).await?;
         let m = nni::ActiveModel {
             id: Set(Uuid::new_v4()),
@@ -1399,7 +1399,7 @@ pub async fn update_nni(
     spec.validate(db).await?;
     let (csp, loc) = (spec.csp.clone(), spec.location_code.clone());
     let run = async {
-        let tx = db.begin().await?;
+        let tx = crate::db::begin_write(db).await?;
         let current = get_nni(&tx, id).await?;
         nni_location_taken(&tx, &spec.csp, &spec.location_code, Some(id)).await?;
         let (live, _) = connectors_of_nni(&tx, id).await?;
@@ -1474,7 +1474,7 @@ pub async fn update_nni(
 /// Refused while any connector references the NNI: live ones hold resources
 /// on it, finished ones keep it in their history.
 pub async fn delete_nni(db: &DatabaseConnection, id: Uuid) -> AdminResult<()> {
-    let tx = db.begin().await?;
+    let tx = crate::db::begin_write(db).await?;
     let n = get_nni(&tx, id).await?;
     let (live, finished) = connectors_of_nni(&tx, id).await?;
     let mut users = Vec::new();
@@ -1654,7 +1654,7 @@ pub async fn create_linknet_pool(
     spec.validate()?;
     let name = spec.name.clone();
     let run = async {
-        let tx = db.begin().await?;
+        let tx = crate::db::begin_write(db).await?;
         pool_name_taken::<linknet_pool::Entity, _>(
             &tx,
             linknet_pool::Column::Name,
@@ -1712,7 +1712,7 @@ pub async fn update_linknet_pool(
     spec.validate()?;
     let name = spec.name.clone();
     let run = async {
-        let tx = db.begin().await?;
+        let tx = crate::db::begin_write(db).await?;
         let current = get_linknet_pool(&tx, id).await?;
         pool_name_taken::<linknet_pool::Entity, _>(
             &tx,
@@ -1774,7 +1774,7 @@ pub async fn update_linknet_pool(
 
 /// Refused while NNIs draw from the pool or subnets are allocated from it.
 pub async fn delete_linknet_pool(db: &DatabaseConnection, id: Uuid) -> AdminResult<()> {
-    let tx = db.begin().await?;
+    let tx = crate::db::begin_write(db).await?;
     let pool = get_linknet_pool(&tx, id).await?;
     let mut users = Vec::new();
     let allocs = allocations(&tx, alloc::LINKNET, id).await?;
@@ -1951,7 +1951,7 @@ pub async fn create_asn_pool(
     spec.validate()?;
     let name = spec.name.clone();
     let run = async {
-        let tx = db.begin().await?;
+        let tx = crate::db::begin_write(db).await?;
         asn_checks(&tx, &spec, None).await?;
         let m = asn_pool::ActiveModel {
             id: Set(Uuid::new_v4()),
@@ -1997,7 +1997,7 @@ pub async fn update_asn_pool(
     spec.validate()?;
     let name = spec.name.clone();
     let run = async {
-        let tx = db.begin().await?;
+        let tx = crate::db::begin_write(db).await?;
         let current = get_asn_pool(&tx, id).await?;
         asn_checks(&tx, &spec, Some(id)).await?;
         let allocs = allocations(&tx, alloc::ASN, id).await?;
@@ -2029,7 +2029,7 @@ pub async fn update_asn_pool(
 }
 
 pub async fn delete_asn_pool(db: &DatabaseConnection, id: Uuid) -> AdminResult<()> {
-    let tx = db.begin().await?;
+    let tx = crate::db::begin_write(db).await?;
     let pool = get_asn_pool(&tx, id).await?;
     let allocs = allocations(&tx, alloc::ASN, id).await?;
     if !allocs.is_empty() {
@@ -2173,7 +2173,7 @@ pub async fn create_route_target_pool(
     spec.validate()?;
     let name = spec.name.clone();
     let run = async {
-        let tx = db.begin().await?;
+        let tx = crate::db::begin_write(db).await?;
         rt_checks(&tx, &spec, None).await?;
         let m = route_target_pool::ActiveModel {
             id: Set(Uuid::new_v4()),
@@ -2227,7 +2227,7 @@ pub async fn update_route_target_pool(
     spec.validate()?;
     let name = spec.name.clone();
     let run = async {
-        let tx = db.begin().await?;
+        let tx = crate::db::begin_write(db).await?;
         let current = get_route_target_pool(&tx, id).await?;
         rt_checks(&tx, &spec, Some(id)).await?;
         let allocs = allocations(&tx, alloc::ROUTE_TARGET, id).await?;
@@ -2274,7 +2274,7 @@ pub async fn update_route_target_pool(
 }
 
 pub async fn delete_route_target_pool(db: &DatabaseConnection, id: Uuid) -> AdminResult<()> {
-    let tx = db.begin().await?;
+    let tx = crate::db::begin_write(db).await?;
     let pool = get_route_target_pool(&tx, id).await?;
     let allocs = allocations(&tx, alloc::ROUTE_TARGET, id).await?;
     if !allocs.is_empty() {

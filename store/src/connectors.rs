@@ -4,7 +4,7 @@
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, Set, TransactionTrait, sea_query::Expr,
+    QueryOrder, Set, sea_query::Expr,
 };
 use uuid::Uuid;
 
@@ -90,7 +90,7 @@ pub async fn create_aws_hosted_vif(
         .ok_or_else(|| Error::Corrupt(format!("nni {} has no link-net pool", nni.name)))?;
 
     retry_contention(|| async {
-        let tx = db.begin().await?;
+        let tx = crate::db::begin_write(db).await?;
         let id = Uuid::new_v4();
         // The connector row goes first: allocations reference it.
         insert_connector(
@@ -170,7 +170,7 @@ pub async fn create_gcp_partner_interconnect(
 ) -> Result<connector::Model> {
     let (port, pe) = port_and_pe(db, nni.port_id).await?;
     retry_contention(|| async {
-        let tx = db.begin().await?;
+        let tx = crate::db::begin_write(db).await?;
         let id = Uuid::new_v4();
         insert_connector(
             &tx,
@@ -223,7 +223,7 @@ pub async fn create_aws_hosted_connection(
 ) -> Result<connector::Model> {
     let (port, pe) = port_and_pe(db, nni.port_id).await?;
     retry_contention(|| async {
-        let tx = db.begin().await?;
+        let tx = crate::db::begin_write(db).await?;
         let id = Uuid::new_v4();
         insert_connector(
             &tx,
@@ -299,7 +299,7 @@ pub async fn create_azure_expressroute(
     let s_tag = params.circuit.s_tag;
 
     retry_contention(|| async {
-        let tx = db.begin().await?;
+        let tx = crate::db::begin_write(db).await?;
         let id = Uuid::new_v4();
         insert_connector(
             &tx,
@@ -516,7 +516,7 @@ pub async fn events(
 /// Returns false (and changes nothing) when the step moved on.
 pub async fn commit_transition(db: &DatabaseConnection, id: Uuid, t: &Transition) -> Result<bool> {
     retry_contention(|| async {
-        let tx = db.begin().await?;
+        let tx = crate::db::begin_write(db).await?;
         let next_step = t.expected_step + 1;
         let mut update = connector::Entity::update_many()
             .col_expr(connector::Column::State, Expr::value(t.state.clone()))

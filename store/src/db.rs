@@ -14,16 +14,17 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection> {
     if url.starts_with("sqlite:") {
         // SQLite allows one writer at a time; a small pool keeps lock waits short.
         opts.max_connections(8);
+        // Every pooled connection waits for the write lock rather than
+        // failing at once; a PRAGMA run on the pool would reach only one.
+        opts.map_sqlx_sqlite_opts(|o| o.busy_timeout(Duration::from_secs(10)));
     } else {
         opts.max_connections(20);
     }
     let db = Database::connect(opts).await?;
     if db.get_database_backend() == DbBackend::Sqlite {
-        // WAL lets the API read while a worker writes; the busy timeout turns
-        // writer collisions into waits instead of immediate errors.
+        // WAL lets the API read while a worker writes; it is a property of
+        // the database file, so setting it once reaches every connection.
         db.execute_unprepared("PRAGMA journal_mode=WAL;").await?;
-        db.execute_unprepared("PRAGMA busy_timeout=10000;").await?;
-        db.execute_unprepared("PRAGMA foreign_keys=ON;").await?;
     }
     Ok(db)
 }
@@ -53,4 +54,20 @@ where
             other => return other,
         }
     }
+}
+
+/// Begins a transaction that will write. On SQLite it takes the write lock
+/// at `BEGIN` (`BEGIN IMMEDIATE`): a deferred transaction that reads first
+/// and writes later fails with SQLITE_BUSY_SNAPSHOT when another writer got
+/// in between, and the busy timeout cannot help it. PostgreSQL ignores the
+/// mode.
+pub async fn begin_write(
+    db: &DatabaseConnection,
+) -> std::result::Result<sea_orm::DatabaseTransaction, sea_orm::DbErr> {
+    use sea_orm::{SqliteTransactionMode, TransactionOptions, TransactionTrait};
+    db.begin_with_options(TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..Default::default()
+    })
+    .await
 }

@@ -352,7 +352,7 @@ pub fn vrf_name(tenant_name: &str) -> String {
 /// on `name`.
 pub async fn create_tenant(db: &DatabaseConnection, name: &str) -> Result<tenant::Model> {
     crate::db::retry_contention(|| async {
-        let tx = sea_orm::TransactionTrait::begin(db).await?;
+        let tx = crate::db::begin_write(db).await?;
         let t = insert_tenant(&tx, name).await?;
         tx.commit().await?;
         Ok(t)
@@ -369,7 +369,7 @@ pub async fn create_tenant_with_key(
     role: &str,
 ) -> Result<(tenant::Model, auth::NewKey)> {
     crate::db::retry_contention(|| async {
-        let tx = sea_orm::TransactionTrait::begin(db).await?;
+        let tx = crate::db::begin_write(db).await?;
         let t = insert_tenant(&tx, name).await?;
         let key = auth::create_key(&tx, t.id, key_name, role).await?;
         tx.commit().await?;

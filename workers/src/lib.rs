@@ -26,6 +26,7 @@ mod queue;
 mod relay;
 mod router_push;
 mod runner;
+pub mod webhooks;
 
 use std::path::PathBuf;
 use std::time::Duration;

@@ -1,0 +1,1 @@
+//! Delivers connector state changes to tenants' webhooks (issue 8).
