@@ -2,7 +2,8 @@
 # Installs what onramp's dev stack and test suite run against, on Debian:
 # nats-server (JetStream), netconfd + OpenSSH (the simulated PE routers),
 # PostgreSQL (the production database, tested beside SQLite), headless
-# Chromium + ChromeDriver (the browser end-to-end tests), and the local user
+# Chromium + ChromeDriver (the browser end-to-end tests), python3-venv (for
+# schemathesis), and the local user
 # the simulated PEs accept over SSH. Safe to run again.
 set -euo pipefail
 
@@ -23,6 +24,8 @@ ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=("initdb")
 [ -f /usr/include/libyang/libyang.h ] || missing+=("libyang2-dev")
 [ -d /usr/share/fonts/truetype/liberation ] || missing+=("fonts-liberation")
 if ! id onramp-pe >/dev/null 2>&1; then missing+=("user onramp-pe"); fi
+# scripts/api-fuzz.sh installs schemathesis (pip) into a venv.
+python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || missing+=("python3-venv")
 
 if [ ${#missing[@]} -gt 0 ]; then
   need_root "$@"
@@ -34,7 +37,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends \
     nats-server netconfd openssh-server openssh-client \
     postgresql postgresql-client sqlite3 ca-certificates gcc make \
-    libyang2-dev pkg-config chromium chromium-driver fonts-liberation >/dev/null
+    libyang2-dev pkg-config chromium chromium-driver fonts-liberation \
+    python3 python3-venv >/dev/null
   # Debian starts the packaged services; onramp starts its own on free ports.
   systemctl disable --now nats-server postgresql ssh >/dev/null 2>&1 || true
   if ! id onramp-pe >/dev/null 2>&1; then

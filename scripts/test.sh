@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs onramp's whole test suite against the real components (nats-server,
 # PostgreSQL, SQLite, netconfd over SSH, the AWS SDK against our simulator),
-# plus the format and lint gates. Installs what it needs first.
+# plus the format and lint gates, and a schemathesis run of the live API. Installs what it needs first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
@@ -25,4 +25,15 @@ cargo test --workspace --lib --bins --tests --no-fail-fast 2>&1 | tee "$log" || 
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed;?$/) p += $i; if ($(i+1) ~ /^failed;?$/) f += $i } }
      END { printf "onramp: %d passed, %d failed\n", p, f }' "$log"
 rm -f "$log"
+
+# The API against its own OpenAPI document, on the live dev stack.
+echo "== schemathesis (scripts/api-fuzz.sh)"
+fuzz=0
+cargo build --quiet --bin onramp
+ONRAMP_FUZZ_REPORT=${ONRAMP_FUZZ_REPORT:-${CARGO_TARGET_DIR:-target}/api-fuzz} \
+  bash scripts/api-fuzz.sh "${CARGO_TARGET_DIR:-target}/debug/onramp" || fuzz=$?
+if [ "$fuzz" -ne 0 ]; then
+  echo "onramp: schemathesis found failures (see above)"
+  status=1
+fi
 exit "$status"

@@ -223,6 +223,22 @@ async fn contract(postgres: bool) -> Result<()> {
         .send()
         .await?;
     assert_eq!(r.status().as_u16(), 422);
+    // A query string that does not parse is a problem naming the parameter,
+    // and changes nothing.
+    let r = api
+        .http
+        .post(format!("{}/v1/connectors?dry_run=maybe", api.base))
+        .bearer_auth(&api.key)
+        .json(&good())
+        .send()
+        .await?;
+    let resp = (
+        r.status().as_u16(),
+        r.headers()["content-type"].to_str()?.to_string(),
+        r.json::<Value>().await?,
+    );
+    assert_problem(&resp, 400, Some("dry_run"), "dry_run=maybe");
+    assert_eq!(api.traces().await?, (0, 0, 0), "a bad query leaves nothing");
 
     // Authentication.
     let r = api
@@ -269,6 +285,28 @@ async fn contract(postgres: bool) -> Result<()> {
         .send()
         .await?;
     assert_eq!(r.status().as_u16(), 404);
+    // An id that is not a UUID names no connector: the same 404 problem,
+    // on every route that takes one.
+    for (method, path) in [
+        ("GET", "/v1/connectors/null,null"),
+        ("GET", "/v1/connectors/42/events"),
+        ("DELETE", "/v1/connectors/not-an-id"),
+        ("PUT", "/v1/connectors/null/vif"),
+    ] {
+        let r = api
+            .http
+            .request(method.parse()?, format!("{}{path}", api.base))
+            .bearer_auth(&api.key)
+            .json(&json!({}))
+            .send()
+            .await?;
+        let resp = (
+            r.status().as_u16(),
+            r.headers()["content-type"].to_str()?.to_string(),
+            r.json::<Value>().await?,
+        );
+        assert_problem(&resp, 404, None, &format!("{method} {path}"));
+    }
     let r = api
         .http
         .get(format!("{}/v2/nothing", api.base))

@@ -3,6 +3,7 @@
 use axum::http::{HeaderMap, StatusCode, header};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+use uuid::Uuid;
 
 use crate::problem::Problem;
 
@@ -79,4 +80,61 @@ pub(crate) fn from_value<T: DeserializeOwned>(value: Value) -> Result<T, Problem
         let field = if field == "." { String::new() } else { field };
         Problem::field(&field, code, detail)
     })
+}
+
+/// A path id; anything but a UUID names no object, so it is a 404.
+pub(crate) fn parse_id(raw: &str, what: &str) -> Result<Uuid, Problem> {
+    Uuid::parse_str(raw).map_err(|_| {
+        Problem::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "Not found",
+            format!("{what} {raw} does not exist (ids are UUIDs)"),
+        )
+    })
+}
+
+/// `axum::extract::Query`, but a query string that does not parse is a 400
+/// problem naming the parameter, like every other error of the API.
+pub(crate) struct ApiQuery<T>(pub T);
+
+impl<T, S> axum::extract::FromRequestParts<S> for ApiQuery<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = Problem;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Problem> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(v)) => Ok(Self(v)),
+            Err(e) => Err(query_problem(&e.body_text())),
+        }
+    }
+}
+
+/// axum says `Failed to deserialize query string: <param>: <why>`; the
+/// parameter becomes the field at fault.
+pub(crate) fn query_problem(text: &str) -> Problem {
+    let detail = text
+        .strip_prefix("Failed to deserialize query string: ")
+        .unwrap_or(text);
+    let field = match detail.split_once(": ") {
+        Some((f, _)) if !f.is_empty() && !f.contains(' ') => f.to_string(),
+        _ => String::new(),
+    };
+    Problem::new(
+        StatusCode::BAD_REQUEST,
+        "malformed_query",
+        "Malformed query string",
+        detail.to_string(),
+    )
+    .with_errors(vec![crate::problem::FieldError {
+        field,
+        code: "invalid_value".into(),
+        detail: detail.to_string(),
+    }])
 }

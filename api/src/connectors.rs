@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use onramp_router_templates::{Operation, Platform};
@@ -104,7 +104,7 @@ fn problem_json() -> &'static str {
 async fn create_connector(
     State(state): State<AppState>,
     tenant: Tenant,
-    Query(q): Query<CreateQuery>,
+    crate::body::ApiQuery(q): crate::body::ApiQuery<CreateQuery>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, Problem> {
@@ -322,10 +322,11 @@ async fn create_hosted_connection(
 async fn report_vif(
     State(state): State<AppState>,
     tenant: Tenant,
-    Path(id): Path<Uuid>,
+    Path(id): Path<String>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<(StatusCode, Json<Connector>), Problem> {
+    let id = crate::body::parse_id(&id, "connector")?;
     let value = crate::body::json_object(&headers, &body)?;
     let report: HostedVifReport = crate::body::from_value(value)?;
     for _ in 0..20 {
@@ -647,8 +648,9 @@ async fn list_connectors(
 async fn get_connector(
     State(state): State<AppState>,
     tenant: Tenant,
-    Path(id): Path<Uuid>,
+    Path(id): Path<String>,
 ) -> Result<Json<Connector>, Problem> {
+    let id = crate::body::parse_id(&id, "connector")?;
     let row = store::get_for_tenant(&state.db, tenant.id, id).await?;
     Ok(Json(view(&state, &[row]).await?.remove(0)))
 }
@@ -665,8 +667,9 @@ async fn get_connector(
 async fn connector_events(
     State(state): State<AppState>,
     tenant: Tenant,
-    Path(id): Path<Uuid>,
+    Path(id): Path<String>,
 ) -> Result<Json<EventList>, Problem> {
+    let id = crate::body::parse_id(&id, "connector")?;
     store::get_for_tenant(&state.db, tenant.id, id).await?;
     let items = store::events(&state.db, id).await?;
     Ok(Json(EventList {
@@ -693,8 +696,9 @@ async fn connector_events(
 async fn delete_connector(
     State(state): State<AppState>,
     tenant: Tenant,
-    Path(id): Path<Uuid>,
+    Path(id): Path<String>,
 ) -> Result<(StatusCode, Json<Connector>), Problem> {
+    let id = crate::body::parse_id(&id, "connector")?;
     // A worker may commit between our read and our write; the step guard
     // makes us lose that race cleanly, and we re-read and try again.
     for _ in 0..20 {

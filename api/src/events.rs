@@ -32,7 +32,7 @@ use std::time::Duration;
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, HeaderName, StatusCode};
+use axum::http::{HeaderMap, HeaderName};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
@@ -183,14 +183,7 @@ async fn stream_events(
     headers: HeaderMap,
     query: Result<Query<Vec<(String, String)>>, QueryRejection>,
 ) -> Result<Response, Problem> {
-    let Query(pairs) = query.map_err(|e| {
-        Problem::new(
-            StatusCode::BAD_REQUEST,
-            "malformed_query",
-            "Malformed query string",
-            e.body_text(),
-        )
-    })?;
+    let Query(pairs) = query.map_err(|e| crate::body::query_problem(&e.body_text()))?;
     let q = parse_query(pairs)?;
     let last_event_id = last_event_id(&headers)?;
     let scope = match tenant.role.as_str() {

@@ -16,7 +16,6 @@ use onramp_store::admin::{AdminError, Issue};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer};
 use utoipa_axum::router::OpenApiRouter;
-use uuid::Uuid;
 
 use crate::AppState;
 use crate::problem::{FieldError, Problem};
@@ -68,17 +67,7 @@ impl From<AdminError> for Problem {
     }
 }
 
-/// A path id; anything but a UUID names no object, so it is a 404.
-fn parse_id(raw: &str, what: &str) -> Result<Uuid, Problem> {
-    Uuid::parse_str(raw).map_err(|_| {
-        Problem::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            "Not found",
-            format!("{what} {raw} does not exist (ids are UUIDs)"),
-        )
-    })
-}
+use crate::body::parse_id;
 
 /// The JSON body as `T`: 415 unless JSON, 400 if it does not parse, 422
 /// naming the field for a missing, unknown, null or mistyped field.

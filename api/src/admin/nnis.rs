@@ -2,7 +2,7 @@
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use onramp_store::admin::{self as store, NniPatch, NniSpec};
 use onramp_store::entity::nni;
@@ -62,7 +62,7 @@ struct NniFilter {
 async fn list_nnis(
     State(state): State<AppState>,
     _admin: Admin,
-    Query(filter): Query<NniFilter>,
+    crate::body::ApiQuery(filter): crate::body::ApiQuery<NniFilter>,
 ) -> Result<Json<NniList>, Problem> {
     let items = store::list_nnis(&state.db, filter.csp.as_deref())
         .await?
