@@ -52,6 +52,19 @@ impl FromRequestParts<AppState> for Tenant {
 
 /// A caller whose API key has role `admin`: the inventory admin API. No key
 /// is a 401 as for [`Tenant`]; a key of another role is a 403.
+impl Tenant {
+    /// Whose objects this caller may read: its own tenant's, or every
+    /// tenant's for `ops` and `admin` keys. Writes stay within the caller's
+    /// own tenant whatever the role.
+    pub fn read_scope(&self) -> Option<Uuid> {
+        match self.role.as_str() {
+            onramp_store::auth::ROLE_OPS | onramp_store::auth::ROLE_ADMIN => None,
+            // Customers, and any role this code does not know, see their own.
+            _ => Some(self.id),
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct Admin(pub Tenant);
 

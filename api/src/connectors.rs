@@ -2,6 +2,8 @@
 
 use std::collections::HashMap;
 
+use chrono::{DateTime, Utc};
+
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -25,6 +27,8 @@ use uuid::Uuid;
 
 use crate::AppState;
 use crate::auth::Tenant;
+use crate::body::ApiQuery;
+use crate::page::PageParams;
 use crate::problem::{FieldError, Problem};
 use crate::views::{
     AwsHostedConnectionOrder, AwsHostedVifOrder, AzureExpressRouteOrder, Connector, ConnectorList,
@@ -619,24 +623,120 @@ async fn view(state: &AppState, rows: &[connector::Model]) -> Result<Vec<Connect
     Ok(out)
 }
 
-/// List the caller's connectors, newest first.
+/// The filters of `GET /v1/connectors`.
+#[derive(Debug, Default, serde::Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct ConnectorListQuery {
+    /// Only connectors in one of these states, comma-separated (e.g.
+    /// `active,degraded`).
+    state: Option<String>,
+    /// Only connectors of this kind.
+    kind: Option<String>,
+    /// Only connectors waiting on this party: `customer`, `csp`, `ops`,
+    /// `onramp`, or `nobody` (up, or finished).
+    waiting_on: Option<String>,
+    /// Only this tenant's connectors (ops and admin keys, which read every
+    /// tenant's; a customer key reads its own tenant's whatever is given).
+    tenant: Option<Uuid>,
+}
+
+const WAITING_ON: [&str; 5] = ["customer", "csp", "ops", "onramp", "nobody"];
+
+impl ConnectorListQuery {
+    fn filter(&self, caller: &Tenant, errors: &mut Vec<FieldError>) -> store::ConnectorFilter {
+        let mut f = store::ConnectorFilter {
+            tenant: caller.read_scope().or(self.tenant),
+            ..Default::default()
+        };
+        if let Some(states) = &self.state {
+            for s in states.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+                let ok = s.len() <= 64 && s.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
+                if ok && f.states.len() < 20 {
+                    f.states.push(s.to_string());
+                } else {
+                    errors.push(FieldError {
+                        field: "state".into(),
+                        code: "invalid_value".into(),
+                        detail: format!(
+                            "state must be up to 20 comma-separated state names \
+                             (lowercase letters and `_`, e.g. `active,degraded`), not `{s}`"
+                        ),
+                    });
+                    break;
+                }
+            }
+        }
+        if let Some(k) = &self.kind {
+            if KINDS.contains(&k.as_str()) {
+                f.kind = Some(k.clone());
+            } else {
+                errors.push(FieldError {
+                    field: "kind".into(),
+                    code: "unknown_kind".into(),
+                    detail: format!(
+                        "unknown connector kind `{k}`; supported: {}",
+                        KINDS.join(", ")
+                    ),
+                });
+            }
+        }
+        if let Some(w) = &self.waiting_on {
+            if WAITING_ON.contains(&w.as_str()) {
+                f.waiting_on = Some(w.clone());
+            } else {
+                errors.push(FieldError {
+                    field: "waiting_on".into(),
+                    code: "invalid_value".into(),
+                    detail: format!(
+                        "waiting_on must be one of {}, not `{w}`",
+                        WAITING_ON.join(", ")
+                    ),
+                });
+            }
+        }
+        f
+    }
+}
+
+/// List connectors, newest first, a page at a time.
+///
+/// A customer key lists its own tenant's connectors; an ops or admin key
+/// lists every tenant's (narrow it with `tenant`). Filters combine: every
+/// one given must hold. Follow `next_cursor` for the next page; it is
+/// absent on the last one.
 #[utoipa::path(get, path = "/v1/connectors", tag = "connectors",
+    params(ConnectorListQuery, PageParams),
     security(("api_key" = [])),
     responses(
-        (status = 200, description = "The tenant's connectors", body = ConnectorList),
+        (status = 200, description = "A page of connectors", body = ConnectorList),
+        (status = 400, description = "The query string does not parse; `errors` names the parameter", body = Problem, content_type = problem_json()),
         (status = 401, description = "No or bad API key", body = Problem, content_type = problem_json()),
+        (status = 422, description = "A filter, the limit or the cursor is invalid; `errors` names them", body = Problem, content_type = problem_json()),
     ))]
 async fn list_connectors(
     State(state): State<AppState>,
     tenant: Tenant,
+    ApiQuery(q): ApiQuery<ConnectorListQuery>,
+    ApiQuery(p): ApiQuery<PageParams>,
 ) -> Result<Json<ConnectorList>, Problem> {
-    let rows = store::list_for_tenant(&state.db, tenant.id).await?;
+    let mut errors = Vec::new();
+    let filter = q.filter(&tenant, &mut errors);
+    let page = p.check::<(DateTime<Utc>, Uuid)>(&mut errors);
+    if !errors.is_empty() {
+        return Err(Problem::invalid(errors));
+    }
+    let rows = store::list_page(&state.db, &filter, page.after, page.limit + 1).await?;
+    let (rows, next_cursor) = crate::page::finish(rows, page.limit, |c| (c.created_at, c.id));
     Ok(Json(ConnectorList {
         items: view(&state, &rows).await?,
+        next_cursor,
     }))
 }
 
 /// One connector: its state, who it waits on, and what was allocated.
+///
+/// Customer keys read their own tenant's connectors; ops and admin keys
+/// read any.
 #[utoipa::path(get, path = "/v1/connectors/{id}", tag = "connectors",
     params(("id" = Uuid, Path, description = "Connector id")),
     security(("api_key" = [])),
@@ -651,29 +751,35 @@ async fn get_connector(
     Path(id): Path<String>,
 ) -> Result<Json<Connector>, Problem> {
     let id = crate::body::parse_id(&id, "connector")?;
-    let row = store::get_for_tenant(&state.db, tenant.id, id).await?;
+    let row = store::get_scoped(&state.db, tenant.read_scope(), id).await?;
     Ok(Json(view(&state, &[row]).await?.remove(0)))
 }
 
-/// The connector's timeline, oldest first.
+/// The connector's timeline, oldest first, a page at a time.
 #[utoipa::path(get, path = "/v1/connectors/{id}/events", tag = "connectors",
-    params(("id" = Uuid, Path, description = "Connector id")),
+    params(("id" = Uuid, Path, description = "Connector id"), PageParams),
     security(("api_key" = [])),
     responses(
-        (status = 200, description = "Timeline", body = EventList),
+        (status = 200, description = "A page of the timeline", body = EventList),
+        (status = 400, description = "The query string does not parse; `errors` names the parameter", body = Problem, content_type = problem_json()),
         (status = 401, description = "No or bad API key", body = Problem, content_type = problem_json()),
         (status = 404, description = "No such connector for this tenant", body = Problem, content_type = problem_json()),
+        (status = 422, description = "The limit or the cursor is invalid", body = Problem, content_type = problem_json()),
     ))]
 async fn connector_events(
     State(state): State<AppState>,
     tenant: Tenant,
     Path(id): Path<String>,
+    ApiQuery(p): ApiQuery<PageParams>,
 ) -> Result<Json<EventList>, Problem> {
     let id = crate::body::parse_id(&id, "connector")?;
-    store::get_for_tenant(&state.db, tenant.id, id).await?;
-    let items = store::events(&state.db, id).await?;
+    store::get_scoped(&state.db, tenant.read_scope(), id).await?;
+    let page = p.checked::<i64>()?;
+    let rows = store::events_page(&state.db, id, page.after, page.limit + 1).await?;
+    let (rows, next_cursor) = crate::page::finish(rows, page.limit, |e| e.id);
     Ok(Json(EventList {
-        items: items.into_iter().map(Into::into).collect(),
+        items: rows.into_iter().map(Into::into).collect(),
+        next_cursor,
     }))
 }
 

@@ -186,11 +186,7 @@ async fn stream_events(
     let Query(pairs) = query.map_err(|e| crate::body::query_problem(&e.body_text()))?;
     let q = parse_query(pairs)?;
     let last_event_id = last_event_id(&headers)?;
-    let scope = match tenant.role.as_str() {
-        onramp_store::auth::ROLE_OPS | onramp_store::auth::ROLE_ADMIN => None,
-        // Customers, and any role this code does not know, see their own.
-        _ => Some(tenant.id),
-    };
+    let scope = tenant.read_scope();
     if let Some(id) = q.connector {
         let visible = store::get(&state.db, id)
             .await?

@@ -25,6 +25,8 @@ use uuid::Uuid;
 
 use crate::AppState;
 use crate::auth::Tenant;
+use crate::body::ApiQuery;
+use crate::page::{PageParams, slice};
 use crate::problem::{FieldError, Problem};
 
 /// The longest key name, in characters.
@@ -92,6 +94,9 @@ pub(crate) struct CreatedApiKey {
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub(crate) struct ApiKeyList {
     pub items: Vec<ApiKey>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
 }
 
 impl From<api_key::Model> for ApiKey {
@@ -254,21 +259,25 @@ fn parse_key_id(raw: &str) -> Result<Uuid, Problem> {
 /// Revoked keys are listed with `revoked_at`. Secrets are never listed:
 /// onramp does not have them.
 #[utoipa::path(get, path = "/v1/api-keys", tag = "api-keys",
+    params(PageParams),
     security(("api_key" = [])),
     responses(
         (status = 200, description = "The tenant's keys", body = ApiKeyList),
+        (status = 400, description = "The query string does not parse; `errors` names the parameter", body = Problem, content_type = problem_json()),
         (status = 401, description = "No or bad API key", body = Problem, content_type = problem_json()),
+        (status = 422, description = "The limit or the cursor is invalid", body = Problem, content_type = problem_json()),
     ))]
 async fn list_keys(
     State(state): State<AppState>,
     tenant: Tenant,
+    ApiQuery(p): ApiQuery<PageParams>,
 ) -> Result<Json<ApiKeyList>, Problem> {
-    let items = store::list_keys(&state.db, tenant.id)
-        .await?
-        .into_iter()
-        .map(ApiKey::from)
-        .collect();
-    Ok(Json(ApiKeyList { items }))
+    let page = p.checked::<(chrono::DateTime<chrono::Utc>, Uuid)>()?;
+    let (rows, next_cursor) = slice(store::list_keys(&state.db, tenant.id).await?, &page, |r| {
+        (r.created_at, r.id)
+    });
+    let items = rows.into_iter().map(ApiKey::from).collect();
+    Ok(Json(ApiKeyList { items, next_cursor }))
 }
 
 /// Create an API key for the caller's tenant.

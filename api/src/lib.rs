@@ -15,6 +15,7 @@ mod auth;
 mod azure;
 mod body;
 mod connectors;
+mod etag;
 mod events;
 mod gcp;
 mod health;
@@ -22,6 +23,7 @@ mod hosted_connection;
 mod idempotency;
 mod keys;
 mod openapi;
+mod page;
 pub mod problem;
 mod views;
 mod webhooks;
@@ -63,15 +65,8 @@ impl AppState {
 
 /// The whole application; tests drive it over a real listener.
 pub fn app(state: AppState) -> Router {
-    let (router, api) = OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .merge(connectors::router())
-        .merge(events::router())
-        .merge(keys::router())
-        .merge(webhooks::router())
-        .merge(admin::router())
-        .merge(health::router())
-        .split_for_parts();
-    router
+    let (router, api) = routes();
+    let inner = router
         .merge(SwaggerUi::new("/docs").url("/openapi.json", api))
         // Every POST honours `Idempotency-Key`; routes only, so an unknown
         // path is a plain 404.
@@ -80,12 +75,24 @@ pub fn app(state: AppState) -> Router {
             idempotency::middleware,
         ))
         .with_state(state)
-        .fallback(problem::not_found_fallback)
+        .fallback(problem::not_found_fallback);
+    // ETags on reads, If-Match on updates; the check reads the resource
+    // through the router as it is without this layer.
+    let reads = inner.clone();
+    inner.layer(axum::middleware::from_fn_with_state(
+        reads,
+        etag::middleware,
+    ))
 }
 
 /// The OpenAPI document as served at `/openapi.json`.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    let (_, api) = OpenApiRouter::<AppState>::with_openapi(ApiDoc::openapi())
+    routes().1
+}
+
+/// Every route, and the document that describes them.
+fn routes() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
+    let (router, mut api) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(connectors::router())
         .merge(events::router())
         .merge(keys::router())
@@ -93,7 +100,8 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         .merge(admin::router())
         .merge(health::router())
         .split_for_parts();
-    api
+    utoipa::Modify::modify(&openapi::Conventions, &mut api);
+    (router, api)
 }
 
 /// Serves `app` on `listener` until `shutdown` resolves.

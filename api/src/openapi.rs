@@ -1,4 +1,9 @@
+use utoipa::openapi::header::HeaderBuilder;
+use utoipa::openapi::path::{Operation, Parameter, ParameterBuilder, ParameterIn};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::openapi::{
+    ContentBuilder, ObjectBuilder, Ref, RefOr, Required, Response, ResponseBuilder, Type,
+};
 use utoipa::{Modify, OpenApi};
 
 #[derive(OpenApi)]
@@ -30,4 +35,128 @@ impl Modify for BearerAuth {
             SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
         );
     }
+}
+
+/// What every operation shares, added once the routers' paths are in the
+/// document: the headers of idempotent creation and of conditional updates,
+/// ETags, and the problem answers any operation can give.
+pub struct Conventions;
+
+impl Modify for Conventions {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for item in openapi.paths.paths.values_mut() {
+            let ops = [
+                (&mut item.get, "get"),
+                (&mut item.post, "post"),
+                (&mut item.put, "put"),
+                (&mut item.patch, "patch"),
+                (&mut item.delete, "delete"),
+            ];
+            for (op, method) in ops {
+                let Some(op) = op.as_mut() else { continue };
+                conventions(op, method);
+            }
+        }
+    }
+}
+
+fn conventions(op: &mut Operation, method: &str) {
+    let params = op.parameters.get_or_insert_with(Vec::new);
+    match method {
+        "post" => params.push(header_param(
+            "Idempotency-Key",
+            "Makes a retried request safe: the first answer to a key is \
+             replayed for 24 hours and nothing is created twice. 1-255 \
+             printable ASCII characters. The same key with another body is \
+             refused (422 `idempotency_key_reused`); while the first request \
+             runs, a retry gets 409. Operations whose answer holds a secret \
+             refuse the header (400).",
+        )),
+        "put" | "patch" => params.push(header_param(
+            "If-Match",
+            "An ETag from a GET of this resource (or `*`): the update runs \
+             only if the resource is unchanged since, otherwise 412.",
+        )),
+        "get" => params.push(header_param(
+            "If-None-Match",
+            "An ETag from an earlier GET: 304 without a body if unchanged.",
+        )),
+        _ => {}
+    }
+    let responses = &mut op.responses.responses;
+    for (code, resp) in responses.iter_mut() {
+        let RefOr::T(resp) = resp else { continue };
+        let json = resp.content.contains_key("application/json");
+        if code.starts_with('2') && json && matches!(method, "get" | "put" | "patch") {
+            resp.headers.insert(
+                "ETag".into(),
+                RefOr::T(
+                    HeaderBuilder::new()
+                        .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+                        .description(Some(
+                            "The representation's strong ETag, for If-Match and If-None-Match",
+                        ))
+                        .build(),
+                ),
+            );
+        }
+    }
+    if method == "get" && responses.keys().any(|c| c == "200") {
+        responses.entry("304".into()).or_insert_with(|| {
+            RefOr::T(Response::new("Not modified since the If-None-Match ETag"))
+        });
+    }
+    if matches!(method, "put" | "patch") {
+        responses.entry("412".into()).or_insert_with(|| {
+            problem("`precondition_failed`: the resource changed since the If-Match ETag was read")
+        });
+        responses
+            .entry("400".into())
+            .or_insert_with(|| problem("Malformed JSON or a malformed If-Match"));
+    }
+    if method == "post" {
+        responses.entry("400".into()).or_insert_with(|| {
+            problem("Malformed JSON, or an Idempotency-Key that is invalid or refused here")
+        });
+        responses.entry("409".into()).or_insert_with(|| {
+            problem("`idempotency_key_in_progress`: a request with this Idempotency-Key is still running")
+        });
+        responses.entry("422".into()).or_insert_with(|| {
+            problem("Invalid input, `errors` names the fields; or `idempotency_key_reused`")
+        });
+    }
+    if op.security.is_some() {
+        responses
+            .entry("401".into())
+            .or_insert_with(|| problem("No or bad API key"));
+    }
+    responses
+        .entry("500".into())
+        .or_insert_with(|| problem("`internal_error`: onramp failed; the request may be retried"));
+}
+
+fn header_param(name: &str, description: &str) -> RefOr<Parameter> {
+    RefOr::T(
+        ParameterBuilder::new()
+            .name(name)
+            .parameter_in(ParameterIn::Header)
+            .required(Required::False)
+            .description(Some(description))
+            .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+            .build(),
+    )
+}
+
+fn problem(description: &str) -> RefOr<Response> {
+    RefOr::T(
+        ResponseBuilder::new()
+            .description(description)
+            .content(
+                "application/problem+json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("Problem")))
+                    .build(),
+            )
+            .build(),
+    )
 }

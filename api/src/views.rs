@@ -338,6 +338,9 @@ pub struct Connector {
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct ConnectorList {
     pub items: Vec<Connector>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize, ToSchema)]
@@ -357,6 +360,9 @@ pub struct Event {
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct EventList {
     pub items: Vec<Event>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize, ToSchema)]

@@ -504,11 +504,92 @@ pub async fn events(
     db: &DatabaseConnection,
     connector_id: Uuid,
 ) -> Result<Vec<connector_event::Model>> {
-    Ok(connector_event::Entity::find()
-        .filter(connector_event::Column::ConnectorId.eq(connector_id))
-        .order_by_asc(connector_event::Column::Id)
+    events_page(db, connector_id, None, u64::MAX).await
+}
+
+/// Up to `limit` of the connector's events after event `after`, oldest first.
+pub async fn events_page(
+    db: &DatabaseConnection,
+    connector_id: Uuid,
+    after: Option<i64>,
+    limit: u64,
+) -> Result<Vec<connector_event::Model>> {
+    use sea_orm::QuerySelect;
+    let mut q = connector_event::Entity::find()
+        .filter(connector_event::Column::ConnectorId.eq(connector_id));
+    if let Some(after) = after {
+        q = q.filter(connector_event::Column::Id.gt(after));
+    }
+    Ok(q.order_by_asc(connector_event::Column::Id)
+        .limit(limit)
         .all(db)
         .await?)
+}
+
+/// Which connectors a list shows. Every filter given must hold.
+#[derive(Clone, Debug, Default)]
+pub struct ConnectorFilter {
+    /// `None`: every tenant's (an ops or admin reader).
+    pub tenant: Option<Uuid>,
+    /// Any of these states; empty: any state.
+    pub states: Vec<String>,
+    pub kind: Option<String>,
+    pub waiting_on: Option<String>,
+}
+
+/// Up to `limit` connectors matching `f`, newest first, strictly after the
+/// sort key `after` (`created_at`, `id`) of the previous page's last one.
+pub async fn list_page(
+    db: &DatabaseConnection,
+    f: &ConnectorFilter,
+    after: Option<(chrono::DateTime<Utc>, Uuid)>,
+    limit: u64,
+) -> Result<Vec<connector::Model>> {
+    use sea_orm::{Condition, QuerySelect};
+    let mut q = connector::Entity::find();
+    if let Some(t) = f.tenant {
+        q = q.filter(connector::Column::TenantId.eq(t));
+    }
+    if !f.states.is_empty() {
+        q = q.filter(connector::Column::State.is_in(f.states.clone()));
+    }
+    if let Some(k) = &f.kind {
+        q = q.filter(connector::Column::Kind.eq(k.clone()));
+    }
+    if let Some(w) = &f.waiting_on {
+        q = q.filter(connector::Column::WaitingOn.eq(w.clone()));
+    }
+    if let Some((at, id)) = after {
+        q = q.filter(
+            Condition::any()
+                .add(connector::Column::CreatedAt.lt(at))
+                .add(
+                    Condition::all()
+                        .add(connector::Column::CreatedAt.eq(at))
+                        .add(connector::Column::Id.lt(id)),
+                ),
+        );
+    }
+    Ok(q.order_by_desc(connector::Column::CreatedAt)
+        .order_by_desc(connector::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?)
+}
+
+/// A connector that `tenant` may read: its own, or any when `None`.
+pub async fn get_scoped(
+    db: &DatabaseConnection,
+    tenant: Option<Uuid>,
+    id: Uuid,
+) -> Result<connector::Model> {
+    let mut q = connector::Entity::find_by_id(id);
+    if let Some(t) = tenant {
+        q = q.filter(connector::Column::TenantId.eq(t));
+    }
+    q.one(db).await?.ok_or_else(|| Error::NotFound {
+        what: format!("connector {id}"),
+    })
 }
 
 /// Persists `t` if the connector is still at `t.expected_step`: new state,

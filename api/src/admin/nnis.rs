@@ -14,6 +14,8 @@ use super::views::{NewNni, Nni, NniList, NniUpdate, SelfLink};
 use super::{parse_body, parse_id, problem_json};
 use crate::AppState;
 use crate::auth::Admin;
+use crate::body::ApiQuery;
+use crate::page::{PageParams, slice};
 use crate::problem::Problem;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -52,24 +54,26 @@ struct NniFilter {
 
 /// List NNIs, by CSP and location.
 #[utoipa::path(get, path = "/v1/admin/nnis", tag = "admin",
-    params(NniFilter),
+    params(NniFilter, PageParams),
     security(("api_key" = [])),
     responses(
         (status = 200, description = "The NNIs", body = NniList),
+        (status = 400, description = "The query string does not parse; `errors` names the parameter", body = Problem, content_type = problem_json()),
         (status = 401, description = "No or bad API key", body = Problem, content_type = problem_json()),
         (status = 403, description = "The key is not an admin key", body = Problem, content_type = problem_json()),
+        (status = 422, description = "The limit or the cursor is invalid", body = Problem, content_type = problem_json()),
     ))]
 async fn list_nnis(
     State(state): State<AppState>,
     _admin: Admin,
     crate::body::ApiQuery(filter): crate::body::ApiQuery<NniFilter>,
+    ApiQuery(p): ApiQuery<PageParams>,
 ) -> Result<Json<NniList>, Problem> {
-    let items = store::list_nnis(&state.db, filter.csp.as_deref())
-        .await?
-        .into_iter()
-        .map(nni_view)
-        .collect::<Result<_, _>>()?;
-    Ok(Json(NniList { items }))
+    let page = p.checked::<(String, uuid::Uuid)>()?;
+    let rows = store::list_nnis(&state.db, filter.csp.as_deref()).await?;
+    let (rows, next_cursor) = slice(rows, &page, |r| (r.name.clone(), r.id));
+    let items = rows.into_iter().map(nni_view).collect::<Result<_, _>>()?;
+    Ok(Json(NniList { items, next_cursor }))
 }
 
 /// Add an NNI.

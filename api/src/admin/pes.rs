@@ -21,6 +21,8 @@ use super::views::{
 use super::{parse_body, parse_id, problem_json};
 use crate::AppState;
 use crate::auth::Admin;
+use crate::body::ApiQuery;
+use crate::page::{PageParams, slice};
 use crate::problem::{FieldError, Problem};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -71,19 +73,26 @@ pub(super) fn pe_view(m: pe_router::Model) -> Pe {
 
 /// List PE routers, by name.
 #[utoipa::path(get, path = "/v1/admin/pes", tag = "admin",
+    params(PageParams),
     security(("api_key" = [])),
     responses(
         (status = 200, description = "The PE routers", body = PeList),
+        (status = 400, description = "The query string does not parse; `errors` names the parameter", body = Problem, content_type = problem_json()),
         (status = 401, description = "No or bad API key", body = Problem, content_type = problem_json()),
         (status = 403, description = "The key is not an admin key", body = Problem, content_type = problem_json()),
+        (status = 422, description = "The limit or the cursor is invalid", body = Problem, content_type = problem_json()),
     ))]
-async fn list_pes(State(state): State<AppState>, _admin: Admin) -> Result<Json<PeList>, Problem> {
-    let items = store::list_pes(&state.db)
-        .await?
-        .into_iter()
-        .map(pe_view)
-        .collect();
-    Ok(Json(PeList { items }))
+async fn list_pes(
+    State(state): State<AppState>,
+    _admin: Admin,
+    ApiQuery(p): ApiQuery<PageParams>,
+) -> Result<Json<PeList>, Problem> {
+    let page = p.checked::<(String, uuid::Uuid)>()?;
+    let (rows, next_cursor) = slice(store::list_pes(&state.db).await?, &page, |r| {
+        (r.name.clone(), r.id)
+    });
+    let items = rows.into_iter().map(pe_view).collect();
+    Ok(Json(PeList { items, next_cursor }))
 }
 
 /// Add a PE router.
@@ -366,26 +375,33 @@ async fn port_view(
 
 /// List a PE's ports, by name.
 #[utoipa::path(get, path = "/v1/admin/pes/{id}/ports", tag = "admin",
-    params(("id" = Uuid, Path, description = "PE id")),
+    params(("id" = Uuid, Path, description = "PE id"), PageParams),
     security(("api_key" = [])),
     responses(
         (status = 200, description = "The PE's ports", body = PortList),
+        (status = 400, description = "The query string does not parse; `errors` names the parameter", body = Problem, content_type = problem_json()),
         (status = 401, description = "No or bad API key", body = Problem, content_type = problem_json()),
         (status = 403, description = "The key is not an admin key", body = Problem, content_type = problem_json()),
         (status = 404, description = "No such PE", body = Problem, content_type = problem_json()),
+        (status = 422, description = "The limit or the cursor is invalid", body = Problem, content_type = problem_json()),
     ))]
 async fn list_ports(
     State(state): State<AppState>,
     _admin: Admin,
     Path(id): Path<String>,
+    ApiQuery(p): ApiQuery<PageParams>,
 ) -> Result<Json<PortList>, Problem> {
+    let page = p.checked::<(String, uuid::Uuid)>()?;
     let id = parse_id(&id, "PE")?;
     let pe = store::get_pe(&state.db, id).await?;
     let mut items = Vec::new();
-    for p in store::list_ports(&state.db, id).await? {
+    let (rows, next_cursor) = slice(store::list_ports(&state.db, id).await?, &page, |r| {
+        (r.name.clone(), r.id)
+    });
+    for p in rows {
         items.push(port_view(&state, p, Some(&pe.name)).await?);
     }
-    Ok(Json(PortList { items }))
+    Ok(Json(PortList { items, next_cursor }))
 }
 
 /// Add a port to a PE, with the VLAN range onramp may allocate on it.

@@ -21,6 +21,8 @@ use super::views::{
 use super::{parse_body, parse_id, problem_json};
 use crate::AppState;
 use crate::auth::Admin;
+use crate::body::ApiQuery;
+use crate::page::{PageParams, slice};
 use crate::problem::Problem;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -77,21 +79,29 @@ async fn linknet_view(
 
 /// List link-net pools, by name.
 #[utoipa::path(get, path = "/v1/admin/pools/linknet", tag = "admin",
+    params(PageParams),
     security(("api_key" = [])),
     responses(
         (status = 200, description = "The link-net pools", body = LinknetPoolList),
+        (status = 400, description = "The query string does not parse; `errors` names the parameter", body = Problem, content_type = problem_json()),
         (status = 401, description = "No or bad API key", body = Problem, content_type = problem_json()),
         (status = 403, description = "The key is not an admin key", body = Problem, content_type = problem_json()),
+        (status = 422, description = "The limit or the cursor is invalid", body = Problem, content_type = problem_json()),
     ))]
 async fn list_linknet_pools(
     State(state): State<AppState>,
     _admin: Admin,
+    ApiQuery(p): ApiQuery<PageParams>,
 ) -> Result<Json<LinknetPoolList>, Problem> {
+    let page = p.checked::<(String, uuid::Uuid)>()?;
     let mut items = Vec::new();
-    for m in store::list_linknet_pools(&state.db).await? {
+    let (rows, next_cursor) = slice(store::list_linknet_pools(&state.db).await?, &page, |r| {
+        (r.name.clone(), r.id)
+    });
+    for m in rows {
         items.push(linknet_view(&state.db, m).await?);
     }
-    Ok(Json(LinknetPoolList { items }))
+    Ok(Json(LinknetPoolList { items, next_cursor }))
 }
 
 /// Add a link-net pool: a /29 or larger inside 169.254.0.0/16 that overlaps
@@ -233,21 +243,29 @@ async fn asn_view(db: &DatabaseConnection, m: asn_pool::Model) -> Result<AsnPool
 
 /// List ASN pools, lowest range first (the order allocation uses them in).
 #[utoipa::path(get, path = "/v1/admin/pools/asn", tag = "admin",
+    params(PageParams),
     security(("api_key" = [])),
     responses(
         (status = 200, description = "The ASN pools", body = AsnPoolList),
+        (status = 400, description = "The query string does not parse; `errors` names the parameter", body = Problem, content_type = problem_json()),
         (status = 401, description = "No or bad API key", body = Problem, content_type = problem_json()),
         (status = 403, description = "The key is not an admin key", body = Problem, content_type = problem_json()),
+        (status = 422, description = "The limit or the cursor is invalid", body = Problem, content_type = problem_json()),
     ))]
 async fn list_asn_pools(
     State(state): State<AppState>,
     _admin: Admin,
+    ApiQuery(p): ApiQuery<PageParams>,
 ) -> Result<Json<AsnPoolList>, Problem> {
+    let page = p.checked::<(String, uuid::Uuid)>()?;
     let mut items = Vec::new();
-    for m in store::list_asn_pools(&state.db).await? {
+    let (rows, next_cursor) = slice(store::list_asn_pools(&state.db).await?, &page, |r| {
+        (r.name.clone(), r.id)
+    });
+    for m in rows {
         items.push(asn_view(&state.db, m).await?);
     }
-    Ok(Json(AsnPoolList { items }))
+    Ok(Json(AsnPoolList { items, next_cursor }))
 }
 
 /// Add an ASN pool: a range inside 64512-65534 or 4200000000-4294967294
@@ -391,21 +409,31 @@ async fn rt_view(
 
 /// List route-target pools, by name (the order allocation uses them in).
 #[utoipa::path(get, path = "/v1/admin/pools/route-target", tag = "admin",
+    params(PageParams),
     security(("api_key" = [])),
     responses(
         (status = 200, description = "The route-target pools", body = RouteTargetPoolList),
+        (status = 400, description = "The query string does not parse; `errors` names the parameter", body = Problem, content_type = problem_json()),
         (status = 401, description = "No or bad API key", body = Problem, content_type = problem_json()),
         (status = 403, description = "The key is not an admin key", body = Problem, content_type = problem_json()),
+        (status = 422, description = "The limit or the cursor is invalid", body = Problem, content_type = problem_json()),
     ))]
 async fn list_route_target_pools(
     State(state): State<AppState>,
     _admin: Admin,
+    ApiQuery(p): ApiQuery<PageParams>,
 ) -> Result<Json<RouteTargetPoolList>, Problem> {
+    let page = p.checked::<(String, uuid::Uuid)>()?;
     let mut items = Vec::new();
-    for m in store::list_route_target_pools(&state.db).await? {
+    let (rows, next_cursor) = slice(
+        store::list_route_target_pools(&state.db).await?,
+        &page,
+        |r| (r.name.clone(), r.id),
+    );
+    for m in rows {
         items.push(rt_view(&state.db, m).await?);
     }
-    Ok(Json(RouteTargetPoolList { items }))
+    Ok(Json(RouteTargetPoolList { items, next_cursor }))
 }
 
 /// Add a route-target pool: RD/RTs `<admin_asn>:<first..=last>`, not

@@ -22,9 +22,11 @@ use uuid::Uuid;
 use super::{parse_body, parse_id, problem_json};
 use crate::AppState;
 use crate::auth::Admin;
+use crate::body::ApiQuery;
 use crate::keys::{
     ApiKey, ApiKeyList, CreatedApiKey, check_new_key, created_secret, refuse_idempotency_key,
 };
+use crate::page::{PageParams, slice};
 use crate::problem::{FieldError, Problem};
 
 /// The name of the key a tenant is created with.
@@ -90,6 +92,9 @@ pub struct Tenant {
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct TenantList {
     pub items: Vec<Tenant>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
 }
 
 /// A tenant just created, with its first key (role `customer`), shown this
@@ -172,22 +177,26 @@ fn duplicate_name(e: onramp_store::Error) -> Problem {
 
 /// List tenants, by name.
 #[utoipa::path(get, path = "/v1/admin/tenants", tag = "admin",
+    params(PageParams),
     security(("api_key" = [])),
     responses(
         (status = 200, description = "The tenants", body = TenantList),
+        (status = 400, description = "The query string does not parse; `errors` names the parameter", body = Problem, content_type = problem_json()),
         (status = 401, description = "No or bad API key", body = Problem, content_type = problem_json()),
         (status = 403, description = "The key is not an admin key", body = Problem, content_type = problem_json()),
+        (status = 422, description = "The limit or the cursor is invalid", body = Problem, content_type = problem_json()),
     ))]
 async fn list_tenants(
     State(state): State<AppState>,
     _admin: Admin,
+    ApiQuery(p): ApiQuery<PageParams>,
 ) -> Result<Json<TenantList>, Problem> {
-    let items = store::list_tenants(&state.db)
-        .await?
-        .into_iter()
-        .map(tenant_view)
-        .collect();
-    Ok(Json(TenantList { items }))
+    let page = p.checked::<(String, uuid::Uuid)>()?;
+    let (rows, next_cursor) = slice(store::list_tenants(&state.db).await?, &page, |r| {
+        (r.name.clone(), r.id)
+    });
+    let items = rows.into_iter().map(tenant_view).collect();
+    Ok(Json(TenantList { items, next_cursor }))
 }
 
 /// Create a tenant.
@@ -266,27 +275,30 @@ async fn get_tenant(
 
 /// List a tenant's API keys, oldest first, without secrets.
 #[utoipa::path(get, path = "/v1/admin/tenants/{id}/api-keys", tag = "admin",
-    params(("id" = Uuid, Path, description = "Tenant id")),
+    params(("id" = Uuid, Path, description = "Tenant id"), PageParams),
     security(("api_key" = [])),
     responses(
         (status = 200, description = "The tenant's keys, revoked ones included", body = ApiKeyList),
+        (status = 400, description = "The query string does not parse; `errors` names the parameter", body = Problem, content_type = problem_json()),
         (status = 401, description = "No or bad API key", body = Problem, content_type = problem_json()),
         (status = 403, description = "The key is not an admin key", body = Problem, content_type = problem_json()),
         (status = 404, description = "No such tenant", body = Problem, content_type = problem_json()),
+        (status = 422, description = "The limit or the cursor is invalid", body = Problem, content_type = problem_json()),
     ))]
 async fn list_tenant_keys(
     State(state): State<AppState>,
     _admin: Admin,
     Path(id): Path<String>,
+    ApiQuery(p): ApiQuery<PageParams>,
 ) -> Result<Json<ApiKeyList>, Problem> {
+    let page = p.checked::<(chrono::DateTime<chrono::Utc>, Uuid)>()?;
     let id = parse_id(&id, "tenant")?;
     store::get_tenant(&state.db, id).await?;
-    let items = store::list_keys(&state.db, id)
-        .await?
-        .into_iter()
-        .map(ApiKey::from)
-        .collect();
-    Ok(Json(ApiKeyList { items }))
+    let (rows, next_cursor) = slice(store::list_keys(&state.db, id).await?, &page, |r| {
+        (r.created_at, r.id)
+    });
+    let items = rows.into_iter().map(ApiKey::from).collect();
+    Ok(Json(ApiKeyList { items, next_cursor }))
 }
 
 /// Issue an API key of any role for a tenant.

@@ -99,6 +99,9 @@ pub struct Pe {
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct PeList {
     pub items: Vec<Pe>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
 }
 
 /// What `POST /v1/admin/pes/{id}/check` found.
@@ -177,6 +180,9 @@ pub struct Port {
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct PortList {
     pub items: Vec<Port>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
 }
 
 // ===== NNIs =====
@@ -283,6 +289,9 @@ pub struct Nni {
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct NniList {
     pub items: Vec<Nni>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
 }
 
 // ===== pools =====
@@ -326,6 +335,9 @@ pub struct LinknetPool {
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct LinknetPoolList {
     pub items: Vec<LinknetPool>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
 }
 
 /// Private ASNs handed to customers who bring none.
@@ -369,6 +381,9 @@ pub struct AsnPool {
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct AsnPoolList {
     pub items: Vec<AsnPool>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
 }
 
 /// Route distinguishers / targets `<admin_asn>:<n>`, one per tenant VRF.
@@ -418,4 +433,7 @@ pub struct RouteTargetPool {
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct RouteTargetPoolList {
     pub items: Vec<RouteTargetPool>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
 }
