@@ -129,6 +129,11 @@ async fn hosted_connection_confirmed_vif_reported_active_and_deleted() -> Result
     );
     let c = stack.wait_state(&id, "active", T).await?;
     assert_eq!(c["hosted_connection"]["vif_id"], vif_id.as_str());
+    // The key the customer reported is on the PE (below) and sealed
+    // everywhere onramp keeps it; no log has it.
+    stack
+        .assert_kept_nowhere("hosted-conn-key-01", "the customer's BGP key")
+        .await?;
 
     let running = stack.running("pe1").await?;
     let a = attachment(&running, "ge-0/0/1", vlan as u16, "169.254.20.1").expect("unit on pe1");

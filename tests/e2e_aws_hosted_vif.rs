@@ -79,6 +79,19 @@ async fn lifecycle(db: Db) -> Result<()> {
     );
     let (_, body) = stack.get_json(&format!("/v1/connectors/{id}")).await?;
     assert!(!body.to_string().contains(&md5));
+    let (_, events) = stack
+        .get_json(&format!("/v1/connectors/{id}/events"))
+        .await?;
+    assert!(!events.to_string().contains(&md5));
+    // Nor anywhere else onramp keeps data or logs: the whole database
+    // (jobs, outbox, timeline, idempotency records) and every log.
+    stack.assert_kept_nowhere(&md5, "the BGP key").await?;
+    stack
+        .assert_kept_nowhere(
+            &stack.pes.endpoint("pe1").unwrap().password,
+            "the PE password",
+        )
+        .await?;
     assert_eq!(a.vrf.as_deref(), Some("cust-acme"));
 
     // AWS holds the same VLAN, ASN and addresses.

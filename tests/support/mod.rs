@@ -6,6 +6,7 @@
 #![allow(dead_code)]
 
 pub mod inproc;
+pub mod leaks;
 
 use std::path::PathBuf;
 use std::process::Command;
