@@ -11,8 +11,8 @@
 //! - Key lifecycle (SQLite and PostgreSQL): a key is shown once, never
 //!   listed, stored as its SHA-256 digest only, works, and gets 401 as soon
 //!   as it is revoked, also when it revoked itself; customers cannot mint
-//!   higher roles; key-creating requests refuse `Idempotency-Key`, so no
-//!   secret is kept for replays.
+//!   higher roles; a key-creating request retried with `Idempotency-Key`
+//!   creates one key, and its replay withholds the secret (none is kept).
 //! - Tenants (SQLite and PostgreSQL): an admin creates a tenant and gets its
 //!   first key, which works and sees no connectors; duplicate names and VRF
 //!   names are 409 and leave nothing behind, also when two creates race.
@@ -593,19 +593,35 @@ async fn key_lifecycle(postgres: bool) -> Result<()> {
             r.body
         );
     }
-    // No answer holding a key is kept for an Idempotency-Key replay.
-    let r = send(
-        &api,
-        "POST",
-        "/v1/api-keys",
-        Some(&a),
-        Some(json!({"name": "retried"})),
-        &[("Idempotency-Key", "k-1")],
-    )
-    .await?;
-    r.assert_problem(400, "idempotency_key_not_supported", "idempotency");
-    assert_eq!(r.error_fields()[0].0, "Idempotency-Key");
-    assert_eq!(keys().await?, count);
+    // A retried create with an Idempotency-Key makes no second key, and
+    // its replay withholds the secret, of which onramp kept no copy.
+    let retried = || {
+        send(
+            &api,
+            "POST",
+            "/v1/api-keys",
+            Some(&a),
+            Some(json!({"name": "retried"})),
+            &[("Idempotency-Key", "k-1")],
+        )
+    };
+    let first = retried().await?;
+    assert_eq!(first.status, 201, "{:#}", first.body);
+    let made = first.str("key");
+    let again = retried().await?;
+    assert_eq!(again.status, 201, "{:#}", again.body);
+    assert_eq!(again.body["id"], first.body["id"]);
+    assert!(again.body["key"].is_null(), "{:#}", again.body);
+    assert!(!again.text.contains(&made));
+    assert_eq!(keys().await?, count + 1);
+    // Revoke it again so the counts below hold.
+    let made_id = first.str("id");
+    assert_eq!(
+        delete(&api, &format!("/v1/api-keys/{made_id}"), &a)
+            .await?
+            .status,
+        200
+    );
 
     // Revoked by itself: this request completes, the next one is a 401.
     let gone = delete(&api, &format!("/v1/api-keys/{id}"), &secret).await?;
@@ -838,17 +854,29 @@ async fn tenants(postgres: bool) -> Result<()> {
     .await?
     .assert_problem(404, "not_found", "key of another tenant");
     assert_eq!(get(&api, "/v1/connectors", &api.key).await?.status, 200);
-    // Creating a tenant takes no Idempotency-Key either.
-    let r = send(
-        &api,
-        "POST",
-        "/v1/admin/tenants",
-        Some(&admin),
-        Some(json!({"name": "Umbrella"})),
-        &[("Idempotency-Key", "t-1")],
-    )
-    .await?;
-    r.assert_problem(400, "idempotency_key_not_supported", "tenant idempotency");
+    // Creating a tenant twice with one Idempotency-Key makes one tenant;
+    // the replay withholds its first key.
+    let create = || {
+        send(
+            &api,
+            "POST",
+            "/v1/admin/tenants",
+            Some(&admin),
+            Some(json!({"name": "Umbrella"})),
+            &[("Idempotency-Key", "t-1")],
+        )
+    };
+    let first = create().await?;
+    assert_eq!(first.status, 201, "{:#}", first.body);
+    assert!(first.body["api_key"]["key"].is_string());
+    let again = create().await?;
+    assert_eq!((again.status, &again.body["id"]), (201, &first.body["id"]));
+    assert!(again.body["api_key"]["key"].is_null(), "{:#}", again.body);
+    let umbrellas = tenant::Entity::find()
+        .filter(tenant::Column::Name.eq("Umbrella"))
+        .count(&api.db)
+        .await?;
+    assert_eq!(umbrellas, 1);
     Ok(())
 }
 

@@ -130,6 +130,12 @@ async fn run(state: &AppState, claim: Claim, req: Request, next: Next) -> Respon
                     tracing::error!(error = %e, "cannot drop an idempotency key");
                 }
             } else {
+                // A secret shown once is not kept for replays: the retry
+                // gets the same answer with the secret withheld (null).
+                let kept = match parts.extensions.get::<Withhold>() {
+                    Some(w) => withhold(&bytes, w.0),
+                    None => bytes.to_vec(),
+                };
                 let stored = StoredResponse {
                     status: parts.status.as_u16(),
                     headers: replayed_headers()
@@ -140,7 +146,7 @@ async fn run(state: &AppState, claim: Claim, req: Request, next: Next) -> Respon
                             })
                         })
                         .collect(),
-                    body: bytes.to_vec(),
+                    body: kept,
                 };
                 match store::complete(&db, &secrets, claim, &stored).await {
                     Ok(true) => {}
@@ -166,6 +172,25 @@ async fn run(state: &AppState, claim: Claim, req: Request, next: Next) -> Respon
             Problem::internal().into_response()
         }
     }
+}
+
+/// Marks an answer that holds a secret shown once: these JSON pointers
+/// (e.g. `/key`) are set to null in the copy kept for `Idempotency-Key`
+/// replays, so a retry creates nothing new and onramp keeps no secret.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Withhold(pub &'static [&'static str]);
+
+fn withhold(body: &[u8], pointers: &[&str]) -> Vec<u8> {
+    let Ok(mut v) = serde_json::from_slice::<serde_json::Value>(body) else {
+        // Not JSON (a handler's bug): keep nothing of it rather than the secret.
+        return b"{}".to_vec();
+    };
+    for p in pointers {
+        if let Some(slot) = v.pointer_mut(p) {
+            *slot = serde_json::Value::Null;
+        }
+    }
+    serde_json::to_vec(&v).unwrap_or_default()
 }
 
 fn replay(stored: StoredResponse) -> Response {
@@ -322,5 +347,25 @@ mod tests {
         assert_eq!(res.headers()[header::LOCATION], "/v1/connectors/1");
         assert_eq!(res.headers()[header::CONTENT_TYPE], "application/json");
         assert_eq!(res.headers()[REPLAYED], "true");
+    }
+}
+
+#[cfg(test)]
+mod withhold_tests {
+    use super::withhold;
+
+    #[test]
+    fn secrets_are_nulled_in_the_kept_copy_only_where_named() {
+        let body = br#"{"id":"k1","key":"onr_secret","api_key":{"key":"onr_2","name":"n"}}"#;
+        let kept: serde_json::Value =
+            serde_json::from_slice(&withhold(body, &["/key", "/api_key/key", "/absent"])).unwrap();
+        assert_eq!(
+            kept,
+            serde_json::json!({"id":"k1","key":null,"api_key":{"key":null,"name":"n"}})
+        );
+        assert!(
+            !String::from_utf8_lossy(&withhold(b"not json onr_secret", &["/key"]))
+                .contains("onr_secret")
+        );
     }
 }

@@ -11,10 +11,10 @@
 //! as the caller can tell (404). Operators issue keys for any tenant under
 //! `/v1/admin/tenants/{id}/api-keys`.
 
-use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::{Extension, Json};
 use chrono::{DateTime, Utc};
 use onramp_store::auth::{self as store, NewKey, ROLE_CUSTOMER, ROLES};
 use onramp_store::entity::api_key;
@@ -26,6 +26,7 @@ use uuid::Uuid;
 use crate::AppState;
 use crate::auth::Tenant;
 use crate::body::ApiQuery;
+use crate::idempotency::Withhold;
 use crate::page::{PageParams, slice};
 use crate::problem::{FieldError, Problem};
 
@@ -86,9 +87,10 @@ pub(crate) struct CreatedApiKey {
     pub role: String,
     pub created_at: DateTime<Utc>,
     /// The key: send it as `Authorization: Bearer <key>`. Shown once; onramp
-    /// keeps only a digest of it.
+    /// keeps only a digest of it. `null` in an `Idempotency-Key` replay:
+    /// the key was created by the first request, which showed it.
     #[schema(example = "onr_Xk3fQ9wLr2ZtB7mNc4VhJ8pYs1aGe6Dk")]
-    pub key: String,
+    pub key: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize, ToSchema)]
@@ -120,7 +122,7 @@ impl From<NewKey> for CreatedApiKey {
             prefix: k.row.key_prefix,
             role: k.row.role,
             created_at: k.row.created_at,
-            key: k.secret,
+            key: Some(k.secret),
         }
     }
 }
@@ -171,32 +173,6 @@ fn name_error(field: &str, name: &str) -> Option<FieldError> {
     })
 }
 
-/// A key's secret exists only in the answer that creates it, so that answer
-/// cannot be kept for an `Idempotency-Key` replay without storing the secret
-/// (sealed, for a day), which the key store promises never to do. Such
-/// requests are refused before anything is created; the idempotency
-/// middleware then keeps only this refusal.
-pub(crate) fn refuse_idempotency_key(headers: &HeaderMap, list: &str) -> Result<(), Problem> {
-    if !headers.contains_key(crate::idempotency::HEADER) {
-        return Ok(());
-    }
-    let detail = "this request creates an API key, which is shown only once, so onramp cannot keep its answer for a retry".to_string();
-    Err(Problem::new(
-        StatusCode::BAD_REQUEST,
-        "idempotency_key_not_supported",
-        "Idempotency-Key not supported here",
-        detail.clone(),
-    )
-    .with_errors(vec![FieldError {
-        field: crate::idempotency::HEADER.into(),
-        code: "not_supported".into(),
-        detail,
-    }])
-    .with_hint(format!(
-        "send the request without Idempotency-Key; if an answer is lost, find the key by its name in GET {list}, revoke it and create another"
-    )))
-}
-
 /// Whether the caller's role ranks at least `role`, so that it may create
 /// or revoke keys of that role. A key whose role is unknown may do neither.
 fn may_hand_out(caller: &Tenant, role: &str) -> bool {
@@ -230,14 +206,24 @@ fn outranked(caller: &Tenant, role: &str, action: &str, field: Option<&str>) -> 
     }
 }
 
-/// 201 with `Location`; `no-store`, since the body holds a secret.
-pub(crate) fn created_secret<T>(location: &str, body: T) -> (StatusCode, HeaderMap, Json<T>) {
+/// 201 with `Location`; `no-store`, since the body holds a secret, which
+/// an `Idempotency-Key` replay withholds (`secret`: JSON pointers to it).
+pub(crate) fn created_secret<T>(
+    location: &str,
+    body: T,
+    secret: &'static [&'static str],
+) -> (StatusCode, HeaderMap, Extension<Withhold>, Json<T>) {
     let mut h = HeaderMap::new();
     if let Ok(v) = HeaderValue::from_str(location) {
         h.insert(header::LOCATION, v);
     }
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    (StatusCode::CREATED, h, Json(body))
+    (
+        StatusCode::CREATED,
+        h,
+        Extension(Withhold(secret)),
+        Json(body),
+    )
 }
 
 /// A path id; anything but a UUID names no key, so it is a 404.
@@ -285,9 +271,9 @@ async fn list_keys(
 /// The answer is the only time the key is shown: onramp stores a digest of
 /// it. `role` defaults to `customer` and may not rank above the caller's
 /// own role (customer < ops < admin); a customer key asking for `ops` or
-/// `admin` gets 403 naming `role`. Not idempotent: a request with an
-/// `Idempotency-Key` is refused (400), because replaying the answer would
-/// mean keeping the secret.
+/// `admin` gets 403 naming `role`. With an `Idempotency-Key`, a retry
+/// answers the same key with `key: null`: onramp keeps no copy of the
+/// secret to replay, and creates no second key.
 #[utoipa::path(post, path = "/v1/api-keys", tag = "api-keys",
     request_body(content = NewApiKey, content_type = "application/json"),
     security(("api_key" = [])),
@@ -295,7 +281,7 @@ async fn list_keys(
         (status = 201, description = "Created; `key` is shown this once", body = CreatedApiKey,
             headers(("Location" = String, description = "The key's URL"),
                 ("Cache-Control" = String, description = "`no-store`: the body holds a secret"))),
-        (status = 400, description = "Malformed JSON, or an `Idempotency-Key` was sent (`idempotency_key_not_supported`)", body = Problem, content_type = problem_json()),
+        (status = 400, description = "Malformed JSON, or an invalid Idempotency-Key", body = Problem, content_type = problem_json()),
         (status = 401, description = "No or bad API key", body = Problem, content_type = problem_json()),
         (status = 403, description = "`role` ranks above the caller's role; `errors` names `role`", body = Problem, content_type = problem_json()),
         (status = 415, description = "Body is not JSON", body = Problem, content_type = problem_json()),
@@ -306,8 +292,15 @@ async fn create_key(
     tenant: Tenant,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<(StatusCode, HeaderMap, Json<CreatedApiKey>), Problem> {
-    refuse_idempotency_key(&headers, "/v1/api-keys")?;
+) -> Result<
+    (
+        StatusCode,
+        HeaderMap,
+        Extension<Withhold>,
+        Json<CreatedApiKey>,
+    ),
+    Problem,
+> {
     let new: NewApiKey = crate::body::from_value(crate::body::json_object(&headers, &body)?)?;
     let role = new.role.as_deref().unwrap_or(ROLE_CUSTOMER);
     check_new_key(&new.name, role)?;
@@ -320,7 +313,7 @@ async fn create_key(
         "API key created"
     );
     let location = format!("/v1/api-keys/{}", k.row.id);
-    Ok(created_secret(&location, CreatedApiKey::from(k)))
+    Ok(created_secret(&location, CreatedApiKey::from(k), &["/key"]))
 }
 
 /// One of the caller's tenant's API keys, without its secret.
@@ -443,18 +436,5 @@ mod tests {
             check_new_key("a\nb", "ops").unwrap_err().errors[0].code,
             "invalid_format"
         );
-    }
-
-    #[test]
-    fn idempotency_keys_are_refused_naming_the_header() {
-        assert!(refuse_idempotency_key(&HeaderMap::new(), "/v1/api-keys").is_ok());
-        let mut h = HeaderMap::new();
-        h.insert(
-            crate::idempotency::HEADER,
-            HeaderValue::from_static("retry-1"),
-        );
-        let p = refuse_idempotency_key(&h, "/v1/api-keys").unwrap_err();
-        assert_eq!(p.status, 400);
-        assert_eq!(p.errors[0].field, "Idempotency-Key");
     }
 }

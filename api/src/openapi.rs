@@ -69,8 +69,8 @@ fn conventions(op: &mut Operation, method: &str) {
              replayed for 24 hours and nothing is created twice. 1-255 \
              printable ASCII characters. The same key with another body is \
              refused (422 `idempotency_key_reused`); while the first request \
-             runs, a retry gets 409. Operations whose answer holds a secret \
-             refuse the header (400).",
+             runs, a retry gets 409. Where the first answer showed a secret \
+             once (an API key, a webhook secret), the replay has it null.",
         )),
         "put" | "patch" => params.push(header_param(
             "If-Match",
@@ -115,9 +115,9 @@ fn conventions(op: &mut Operation, method: &str) {
             .or_insert_with(|| problem("Malformed JSON or a malformed If-Match"));
     }
     if method == "post" {
-        responses.entry("400".into()).or_insert_with(|| {
-            problem("Malformed JSON, or an Idempotency-Key that is invalid or refused here")
-        });
+        responses
+            .entry("400".into())
+            .or_insert_with(|| problem("Malformed JSON, or an invalid Idempotency-Key"));
         responses.entry("409".into()).or_insert_with(|| {
             problem("`idempotency_key_in_progress`: a request with this Idempotency-Key is still running")
         });

@@ -5,7 +5,9 @@
 //! role for any tenant, see them (never their secrets) and revoke them, e.g.
 //! for a customer who revoked their last key or leaked one.
 
-use axum::Json;
+use axum::{Extension, Json};
+
+use crate::idempotency::Withhold;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -23,9 +25,7 @@ use super::{parse_body, parse_id, problem_json};
 use crate::AppState;
 use crate::auth::Admin;
 use crate::body::ApiQuery;
-use crate::keys::{
-    ApiKey, ApiKeyList, CreatedApiKey, check_new_key, created_secret, refuse_idempotency_key,
-};
+use crate::keys::{ApiKey, ApiKeyList, CreatedApiKey, check_new_key, created_secret};
 use crate::page::{PageParams, slice};
 use crate::problem::{FieldError, Problem};
 
@@ -203,9 +203,9 @@ async fn list_tenants(
 ///
 /// Allocates its VRF's route distinguisher and target from the route-target
 /// pool and creates its first API key, role `customer`, named `initial`.
-/// The key is in `api_key.key`, shown this once. A request with an
-/// `Idempotency-Key` is refused (400), because replaying the answer would
-/// mean keeping the key.
+/// The key is in `api_key.key`, shown this once. With an
+/// `Idempotency-Key`, a retry answers the same tenant with `api_key.key:
+/// null` and creates nothing.
 #[utoipa::path(post, path = "/v1/admin/tenants", tag = "admin",
     request_body(content = NewTenant, content_type = "application/json"),
     security(("api_key" = [])),
@@ -213,7 +213,7 @@ async fn list_tenants(
         (status = 201, description = "Created, with its first key shown this once", body = CreatedTenant,
             headers(("Location" = String, description = "The tenant's URL"),
                 ("Cache-Control" = String, description = "`no-store`: the body holds a secret"))),
-        (status = 400, description = "Malformed JSON, or an `Idempotency-Key` was sent (`idempotency_key_not_supported`)", body = Problem, content_type = problem_json()),
+        (status = 400, description = "Malformed JSON, or an invalid Idempotency-Key", body = Problem, content_type = problem_json()),
         (status = 401, description = "No or bad API key", body = Problem, content_type = problem_json()),
         (status = 403, description = "The key is not an admin key", body = Problem, content_type = problem_json()),
         (status = 409, description = "The name, or the VRF name it makes, is taken; or the route-target pool is exhausted", body = Problem, content_type = problem_json()),
@@ -225,8 +225,15 @@ async fn create_tenant(
     Admin(who): Admin,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<(StatusCode, HeaderMap, Json<CreatedTenant>), Problem> {
-    refuse_idempotency_key(&headers, "/v1/admin/tenants/{id}/api-keys")?;
+) -> Result<
+    (
+        StatusCode,
+        HeaderMap,
+        Extension<Withhold>,
+        Json<CreatedTenant>,
+    ),
+    Problem,
+> {
     let new: NewTenant = parse_body(&headers, &body)?;
     check_tenant_name(&new.name)?;
     let (t, key) =
@@ -249,7 +256,7 @@ async fn create_tenant(
         links: view.links,
         api_key: key.into(),
     };
-    Ok(created_secret(&location, body))
+    Ok(created_secret(&location, body, &["/api_key/key"]))
 }
 
 /// One tenant.
@@ -303,9 +310,9 @@ async fn list_tenant_keys(
 
 /// Issue an API key of any role for a tenant.
 ///
-/// The key is in `key`, shown this once. A request with an
-/// `Idempotency-Key` is refused (400), because replaying the answer would
-/// mean keeping the key.
+/// The key is in `key`, shown this once. With an `Idempotency-Key`, a
+/// retry answers the same key with `key: null` and creates nothing; onramp
+/// keeps no copy of the secret to replay.
 #[utoipa::path(post, path = "/v1/admin/tenants/{id}/api-keys", tag = "admin",
     params(("id" = Uuid, Path, description = "Tenant id")),
     request_body(content = NewTenantApiKey, content_type = "application/json"),
@@ -314,7 +321,7 @@ async fn list_tenant_keys(
         (status = 201, description = "Created; `key` is shown this once", body = CreatedApiKey,
             headers(("Location" = String, description = "The key's URL"),
                 ("Cache-Control" = String, description = "`no-store`: the body holds a secret"))),
-        (status = 400, description = "Malformed JSON, or an `Idempotency-Key` was sent (`idempotency_key_not_supported`)", body = Problem, content_type = problem_json()),
+        (status = 400, description = "Malformed JSON, or an invalid Idempotency-Key", body = Problem, content_type = problem_json()),
         (status = 401, description = "No or bad API key", body = Problem, content_type = problem_json()),
         (status = 403, description = "The key is not an admin key", body = Problem, content_type = problem_json()),
         (status = 404, description = "No such tenant", body = Problem, content_type = problem_json()),
@@ -327,9 +334,16 @@ async fn create_tenant_key(
     Path(id): Path<String>,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<(StatusCode, HeaderMap, Json<CreatedApiKey>), Problem> {
+) -> Result<
+    (
+        StatusCode,
+        HeaderMap,
+        Extension<Withhold>,
+        Json<CreatedApiKey>,
+    ),
+    Problem,
+> {
     let id = parse_id(&id, "tenant")?;
-    refuse_idempotency_key(&headers, &format!("/v1/admin/tenants/{id}/api-keys"))?;
     let new: NewTenantApiKey = parse_body(&headers, &body)?;
     check_new_key(&new.name, &new.role)?;
     let k = store::create_key(&state.db, id, &new.name, &new.role).await?;
@@ -338,7 +352,7 @@ async fn create_tenant_key(
         "API key issued"
     );
     let location = key_url(id, k.row.id);
-    Ok(created_secret(&location, CreatedApiKey::from(k)))
+    Ok(created_secret(&location, CreatedApiKey::from(k), &["/key"]))
 }
 
 /// One of a tenant's API keys, without its secret.
