@@ -512,3 +512,126 @@ fn truncate(s: &str) -> String {
         None => s.to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    async fn db() -> (tempfile::TempDir, DatabaseConnection, SecretBox, Uuid) {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("w.db").display());
+        let db = crate::connect_and_migrate(&url).await.unwrap();
+        let tenant = Uuid::new_v4();
+        crate::entity::tenant::ActiveModel {
+            id: Set(tenant),
+            name: Set("Acme".into()),
+            vrf_name: Set("cust-acme".into()),
+            route_distinguisher: Set(String::new()),
+            route_target: Set(String::new()),
+            created_at: Set(Utc::now()),
+        }
+        .insert(&db)
+        .await
+        .unwrap();
+        let secrets = SecretBox::from_base64_key(&SecretBox::generate_base64_key()).unwrap();
+        (dir, db, secrets, tenant)
+    }
+
+    async fn new(db: &DatabaseConnection, s: &SecretBox, t: Uuid) -> NewWebhook {
+        match create(db, s, t, "https://example.com/", None, 2)
+            .await
+            .unwrap()
+        {
+            Created::Created(w) => w,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn failed(event_id: i64, attempt: i32) -> Attempt {
+        Attempt {
+            event_id,
+            attempt,
+            duration_ms: 1,
+            outcome: Outcome::Failed {
+                status: None,
+                error: Some("x".repeat(ERROR_MAX * 2)),
+                retry_at_ms: now_ms() + 60_000,
+            },
+        }
+    }
+
+    #[tokio::test]
+    async fn secrets_are_sealed_and_the_limit_holds() {
+        let (_dir, db, s, t) = db().await;
+        let w = new(&db, &s, t).await;
+        assert!(w.secret.starts_with(SECRET_PREFIX) && w.secret.len() == 6 + 43);
+        assert!(!w.row.secret.contains(&w.secret[6..]));
+        assert_eq!(open_secret(&s, &w.row).unwrap(), w.secret);
+        new(&db, &s, t).await;
+        assert!(matches!(
+            create(&db, &s, t, "https://example.com/", None, 2)
+                .await
+                .unwrap(),
+            Created::LimitReached { limit: 2 }
+        ));
+        // Deleted ones do not count, and read as gone.
+        delete(&db, t, w.row.id).await.unwrap();
+        assert!(matches!(
+            get(&db, Some(t), w.row.id).await,
+            Err(Error::NotFound { .. })
+        ));
+        new(&db, &s, t).await;
+    }
+
+    #[tokio::test]
+    async fn one_lease_at_a_time_and_a_lost_lease_records_nothing() {
+        let (_dir, db, s, t) = db().await;
+        let w = new(&db, &s, t).await.row;
+        let lease = Duration::from_secs(60);
+        let a = try_lease(&db, w.id, "w1", lease).await.unwrap().unwrap();
+        assert!(try_lease(&db, w.id, "w1", lease).await.unwrap().is_none());
+        assert!(record(&db, &a, &failed(1, 1)).await.unwrap());
+        let row = renew(&db, &a, lease).await.unwrap().unwrap();
+        assert_eq!((row.event_attempts, row.consecutive_failures), (1, 1));
+        let stored = last_delivery(&db, w.id).await.unwrap().unwrap();
+        assert_eq!(stored.error.unwrap().chars().count(), ERROR_MAX + 1);
+
+        // The lease runs out and another worker takes it: the first one
+        // can no longer record, renew or release it.
+        webhook::Entity::update_many()
+            .col_expr(
+                webhook::Column::LeasedUntilMs,
+                Expr::value(Some(now_ms() - 1)),
+            )
+            .exec(&db)
+            .await
+            .unwrap();
+        let b = try_lease(&db, w.id, "w2", lease).await.unwrap().unwrap();
+        assert!(!record(&db, &a, &failed(1, 2)).await.unwrap());
+        assert!(renew(&db, &a, lease).await.unwrap().is_none());
+        release(&db, &a).await.unwrap();
+        assert!(try_lease(&db, w.id, "w3", lease).await.unwrap().is_none());
+        release(&db, &b).await.unwrap();
+        assert!(try_lease(&db, w.id, "w3", lease).await.unwrap().is_some());
+    }
+
+    #[tokio::test]
+    async fn history_is_pruned_to_the_newest() {
+        let (_dir, db, s, t) = db().await;
+        let w = new(&db, &s, t).await.row;
+        let l = try_lease(&db, w.id, "w", Duration::from_secs(60))
+            .await
+            .unwrap()
+            .unwrap();
+        let n = DELIVERIES_KEPT as i32 + 5;
+        for attempt in 1..=n {
+            assert!(record(&db, &l, &failed(1, attempt)).await.unwrap());
+        }
+        let kept = deliveries(&db, w.id, 1000).await.unwrap();
+        assert_eq!(kept.len() as u64, DELIVERIES_KEPT);
+        assert_eq!(kept[0].attempt, n, "newest first");
+        assert_eq!(kept.last().unwrap().attempt, 6);
+    }
+}
