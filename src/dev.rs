@@ -238,6 +238,12 @@ pub async fn run(a: DevArgs) -> anyhow::Result<()> {
     let js = onramp_workers::connect_jetstream(&cfg.nats_url).await?;
     onramp_workers::ensure_stream_and_consumer(&js, cfg.ack_wait).await?;
     let relay = tokio::spawn(onramp_workers::run_relay(db.clone(), js, rx.clone()));
+    let webhooks = tokio::spawn(onramp_workers::run_webhooks(
+        db.clone(),
+        secrets.clone(),
+        onramp_workers::WebhookConfig::new(cfg.worker_id.clone()),
+        rx.clone(),
+    ));
     let worker = tokio::spawn(onramp_workers::run_worker(db.clone(), cfg, rx.clone()));
 
     let listener = tokio::net::TcpListener::bind(a.listen)
@@ -330,6 +336,11 @@ AWS hosted connection: order, accept it, create your VIF on it, report the VIF:
 Deprovision:
   curl -s -X DELETE {base}/v1/connectors/<id> -H 'Authorization: Bearer {key}'
 
+Get every state change POSTed to you, signed (README: Webhooks):
+  curl -s -X POST {base}/v1/webhooks \
+    -H 'Authorization: Bearer {key}' -H 'Content-Type: application/json' \
+    -d '{{"url":"http://127.0.0.1:9000/hook"}}'
+
 Ctrl-C stops everything.
 "#,
         tenant = seeded.tenant_id,
@@ -350,6 +361,7 @@ Ctrl-C stops everything.
         let _ = api.await;
         let _ = relay.await;
         let _ = worker.await;
+        let _ = webhooks.await;
     })
     .await;
     drop(sim);

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
-use onramp_workers::{DxConfig, WorkerConfig};
+use onramp_workers::{DxConfig, WebhookConfig, WorkerConfig};
 
 #[derive(Parser)]
 #[command(
@@ -27,7 +27,7 @@ struct Cli {
 enum Command {
     /// Serve the REST API.
     Serve(ServeArgs),
-    /// Run a worker: the outbox relay and the job runner.
+    /// Run a worker: the outbox relay, the job runner and webhook delivery.
     Worker(WorkerArgs),
     /// Apply database migrations and exit.
     Migrate(DbArgs),
@@ -333,6 +333,52 @@ pub struct WorkerArgs {
     lease_ms: u64,
     #[arg(long, env = "ONRAMP_WORKER_ID")]
     worker_id: Option<String>,
+    #[command(flatten)]
+    webhooks: WebhookArgs,
+}
+
+/// Webhook delivery; unset settings keep the defaults named.
+#[derive(Args, Clone)]
+pub struct WebhookArgs {
+    /// Wait after an event's first failed delivery; doubles per failure
+    /// (default 5000).
+    #[arg(long, env = "ONRAMP_WEBHOOK_BACKOFF_MS")]
+    webhook_backoff_ms: Option<u64>,
+    /// Longest wait between two attempts at one event (default 3600000).
+    #[arg(long, env = "ONRAMP_WEBHOOK_MAX_BACKOFF_MS")]
+    webhook_max_backoff_ms: Option<u64>,
+    /// Attempts at one event before it is given up (default 30).
+    #[arg(long, env = "ONRAMP_WEBHOOK_MAX_ATTEMPTS", value_parser = clap::value_parser!(u32).range(1..))]
+    webhook_max_attempts: Option<u32>,
+    /// One delivery request, connect to answer (default 10000).
+    #[arg(long, env = "ONRAMP_WEBHOOK_TIMEOUT_MS", value_parser = clap::value_parser!(u64).range(1..))]
+    webhook_timeout_ms: Option<u64>,
+    /// How often to look for webhooks with events to deliver (default 1000).
+    #[arg(long, env = "ONRAMP_WEBHOOK_POLL_MS", value_parser = clap::value_parser!(u64).range(1..))]
+    webhook_poll_ms: Option<u64>,
+}
+
+impl WebhookArgs {
+    fn config(&self, worker_id: String) -> WebhookConfig {
+        let mut cfg = WebhookConfig::new(worker_id);
+        let ms = Duration::from_millis;
+        if let Some(v) = self.webhook_backoff_ms {
+            cfg.base_backoff = ms(v);
+        }
+        if let Some(v) = self.webhook_max_backoff_ms {
+            cfg.max_backoff = ms(v);
+        }
+        if let Some(v) = self.webhook_max_attempts {
+            cfg.max_attempts = v;
+        }
+        if let Some(v) = self.webhook_timeout_ms {
+            cfg.timeout = ms(v);
+        }
+        if let Some(v) = self.webhook_poll_ms {
+            cfg.poll_interval = ms(v);
+        }
+        cfg
+    }
 }
 
 impl WorkerArgs {
@@ -478,11 +524,18 @@ async fn worker(a: WorkerArgs) -> anyhow::Result<()> {
     let js = onramp_workers::connect_jetstream(&cfg.nats_url).await?;
     onramp_workers::ensure_stream_and_consumer(&js, cfg.ack_wait).await?;
     let relay = tokio::spawn(onramp_workers::run_relay(db.clone(), js, rx.clone()));
+    let webhooks = tokio::spawn(onramp_workers::run_webhooks(
+        db.clone(),
+        cfg.secrets.clone(),
+        a.webhooks.config(cfg.worker_id.clone()),
+        rx.clone(),
+    ));
     let run = tokio::spawn(onramp_workers::run_worker(db, cfg, rx));
     shutdown_signal().await;
     tracing::info!("shutting down");
     let _ = tx.send(true);
     let _ = relay.await;
+    let _ = webhooks.await;
     run.await??;
     Ok(())
 }

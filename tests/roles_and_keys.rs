@@ -278,6 +278,16 @@ async fn a_customer_sees_only_its_own_tenant() -> Result<()> {
     assert_eq!(a_key.status, 201, "{:#}", a_key.body);
     let key_id = a_key.str("id");
     let a_secret = a_key.str("key");
+    let a_hook = post(
+        &api,
+        "/v1/webhooks",
+        &a,
+        json!({"url": "https://hooks.example.com/a"}),
+    )
+    .await?;
+    assert_eq!(a_hook.status, 201, "{:#}", a_hook.body);
+    let hook_id = a_hook.str("id");
+    let hook_secret = a_hook.str("secret");
     let before = snapshot(&api, conn_id.parse()?, key_id.parse()?).await?;
 
     // Every customer route that names an object, with a body that would be
@@ -294,6 +304,9 @@ async fn a_customer_sees_only_its_own_tenant() -> Result<()> {
         ("DELETE", "/v1/connectors/{id}", &conn_id, None),
         ("GET", "/v1/api-keys/{id}", &key_id, None),
         ("DELETE", "/v1/api-keys/{id}", &key_id, None),
+        ("GET", "/v1/webhooks/{id}", &hook_id, None),
+        ("GET", "/v1/webhooks/{id}/deliveries", &hook_id, None),
+        ("DELETE", "/v1/webhooks/{id}", &hook_id, None),
     ];
 
     // A new customer route with an id must join the matrix.
@@ -358,7 +371,7 @@ async fn a_customer_sees_only_its_own_tenant() -> Result<()> {
         };
         let r = get(&api, &url, &b).await?;
         assert_eq!(r.status, 200, "B: GET {url}: {:#}", r.body);
-        for secret in [&conn_id, &key_id, &a_secret] {
+        for secret in [&conn_id, &key_id, &a_secret, &hook_id, &hook_secret] {
             assert!(
                 !r.text.contains(secret.as_str()),
                 "B: GET {url} shows {secret}"

@@ -35,13 +35,10 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderName};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use chrono::{DateTime, Utc};
 use futures::Stream;
 use onramp_store::connectors as store;
-use onramp_store::entity::{connector, connector_event};
 use sea_orm::DatabaseConnection;
-use serde::Serialize;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::IntoParams;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
@@ -82,56 +79,9 @@ fn problem_json() -> &'static str {
 }
 
 /// One state change of one connector: the `data:` of a
-/// `connector.state_changed` event.
-#[derive(Clone, Debug, Serialize, ToSchema)]
-pub struct ConnectorStateChange {
-    /// The event's id, also its SSE `id:`. Ids only grow; resume after one
-    /// with `Last-Event-ID` or `?after=`.
-    pub id: i64,
-    pub connector_id: Uuid,
-    pub tenant_id: Uuid,
-    /// Connector kind, e.g. `aws-hosted-vif`.
-    pub kind: String,
-    /// The connector's step after this change (0 is the order).
-    pub step: i64,
-    /// What happened, e.g. `ordered`, `vif_allocated`, `delete_requested`.
-    pub event: String,
-    /// Absent for the order, which starts the connector.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub from_state: Option<String>,
-    pub to_state: String,
-    /// Who the connector waits on in `to_state` (`onramp`, `customer`,
-    /// `ops`, `csp` or `nobody`). Present only while this is the
-    /// connector's latest change; for older ones see the connector.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub waiting_on: Option<String>,
-    pub message: String,
-    /// Who caused it: customer, onramp, aws, azure, gcp, router or ops.
-    pub actor: String,
-    pub at: DateTime<Utc>,
-}
-
-impl ConnectorStateChange {
-    fn new(e: connector_event::Model, c: &connector::Model) -> Self {
-        // The connector row only knows who it waits on now, which is who
-        // it waited on after this event only if nothing happened since.
-        let waiting_on = (c.step == e.step).then(|| c.waiting_on.clone());
-        Self {
-            id: e.id,
-            connector_id: e.connector_id,
-            tenant_id: c.tenant_id,
-            kind: c.kind.clone(),
-            step: e.step,
-            event: e.event,
-            from_state: e.from_state,
-            to_state: e.to_state,
-            waiting_on,
-            message: e.message,
-            actor: e.actor,
-            at: e.at,
-        }
-    }
-}
+/// `connector.state_changed` event. It lives in the store because webhook
+/// deliveries send the same JSON.
+pub use onramp_store::event_payload::StateChange as ConnectorStateChange;
 
 /// Where the stream starts and what it carries. Unknown parameters are
 /// ignored (proxies and polyfills add cache-busters).

@@ -10,6 +10,7 @@ pub mod connectors;
 pub mod db;
 pub mod entity;
 mod error;
+pub mod event_payload;
 pub mod idempotency;
 pub mod inventory;
 pub mod jobs;

@@ -11,6 +11,8 @@ pub struct Api {
     pub key: String,
     pub db: onramp_store::DatabaseConnection,
     pub http: reqwest::Client,
+    /// The secret key the API seals with (workers run in-process need it).
+    pub secrets: onramp_store::secrets::SecretBox,
     _dir: tempfile::TempDir,
     _pg: Option<onramp_devstack::postgres::PostgresServer>,
     _shutdown: tokio::sync::oneshot::Sender<()>,
@@ -76,7 +78,7 @@ pub async fn start_with(postgres: bool, vlans: (u16, u16)) -> Result<Api> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let state = onramp_api::AppState::new(db.clone(), secrets);
+    let state = onramp_api::AppState::new(db.clone(), secrets.clone());
     tokio::spawn(onramp_api::serve(listener, state, async {
         let _ = rx.await;
     }));
@@ -85,6 +87,7 @@ pub async fn start_with(postgres: bool, vlans: (u16, u16)) -> Result<Api> {
         key,
         db,
         http: reqwest::Client::new(),
+        secrets,
         _dir: dir,
         _pg: pg,
         _shutdown: tx,
@@ -189,5 +192,68 @@ impl Api {
             headers,
             body: serde_json::from_str(&text).unwrap_or(Value::Null),
         })
+    }
+}
+
+#[allow(dead_code)]
+impl Api {
+    /// Another tenant with a key of `role`.
+    pub async fn tenant_with_key(&self, name: &str, role: &str) -> Result<(uuid::Uuid, String)> {
+        let t = onramp_store::seed::create_tenant(&self.db, name).await?;
+        let key = onramp_store::auth::generate_key();
+        onramp_store::auth::add_key(&self.db, t.id, "test", &key, role).await?;
+        Ok((t.id, key))
+    }
+
+    /// Orders a hosted VIF as `key`'s tenant (its timeline starts with
+    /// `ordered`); the connector id.
+    pub async fn order_vif_as(&self, key: &str) -> Result<uuid::Uuid> {
+        let r = self
+            .http
+            .post(format!("{}/v1/connectors", self.base))
+            .bearer_auth(key)
+            .json(
+                &serde_json::json!({"kind": "aws-hosted-vif", "aws_account_id": "123456789012",
+                                      "location": "EqDC2", "bandwidth": "50Mbps"}),
+            )
+            .send()
+            .await?;
+        let status = r.status().as_u16();
+        let body: Value = r.json().await?;
+        anyhow::ensure!(status == 202, "order: {status} {body:#}");
+        Ok(body["id"].as_str().unwrap_or_default().parse()?)
+    }
+
+    /// One more timeline event of the connector, as a worker step would
+    /// commit it (the machine state stays as it is); the event's id.
+    pub async fn step(&self, id: uuid::Uuid, event: &str) -> Result<i64> {
+        use onramp_store::connectors::{Transition, commit_transition};
+        use onramp_store::entity::connector_event;
+        use sea_orm::QueryOrder;
+        let row = onramp_store::connectors::get(&self.db, id)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("connector {id} exists"))?;
+        let t = Transition {
+            expected_step: row.step,
+            state: row.state.clone(),
+            machine_state: row.machine_state.clone(),
+            waiting_on: "aws".into(),
+            event: event.into(),
+            from_state: Some(row.state.clone()),
+            message: format!("test step {event}"),
+            actor: "onramp".into(),
+            ..Default::default()
+        };
+        anyhow::ensure!(
+            commit_transition(&self.db, id, &t).await?,
+            "step {event} committed"
+        );
+        let e = connector_event::Entity::find()
+            .filter(connector_event::Column::ConnectorId.eq(id))
+            .order_by_desc(connector_event::Column::Id)
+            .one(&self.db)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("the step's event"))?;
+        Ok(e.id)
     }
 }

@@ -53,6 +53,8 @@ pub struct Stack {
     pub key: String,
     pub http: reqwest::Client,
     worker_starts: u32,
+    /// More environment for workers started from now on (empty: none).
+    pub worker_env: Vec<(String, String)>,
 }
 
 /// Microsoft's primary port name for circuits the simulator creates at
@@ -225,6 +227,7 @@ impl Stack {
             key,
             http: reqwest::Client::new(),
             worker_starts: 0,
+            worker_env: Vec::new(),
         };
         stack.start_worker()?;
         Ok(stack)
@@ -263,7 +266,8 @@ impl Stack {
                 .env("ONRAMP_ACK_WAIT_MS", "3000")
                 .env("ONRAMP_LEASE_MS", "3000")
                 .env("ONRAMP_WORKER_ID", format!("worker-{n}"))
-                .env("RUST_LOG", "info"),
+                .env("RUST_LOG", "info")
+                .envs(self.worker_env.iter().map(|(k, v)| (k, v))),
             &self.dir.path().join(format!("worker-{n}.log")),
         )?;
         Ok(w)
@@ -292,6 +296,22 @@ impl Stack {
                     out.push_str(l);
                     out.push('\n');
                 }
+            }
+        }
+        out
+    }
+
+    /// Every log file of the stack, whole (`logs` shows only their tails).
+    pub fn full_logs(&self) -> String {
+        let mut out = String::new();
+        for entry in std::fs::read_dir(self.dir.path())
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            let p = entry.path();
+            if p.extension().is_some_and(|e| e == "log") {
+                out.push_str(&std::fs::read_to_string(&p).unwrap_or_default());
             }
         }
         out

@@ -39,6 +39,7 @@ pub use onramp_store::secrets::SecretBox;
 pub use queue::{connect_jetstream, ensure_stream_and_consumer};
 pub use relay::run_relay;
 pub use runner::run_worker;
+pub use webhooks::{WebhookConfig, run_webhooks};
 
 #[derive(Clone, Debug)]
 pub struct WorkerConfig {

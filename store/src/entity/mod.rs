@@ -14,3 +14,5 @@ pub mod pe_port;
 pub mod pe_router;
 pub mod route_target_pool;
 pub mod tenant;
+pub mod webhook;
+pub mod webhook_delivery;
