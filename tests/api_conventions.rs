@@ -252,6 +252,15 @@ async fn conventions(postgres: bool) -> Result<()> {
         (bad.status, bad.error_fields()),
         (422, vec!["If-Match".to_string()])
     );
+    // The key is checked before the precondition: no key, any If-Match, 401.
+    let r = api
+        .http
+        .patch(format!("{}{path}", api.base))
+        .header("if-match", "")
+        .json(&json!({"host": "127.0.0.3"}))
+        .send()
+        .await?;
+    assert_eq!(r.status().as_u16(), 401);
     let any = api
         .call(
             "PATCH",
@@ -278,6 +287,17 @@ async fn conventions(postgres: bool) -> Result<()> {
         )
         .await?;
     assert_eq!(r.status, 412, "{:#}", r.body);
+    // A method the path does not have is a 405, If-Match or not.
+    let r = api
+        .call(
+            "PATCH",
+            &format!("/v1/connectors/{id}/vif"),
+            &acme,
+            Some(json!({})),
+            &[("if-match", "")],
+        )
+        .await?;
+    assert_eq!(r.status, 405);
     Ok(())
 }
 

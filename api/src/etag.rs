@@ -9,14 +9,20 @@
 //! An update (`PATCH`, `PUT`) that sends `If-Match` is compared with the
 //! resource's current representation, read through the same router with the
 //! caller's own credentials (so the read is scoped as the caller's would
-//! be); on a mismatch nothing runs and the answer is 412. The comparison is
+//! be); on a mismatch nothing runs and the answer is 412. As RFC 9110
+//! 13.2.1 orders it, the request's own checks (the key, the resource's
+//! existence) come first and the precondition before the body is read, so
+//! a stale If-Match with a bad body is a 412. The comparison is
 //! made just before the update: it catches a stale read, not two writers
 //! within the same milliseconds (each store update is itself atomic).
 //! `If-None-Match` on a GET answers 304 when nothing changed.
 
+use std::collections::HashSet;
+use std::sync::OnceLock;
+
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -44,7 +50,12 @@ fn resource_path(path: &str) -> &str {
 pub async fn middleware(State(inner): State<Router>, req: Request, next: Next) -> Response {
     let method = req.method().clone();
     if method == Method::PATCH || method == Method::PUT {
-        if let Some(if_match) = req.headers().get(header::IF_MATCH).cloned() {
+        if let Some(if_match) = req
+            .headers()
+            .get(header::IF_MATCH)
+            .filter(|_| is_update(&req))
+            .cloned()
+        {
             // Only owned values cross the await: a request body is not Sync.
             let path = req.uri().path().to_string();
             let auth = req.headers().get(header::AUTHORIZATION).cloned();
@@ -67,6 +78,28 @@ pub async fn middleware(State(inner): State<Router>, req: Request, next: Next) -
         }
         _ => resp,
     }
+}
+
+/// Whether the request is an update the API has: a path may lack the
+/// method (PATCH where only PUT is routed), and its 405 comes first.
+fn is_update(req: &Request) -> bool {
+    static UPDATES: OnceLock<HashSet<(String, String)>> = OnceLock::new();
+    let updates = UPDATES.get_or_init(|| {
+        let doc = crate::openapi();
+        let mut set = HashSet::new();
+        for (path, item) in &doc.paths.paths {
+            if item.put.is_some() {
+                set.insert(("PUT".to_string(), path.clone()));
+            }
+            if item.patch.is_some() {
+                set.insert(("PATCH".to_string(), path.clone()));
+            }
+        }
+        set
+    });
+    req.extensions()
+        .get::<MatchedPath>()
+        .is_some_and(|p| updates.contains(&(req.method().to_string(), p.as_str().to_string())))
 }
 
 /// Adds the ETag to a successful JSON answer.
@@ -112,6 +145,14 @@ async fn precondition(
             "If-Match must be `*` or one or more quoted ETags from a GET of this resource",
         )
     };
+    // The request's own checks come first (RFC 9110 13.2.1): reading the
+    // resource as the caller authenticates and authorizes it.
+    let current = current_tag(inner, path, auth).await;
+    let Some(current) = current else {
+        // Not readable (no key, unknown, another tenant's): the update
+        // itself answers that, the same as without If-Match.
+        return Ok(());
+    };
     let text = if_match.to_str().map_err(|_| malformed())?.trim();
     let well_formed = text == "*"
         || text.split(',').map(str::trim).all(|t| {
@@ -121,12 +162,6 @@ async fn precondition(
     if !well_formed {
         return Err(malformed());
     }
-    let current = current_tag(inner, path, auth).await;
-    let Some(current) = current else {
-        // Not readable (unknown, another tenant's, no rights): the update
-        // itself answers that, the same as without If-Match.
-        return Ok(());
-    };
     if matches(if_match, &current) {
         return Ok(());
     }

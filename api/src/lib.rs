@@ -65,8 +65,22 @@ impl AppState {
 
 /// The whole application; tests drive it over a real listener.
 pub fn app(state: AppState) -> Router {
+    // ETags on reads, If-Match on updates. The check reads the resource
+    // through the routes as they are without this layer. A route layer, so
+    // that a method a path does not have stays a plain 405.
+    let reads = routed(state.clone()).fallback(problem::not_found_fallback);
+    routed(state)
+        .route_layer(axum::middleware::from_fn_with_state(
+            reads,
+            etag::middleware,
+        ))
+        .fallback(problem::not_found_fallback)
+}
+
+/// Every route with its state, the docs, and idempotent POSTs.
+fn routed(state: AppState) -> Router {
     let (router, api) = routes();
-    let inner = router
+    router
         .merge(SwaggerUi::new("/docs").url("/openapi.json", api))
         // Every POST honours `Idempotency-Key`; routes only, so an unknown
         // path is a plain 404.
@@ -75,14 +89,6 @@ pub fn app(state: AppState) -> Router {
             idempotency::middleware,
         ))
         .with_state(state)
-        .fallback(problem::not_found_fallback);
-    // ETags on reads, If-Match on updates; the check reads the resource
-    // through the router as it is without this layer.
-    let reads = inner.clone();
-    inner.layer(axum::middleware::from_fn_with_state(
-        reads,
-        etag::middleware,
-    ))
 }
 
 /// The OpenAPI document as served at `/openapi.json`.
