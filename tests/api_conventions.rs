@@ -190,9 +190,20 @@ async fn conventions(postgres: bool) -> Result<()> {
         .call("DELETE", &format!("/v1/connectors/{id}"), &ops, None, &[])
         .await?;
     assert_eq!(
-        r.status, 404,
+        r.status, 403,
         "ops may read, not delete, another tenant's connector"
     );
+    assert_eq!(r.body["code"], "forbidden");
+    let r = api
+        .call(
+            "PUT",
+            &format!("/v1/connectors/{id}/vif"),
+            &ops,
+            Some(json!({})),
+            &[],
+        )
+        .await?;
+    assert_eq!(r.status, 403, "{:#}", r.body);
     // A customer's `tenant` filter cannot widen its scope.
     let (ids, _) = walk(&api, &globex, &format!("/v1/connectors?tenant={acme_id}")).await?;
     assert!(ids.is_empty());

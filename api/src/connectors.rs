@@ -318,6 +318,7 @@ async fn create_hosted_connection(
         (status = 202, description = "Recorded; the PE is being configured", body = Connector),
         (status = 400, description = "Malformed JSON", body = Problem, content_type = problem_json()),
         (status = 401, description = "No or bad API key", body = Problem, content_type = problem_json()),
+        (status = 403, description = "An ops or admin key and another tenant's connector: they read every tenant's, change only their own", body = Problem, content_type = problem_json()),
         (status = 404, description = "No such connector for this tenant", body = Problem, content_type = problem_json()),
         (status = 409, description = "The connector is not a hosted connection waiting for its VIF", body = Problem, content_type = problem_json()),
         (status = 415, description = "Body is not JSON", body = Problem, content_type = problem_json()),
@@ -331,10 +332,12 @@ async fn report_vif(
     body: Bytes,
 ) -> Result<(StatusCode, Json<Connector>), Problem> {
     let id = crate::body::parse_id(&id, "connector")?;
+    // Whose connector it is comes before what the report says.
+    writable(&state, &tenant, id).await?;
     let value = crate::body::json_object(&headers, &body)?;
     let report: HostedVifReport = crate::body::from_value(value)?;
     for _ in 0..20 {
-        let row = store::get_for_tenant(&state.db, tenant.id, id).await?;
+        let row = writable(&state, &tenant, id).await?;
         if row.kind != "aws-hosted-connection" {
             return Err(Problem::new(
                 StatusCode::CONFLICT,
@@ -611,6 +614,29 @@ async fn validate_aws_hosted_vif(
     ))
 }
 
+/// A connector the caller may change: its own tenant's. An ops or admin
+/// key reads every tenant's, so for another tenant's connector it gets a
+/// 403 that says why, not a 404 that would contradict its reads.
+async fn writable(
+    state: &AppState,
+    tenant: &Tenant,
+    id: Uuid,
+) -> Result<connector::Model, Problem> {
+    let row = store::get_scoped(&state.db, tenant.read_scope(), id).await?;
+    if row.tenant_id != tenant.id {
+        return Err(Problem::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "Forbidden",
+            format!(
+                "connector {id} belongs to another tenant; a key with role `{}` reads every tenant's connectors but changes only its own tenant's",
+                tenant.role
+            ),
+        ));
+    }
+    Ok(row)
+}
+
 async fn view(state: &AppState, rows: &[connector::Model]) -> Result<Vec<Connector>, Problem> {
     let mut nnis: HashMap<Uuid, nni::Model> = HashMap::new();
     let mut out = Vec::with_capacity(rows.len());
@@ -797,6 +823,7 @@ async fn connector_events(
     responses(
         (status = 202, description = "Deprovisioning runs in the background", body = Connector),
         (status = 401, description = "No or bad API key", body = Problem, content_type = problem_json()),
+        (status = 403, description = "An ops or admin key and another tenant's connector: they read every tenant's, change only their own", body = Problem, content_type = problem_json()),
         (status = 404, description = "No such connector for this tenant", body = Problem, content_type = problem_json()),
     ))]
 async fn delete_connector(
@@ -808,7 +835,7 @@ async fn delete_connector(
     // A worker may commit between our read and our write; the step guard
     // makes us lose that race cleanly, and we re-read and try again.
     for _ in 0..20 {
-        let row = store::get_for_tenant(&state.db, tenant.id, id).await?;
+        let row = writable(&state, &tenant, id).await?;
         let Some(t) = delete_transition(&row)? else {
             return Ok((
                 StatusCode::ACCEPTED,
