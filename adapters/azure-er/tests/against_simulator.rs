@@ -582,7 +582,12 @@ async fn secrets_never_reach_the_logs() {
         .with_writer(capture.clone())
         .with_ansi(false)
         .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    // Global, not a scoped default: with a scoped one, a test on another
+    // thread that reaches a log callsite first can leave it cached as
+    // uninteresting, and this test then captures nothing (seen in CI). Only
+    // this test sets a subscriber, and the other tests' logs must not hold
+    // secrets either.
+    tracing::subscriber::set_global_default(subscriber).expect("the only global subscriber");
 
     let sim = start(fast()).await;
     let cfg = config(&sim);
