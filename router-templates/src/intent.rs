@@ -62,16 +62,25 @@ impl std::fmt::Debug for NeighborIntent {
 pub enum Operation {
     Create,
     Delete,
+    /// Removes a whole VRF (a link's, once no unit on the PE uses it). The
+    /// template renders from a [`VrfIntent`], not an attachment.
+    VrfDelete,
 }
 
 impl Operation {
+    /// The operations every platform must have a template for.
     pub const ALL: [Operation; 2] = [Operation::Create, Operation::Delete];
+    /// Operations a platform may add; using one it lacks is an error at
+    /// render time, not at load time, so a platform without links loads.
+    pub const OPTIONAL: [Operation; 1] = [Operation::VrfDelete];
 
-    /// The key of this operation in `platform.json` (`create`, `delete`).
+    /// The key of this operation in `platform.json` (`create`, `delete`,
+    /// `vrf-delete`).
     pub fn as_str(self) -> &'static str {
         match self {
             Operation::Create => "create",
             Operation::Delete => "delete",
+            Operation::VrfDelete => "vrf-delete",
         }
     }
 }

@@ -29,7 +29,10 @@ fn run(
         let Some(step) = next(state, members) else {
             break;
         };
-        let refused = refuse.iter().position(|r| *r == step).map(|i| refuse.remove(i));
+        let refused = refuse
+            .iter()
+            .position(|r| *r == step)
+            .map(|i| refuse.remove(i));
         let outcome = match refused {
             Some(_) => step.on_refused(),
             None => Some(step.outcome()),
