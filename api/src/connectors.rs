@@ -403,7 +403,13 @@ async fn plan(
     let res = Resources::from_json(&row.resources)?;
     let pe = inventory::pe(&state.db, res.pe_id).await?;
     let tenant_row = inventory::tenant(&state.db, tenant.id).await?;
-    let intent = onramp_workers::intent::attachment(&row, &res, params, &tenant_row, REDACTED);
+    let intent = onramp_workers::intent::attachment(
+        &row,
+        &res,
+        params,
+        &onramp_workers::intent::tenant_vrf(&tenant_row),
+        REDACTED,
+    );
     let platform = Platform::load(&state.templates_root, &pe.platform).map_err(|e| {
         tracing::error!(pe = %pe.name, error = %e, "platform unusable");
         Problem::internal()
