@@ -864,32 +864,34 @@ fn apply_move(f: &mut PeFacts, connector: &str, from: &VrfIntent, to: &VrfIntent
     }
 }
 
-/// The named VRFs as a PE carries them, one line per fact, sorted so that
-/// two descriptions compare line by line.
+/// The named VRFs as a PE carries them, one self-contained line per fact
+/// (like Junos `set` lines), so a line diff shows exactly which unit or
+/// session leaves which VRF; an absent VRF has no line.
 fn describe(f: &PeFacts, vrfs: &[&str]) -> String {
     let mut out = String::new();
     let mut names: Vec<&str> = vrfs.to_vec();
     names.dedup();
     for name in names {
         let Some(v) = f.vrfs.iter().find(|v| v.name == name) else {
-            out.push_str(&format!("routing-instance {name}: absent\n"));
             continue;
         };
-        out.push_str(&format!(
-            "routing-instance {name} rd {} vrf-target {}\n",
-            v.route_distinguisher.as_deref().unwrap_or("-"),
-            v.route_targets.join(",")
-        ));
+        let at = format!("routing-instance {name}");
+        if let Some(rd) = &v.route_distinguisher {
+            out.push_str(&format!("{at} route-distinguisher {rd}\n"));
+        }
+        for rt in &v.route_targets {
+            out.push_str(&format!("{at} vrf-target {rt}\n"));
+        }
         let mut members: Vec<_> = v.members.clone();
         members.sort();
         for (iface, unit) in members {
-            out.push_str(&format!("  interface {iface}.{unit}\n"));
+            out.push_str(&format!("{at} interface {iface}.{unit}\n"));
         }
         let mut ns: Vec<_> = f.neighbors.iter().filter(|n| n.vrf == name).collect();
         ns.sort_by(|a, b| a.address.cmp(&b.address));
         for n in ns {
             out.push_str(&format!(
-                "  bgp neighbor {} peer-as {} ({})\n",
+                "{at} bgp neighbor {} peer-as {} description \"{}\"\n",
                 n.address,
                 n.peer_as
                     .map(|a| a.to_string())
@@ -901,34 +903,19 @@ fn describe(f: &PeFacts, vrfs: &[&str]) -> String {
     out
 }
 
-/// A line diff in the order of `after`, with the lines that go placed
-/// where they stood in `before`: enough for descriptions that change a
-/// few lines.
+/// A line diff (longest common subsequence, like `diff -u` without hunks).
 fn line_diff(before: &str, after: &str) -> String {
-    let b: Vec<&str> = before.lines().collect();
-    let a: Vec<&str> = after.lines().collect();
     let mut out = String::new();
-    let (mut i, mut j) = (0, 0);
-    while i < b.len() || j < a.len() {
-        match (b.get(i), a.get(j)) {
-            (Some(x), Some(y)) if x == y => {
-                out.push_str(&format!(" {x}\n"));
-                i += 1;
-                j += 1;
-            }
-            (Some(x), _) if !a[j..].contains(x) => {
-                out.push_str(&format!("-{x}\n"));
-                i += 1;
-            }
-            (_, Some(y)) => {
-                out.push_str(&format!("+{y}\n"));
-                j += 1;
-            }
-            (Some(x), None) => {
-                out.push_str(&format!("-{x}\n"));
-                i += 1;
-            }
-            (None, None) => break,
+    for change in similar::TextDiff::from_lines(before, after).iter_all_changes() {
+        let sign = match change.tag() {
+            similar::ChangeTag::Delete => '-',
+            similar::ChangeTag::Insert => '+',
+            similar::ChangeTag::Equal => ' ',
+        };
+        out.push(sign);
+        out.push_str(change.value());
+        if !change.value().ends_with('\n') {
+            out.push('\n');
         }
     }
     out
@@ -939,12 +926,34 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_diff_marks_exactly_what_goes_and_comes() {
-        let before = "vrf A\n  interface ge-0/0/1.100\n  interface ge-0/0/1.101\nvrf B: absent\n";
-        let after = "vrf A\n  interface ge-0/0/1.100\nvrf B\n  interface ge-0/0/1.101\n";
+    fn the_diff_shows_a_unit_moving_between_vrfs() {
+        let vrf = |name: &str, members: &[u32]| onramp_router_validate::Vrf {
+            name: name.into(),
+            route_distinguisher: Some("65000:1".into()),
+            route_targets: vec!["target:65000:1".into()],
+            members: members.iter().map(|u| ("ge-0/0/1".into(), *u)).collect(),
+        };
+        let before = PeFacts {
+            vrfs: vec![vrf("cust", &[100, 101])],
+            ..Default::default()
+        };
+        let after = PeFacts {
+            vrfs: vec![vrf("cust", &[100]), vrf("lnk", &[101])],
+            ..Default::default()
+        };
+        let d = line_diff(
+            &describe(&before, &["cust", "lnk"]),
+            &describe(&after, &["cust", "lnk"]),
+        );
         assert_eq!(
-            line_diff(before, after),
-            " vrf A\n  interface ge-0/0/1.100\n-  interface ge-0/0/1.101\n-vrf B: absent\n+vrf B\n+  interface ge-0/0/1.101\n"
+            d,
+            " routing-instance cust route-distinguisher 65000:1\n \
+             routing-instance cust vrf-target target:65000:1\n \
+             routing-instance cust interface ge-0/0/1.100\n\
+             -routing-instance cust interface ge-0/0/1.101\n\
+             +routing-instance lnk route-distinguisher 65000:1\n\
+             +routing-instance lnk vrf-target target:65000:1\n\
+             +routing-instance lnk interface ge-0/0/1.101\n"
         );
     }
 }

@@ -156,7 +156,7 @@ impl LinkWorker {
             .map(|(_, r)| r);
         let work = match (&step, row) {
             (Step::Move { to, .. }, Some(row)) => self.do_move(l, row, *to).await?,
-            (Step::RemoveVrf { pes, .. }, _) => self.remove_vrf(l, pes).await?,
+            (Step::RemoveVrf { pes, .. }, Some(row)) => self.remove_vrf(l, row, pes).await?,
             (Step::Forget { connector }, _) => Work::Done(format!(
                 "connector {connector} is out of the link; another member still uses VRF {} on its PEs, so it stays",
                 l.vrf_name
@@ -176,7 +176,7 @@ impl LinkWorker {
                     l.route_target
                 ),
             }),
-            (Step::Move { connector, .. }, None) => {
+            (Step::Move { connector, .. } | Step::RemoveVrf { connector, .. }, None) => {
                 return Err(onramp_store::Error::Corrupt(format!(
                     "link {}: member {connector} has no connector row",
                     l.id
@@ -265,10 +265,12 @@ impl LinkWorker {
         let mut pes = Vec::new();
         let mut refused = Vec::new();
         for (i, ((pe, remove), (_, create))) in from.into_iter().zip(into).enumerate() {
-            let op = format!("{MOVE_OP}:{}:{i}", row.id);
+            // Keyed by the member (pe_changes rows belong to a connector)
+            // and the link's step, which only grows: unique per move.
+            let op = format!("{MOVE_OP}:{}:{i}", l.id);
             let payload = self.writer.seal(&MovePayload { remove, create });
             let (status, pushed, id) =
-                push_change(&self.writer, &self.db, pe, (l.id, l.step, &op), &payload).await?;
+                push_change(&self.writer, &self.db, pe, (row.id, l.step, &op), &payload).await?;
             let pe_name = inventory::pe(&self.db, pe).await?.name;
             match pushed {
                 Pushed::Done => pes.push(pe_name),
@@ -306,9 +308,12 @@ impl LinkWorker {
         }))
     }
 
+    /// Removes the link's VRF from `pes`, for the member `row` whose
+    /// departure left them without a live member.
     async fn remove_vrf(
         &self,
         l: &link::Model,
+        row: &connector::Model,
         pes: &[String],
     ) -> Result<Work, onramp_store::Error> {
         let vrf = intent::link_vrf(l);
@@ -317,10 +322,10 @@ impl LinkWorker {
             let pe: Uuid = pe
                 .parse()
                 .map_err(|e: uuid::Error| onramp_store::Error::Corrupt(e.to_string()))?;
-            let op = format!("{VRF_DELETE_OP}:{pe}");
+            let op = format!("{VRF_DELETE_OP}:{}:{pe}", l.id);
             let payload = self.writer.seal(&vrf);
             let (status, pushed, id) =
-                push_change(&self.writer, &self.db, pe, (l.id, l.step, &op), &payload).await?;
+                push_change(&self.writer, &self.db, pe, (row.id, l.step, &op), &payload).await?;
             let pe_name = inventory::pe(&self.db, pe).await?.name;
             match pushed {
                 Pushed::Done => done.push(pe_name),

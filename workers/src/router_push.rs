@@ -54,8 +54,9 @@ pub(crate) async fn push(
     })
 }
 
-/// Queues one change keyed by (owner, step, op) — a connector's, or a
-/// link's (the link id, its step, and an op naming the move or removal) —
+/// Queues one change keyed by (connector, step, op) — a connector's own, or
+/// a link's for one member (the link's step, and an op naming the link and
+/// the move or removal) —
 /// with its sealed payload, drains the PE's queue if nobody else is, and
 /// says what became of it: (status, outcome, queue row id).
 pub(crate) async fn push_change(
