@@ -744,7 +744,7 @@ async fn planned_pe<'a>(
     pes: &'a mut BTreeMap<Uuid, PlannedPe>,
     id: Uuid,
 ) -> Result<&'a mut PlannedPe, Problem> {
-    if !pes.contains_key(&id) {
+    if let std::collections::btree_map::Entry::Vacant(slot) = pes.entry(id) {
         let pe = inventory::pe(&state.db, id).await?;
         let platform = Platform::load(&state.templates_root, &pe.platform).map_err(|e| {
             tracing::error!(pe = %pe.name, error = %e, "platform unusable");
@@ -777,15 +777,12 @@ async fn planned_pe<'a>(
                 }
             }
         };
-        pes.insert(
-            id,
-            PlannedPe {
-                name: pe.name,
-                platform,
-                facts,
-                unavailable,
-            },
-        );
+        slot.insert(PlannedPe {
+            name: pe.name,
+            platform,
+            facts,
+            unavailable,
+        });
     }
     Ok(pes.get_mut(&id).expect("inserted above"))
 }

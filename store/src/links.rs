@@ -9,7 +9,8 @@
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set, sea_query::Expr,
+    QueryFilter, QueryOrder, QuerySelect, Set,
+    sea_query::{Expr, ExprTrait},
 };
 use uuid::Uuid;
 
@@ -341,25 +342,27 @@ async fn insert_member<C: ConnectionTrait>(
     .await?)
 }
 
-/// Moves the link to `state` at the next step; returns that step.
+/// Moves the link to `state` at the next step; returns that step. The step
+/// is bumped in place rather than compared with what was read: a worker
+/// committing meanwhile must not make the customer's request fail, and the
+/// bump makes that worker's own commit (guarded by its step) a no-op, while
+/// the job queued here carries on from the new step.
 async fn advance<C: ConnectionTrait>(tx: &C, link: &link::Model, state: &str) -> Result<i64> {
-    let next = link.step + 1;
-    let res = link::Entity::update_many()
+    link::Entity::update_many()
         .col_expr(link::Column::State, Expr::value(state))
         .col_expr(link::Column::WaitingOn, Expr::value("onramp"))
-        .col_expr(link::Column::Step, Expr::value(next))
+        .col_expr(link::Column::Step, Expr::col(link::Column::Step).add(1))
         .col_expr(link::Column::UpdatedAt, Expr::value(Utc::now()))
         .filter(link::Column::Id.eq(link.id))
-        .filter(link::Column::Step.eq(link.step))
         .exec(tx)
         .await?;
-    if res.rows_affected == 0 {
-        return Err(Error::Conflict {
-            field: "link".into(),
-            message: format!("link {} changed meanwhile; try again", link.id),
-        });
-    }
-    Ok(next)
+    let now = link::Entity::find_by_id(link.id)
+        .one(tx)
+        .await?
+        .ok_or_else(|| Error::NotFound {
+            what: format!("link {}", link.id),
+        })?;
+    Ok(now.step)
 }
 
 /// The connector's live membership (any state but `removed`), if any.
