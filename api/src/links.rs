@@ -670,7 +670,7 @@ async fn plan(state: &AppState, v: &LinkView) -> Result<LinkPlan, Problem> {
                             .map_err(|e| render_problem(&pe.name, e))
                     };
                     let xml = vec![
-                        render(Operation::Delete, &remove)?,
+                        render(Operation::Detach, &remove)?,
                         render(Operation::Create, &create)?,
                     ];
                     let before = pe.facts.clone();

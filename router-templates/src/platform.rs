@@ -211,7 +211,7 @@ impl Platform {
                 .any(|op| op.as_str() == k.as_str())
         }) {
             return Err(definition_err(format!(
-                "unknown operation {unknown:?} (known: create, delete, vrf-delete)"
+                "unknown operation {unknown:?} (known: create, delete, detach, vrf-delete)"
             )));
         }
 

@@ -60,6 +60,7 @@ fn cases() -> Vec<(&'static str, Operation, AttachmentIntent)> {
     vec![
         ("attachment-create", Operation::Create, intent()),
         ("attachment-delete", Operation::Delete, intent()),
+        ("attachment-detach", Operation::Detach, intent()),
         ("attachment-create-qinq", Operation::Create, qinq_intent()),
     ]
 }

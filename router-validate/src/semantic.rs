@@ -435,7 +435,9 @@ pub fn check(
 
     let this_unit = |u: &Unit| u.interface == intent.interface && u.unit == u32::from(intent.vlan);
 
-    if op == Operation::Delete {
+    // A detach removes a subset of what a delete removes (not the unit),
+    // so the same ownership rules apply.
+    if matches!(op, Operation::Delete | Operation::Detach) {
         for u in facts
             .units
             .iter()

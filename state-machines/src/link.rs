@@ -130,7 +130,7 @@ pub enum Vrf {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "step", rename_all = "snake_case")]
 pub enum Step {
-    /// On each of the member's PEs, in one commit per PE: remove its
+    /// On each of the member's PEs, in one commit per PE: detach its
     /// attachment from one VRF and create it in the other.
     Move { connector: String, to: Vrf },
     /// Remove the link's VRF from these PEs (none of the link's live

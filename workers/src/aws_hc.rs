@@ -175,15 +175,16 @@ impl HostedConnectionActions {
         let pushed = router_push::push(&self.writer, &self.db, row, res.pe_id, &intent, op).await?;
         Ok(match (pushed, op) {
             (Pushed::Done, Operation::Create) => done(Event::PeConfigured, "router"),
-            (Pushed::Done, Operation::Delete | Operation::VrfDelete) => {
+            (Pushed::Done, Operation::Delete | Operation::Detach | Operation::VrfDelete) => {
                 done(Event::PeConfigRemoved, "router")
             }
             (Pushed::Refused(reason), Operation::Create) => {
                 done(Event::PeFailed { reason }, "router")
             }
-            (Pushed::Refused(reason), Operation::Delete | Operation::VrfDelete) => {
-                Step::Retry(reason)
-            }
+            (
+                Pushed::Refused(reason),
+                Operation::Delete | Operation::Detach | Operation::VrfDelete,
+            ) => Step::Retry(reason),
             (Pushed::Wait(d), _) => Step::Wait(d),
             (Pushed::Retry(reason), _) => Step::Retry(reason),
         })

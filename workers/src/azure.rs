@@ -175,7 +175,7 @@ impl AzureActions {
         let pushed = router_push::push(&self.writer, &self.db, row, pe_id, &intent, op).await?;
         Ok(match (pushed, op) {
             (Pushed::Done, Operation::Create) => done(Event::PeConfigured { leg }, "router"),
-            (Pushed::Done, Operation::Delete | Operation::VrfDelete) => {
+            (Pushed::Done, Operation::Delete | Operation::Detach | Operation::VrfDelete) => {
                 done(Event::PeConfigRemoved { leg }, "router")
             }
             (Pushed::Refused(reason), Operation::Create) => {
@@ -183,9 +183,10 @@ impl AzureActions {
             }
             // Teardown has no failure exit; push() already turns a refused
             // removal into a retry, and this keeps it so if that changes.
-            (Pushed::Refused(reason), Operation::Delete | Operation::VrfDelete) => {
-                Step::Retry(reason)
-            }
+            (
+                Pushed::Refused(reason),
+                Operation::Delete | Operation::Detach | Operation::VrfDelete,
+            ) => Step::Retry(reason),
             (Pushed::Wait(d), _) => Step::Wait(d),
             (Pushed::Retry(reason), _) => Step::Retry(reason),
         })

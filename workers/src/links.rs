@@ -6,14 +6,15 @@
 //!
 //! ```text
 //!  job {link, step} ─> stale? ─> lease ─> next(state, members) ─> router work ─> commit outcome + next job
-//!     move:       per PE of the member, ONE queued change = remove from VRF a + create in VRF b,
+//!     move:       per PE of the member, ONE queued change = detach from VRF a + create in VRF b,
 //!                 pushed in one commit (the BGP session flaps once)
 //!     remove_vrf: per PE no live member uses, routing-instances/instance remove
 //! ```
 //!
 //! Re-running a step is harmless: a move re-applied finds the attachment
-//! already where it goes (the removal of what is absent is a no-op and the
-//! creation a merge), and a removed VRF stays removed.
+//! already where it goes (the detach of what is absent is a no-op, the
+//! creation a merge, and the unit is never removed, so the VRF that holds
+//! it keeps a valid reference), and a removed VRF stays removed.
 
 use std::time::Duration;
 

@@ -45,7 +45,7 @@ struct Loaded {
 }
 
 enum Prepared {
-    /// One change may take several edits (a link move: remove the
+    /// One change may take several edits (a link move: detach the
     /// attachment from one VRF, create it in another), all in the same
     /// commit, so the BGP session flaps once.
     Push(Vec<Rendered>),
@@ -57,8 +57,8 @@ enum Prepared {
 pub(crate) const MOVE_OP: &str = "move";
 pub(crate) const VRF_DELETE_OP: &str = "vrf-delete";
 
-/// A link move's payload: one attachment out of one VRF and into another,
-/// on one PE.
+/// A link move's payload: one attachment out of one VRF (detached: the unit
+/// stays) and into another, on one PE.
 #[derive(Serialize, Deserialize)]
 pub(crate) struct MovePayload {
     pub(crate) remove: AttachmentIntent,
@@ -216,7 +216,7 @@ impl PeWriter {
             o if o.starts_with(MOVE_OP) => {
                 let mv: MovePayload = serde_json::from_str(&json)
                     .map_err(|e| format!("queued move unreadable: {e}"))?;
-                let remove = self.prepare_one(loaded, Operation::Delete, &mv.remove, facts)?;
+                let remove = self.prepare_one(loaded, Operation::Detach, &mv.remove, facts)?;
                 let create = self.prepare_one(loaded, Operation::Create, &mv.create, facts)?;
                 return Ok(Prepared::Push(vec![remove, create]));
             }
