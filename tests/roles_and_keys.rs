@@ -288,6 +288,40 @@ async fn a_customer_sees_only_its_own_tenant() -> Result<()> {
     assert_eq!(a_hook.status, 201, "{:#}", a_hook.body);
     let hook_id = a_hook.str("id");
     let hook_secret = a_hook.str("secret");
+    // A link of A's two connectors. No worker runs here, so the connectors
+    // are made active in the store: a link takes only active connectors.
+    let second = post(&api, "/v1/connectors", &a, hosted_vif_order()).await?;
+    assert_eq!(second.status, 202, "{:#}", second.body);
+    let second_id = second.str("id");
+    for id in [&conn_id, &second_id] {
+        connector::Entity::update_many()
+            .col_expr(
+                connector::Column::State,
+                sea_orm::sea_query::Expr::value("active"),
+            )
+            .filter(connector::Column::Id.eq(id.parse::<Uuid>()?))
+            .exec(&api.db)
+            .await?;
+    }
+    let a_link = post(
+        &api,
+        "/v1/links",
+        &a,
+        json!({"name": "a-link", "connectors": [conn_id, second_id]}),
+    )
+    .await?;
+    assert_eq!(a_link.status, 202, "{:#}", a_link.body);
+    let link_id = a_link.str("id");
+    // B naming A's connectors in its own link: not found, like any unknown id.
+    let b_link = post(
+        &api,
+        "/v1/links",
+        &b,
+        json!({"name": "b-link", "connectors": [conn_id, second_id]}),
+    )
+    .await?;
+    b_link.assert_problem(404, "not_found", "B: POST /v1/links with A's connectors");
+    assert_eq!(b_link.body["errors"][0]["field"], "connectors[0]");
     let before = snapshot(&api, conn_id.parse()?, key_id.parse()?).await?;
 
     // Every customer route that names an object, with a body that would be
@@ -307,6 +341,20 @@ async fn a_customer_sees_only_its_own_tenant() -> Result<()> {
         ("GET", "/v1/webhooks/{id}", &hook_id, None),
         ("GET", "/v1/webhooks/{id}/deliveries", &hook_id, None),
         ("DELETE", "/v1/webhooks/{id}", &hook_id, None),
+        ("GET", "/v1/links/{id}", &link_id, None),
+        (
+            "POST",
+            "/v1/links/{id}/connectors",
+            &link_id,
+            Some(json!({"connector": second_id})),
+        ),
+        (
+            "DELETE",
+            "/v1/links/{id}/connectors/{connector_id}",
+            &link_id,
+            None,
+        ),
+        ("DELETE", "/v1/links/{id}", &link_id, None),
     ];
 
     // A new customer route with an id must join the matrix.
@@ -371,7 +419,14 @@ async fn a_customer_sees_only_its_own_tenant() -> Result<()> {
         };
         let r = get(&api, &url, &b).await?;
         assert_eq!(r.status, 200, "B: GET {url}: {:#}", r.body);
-        for secret in [&conn_id, &key_id, &a_secret, &hook_id, &hook_secret] {
+        for secret in [
+            &conn_id,
+            &key_id,
+            &a_secret,
+            &hook_id,
+            &hook_secret,
+            &link_id,
+        ] {
             assert!(
                 !r.text.contains(secret.as_str()),
                 "B: GET {url} shows {secret}"
@@ -405,10 +460,22 @@ async fn a_customer_sees_only_its_own_tenant() -> Result<()> {
         format!("/v1/connectors/{conn_id}"),
         format!("/v1/connectors/{conn_id}/events"),
         format!("/v1/api-keys/{key_id}"),
+        format!("/v1/links/{link_id}"),
     ] {
         assert_eq!(get(&api, &path, &a).await?.status, 200, "A: GET {path}");
     }
     assert_eq!(get(&api, "/v1/connectors", &a_secret).await?.status, 200);
+    // B's attempts on A's link changed nothing: both members still joining.
+    let l = get(&api, &format!("/v1/links/{link_id}"), &a).await?;
+    assert_eq!(l.body["state"], "configuring", "{:#}", l.body);
+    assert_eq!(
+        l.body["members"]
+            .as_array()
+            .map(|m| m.iter().filter(|m| m["state"] == "joining").count()),
+        Some(2),
+        "{:#}",
+        l.body
+    );
     Ok(())
 }
 

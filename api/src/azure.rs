@@ -409,8 +409,14 @@ async fn render_leg(
         Leg::Secondary => res.secondary.pe_id,
     };
     let pe = inventory::pe(&state.db, pe_id).await?;
-    let intent =
-        onramp_workers::intent::azure_leg_attachment(row, res, leg, params, tenant, REDACTED);
+    let intent = onramp_workers::intent::azure_leg_attachment(
+        row,
+        res,
+        leg,
+        params,
+        &onramp_workers::intent::tenant_vrf(tenant),
+        REDACTED,
+    );
     let platform = Platform::load(&state.templates_root, &pe.platform).map_err(|e| {
         tracing::error!(pe = %pe.name, error = %e, "platform unusable");
         Problem::internal()

@@ -406,7 +406,13 @@ async fn plan(
     let res = Resources::from_json(&row.resources)?;
     let pe = inventory::pe(&state.db, res.pe_id).await?;
     let tenant_row = inventory::tenant(&state.db, tenant.id).await?;
-    let intent = onramp_workers::intent::attachment(&row, &res, params, &tenant_row, REDACTED);
+    let intent = onramp_workers::intent::attachment(
+        &row,
+        &res,
+        params,
+        &onramp_workers::intent::tenant_vrf(&tenant_row),
+        REDACTED,
+    );
     let platform = Platform::load(&state.templates_root, &pe.platform).map_err(|e| {
         tracing::error!(pe = %pe.name, error = %e, "platform unusable");
         Problem::internal()
@@ -825,6 +831,7 @@ async fn connector_events(
         (status = 401, description = "No or bad API key", body = Problem, content_type = problem_json()),
         (status = 403, description = "An ops or admin key and another tenant's connector: they read every tenant's, change only their own", body = Problem, content_type = problem_json()),
         (status = 404, description = "No such connector for this tenant", body = Problem, content_type = problem_json()),
+        (status = 409, description = "`connector_in_link`: the connector is in a link; remove it from the link first", body = Problem, content_type = problem_json()),
     ))]
 async fn delete_connector(
     State(state): State<AppState>,
@@ -832,6 +839,29 @@ async fn delete_connector(
     Path(id): Path<String>,
 ) -> Result<(StatusCode, Json<Connector>), Problem> {
     let id = crate::body::parse_id(&id, "connector")?;
+    store::get_for_tenant(&state.db, tenant.id, id).await?;
+    // A linked connector's attachment sits in its link's VRF, and the link
+    // is the customer's routing design: taking a member out is a link
+    // change the customer makes explicitly (DELETE on the link's member),
+    // not a side effect of deleting the connector.
+    if let Some(m) = onramp_store::links::live_membership(&state.db, id).await? {
+        let detail = format!("connector {id} is in link {}", m.link_id);
+        return Err(Problem::new(
+            StatusCode::CONFLICT,
+            "connector_in_link",
+            "Connector in a link",
+            detail.clone(),
+        )
+        .with_errors(vec![FieldError {
+            field: "id".into(),
+            code: "connector_in_link".into(),
+            detail,
+        }])
+        .with_hint(format!(
+            "remove it from the link first: DELETE /v1/links/{}/connectors/{id}",
+            m.link_id
+        )));
+    }
     // A worker may commit between our read and our write; the step guard
     // makes us lose that race cleanly, and we re-read and try again.
     for _ in 0..20 {

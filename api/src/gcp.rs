@@ -211,7 +211,7 @@ pub(crate) async fn plan(
     let intent = onramp_workers::intent::single_attachment(
         &row,
         &res,
-        &tenant_row,
+        &onramp_workers::intent::tenant_vrf(&tenant_row),
         "",
         format!("onramp {} gcp {}", row.id, params.pairing_key),
     );

@@ -22,6 +22,7 @@ mod health;
 mod hosted_connection;
 mod idempotency;
 mod keys;
+mod links;
 mod openapi;
 mod page;
 pub mod problem;
@@ -102,6 +103,7 @@ fn routes() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(connectors::router())
         .merge(events::router())
         .merge(keys::router())
+        .merge(links::router())
         .merge(webhooks::router())
         .merge(admin::router())
         .merge(health::router())

@@ -16,6 +16,7 @@ use utoipa::{Modify, OpenApi};
     modifiers(&BearerAuth),
     tags(
         (name = "connectors", description = "Cloud connectors and their lifecycle"),
+        (name = "links", description = "Links: a tenant's connectors joined in a routing domain of their own (a VRF with its own RD/RT)"),
         (name = "events", description = "Every state change, as a Server-Sent Events stream"),
         (name = "webhooks", description = "Signed HTTP deliveries of every state change to the tenant's endpoints"),
         (name = "api-keys", description = "The caller's API keys: create (shown once), list, revoke"),

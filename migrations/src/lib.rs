@@ -8,6 +8,7 @@ pub use sea_orm_migration::prelude::*;
 mod m0001_initial;
 mod m0002_idempotency;
 mod m0003_webhooks;
+mod m0004_links;
 
 pub struct Migrator;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0001_initial::Migration),
             Box::new(m0002_idempotency::Migration),
             Box::new(m0003_webhooks::Migration),
+            Box::new(m0004_links::Migration),
         ]
     }
 }

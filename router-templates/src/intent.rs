@@ -62,16 +62,32 @@ impl std::fmt::Debug for NeighborIntent {
 pub enum Operation {
     Create,
     Delete,
+    /// Takes an attachment out of its VRF (the VRF's membership of the
+    /// unit and the BGP neighbor) and leaves the unit itself: the first half
+    /// of a link move, whose second half is a `Create` in the other VRF.
+    /// Removing the unit instead would fail on a re-run, where the other
+    /// VRF already references it.
+    Detach,
+    /// Removes a whole VRF (a link's, once no unit on the PE uses it). The
+    /// template renders from a [`VrfIntent`], not an attachment.
+    VrfDelete,
 }
 
 impl Operation {
+    /// The operations every platform must have a template for.
     pub const ALL: [Operation; 2] = [Operation::Create, Operation::Delete];
+    /// Operations a platform may add; using one it lacks is an error at
+    /// render time, not at load time, so a platform without links loads.
+    pub const OPTIONAL: [Operation; 2] = [Operation::Detach, Operation::VrfDelete];
 
-    /// The key of this operation in `platform.json` (`create`, `delete`).
+    /// The key of this operation in `platform.json` (`create`, `delete`,
+    /// `detach`, `vrf-delete`).
     pub fn as_str(self) -> &'static str {
         match self {
             Operation::Create => "create",
             Operation::Delete => "delete",
+            Operation::Detach => "detach",
+            Operation::VrfDelete => "vrf-delete",
         }
     }
 }

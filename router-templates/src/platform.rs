@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use crate::expect::{self, Expectation, NETCONF_BASE_NS, VerifyFailure};
 use crate::xml::{self, XML_ESCAPE, escape};
-use crate::{AttachmentIntent, Error, Operation};
+use crate::{AttachmentIntent, Error, Operation, VrfIntent};
 
 const PLATFORM_FILE: &str = "platform.json";
 
@@ -204,13 +204,14 @@ impl Platform {
                 file.name
             )));
         }
-        if let Some(unknown) = file
-            .operations
-            .keys()
-            .find(|k| !Operation::ALL.iter().any(|op| op.as_str() == k.as_str()))
-        {
+        if let Some(unknown) = file.operations.keys().find(|k| {
+            !Operation::ALL
+                .iter()
+                .chain(Operation::OPTIONAL.iter())
+                .any(|op| op.as_str() == k.as_str())
+        }) {
             return Err(definition_err(format!(
-                "unknown operation {unknown:?} (known: create, delete)"
+                "unknown operation {unknown:?} (known: create, delete, detach, vrf-delete)"
             )));
         }
 
@@ -245,7 +246,10 @@ impl Platform {
         env.add_filter("prefix_length", xml::prefix_length_filter);
 
         let mut operations = HashMap::new();
-        for op in Operation::ALL {
+        let present = Operation::OPTIONAL
+            .into_iter()
+            .filter(|op| file.operations.contains_key(op.as_str()));
+        for op in Operation::ALL.into_iter().chain(present) {
             let op_file = &file.operations[op.as_str()];
             let path = dir.join(&op_file.template);
             let source = std::fs::read_to_string(&path).map_err(|source| Error::Read {
@@ -323,7 +327,28 @@ impl Platform {
     /// Renders the payload of `op` for `intent` and derives what running must
     /// show once it is committed.
     pub fn render(&self, op: Operation, intent: &AttachmentIntent) -> Result<Rendered, Error> {
-        let def = &self.operations[&op];
+        self.render_value(op, Value::from(Serde(intent)))
+    }
+
+    /// Renders the removal of a whole VRF (`vrf-delete`), for a link's VRF
+    /// on a PE none of its units uses any more.
+    pub fn render_vrf_delete(&self, vrf: &VrfIntent) -> Result<Rendered, Error> {
+        self.render_value(Operation::VrfDelete, context! { vrf => Serde(vrf) })
+    }
+
+    /// Whether the platform has a template for `op`.
+    pub fn supports(&self, op: Operation) -> bool {
+        self.operations.contains_key(&op)
+    }
+
+    fn render_value(&self, op: Operation, values: Value) -> Result<Rendered, Error> {
+        let Some(def) = self.operations.get(&op) else {
+            return Err(Error::Render {
+                platform: self.name.clone(),
+                template: format!("({op})"),
+                detail: format!("platform {} has no {op} template", self.name),
+            });
+        };
         let render_err = |detail: String| Error::Render {
             platform: self.name.clone(),
             template: def.template.clone(),
@@ -336,7 +361,7 @@ impl Platform {
         let ctx = context! {
             operation => op.as_str(),
             platform => self.name.as_str(),
-            ..Value::from(Serde(intent))
+            ..values
         };
         let config_xml = template.render(ctx).map_err(|e| render_err(describe(&e)))?;
 

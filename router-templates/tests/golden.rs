@@ -60,6 +60,7 @@ fn cases() -> Vec<(&'static str, Operation, AttachmentIntent)> {
     vec![
         ("attachment-create", Operation::Create, intent()),
         ("attachment-delete", Operation::Delete, intent()),
+        ("attachment-detach", Operation::Detach, intent()),
         ("attachment-create-qinq", Operation::Create, qinq_intent()),
     ]
 }
@@ -117,6 +118,21 @@ fn every_platform_matches_its_golden_files() {
                 &mut failures,
             );
         }
+        // A link's VRF, removed from a PE none of its units uses any more.
+        let rendered = platform.render_vrf_delete(&intent().vrf).unwrap();
+        let dir = golden_dir().join(name);
+        check(
+            &dir.join("vrf-delete.xml"),
+            &rendered.config_xml,
+            update,
+            &mut failures,
+        );
+        check(
+            &dir.join("vrf-delete.expect.txt"),
+            &expectations_text(&rendered),
+            update,
+            &mut failures,
+        );
     }
     assert!(
         failures.is_empty(),

@@ -23,10 +23,10 @@ mod payload;
 pub mod semantic;
 pub mod yang;
 
-use onramp_router_templates::{AttachmentIntent, Operation, Platform, Rendered};
+use onramp_router_templates::{AttachmentIntent, Operation, Platform, Rendered, VrfIntent};
 
 pub use error::Error;
-pub use semantic::{Neighbor, PeFacts, Unit, Violation, Vrf, check};
+pub use semantic::{Neighbor, PeFacts, Unit, Violation, Vrf, check, check_vrf_delete};
 pub use yang::{YangError, YangValidator};
 
 /// Which validation layer refused a change.
@@ -154,4 +154,32 @@ pub fn validate_change(
         }]));
     }
     yang.validate_rendered(op, rendered).map_err(refused)
+}
+
+/// [`validate_change`] for a VRF removal: the VRF must hold nothing on the
+/// PE any more, and the payload must fit the YANG modules.
+pub fn validate_vrf_delete(
+    platform: &Platform,
+    yang: Option<&YangValidator>,
+    vrf: &VrfIntent,
+    rendered: &Rendered,
+    facts: &PeFacts,
+) -> Result<(), ValidationError> {
+    let op = Operation::VrfDelete;
+    check_vrf_delete(vrf, facts).map_err(|violations| ValidationError::Semantic {
+        platform: platform.name().to_string(),
+        operation: op.as_str(),
+        connector_id: vrf.name.clone(),
+        violations,
+    })?;
+    let Some(yang) = yang else {
+        return Ok(());
+    };
+    yang.validate_rendered(op, rendered)
+        .map_err(|errors| ValidationError::Yang {
+            platform: platform.name().to_string(),
+            operation: op.as_str(),
+            connector_id: vrf.name.clone(),
+            errors,
+        })
 }

@@ -15,7 +15,7 @@
 
 use std::net::IpAddr;
 
-use onramp_router_templates::{AttachmentIntent, Operation, Platform};
+use onramp_router_templates::{AttachmentIntent, Operation, Platform, VrfIntent};
 use roxmltree::Node;
 
 use crate::Error;
@@ -435,7 +435,9 @@ pub fn check(
 
     let this_unit = |u: &Unit| u.interface == intent.interface && u.unit == u32::from(intent.vlan);
 
-    if op == Operation::Delete {
+    // A detach removes a subset of what a delete removes (not the unit),
+    // so the same ownership rules apply.
+    if matches!(op, Operation::Delete | Operation::Detach) {
         for u in facts
             .units
             .iter()
@@ -745,6 +747,41 @@ fn owner(description: &Option<String>) -> String {
 
 fn same_ip(configured: &str, addr: IpAddr) -> bool {
     configured.trim().parse::<IpAddr>() == Ok(addr)
+}
+
+/// A VRF removal (a link's VRF leaving a PE): refused while the VRF still
+/// holds a unit or a BGP neighbor, whoever configured them, since removing
+/// the instance would cut them. An absent VRF is fine: the remove is a no-op.
+pub fn check_vrf_delete(vrf: &VrfIntent, facts: &PeFacts) -> Result<(), Vec<Violation>> {
+    let mut v = Checks::default();
+    if vrf.name.trim().is_empty() {
+        v.add("vrf.name", "required", "the VRF name is empty");
+    }
+    if let Some(found) = facts.vrfs.iter().find(|f| f.name == vrf.name) {
+        for (iface, unit) in &found.members {
+            v.add(
+                "vrf.name",
+                "vrf_in_use",
+                format!(
+                    "VRF {} still holds unit {unit} of {iface}: removing it would cut that unit",
+                    vrf.name
+                ),
+            );
+        }
+    }
+    for n in facts.neighbors.iter().filter(|n| n.vrf == vrf.name) {
+        v.add(
+            "vrf.name",
+            "vrf_in_use",
+            format!(
+                "VRF {} still holds BGP neighbor {} ({}): removing it would cut that session",
+                vrf.name,
+                n.address,
+                owner(&n.description)
+            ),
+        );
+    }
+    v.finish()
 }
 
 #[cfg(test)]

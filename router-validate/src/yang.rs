@@ -307,7 +307,11 @@ fn envelope_errors(op: Operation, payload: &Payload) -> Vec<YangError> {
             message: format!("the {op} payload holds no element: it would change nothing"),
             path: None,
         });
-    } else if op == Operation::Delete && !payload.removes_something() {
+    } else if matches!(
+        op,
+        Operation::Delete | Operation::Detach | Operation::VrfDelete
+    ) && !payload.removes_something()
+    {
         // A delete template that forgot its operation attributes would
         // merge (or, with default-operation none, do nothing) and report
         // success.

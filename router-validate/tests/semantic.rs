@@ -595,3 +595,35 @@ fn delete_refuses_to_remove_another_attachments_unit_or_session() {
         v[0].message
     );
 }
+
+// ===== VRF removal (links) =====
+
+#[test]
+fn a_vrf_is_removed_only_once_nothing_uses_it() {
+    let vrf = onramp_router_templates::VrfIntent {
+        name: "CUST-ACME".into(),
+        route_distinguisher: "65000:1001".into(),
+        route_target: "target:65000:1001".into(),
+    };
+    // The golden create: the VRF holds a unit and a neighbor.
+    let used = facts(&golden("attachment-create.xml"));
+    let refused = onramp_router_validate::check_vrf_delete(&vrf, &used).unwrap_err();
+    assert_eq!(
+        codes(&refused),
+        [("vrf.name", "vrf_in_use"), ("vrf.name", "vrf_in_use")]
+    );
+    assert!(
+        refused[0].message.contains("unit 100 of ge-0/0/1"),
+        "{refused:?}"
+    );
+    // Absent, or present but empty: fine.
+    onramp_router_validate::check_vrf_delete(&vrf, &PeFacts::default()).unwrap();
+    let empty = PeFacts {
+        vrfs: vec![Vrf {
+            name: "CUST-ACME".into(),
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    onramp_router_validate::check_vrf_delete(&vrf, &empty).unwrap();
+}

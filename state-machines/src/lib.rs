@@ -9,6 +9,7 @@ pub mod aws_hosted_connection;
 pub mod aws_hosted_vif;
 pub mod azure_expressroute;
 pub mod gcp_partner_interconnect;
+pub mod link;
 
 mod docs;
 mod machine;

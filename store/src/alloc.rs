@@ -176,6 +176,15 @@ pub async fn asn<C: ConnectionTrait>(db: &C, owner: Owner) -> Result<u32> {
 
 /// An RD/RT number `<admin_asn>:<n>` for one VRF.
 pub async fn route_target<C: ConnectionTrait>(db: &C, owner: Owner) -> Result<(u32, u32)> {
+    route_target_scoped(db, owner).await.map(|(a, n, _)| (a, n))
+}
+
+/// [`route_target`], also naming the allocation's scope (the pool), so an
+/// owner that is not a tenant or connector (a link) can release exactly it.
+pub async fn route_target_scoped<C: ConnectionTrait>(
+    db: &C,
+    owner: Owner,
+) -> Result<(u32, u32, String)> {
     let pools = route_target_pool::Entity::find()
         .order_by_asc(route_target_pool::Column::Name)
         .all(db)
@@ -185,7 +194,7 @@ pub async fn route_target<C: ConnectionTrait>(db: &C, owner: Owner) -> Result<(u
         let used = used(db, ROUTE_TARGET, &scope).await?;
         if let Some(v) = lowest_free(&used, pool.first, pool.last) {
             take(db, ROUTE_TARGET, &scope, v, owner).await?;
-            return Ok((pool.admin_asn as u32, v as u32));
+            return Ok((pool.admin_asn as u32, v as u32, scope));
         }
     }
     Err(Error::Exhausted {

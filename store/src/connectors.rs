@@ -649,6 +649,7 @@ pub async fn commit_transition(db: &DatabaseConnection, id: Uuid, t: &Transition
         }
         if t.release_resources {
             alloc::release_all(&tx, id).await?;
+            crate::links::end_membership_of(&tx, id).await?;
         }
         record_event(
             &tx,

@@ -17,3 +17,14 @@ pub struct ConnectorJob {
     pub step: i64,
     pub action: String,
 }
+
+pub const LINK_SUBJECT: &str = "onramp.jobs.link";
+
+/// "Take the next step of link `link_id`, which is at `step`." What the step
+/// is follows from the link's rows (the reconciler in
+/// `onramp_state_machines::link`); a job for an older step is stale.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkJob {
+    pub link_id: Uuid,
+    pub step: i64,
+}

@@ -90,7 +90,7 @@ impl Actions {
         res: &Resources,
         op: Operation,
     ) -> Result<Step<Event>, onramp_store::Error> {
-        let tenant = inventory::tenant(&self.db, row.tenant_id).await?;
+        let vrf = crate::links::vrf_of(&self.db, row).await?;
         let params = AwsHostedVifParams::from_json(&row.params)?;
         let auth_key = match self.secrets.open(&res.auth_key_sealed) {
             Ok(k) => k,
@@ -98,17 +98,22 @@ impl Actions {
             // retrying, visibly, rather than failing the connector.
             Err(e) => return Ok(Step::Retry(format!("BGP key of {}: {e}", row.id))),
         };
-        let intent = intent::attachment(row, res, &params, &tenant, &auth_key);
+        let intent = intent::attachment(row, res, &params, &vrf, &auth_key);
         let pushed = router_push::push(&self.writer, &self.db, row, res.pe_id, &intent, op).await?;
         Ok(match (pushed, op) {
             (Pushed::Done, Operation::Create) => done(Event::PeConfigured, "router"),
-            (Pushed::Done, Operation::Delete) => done(Event::PeConfigRemoved, "router"),
+            (Pushed::Done, Operation::Delete | Operation::Detach | Operation::VrfDelete) => {
+                done(Event::PeConfigRemoved, "router")
+            }
             (Pushed::Refused(reason), Operation::Create) => {
                 done(Event::PeFailed { reason }, "router")
             }
             // Teardown has no failure exit; push() already turns a refused
             // removal into a retry, and this keeps it so if that changes.
-            (Pushed::Refused(reason), Operation::Delete) => Step::Retry(reason),
+            (
+                Pushed::Refused(reason),
+                Operation::Delete | Operation::Detach | Operation::VrfDelete,
+            ) => Step::Retry(reason),
             (Pushed::Wait(d), _) => Step::Wait(d),
             (Pushed::Retry(reason), _) => Step::Retry(reason),
         })

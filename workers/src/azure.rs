@@ -13,7 +13,6 @@ use onramp_router_templates::Operation;
 use onramp_state_machines::azure_expressroute::{Action, Event, Leg};
 use onramp_store::DatabaseConnection;
 use onramp_store::entity::connector;
-use onramp_store::inventory;
 use onramp_store::model::{AzureExpressRouteParams, AzureResources};
 use onramp_store::secrets::SecretBox;
 
@@ -163,12 +162,12 @@ impl AzureActions {
         leg: Leg,
         op: Operation,
     ) -> Result<Step<Event>, onramp_store::Error> {
-        let tenant = inventory::tenant(&self.db, row.tenant_id).await?;
+        let vrf = crate::links::vrf_of(&self.db, row).await?;
         let auth_key = match self.secrets.open(&res.auth_key_sealed) {
             Ok(k) => k,
             Err(e) => return Ok(Step::Retry(format!("BGP key of {}: {e}", row.id))),
         };
-        let intent = intent::azure_leg_attachment(row, res, leg, params, &tenant, &auth_key);
+        let intent = intent::azure_leg_attachment(row, res, leg, params, &vrf, &auth_key);
         let pe_id = match leg {
             Leg::Primary => res.primary.pe_id,
             Leg::Secondary => res.secondary.pe_id,
@@ -176,13 +175,18 @@ impl AzureActions {
         let pushed = router_push::push(&self.writer, &self.db, row, pe_id, &intent, op).await?;
         Ok(match (pushed, op) {
             (Pushed::Done, Operation::Create) => done(Event::PeConfigured { leg }, "router"),
-            (Pushed::Done, Operation::Delete) => done(Event::PeConfigRemoved { leg }, "router"),
+            (Pushed::Done, Operation::Delete | Operation::Detach | Operation::VrfDelete) => {
+                done(Event::PeConfigRemoved { leg }, "router")
+            }
             (Pushed::Refused(reason), Operation::Create) => {
                 done(Event::PeFailed { leg, reason }, "router")
             }
             // Teardown has no failure exit; push() already turns a refused
             // removal into a retry, and this keeps it so if that changes.
-            (Pushed::Refused(reason), Operation::Delete) => Step::Retry(reason),
+            (
+                Pushed::Refused(reason),
+                Operation::Delete | Operation::Detach | Operation::VrfDelete,
+            ) => Step::Retry(reason),
             (Pushed::Wait(d), _) => Step::Wait(d),
             (Pushed::Retry(reason), _) => Step::Retry(reason),
         })

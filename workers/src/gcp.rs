@@ -178,23 +178,28 @@ impl GcpActions {
             // Google never gave addresses, so nothing was pushed.
             return Ok(done(Event::PeConfigRemoved, "router"));
         }
-        let tenant = inventory::tenant(&self.db, row.tenant_id).await?;
+        let vrf = crate::links::vrf_of(&self.db, row).await?;
         let params = GcpPartnerInterconnectParams::from_json(&row.params)?;
         let intent = intent::single_attachment(
             row,
             res,
-            &tenant,
+            &vrf,
             "",
             format!("onramp {} gcp {}", row.id, params.pairing_key),
         );
         let pushed = router_push::push(&self.writer, &self.db, row, res.pe_id, &intent, op).await?;
         Ok(match (pushed, op) {
             (Pushed::Done, Operation::Create) => done(Event::PeConfigured, "router"),
-            (Pushed::Done, Operation::Delete) => done(Event::PeConfigRemoved, "router"),
+            (Pushed::Done, Operation::Delete | Operation::Detach | Operation::VrfDelete) => {
+                done(Event::PeConfigRemoved, "router")
+            }
             (Pushed::Refused(reason), Operation::Create) => {
                 done(Event::PeFailed { reason }, "router")
             }
-            (Pushed::Refused(reason), Operation::Delete) => Step::Retry(reason),
+            (
+                Pushed::Refused(reason),
+                Operation::Delete | Operation::Detach | Operation::VrfDelete,
+            ) => Step::Retry(reason),
             (Pushed::Wait(d), _) => Step::Wait(d),
             (Pushed::Retry(reason), _) => Step::Retry(reason),
         })

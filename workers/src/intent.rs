@@ -5,7 +5,7 @@ use onramp_aws_dx::VifRequest;
 use onramp_azure_er::PeeringRequest;
 use onramp_router_templates::{AttachmentIntent, NeighborIntent, VrfIntent};
 use onramp_state_machines::azure_expressroute::Leg;
-use onramp_store::entity::{connector, nni, tenant};
+use onramp_store::entity::{connector, link, nni, tenant};
 use onramp_store::model::{AwsHostedVifParams, AzureExpressRouteParams, AzureResources, Resources};
 
 /// BGP prefix limit on the session to the CSP: generous for a private VIF
@@ -18,13 +18,13 @@ pub fn attachment(
     row: &connector::Model,
     res: &Resources,
     params: &AwsHostedVifParams,
-    tenant: &tenant::Model,
+    vrf: &VrfIntent,
     auth_key: &str,
 ) -> AttachmentIntent {
     single_attachment(
         row,
         res,
-        tenant,
+        vrf,
         auth_key,
         format!("onramp {} aws {}", row.id, params.aws_account_id),
     )
@@ -32,11 +32,11 @@ pub fn attachment(
 
 /// The PE attachment of a single-session connector (a hosted VIF, a hosted
 /// connection's VIF, a Google attachment): one VLAN unit on the NNI's port,
-/// the tenant's VRF, one BGP session to the CSP.
+/// its VRF (the tenant's, or its link's), one BGP session to the CSP.
 pub fn single_attachment(
     row: &connector::Model,
     res: &Resources,
-    tenant: &tenant::Model,
+    vrf: &VrfIntent,
     auth_key: &str,
     description: String,
 ) -> AttachmentIntent {
@@ -46,11 +46,7 @@ pub fn single_attachment(
         vlan: res.vlan,
         inner_vlan: None,
         local_address: res.pe_address.clone(),
-        vrf: VrfIntent {
-            name: tenant.vrf_name.clone(),
-            route_distinguisher: tenant.route_distinguisher.clone(),
-            route_target: tenant.route_target.clone(),
-        },
+        vrf: vrf.clone(),
         neighbor: NeighborIntent {
             address: strip_len(&res.csp_address).to_string(),
             peer_as: res.csp_asn,
@@ -60,6 +56,104 @@ pub fn single_attachment(
             description,
         },
     }
+}
+
+/// The tenant's VRF: where a connector's attachments sit unless it is in a
+/// link.
+pub fn tenant_vrf(tenant: &tenant::Model) -> VrfIntent {
+    VrfIntent {
+        name: tenant.vrf_name.clone(),
+        route_distinguisher: tenant.route_distinguisher.clone(),
+        route_target: tenant.route_target.clone(),
+    }
+}
+
+/// A link's own VRF (its own RD and RT): the routing domain of its members.
+pub fn link_vrf(link: &link::Model) -> VrfIntent {
+    VrfIntent {
+        name: link.vrf_name.clone(),
+        route_distinguisher: link.route_distinguisher.clone(),
+        route_target: link.route_target.clone(),
+    }
+}
+
+/// Every PE attachment of a connector of any kind, in `vrf`, with the PE it
+/// goes on: what a link moves between VRFs. Built with the same functions
+/// as the connector's own pushes, so a move leaves the unit and session
+/// exactly as they were apart from the VRF. Empty for a connector that has
+/// nothing on a PE yet (no peering learnt). `auth_key` is the opened key.
+pub fn attachments_of(
+    row: &connector::Model,
+    vrf: &VrfIntent,
+    auth_key: &str,
+) -> onramp_store::Result<Vec<(uuid::Uuid, AttachmentIntent)>> {
+    use onramp_store::model::{AwsHostedConnectionParams, GcpPartnerInterconnectParams};
+    Ok(match row.kind.as_str() {
+        "aws-hosted-vif" => {
+            let res = Resources::from_json(&row.resources)?;
+            let params = AwsHostedVifParams::from_json(&row.params)?;
+            vec![(res.pe_id, attachment(row, &res, &params, vrf, auth_key))]
+        }
+        "aws-hosted-connection" => {
+            let res = Resources::from_json(&row.resources)?;
+            if !res.has_peering() {
+                return Ok(Vec::new());
+            }
+            let params = AwsHostedConnectionParams::from_json(&row.params)?;
+            let description = format!(
+                "onramp {} aws hosted connection {}",
+                row.id, params.aws_account_id
+            );
+            vec![(
+                res.pe_id,
+                single_attachment(row, &res, vrf, auth_key, description),
+            )]
+        }
+        "gcp-partner-interconnect" => {
+            let res = Resources::from_json(&row.resources)?;
+            if !res.has_peering() {
+                return Ok(Vec::new());
+            }
+            let params = GcpPartnerInterconnectParams::from_json(&row.params)?;
+            let description = format!("onramp {} gcp {}", row.id, params.pairing_key);
+            // Google sessions carry no MD5 key.
+            vec![(
+                res.pe_id,
+                single_attachment(row, &res, vrf, "", description),
+            )]
+        }
+        "azure-expressroute" => {
+            let res = AzureResources::from_json(&row.resources)?;
+            let params = AzureExpressRouteParams::from_json(&row.params)?;
+            [Leg::Primary, Leg::Secondary]
+                .into_iter()
+                .map(|leg| {
+                    let pe = match leg {
+                        Leg::Primary => res.primary.pe_id,
+                        Leg::Secondary => res.secondary.pe_id,
+                    };
+                    (
+                        pe,
+                        azure_leg_attachment(row, &res, leg, &params, vrf, auth_key),
+                    )
+                })
+                .collect()
+        }
+        other => {
+            return Err(onramp_store::Error::Corrupt(format!(
+                "connector {} has unknown kind {other}",
+                row.id
+            )));
+        }
+    })
+}
+
+/// The sealed BGP key of a connector of any kind ("" for none).
+pub fn sealed_auth_key(row: &connector::Model) -> onramp_store::Result<String> {
+    Ok(match row.kind.as_str() {
+        "azure-expressroute" => AzureResources::from_json(&row.resources)?.auth_key_sealed,
+        _ => Resources::from_json(&row.resources)?.auth_key_sealed,
+    })
 }
 
 /// The hosted VIF AWS is asked for.
@@ -93,7 +187,7 @@ pub fn azure_leg_attachment(
     res: &AzureResources,
     leg: Leg,
     params: &AzureExpressRouteParams,
-    tenant: &tenant::Model,
+    vrf: &VrfIntent,
     auth_key: &str,
 ) -> AttachmentIntent {
     let l = match leg {
@@ -106,11 +200,7 @@ pub fn azure_leg_attachment(
         vlan: res.s_tag,
         inner_vlan: Some(res.c_tag),
         local_address: l.pe_address.clone(),
-        vrf: VrfIntent {
-            name: tenant.vrf_name.clone(),
-            route_distinguisher: tenant.route_distinguisher.clone(),
-            route_target: tenant.route_target.clone(),
-        },
+        vrf: vrf.clone(),
         neighbor: NeighborIntent {
             address: strip_len(&l.csp_address).to_string(),
             peer_as: res.csp_asn,

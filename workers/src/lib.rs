@@ -21,6 +21,7 @@ mod error;
 mod gcp;
 pub mod intent;
 mod kinds;
+mod links;
 mod pe_writer;
 mod queue;
 mod relay;

@@ -15,12 +15,15 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use onramp_pe_netconf::PeTarget;
-use onramp_router_templates::{AttachmentIntent, Operation, Platform, Rendered};
-use onramp_router_validate::{PeFacts, ValidationError, YangValidator, validate_change};
+use onramp_router_templates::{AttachmentIntent, Operation, Platform, Rendered, VrfIntent};
+use onramp_router_validate::{
+    PeFacts, ValidationError, YangValidator, validate_change, validate_vrf_delete,
+};
 use onramp_store::DatabaseConnection;
 use onramp_store::entity::{pe_change, pe_router};
 use onramp_store::pe_changes::{self, DONE, FAILED};
 use onramp_store::secrets::SecretBox;
+use serde::{Deserialize, Serialize};
 
 /// Most changes pushed in one commit.
 const MAX_BATCH: u64 = 100;
@@ -42,8 +45,24 @@ struct Loaded {
 }
 
 enum Prepared {
-    Push(Rendered),
+    /// One change may take several edits (a link move: detach the
+    /// attachment from one VRF, create it in another), all in the same
+    /// commit, so the BGP session flaps once.
+    Push(Vec<Rendered>),
     NothingToRemove,
+}
+
+/// Queue ops of link changes start with these; the rest of the op name
+/// makes the (owner, step, op) key unique (several PEs or legs per step).
+pub(crate) const MOVE_OP: &str = "move";
+pub(crate) const VRF_DELETE_OP: &str = "vrf-delete";
+
+/// A link move's payload: one attachment out of one VRF (detached: the unit
+/// stays) and into another, on one PE.
+#[derive(Serialize, Deserialize)]
+pub(crate) struct MovePayload {
+    pub(crate) remove: AttachmentIntent,
+    pub(crate) create: AttachmentIntent,
 }
 
 /// Whether any unit or BGP neighbor on the PE is tagged with the connector.
@@ -97,7 +116,7 @@ impl PeWriter {
     }
 
     /// Seals the intent so the BGP key is not stored in clear in the queue.
-    pub(crate) fn seal(&self, intent: &AttachmentIntent) -> String {
+    pub(crate) fn seal(&self, intent: &impl Serialize) -> String {
         self.secrets
             .seal(&serde_json::to_string(intent).expect("intent serializes"))
     }
@@ -149,7 +168,7 @@ impl PeWriter {
             .await
             .map_err(|e| Transient(format!("PE {}: reading running: {e}", pe.name)))?;
         let facts = PeFacts::from_running(&loaded.platform, &running).ok();
-        let mut batch: Vec<(pe_change::Model, Rendered)> = Vec::new();
+        let mut batch: Vec<(pe_change::Model, Vec<Rendered>)> = Vec::new();
         for ch in queued {
             match self.prepare(&loaded, &ch, facts.as_ref()) {
                 Ok(Prepared::Push(rendered)) => batch.push((ch, rendered)),
@@ -190,12 +209,38 @@ impl PeWriter {
         ch: &pe_change::Model,
         facts: Option<&PeFacts>,
     ) -> Result<Prepared, String> {
+        let json = self.secrets.open(&ch.payload).map_err(|e| e.to_string())?;
         let op = match ch.op.as_str() {
             "create" => Operation::Create,
             "delete" => Operation::Delete,
+            o if o.starts_with(MOVE_OP) => {
+                let mv: MovePayload = serde_json::from_str(&json)
+                    .map_err(|e| format!("queued move unreadable: {e}"))?;
+                let remove = self.prepare_one(loaded, Operation::Detach, &mv.remove, facts)?;
+                let create = self.prepare_one(loaded, Operation::Create, &mv.create, facts)?;
+                return Ok(Prepared::Push(vec![remove, create]));
+            }
+            o if o.starts_with(VRF_DELETE_OP) => {
+                let vrf: VrfIntent = serde_json::from_str(&json)
+                    .map_err(|e| format!("queued VRF removal unreadable: {e}"))?;
+                let rendered = loaded
+                    .platform
+                    .render_vrf_delete(&vrf)
+                    .map_err(|e| format!("rendering for {}: {e}", loaded.platform.name()))?;
+                if let Some(facts) = facts {
+                    validate_vrf_delete(
+                        &loaded.platform,
+                        loaded.yang.as_ref(),
+                        &vrf,
+                        &rendered,
+                        facts,
+                    )
+                    .map_err(|e| e.to_string())?;
+                }
+                return Ok(Prepared::Push(vec![rendered]));
+            }
             other => return Err(format!("unknown operation {other}")),
         };
-        let json = self.secrets.open(&ch.payload).map_err(|e| e.to_string())?;
         let intent: AttachmentIntent =
             serde_json::from_str(&json).map_err(|e| format!("queued intent unreadable: {e}"))?;
         let rendered = loaded
@@ -226,7 +271,37 @@ impl PeWriter {
                 Err(e) => return Err(e.to_string()),
             }
         }
-        Ok(Prepared::Push(rendered))
+        Ok(Prepared::Push(vec![rendered]))
+    }
+
+    /// Render and validate one part of a move. Both parts are checked
+    /// against running as read before the batch: the removal against the
+    /// attachment where it is, the creation against everything else (the
+    /// unit and session being moved are the same attachment, by connector
+    /// id, so they do not clash with themselves).
+    fn prepare_one(
+        &self,
+        loaded: &Loaded,
+        op: Operation,
+        intent: &AttachmentIntent,
+        facts: Option<&PeFacts>,
+    ) -> Result<Rendered, String> {
+        let rendered = loaded
+            .platform
+            .render(op, intent)
+            .map_err(|e| format!("rendering for {}: {e}", loaded.platform.name()))?;
+        if let Some(facts) = facts {
+            validate_change(
+                &loaded.platform,
+                loaded.yang.as_ref(),
+                op,
+                intent,
+                &rendered,
+                facts,
+            )
+            .map_err(|e| e.to_string())?;
+        }
+        Ok(rendered)
     }
 
     /// One commit for the whole batch. A change the router refuses is taken
@@ -235,10 +310,16 @@ impl PeWriter {
         &self,
         target: &PeTarget,
         platform: &Platform,
-        mut batch: Vec<(pe_change::Model, Rendered)>,
+        mut batch: Vec<(pe_change::Model, Vec<Rendered>)>,
     ) -> Result<(), Transient> {
         while !batch.is_empty() {
-            let rendered: Vec<Rendered> = batch.iter().map(|(_, r)| r.clone()).collect();
+            // Flattened in order; `owner[i]` is the change edit i belongs to.
+            let mut rendered: Vec<Rendered> = Vec::new();
+            let mut owner: Vec<usize> = Vec::new();
+            for (i, (_, parts)) in batch.iter().enumerate() {
+                rendered.extend(parts.iter().cloned());
+                owner.extend(std::iter::repeat_n(i, parts.len()));
+            }
             match onramp_pe_netconf::apply_batch(target, platform.quirks(), &rendered).await {
                 Ok(()) => {
                     for (ch, _) in &batch {
@@ -250,8 +331,8 @@ impl PeWriter {
                     return Err(Transient(format!("PE {}: {e}", target.name)));
                 }
                 Err(e) => {
-                    let at_fault = match e.change_index() {
-                        Some(i) if i < batch.len() => i,
+                    let at_fault = match e.change_index().and_then(|i| owner.get(i)) {
+                        Some(&i) => i,
                         // Not attributable: push one by one to find out.
                         _ if batch.len() > 1 => {
                             for one in std::mem::take(&mut batch) {

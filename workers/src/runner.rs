@@ -8,7 +8,7 @@ use async_nats::jetstream::{AckKind, Message};
 use futures::StreamExt;
 use onramp_store::DatabaseConnection;
 use onramp_store::connectors::{self as store, Transition};
-use onramp_store::jobs::ConnectorJob;
+use onramp_store::jobs::{ConnectorJob, LINK_SUBJECT, LinkJob};
 use tokio::sync::Semaphore;
 
 use crate::actions::{Actions, Step};
@@ -16,6 +16,7 @@ use crate::aws_hc::HostedConnectionActions;
 use crate::azure::AzureActions;
 use crate::gcp::GcpActions;
 use crate::kinds::Kind;
+use crate::links::{LinkWorker, Settled};
 use crate::pe_writer::PeWriter;
 use crate::{Error, WorkerConfig, queue};
 
@@ -40,7 +41,8 @@ pub async fn run_worker(
         aws_vif: Actions::new(db.clone(), &cfg, writer.clone()),
         azure: AzureActions::new(db.clone(), &cfg, writer.clone()),
         gcp: GcpActions::new(db.clone(), &cfg, writer.clone()),
-        aws_hc: HostedConnectionActions::new(db.clone(), &cfg, writer),
+        aws_hc: HostedConnectionActions::new(db.clone(), &cfg, writer.clone()),
+        links: LinkWorker::new(db.clone(), &cfg, writer),
         db,
         cfg: cfg.clone(),
     });
@@ -100,6 +102,7 @@ struct Ctx {
     azure: AzureActions,
     gcp: GcpActions,
     aws_hc: HostedConnectionActions,
+    links: LinkWorker,
 }
 
 enum Settle {
@@ -110,7 +113,41 @@ enum Settle {
 impl Ctx {
     async fn handle(&self, msg: Message) {
         let delivered = msg.info().map(|i| i.delivered).unwrap_or(1);
-        let settle = match serde_json::from_slice::<ConnectorJob>(&msg.payload) {
+        let settle = if msg.subject.as_str() == LINK_SUBJECT {
+            self.handle_link(&msg, delivered).await
+        } else {
+            self.handle_connector(&msg, delivered).await
+        };
+        let res = match settle {
+            Settle::Ack => msg.ack().await,
+            Settle::Nak(d) => msg.ack_with(AckKind::Nak(Some(d))).await,
+        };
+        if let Err(e) = res {
+            // The job will be redelivered after ack_wait; actions are idempotent.
+            tracing::warn!(error = %e, "settling a job failed");
+        }
+    }
+
+    async fn handle_link(&self, msg: &Message, delivered: i64) -> Settle {
+        match serde_json::from_slice::<LinkJob>(&msg.payload) {
+            Ok(job) => match self.links.run(&job).await {
+                Ok(Settled::Ack) => Settle::Ack,
+                Ok(Settled::Nak(d)) => Settle::Nak(d),
+                Ok(Settled::Retry) => Settle::Nak(self.backoff(delivered)),
+                Err(e) => {
+                    tracing::warn!(link = %job.link_id, error = %e, "link job failed; will retry");
+                    Settle::Nak(self.backoff(delivered))
+                }
+            },
+            Err(e) => {
+                tracing::error!(error = %e, "dropping unreadable link job");
+                Settle::Ack
+            }
+        }
+    }
+
+    async fn handle_connector(&self, msg: &Message, delivered: i64) -> Settle {
+        match serde_json::from_slice::<ConnectorJob>(&msg.payload) {
             Ok(job) => match self.run(&job, delivered).await {
                 Ok(s) => s,
                 Err(e) => {
@@ -123,14 +160,6 @@ impl Ctx {
                 tracing::error!(error = %e, "dropping unreadable job");
                 Settle::Ack
             }
-        };
-        let res = match settle {
-            Settle::Ack => msg.ack().await,
-            Settle::Nak(d) => msg.ack_with(AckKind::Nak(Some(d))).await,
-        };
-        if let Err(e) = res {
-            // The job will be redelivered after ack_wait; actions are idempotent.
-            tracing::warn!(error = %e, "settling a job failed");
         }
     }
 
