@@ -622,6 +622,39 @@ async fn refusals_change_nothing_and_one_concurrent_join_wins() -> Result<()> {
     );
     assert_eq!(p["errors"][0]["field"], "connector");
 
+    // An ops key reads the link but changes none of another tenant's.
+    let noc = onramp_store::seed::create_tenant(&stack.db, "NOC").await?;
+    let ops_key = onramp_store::auth::generate_key();
+    onramp_store::auth::add_key(
+        &stack.db,
+        noc.id,
+        "noc",
+        &ops_key,
+        onramp_store::auth::ROLE_OPS,
+    )
+    .await?;
+    let r = stack
+        .http
+        .get(stack.url(&format!("/v1/links/{winner}")))
+        .bearer_auth(&ops_key)
+        .send()
+        .await?;
+    assert_eq!(r.status(), 200);
+    for (method, path) in [
+        ("DELETE", format!("/v1/links/{winner}")),
+        ("DELETE", format!("/v1/links/{winner}/connectors/{}", b.id)),
+        ("POST", format!("/v1/links/{winner}/connectors")),
+    ] {
+        let r = stack
+            .http
+            .request(method.parse()?, stack.url(&path))
+            .bearer_auth(&ops_key)
+            .json(&json!({"connector": c.id}))
+            .send()
+            .await?;
+        assert_eq!(r.status(), 403, "{method} {path}");
+    }
+
     // The database refuses a second live membership whatever the code does.
     let dup = link_member::ActiveModel {
         link_id: Set(winner.parse()?),

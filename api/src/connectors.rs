@@ -839,7 +839,7 @@ async fn delete_connector(
     Path(id): Path<String>,
 ) -> Result<(StatusCode, Json<Connector>), Problem> {
     let id = crate::body::parse_id(&id, "connector")?;
-    store::get_for_tenant(&state.db, tenant.id, id).await?;
+    writable(&state, &tenant, id).await?;
     // A linked connector's attachment sits in its link's VRF, and the link
     // is the customer's routing design: taking a member out is a link
     // change the customer makes explicitly (DELETE on the link's member),

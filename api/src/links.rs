@@ -491,6 +491,7 @@ async fn get_link(
         (status = 202, description = "Accepted; the connector's PEs are being configured", body = Link),
         (status = 400, description = "Malformed JSON", body = Problem, content_type = problem_json()),
         (status = 401, description = "No or bad API key", body = Problem, content_type = problem_json()),
+        (status = 403, description = "An ops or admin key and another tenant's link: they read every tenant's, change only their own", body = Problem, content_type = problem_json()),
         (status = 404, description = "No such link, or no such connector (`errors[0].field` = `connector`), for this tenant", body = Problem, content_type = problem_json()),
         (status = 409, description = "`connector_not_active`, `connector_in_link` or `link_deleting`", body = Problem, content_type = problem_json()),
         (status = 415, description = "Body is not JSON", body = Problem, content_type = problem_json()),
@@ -505,6 +506,7 @@ async fn add_connector(
     body: Bytes,
 ) -> Result<Response, Problem> {
     let id = crate::body::parse_id(&id, "link")?;
+    own_link(&state, &tenant, id).await?;
     let value = crate::body::json_object(&headers, &body)?;
     let order: LinkMemberOrder = crate::body::from_value(value)?;
     let Ok(connector) = Uuid::parse_str(order.connector.trim()) else {
@@ -543,6 +545,7 @@ async fn add_connector(
         (status = 202, description = "Accepted; the connector's PEs are being configured", body = Link),
         (status = 400, description = "The query string does not parse", body = Problem, content_type = problem_json()),
         (status = 401, description = "No or bad API key", body = Problem, content_type = problem_json()),
+        (status = 403, description = "An ops or admin key and another tenant's link: they read every tenant's, change only their own", body = Problem, content_type = problem_json()),
         (status = 404, description = "No such link for this tenant, or the connector is not in it", body = Problem, content_type = problem_json()),
         (status = 409, description = "`link_deleting`", body = Problem, content_type = problem_json()),
     ))]
@@ -553,6 +556,7 @@ async fn remove_connector(
     ApiQuery(q): ApiQuery<DryRunQuery>,
 ) -> Result<Response, Problem> {
     let id = crate::body::parse_id(&id, "link")?;
+    own_link(&state, &tenant, id).await?;
     let connector = crate::body::parse_id(&connector_id, "connector")?;
     let mode = if q.dry_run {
         Mode::DryRun
@@ -582,6 +586,7 @@ async fn remove_connector(
         (status = 202, description = "Accepted; the PEs are being reconfigured", body = Link),
         (status = 400, description = "The query string does not parse", body = Problem, content_type = problem_json()),
         (status = 401, description = "No or bad API key", body = Problem, content_type = problem_json()),
+        (status = 403, description = "An ops or admin key and another tenant's link: they read every tenant's, change only their own", body = Problem, content_type = problem_json()),
         (status = 404, description = "No such link for this tenant", body = Problem, content_type = problem_json()),
     ))]
 async fn delete_link(
@@ -591,6 +596,7 @@ async fn delete_link(
     ApiQuery(q): ApiQuery<DryRunQuery>,
 ) -> Result<Response, Problem> {
     let id = crate::body::parse_id(&id, "link")?;
+    own_link(&state, &tenant, id).await?;
     let mode = if q.dry_run {
         Mode::DryRun
     } else {
@@ -618,6 +624,24 @@ struct PlannedPe {
 /// Runs the reconciler over the link as the request leaves it (the same
 /// steps the worker will take), rendering each step's router change and
 /// applying it to the PE's facts read from running.
+/// A link the caller may change: its own tenant's. Ops and admin keys read
+/// every tenant's links, so another tenant's is a 403 that says why.
+async fn own_link(state: &AppState, tenant: &Tenant, id: Uuid) -> Result<(), Problem> {
+    let v = store::get_scoped(&state.db, tenant.read_scope(), id).await?;
+    if v.link.tenant_id != tenant.id {
+        return Err(Problem::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "Forbidden",
+            format!(
+                "link {id} belongs to another tenant; a key with role `{}` reads every tenant's links but changes only its own tenant's",
+                tenant.role
+            ),
+        ));
+    }
+    Ok(())
+}
+
 async fn plan(state: &AppState, v: &LinkView) -> Result<LinkPlan, Problem> {
     let link_vrf = intent::link_vrf(&v.link);
     let tenant = inventory::tenant(&state.db, v.link.tenant_id).await?;
