@@ -700,44 +700,18 @@ pub async fn try_lease(
     holder: &str,
     duration: std::time::Duration,
 ) -> Result<bool> {
-    let now = Utc::now().timestamp_millis();
-    let res = connector::Entity::update_many()
-        .col_expr(
-            connector::Column::LeaseUntilMs,
-            Expr::value(Some(now + duration.as_millis() as i64)),
-        )
-        .col_expr(
-            connector::Column::LeaseHolder,
-            Expr::value(Some(holder.to_string())),
-        )
-        .filter(connector::Column::Id.eq(id))
-        .filter(
-            sea_orm::Condition::any()
-                .add(connector::Column::LeaseUntilMs.is_null())
-                .add(connector::Column::LeaseUntilMs.lt(now))
-                .add(connector::Column::LeaseHolder.eq(holder)),
-        )
-        .exec(db)
-        .await?;
-    Ok(res.rows_affected == 1)
+    LEASE.take(db, id, holder, duration).await
 }
 
 pub async fn release_lease(db: &DatabaseConnection, id: Uuid, holder: &str) -> Result<()> {
-    connector::Entity::update_many()
-        .col_expr(
-            connector::Column::LeaseUntilMs,
-            Expr::value(Option::<i64>::None),
-        )
-        .col_expr(
-            connector::Column::LeaseHolder,
-            Expr::value(Option::<String>::None),
-        )
-        .filter(connector::Column::Id.eq(id))
-        .filter(connector::Column::LeaseHolder.eq(holder))
-        .exec(db)
-        .await?;
-    Ok(())
+    LEASE.release(db, id, holder).await
 }
+
+const LEASE: crate::lease::Lease<connector::Entity> = crate::lease::Lease::<connector::Entity> {
+    id: connector::Column::Id,
+    until_ms: connector::Column::LeaseUntilMs,
+    holder: connector::Column::LeaseHolder,
+};
 
 /// Clears a retry note once the step works again.
 pub async fn set_last_error_cleared(db: &DatabaseConnection, id: Uuid, step: i64) -> Result<()> {

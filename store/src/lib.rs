@@ -14,6 +14,7 @@ pub mod event_payload;
 pub mod idempotency;
 pub mod inventory;
 pub mod jobs;
+mod lease;
 pub mod links;
 pub mod model;
 pub mod outbox;

@@ -641,41 +641,18 @@ pub async fn try_lease(
     holder: &str,
     duration: std::time::Duration,
 ) -> Result<bool> {
-    let now = Utc::now().timestamp_millis();
-    let res = link::Entity::update_many()
-        .col_expr(
-            link::Column::LeaseUntilMs,
-            Expr::value(Some(now + duration.as_millis() as i64)),
-        )
-        .col_expr(
-            link::Column::LeaseHolder,
-            Expr::value(Some(holder.to_string())),
-        )
-        .filter(link::Column::Id.eq(id))
-        .filter(
-            Condition::any()
-                .add(link::Column::LeaseUntilMs.is_null())
-                .add(link::Column::LeaseUntilMs.lt(now))
-                .add(link::Column::LeaseHolder.eq(holder)),
-        )
-        .exec(db)
-        .await?;
-    Ok(res.rows_affected == 1)
+    LEASE.take(db, id, holder, duration).await
 }
 
 pub async fn release_lease(db: &DatabaseConnection, id: Uuid, holder: &str) -> Result<()> {
-    link::Entity::update_many()
-        .col_expr(link::Column::LeaseUntilMs, Expr::value(Option::<i64>::None))
-        .col_expr(
-            link::Column::LeaseHolder,
-            Expr::value(Option::<String>::None),
-        )
-        .filter(link::Column::Id.eq(id))
-        .filter(link::Column::LeaseHolder.eq(holder))
-        .exec(db)
-        .await?;
-    Ok(())
+    LEASE.release(db, id, holder).await
 }
+
+const LEASE: crate::lease::Lease<link::Entity> = crate::lease::Lease::<link::Entity> {
+    id: link::Column::Id,
+    until_ms: link::Column::LeaseUntilMs,
+    holder: link::Column::LeaseHolder,
+};
 
 #[allow(clippy::too_many_arguments)]
 async fn record<C: ConnectionTrait>(

@@ -119,41 +119,15 @@ pub async fn try_lease(
     holder: &str,
     duration: std::time::Duration,
 ) -> Result<bool> {
-    let now = Utc::now().timestamp_millis();
-    let res = pe_router::Entity::update_many()
-        .col_expr(
-            pe_router::Column::LeaseUntilMs,
-            Expr::value(Some(now + duration.as_millis() as i64)),
-        )
-        .col_expr(
-            pe_router::Column::LeaseHolder,
-            Expr::value(Some(holder.to_string())),
-        )
-        .filter(pe_router::Column::Id.eq(pe_id))
-        .filter(
-            sea_orm::Condition::any()
-                .add(pe_router::Column::LeaseUntilMs.is_null())
-                .add(pe_router::Column::LeaseUntilMs.lt(now))
-                .add(pe_router::Column::LeaseHolder.eq(holder)),
-        )
-        .exec(db)
-        .await?;
-    Ok(res.rows_affected == 1)
+    LEASE.take(db, pe_id, holder, duration).await
 }
 
 pub async fn release_lease(db: &DatabaseConnection, pe_id: Uuid, holder: &str) -> Result<()> {
-    pe_router::Entity::update_many()
-        .col_expr(
-            pe_router::Column::LeaseUntilMs,
-            Expr::value(Option::<i64>::None),
-        )
-        .col_expr(
-            pe_router::Column::LeaseHolder,
-            Expr::value(Option::<String>::None),
-        )
-        .filter(pe_router::Column::Id.eq(pe_id))
-        .filter(pe_router::Column::LeaseHolder.eq(holder))
-        .exec(db)
-        .await?;
-    Ok(())
+    LEASE.release(db, pe_id, holder).await
 }
+
+const LEASE: crate::lease::Lease<pe_router::Entity> = crate::lease::Lease::<pe_router::Entity> {
+    id: pe_router::Column::Id,
+    until_ms: pe_router::Column::LeaseUntilMs,
+    holder: pe_router::Column::LeaseHolder,
+};
