@@ -373,6 +373,7 @@ mod tests {
             id: Uuid::nil(),
             name: "t".into(),
             role: role.into(),
+            actor: "test".into(),
         }
     }
 
