@@ -21,6 +21,7 @@ pub mod outbox;
 pub mod pe_changes;
 pub mod secrets;
 pub mod seed;
+pub mod users;
 pub mod webhooks;
 
 pub use db::{connect, connect_and_migrate};

@@ -16,6 +16,8 @@ pub mod pe_change;
 pub mod pe_port;
 pub mod pe_router;
 pub mod route_target_pool;
+pub mod session;
 pub mod tenant;
+pub mod user;
 pub mod webhook;
 pub mod webhook_delivery;
