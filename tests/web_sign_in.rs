@@ -196,3 +196,93 @@ async fn pages_send_strangers_to_sign_in_and_serve_assets() -> Result<()> {
     assert_eq!(r.status(), 404);
     Ok(())
 }
+
+#[tokio::test]
+async fn admins_create_and_delete_users() -> Result<()> {
+    let api = start(false).await?;
+    let (_operator, admin) = api.tenant_with_key("Operator", "admin").await?;
+    let acme = onramp_store::auth::tenant_for_key(&api.db, &api.key)
+        .await?
+        .unwrap()
+        .0;
+    let users = format!("/v1/admin/tenants/{}/users", acme.id);
+
+    // Every bad field at once, and nothing created.
+    let r = api
+        .call(
+            "POST",
+            &users,
+            &admin,
+            Some(json!({"email": "ana", "name": "", "role": "root", "password": "short"})),
+            &[],
+        )
+        .await?;
+    assert_eq!(r.status, 422);
+    assert_eq!(r.error_fields(), ["email", "name", "role", "password"]);
+    // A customer key may not create people.
+    let r = api
+        .call(
+            "POST",
+            &users,
+            &api.key,
+            Some(
+                json!({"email": "ana@acme.example", "name": "Ana", "role": "customer",
+                        "password": "a long enough password"}),
+            ),
+            &[],
+        )
+        .await?;
+    assert_eq!(r.status, 403);
+    assert!(
+        onramp_store::users::list_users(&api.db, acme.id)
+            .await?
+            .is_empty()
+    );
+
+    let body = json!({"email": "Ana@Acme.example", "name": "Ana", "role": "customer",
+                      "password": "a long enough password"});
+    let r = api
+        .call("POST", &users, &admin, Some(body.clone()), &[])
+        .await?;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(r.body["email"], "ana@acme.example");
+    assert!(r.body.get("password").is_none() && !r.body.to_string().contains("long enough"));
+    let url = r.header("location").unwrap();
+    let r = api.call("POST", &users, &admin, Some(body), &[]).await?;
+    assert_eq!(r.status, 409);
+    assert_eq!(r.error_fields(), ["email"]);
+
+    let s = api
+        .sign_in("ana@acme.example", "a long enough password")
+        .await?;
+    let r = api.call("GET", &users, &admin, None, &[]).await?;
+    assert_eq!(r.body["items"].as_array().unwrap().len(), 1);
+
+    // Deleting ends the session at once and keeps the record.
+    let r = api.call("DELETE", &url, &admin, None, &[]).await?;
+    assert_eq!(r.status, 200);
+    assert!(r.body["disabled_at"].is_string());
+    let r = no_redirects()
+        .get(format!("{}/v1/connectors", api.base))
+        .header("cookie", &s.cookie)
+        .send()
+        .await?;
+    assert_eq!(r.status(), 401);
+    assert!(
+        api.sign_in("ana@acme.example", "a long enough password")
+            .await
+            .is_err()
+    );
+    let r = api.call("GET", &url, &admin, None, &[]).await?;
+    assert_eq!(r.status, 200);
+    let other = format!(
+        "/v1/admin/tenants/{}/users/{}",
+        uuid::Uuid::new_v4(),
+        uuid::Uuid::new_v4()
+    );
+    assert_eq!(
+        api.call("GET", &other, &admin, None, &[]).await?.status,
+        404
+    );
+    Ok(())
+}

@@ -9,6 +9,7 @@ mod nnis;
 mod pes;
 mod pools;
 mod tenants;
+mod users;
 mod views;
 
 use axum::http::{HeaderMap, StatusCode};
@@ -26,6 +27,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(nnis::router())
         .merge(pools::router())
         .merge(tenants::router())
+        .merge(users::router())
 }
 
 pub(crate) fn problem_json() -> &'static str {
