@@ -286,3 +286,36 @@ async fn admins_create_and_delete_users() -> Result<()> {
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn repeated_failures_lock_the_email_for_a_while() -> Result<()> {
+    let api = start(false).await?;
+    let http = no_redirects();
+    let acme = onramp_store::auth::tenant_for_key(&api.db, &api.key)
+        .await?
+        .unwrap()
+        .0;
+    let (email, password) = api.user(acme.id, "customer").await?;
+    let (other, other_password) = api.user(acme.id, "customer").await?;
+    for _ in 0..10 {
+        let r = http
+            .post(format!("{}/login", api.base))
+            .form(&[("email", email.as_str()), ("password", "guess")])
+            .send()
+            .await?;
+        assert_eq!(r.status(), 401);
+    }
+    // Now even the right password is refused, with a time to come back.
+    let r = http
+        .post(format!("{}/login", api.base))
+        .form(&[("email", email.as_str()), ("password", password.as_str())])
+        .send()
+        .await?;
+    assert_eq!(r.status(), 429);
+    assert!(r.headers()["retry-after"].to_str()?.parse::<u64>()? > 0);
+    assert!(r.headers().get("set-cookie").is_none());
+    assert!(r.text().await?.contains("Too many failed sign-ins"));
+    // Other people are not affected.
+    api.sign_in(&other, &other_password).await?;
+    Ok(())
+}

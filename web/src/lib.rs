@@ -18,6 +18,7 @@ mod assets;
 mod login;
 pub mod render;
 pub mod session;
+mod throttle;
 
 /// The web routes alone.
 pub fn router(state: AppState) -> Router {

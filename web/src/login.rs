@@ -108,6 +108,29 @@ async fn login(State(state): State<AppState>, Form(f): Form<LoginForm>) -> Respo
             &missing,
         );
     }
+    let who = onramp_store::users::normalize_email(&f.email);
+    let throttle = crate::throttle::global();
+    if let Some(wait) = throttle.locked(&who, std::time::Instant::now()) {
+        tracing::warn!(email = %who, "sign-in refused: too many failed attempts");
+        let minutes = wait.as_secs().div_ceil(60);
+        let mut resp = login_page(
+            StatusCode::TOO_MANY_REQUESTS,
+            &f.email,
+            f.next.as_deref(),
+            &[(
+                "form",
+                &format!(
+                    "Too many failed sign-ins for this email. Try again in {minutes} minute{}.",
+                    if minutes == 1 { "" } else { "s" }
+                ),
+            )],
+        );
+        resp.headers_mut().insert(
+            axum::http::header::RETRY_AFTER,
+            axum::http::HeaderValue::from(wait.as_secs().max(1)),
+        );
+        return resp;
+    }
     let found = match onramp_store::users::authenticate(&state.db, &f.email, &f.password).await {
         Ok(found) => found,
         Err(e) => {
@@ -121,7 +144,8 @@ async fn login(State(state): State<AppState>, Form(f): Form<LoginForm>) -> Respo
         }
     };
     let Some((user, _tenant)) = found else {
-        tracing::info!(email = %f.email.trim(), "sign-in refused");
+        throttle.failed(&who, std::time::Instant::now());
+        tracing::info!(email = %who, "sign-in refused");
         // One message for both: which emails exist is nobody's business.
         return login_page(
             StatusCode::UNAUTHORIZED,
@@ -142,6 +166,7 @@ async fn login(State(state): State<AppState>, Form(f): Form<LoginForm>) -> Respo
             );
         }
     };
+    throttle.succeeded(&who);
     tracing::info!(user = %user.email, role = %user.role, "signed in");
     let home = if user.role == onramp_store::auth::ROLE_CUSTOMER {
         "/portal"
