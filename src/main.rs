@@ -31,6 +31,10 @@ enum Command {
     Worker(WorkerArgs),
     /// Apply database migrations and exit.
     Migrate(DbArgs),
+    /// First start of an install: the operator's tenant, an admin API key
+    /// (printed once) and, with --admin-email, an admin who can sign in to
+    /// the ops console.
+    Bootstrap(BootstrapArgs),
     /// Run the whole stack on this machine: SQLite, nats-server, the AWS
     /// simulator, two netconfd PEs, the API and a worker, with a demo tenant.
     Dev(dev::DevArgs),
@@ -110,6 +114,25 @@ impl SecretArgs {
         onramp_store::secrets::SecretBox::from_base64_key(&self.secret_key)
             .context("ONRAMP_SECRET_KEY is unusable")
     }
+}
+
+#[derive(Args)]
+struct BootstrapArgs {
+    #[command(flatten)]
+    db: DbArgs,
+    /// Also create an admin user with this email, for the ops console.
+    #[arg(long)]
+    admin_email: Option<String>,
+    #[arg(long, default_value = "Administrator")]
+    admin_name: String,
+    /// The admin user's password (at least 12 characters); required with
+    /// --admin-email. Read from the environment so it stays out of `ps`.
+    #[arg(
+        long = "admin-password-env-only",
+        env = "ONRAMP_BOOTSTRAP_PASSWORD",
+        hide = true
+    )]
+    admin_password: Option<String>,
 }
 
 #[derive(Args, Clone)]
@@ -475,6 +498,7 @@ async fn main() -> anyhow::Result<()> {
             eprintln!("migrations applied");
             Ok(())
         }
+        Command::Bootstrap(a) => bootstrap(a).await,
         Command::Dev(a) => dev::run(a).await,
         Command::Openapi => {
             println!("{}", serde_json::to_string_pretty(&onramp_api::openapi())?);
@@ -494,6 +518,52 @@ pub async fn shutdown_signal() {
         _ = tokio::signal::ctrl_c() => {}
         _ = term.recv() => {}
     }
+}
+
+async fn bootstrap(a: BootstrapArgs) -> anyhow::Result<()> {
+    // Check everything before touching the database.
+    let admin = match (&a.admin_email, &a.admin_password) {
+        (None, _) => None,
+        (Some(_), None) => {
+            anyhow::bail!("--admin-email needs the admin's password in ONRAMP_BOOTSTRAP_PASSWORD")
+        }
+        (Some(email), Some(pw)) => {
+            if !email.contains('@') || email.trim() != email {
+                anyhow::bail!("--admin-email: `{email}` is not an email address");
+            }
+            if pw.chars().count() < onramp_api::PASSWORD_MIN {
+                anyhow::bail!(
+                    "ONRAMP_BOOTSTRAP_PASSWORD: at least {} characters",
+                    onramp_api::PASSWORD_MIN
+                );
+            }
+            Some((email.clone(), pw.clone()))
+        }
+    };
+    let db = onramp_store::connect_and_migrate(&a.db.database_url)
+        .await
+        .with_context(|| format!("opening database {}", a.db.database_url))?;
+    onramp_store::seed::ensure_default_pools(&db).await?;
+    let key = onramp_store::auth::generate_key();
+    let operator = onramp_store::seed::seed_admin_key(&db, &key).await?;
+    if let Some((email, password)) = admin {
+        onramp_store::users::create_user(
+            &db,
+            &onramp_store::users::NewUser {
+                tenant_id: operator,
+                email: &email,
+                name: &a.admin_name,
+                role: onramp_store::auth::ROLE_ADMIN,
+                password: &password,
+            },
+        )
+        .await
+        .with_context(|| format!("creating admin user {email}"))?;
+        eprintln!("admin user {email} created; sign in at /login");
+    }
+    eprintln!("admin API key (shown once; keep it safe):");
+    println!("{key}");
+    Ok(())
 }
 
 async fn serve(a: ServeArgs) -> anyhow::Result<()> {

@@ -99,3 +99,60 @@ fn half_configured_cloud_credentials_are_named() {
         "{err}"
     );
 }
+
+#[test]
+fn bootstrap_prints_an_admin_key_and_creates_the_admin() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("b.db").display());
+    let boot = |env: &[(&str, &str)]| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_onramp"));
+        cmd.args(["bootstrap", "--admin-email", "root@operator.example"])
+            .env("DATABASE_URL", &url)
+            .env_remove("ONRAMP_BOOTSTRAP_PASSWORD");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        cmd.output().unwrap()
+    };
+    // A missing or short password stops it before anything is created.
+    for env in [&[][..], &[("ONRAMP_BOOTSTRAP_PASSWORD", "short")][..]] {
+        let out = boot(env);
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("ONRAMP_BOOTSTRAP_PASSWORD"), "{err}");
+    }
+    assert!(
+        !dir.path().join("b.db").exists(),
+        "a refused bootstrap touched the database"
+    );
+    let out = boot(&[("ONRAMP_BOOTSTRAP_PASSWORD", "a long bootstrap password")]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let key = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    assert!(key.starts_with("onr_"), "{key}");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let db = onramp_store::connect(&url).await.unwrap();
+        let (t, role) = onramp_store::auth::tenant_for_key(&db, &key)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((t.name.as_str(), role.as_str()), ("operator", "admin"));
+        let (u, _) = onramp_store::users::authenticate(
+            &db,
+            "root@operator.example",
+            "a long bootstrap password",
+        )
+        .await
+        .unwrap()
+        .unwrap();
+        assert_eq!((u.role.as_str(), u.tenant_id), ("admin", t.id));
+    });
+    // Run again, the same email is refused, and no second key is printed.
+    let out = boot(&[("ONRAMP_BOOTSTRAP_PASSWORD", "a long bootstrap password")]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("already exists"));
+}

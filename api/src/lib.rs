@@ -35,6 +35,7 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_swagger_ui::SwaggerUi;
 
+pub use admin::users::PASSWORD_MIN;
 pub use openapi::ApiDoc;
 
 #[derive(Clone)]

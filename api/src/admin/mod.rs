@@ -9,7 +9,7 @@ mod nnis;
 mod pes;
 mod pools;
 mod tenants;
-mod users;
+pub(crate) mod users;
 mod views;
 
 use axum::http::{HeaderMap, StatusCode};
