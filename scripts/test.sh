@@ -10,6 +10,9 @@ bash scripts/install-deps.sh
 # it reuse compiled dependencies from earlier runs on the same machine.
 if [ "${CI:-}" = "true" ] && [ -z "${CARGO_TARGET_DIR:-}" ]; then
   export CARGO_TARGET_DIR=/var/tmp/onramp-ci-target
+  # A clean clone rebuilds onramp's own crates anyway; incremental state
+  # would only cost time and some 15 GB of disk per run.
+  export CARGO_INCREMENTAL=0
 fi
 export CARGO_TERM_COLOR=never
 
