@@ -17,7 +17,7 @@ need_root() {
 
 missing=()
 for bin in nats-server netconfd sshd ssh-keygen psql sqlite3 pkg-config \
-  chromium chromedriver; do
+  chromium chromedriver curl; do
   command -v "$bin" >/dev/null 2>&1 || [ -x "/usr/sbin/$bin" ] || missing+=("$bin")
 done
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=("initdb")
@@ -38,7 +38,7 @@ if [ ${#missing[@]} -gt 0 ]; then
     nats-server netconfd openssh-server openssh-client \
     postgresql postgresql-client sqlite3 ca-certificates gcc make \
     libyang2-dev pkg-config chromium chromium-driver fonts-liberation \
-    python3 python3-venv >/dev/null
+    python3 python3-venv curl >/dev/null
   # Debian starts the packaged services; onramp starts its own on free ports.
   systemctl disable --now nats-server postgresql ssh >/dev/null 2>&1 || true
   if ! id onramp-pe >/dev/null 2>&1; then

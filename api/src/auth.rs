@@ -16,6 +16,9 @@ pub struct Tenant {
     pub name: String,
     /// `customer`, `ops` or `admin` (onramp_store::auth::ROLE_*).
     pub role: String,
+    /// Who is acting, for audit records: `key <prefix>… (<name>)` for an API
+    /// key, `user <email>` for a signed-in person.
+    pub actor: String,
 }
 
 impl FromRequestParts<AppState> for Tenant {
@@ -39,13 +42,14 @@ impl FromRequestParts<AppState> for Tenant {
         let key = header
             .strip_prefix("Bearer ")
             .ok_or_else(|| unauthorized("the Authorization header is not a Bearer token"))?;
-        let (tenant, role) = onramp_store::auth::tenant_for_key(&state.db, key.trim())
+        let (tenant, key) = onramp_store::auth::caller_for_key(&state.db, key.trim())
             .await?
             .ok_or_else(|| unauthorized("the API key is unknown or revoked"))?;
         Ok(Tenant {
             id: tenant.id,
             name: tenant.name,
-            role,
+            role: key.role,
+            actor: format!("key {}… ({})", key.key_prefix, key.name),
         })
     }
 }

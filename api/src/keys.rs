@@ -206,13 +206,16 @@ fn outranked(caller: &Tenant, role: &str, action: &str, field: Option<&str>) -> 
     }
 }
 
+/// The answer of a POST that creates something with a secret shown once.
+pub(crate) type CreatedSecret<T> = (StatusCode, HeaderMap, Extension<Withhold>, Json<T>);
+
 /// 201 with `Location`; `no-store`, since the body holds a secret, which
 /// an `Idempotency-Key` replay withholds (`secret`: JSON pointers to it).
 pub(crate) fn created_secret<T>(
     location: &str,
     body: T,
     secret: &'static [&'static str],
-) -> (StatusCode, HeaderMap, Extension<Withhold>, Json<T>) {
+) -> CreatedSecret<T> {
     let mut h = HeaderMap::new();
     if let Ok(v) = HeaderValue::from_str(location) {
         h.insert(header::LOCATION, v);
@@ -292,15 +295,7 @@ async fn create_key(
     tenant: Tenant,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<
-    (
-        StatusCode,
-        HeaderMap,
-        Extension<Withhold>,
-        Json<CreatedApiKey>,
-    ),
-    Problem,
-> {
+) -> Result<CreatedSecret<CreatedApiKey>, Problem> {
     let new: NewApiKey = crate::body::from_value(crate::body::json_object(&headers, &body)?)?;
     let role = new.role.as_deref().unwrap_or(ROLE_CUSTOMER);
     check_new_key(&new.name, role)?;
@@ -378,6 +373,7 @@ mod tests {
             id: Uuid::nil(),
             name: "t".into(),
             role: role.into(),
+            actor: "test".into(),
         }
     }
 

@@ -11,10 +11,10 @@
 //! customer key sees only its tenant's (another tenant's webhook is a 404);
 //! `ops` and `admin` keys read every tenant's, but change only their own.
 
+use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::{Extension, Json};
 use chrono::{DateTime, Utc};
 use onramp_store::entity::{webhook, webhook_delivery};
 use onramp_store::webhooks::{self as store, Created};
@@ -27,8 +27,7 @@ use uuid::Uuid;
 use crate::AppState;
 use crate::auth::Tenant;
 use crate::body::ApiQuery;
-use crate::idempotency::Withhold;
-use crate::keys::created_secret;
+use crate::keys::{CreatedSecret, created_secret};
 use crate::page::PageParams;
 use crate::problem::{FieldError, Problem};
 
@@ -330,15 +329,7 @@ async fn create_webhook(
     tenant: Tenant,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<
-    (
-        StatusCode,
-        HeaderMap,
-        Extension<Withhold>,
-        Json<CreatedWebhook>,
-    ),
-    Problem,
-> {
+) -> Result<CreatedSecret<CreatedWebhook>, Problem> {
     let new: NewWebhook = crate::body::from_value(crate::body::json_object(&headers, &body)?)?;
     let mut errors = Vec::new();
     let url = check_url(&new.url).map_err(|e| errors.push(e)).ok();

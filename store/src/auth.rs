@@ -199,6 +199,15 @@ pub async fn tenant_for_key(
     db: &DatabaseConnection,
     key: &str,
 ) -> Result<Option<(tenant::Model, String)>> {
+    Ok(caller_for_key(db, key).await?.map(|(t, k)| (t, k.role)))
+}
+
+/// The tenant and the key row of a live API key: the key's name and prefix
+/// say who acted, in audit records.
+pub async fn caller_for_key(
+    db: &DatabaseConnection,
+    key: &str,
+) -> Result<Option<(tenant::Model, api_key::Model)>> {
     let Some(k) = api_key::Entity::find()
         .filter(api_key::Column::KeyHash.eq(hash_key(key)))
         .filter(api_key::Column::RevokedAt.is_null())
@@ -210,7 +219,7 @@ pub async fn tenant_for_key(
     Ok(tenant::Entity::find_by_id(k.tenant_id)
         .one(db)
         .await?
-        .map(|t| (t, k.role)))
+        .map(|t| (t, k)))
 }
 
 #[cfg(test)]

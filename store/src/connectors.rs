@@ -489,24 +489,6 @@ pub async fn get_for_tenant(
         })
 }
 
-pub async fn list_for_tenant(
-    db: &DatabaseConnection,
-    tenant_id: Uuid,
-) -> Result<Vec<connector::Model>> {
-    Ok(connector::Entity::find()
-        .filter(connector::Column::TenantId.eq(tenant_id))
-        .order_by_desc(connector::Column::CreatedAt)
-        .all(db)
-        .await?)
-}
-
-pub async fn events(
-    db: &DatabaseConnection,
-    connector_id: Uuid,
-) -> Result<Vec<connector_event::Model>> {
-    events_page(db, connector_id, None, u64::MAX).await
-}
-
 /// Up to `limit` of the connector's events after event `after`, oldest first.
 pub async fn events_page(
     db: &DatabaseConnection,

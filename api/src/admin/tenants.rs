@@ -5,12 +5,10 @@
 //! role for any tenant, see them (never their secrets) and revoke them, e.g.
 //! for a customer who revoked their last key or leaked one.
 
-use axum::{Extension, Json};
-
-use crate::idempotency::Withhold;
+use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use chrono::{DateTime, Utc};
 use onramp_store::admin::{AdminError, Issue};
 use onramp_store::auth::{self as store, ROLE_CUSTOMER};
@@ -25,7 +23,9 @@ use super::{parse_body, parse_id, problem_json};
 use crate::AppState;
 use crate::auth::Admin;
 use crate::body::ApiQuery;
-use crate::keys::{ApiKey, ApiKeyList, CreatedApiKey, check_new_key, created_secret};
+use crate::keys::{
+    ApiKey, ApiKeyList, CreatedApiKey, CreatedSecret, check_new_key, created_secret,
+};
 use crate::page::{PageParams, slice};
 use crate::problem::{FieldError, Problem};
 
@@ -225,15 +225,7 @@ async fn create_tenant(
     Admin(who): Admin,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<
-    (
-        StatusCode,
-        HeaderMap,
-        Extension<Withhold>,
-        Json<CreatedTenant>,
-    ),
-    Problem,
-> {
+) -> Result<CreatedSecret<CreatedTenant>, Problem> {
     let new: NewTenant = parse_body(&headers, &body)?;
     check_tenant_name(&new.name)?;
     let (t, key) =
@@ -334,15 +326,7 @@ async fn create_tenant_key(
     Path(id): Path<String>,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<
-    (
-        StatusCode,
-        HeaderMap,
-        Extension<Withhold>,
-        Json<CreatedApiKey>,
-    ),
-    Problem,
-> {
+) -> Result<CreatedSecret<CreatedApiKey>, Problem> {
     let id = parse_id(&id, "tenant")?;
     let new: NewTenantApiKey = parse_body(&headers, &body)?;
     check_new_key(&new.name, &new.role)?;
