@@ -862,7 +862,9 @@ async fn apply_provider_values<C: ConnectionTrait>(
 /// (so in the /30 onramp allocated, with the provider on the second usable
 /// address as asked, our PE keeps the first).
 fn our_side(theirs: &str) -> Option<(String, String)> {
-    let (ip, len) = alloc::parse_cidr(theirs)?;
+    let (ip, len) = theirs.split_once('/')?;
+    let ip: std::net::Ipv4Addr = ip.parse().ok()?;
+    let len: u8 = len.parse().ok().filter(|l| (1..=32).contains(l))?;
     let mask = if len == 0 { 0 } else { u32::MAX << (32 - len) };
     let net = u32::from(ip) & mask;
     let subnet = format!("{}/{len}", std::net::Ipv4Addr::from(net));
