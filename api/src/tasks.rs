@@ -712,22 +712,32 @@ pub struct TicketProviderSummary {
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct TicketProviderSummaryList {
     pub items: Vec<TicketProviderSummary>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
 }
 
 /// Providers provisioned through tickets, with their locations and the
 /// manual steps an order goes through.
 #[utoipa::path(get, path = "/v1/ticket-providers", tag = "connectors",
+    params(PageParams),
     security(("api_key" = [])),
     responses(
-        (status = 200, description = "The providers", body = TicketProviderSummaryList),
+        (status = 200, description = "The providers, by name", body = TicketProviderSummaryList),
+        (status = 400, description = "The query string does not parse; `errors` names the parameter", body = Problem, content_type = problem_json()),
         (status = 401, description = "No or bad API key", body = Problem, content_type = problem_json()),
+        (status = 422, description = "The limit or the cursor is invalid", body = Problem, content_type = problem_json()),
     ))]
 async fn list_providers(
     State(state): State<AppState>,
     _tenant: Tenant,
+    ApiQuery(p): ApiQuery<PageParams>,
 ) -> Result<Json<TicketProviderSummaryList>, Problem> {
+    let page = p.checked::<(String, Uuid)>()?;
+    let rows = ticket_providers::list(&state.db).await?;
+    let (rows, next_cursor) = crate::page::slice(rows, &page, |r| (r.name.clone(), r.id));
     let mut items = Vec::new();
-    for p in ticket_providers::list(&state.db).await? {
+    for p in rows {
         let runbook = ticket_providers::runbook(&p)?;
         let locations = inventory::nnis(&state.db, &p.key)
             .await?
@@ -754,7 +764,7 @@ async fn list_providers(
                 .collect(),
         });
     }
-    Ok(Json(TicketProviderSummaryList { items }))
+    Ok(Json(TicketProviderSummaryList { items, next_cursor }))
 }
 
 /// A ticket provider to add.
