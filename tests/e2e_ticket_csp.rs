@@ -90,7 +90,10 @@ async fn wait_task(stack: &Stack, ops: &str, connector: &str, number: u64) -> Re
             return Ok(t.clone());
         }
         if start.elapsed() > T {
-            bail!("no task {number} for {connector}: {list:#}\n{}", stack.logs());
+            bail!(
+                "no task {number} for {connector}: {list:#}\n{}",
+                stack.logs()
+            );
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -152,9 +155,23 @@ async fn ordered_to_active(db: Db) -> Result<()> {
     // The plan says what people will do, and keeps nothing.
     let (status, plan) = order(&stack, true).await?;
     assert_eq!(status, 200, "{plan:#}");
-    assert!(plan["steps"][0].as_str().unwrap().contains("2 manual steps"), "{plan:#}");
-    assert!(plan["router_changes"][0]["config_xml"].as_str().unwrap().contains(PORT));
-    assert!(stack.allocations().await?.is_empty(), "a plan keeps nothing");
+    assert!(
+        plan["steps"][0]
+            .as_str()
+            .unwrap()
+            .contains("2 manual steps"),
+        "{plan:#}"
+    );
+    assert!(
+        plan["router_changes"][0]["config_xml"]
+            .as_str()
+            .unwrap()
+            .contains(PORT)
+    );
+    assert!(
+        stack.allocations().await?.is_empty(),
+        "a plan keeps nothing"
+    );
 
     let (status, c) = order(&stack, false).await?;
     assert_eq!(status, 202, "{c:#}");
@@ -184,10 +201,27 @@ async fn ordered_to_active(db: Db) -> Result<()> {
             assert_eq!(p["code"], "forbidden");
         }
     }
-    let (status, _) = call(&stack, "POST", &format!("/v1/tasks/{t1}/claim"), &stack.key, None).await?;
+    let (status, _) = call(
+        &stack,
+        "POST",
+        &format!("/v1/tasks/{t1}/claim"),
+        &stack.key,
+        None,
+    )
+    .await?;
     assert_eq!(status, 403);
-    let (status, _) = call(&stack, "GET", &format!("/v1/connectors/{id}"), &other_customer, None).await?;
-    assert_eq!(status, 404, "another tenant's customer does not see the connector");
+    let (status, _) = call(
+        &stack,
+        "GET",
+        &format!("/v1/connectors/{id}"),
+        &other_customer,
+        None,
+    )
+    .await?;
+    assert_eq!(
+        status, 404,
+        "another tenant's customer does not see the connector"
+    );
 
     // The task carries what ops need: the step and the allocation.
     let (status, d) = call(&stack, "GET", &format!("/v1/tasks/{t1}"), &ops, None).await?;
@@ -202,7 +236,10 @@ async fn ordered_to_active(db: Db) -> Result<()> {
     let (status, t) = call(&stack, "POST", &format!("/v1/tasks/{t1}/claim"), &ops, None).await?;
     assert_eq!(status, 200, "{t:#}");
     assert_eq!(t["state"], "claimed");
-    assert!(t["claimed_by"].as_str().unwrap().starts_with("key "), "{t:#}");
+    assert!(
+        t["claimed_by"].as_str().unwrap().starts_with("key "),
+        "{t:#}"
+    );
     let (status, p) = call(
         &stack,
         "POST",
@@ -280,10 +317,18 @@ async fn ordered_to_active(db: Db) -> Result<()> {
         .iter()
         .map(|e| e["field"].as_str().unwrap())
         .collect();
-    assert_eq!(fields, ["values.provider_vlan", "values.provider_asn"], "{p:#}");
+    assert_eq!(
+        fields,
+        ["values.provider_vlan", "values.provider_asn"],
+        "{p:#}"
+    );
     let (_, d) = call(&stack, "GET", &format!("/v1/tasks/{t2}"), &ops, None).await?;
     assert_eq!(d["task"]["state"], "open");
-    assert_eq!(stack.allocations().await?, allocated, "allocations unchanged");
+    assert_eq!(
+        stack.allocations().await?,
+        allocated,
+        "allocations unchanged"
+    );
 
     // Valid: numbers are taken as their text. The task is taken by who completes it.
     let (status, t) = call(
@@ -317,13 +362,18 @@ async fn ordered_to_active(db: Db) -> Result<()> {
     let (_, d1) = call(&stack, "GET", &format!("/v1/tasks/{t1}"), &ops, None).await?;
     assert_eq!(actions(&d1), ["open", "claim", "complete"], "{d1:#}");
     assert_eq!(d1["audit"][0]["actor"], "onramp");
-    assert!(d1["audit"][1]["actor"].as_str().unwrap().contains("(test)"), "{d1:#}");
+    assert!(
+        d1["audit"][1]["actor"].as_str().unwrap().contains("(test)"),
+        "{d1:#}"
+    );
     let (_, d2) = call(&stack, "GET", &format!("/v1/tasks/{t2}"), &ops, None).await?;
     assert_eq!(actions(&d2), ["open", "note", "complete"], "{d2:#}");
     assert_eq!(d2["notes"][0]["text"], "Oracle says VLAN within the hour");
     assert_eq!(d2["task"]["claimed_by"], d2["audit"][2]["actor"]);
     assert_eq!(d2["audit"][2]["detail"]["values"]["provider_vlan"], "812");
-    let (_, events) = stack.get_json(&format!("/v1/connectors/{id}/events")).await?;
+    let (_, events) = stack
+        .get_json(&format!("/v1/connectors/{id}/events"))
+        .await?;
     assert!(
         events["items"]
             .as_array()
@@ -408,7 +458,10 @@ async fn rejected_and_cancelled(db: Db) -> Result<()> {
     assert_eq!(p["code"], "task_closed");
     let (_, d) = call(&stack, "GET", &format!("/v1/tasks/{t1}"), &ops, None).await?;
     assert_eq!(actions(&d), ["open", "reject"], "{d:#}");
-    assert_eq!(d["audit"][1]["detail"]["reason"], "Oracle has no capacity on this port until Q3");
+    assert_eq!(
+        d["audit"][1]["detail"]["reason"],
+        "Oracle has no capacity on this port until Q3"
+    );
 
     // A delete during a manual step cancels its task (audited).
     let (status, c) = order(&stack, false).await?;
@@ -416,7 +469,14 @@ async fn rejected_and_cancelled(db: Db) -> Result<()> {
     let id = c["id"].as_str().unwrap().to_string();
     let t = wait_task(&stack, &ops, &id, 1).await?;
     let tid = t["id"].as_str().unwrap().to_string();
-    let (status, _) = call(&stack, "POST", &format!("/v1/tasks/{tid}/claim"), &ops, None).await?;
+    let (status, _) = call(
+        &stack,
+        "POST",
+        &format!("/v1/tasks/{tid}/claim"),
+        &ops,
+        None,
+    )
+    .await?;
     assert_eq!(status, 200);
     let (status, _) = stack.delete(&format!("/v1/connectors/{id}")).await?;
     assert_eq!(status, 202);

@@ -990,7 +990,9 @@ async fn only_ops_and_admin_keys_reach_the_tasks_api() -> Result<()> {
     use onramp_store::entity::{ops_audit, ops_task, pe_router};
     let api = start(false).await?;
     let admin = admin_key(&api).await?;
-    let (_, ops) = api.tenant_with_key("NOC", onramp_store::auth::ROLE_OPS).await?;
+    let (_, ops) = api
+        .tenant_with_key("NOC", onramp_store::auth::ROLE_OPS)
+        .await?;
     let (_, other) = customer(&api, "Globex").await?;
     // A ticket-csp connector of Acme's with its first task open (no worker
     // runs here: the task is opened as the worker would).
@@ -1024,11 +1026,22 @@ async fn only_ops_and_admin_keys_reach_the_tasks_api() -> Result<()> {
     assert!(task_ops.len() >= 7, "{task_ops:?}");
     for (method, path) in &task_ops {
         for (who, key) in [("owner", &api.key), ("other customer", &other)] {
-            let r = send(&api, method, &fill(path, &task_id), Some(key), some_body(method), &[]).await?;
+            let r = send(
+                &api,
+                method,
+                &fill(path, &task_id),
+                Some(key),
+                some_body(method),
+                &[],
+            )
+            .await?;
             r.assert_problem(403, "forbidden", &format!("{who}: {method} {path}"));
         }
     }
-    let unchanged = ops_task::Entity::find_by_id(task.id).one(&api.db).await?.expect("task");
+    let unchanged = ops_task::Entity::find_by_id(task.id)
+        .one(&api.db)
+        .await?
+        .expect("task");
     assert_eq!(unchanged, task, "the refusals changed nothing");
     assert_eq!(
         ops_audit::Entity::find().count(&api.db).await?,
@@ -1046,9 +1059,21 @@ async fn only_ops_and_admin_keys_reach_the_tasks_api() -> Result<()> {
     }
     let claimed = post(&api, &format!("/v1/tasks/{task_id}/claim"), &ops, json!({})).await?;
     assert_eq!(claimed.status, 200, "{:#}", claimed.body);
-    let r = post(&api, &format!("/v1/tasks/{task_id}/claim"), &admin, json!({})).await?;
+    let r = post(
+        &api,
+        &format!("/v1/tasks/{task_id}/claim"),
+        &admin,
+        json!({}),
+    )
+    .await?;
     r.assert_problem(409, "claimed_by_other", "admin claims ops' task");
-    let r = post(&api, &format!("/v1/tasks/{task_id}/unclaim?force=true"), &admin, json!({})).await?;
+    let r = post(
+        &api,
+        &format!("/v1/tasks/{task_id}/unclaim?force=true"),
+        &admin,
+        json!({}),
+    )
+    .await?;
     assert_eq!(r.status, 200, "{:#}", r.body);
     let d = get(&api, &format!("/v1/tasks/{task_id}"), &admin).await?;
     let actions: Vec<&str> = d.body["audit"]

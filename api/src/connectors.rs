@@ -269,9 +269,8 @@ async fn create_ticket(
             params.bandwidth, params.provider_name, nni.location_code
         ),
     );
-    let row =
-        store::create_ticket_csp(&state.db, tenant.id, &nni, &params, &initial, Mode::Commit)
-            .await?;
+    let row = store::create_ticket_csp(&state.db, tenant.id, &nni, &params, &initial, Mode::Commit)
+        .await?;
     tracing::info!(connector = %row.id, kind = %order.kind, tenant = %tenant.name, provider = %params.provider, location = %nni.location_code, "connector ordered");
     Ok(accepted(Connector::from_row(&row, &nni)?))
 }

@@ -829,7 +829,9 @@ fn runbook_of(steps: Vec<RunbookStep>) -> Result<Runbook, Problem> {
             let at = format!("steps[{i}].fields[{j}]");
             let kind = match f.type_.as_str() {
                 "text" => match f.max_len.unwrap_or(100) {
-                    n @ 1..=1000 => FieldKind::Text { max_len: n as usize },
+                    n @ 1..=1000 => FieldKind::Text {
+                        max_len: n as usize,
+                    },
                     _ => {
                         errors.push(FieldError {
                             field: format!("{at}.max_len"),
@@ -913,7 +915,10 @@ async fn admin_list_providers(
     let page = p.checked::<(String, Uuid)>()?;
     let rows = ticket_providers::list(&state.db).await?;
     let (rows, next_cursor) = crate::page::slice(rows, &page, |r| (r.name.clone(), r.id));
-    let items = rows.into_iter().map(provider_view).collect::<Result<_, _>>()?;
+    let items = rows
+        .into_iter()
+        .map(provider_view)
+        .collect::<Result<_, _>>()?;
     Ok(Json(TicketProviderList { items, next_cursor }))
 }
 
@@ -977,5 +982,7 @@ async fn admin_get_provider(
     Path(id): Path<String>,
 ) -> Result<Json<TicketProvider>, Problem> {
     let id = parse_id(&id, "ticket provider")?;
-    Ok(Json(provider_view(ticket_providers::get(&state.db, id).await?)?))
+    Ok(Json(provider_view(
+        ticket_providers::get(&state.db, id).await?,
+    )?))
 }

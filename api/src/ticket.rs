@@ -122,7 +122,9 @@ pub(crate) async fn check(
             err(
                 "customer_asn",
                 "same_as_peer",
-                format!("ASN {asn} is the provider's side at this NNI; the two sides need different ASNs"),
+                format!(
+                    "ASN {asn} is the provider's side at this NNI; the two sides need different ASNs"
+                ),
             );
         }
     }

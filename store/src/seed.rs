@@ -586,12 +586,7 @@ pub fn demo_ticket_providers(pe: usize, port_name: &str) -> Vec<SeedTicket> {
         SeedTicket {
             key: "ibm-direct-link".into(),
             name: "IBM Cloud Direct Link".into(),
-            runbook: two_step_runbook(
-                "IBM",
-                "the IBM Cloud Direct Link provider console",
-                48,
-                120,
-            ),
+            runbook: two_step_runbook("IBM", "the IBM Cloud Direct Link provider console", 48, 120),
             nnis: vec![SeedTicketNni {
                 location_code: "IBM-WDC".into(),
                 name: "Direct Link Washington DC".into(),
