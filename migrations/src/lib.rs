@@ -10,6 +10,7 @@ mod m0002_idempotency;
 mod m0003_webhooks;
 mod m0004_links;
 mod m0005_users_sessions;
+mod m0006_ticket_tasks;
 
 pub struct Migrator;
 
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0003_webhooks::Migration),
             Box::new(m0004_links::Migration),
             Box::new(m0005_users_sessions::Migration),
+            Box::new(m0006_ticket_tasks::Migration),
         ]
     }
 }

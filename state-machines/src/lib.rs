@@ -10,6 +10,8 @@ pub mod aws_hosted_vif;
 pub mod azure_expressroute;
 pub mod gcp_partner_interconnect;
 pub mod link;
+pub mod ticket_csp;
+pub mod ticket_runbook;
 
 mod docs;
 mod machine;

@@ -13,7 +13,7 @@ use crate::entity::{connector, connector_event, linknet_pool, nni, pe_port, pe_r
 use crate::jobs::{CONNECTOR_SUBJECT, ConnectorJob};
 use crate::model::{
     AsnSource, AwsHostedConnectionParams, AwsHostedVifParams, AzureExpressRouteParams, AzureLeg,
-    AzureResources, GcpPartnerInterconnectParams, Resources,
+    AzureResources, GcpPartnerInterconnectParams, Resources, TicketCspParams,
 };
 use crate::{Error, Result, alloc, outbox};
 
@@ -365,6 +365,74 @@ pub async fn create_azure_expressroute(
     .await
 }
 
+/// Creates a `ticket-csp` connector: a VLAN on the provider NNI's port, a
+/// /30 from its link-net pool (our PE the first usable address, the
+/// provider the second) and our ASN, now. Ops tell the provider these; what
+/// the provider assigns instead (its VLAN, its peer address and ASN) comes
+/// back through the ops tasks and replaces them ([`crate::tasks::complete`]).
+pub async fn create_ticket_csp(
+    db: &DatabaseConnection,
+    tenant_id: Uuid,
+    nni: &nni::Model,
+    params: &TicketCspParams,
+    initial: &Initial,
+    mode: Mode,
+) -> Result<connector::Model> {
+    let (port, pe) = port_and_pe(db, nni.port_id).await?;
+    let pool = linknet_pool::Entity::find_by_id(nni.linknet_pool_id)
+        .one(db)
+        .await?
+        .ok_or_else(|| Error::Corrupt(format!("nni {} has no link-net pool", nni.name)))?;
+    retry_contention(|| async {
+        let tx = crate::db::begin_write(db).await?;
+        let id = Uuid::new_v4();
+        insert_connector(
+            &tx,
+            id,
+            tenant_id,
+            "ticket-csp",
+            nni.id,
+            &serde_json::to_string(params).expect("params serialize"),
+            None,
+            initial,
+        )
+        .await?;
+        let owner = alloc::Owner::Connector(id);
+        let vlan = alloc::vlan(
+            &tx,
+            port.id,
+            &port.name,
+            (port.vlan_min as u16, port.vlan_max as u16),
+            None,
+            owner,
+        )
+        .await?;
+        let net = alloc::subnet(&tx, pool.id, &pool.name, &pool.cidr, 30, owner).await?;
+        let (asn, asn_source) = match params.customer_asn {
+            Some(a) => (a, AsnSource::Customer),
+            None => (alloc::asn(&tx, owner).await?, AsnSource::Allocated),
+        };
+        let base = u32::from(net);
+        let resources = Resources {
+            pe_id: pe.id,
+            pe_name: pe.name.clone(),
+            port_id: port.id,
+            port_name: port.name.clone(),
+            vlan,
+            subnet: format!("{net}/30"),
+            pe_address: format!("{}/30", std::net::Ipv4Addr::from(base + 1)),
+            csp_address: format!("{}/30", std::net::Ipv4Addr::from(base + 2)),
+            asn,
+            asn_source,
+            csp_asn: nni.csp_asn as u32,
+            auth_key_sealed: String::new(),
+            csp_object_name: format!("onramp-{id}"),
+        };
+        finish_order(tx, id, &resources, initial, mode).await
+    })
+    .await
+}
+
 async fn port_and_pe(
     db: &DatabaseConnection,
     port_id: Uuid,
@@ -580,6 +648,27 @@ pub async fn get_scoped(
 pub async fn commit_transition(db: &DatabaseConnection, id: Uuid, t: &Transition) -> Result<bool> {
     retry_contention(|| async {
         let tx = crate::db::begin_write(db).await?;
+        if apply_transition(&tx, id, t).await? {
+            tx.commit().await?;
+            Ok(true)
+        } else {
+            tx.rollback().await?;
+            Ok(false)
+        }
+    })
+    .await
+}
+
+/// [`commit_transition`] inside the caller's write transaction, for a
+/// transition that must commit together with other rows (an ops task
+/// closing with the step it completes). Returns false, having written
+/// nothing, when the step moved on; the caller then rolls back.
+pub async fn apply_transition<C: ConnectionTrait>(
+    tx: &C,
+    id: Uuid,
+    t: &Transition,
+) -> Result<bool> {
+    {
         let next_step = t.expected_step + 1;
         let mut update = connector::Entity::update_many()
             .col_expr(connector::Column::State, Expr::value(t.state.clone()))
@@ -623,18 +712,17 @@ pub async fn commit_transition(db: &DatabaseConnection, id: Uuid, t: &Transition
         let res = update
             .filter(connector::Column::Id.eq(id))
             .filter(connector::Column::Step.eq(t.expected_step))
-            .exec(&tx)
+            .exec(tx)
             .await?;
         if res.rows_affected == 0 {
-            tx.rollback().await?;
             return Ok(false);
         }
         if t.release_resources {
-            alloc::release_all(&tx, id).await?;
-            crate::links::end_membership_of(&tx, id).await?;
+            alloc::release_all(tx, id).await?;
+            crate::links::end_membership_of(tx, id).await?;
         }
         record_event(
-            &tx,
+            tx,
             id,
             next_step,
             &t.event,
@@ -645,12 +733,10 @@ pub async fn commit_transition(db: &DatabaseConnection, id: Uuid, t: &Transition
         )
         .await?;
         if let Some(action) = &t.next_action {
-            enqueue(&tx, id, next_step, action).await?;
+            enqueue(tx, id, next_step, action).await?;
         }
-        tx.commit().await?;
         Ok(true)
-    })
-    .await
+    }
 }
 
 /// Records why the current step is being retried, without moving the step,

@@ -217,3 +217,35 @@ impl Resources {
         !self.pe_address.is_empty() && !self.csp_address.is_empty()
     }
 }
+
+/// What the customer ordered for a `ticket-csp` connector, the provider's
+/// runbook as it was at order time (editing the provider's runbook never
+/// changes a connector in flight), and what ops entered in its tasks.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TicketCspParams {
+    /// The provider's key, also the `csp` of its NNIs (e.g. `oracle-fastconnect`).
+    pub provider: String,
+    pub provider_name: String,
+    pub bandwidth: String,
+    /// The ASN onramp's PE speaks for the customer, when they chose it.
+    pub customer_asn: Option<u32>,
+    pub runbook: onramp_state_machines::ticket_runbook::Runbook,
+    /// Every value completed tasks recorded, normalised, by field name.
+    /// The well-known names [`TICKET_PROVIDER_VLAN`], [`TICKET_PROVIDER_PEER_IP`]
+    /// and [`TICKET_PROVIDER_ASN`] also reshape the connector's resources.
+    #[serde(default)]
+    pub values: std::collections::BTreeMap<String, String>,
+}
+
+/// The VLAN the provider assigned on the NNI (field kind `vlan`).
+pub const TICKET_PROVIDER_VLAN: &str = "provider_vlan";
+/// The provider's side of the peering, with its prefix (kind `ip_interface`).
+pub const TICKET_PROVIDER_PEER_IP: &str = "provider_peer_ip";
+/// The provider's BGP ASN (kind `asn`).
+pub const TICKET_PROVIDER_ASN: &str = "provider_asn";
+
+impl TicketCspParams {
+    pub fn from_json(s: &str) -> crate::Result<Self> {
+        serde_json::from_str(s).map_err(crate::error::corrupt("connector params"))
+    }
+}
