@@ -81,7 +81,9 @@ async fn a_customer_orders_a_hosted_vif_and_sees_it_turn_active_live() -> Result
     browser
         .wait_for("#portal-page[data-page=order][data-ready=true]", WAIT)
         .await?;
-    browser.wait_for("#f-location option[value=EqDC2]", WAIT).await?;
+    browser
+        .wait_for("#f-location option[value=EqDC2]", WAIT)
+        .await?;
     browser.fill("#f-aws_account_id", "12345").await?;
     let error = browser
         .wait_for_text("#f-aws_account_id-error", "12-digit AWS account id", WAIT)
@@ -145,7 +147,9 @@ async fn a_customer_orders_a_hosted_vif_and_sees_it_turn_active_live() -> Result
     );
     let loaded = marker(&browser).await?;
     assert!(loaded.is_string(), "no load marker: {loaded}");
-    browser.screenshot("connector-waiting-for-acceptance").await?;
+    browser
+        .screenshot("connector-waiting-for-acceptance")
+        .await?;
 
     // The customer accepts in "their AWS console" (the simulator).
     stack
@@ -232,7 +236,9 @@ async fn a_customer_does_not_see_another_tenant_s_connectors() -> Result<()> {
     browser
         .goto(&format!("{}/portal/connectors/{a_conn}", api.base))
         .await?;
-    let h1 = browser.wait_for_text("h1", "No such connector", WAIT).await?;
+    let h1 = browser
+        .wait_for_text("h1", "No such connector", WAIT)
+        .await?;
     assert!(!h1.contains(&a_conn.to_string()));
     assert!(
         !exists(&browser, "#portal-page").await?,

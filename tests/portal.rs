@@ -49,7 +49,9 @@ async fn bgp_key_reveal_is_for_the_owner_and_the_policy() -> Result<()> {
     assert_eq!(key.len(), 24);
 
     // The owner, with an API key.
-    let r = api.call("POST", &reveal_path(id), &api.key, None, &[]).await?;
+    let r = api
+        .call("POST", &reveal_path(id), &api.key, None, &[])
+        .await?;
     assert_eq!(r.status, 200, "{:#}", r.body);
     assert_eq!(r.header("cache-control").as_deref(), Some("no-store"));
     assert_eq!(r.body["bgp_key"], key.as_str());
@@ -81,7 +83,12 @@ async fn bgp_key_reveal_is_for_the_owner_and_the_policy() -> Result<()> {
     let (email, password) = api.user(acme.id, "customer").await?;
     let s = api.sign_in(&email, &password).await?;
     let url = format!("{}{}", api.base, reveal_path(id));
-    let r = api.http.post(&url).header("cookie", &s.cookie).send().await?;
+    let r = api
+        .http
+        .post(&url)
+        .header("cookie", &s.cookie)
+        .send()
+        .await?;
     assert_eq!(r.status(), 403);
     let r = api
         .http
@@ -97,7 +104,9 @@ async fn bgp_key_reveal_is_for_the_owner_and_the_policy() -> Result<()> {
 
     // Another tenant: the 404 of an id that does not exist, word for word.
     let (_, other) = api.tenant_with_key("Beta", "customer").await?;
-    let theirs = api.call("POST", &reveal_path(id), &other, None, &[]).await?;
+    let theirs = api
+        .call("POST", &reveal_path(id), &other, None, &[])
+        .await?;
     assert_eq!(theirs.status, 404);
     assert_eq!(theirs.body["code"], "not_found");
     let nobody = Uuid::new_v4();
@@ -109,8 +118,13 @@ async fn bgp_key_reveal_is_for_the_owner_and_the_policy() -> Result<()> {
         theirs.body.to_string().replace(&id.to_string(), "ID")
     );
     assert!(!theirs.body.to_string().contains(&key));
-    let bad = api.call("POST", &reveal_path("nope"), &api.key, None, &[]).await?;
-    assert_eq!((bad.status, bad.body["code"].as_str()), (404, Some("not_found")));
+    let bad = api
+        .call("POST", &reveal_path("nope"), &api.key, None, &[])
+        .await?;
+    assert_eq!(
+        (bad.status, bad.body["code"].as_str()),
+        (404, Some("not_found"))
+    );
     let none = api
         .http
         .post(format!("{}{}", api.base, reveal_path(id)))
@@ -223,7 +237,8 @@ async fn portal_pages_are_per_tenant_and_for_customers() -> Result<()> {
     assert_eq!(status, 404);
     assert!(theirs.contains("No such connector"), "{theirs}");
     let nobody = Uuid::new_v4();
-    let (status, _, missing) = get(format!("/portal/connectors/{nobody}"), b.cookie.clone()).await?;
+    let (status, _, missing) =
+        get(format!("/portal/connectors/{nobody}"), b.cookie.clone()).await?;
     assert_eq!(status, 404);
     assert_eq!(
         missing.replace(&nobody.to_string(), "ID"),

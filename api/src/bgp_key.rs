@@ -93,7 +93,15 @@ async fn reveal_bgp_key(
     State(state): State<AppState>,
     tenant: Tenant,
     Path(id): Path<String>,
-) -> Result<(StatusCode, HeaderMap, Extension<Withhold>, Json<RevealedBgpKey>), Problem> {
+) -> Result<
+    (
+        StatusCode,
+        HeaderMap,
+        Extension<Withhold>,
+        Json<RevealedBgpKey>,
+    ),
+    Problem,
+> {
     let id = crate::body::parse_id(&id, "connector")?;
     // Whose connector it is comes first: another tenant's is a 404 whatever
     // the policy, exactly as for an id that does not exist.

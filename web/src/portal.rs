@@ -78,12 +78,7 @@ fn state_names() -> Vec<&'static str> {
 }
 
 /// The page's frame: the layout's variables plus which portal page it is.
-fn frame(
-    user: &WebUser,
-    template: &str,
-    nav: &str,
-    extra: minijinja::Value,
-) -> Response {
+fn frame(user: &WebUser, template: &str, nav: &str, extra: minijinja::Value) -> Response {
     page(
         StatusCode::OK,
         template,
@@ -194,7 +189,11 @@ mod tests {
     #[test]
     fn the_state_filter_lists_every_kind_s_states_once() {
         let names = super::state_names();
-        for s in ["active", "waiting_customer_acceptance", "waiting_customer_activation"] {
+        for s in [
+            "active",
+            "waiting_customer_acceptance",
+            "waiting_customer_activation",
+        ] {
             assert!(names.contains(&s), "{s}");
         }
         let mut sorted = names.clone();
