@@ -248,3 +248,90 @@ async fn a_customer_does_not_see_another_tenant_s_connectors() -> Result<()> {
     browser.close().await?;
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_customer_manages_api_keys_and_links() -> Result<()> {
+    let api = support::inproc::start(false).await?;
+    let acme = onramp_store::auth::tenant_for_key(&api.db, &api.key)
+        .await?
+        .unwrap()
+        .0;
+    // Two active connectors: no worker runs here, so the store says so.
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let id = api.order_vif_as(&api.key).await?;
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+        onramp_store::entity::connector::Entity::update_many()
+            .col_expr(
+                onramp_store::entity::connector::Column::State,
+                sea_orm::sea_query::Expr::value("active"),
+            )
+            .filter(onramp_store::entity::connector::Column::Id.eq(id))
+            .exec(&api.db)
+            .await?;
+        ids.push(id);
+    }
+    let (email, password) = api.user(acme.id, "customer").await?;
+    let browser = Browser::start(&artifacts_dir("portal_keys_and_links")).await?;
+    sign_in(&browser, &api.base, &email, &password).await?;
+
+    // A key: shown once, then listed by prefix only, then revoked.
+    browser.click("a[href='/portal/keys']").await?;
+    browser
+        .wait_for("#portal-page[data-page=keys][data-ready=true]", WAIT)
+        .await?;
+    browser.fill("#key-name", "terraform").await?;
+    browser.click("#create-key").await?;
+    let secret = browser.wait_for_text("#new-key-text", "onr_", WAIT).await?;
+    let row = browser
+        .wait_for_text("#keys tbody", "terraform", WAIT)
+        .await?;
+    assert!(!row.contains(&secret), "the list shows the secret: {row}");
+    let r = api
+        .call("GET", "/v1/connectors", &secret, None, &[])
+        .await?;
+    assert_eq!(r.status, 200, "the new key works");
+    browser.screenshot("api-key-created").await?;
+    browser
+        .click("button[aria-label='Revoke key terraform']")
+        .await?;
+    browser.wait_for("#revoke-dialog[open]", WAIT).await?;
+    browser.click("#revoke-confirm").await?;
+    browser
+        .wait_for_text("#keys-status", "revoked", WAIT)
+        .await?;
+    let r = api
+        .call("GET", "/v1/connectors", &secret, None, &[])
+        .await?;
+    assert_eq!(r.status, 401, "the revoked key still works");
+
+    // A link of the two active connectors.
+    browser.click("a[href='/portal/links']").await?;
+    browser
+        .wait_for("#portal-page[data-page=links][data-ready=true]", WAIT)
+        .await?;
+    browser.fill("#link-name", "prod").await?;
+    for id in &ids {
+        browser.click(&format!("#pick-{id}")).await?;
+    }
+    browser.click("#create-link").await?;
+    browser
+        .wait_for("#portal-page[data-page=link][data-ready=true]", WAIT)
+        .await?;
+    browser.wait_for_text("#title", "Link prod", WAIT).await?;
+    let members = browser.text("#members").await?;
+    assert_eq!(members.matches("joining").count(), 2, "{members}");
+    let facts = browser.text("#facts").await?;
+    assert!(facts.contains("lnk-"), "{facts}");
+    browser.screenshot("link").await?;
+    let links = api.call("GET", "/v1/links", &api.key, None, &[]).await?;
+    assert_eq!(links.body["items"].as_array().unwrap().len(), 1);
+
+    // Deleting asks first; keeping it changes nothing.
+    browser.click("#delete").await?;
+    browser.wait_for("#delete-dialog[open]", WAIT).await?;
+    browser.click("#delete-confirm").await?;
+    browser.wait_for_text("#state", "deleting", WAIT).await?;
+    browser.close().await?;
+    Ok(())
+}
