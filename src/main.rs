@@ -310,6 +310,10 @@ struct ServeArgs {
     azure: AzureArgs,
     #[arg(long, env = "ONRAMP_LISTEN", default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
+    /// Whether customers may reveal their connectors' BGP keys (API and
+    /// portal): `allow` or `deny`.
+    #[arg(long, env = "ONRAMP_BGP_KEY_REVEAL", default_value = "allow")]
+    bgp_key_reveal: onramp_api::bgp_key::RevealPolicy,
 }
 
 #[derive(Args, Clone)]
@@ -578,7 +582,9 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
     tracing::info!(addr = %listener.local_addr()?, "API listening");
     onramp_web::serve(
         listener,
-        onramp_api::AppState::new(db, secrets).with_azure(azure),
+        onramp_api::AppState::new(db, secrets)
+            .with_azure(azure)
+            .with_bgp_key_reveal(a.bgp_key_reveal),
         shutdown_signal(),
     )
     .await?;

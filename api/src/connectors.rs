@@ -652,7 +652,7 @@ async fn validate_aws_hosted_vif(
 /// A connector the caller may change: its own tenant's. An ops or admin
 /// key reads every tenant's, so for another tenant's connector it gets a
 /// 403 that says why, not a 404 that would contradict its reads.
-async fn writable(
+pub(crate) async fn writable(
     state: &AppState,
     tenant: &Tenant,
     id: Uuid,

@@ -13,6 +13,7 @@
 mod admin;
 pub mod auth;
 mod azure;
+pub mod bgp_key;
 mod body;
 mod connectors;
 mod etag;
@@ -49,6 +50,9 @@ pub struct AppState {
     pub templates_root: std::path::PathBuf,
     /// The ExpressRoute partner API, to check service keys at order time.
     pub azure: Option<onramp_azure_er::ErClient>,
+    /// Whether customers may reveal their connectors' BGP keys
+    /// (`ONRAMP_BGP_KEY_REVEAL`).
+    pub bgp_key_reveal: bgp_key::RevealPolicy,
 }
 
 impl AppState {
@@ -58,7 +62,13 @@ impl AppState {
             secrets,
             templates_root: onramp_router_templates::default_templates_root(),
             azure: None,
+            bgp_key_reveal: bgp_key::RevealPolicy::Allow,
         }
+    }
+
+    pub fn with_bgp_key_reveal(mut self, policy: bgp_key::RevealPolicy) -> Self {
+        self.bgp_key_reveal = policy;
+        self
     }
 
     pub fn with_azure(mut self, cfg: Option<onramp_azure_er::AzureConfig>) -> Self {
@@ -104,6 +114,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 fn routes() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
     let (router, mut api) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(connectors::router())
+        .merge(bgp_key::router())
         .merge(events::router())
         .merge(keys::router())
         .merge(links::router())

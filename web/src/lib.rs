@@ -16,6 +16,7 @@ use onramp_api::AppState;
 
 mod assets;
 mod login;
+pub mod portal;
 pub mod render;
 pub mod session;
 mod throttle;
@@ -25,6 +26,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(login::router())
         .merge(assets::router())
+        .merge(portal::router())
         .with_state(state)
 }
 

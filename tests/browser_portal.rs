@@ -1,0 +1,337 @@
+//! The customer portal in a real headless Chromium (chromedriver), against
+//! the real stack or the API in process:
+//! - a customer signs in, orders an AWS hosted VIF (first meeting a
+//!   validation error as they type), reviews the plan, confirms, sees the
+//!   connector wait for them with the VIF to accept, accepts it through the
+//!   AWS simulator (their "AWS console"), and sees the page turn `active`
+//!   live, from the event stream, without the page reloading;
+//! - a customer of another tenant sees none of it: not in their list, and
+//!   a not-found page at its URL.
+//!
+//! Screenshots: `artifacts/browser/portal_*/` (or `$ONRAMP_ARTIFACTS`).
+
+mod support;
+
+use std::time::Duration;
+
+use anyhow::Result;
+use onramp_devstack::browser::Browser;
+use serde_json::Value;
+use support::{CUSTOMER_ACCOUNT, Db, Stack, artifacts_dir};
+
+const WAIT: Duration = Duration::from_secs(15);
+const PROVISION: Duration = Duration::from_secs(90);
+
+async fn sign_in(browser: &Browser, base: &str, email: &str, password: &str) -> Result<()> {
+    browser.goto(&format!("{base}/login")).await?;
+    browser.wait_for("#email", WAIT).await?;
+    browser.fill("#email", email).await?;
+    browser.fill("#password", password).await?;
+    browser.click("#sign-in").await?;
+    browser
+        .wait_for("#portal-page[data-page=connectors][data-ready=true]", WAIT)
+        .await?;
+    Ok(())
+}
+
+async fn exists(browser: &Browser, css: &str) -> Result<bool> {
+    let found = browser
+        .client()
+        .execute(
+            "return document.querySelector(arguments[0]) !== null;",
+            vec![Value::String(css.into())],
+        )
+        .await?;
+    Ok(found == Value::Bool(true))
+}
+
+async fn marker(browser: &Browser) -> Result<Value> {
+    Ok(browser
+        .client()
+        .execute("return window.portalLoadMarker || null;", vec![])
+        .await?)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_customer_orders_a_hosted_vif_and_sees_it_turn_active_live() -> Result<()> {
+    let stack = Stack::start(Db::Sqlite).await?;
+    let acme = onramp_store::auth::tenant_for_key(&stack.db, &stack.key)
+        .await?
+        .unwrap()
+        .0;
+    let email = "casey@acme.example";
+    let password = "a-long-enough-password";
+    onramp_store::users::create_user(
+        &stack.db,
+        &onramp_store::users::NewUser {
+            tenant_id: acme.id,
+            email,
+            name: "Casey",
+            role: "customer",
+            password,
+        },
+    )
+    .await?;
+    let browser = Browser::start(&artifacts_dir("portal_order_aws_hosted_vif")).await?;
+    sign_in(&browser, &stack.base, email, password).await?;
+
+    // The order form: a bad account id is caught as it is typed, with the
+    // API's own rule and words.
+    browser.click("a[href='/portal/connectors/new']").await?;
+    browser
+        .wait_for("#portal-page[data-page=order][data-ready=true]", WAIT)
+        .await?;
+    browser
+        .wait_for("#f-location option[value=EqDC2]", WAIT)
+        .await?;
+    browser.fill("#f-aws_account_id", "12345").await?;
+    let error = browser
+        .wait_for_text("#f-aws_account_id-error", "12-digit AWS account id", WAIT)
+        .await?;
+    assert!(error.contains("12345"), "{error}");
+    browser
+        .wait_for("#f-aws_account_id[aria-invalid=true]", WAIT)
+        .await?;
+    let shot = browser.screenshot("order-form-validation-error").await?;
+    eprintln!("screenshot: {}", shot.display());
+
+    // Fixed, reviewed: the plan shows what the order gets and what follows.
+    browser.fill("#f-aws_account_id", CUSTOMER_ACCOUNT).await?;
+    browser
+        .wait_for_text("#check-status", "The order is valid.", WAIT)
+        .await?;
+    assert!(
+        !exists(&browser, "#f-aws_account_id-error").await?,
+        "the error stays after the fix"
+    );
+    browser.click("#review").await?;
+    let steps = browser
+        .wait_for_text("#plan-steps", "accept the VIF", WAIT)
+        .await?;
+    assert!(steps.contains("AWS console"), "{steps}");
+    let resources = browser.text("#plan-resources").await?;
+    assert!(
+        resources.contains("169.254.") && resources.contains("64512"),
+        "{resources}"
+    );
+    browser.screenshot("order-plan").await?;
+    // Nothing was ordered by checking and reviewing.
+    let (_, list) = stack.get_json("/v1/connectors").await?;
+    assert_eq!(list["items"].as_array().unwrap().len(), 0, "{list:#}");
+
+    browser.click("#confirm").await?;
+    browser
+        .wait_for("#portal-page[data-page=connector][data-ready=true]", WAIT)
+        .await?;
+    let url = browser.current_url().await?;
+    let id = url.rsplit('/').next().unwrap().to_string();
+    assert!(url.contains("/portal/connectors/"), "{url}");
+
+    // It waits for the customer, and says exactly what to do.
+    browser
+        .wait_for_text("#state", "waiting customer acceptance", PROVISION)
+        .await?;
+    let action = browser
+        .wait_for_text("#action", "Accept VIF dxvif-", WAIT)
+        .await?;
+    assert!(action.contains("AWS console"), "{action}");
+    let (_, c) = stack.get_json(&format!("/v1/connectors/{id}")).await?;
+    let vif_id = c["vif_id"].as_str().unwrap().to_string();
+    assert!(action.contains(&vif_id), "{action}");
+    let values = browser.text("#values").await?;
+    let vlan = c["peering"]["vlan"].to_string();
+    assert!(values.contains(&vlan), "{values}");
+    assert!(
+        values.contains(c["peering"]["onramp_address"].as_str().unwrap()),
+        "{values}"
+    );
+    let loaded = marker(&browser).await?;
+    assert!(loaded.is_string(), "no load marker: {loaded}");
+    browser
+        .screenshot("connector-waiting-for-acceptance")
+        .await?;
+
+    // The customer accepts in "their AWS console" (the simulator).
+    stack
+        .customer_aws()
+        .confirm_private_virtual_interface()
+        .virtual_interface_id(&vif_id)
+        .virtual_gateway_id("vgw-0123abcd")
+        .send()
+        .await?;
+
+    // The page follows the event stream: active, with no reload.
+    browser
+        .wait_for("#state[data-state=active]", PROVISION)
+        .await?;
+    browser
+        .wait_for("#timeline li[data-state=active]", WAIT)
+        .await?;
+    assert_eq!(marker(&browser).await?, loaded, "the page was reloaded");
+    let next = browser.text("#next-step").await?;
+    assert!(next.contains("Nothing to do"), "{next}");
+    assert_eq!(browser.text("#action").await?, "");
+    let shot = browser.screenshot("connector-active").await?;
+    eprintln!("screenshot: {}", shot.display());
+
+    // The BGP key, on purpose, then hidden again.
+    browser.click("#reveal").await?;
+    browser.wait_for("#hide-key:not([hidden])", WAIT).await?;
+    let key = browser.text("#key-text").await?;
+    assert_eq!(key.len(), 24, "{key}");
+    browser.click("#hide-key").await?;
+
+    // The list shows it, active, with its kind and location.
+    browser.goto(&format!("{}/portal", stack.base)).await?;
+    let row = browser
+        .wait_for_text(&format!("#connectors tr[data-id='{id}']"), "active", WAIT)
+        .await?;
+    assert!(
+        row.contains("AWS Direct Connect hosted VIF") && row.contains("EqDC2"),
+        "{row}"
+    );
+    let shot = browser.screenshot("connector-list").await?;
+    eprintln!("screenshot: {}", shot.display());
+
+    // Filters narrow it, through the API's own filter.
+    browser
+        .goto(&format!("{}/portal?state=failed", stack.base))
+        .await?;
+    browser
+        .wait_for_text("#list-status", "No connectors match", WAIT)
+        .await?;
+    browser.close().await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_customer_does_not_see_another_tenant_s_connectors() -> Result<()> {
+    let api = support::inproc::start(false).await?;
+    let a_conn = api.order_vif_as(&api.key).await?;
+    let (beta, _) = api.tenant_with_key("Beta", "customer").await?;
+    let (email, password) = api.user(beta, "customer").await?;
+    // A's own user sees it: the control for B's empty list.
+    let acme = onramp_store::auth::tenant_for_key(&api.db, &api.key)
+        .await?
+        .unwrap()
+        .0;
+    let (a_email, a_password) = api.user(acme.id, "customer").await?;
+
+    let browser = Browser::start(&artifacts_dir("portal_tenant_isolation")).await?;
+    sign_in(&browser, &api.base, &a_email, &a_password).await?;
+    browser
+        .wait_for(&format!("#connectors tr[data-id='{a_conn}']"), WAIT)
+        .await?;
+    browser.click("form[action='/logout'] button").await?;
+    browser.wait_for("#email", WAIT).await?;
+
+    sign_in(&browser, &api.base, &email, &password).await?;
+    browser
+        .wait_for_text("#list-status", "No connectors yet", WAIT)
+        .await?;
+    let table = browser.text("#connectors").await?;
+    assert!(!table.contains(&a_conn.to_string()[..8]), "{table}");
+    browser.screenshot("other-tenant-list").await?;
+
+    browser
+        .goto(&format!("{}/portal/connectors/{a_conn}", api.base))
+        .await?;
+    let h1 = browser
+        .wait_for_text("h1", "No such connector", WAIT)
+        .await?;
+    assert!(!h1.contains(&a_conn.to_string()));
+    assert!(
+        !exists(&browser, "#portal-page").await?,
+        "the connector page was served"
+    );
+    browser.screenshot("other-tenant-connector").await?;
+    browser.close().await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_customer_manages_api_keys_and_links() -> Result<()> {
+    let api = support::inproc::start(false).await?;
+    let acme = onramp_store::auth::tenant_for_key(&api.db, &api.key)
+        .await?
+        .unwrap()
+        .0;
+    // Two active connectors: no worker runs here, so the store says so.
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let id = api.order_vif_as(&api.key).await?;
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+        onramp_store::entity::connector::Entity::update_many()
+            .col_expr(
+                onramp_store::entity::connector::Column::State,
+                sea_orm::sea_query::Expr::value("active"),
+            )
+            .filter(onramp_store::entity::connector::Column::Id.eq(id))
+            .exec(&api.db)
+            .await?;
+        ids.push(id);
+    }
+    let (email, password) = api.user(acme.id, "customer").await?;
+    let browser = Browser::start(&artifacts_dir("portal_keys_and_links")).await?;
+    sign_in(&browser, &api.base, &email, &password).await?;
+
+    // A key: shown once, then listed by prefix only, then revoked.
+    browser.click("a[href='/portal/keys']").await?;
+    browser
+        .wait_for("#portal-page[data-page=keys][data-ready=true]", WAIT)
+        .await?;
+    browser.fill("#key-name", "terraform").await?;
+    browser.click("#create-key").await?;
+    let secret = browser.wait_for_text("#new-key-text", "onr_", WAIT).await?;
+    let row = browser
+        .wait_for_text("#keys tbody", "terraform", WAIT)
+        .await?;
+    assert!(!row.contains(&secret), "the list shows the secret: {row}");
+    let r = api
+        .call("GET", "/v1/connectors", &secret, None, &[])
+        .await?;
+    assert_eq!(r.status, 200, "the new key works");
+    browser.screenshot("api-key-created").await?;
+    browser
+        .click("button[aria-label='Revoke key terraform']")
+        .await?;
+    browser.wait_for("#revoke-dialog[open]", WAIT).await?;
+    browser.click("#revoke-confirm").await?;
+    browser
+        .wait_for_text("#keys-status", "revoked", WAIT)
+        .await?;
+    let r = api
+        .call("GET", "/v1/connectors", &secret, None, &[])
+        .await?;
+    assert_eq!(r.status, 401, "the revoked key still works");
+
+    // A link of the two active connectors.
+    browser.click("a[href='/portal/links']").await?;
+    browser
+        .wait_for("#portal-page[data-page=links][data-ready=true]", WAIT)
+        .await?;
+    browser.fill("#link-name", "prod").await?;
+    for id in &ids {
+        browser.click(&format!("#pick-{id}")).await?;
+    }
+    browser.click("#create-link").await?;
+    browser
+        .wait_for("#portal-page[data-page=link][data-ready=true]", WAIT)
+        .await?;
+    browser.wait_for_text("#title", "Link prod", WAIT).await?;
+    let members = browser.text("#members").await?;
+    assert_eq!(members.matches("joining").count(), 2, "{members}");
+    let facts = browser.text("#facts").await?;
+    assert!(facts.contains("lnk-"), "{facts}");
+    browser.screenshot("link").await?;
+    let links = api.call("GET", "/v1/links", &api.key, None, &[]).await?;
+    assert_eq!(links.body["items"].as_array().unwrap().len(), 1);
+
+    // Deleting asks first; keeping it changes nothing.
+    browser.click("#delete").await?;
+    browser.wait_for("#delete-dialog[open]", WAIT).await?;
+    browser.click("#delete-confirm").await?;
+    browser.wait_for_text("#state", "deleting", WAIT).await?;
+    browser.close().await?;
+    Ok(())
+}

@@ -1,0 +1,657 @@
+// The customer portal's pages. Each is a client of onramp's public REST API
+// (`onramp.api`: the session cookie plus the CSRF token), so everything here
+// a customer can also script. The page to run is named by
+// <div id="portal-page" data-page="…">. Text from the API is only ever set
+// with textContent, never parsed as HTML.
+"use strict";
+
+(() => {
+  // Set once per page load: a test (or a curious person) can tell that a
+  // live update came without the page reloading.
+  window.portalLoadMarker = `${Date.now()}-${Math.random().toString(36).slice(2)}`;
+
+  const $ = (sel, root) => (root || document).querySelector(sel);
+  const kinds = () => window.portalKinds || [];
+  const kindOf = (k) => kinds().find((x) => x.kind === k);
+  const kindLabel = (k) => (kindOf(k) ? kindOf(k).label : k);
+  const words = (s) => String(s || "").replace(/_/g, " ");
+
+  // el("td", {class: "x"}, "text", otherNode)
+  function el(tag, attrs, ...children) {
+    const e = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (v === undefined || v === null || v === false) continue;
+      if (k === "class") e.className = v;
+      else if (k === "text") e.textContent = v;
+      else if (k.startsWith("on")) e.addEventListener(k.slice(2), v);
+      else e.setAttribute(k, v === true ? "" : v);
+    }
+    for (const c of children) {
+      if (c === null || c === undefined) continue;
+      e.append(c instanceof Node ? c : document.createTextNode(String(c)));
+    }
+    return e;
+  }
+
+  function when(iso) {
+    if (!iso) return "";
+    const d = new Date(iso);
+    return d.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "medium" });
+  }
+
+  function timeEl(iso) {
+    return el("time", { datetime: iso }, when(iso));
+  }
+
+  function badge(state) {
+    return el("span", { class: `badge state-${state}` }, words(state));
+  }
+
+  const WAITING = {
+    customer: "you", csp: "the cloud provider", ops: "the operator's staff",
+    onramp: "onramp", nobody: "nobody",
+  };
+
+  function uuid() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+    const b = crypto.getRandomValues(new Uint8Array(16));
+    b[6] = (b[6] & 0x0f) | 0x40; b[8] = (b[8] & 0x3f) | 0x80;
+    const h = [...b].map((x) => x.toString(16).padStart(2, "0")).join("");
+    return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+  }
+
+  function problemText(r) {
+    const p = r.body || {};
+    return p.detail || p.title || `The request failed (HTTP ${r.status}).`;
+  }
+
+  function showAlert(node, text) {
+    node.textContent = text;
+    node.hidden = !text;
+  }
+
+  // Every item of a paged list, following next_cursor.
+  async function all(path) {
+    const items = [];
+    let url = path;
+    for (let i = 0; i < 50; i++) {
+      const r = await onramp.api("GET", url);
+      if (!r.ok) throw r;
+      items.push(...r.body.items);
+      if (!r.body.next_cursor) break;
+      url = `${path}${path.includes("?") ? "&" : "?"}cursor=${encodeURIComponent(r.body.next_cursor)}`;
+    }
+    return items;
+  }
+
+  // A <dialog> asking to confirm; resolves to the button's value.
+  function ask(dialog) {
+    return new Promise((resolve) => {
+      dialog.addEventListener("close", () => resolve(dialog.returnValue), { once: true });
+      dialog.returnValue = "";
+      dialog.showModal();
+    });
+  }
+
+  function facts(dl, rows) {
+    dl.replaceChildren();
+    for (const [k, v] of rows) {
+      if (v === undefined || v === null || v === "") continue;
+      dl.append(el("dt", {}, k), el("dd", {}, String(v)));
+    }
+  }
+
+  // ===== the connector list =====
+
+  async function connectorsPage() {
+    const params = new URLSearchParams(location.search);
+    const kindSelect = $("#filter-kind");
+    for (const k of kinds()) kindSelect.append(el("option", { value: k.kind }, k.label));
+    for (const [name, sel] of [["state", "#filter-state"], ["kind", "#filter-kind"], ["waiting_on", "#filter-waiting"]]) {
+      if (params.get(name)) $(sel).value = params.get(name);
+    }
+    const query = new URLSearchParams();
+    for (const name of ["state", "kind", "waiting_on"]) {
+      if (params.get(name)) query.set(name, params.get(name));
+    }
+    const tbody = $("#connectors tbody");
+    const status = $("#list-status");
+    const more = $("#more");
+    let cursor = null;
+    let shown = 0;
+    async function load() {
+      const q = new URLSearchParams(query);
+      q.set("limit", "50");
+      if (cursor) q.set("cursor", cursor);
+      const r = await onramp.api("GET", `/v1/connectors?${q}`);
+      if (!r.ok) {
+        status.textContent = problemText(r);
+        status.className = "alert";
+        return;
+      }
+      for (const c of r.body.items) {
+        shown += 1;
+        tbody.append(el("tr", { "data-id": c.id },
+          el("td", {}, el("a", { href: `/portal/connectors/${c.id}` }, el("code", {}, c.id.slice(0, 8)))),
+          el("td", {}, kindLabel(c.kind)),
+          el("td", {}, c.location),
+          el("td", {}, badge(c.state)),
+          el("td", { class: c.waiting_on === "customer" ? "waiting-you" : "" }, WAITING[c.waiting_on] || c.waiting_on),
+          el("td", {}, timeEl(c.created_at))));
+      }
+      cursor = r.body.next_cursor || null;
+      more.hidden = !cursor;
+      const filtered = [...query.keys()].length > 0;
+      status.textContent = shown === 0
+        ? (filtered ? "No connectors match these filters." : "No connectors yet. Order one to get started.")
+        : `${shown} connector${shown === 1 ? "" : "s"}${cursor ? " so far" : ""}${filtered ? " matching the filters" : ""}.`;
+    }
+    more.addEventListener("click", () => load());
+    await load();
+  }
+
+  // ===== ordering =====
+
+  async function optionsFor(field) {
+    if (field.options) return field.options;
+    const src = field.optionsFrom;
+    const r = await onramp.api("GET", src.path);
+    if (!r.ok) return [];
+    return (r.body.items || []).filter(src.filter || (() => true)).map((x) => [src.value(x), src.label(x)]);
+  }
+
+  function fieldNode(f) {
+    const id = `f-${f.name}`;
+    const hintId = f.hint ? `${id}-hint` : null;
+    let input;
+    if (f.type === "select") {
+      // A required choice always has a value (the default, else the first
+      // option), so the API can judge the fields typed so far.
+      input = el("select", { id, name: f.name, required: f.required, "aria-describedby": hintId },
+        f.required ? null : el("option", { value: "" }, "None"));
+      optionsFor(f).then((opts) => {
+        for (const [v, l] of opts) input.append(el("option", { value: v }, l));
+        if (f.default && opts.some(([v]) => v === f.default)) input.value = f.default;
+      });
+    } else if (f.type === "checkbox") {
+      input = el("input", { id, name: f.name, type: "checkbox", "aria-describedby": hintId });
+      input.checked = f.checked !== false;
+      return el("div", { class: "field checkbox" },
+        el("label", { for: id }, input, " ", f.label),
+        f.hint ? el("p", { class: "hint", id: hintId }, f.hint) : null);
+    } else {
+      input = el("input", {
+        id, name: f.name, type: f.type === "number" ? "number" : "text", required: f.required,
+        inputmode: f.inputmode, placeholder: f.placeholder, min: f.min, max: f.max,
+        autocomplete: "off", spellcheck: "false", "aria-describedby": hintId,
+      });
+    }
+    return el("div", { class: "field" },
+      el("label", { for: id }, f.label),
+      input,
+      f.hint ? el("p", { class: "hint", id: hintId }, f.hint) : null);
+  }
+
+  function orderBody(kind, form) {
+    const body = { kind: kind.kind };
+    for (const f of kind.fields) {
+      const input = form.elements[f.name];
+      if (f.type === "checkbox") { body[f.name] = input.checked; continue; }
+      const v = input.value.trim();
+      if (v === "") continue;
+      body[f.name] = f.type === "number" && /^-?\d+$/.test(v) ? Number(v) : v;
+    }
+    return body;
+  }
+
+  function renderPlan(plan) {
+    const rows = [["Kind", kindLabel(plan.kind)], ["Location", plan.location]];
+    const p = plan.peering;
+    if (p) {
+      rows.push(["Router", `${p.pe} ${p.port}`], ["VLAN", p.vlan], ["Peering subnet", p.subnet],
+        ["onramp's address", p.onramp_address], ["Provider's address", p.csp_address],
+        ["Your ASN (onramp's side)", `${p.customer_asn}${p.asn_source === "allocated" ? " (allocated)" : ""}`],
+        ["Provider's ASN", p.csp_asn]);
+    }
+    const a = plan.azure;
+    if (a) {
+      rows.push(["Circuit", `${a.service_key} at ${a.peering_location}, ${a.bandwidth_mbps} Mbps`],
+        ["S-tag / VLAN", `${a.s_tag} / ${a.vlan_id}`], ["Peer ASN", a.peer_asn],
+        ["Primary leg", `${a.primary.pe} ${a.primary.port} ${a.primary.subnet}`],
+        ["Secondary leg", `${a.secondary.pe} ${a.secondary.port} ${a.secondary.subnet}`]);
+    }
+    facts($("#plan-resources"), rows);
+    $("#plan-steps").replaceChildren(...plan.steps.map((s) => el("li", {}, s)));
+    const details = $("#plan-details");
+    details.replaceChildren();
+    for (const c of plan.csp_calls || []) {
+      details.append(el("h4", {}, `${c.service} ${c.operation}`), el("pre", {}, JSON.stringify(c.request, null, 2)));
+    }
+    for (const ch of plan.router_changes || []) {
+      details.append(el("h4", {}, `${ch.pe} (${ch.platform}) ${ch.operation}${ch.leg ? `, ${ch.leg} leg` : ""}`),
+        el("pre", {}, ch.config_xml));
+    }
+  }
+
+  async function orderPage() {
+    const form = $("#order-form");
+    const choices = $("#kind-choices");
+    const fields = $("#order-fields");
+    const status = $("#check-status");
+    const planBox = $("#plan");
+    const wanted = new URLSearchParams(location.search).get("kind");
+    let kind = kindOf(wanted) || kinds()[0];
+    let touched = new Set();
+    let submitted = false;
+    let seq = 0;
+    let timer = null;
+    let plan = null;
+
+    for (const k of kinds()) {
+      const id = `kind-${k.kind}`;
+      const radio = el("input", { type: "radio", name: "kind-choice", id, value: k.kind });
+      radio.checked = k === kind;
+      radio.addEventListener("change", () => { kind = k; render(); });
+      choices.append(el("div", { class: "kind-choice" },
+        radio, el("label", { for: id }, el("strong", {}, k.label), el("span", { class: "hint" }, k.summary))));
+    }
+
+    function render() {
+      fields.replaceChildren(...kind.fields.map(fieldNode));
+      onramp.clearProblem(form);
+      touched = new Set();
+      submitted = false;
+      plan = null;
+      planBox.hidden = true;
+      status.textContent = "";
+    }
+
+    // Checks the order with the API's own rules: a dry run creates nothing.
+    async function check() {
+      const mine = ++seq;
+      const r = await onramp.api("POST", "/v1/connectors?dry_run=true", orderBody(kind, form));
+      if (mine !== seq) return null; // a newer check is on its way
+      if (r.ok) {
+        onramp.clearProblem(form);
+        plan = r.body;
+        status.textContent = "The order is valid.";
+        return plan;
+      }
+      plan = null;
+      const errors = (r.body && r.body.errors) || [];
+      const shown = submitted ? errors : errors.filter((e) => touched.has(e.field));
+      if (shown.length || !errors.length) {
+        onramp.showProblem(form, Object.assign({}, r.body, { errors: shown }));
+      } else {
+        onramp.clearProblem(form);
+      }
+      const rest = errors.filter((e) => !shown.includes(e));
+      status.textContent = rest.length
+        ? `Still to fill in or fix: ${rest.map((e) => labelOf(e.field)).join(", ")}.`
+        : (shown.length ? `${shown.length} field${shown.length === 1 ? "" : "s"} to fix.` : "");
+      return null;
+    }
+
+    function labelOf(name) {
+      const f = kind.fields.find((x) => x.name === name);
+      return f ? f.label.replace(" (optional)", "") : name;
+    }
+
+    function changed(e) {
+      if (!e.target.name || e.target.name === "kind-choice") return;
+      touched.add(e.target.name);
+      planBox.hidden = true;
+      clearTimeout(timer);
+      timer = setTimeout(check, 350);
+    }
+    form.addEventListener("input", changed);
+    form.addEventListener("change", changed);
+
+    form.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      submitted = true;
+      clearTimeout(timer);
+      status.textContent = "Checking the order…";
+      const ok = await check();
+      if (!ok) {
+        const bad = form.querySelector("[aria-invalid=\"true\"]") || form.querySelector(".alert");
+        if (bad) bad.focus();
+        return;
+      }
+      renderPlan(ok);
+      orderKey = uuid();
+      planBox.hidden = false;
+      planBox.focus();
+    });
+
+    $("#change").addEventListener("click", () => {
+      planBox.hidden = true;
+      const first = form.querySelector("input, select");
+      if (first) first.focus();
+    });
+
+    const confirmBtn = $("#confirm");
+    // One key per reviewed plan: a double click or a retry orders once.
+    let orderKey = uuid();
+    confirmBtn.addEventListener("click", async () => {
+      confirmBtn.disabled = true;
+      status.textContent = "Placing the order…";
+      const r = await onramp.api("POST", "/v1/connectors", orderBody(kind, form),
+        { "Idempotency-Key": orderKey });
+      confirmBtn.disabled = false;
+      if (r.status === 202) {
+        location.assign(`/portal/connectors/${r.body.id}`);
+        return;
+      }
+      planBox.hidden = true;
+      submitted = true;
+      onramp.showProblem(form, r.body);
+      status.textContent = "The order was refused; nothing was ordered.";
+      const bad = form.querySelector("[aria-invalid=\"true\"]") || form.querySelector(".alert");
+      if (bad) { if (!bad.hasAttribute("tabindex") && bad.tagName === "P") bad.tabIndex = -1; bad.focus(); }
+    });
+
+    render();
+  }
+
+  // ===== one connector =====
+
+  async function connectorPage(root) {
+    const id = root.dataset.id;
+    const timeline = $("#timeline");
+    const seen = new Set();
+    let lastEvent = 0;
+
+    function addEvent(e) {
+      if (seen.has(e.id)) return;
+      seen.add(e.id);
+      lastEvent = Math.max(lastEvent, e.id);
+      timeline.append(el("li", { "data-event": e.id, "data-state": e.to_state },
+        timeEl(e.at), badge(e.to_state), " ", e.message,
+        el("span", { class: "muted" }, ` (${e.actor})`)));
+    }
+
+    function show(c) {
+      const k = kindOf(c.kind);
+      $("#title").replaceChildren(`${kindLabel(c.kind)} at ${c.location} `, el("code", {}, c.id.slice(0, 8)));
+      document.title = `${kindLabel(c.kind)} ${c.id.slice(0, 8)} · onramp`;
+      const st = $("#state");
+      st.className = `badge state-${c.state}`;
+      st.textContent = words(c.state);
+      st.dataset.state = c.state;
+      const action = k && k.action ? k.action(c) : null;
+      const actionP = $("#action");
+      actionP.textContent = action || "";
+      actionP.hidden = !action;
+      $("#next-step").textContent = c.next_step;
+      $("#waiting-on").textContent = `Waiting on: ${WAITING[c.waiting_on] || c.waiting_on}.`;
+      $("#next").classList.toggle("yours", c.waiting_on === "customer");
+      showAlert($("#failure"), c.failure_reason || c.last_error || "");
+      facts($("#values"), [["Kind", kindLabel(c.kind)], ["Location", c.location],
+        ...(k ? k.values(c) : []), ["Ordered", when(c.created_at)]]);
+      const keyBox = $("#bgp-key");
+      keyBox.hidden = !(k && k.bgpKey(c)) || ["deleted", "failed", "rejected"].includes(c.state);
+      $("#delete").disabled = ["deleted"].includes(c.state) || c.state.startsWith("deleting") || c.state.startsWith("removing") || c.state.startsWith("releasing") || c.state.startsWith("deprovisioning");
+    }
+
+    async function refresh() {
+      const r = await onramp.api("GET", `/v1/connectors/${id}`);
+      if (!r.ok) {
+        showAlert($("#load-error"), r.status === 404 ? "This connector does not exist for your organisation." : problemText(r));
+        return false;
+      }
+      show(r.body);
+      return true;
+    }
+
+    if (!(await refresh())) return;
+    try {
+      for (const e of await all(`/v1/connectors/${id}/events`)) addEvent(e);
+    } catch (r) {
+      showAlert($("#load-error"), problemText(r));
+    }
+
+    // Live: each committed state change arrives over SSE; the connector is
+    // read again for what the event does not carry (next step, values).
+    const live = $("#live");
+    const source = new EventSource(`/v1/events?connector=${encodeURIComponent(id)}&after=${lastEvent}`);
+    source.addEventListener("open", () => { live.textContent = "Live: changes appear here as they happen."; });
+    source.addEventListener("error", () => { live.textContent = "Live updates interrupted; reconnecting…"; });
+    source.addEventListener("connector.state_changed", async (m) => {
+      const e = JSON.parse(m.data);
+      addEvent(e);
+      await refresh();
+    });
+    window.addEventListener("pagehide", () => source.close());
+
+    const reveal = $("#reveal");
+    if (reveal) {
+      const hide = $("#hide-key");
+      reveal.addEventListener("click", async () => {
+        const r = await onramp.api("POST", `/v1/connectors/${id}/bgp-key/reveal`);
+        if (!r.ok) {
+          $("#key-value").hidden = false;
+          $("#key-text").textContent = problemText(r);
+          return;
+        }
+        $("#key-text").textContent = r.body.bgp_key;
+        $("#key-value").hidden = false;
+        reveal.hidden = true;
+        hide.hidden = false;
+        hide.focus();
+      });
+      hide.addEventListener("click", () => {
+        $("#key-text").textContent = "";
+        $("#key-value").hidden = true;
+        hide.hidden = true;
+        reveal.hidden = false;
+        reveal.focus();
+      });
+    }
+
+    $("#delete").addEventListener("click", async () => {
+      if ((await ask($("#delete-dialog"))) !== "delete") { $("#delete").focus(); return; }
+      const r = await onramp.api("DELETE", `/v1/connectors/${id}`);
+      const err = $("#delete-error");
+      if (!r.ok) {
+        showAlert(err, `${problemText(r)}${r.body && r.body.hint ? ` ${r.body.hint}` : ""}`);
+        err.tabIndex = -1;
+        err.focus();
+        return;
+      }
+      showAlert(err, "");
+      show(r.body);
+      $("#state").focus();
+    });
+  }
+
+  // ===== API keys =====
+
+  async function keysPage() {
+    const tbody = $("#keys tbody");
+    const status = $("#keys-status");
+    async function load() {
+      let items;
+      try { items = await all("/v1/api-keys"); } catch (r) { status.textContent = problemText(r); return; }
+      tbody.replaceChildren(...items.map((k) => el("tr", { "data-id": k.id },
+        el("td", {}, k.name),
+        el("td", {}, el("code", {}, `${k.prefix}…`)),
+        el("td", {}, k.role),
+        el("td", {}, timeEl(k.created_at)),
+        el("td", {}, k.revoked_at ? el("span", { class: "badge state-deleted" }, `revoked ${when(k.revoked_at)}`) : el("span", { class: "badge ok" }, "active")),
+        el("td", {}, k.revoked_at ? "" : el("button", {
+          type: "button", class: "danger revoke", "aria-label": `Revoke key ${k.name}`,
+          onclick: async (ev) => {
+            $("#revoke-name").textContent = `“${k.name}”`;
+            if ((await ask($("#revoke-dialog"))) !== "revoke") { ev.target.focus(); return; }
+            const r = await onramp.api("DELETE", `/v1/api-keys/${k.id}`);
+            status.textContent = r.ok ? `Key “${k.name}” revoked.` : problemText(r);
+            await load();
+            status.focus();
+          },
+        }, "Revoke")))));
+      status.textContent = items.length ? `${items.length} key${items.length === 1 ? "" : "s"}.` : "No API keys yet.";
+    }
+    status.tabIndex = -1;
+    const form = $("#key-form");
+    form.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      const r = await onramp.api("POST", "/v1/api-keys", { name: form.elements.name.value.trim() },
+        { "Idempotency-Key": uuid() });
+      if (!r.ok) {
+        onramp.showProblem(form, r.body);
+        form.elements.name.focus();
+        return;
+      }
+      onramp.clearProblem(form);
+      form.reset();
+      $("#new-key-text").textContent = r.body.key;
+      const box = $("#new-key");
+      box.hidden = false;
+      box.focus();
+      await load();
+    });
+    await load();
+  }
+
+  // ===== links =====
+
+  // Active connectors in no live link: what a link can take.
+  async function linkable() {
+    const [connectors, links] = await Promise.all([all("/v1/connectors?state=active"), all("/v1/links")]);
+    const taken = new Set();
+    for (const l of links) {
+      if (l.state === "deleted") continue;
+      for (const m of l.members) if (m.state !== "removed") taken.add(m.connector);
+    }
+    return { free: connectors.filter((c) => !taken.has(c.id)), links };
+  }
+
+  const connectorLabel = (c) => `${kindLabel(c.kind)} at ${c.location} (${c.id.slice(0, 8)})`;
+
+  async function linksPage() {
+    const status = $("#links-status");
+    const tbody = $("#links tbody");
+    const choices = $("#link-choices");
+    let data;
+    try { data = await linkable(); } catch (r) { status.textContent = problemText(r); return; }
+    choices.replaceChildren(...(data.free.length ? data.free.map((c) => {
+      const id = `pick-${c.id}`;
+      return el("div", { class: "checkbox" },
+        el("input", { type: "checkbox", id, name: "connector-choice", value: c.id }),
+        " ", el("label", { for: id }, connectorLabel(c)));
+    }) : [el("p", { class: "muted" }, "You have no active connector outside a link.")]));
+    tbody.replaceChildren(...data.links.map((l) => el("tr", { "data-id": l.id },
+      el("td", {}, el("a", { href: `/portal/links/${l.id}` }, l.name)),
+      el("td", {}, badge(l.state)),
+      el("td", {}, String(l.members.filter((m) => m.state !== "removed").length)),
+      el("td", {}, el("code", {}, l.route_target)),
+      el("td", {}, timeEl(l.created_at)))));
+    status.textContent = data.links.length ? `${data.links.length} link${data.links.length === 1 ? "" : "s"}.` : "No links yet.";
+
+    const form = $("#link-form");
+    form.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      const picked = [...form.querySelectorAll("input[name=connector-choice]:checked")].map((i) => i.value);
+      const r = await onramp.api("POST", "/v1/links", { name: form.elements.name.value.trim(), connectors: picked },
+        { "Idempotency-Key": uuid() });
+      if (!r.ok) {
+        onramp.showProblem(form, r.body);
+        const bad = form.querySelector("[aria-invalid=\"true\"]") || form.querySelector(".alert");
+        if (bad) { bad.tabIndex = bad.tabIndex < 0 ? -1 : bad.tabIndex; bad.focus(); }
+        return;
+      }
+      location.assign(`/portal/links/${r.body.id}`);
+    });
+  }
+
+  async function linkPage(root) {
+    const id = root.dataset.id;
+    const err = $("#link-error");
+    err.tabIndex = -1;
+    let pollTimer = null;
+
+    async function load() {
+      const r = await onramp.api("GET", `/v1/links/${id}`);
+      if (!r.ok) { showAlert(err, problemText(r)); return; }
+      const l = r.body;
+      let free = [];
+      try { free = (await linkable()).free; } catch (_) { /* the add list stays empty */ }
+      const names = new Map();
+      try { for (const c of await all("/v1/connectors")) names.set(c.id, connectorLabel(c)); } catch (_) { /* ids only */ }
+      $("#title").textContent = `Link ${l.name}`;
+      document.title = `Link ${l.name} · onramp`;
+      const st = $("#state");
+      st.className = `badge state-${l.state}`;
+      st.textContent = words(l.state);
+      facts($("#facts"), [["VRF", l.vrf_name], ["Route distinguisher", l.route_distinguisher],
+        ["Route target", l.route_target], ["Waiting on", WAITING[l.waiting_on] || l.waiting_on],
+        ["Last error", l.last_error]]);
+      const live = l.members.filter((m) => m.state !== "removed");
+      $("#members tbody").replaceChildren(...live.map((m) => el("tr", {},
+        el("td", {}, el("a", { href: `/portal/connectors/${m.connector}` }, names.get(m.connector) || m.connector)),
+        el("td", {}, badge(m.state)),
+        el("td", {}, m.state === "joined" && l.state !== "deleting" ? el("button", {
+          type: "button", "aria-label": `Remove ${names.get(m.connector) || m.connector} from the link`,
+          onclick: async () => {
+            const d = await onramp.api("DELETE", `/v1/links/${id}/connectors/${m.connector}`);
+            if (!d.ok) { showAlert(err, problemText(d)); err.focus(); return; }
+            showAlert(err, "");
+            await load();
+            $("#state").focus();
+          },
+        }, "Remove") : ""))));
+      const select = $("#add-connector");
+      select.replaceChildren(...(free.length
+        ? free.map((c) => el("option", { value: c.id }, connectorLabel(c)))
+        : [el("option", { value: "" }, "No active connector outside a link")]));
+      $("#add").disabled = !free.length || l.state === "deleting" || l.state === "deleted";
+      $("#delete").disabled = l.state === "deleting" || l.state === "deleted";
+      $("#timeline").replaceChildren(...l.timeline.map((e) => el("li", {},
+        timeEl(e.at), badge(e.state), " ", e.message, el("span", { class: "muted" }, ` (${e.actor})`))));
+      clearTimeout(pollTimer);
+      // Links have no event stream yet: while routers change, look again.
+      if (["configuring", "deleting"].includes(l.state) || live.some((m) => ["joining", "leaving", "left"].includes(m.state))) {
+        pollTimer = setTimeout(load, 2000);
+      }
+    }
+
+    $("#add-member").addEventListener("submit", async (e) => {
+      e.preventDefault();
+      const form = e.target;
+      const r = await onramp.api("POST", `/v1/links/${id}/connectors`, { connector: form.elements.connector.value },
+        { "Idempotency-Key": uuid() });
+      if (!r.ok) { onramp.showProblem(form, r.body); return; }
+      onramp.clearProblem(form);
+      await load();
+      $("#state").focus();
+    });
+
+    $("#delete").addEventListener("click", async () => {
+      if ((await ask($("#delete-dialog"))) !== "delete") { $("#delete").focus(); return; }
+      const r = await onramp.api("DELETE", `/v1/links/${id}`);
+      if (!r.ok) { showAlert(err, problemText(r)); err.focus(); return; }
+      showAlert(err, "");
+      await load();
+      $("#state").focus();
+    });
+
+    await load();
+  }
+
+  const pages = {
+    connectors: connectorsPage, order: orderPage, connector: connectorPage,
+    keys: keysPage, links: linksPage, link: linkPage,
+  };
+
+  document.addEventListener("DOMContentLoaded", () => {
+    const root = document.getElementById("portal-page");
+    const run = root && pages[root.dataset.page];
+    if (run) {
+      run(root).then(() => { root.dataset.ready = "true"; }, (e) => {
+        console.error(e);
+        root.dataset.ready = "error";
+      });
+    }
+  });
+})();
