@@ -25,6 +25,10 @@ cargo test --workspace --lib --bins --tests --no-fail-fast 2>&1 | tee "$log" || 
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed;?$/) p += $i; if ($(i+1) ~ /^failed;?$/) f += $i } }
      END { printf "onramp: %d passed, %d failed\n", p, f }' "$log"
 rm -f "$log"
+if [ -d artifacts/browser ]; then
+  echo "onramp: browser screenshots are in $(pwd)/artifacts/browser/"
+  find artifacts/browser -name '*.png' | sort | sed 's/^/  /'
+fi
 
 # The API against its own OpenAPI document, on the live dev stack.
 echo "== schemathesis (scripts/api-fuzz.sh)"

@@ -16,6 +16,11 @@ use onramp_workers::{AzureConfig, DxConfig, GcpConfig, GcpSettings, WorkerConfig
 
 /// The demo tenant's API key. Only ever valid on a dev stack, on loopback.
 pub const DEMO_API_KEY: &str = "onr_demo_local_only_key_0000000000";
+/// Sign-ins for the web front ends on a dev stack, printed at start.
+pub const DEMO_OPS_EMAIL: &str = "ops@onramp.local";
+pub const DEMO_OPS_PASSWORD: &str = "demo-ops-password";
+pub const DEMO_CUSTOMER_EMAIL: &str = "casey@demo-customer.local";
+pub const DEMO_CUSTOMER_PASSWORD: &str = "demo-customer-password";
 /// The operator's admin key on a dev stack (inventory admin API).
 pub const DEMO_ADMIN_KEY: &str = "onr_demo_local_only_admin_00000000";
 
@@ -199,7 +204,37 @@ pub async fn run(a: DevArgs) -> anyhow::Result<()> {
     )
     .await?;
 
-    onramp_store::seed::seed_admin_key(&db, DEMO_ADMIN_KEY).await?;
+    let operator = onramp_store::seed::seed_admin_key(&db, DEMO_ADMIN_KEY).await?;
+    // People for the web front ends: one of the operator's ops engineers
+    // (console) and one of the demo customer's staff (portal).
+    for (tenant_id, email, name, role, password) in [
+        (
+            operator,
+            DEMO_OPS_EMAIL,
+            "Olivia Ops",
+            "ops",
+            DEMO_OPS_PASSWORD,
+        ),
+        (
+            seeded.tenant_id,
+            DEMO_CUSTOMER_EMAIL,
+            "Casey Customer",
+            "customer",
+            DEMO_CUSTOMER_PASSWORD,
+        ),
+    ] {
+        onramp_store::users::ensure_user(
+            &db,
+            &onramp_store::users::NewUser {
+                tenant_id,
+                email,
+                name,
+                role,
+                password,
+            },
+        )
+        .await?;
+    }
 
     let mut cfg = WorkerConfig::new(
         nats.url(),
@@ -251,7 +286,7 @@ pub async fn run(a: DevArgs) -> anyhow::Result<()> {
         .with_context(|| format!("binding {} (is another onramp running?)", a.listen))?;
     let base = format!("http://{}", listener.local_addr()?);
     let mut api_rx = rx.clone();
-    let api = tokio::spawn(onramp_api::serve(
+    let api = tokio::spawn(onramp_web::serve(
         listener,
         onramp_api::AppState::new(db, secrets).with_azure(Some(azure)),
         async move {
@@ -273,6 +308,8 @@ pub async fn run(a: DevArgs) -> anyhow::Result<()> {
         r#"
 onramp dev stack is up (tenant "Demo Customer", id {tenant}).
 
+  Portal        {base}/portal    sign in as {cust_email} / {cust_password}
+  Ops console   {base}/console   sign in as {ops_email} / {ops_password}
   API           {base}/v1
   Swagger UI    {base}/docs
   OpenAPI       {base}/openapi.json
@@ -346,6 +383,10 @@ Ctrl-C stops everything.
         tenant = seeded.tenant_id,
         key = DEMO_API_KEY,
         admin_key = DEMO_ADMIN_KEY,
+        cust_email = DEMO_CUSTOMER_EMAIL,
+        cust_password = DEMO_CUSTOMER_PASSWORD,
+        ops_email = DEMO_OPS_EMAIL,
+        ops_password = DEMO_OPS_PASSWORD,
         aws = sim.endpoint_url(),
         azure = azure_sim.endpoint_url(),
         gcp = gcp_sim.endpoint_url(),

@@ -506,7 +506,7 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding {}", a.listen))?;
     tracing::info!(addr = %listener.local_addr()?, "API listening");
-    onramp_api::serve(
+    onramp_web::serve(
         listener,
         onramp_api::AppState::new(db, secrets).with_azure(azure),
         shutdown_signal(),

@@ -11,7 +11,7 @@
 #![allow(clippy::result_large_err)]
 
 mod admin;
-mod auth;
+pub mod auth;
 mod azure;
 mod body;
 mod connectors;

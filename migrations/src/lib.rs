@@ -9,6 +9,7 @@ mod m0001_initial;
 mod m0002_idempotency;
 mod m0003_webhooks;
 mod m0004_links;
+mod m0005_users_sessions;
 mod m0006_ticket_tasks;
 
 pub struct Migrator;
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0002_idempotency::Migration),
             Box::new(m0003_webhooks::Migration),
             Box::new(m0004_links::Migration),
+            Box::new(m0005_users_sessions::Migration),
             Box::new(m0006_ticket_tasks::Migration),
         ]
     }

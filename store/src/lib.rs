@@ -23,6 +23,7 @@ pub mod secrets;
 pub mod seed;
 pub mod tasks;
 pub mod ticket_providers;
+pub mod users;
 pub mod webhooks;
 
 pub use db::{connect, connect_and_migrate};

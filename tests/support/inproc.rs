@@ -79,7 +79,7 @@ pub async fn start_with(postgres: bool, vlans: (u16, u16)) -> Result<Api> {
     let base = format!("http://{}", listener.local_addr()?);
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let state = onramp_api::AppState::new(db.clone(), secrets.clone());
-    tokio::spawn(onramp_api::serve(listener, state, async {
+    tokio::spawn(onramp_web::serve(listener, state, async {
         let _ = rx.await;
     }));
     Ok(Api {
@@ -161,8 +161,62 @@ impl Reply {
     }
 }
 
+/// A browser's sign-in, for calls made as a signed-in person.
+#[allow(dead_code)]
+pub struct Session {
+    /// `onramp_session=<token>`, for the `Cookie` header.
+    pub cookie: String,
+    /// The session's CSRF token (`X-CSRF-Token`, or a form's `csrf_token`).
+    pub csrf: String,
+}
+
 #[allow(dead_code)]
 impl Api {
+    /// A user of `tenant_id` with `role`; their email and password.
+    pub async fn user(&self, tenant_id: uuid::Uuid, role: &str) -> Result<(String, String)> {
+        let email = format!("{role}-{}@example.test", uuid::Uuid::new_v4().simple());
+        let password = format!("pw-{}", uuid::Uuid::new_v4().simple());
+        onramp_store::users::create_user(
+            &self.db,
+            &onramp_store::users::NewUser {
+                tenant_id,
+                email: &email,
+                name: role,
+                role,
+                password: &password,
+            },
+        )
+        .await?;
+        Ok((email, password))
+    }
+
+    /// Signs in through `POST /login` as a browser would.
+    pub async fn sign_in(&self, email: &str, password: &str) -> Result<Session> {
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()?;
+        let r = http
+            .post(format!("{}/login", self.base))
+            .form(&[("email", email), ("password", password)])
+            .send()
+            .await?;
+        anyhow::ensure!(r.status().as_u16() == 303, "sign-in: {}", r.status());
+        let cookie = r
+            .headers()
+            .get("set-cookie")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .ok_or_else(|| anyhow::anyhow!("sign-in set no cookie"))?
+            .to_string();
+        let token = cookie.trim_start_matches("onramp_session=");
+        let s = onramp_store::users::session(&self.db, token)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("no session behind the cookie"))?;
+        Ok(Session {
+            cookie,
+            csrf: s.csrf_token,
+        })
+    }
     /// Any request, with `key` as the bearer and `body` as JSON.
     pub async fn call(
         &self,

@@ -24,6 +24,18 @@ use onramp_simulators::gcp_pi::{GcpPiSim, GcpSimConfig, RunningGcpSim};
 use onramp_store::seed::{Seed, SeedDx, SeedEr, SeedGcp, SeedPe};
 use serde_json::Value;
 
+/// Where a browser test saves its screenshots, emptied first:
+/// `$ONRAMP_ARTIFACTS/<test>`, by default `artifacts/browser/<test>` in the
+/// workspace, which `scripts/test.sh` names when the suite ends.
+pub fn artifacts_dir(test: &str) -> PathBuf {
+    let root = std::env::var_os("ONRAMP_ARTIFACTS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("artifacts/browser"));
+    let dir = root.join(test);
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Db {
     Sqlite,

@@ -1,0 +1,193 @@
+//! Who is signed in: the session cookie, read into a [`WebUser`] for pages,
+//! and the guards pages use ([`Staff`] for the ops console).
+
+use std::time::Duration;
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use onramp_api::AppState;
+use onramp_api::auth::{SESSION_COOKIE, session_cookie};
+use onramp_store::auth::{ROLE_ADMIN, ROLE_OPS};
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::render::error_page;
+
+/// How long a sign-in lasts.
+pub const SESSION_TTL: Duration = Duration::from_secs(12 * 3600);
+
+/// A signed-in person, as pages need them.
+#[derive(Clone, Debug)]
+pub struct WebUser {
+    pub user_id: Uuid,
+    pub email: String,
+    pub name: String,
+    /// `customer`, `ops` or `admin`, as for API keys.
+    pub role: String,
+    pub tenant_id: Uuid,
+    pub tenant_name: String,
+    /// Forms post it back and scripts send it as `X-CSRF-Token`.
+    pub csrf_token: String,
+}
+
+/// What templates see of the signed-in person (`user` in the layout).
+#[derive(Serialize)]
+pub struct UserView {
+    pub email: String,
+    pub name: String,
+    pub role: String,
+    pub tenant: String,
+    pub csrf_token: String,
+    pub staff: bool,
+}
+
+impl WebUser {
+    /// The audit record's "who".
+    pub fn actor(&self) -> String {
+        format!("user {}", self.email)
+    }
+
+    /// Operator staff: the ops console is theirs.
+    pub fn is_staff(&self) -> bool {
+        self.role == ROLE_OPS || self.role == ROLE_ADMIN
+    }
+
+    /// Where this person lands after signing in.
+    pub fn home(&self) -> &'static str {
+        if self.is_staff() {
+            "/console"
+        } else {
+            "/portal"
+        }
+    }
+
+    /// `console` or `portal`: which navigation the layout shows.
+    pub fn home_area(&self) -> &'static str {
+        if self.is_staff() { "console" } else { "portal" }
+    }
+
+    pub fn view(&self) -> UserView {
+        UserView {
+            email: self.email.clone(),
+            name: self.name.clone(),
+            role: self.role.clone(),
+            tenant: self.tenant_name.clone(),
+            csrf_token: self.csrf_token.clone(),
+            staff: self.is_staff(),
+        }
+    }
+
+    /// Checks the CSRF token a form posted. The cookie alone proves only
+    /// that the browser is signed in, not that this page sent the form.
+    #[allow(clippy::result_large_err)]
+    pub fn check_csrf(&self, posted: &str) -> Result<(), Response> {
+        if !posted.is_empty() && posted == self.csrf_token {
+            Ok(())
+        } else {
+            Err(error_page(
+                StatusCode::FORBIDDEN,
+                "The form has expired",
+                "This form was not sent by an onramp page of your current session. \
+                 Go back, reload the page and try again.",
+                Some(self),
+            ))
+        }
+    }
+}
+
+/// The session as a [`WebUser`], or `None` when the request carries no live
+/// session.
+pub async fn current(parts: &Parts, state: &AppState) -> Option<WebUser> {
+    let token = session_cookie(&parts.headers)?;
+    let s = match onramp_store::users::session(&state.db, &token).await {
+        Ok(s) => s?,
+        Err(e) => {
+            tracing::error!(error = %e, "reading a session failed");
+            return None;
+        }
+    };
+    Some(WebUser {
+        user_id: s.user.id,
+        email: s.user.email,
+        name: s.user.name,
+        role: s.user.role,
+        tenant_id: s.tenant.id,
+        tenant_name: s.tenant.name,
+        csrf_token: s.csrf_token,
+    })
+}
+
+/// `/login?next=<this page>`: after signing in, the person comes back here.
+fn to_login(parts: &Parts) -> Response {
+    let here = parts
+        .uri
+        .path_and_query()
+        .map(|p| p.as_str())
+        .unwrap_or("/");
+    let mut next = String::new();
+    for b in here.bytes() {
+        if b.is_ascii_alphanumeric() || b"/-_.~".contains(&b) {
+            next.push(b as char);
+        } else {
+            next.push_str(&format!("%{b:02X}"));
+        }
+    }
+    Redirect::to(&format!("/login?next={next}")).into_response()
+}
+
+impl FromRequestParts<AppState> for WebUser {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        current(parts, state).await.ok_or_else(|| to_login(parts))
+    }
+}
+
+/// A signed-in ops or admin user. Customers get a 403 page: the console
+/// shows every tenant's orders.
+#[derive(Clone, Debug)]
+pub struct Staff(pub WebUser);
+
+impl FromRequestParts<AppState> for Staff {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let user = WebUser::from_request_parts(parts, state).await?;
+        if !user.is_staff() {
+            return Err(error_page(
+                StatusCode::FORBIDDEN,
+                "The ops console is for the operator's staff",
+                "You are signed in as a customer. Your connectors are in the portal.",
+                Some(&user),
+            ));
+        }
+        Ok(Staff(user))
+    }
+}
+
+/// The `Set-Cookie` value that signs a browser in.
+pub fn session_set_cookie(token: &str) -> HeaderValue {
+    // HttpOnly: scripts never see the token. SameSite=Lax: another site can
+    // link here but cannot post with it; changes also need the CSRF token.
+    HeaderValue::from_str(&format!(
+        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}",
+        SESSION_TTL.as_secs()
+    ))
+    .expect("a session token is a valid header value")
+}
+
+/// The `Set-Cookie` value that signs a browser out.
+pub fn session_clear_cookie() -> HeaderValue {
+    HeaderValue::from_str(&format!(
+        "{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"
+    ))
+    .expect("a constant header value")
+}
+
+/// Adds `cookie` to a response.
+pub fn with_cookie(mut resp: Response, cookie: HeaderValue) -> Response {
+    resp.headers_mut().append(header::SET_COOKIE, cookie);
+    resp
+}
