@@ -35,6 +35,11 @@ pub(crate) enum Step<E> {
     /// A transient failure with the CSP's own hint of when to try again
     /// (Retry-After); never sooner than that.
     RetryIn(String, Duration),
+    /// The action is done, and its result is not this job's to report: a
+    /// person will (an ops task was opened; completing it commits the
+    /// machine's event). Ack the job without a transition; the state, and
+    /// so the standing action, stays as it is.
+    Parked,
 }
 
 pub(crate) fn done<E>(event: E, actor: &'static str) -> Step<E> {

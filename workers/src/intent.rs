@@ -122,6 +122,11 @@ pub fn attachments_of(
                 single_attachment(row, &res, vrf, "", description),
             )]
         }
+        "ticket-csp" => {
+            let res = Resources::from_json(&row.resources)?;
+            let params = onramp_store::model::TicketCspParams::from_json(&row.params)?;
+            vec![(res.pe_id, ticket_attachment(row, &res, &params, vrf))]
+        }
         "azure-expressroute" => {
             let res = AzureResources::from_json(&row.resources)?;
             let params = AzureExpressRouteParams::from_json(&row.params)?;
@@ -227,4 +232,29 @@ pub fn azure_peering_request(res: &AzureResources, auth_key: &str) -> PeeringReq
         vlan_id: res.c_tag,
         shared_key: Some(auth_key.to_string()),
     }
+}
+
+/// The PE attachment of a `ticket-csp` connector: its resources already
+/// hold what the provider assigned (VLAN, peer address and ASN, stored when
+/// ops completed the tasks), so this is a single attachment without MD5
+/// (no provider's runbook asks for one yet), described with the provider's
+/// circuit or ticket id when ops recorded one.
+pub fn ticket_attachment(
+    row: &connector::Model,
+    res: &Resources,
+    params: &onramp_store::model::TicketCspParams,
+    vrf: &VrfIntent,
+) -> AttachmentIntent {
+    let reference = ["provider_circuit_id", "provider_ticket"]
+        .iter()
+        .find_map(|k| params.values.get(*k))
+        .map(|v| format!(" {v}"))
+        .unwrap_or_default();
+    single_attachment(
+        row,
+        res,
+        vrf,
+        "",
+        format!("onramp {} {}{reference}", row.id, params.provider),
+    )
 }

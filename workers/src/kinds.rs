@@ -7,7 +7,7 @@ use serde::de::DeserializeOwned;
 
 use onramp_state_machines::{
     aws_hosted_connection as hc, aws_hosted_vif as vif, azure_expressroute as er,
-    gcp_partner_interconnect as gpi,
+    gcp_partner_interconnect as gpi, ticket_csp as tc,
 };
 use onramp_store::entity::connector;
 
@@ -15,6 +15,7 @@ use crate::actions::{Actions, Step};
 use crate::aws_hc::HostedConnectionActions;
 use crate::azure::AzureActions;
 use crate::gcp::GcpActions;
+use crate::ticket::TicketActions;
 
 /// One machine step, in the terms the runner persists.
 pub(crate) struct Stepped<S> {
@@ -43,6 +44,14 @@ pub(crate) trait Kind: Send + Sync {
     type Event: Send + Sync;
 
     fn current_action(state: &Self::State) -> Option<Self::Action>;
+    /// The action a job names (`job.action`, the action's snake_case
+    /// name), or None if this kind has no such action. The default reads
+    /// the name as a unit variant; a kind whose actions carry data maps the
+    /// name onto what `state` stands for (a stale job then compares unequal
+    /// to the standing action and is dropped).
+    fn parse_action(name: &str, _state: &Self::State) -> Option<Self::Action> {
+        serde_json::from_value(serde_json::Value::String(name.to_string())).ok()
+    }
     fn action_name(action: Self::Action) -> &'static str;
     /// The action whose commit hands the connector's allocations back.
     fn releases(action: Self::Action) -> bool;
@@ -129,3 +138,61 @@ kind!(Actions, vif);
 kind!(AzureActions, er);
 kind!(GcpActions, gpi, resources = crate::gcp::resources_after);
 kind!(HostedConnectionActions, hc);
+
+// `ticket-csp` by hand: its `open_task` action carries the step, so a job
+// (which names only the action) is read against the connector's state, and
+// its release action is called `release`.
+impl Kind for TicketActions {
+    type State = tc::State;
+    type Action = tc::Action;
+    type Event = tc::Event;
+
+    fn current_action(state: &tc::State) -> Option<tc::Action> {
+        tc::current_action(state)
+    }
+    fn parse_action(name: &str, state: &tc::State) -> Option<tc::Action> {
+        match name {
+            // The standing open_task, if the state has one; otherwise one
+            // no state stands for, so the job is dropped as stale.
+            "open_task" => Some(match tc::current_action(state) {
+                Some(a @ tc::Action::OpenTask { .. }) => a,
+                _ => tc::Action::OpenTask {
+                    step_index: usize::MAX,
+                },
+            }),
+            other => serde_json::from_value(serde_json::Value::String(other.to_string())).ok(),
+        }
+    }
+    fn action_name(action: tc::Action) -> &'static str {
+        action.as_str()
+    }
+    fn releases(action: tc::Action) -> bool {
+        action == tc::Action::Release
+    }
+    fn event_name(event: &tc::Event) -> &'static str {
+        event.name()
+    }
+    fn handle(state: &tc::State, event: &tc::Event) -> Stepped<tc::State> {
+        let out = tc::handle(state, event);
+        Stepped {
+            first_action: out.actions.first().map(|a| a.as_str()),
+            has_actions: !out.actions.is_empty(),
+            changed: out.changed,
+            note: out.note,
+            state: out.state,
+        }
+    }
+    fn state_name(state: &tc::State) -> &'static str {
+        tc::state_name(state)
+    }
+    fn waiting_on(state: &tc::State) -> &'static str {
+        tc::waiting_on(state).as_str()
+    }
+    fn execute(
+        &self,
+        action: tc::Action,
+        row: &connector::Model,
+    ) -> impl Future<Output = Result<Step<tc::Event>, onramp_store::Error>> + Send {
+        TicketActions::execute(self, action, row)
+    }
+}

@@ -27,6 +27,7 @@ mod queue;
 mod relay;
 mod router_push;
 mod runner;
+mod ticket;
 pub mod webhooks;
 
 use std::path::PathBuf;

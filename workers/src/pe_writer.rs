@@ -137,6 +137,43 @@ impl PeWriter {
         result.map(|()| true)
     }
 
+    /// Whether the PE's running config carries a BGP neighbor at `address`
+    /// with `peer_as` (in any VRF): what a ticket provider's BGP check can
+    /// see on a platform without operational BGP state (the reference PE's
+    /// model is config only). Read-only; takes no lease.
+    pub(crate) async fn neighbor_configured(
+        &self,
+        pe: &pe_router::Model,
+        address: &str,
+        peer_as: u32,
+    ) -> Result<bool, Transient> {
+        let target = self.target(pe)?;
+        let loaded = self.platform(&pe.platform).map_err(Transient)?;
+        let running = onramp_pe_netconf::get_running(&target)
+            .await
+            .map_err(|e| Transient(format!("PE {}: reading running: {e}", pe.name)))?;
+        let facts = PeFacts::from_running(&loaded.platform, &running)
+            .map_err(|e| Transient(format!("PE {}: reading running: {e}", pe.name)))?;
+        Ok(facts
+            .neighbors
+            .iter()
+            .any(|n| n.address == address && n.peer_as == Some(peer_as)))
+    }
+
+    fn target(&self, pe: &pe_router::Model) -> Result<PeTarget, Transient> {
+        Ok(PeTarget {
+            name: pe.name.clone(),
+            host: pe.host.clone(),
+            port: pe.port as u16,
+            username: pe.username.clone(),
+            password: self
+                .secrets
+                .open(&pe.password)
+                .map_err(|e| Transient(format!("PE {} credentials: {e}", pe.name)))?,
+            host_key_fingerprint: pe.host_key_fingerprint.clone(),
+        })
+    }
+
     async fn drain(&self, pe: &pe_router::Model) -> Result<(), Transient> {
         let target = PeTarget {
             name: pe.name.clone(),

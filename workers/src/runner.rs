@@ -18,6 +18,7 @@ use crate::gcp::GcpActions;
 use crate::kinds::Kind;
 use crate::links::{LinkWorker, Settled};
 use crate::pe_writer::PeWriter;
+use crate::ticket::TicketActions;
 use crate::{Error, WorkerConfig, queue};
 
 /// Runs jobs until `shutdown` fires.
@@ -42,6 +43,7 @@ pub async fn run_worker(
         azure: AzureActions::new(db.clone(), &cfg, writer.clone()),
         gcp: GcpActions::new(db.clone(), &cfg, writer.clone()),
         aws_hc: HostedConnectionActions::new(db.clone(), &cfg, writer.clone()),
+        ticket: TicketActions::new(db.clone(), writer.clone()),
         links: LinkWorker::new(db.clone(), &cfg, writer),
         db,
         cfg: cfg.clone(),
@@ -102,6 +104,7 @@ struct Ctx {
     azure: AzureActions,
     gcp: GcpActions,
     aws_hc: HostedConnectionActions,
+    ticket: TicketActions,
     links: LinkWorker,
 }
 
@@ -178,6 +181,7 @@ impl Ctx {
             "azure-expressroute" => self.run_kind(&self.azure, row, job, delivered).await,
             "gcp-partner-interconnect" => self.run_kind(&self.gcp, row, job, delivered).await,
             "aws-hosted-connection" => self.run_kind(&self.aws_hc, row, job, delivered).await,
+            "ticket-csp" => self.run_kind(&self.ticket, row, job, delivered).await,
             other => {
                 tracing::error!(connector = %row.id, kind = %other, "no worker for this kind; dropping job");
                 Ok(Settle::Ack)
@@ -195,9 +199,7 @@ impl Ctx {
         let state: K::State = serde_json::from_str(&row.machine_state).map_err(|e| {
             onramp_store::Error::Corrupt(format!("machine state of {}: {e}", row.id))
         })?;
-        let Ok(action) =
-            serde_json::from_value::<K::Action>(serde_json::Value::String(job.action.clone()))
-        else {
+        let Some(action) = K::parse_action(&job.action, &state) else {
             tracing::error!(connector = %row.id, action = %job.action, "unknown action; dropping job");
             return Ok(Settle::Ack);
         };
@@ -239,6 +241,13 @@ impl Ctx {
                 return Ok(Settle::Nak(after.max(self.backoff(delivered))));
             }
             Step::Wait(d) => return Ok(Settle::Nak(d)),
+            Step::Parked => {
+                if row.last_error.is_some() {
+                    store::set_last_error_cleared(&self.db, row.id, row.step).await?;
+                }
+                tracing::info!(connector = %row.id, action = name, "done; waiting for a person");
+                return Ok(Settle::Ack);
+            }
             Step::Done {
                 event,
                 actor,
