@@ -15,6 +15,7 @@ use axum::Router;
 use onramp_api::AppState;
 
 mod assets;
+mod console;
 mod login;
 pub mod render;
 pub mod session;
@@ -23,6 +24,7 @@ pub mod session;
 pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(login::router())
+        .merge(console::router())
         .merge(assets::router())
         .with_state(state)
 }
