@@ -235,6 +235,14 @@ pub async fn run(a: DevArgs) -> anyhow::Result<()> {
         )
         .await?;
     }
+    // Ticket-based providers (issue 6): their NNIs on pe2's ge-0/0/4; the
+    // admin key can work their ops tasks (ops and admin keys both can).
+    onramp_store::seed::seed_ticket_providers(
+        &db,
+        &onramp_store::seed::demo_ticket_providers(1, "ge-0/0/4"),
+        &seeded.pe_ids,
+    )
+    .await?;
 
     let mut cfg = WorkerConfig::new(
         nats.url(),
@@ -369,6 +377,17 @@ AWS hosted connection: order, accept it, create your VIF on it, report the VIF:
   curl -s -X PUT {base}/v1/connectors/<id>/vif \
     -H 'Authorization: Bearer {key}' -H 'Content-Type: application/json' \
     -d '{{"customer_address":"169.254.10.2/30","amazon_address":"169.254.10.1/30","asn":65010,"auth_key":"demo-bgp-key-0001"}}'
+
+Oracle FastConnect (a ticket-based provider): order, then do the ops tasks
+as the operator's team would (the admin key works them; GET /v1/ticket-providers):
+  curl -s -X POST {base}/v1/connectors \
+    -H 'Authorization: Bearer {key}' -H 'Content-Type: application/json' \
+    -d '{{"kind":"ticket-csp","provider":"oracle-fastconnect","location":"OCI-ASH","bandwidth":"1Gbps"}}'
+  curl -s {base}/v1/tasks -H 'Authorization: Bearer {admin_key}'
+  curl -s -X POST {base}/v1/tasks/<task id>/claim -H 'Authorization: Bearer {admin_key}'
+  curl -s -X POST {base}/v1/tasks/<task id>/complete -H 'Authorization: Bearer {admin_key}' \
+    -H 'Content-Type: application/json' -d '{{"values":{{"provider_ticket":"SR-3-1234"}}}}'
+  (step 2: {{"values":{{"provider_vlan":"812","provider_peer_ip":"<second address of the /30>/30","provider_asn":"31898"}}}})
 
 Deprovision:
   curl -s -X DELETE {base}/v1/connectors/<id> -H 'Authorization: Bearer {key}'

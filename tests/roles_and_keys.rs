@@ -8,6 +8,10 @@
 //!   admin route is covered without editing this file; a new customer route
 //!   with an id fails the matrix until it is added here. No key, an unknown
 //!   key and a revoked key get 401 on every secured operation.
+//! - Ops tasks (`/v1/tasks...`, enumerated from the document): every
+//!   customer key, the connector owner's included, gets 403 on every
+//!   operation with a real task's id; ops and admin keys get in. These
+//!   routes are the operator's, so they are outside the tenant matrix.
 //! - Key lifecycle (SQLite and PostgreSQL): a key is shown once, never
 //!   listed, stored as its SHA-256 digest only, works, and gets 401 as soon
 //!   as it is revoked, also when it revoked itself; customers cannot mint
@@ -215,6 +219,12 @@ fn fill(path: &str, id: &str) -> String {
     out
 }
 
+/// Routes only ops and admin keys reach (customers get 403 whatever the
+/// object): the operator's task queue.
+fn ops_only(path: &str) -> bool {
+    path == "/v1/tasks" || path.starts_with("/v1/tasks/")
+}
+
 /// A valid body for `method`, so that only authorization can refuse it.
 fn some_body(method: &str) -> Option<Value> {
     matches!(method, "POST" | "PUT" | "PATCH").then(|| json!({}))
@@ -363,7 +373,7 @@ async fn a_customer_sees_only_its_own_tenant() -> Result<()> {
         .map(|(m, p, _, _)| (m.to_string(), p.to_string()))
         .collect();
     for (method, path, _) in operations() {
-        if path.contains('{') && !path.starts_with("/v1/admin/") {
+        if path.contains('{') && !path.starts_with("/v1/admin/") && !ops_only(&path) {
             assert!(
                 covered.contains(&(method.clone(), path.clone())),
                 "{method} {path} names an object but is not in the tenant-isolation matrix; add it"
@@ -408,7 +418,12 @@ async fn a_customer_sees_only_its_own_tenant() -> Result<()> {
     // A's id as one that does not exist.
     assert!(before.events > 0, "the order recorded no event");
     for (method, path, secured) in operations() {
-        if method != "GET" || path.contains('{') || path.starts_with("/v1/admin/") || !secured {
+        if method != "GET"
+            || path.contains('{')
+            || path.starts_with("/v1/admin/")
+            || ops_only(&path)
+            || !secured
+        {
             continue;
         }
         let params = query_params(&path);
@@ -968,4 +983,106 @@ async fn admins_create_tenants_with_a_first_key() -> Result<()> {
 #[tokio::test(flavor = "multi_thread")]
 async fn admins_create_tenants_with_a_first_key_postgres() -> Result<()> {
     tenants(true).await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn only_ops_and_admin_keys_reach_the_tasks_api() -> Result<()> {
+    use onramp_store::entity::{ops_audit, ops_task, pe_router};
+    let api = start(false).await?;
+    let admin = admin_key(&api).await?;
+    let (_, ops) = api
+        .tenant_with_key("NOC", onramp_store::auth::ROLE_OPS)
+        .await?;
+    let (_, other) = customer(&api, "Globex").await?;
+    // A ticket-csp connector of Acme's with its first task open (no worker
+    // runs here: the task is opened as the worker would).
+    let pe1 = pe_router::Entity::find().one(&api.db).await?.expect("pe1");
+    onramp_store::seed::seed_ticket_providers(
+        &api.db,
+        &onramp_store::seed::demo_ticket_providers(0, "ge-0/0/4"),
+        &[pe1.id],
+    )
+    .await?;
+    let order = post(
+        &api,
+        "/v1/connectors",
+        &api.key,
+        json!({"kind": "ticket-csp", "provider": "ibm-direct-link", "location": "IBM-WDC", "bandwidth": "1Gbps"}),
+    )
+    .await?;
+    assert_eq!(order.status, 202, "{:#}", order.body);
+    let row = connector::Entity::find_by_id(order.str("id").parse::<Uuid>()?)
+        .one(&api.db)
+        .await?
+        .expect("connector");
+    let task = onramp_store::tasks::open(&api.db, &row, 0).await?;
+    let task_id = task.id.to_string();
+
+    let task_ops: Vec<(String, String)> = operations()
+        .into_iter()
+        .filter(|(_, path, _)| ops_only(path))
+        .map(|(m, p, _)| (m, p))
+        .collect();
+    assert!(task_ops.len() >= 7, "{task_ops:?}");
+    for (method, path) in &task_ops {
+        for (who, key) in [("owner", &api.key), ("other customer", &other)] {
+            let r = send(
+                &api,
+                method,
+                &fill(path, &task_id),
+                Some(key),
+                some_body(method),
+                &[],
+            )
+            .await?;
+            r.assert_problem(403, "forbidden", &format!("{who}: {method} {path}"));
+        }
+    }
+    let unchanged = ops_task::Entity::find_by_id(task.id)
+        .one(&api.db)
+        .await?
+        .expect("task");
+    assert_eq!(unchanged, task, "the refusals changed nothing");
+    assert_eq!(
+        ops_audit::Entity::find().count(&api.db).await?,
+        1,
+        "only the opening is audited"
+    );
+
+    // Ops and admin keys get in, and see every tenant's tasks.
+    for key in [&ops, &admin] {
+        let list = get(&api, "/v1/tasks", key).await?;
+        assert_eq!(list.status, 200, "{:#}", list.body);
+        assert_eq!(list.body["items"][0]["id"], task_id.as_str());
+        let one = get(&api, &format!("/v1/tasks/{task_id}"), key).await?;
+        assert_eq!(one.status, 200, "{:#}", one.body);
+    }
+    let claimed = post(&api, &format!("/v1/tasks/{task_id}/claim"), &ops, json!({})).await?;
+    assert_eq!(claimed.status, 200, "{:#}", claimed.body);
+    let r = post(
+        &api,
+        &format!("/v1/tasks/{task_id}/claim"),
+        &admin,
+        json!({}),
+    )
+    .await?;
+    r.assert_problem(409, "claimed_by_other", "admin claims ops' task");
+    let r = post(
+        &api,
+        &format!("/v1/tasks/{task_id}/unclaim?force=true"),
+        &admin,
+        json!({}),
+    )
+    .await?;
+    assert_eq!(r.status, 200, "{:#}", r.body);
+    let d = get(&api, &format!("/v1/tasks/{task_id}"), &admin).await?;
+    let actions: Vec<&str> = d.body["audit"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["open", "claim", "unclaim"]);
+    assert_eq!(d.body["audit"][2]["detail"]["forced"], true);
+    Ok(())
 }

@@ -13,6 +13,7 @@ use onramp_router_templates::{Operation, Platform};
 use onramp_state_machines::aws_hosted_vif::{self as vif, Event as VifEvent};
 use onramp_state_machines::{
     aws_hosted_connection as hc, azure_expressroute as er, gcp_partner_interconnect as gpi,
+    ticket_csp as tc,
 };
 use onramp_store::connectors::{Initial, Mode, Transition};
 use onramp_store::entity::{connector, nni};
@@ -33,7 +34,7 @@ use crate::problem::{FieldError, Problem};
 use crate::views::{
     AwsHostedConnectionOrder, AwsHostedVifOrder, AzureExpressRouteOrder, Connector, ConnectorList,
     ConnectorOrder, CspCall, EventList, GcpPartnerInterconnectOrder, HostedVifReport, Location,
-    LocationList, Peering, Plan, RouterChange,
+    LocationList, Peering, Plan, RouterChange, TicketCspOrder,
 };
 
 pub const KINDS: &[&str] = &[
@@ -41,6 +42,7 @@ pub const KINDS: &[&str] = &[
     "aws-hosted-connection",
     "azure-expressroute",
     "gcp-partner-interconnect",
+    "ticket-csp",
 ];
 
 /// Hosted connection speeds AWS accepts from partners (csp-apis.md).
@@ -125,6 +127,10 @@ async fn create_connector(
         "aws-hosted-connection" => {
             let order: AwsHostedConnectionOrder = crate::body::from_value(value)?;
             return create_hosted_connection(&state, &tenant, q.dry_run, &order).await;
+        }
+        "ticket-csp" => {
+            let order: TicketCspOrder = crate::body::from_value(value)?;
+            return create_ticket(&state, &tenant, q.dry_run, &order).await;
         }
         _ => {}
     }
@@ -243,6 +249,29 @@ async fn create_gcp(
     )
     .await?;
     tracing::info!(connector = %row.id, kind = %order.kind, tenant = %tenant.name, location = %nni.location_code, "connector ordered");
+    Ok(accepted(Connector::from_row(&row, &nni)?))
+}
+
+async fn create_ticket(
+    state: &AppState,
+    tenant: &Tenant,
+    dry_run: bool,
+    order: &TicketCspOrder,
+) -> Result<Response, Problem> {
+    let (nni, params) = crate::ticket::check(state, order).await?;
+    if dry_run {
+        return Ok(Json(crate::ticket::plan(state, tenant, &nni, &params).await?).into_response());
+    }
+    let initial = crate::ticket::initial(
+        &params,
+        format!(
+            "Ordered {} from {} at {}",
+            params.bandwidth, params.provider_name, nni.location_code
+        ),
+    );
+    let row = store::create_ticket_csp(&state.db, tenant.id, &nni, &params, &initial, Mode::Commit)
+        .await?;
+    tracing::info!(connector = %row.id, kind = %order.kind, tenant = %tenant.name, provider = %params.provider, location = %nni.location_code, "connector ordered");
     Ok(accepted(Connector::from_row(&row, &nni)?))
 }
 
@@ -933,6 +962,18 @@ fn delete_transition(row: &connector::Model) -> Result<Option<Transition>, Probl
                 out.changed,
             )
         }
+        "ticket-csp" => {
+            let current: tc::State = serde_json::from_str(&row.machine_state).map_err(corrupt)?;
+            let out = tc::handle(&current, &tc::Event::DeleteRequested);
+            (
+                tc::state_name(&out.state),
+                serde_json::to_string(&out.state).expect("state serializes"),
+                tc::waiting_on(&out.state).as_str(),
+                out.note,
+                out.actions.first().map(|a| a.as_str().to_string()),
+                out.changed,
+            )
+        }
         _ => {
             let current: vif::State = serde_json::from_str(&row.machine_state).map_err(corrupt)?;
             let out = vif::handle(&current, &VifEvent::DeleteRequested);
@@ -995,6 +1036,20 @@ async fn list_locations(
                     region: n.region,
                     csp: n.csp,
                     kinds: kinds.iter().map(|k| k.to_string()).collect(),
+                }),
+        );
+    }
+    for p in onramp_store::ticket_providers::list(&state.db).await? {
+        items.extend(
+            inventory::nnis(&state.db, &p.key)
+                .await?
+                .into_iter()
+                .map(|n| Location {
+                    code: n.location_code,
+                    name: n.name,
+                    region: n.region,
+                    csp: n.csp,
+                    kinds: vec!["ticket-csp".to_string()],
                 }),
         );
     }

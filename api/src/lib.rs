@@ -26,6 +26,8 @@ mod links;
 mod openapi;
 mod page;
 pub mod problem;
+mod tasks;
+mod ticket;
 mod views;
 mod webhooks;
 
@@ -105,6 +107,7 @@ fn routes() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(keys::router())
         .merge(links::router())
         .merge(webhooks::router())
+        .merge(tasks::router())
         .merge(admin::router())
         .merge(health::router())
         .split_for_parts();

@@ -20,6 +20,7 @@ use utoipa::{Modify, OpenApi};
         (name = "events", description = "Every state change, as a Server-Sent Events stream"),
         (name = "webhooks", description = "Signed HTTP deliveries of every state change to the tenant's endpoints"),
         (name = "api-keys", description = "The caller's API keys: create (shown once), list, revoke"),
+        (name = "tasks", description = "Ops tasks: the manual steps of ticket-csp connectors, done by people (ops and admin keys only)"),
         (name = "admin", description = "Inventory administration: PE routers, ports, NNIs and resource pools (admin keys only)"),
         (name = "health", description = "Liveness and readiness"),
     )

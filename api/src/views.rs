@@ -3,12 +3,12 @@
 use chrono::{DateTime, Utc};
 use onramp_state_machines::{
     aws_hosted_connection as hc, aws_hosted_vif as vif, azure_expressroute as er,
-    gcp_partner_interconnect as gpi,
+    gcp_partner_interconnect as gpi, ticket_csp as tc,
 };
 use onramp_store::entity::{connector, connector_event, nni};
 use onramp_store::model::{
     AsnSource, AwsHostedConnectionParams, AwsHostedVifParams, AzureExpressRouteParams, AzureLeg,
-    AzureResources, GcpPartnerInterconnectParams, Resources,
+    AzureResources, GcpPartnerInterconnectParams, Resources, TicketCspParams,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -130,6 +130,30 @@ pub struct HostedVifReport {
     pub amazon_side_asn: Option<i64>,
 }
 
+/// Order a connector from a provider provisioned through tickets (e.g.
+/// Oracle FastConnect): onramp's ops team follows the provider's runbook
+/// (`GET /v1/ticket-providers`), then onramp configures its PE with what
+/// the provider assigned.
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TicketCspOrder {
+    /// Always `ticket-csp`.
+    #[schema(example = "ticket-csp")]
+    pub kind: String,
+    /// The provider's key, from `GET /v1/ticket-providers`.
+    #[schema(example = "oracle-fastconnect")]
+    pub provider: String,
+    /// One of the provider's locations, from `GET /v1/ticket-providers`.
+    #[schema(example = "OCI-ASH")]
+    pub location: String,
+    /// One of 50Mbps, 100Mbps, 200Mbps, 300Mbps, 400Mbps, 500Mbps, 1Gbps, 2Gbps, 5Gbps, 10Gbps, 25Gbps.
+    #[schema(example = "1Gbps")]
+    pub bandwidth: String,
+    /// The ASN onramp's PE speaks for the customer (1-4294967294). Omit to get a private ASN.
+    #[schema(example = 65010, minimum = 1, maximum = 4294967294u64)]
+    pub customer_asn: Option<i64>,
+}
+
 /// The body of `POST /v1/connectors`: one shape per connector kind, told
 /// apart by `kind`.
 // Only the OpenAPI document uses this type: the handler reads `kind` first
@@ -142,6 +166,28 @@ pub enum ConnectorOrder {
     AwsHostedConnection(AwsHostedConnectionOrder),
     AzureExpressRoute(AzureExpressRouteOrder),
     GcpPartnerInterconnect(GcpPartnerInterconnectOrder),
+    TicketCsp(TicketCspOrder),
+}
+
+/// What a `ticket-csp` connector is made of, and which manual step it
+/// waits on.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct TicketDetails {
+    pub provider: String,
+    pub provider_name: String,
+    /// How many manual steps the provider's runbook has.
+    pub manual_steps: usize,
+    /// The manual step ops are on, while the connector waits on them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub waiting_on_step: Option<WaitingStep>,
+}
+
+/// A manual step in progress.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct WaitingStep {
+    /// 1-based.
+    pub number: usize,
+    pub title: String,
 }
 
 /// What a Partner Interconnect connector is made of.
@@ -325,6 +371,9 @@ pub struct Connector {
     /// `aws-hosted-connection`: the connection and the customer's VIF.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hosted_connection: Option<HostedConnectionDetails>,
+    /// `ticket-csp`: the provider and the manual step under way.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ticket: Option<TicketDetails>,
     /// The BGP shared key, present only in the response to an
     /// `azure-expressroute` order with `configure_peering: false` (the
     /// customer must enter it in Azure). It is never shown again.
@@ -407,6 +456,7 @@ impl Connector {
             azure: None,
             gcp: None,
             hosted_connection: None,
+            ticket: None,
             shared_key: None,
             created_at: c.created_at,
             updated_at: c.updated_at,
@@ -457,6 +507,30 @@ impl Connector {
                 if res.has_peering() {
                     view.peering = Some(Peering::from_resources(res));
                 }
+            }
+            "ticket-csp" => {
+                let params = TicketCspParams::from_json(&c.params)?;
+                let res = Resources::from_json(&c.resources)?;
+                let state: tc::State = serde_json::from_str(&c.machine_state).map_err(corrupt)?;
+                view.next_step = tc::next_step(&state).to_string();
+                view.failure_reason = tc::failure_reason(&state).map(str::to_string);
+                view.bandwidth = params.bandwidth.clone();
+                let waiting_on_step = tc::open_step(&state).map(|(step, _)| WaitingStep {
+                    number: step + 1,
+                    title: params
+                        .runbook
+                        .steps
+                        .get(step)
+                        .map(|s| s.title.clone())
+                        .unwrap_or_default(),
+                });
+                view.ticket = Some(TicketDetails {
+                    provider: params.provider,
+                    provider_name: params.provider_name,
+                    manual_steps: params.runbook.steps.len(),
+                    waiting_on_step,
+                });
+                view.peering = Some(Peering::from_resources(res));
             }
             _ => {
                 let params = AwsHostedVifParams::from_json(&c.params)?;

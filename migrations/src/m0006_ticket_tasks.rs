@@ -130,7 +130,12 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        for t in ["ops_audit", "ops_task_notes", "ops_tasks", "ticket_providers"] {
+        for t in [
+            "ops_audit",
+            "ops_task_notes",
+            "ops_tasks",
+            "ticket_providers",
+        ] {
             m.drop_table(Table::drop().table(t).if_exists().to_owned())
                 .await?;
         }

@@ -1038,12 +1038,39 @@ impl NniSpec {
         let mut i = Issues::default();
         let csp = self.csp.as_str();
         let known_csp = CSPS.contains(&csp);
-        if !known_csp {
+        // A ticket provider's key is a CSP too: its NNIs carry its
+        // connectors (issue 6). Their region and reference are free text.
+        let ticket = !known_csp && crate::ticket_providers::by_key(db, csp).await?.is_some();
+        if !known_csp && !ticket {
             i.add(
                 "csp",
                 "unknown_csp",
-                format!("`{csp}` is not a CSP; use one of {}", CSPS.join(", ")),
+                format!(
+                    "`{csp}` is not a CSP; use one of {}, or a ticket provider's key",
+                    CSPS.join(", ")
+                ),
             );
+        }
+        if ticket {
+            if !(1..=40).contains(&self.region.len())
+                || !self
+                    .region
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            {
+                i.add(
+                    "region",
+                    "invalid_format",
+                    "a ticket provider's region is 1-40 lowercase letters, digits or `-`, e.g. us-ashburn-1",
+                );
+            }
+            if !valid_text(&self.csp_ref, 100) {
+                i.add(
+                    "csp_ref",
+                    "invalid_format",
+                    "the provider's port or cross-connect reference: 1-100 characters, no control characters",
+                );
+            }
         }
         let code_ok = (1..=32).contains(&self.location_code.len())
             && self
@@ -1133,7 +1160,7 @@ impl NniSpec {
                 "invalid_type",
                 "attributes must be a JSON object",
             ),
-            Some(attrs) if known_csp => {
+            Some(attrs) if known_csp || ticket => {
                 self.validate_attributes(db, attrs, port.as_ref(), &mut i)
                     .await?
             }

@@ -663,7 +663,11 @@ pub async fn commit_transition(db: &DatabaseConnection, id: Uuid, t: &Transition
 /// transition that must commit together with other rows (an ops task
 /// closing with the step it completes). Returns false, having written
 /// nothing, when the step moved on; the caller then rolls back.
-pub async fn apply_transition<C: ConnectionTrait>(tx: &C, id: Uuid, t: &Transition) -> Result<bool> {
+pub async fn apply_transition<C: ConnectionTrait>(
+    tx: &C,
+    id: Uuid,
+    t: &Transition,
+) -> Result<bool> {
     {
         let next_step = t.expected_step + 1;
         let mut update = connector::Entity::update_many()

@@ -472,3 +472,187 @@ pub async fn seed_admin_key(db: &DatabaseConnection, key: &str) -> Result<Uuid> 
     auth::add_key(db, tenant_id, "admin", key, auth::ROLE_ADMIN).await?;
     Ok(tenant_id)
 }
+
+// ===== ticket providers (issue 6) =====
+
+/// A ticket provider's NNI on one PE's port.
+#[derive(Clone, Debug)]
+pub struct SeedTicketNni {
+    pub location_code: String,
+    pub name: String,
+    pub region: String,
+    /// The provider's reference for the cross-connect / port.
+    pub reference: String,
+    /// Index into the seeded PEs.
+    pub pe: usize,
+    /// The port facing the provider (created if absent).
+    pub port_name: String,
+    /// The provider's default BGP ASN (a task may record another).
+    pub provider_asn: u32,
+    pub capacity_mbps: i32,
+}
+
+/// A ticket provider with its runbook and NNIs.
+#[derive(Clone, Debug)]
+pub struct SeedTicket {
+    pub key: String,
+    pub name: String,
+    pub runbook: onramp_state_machines::ticket_runbook::Runbook,
+    pub nnis: Vec<SeedTicketNni>,
+}
+
+/// The runbook most ticket providers follow: open the order (record the
+/// provider's ticket), then record what the provider assigned.
+pub fn two_step_runbook(
+    provider: &str,
+    portal: &str,
+    order_sla_hours: u32,
+    assign_sla_hours: u32,
+) -> onramp_state_machines::ticket_runbook::Runbook {
+    use onramp_state_machines::ticket_runbook::{FieldKind, FieldSpec, ManualStep, Runbook};
+    let field = |name: &str, label: &str, kind| FieldSpec {
+        name: name.into(),
+        label: label.into(),
+        kind,
+        required: true,
+    };
+    Runbook {
+        steps: vec![
+            ManualStep {
+                key: "order_cross_connect".into(),
+                title: format!("Open the cross-connect order with {provider}"),
+                instructions: format!(
+                    "1. Sign in to {portal}.\n\
+                     2. Open a partner cross-connect order on the NNI shown in the context, for \
+                     the connector's bandwidth and the customer named in the context.\n\
+                     3. Ask for the VLAN and the /30 shown (onramp's address first usable, the \
+                     provider's second); the provider may assign others.\n\
+                     4. Record the provider's ticket number here."
+                ),
+                fields: vec![field(
+                    "provider_ticket",
+                    &format!("{provider} ticket number"),
+                    FieldKind::Text { max_len: 64 },
+                )],
+                sla_hours: order_sla_hours,
+            },
+            ManualStep {
+                key: "record_assignment".into(),
+                title: "Record what the provider assigned".into(),
+                instructions: format!(
+                    "When {provider} confirms the order, copy from their confirmation: the \
+                     VLAN on the NNI, their BGP peer address with its prefix length (e.g. \
+                     169.254.0.2/30) and their BGP ASN. onramp configures its PE with these."
+                ),
+                fields: vec![
+                    field("provider_vlan", "Provider VLAN", FieldKind::Vlan),
+                    field(
+                        "provider_peer_ip",
+                        "Provider-side peer IP (address/prefix)",
+                        FieldKind::IpInterface,
+                    ),
+                    field("provider_asn", "Provider BGP ASN", FieldKind::Asn),
+                ],
+                sla_hours: assign_sla_hours,
+            },
+        ],
+    }
+}
+
+/// Oracle FastConnect and IBM Direct Link, with the runbooks of the demo.
+/// `pe` indexes the seeded PEs; both providers sit on `port_name`.
+pub fn demo_ticket_providers(pe: usize, port_name: &str) -> Vec<SeedTicket> {
+    vec![
+        SeedTicket {
+            key: "oracle-fastconnect".into(),
+            name: "Oracle Cloud FastConnect".into(),
+            runbook: two_step_runbook(
+                "Oracle",
+                "the OCI partner portal (FastConnect > Provider connections)",
+                24,
+                72,
+            ),
+            nnis: vec![SeedTicketNni {
+                location_code: "OCI-ASH".into(),
+                name: "FastConnect Ashburn".into(),
+                region: "us-ashburn-1".into(),
+                reference: "oci-fc-ash-partner-1".into(),
+                pe,
+                port_name: port_name.into(),
+                provider_asn: 31898,
+                capacity_mbps: 10_000,
+            }],
+        },
+        SeedTicket {
+            key: "ibm-direct-link".into(),
+            name: "IBM Cloud Direct Link".into(),
+            runbook: two_step_runbook("IBM", "the IBM Cloud Direct Link provider console", 48, 120),
+            nnis: vec![SeedTicketNni {
+                location_code: "IBM-WDC".into(),
+                name: "Direct Link Washington DC".into(),
+                region: "us-east".into(),
+                reference: "ibm-dl-wdc-nni-1".into(),
+                pe,
+                port_name: port_name.into(),
+                provider_asn: 13884,
+                capacity_mbps: 10_000,
+            }],
+        },
+    ]
+}
+
+/// Creates the providers and their NNIs unless they exist (by key, and by
+/// provider and location), on `pe_ids` from [`seed`], with link-nets from
+/// the seeded pool.
+pub async fn seed_ticket_providers(
+    db: &DatabaseConnection,
+    providers: &[SeedTicket],
+    pe_ids: &[Uuid],
+) -> Result<()> {
+    let pool = linknet_pool::Entity::find()
+        .filter(linknet_pool::Column::Name.eq("aws-linknets"))
+        .one(db)
+        .await?
+        .ok_or_else(|| crate::Error::Corrupt("seed the inventory first".into()))?;
+    for p in providers {
+        crate::ticket_providers::ensure(
+            db,
+            crate::ticket_providers::ProviderSpec {
+                key: p.key.clone(),
+                name: p.name.clone(),
+                runbook: p.runbook.clone(),
+            },
+        )
+        .await
+        .map_err(|e| match e {
+            crate::admin::AdminError::Store(e) => e,
+            other => crate::Error::Corrupt(format!("seeded provider {}: {other}", p.key)),
+        })?;
+        for n in &p.nnis {
+            let found = nni::Entity::find()
+                .filter(nni::Column::Csp.eq(p.key.clone()))
+                .filter(nni::Column::LocationCode.eq(n.location_code.clone()))
+                .one(db)
+                .await?;
+            if found.is_none() {
+                let port = ensure_port(db, pe_ids[n.pe], &n.port_name).await?;
+                nni::ActiveModel {
+                    id: Set(Uuid::new_v4()),
+                    csp: Set(p.key.clone()),
+                    location_code: Set(n.location_code.clone()),
+                    name: Set(n.name.clone()),
+                    region: Set(n.region.clone()),
+                    csp_ref: Set(n.reference.clone()),
+                    port_id: Set(port),
+                    linknet_pool_id: Set(pool.id),
+                    csp_asn: Set(n.provider_asn.into()),
+                    capacity_mbps: Set(n.capacity_mbps),
+                    attributes: Set("{}".into()),
+                }
+                .insert(db)
+                .await?;
+            }
+        }
+    }
+    Ok(())
+}

@@ -50,8 +50,7 @@ use crate::connectors::{Transition, apply_transition};
 use crate::db::{begin_write, retry_contention};
 use crate::entity::{allocation, connector, nni, ops_audit, ops_task, ops_task_note, tenant};
 use crate::model::{
-    Resources, TICKET_PROVIDER_ASN, TICKET_PROVIDER_PEER_IP, TICKET_PROVIDER_VLAN,
-    TicketCspParams,
+    Resources, TICKET_PROVIDER_ASN, TICKET_PROVIDER_PEER_IP, TICKET_PROVIDER_VLAN, TicketCspParams,
 };
 use crate::{Error, alloc};
 
@@ -222,7 +221,11 @@ pub struct TaskDetail {
 
 /// One task with its context, notes and audit trail. `tenant` `Some`
 /// narrows to that tenant's (another tenant's task reads as not found).
-pub async fn get(db: &DatabaseConnection, id: Uuid, tenant: Option<Uuid>) -> TaskResult<TaskDetail> {
+pub async fn get(
+    db: &DatabaseConnection,
+    id: Uuid,
+    tenant: Option<Uuid>,
+) -> TaskResult<TaskDetail> {
     let task = find(db, id).await?;
     if tenant.is_some_and(|t| t != task.tenant_id) {
         return Err(not_found(id));
@@ -302,7 +305,10 @@ async fn find<C: ConnectionTrait>(db: &C, id: Uuid) -> TaskResult<ops_task::Mode
         .ok_or_else(|| not_found(id))
 }
 
-fn step_of<'a>(params: &'a TicketCspParams, task: &ops_task::Model) -> crate::Result<&'a ManualStep> {
+fn step_of<'a>(
+    params: &'a TicketCspParams,
+    task: &ops_task::Model,
+) -> crate::Result<&'a ManualStep> {
     params
         .runbook
         .steps
@@ -452,7 +458,10 @@ pub async fn complete(
             if !apply_transition(tx, row.id, &t).await? {
                 return Err(conflict(
                     "busy",
-                    format!("connector {} changed while the task was being completed; retry", row.id),
+                    format!(
+                        "connector {} changed while the task was being completed; retry",
+                        row.id
+                    ),
                 ));
             }
             Ok(task)
@@ -497,7 +506,10 @@ pub async fn reject(
             if !apply_transition(tx, row.id, &t).await? {
                 return Err(conflict(
                     "busy",
-                    format!("connector {} changed while the task was being rejected; retry", row.id),
+                    format!(
+                        "connector {} changed while the task was being rejected; retry",
+                        row.id
+                    ),
                 ));
             }
             Ok(task)
@@ -616,7 +628,14 @@ pub async fn cancel_active(
         let n = active.len() as u64;
         for task in active {
             let task = close(&tx, &task, ONRAMP, CANCELLED, None, None).await?;
-            audit(&tx, &task, ONRAMP, "cancel", serde_json::json!({"why": why})).await?;
+            audit(
+                &tx,
+                &task,
+                ONRAMP,
+                "cancel",
+                serde_json::json!({"why": why}),
+            )
+            .await?;
         }
         tx.commit().await?;
         Ok(n)
@@ -659,7 +678,11 @@ where
 }
 
 /// The task, if `actor` may complete or reject it now.
-async fn actionable<C: ConnectionTrait>(db: &C, id: Uuid, actor: &str) -> TaskResult<ops_task::Model> {
+async fn actionable<C: ConnectionTrait>(
+    db: &C,
+    id: Uuid,
+    actor: &str,
+) -> TaskResult<ops_task::Model> {
     let task = find(db, id).await?;
     match task.state.as_str() {
         OPEN => Ok(task),
@@ -683,14 +706,21 @@ fn claimed_by_other(task: &ops_task::Model) -> TaskError {
 fn closed(task: &ops_task::Model) -> TaskError {
     conflict(
         "task_closed",
-        format!("task {} is {}; it takes no more changes", task.id, task.state),
+        format!(
+            "task {} is {}; it takes no more changes",
+            task.id, task.state
+        ),
     )
 }
 
 fn check_text(field: &str, text: &str) -> TaskResult<String> {
     let t = text.trim();
     if t.is_empty() {
-        return Err(invalid(field, "required", format!("{field} must not be blank")));
+        return Err(invalid(
+            field,
+            "required",
+            format!("{field} must not be blank"),
+        ));
     }
     if t.chars().count() > MAX_TEXT {
         return Err(invalid(
@@ -700,7 +730,11 @@ fn check_text(field: &str, text: &str) -> TaskResult<String> {
         ));
     }
     if t.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
-        return Err(invalid(field, "invalid_text", format!("{field} contains control characters")));
+        return Err(invalid(
+            field,
+            "invalid_text",
+            format!("{field} contains control characters"),
+        ));
     }
     Ok(t.to_string())
 }
@@ -783,7 +817,11 @@ fn machine_transition(
         message: out.note,
         // The timeline is the customer's: it says ops did it; who exactly
         // is in ops_audit.
-        actor: if actor == ONRAMP { ONRAMP.into() } else { "ops".into() },
+        actor: if actor == ONRAMP {
+            ONRAMP.into()
+        } else {
+            "ops".into()
+        },
         next_action: out.actions.first().map(|a| a.as_str().to_string()),
         ..Default::default()
     })
@@ -801,7 +839,9 @@ async fn apply_provider_values<C: ConnectionTrait>(
     values: &BTreeMap<String, String>,
 ) -> TaskResult<()> {
     if let Some(v) = values.get(TICKET_PROVIDER_VLAN) {
-        let vlan: u16 = v.parse().map_err(|_| Error::Corrupt(format!("normalised VLAN {v}")))?;
+        let vlan: u16 = v
+            .parse()
+            .map_err(|_| Error::Corrupt(format!("normalised VLAN {v}")))?;
         if vlan != res.vlan {
             allocation::Entity::delete_many()
                 .filter(allocation::Column::ConnectorId.eq(Some(row.id)))
@@ -844,12 +884,16 @@ async fn apply_provider_values<C: ConnectionTrait>(
         res.subnet = subnet;
     }
     if let Some(v) = values.get(TICKET_PROVIDER_ASN) {
-        let asn: u32 = v.parse().map_err(|_| Error::Corrupt(format!("normalised ASN {v}")))?;
+        let asn: u32 = v
+            .parse()
+            .map_err(|_| Error::Corrupt(format!("normalised ASN {v}")))?;
         if asn == res.asn {
             return Err(invalid(
                 TICKET_PROVIDER_ASN,
                 "same_as_local",
-                format!("AS {asn} is the ASN onramp's PE speaks for this connector; the two sides need different ASNs"),
+                format!(
+                    "AS {asn} is the ASN onramp's PE speaks for this connector; the two sides need different ASNs"
+                ),
             ));
         }
         res.csp_asn = asn;
@@ -862,7 +906,9 @@ async fn apply_provider_values<C: ConnectionTrait>(
 /// (so in the /30 onramp allocated, with the provider on the second usable
 /// address as asked, our PE keeps the first).
 fn our_side(theirs: &str) -> Option<(String, String)> {
-    let (ip, len) = alloc::parse_cidr(theirs)?;
+    let (ip, len) = theirs.split_once('/')?;
+    let ip: std::net::Ipv4Addr = ip.parse().ok()?;
+    let len: u8 = len.parse().ok().filter(|l| (1..=32).contains(l))?;
     let mask = if len == 0 { 0 } else { u32::MAX << (32 - len) };
     let net = u32::from(ip) & mask;
     let subnet = format!("{}/{len}", std::net::Ipv4Addr::from(net));
@@ -911,9 +957,16 @@ mod tests {
 
     #[test]
     fn texts_are_trimmed_and_bounded() {
-        assert_eq!(check_text("reason", "  no capacity ").unwrap(), "no capacity");
-        assert!(matches!(check_text("reason", "  "), Err(TaskError::Invalid(i)) if i[0].code == "required"));
+        assert_eq!(
+            check_text("reason", "  no capacity ").unwrap(),
+            "no capacity"
+        );
+        assert!(
+            matches!(check_text("reason", "  "), Err(TaskError::Invalid(i)) if i[0].code == "required")
+        );
         let long = "x".repeat(MAX_TEXT + 1);
-        assert!(matches!(check_text("text", &long), Err(TaskError::Invalid(i)) if i[0].field == "text"));
+        assert!(
+            matches!(check_text("text", &long), Err(TaskError::Invalid(i)) if i[0].field == "text")
+        );
     }
 }

@@ -245,7 +245,10 @@ pub async fn create(
     .insert(db)
     .await
     .map_err(|e| {
-        if matches!(e.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_))) {
+        if matches!(
+            e.sql_err(),
+            Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+        ) {
             taken()
         } else {
             e.into()
