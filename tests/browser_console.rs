@@ -37,7 +37,11 @@ async fn user(stack: &Stack, tenant: Uuid, role: &str) -> Result<(String, String
         &onramp_store::users::NewUser {
             tenant_id: tenant,
             email: &email,
-            name: if role == "ops" { "Olga Ops" } else { "Casey Customer" },
+            name: if role == "ops" {
+                "Olga Ops"
+            } else {
+                "Casey Customer"
+            },
             role,
             password: &password,
         },
@@ -57,7 +61,12 @@ async fn sign_in(b: &Browser, stack: &Stack, email: &str, password: &str) -> Res
 }
 
 /// Polls the connector's state in the database until it is `want`.
-async fn wait_connector_state(stack: &Stack, id: Uuid, want: &str, timeout: Duration) -> Result<()> {
+async fn wait_connector_state(
+    stack: &Stack,
+    id: Uuid,
+    want: &str,
+    timeout: Duration,
+) -> Result<()> {
     let deadline = Instant::now() + timeout;
     loop {
         let c = onramp_store::connectors::get(&stack.db, id)
@@ -78,6 +87,20 @@ async fn wait_connector_state(stack: &Stack, id: Uuid, want: &str, timeout: Dura
     }
 }
 
+/// The task the worker opens for the connector's first manual step.
+async fn wait_task(stack: &Stack, connector: Uuid) -> Result<Uuid> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(t) = onramp_store::tasks::active_for_connector(&stack.db, connector).await? {
+            return Ok(t.id);
+        }
+        if Instant::now() >= deadline {
+            bail!("no task opened for {connector}\n{}", stack.logs());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn ops_user_completes_a_ticket_task_and_the_pe_gets_the_providers_values() -> Result<()> {
     let stack = Stack::start(Db::Sqlite).await?;
@@ -91,7 +114,17 @@ async fn ops_user_completes_a_ticket_task_and_the_pe_gets_the_providers_values()
 
     provider(&stack.db, ORACLE, "Oracle FastConnect").await?;
     provider(&stack.db, IBM, "IBM Direct Link").await?;
-    let (connector, task) = order(&stack.db, tenant, ORACLE).await?;
+    // The customer's order, through the API; the worker opens its task.
+    let (status, body) = stack
+        .post_json(
+            "/v1/connectors",
+            &serde_json::json!({"kind": "ticket-csp", "provider": ORACLE,
+                    "location": "ORACLE-FASTCONNECT-ASH", "bandwidth": "1Gbps"}),
+        )
+        .await?;
+    assert_eq!(status, 202, "{body}");
+    let connector: Uuid = body["id"].as_str().context("connector id")?.parse()?;
+    let task = wait_task(&stack, connector).await?;
     // Another order whose task is past its SLA: it leads the queue.
     let (_, late) = order(&stack.db, tenant, IBM).await?;
     make_overdue(&stack.db, late, 5).await?;
@@ -176,11 +209,15 @@ async fn ops_user_completes_a_ticket_task_and_the_pe_gets_the_providers_values()
 
     // 4. The connector goes on to active, with the provider's values on the PE.
     wait_connector_state(&stack, connector, "active", Duration::from_secs(60)).await?;
-    b.goto(&stack.url(&format!("/console/tasks/{task}"))).await?;
+    b.goto(&stack.url(&format!("/console/tasks/{task}")))
+        .await?;
     b.wait_for_text("#ctx-state", "active", WAIT).await?;
     b.wait_for_text("#audit", "complete", WAIT).await?;
     let audit = b.text("#audit").await?;
-    assert!(audit.contains(&ops_email) && audit.contains("claim"), "{audit}");
+    assert!(
+        audit.contains(&ops_email) && audit.contains("claim"),
+        "{audit}"
+    );
     let done_png = b.screenshot("task-completed").await?;
 
     let running = stack.running("pe1").await?;
@@ -198,10 +235,14 @@ async fn ops_user_completes_a_ticket_task_and_the_pe_gets_the_providers_values()
     b.wait_for_text("main h1", "The ops console is for the operator", WAIT)
         .await?;
     b.wait_for_text("main", "HTTP 403", WAIT).await?;
-    b.goto(&stack.url(&format!("/console/tasks/{task}"))).await?;
+    b.goto(&stack.url(&format!("/console/tasks/{task}")))
+        .await?;
     b.wait_for_text("main", "HTTP 403", WAIT).await?;
     let page = b.text("main").await?;
-    assert!(!page.contains("OCID1"), "the task leaked to a customer: {page}");
+    assert!(
+        !page.contains("OCID1"),
+        "the task leaked to a customer: {page}"
+    );
     b.screenshot("customer-403").await?;
     b.close().await?;
 

@@ -129,7 +129,10 @@ async fn customers_and_strangers_cannot_reach_the_console() -> Result<()> {
     for path in ["/console", task_path.as_str(), "/console/audit"] {
         let (status, location, _) = c.get(None, path).await?;
         assert_eq!(status, 303, "{path}");
-        assert!(location.starts_with("/login?next=/console"), "{path}: {location}");
+        assert!(
+            location.starts_with("/login?next=/console"),
+            "{path}: {location}"
+        );
     }
     let r = c
         .http
@@ -148,7 +151,10 @@ async fn customers_and_strangers_cannot_reach_the_console() -> Result<()> {
             html.contains("The ops console is for the operator") && html.contains("portal"),
             "{path}: {html}"
         );
-        assert!(!html.contains("Order the virtual circuit"), "{path} leaked the task");
+        assert!(
+            !html.contains("Order the virtual circuit"),
+            "{path} leaked the task"
+        );
     }
     for action in ["claim", "complete", "reject", "notes", "unclaim"] {
         let (status, _, _) = c
@@ -205,7 +211,10 @@ async fn a_claimed_task_is_refused_to_others_with_a_message() -> Result<()> {
     let base = format!("/console/tasks/{task}");
 
     let (status, location, _) = c.post(&a, &format!("{base}/claim"), &[]).await?;
-    assert_eq!((status, location.as_str()), (303, format!("{base}?done=claimed").as_str()));
+    assert_eq!(
+        (status, location.as_str()),
+        (303, format!("{base}?done=claimed").as_str())
+    );
     let (status, _, html) = c.get(Some(&a), &location).await?;
     assert_eq!(status, 200);
     assert!(html.contains("You claimed this task"), "{html}");
@@ -216,7 +225,10 @@ async fn a_claimed_task_is_refused_to_others_with_a_message() -> Result<()> {
     assert!(html.contains(&format!("by {alice}")), "{html}");
     let (_, _, html) = c.get(Some(&b), &base).await?;
     assert!(html.contains("id=\"claimed-by-other\"") && html.contains(&alice));
-    assert!(!html.contains("id=\"complete-form\""), "the form is offered to Bob");
+    assert!(
+        !html.contains("id=\"complete-form\""),
+        "the form is offered to Bob"
+    );
     let (status, _, html) = c.post(&b, &format!("{base}/claim"), &[]).await?;
     assert_eq!(status, 409);
     assert!(
@@ -225,7 +237,9 @@ async fn a_claimed_task_is_refused_to_others_with_a_message() -> Result<()> {
     );
     let (status, _, _) = c.post(&b, &format!("{base}/complete"), &VALID).await?;
     assert_eq!(status, 409);
-    let (status, _, _) = c.post(&b, &format!("{base}/unclaim"), &[("force", "true")]).await?;
+    let (status, _, _) = c
+        .post(&b, &format!("{base}/unclaim"), &[("force", "true")])
+        .await?;
     assert_eq!(status, 409, "an ops user cannot break a claim");
     assert_eq!(
         task_state(&c.api.db, task).await?.claimed_by,
@@ -251,7 +265,9 @@ async fn a_claimed_task_is_refused_to_others_with_a_message() -> Result<()> {
     let (_, _, html) = c.get(Some(&a), &base).await?;
     let trail = &html[html.find("id=\"audit\"").unwrap()..];
     assert!(trail.contains(&alice) && trail.contains(&bob) && trail.contains("unclaim"));
-    let (_, _, html) = c.get(Some(&a), &format!("/console/audit?actor={alice}")).await?;
+    let (_, _, html) = c
+        .get(Some(&a), &format!("/console/audit?actor={alice}"))
+        .await?;
     assert!(html.contains("unclaim") && !html.contains(&bob), "{html}");
     Ok(())
 }
@@ -283,14 +299,21 @@ async fn invalid_values_come_back_with_the_error_at_the_field() -> Result<()> {
     assert!(!html.contains("id=\"field-circuit_id-error\""));
     let input = &html[html.find("id=\"field-provider_vlan\"").unwrap()..];
     let input = &input[..input.find('>').unwrap()];
-    assert!(input.contains("aria-invalid=\"true\"") && input.contains("autofocus"), "{input}");
+    assert!(
+        input.contains("aria-invalid=\"true\"") && input.contains("autofocus"),
+        "{input}"
+    );
     assert_eq!(task_state(&c.api.db, task).await?.state, "claimed");
     assert_eq!(c.connector_state(connector).await?, "waiting_ops");
 
     // Valid: the task closes and the connector goes on to the PE push.
     let (status, location, html) = c.post(&s, &format!("{base}/complete"), &VALID).await?;
-    let alert = html.find("-error\"").map(|i| &html[i - 40..i + 300]);
-    assert_eq!((status, location), (303, format!("{base}?done=completed")), "{alert:?}");
+    let field_error = html.find("-error\"").map(|i| &html[i - 40..i + 300]);
+    assert_eq!(
+        (status, location),
+        (303, format!("{base}?done=completed")),
+        "{field_error:?}"
+    );
     let t = task_state(&c.api.db, task).await?;
     assert_eq!(t.state, "completed");
     assert_eq!(c.connector_state(connector).await?, "configuring_pe");
@@ -304,7 +327,9 @@ async fn invalid_values_come_back_with_the_error_at_the_field() -> Result<()> {
         &(format!("user {me}"), "complete".to_string())
     );
     // A closed task takes no more changes.
-    let (status, _, html) = c.post(&s, &format!("{base}/reject"), &[("reason", "x")]).await?;
+    let (status, _, html) = c
+        .post(&s, &format!("{base}/reject"), &[("reason", "x")])
+        .await?;
     assert_eq!(status, 409);
     assert!(html.contains("takes no more changes"));
     Ok(())
@@ -317,24 +342,36 @@ async fn rejecting_needs_a_reason_and_notes_are_kept() -> Result<()> {
     let (me, s) = c.signed_in("ops").await?;
     let base = format!("/console/tasks/{task}");
 
-    let (status, _, html) = c.post(&s, &format!("{base}/notes"), &[("text", "  ")]).await?;
+    let (status, _, html) = c
+        .post(&s, &format!("{base}/notes"), &[("text", "  ")])
+        .await?;
     assert_eq!(status, 422);
     assert!(html.contains("id=\"note-text-error\""), "{html}");
     let (status, location, _) = c
-        .post(&s, &format!("{base}/notes"), &[("text", "Ticket SR 3-1234 opened with Oracle")])
+        .post(
+            &s,
+            &format!("{base}/notes"),
+            &[("text", "Ticket SR 3-1234 opened with Oracle")],
+        )
         .await?;
     assert_eq!(status, 303);
     let (_, _, html) = c.get(Some(&s), &location).await?;
     let notes = &html[html.find("id=\"notes\"").unwrap()..];
     assert!(notes.contains("Ticket SR 3-1234 opened with Oracle") && notes.contains(&me));
 
-    let (status, _, html) = c.post(&s, &format!("{base}/reject"), &[("reason", "")]).await?;
+    let (status, _, html) = c
+        .post(&s, &format!("{base}/reject"), &[("reason", "")])
+        .await?;
     assert_eq!(status, 422);
     assert!(html.contains("id=\"reject-reason-error\""), "{html}");
     assert_eq!(task_state(&c.api.db, task).await?.state, "open");
 
     let (status, _, _) = c
-        .post(&s, &format!("{base}/reject"), &[("reason", "No capacity at Ashburn")])
+        .post(
+            &s,
+            &format!("{base}/reject"),
+            &[("reason", "No capacity at Ashburn")],
+        )
         .await?;
     assert_eq!(status, 303);
     let t = task_state(&c.api.db, task).await?;
@@ -357,7 +394,10 @@ async fn the_queue_puts_overdue_first_and_filters() -> Result<()> {
 
     let (status, _, html) = c.get(Some(&s), "/console").await?;
     assert_eq!(status, 200);
-    assert!(html.contains("3 tasks") && html.contains("1 overdue"), "{html}");
+    assert!(
+        html.contains("3 tasks") && html.contains("1 overdue"),
+        "{html}"
+    );
     let first = html.find("data-task=").unwrap();
     let row = &html[html[..first].rfind("<tr").unwrap()..];
     assert!(
@@ -368,11 +408,15 @@ async fn the_queue_puts_overdue_first_and_filters() -> Result<()> {
     assert_eq!(html.matches("<tr class=\"overdue\"").count(), 1);
 
     let (_, _, html) = c.get(Some(&s), &format!("/console?provider={IBM}")).await?;
-    assert!(html.contains("1 task.") || html.contains("1 task<"), "{html}");
+    assert!(
+        html.contains("1 task.") || html.contains("1 task<"),
+        "{html}"
+    );
     assert!(html.contains(&ibm_task.to_string()) && !html.contains(&late.to_string()));
 
     // Claimed ones under "mine"; closed ones leave the default view.
-    c.post(&s, &format!("/console/tasks/{ibm_task}/claim"), &[]).await?;
+    c.post(&s, &format!("/console/tasks/{ibm_task}/claim"), &[])
+        .await?;
     let (_, _, html) = c.get(Some(&s), "/console?state=mine").await?;
     assert!(html.contains(&ibm_task.to_string()) && !html.contains(&late.to_string()));
     let (_, _, html) = c.get(Some(&s), "/console?state=open").await?;
@@ -390,7 +434,9 @@ async fn the_queue_puts_overdue_first_and_filters() -> Result<()> {
     assert!(html.contains("id=\"ctx-customer\">Acme<"));
     let (status, _, _) = c.get(Some(&s), "/console/tasks/not-a-task").await?;
     assert_eq!(status, 404);
-    let (status, _, _) = c.get(Some(&s), &format!("/console/tasks/{}", Uuid::new_v4())).await?;
+    let (status, _, _) = c
+        .get(Some(&s), &format!("/console/tasks/{}", Uuid::new_v4()))
+        .await?;
     assert_eq!(status, 404);
     Ok(())
 }

@@ -32,14 +32,23 @@ pub fn runbook() -> Runbook {
         steps: vec![ManualStep {
             key: "order_circuit".into(),
             title: "Order the virtual circuit".into(),
-            instructions: "1. Open a ticket with the provider's partner desk for the customer's circuit.\n\
+            instructions:
+                "1. Open a ticket with the provider's partner desk for the customer's circuit.\n\
                            2. Give them our VLAN and subnet (on the right).\n\
                            3. When they answer, enter their circuit id, VLAN, peer address and ASN."
-                .into(),
+                    .into(),
             fields: vec![
-                field("circuit_id", "Provider circuit id", FieldKind::Text { max_len: 40 }),
+                field(
+                    "circuit_id",
+                    "Provider circuit id",
+                    FieldKind::Text { max_len: 40 },
+                ),
                 field("provider_vlan", "Provider VLAN", FieldKind::Vlan),
-                field("provider_peer_ip", "Provider peer address", FieldKind::IpInterface),
+                field(
+                    "provider_peer_ip",
+                    "Provider peer address",
+                    FieldKind::IpInterface,
+                ),
                 field("provider_asn", "Provider ASN", FieldKind::Asn),
             ],
             sla_hours: 4,

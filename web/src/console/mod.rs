@@ -146,7 +146,8 @@ async fn queue(
         .flatten()
         .map(|t| {
             (
-                t.due_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+                t.due_at
+                    .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
                 t.id.to_string(),
             )
         });
@@ -194,7 +195,9 @@ fn done_notice(done: &str) -> Option<&'static str> {
         "claimed" => "You claimed this task. It is yours until you complete, reject or unclaim it.",
         "unclaimed" => "The task is open again for anyone to claim.",
         "completed" => "Task completed. The connector moves on with the values you entered.",
-        "rejected" => "Task rejected. The connector is being torn down and will end failed with your reason.",
+        "rejected" => {
+            "Task rejected. The connector is being torn down and will end failed with your reason."
+        }
         "noted" => "Note added.",
         _ => return None,
     })
@@ -377,9 +380,7 @@ async fn add_note(
         return r;
     }
     match tasks::add_note(&state.db, id, &user.actor(), &f.text).await {
-        Ok(_) => {
-            Redirect::to(&format!("/console/tasks/{id}?done=noted#notes")).into_response()
-        }
+        Ok(_) => Redirect::to(&format!("/console/tasks/{id}?done=noted#notes")).into_response(),
         Err(e) => {
             let submitted = Submitted {
                 note: f.text,
@@ -422,9 +423,9 @@ async fn refused(
 fn conflict_text(code: &str, message: &str) -> String {
     let message = message.replace("user ", "");
     match code {
-        "claimed_by_other" => format!(
-            "Not done: {message}. Ask them, or pick another task from the queue."
-        ),
+        "claimed_by_other" => {
+            format!("Not done: {message}. Ask them, or pick another task from the queue.")
+        }
         "task_closed" => format!("Not done: {message}."),
         "not_waiting" => format!(
             "Not done: {message}. The connector moved on (deleted, or the step was done elsewhere)."

@@ -307,7 +307,12 @@ struct ConnectorView {
     provider_asn: u32,
 }
 
-pub(crate) fn task_page(d: &TaskDetail, actor: &str, s: &Submitted, now: DateTime<Utc>) -> TaskPage {
+pub(crate) fn task_page(
+    d: &TaskDetail,
+    actor: &str,
+    s: &Submitted,
+    now: DateTime<Utc>,
+) -> TaskPage {
     let t = &d.task;
     let active = tasks::ACTIVE.contains(&t.state.as_str());
     let mine = t.state == tasks::CLAIMED && t.claimed_by.as_deref() == Some(actor);
@@ -344,7 +349,11 @@ pub(crate) fn task_page(d: &TaskDetail, actor: &str, s: &Submitted, now: DateTim
         .iter()
         .find(|f| f.error.is_some())
         .map(|f| f.id.clone())
-        .or_else(|| s.errors.contains_key("reason").then(|| "reject-reason".into()))
+        .or_else(|| {
+            s.errors
+                .contains_key("reason")
+                .then(|| "reject-reason".into())
+        })
         .or_else(|| s.errors.contains_key("text").then(|| "note-text".into()));
     // Errors the page has no place for (an unknown field) go in the alert.
     let loose: Vec<String> = s
@@ -393,7 +402,10 @@ pub(crate) fn task_page(d: &TaskDetail, actor: &str, s: &Submitted, now: DateTim
             location: d.nni.location_code.clone(),
             location_name: d.nni.name.clone(),
             region: d.nni.region.clone(),
-            bandwidth: params.as_ref().map(|p| p.bandwidth.clone()).unwrap_or_default(),
+            bandwidth: params
+                .as_ref()
+                .map(|p| p.bandwidth.clone())
+                .unwrap_or_default(),
             pe: r.pe_name.clone(),
             port: r.port_name.clone(),
             vlan: r.vlan,
