@@ -15,6 +15,7 @@ use axum::Router;
 use onramp_api::AppState;
 
 mod assets;
+mod console;
 mod login;
 pub mod portal;
 pub mod render;
@@ -25,6 +26,7 @@ mod throttle;
 pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(login::router())
+        .merge(console::router())
         .merge(assets::router())
         .merge(portal::router())
         .with_state(state)

@@ -1,0 +1,254 @@
+//! The ops console end to end, in a real headless Chromium against the real
+//! stack (the `onramp` binary as serve + worker, nats, netconfd PEs):
+//!
+//! 1. an ops user signs in and claims the task of a `ticket-csp` connector
+//!    from the queue (an overdue task of another order stands out on top);
+//! 2. submits an invalid VLAN and sees the error at the field, the other
+//!    values kept;
+//! 3. submits valid values;
+//! 4. the connector goes on to `active`, and the PE, read back over
+//!    NETCONF, carries the provider's VLAN, peer address and ASN.
+//!
+//! Then a customer who signs in gets the 403 page at /console.
+//!
+//! Screenshots (queue, task page before and after, the refusal, the
+//! customer's 403) land in `artifacts/browser/console_*` (or
+//! `$ONRAMP_ARTIFACTS`). Needs Chromium and ChromeDriver
+//! (scripts/install-deps.sh); without them this fails, it does not skip.
+
+mod console_fixture;
+mod support;
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use console_fixture::{IBM, ORACLE, make_overdue, order, provider};
+use onramp_devstack::browser::Browser;
+use support::{Db, Stack, artifacts_dir, attachment};
+use uuid::Uuid;
+
+const WAIT: Duration = Duration::from_secs(15);
+
+async fn user(stack: &Stack, tenant: Uuid, role: &str) -> Result<(String, String)> {
+    let email = format!("{role}-{}@example.test", Uuid::new_v4().simple());
+    let password = format!("pw-{}", Uuid::new_v4().simple());
+    onramp_store::users::create_user(
+        &stack.db,
+        &onramp_store::users::NewUser {
+            tenant_id: tenant,
+            email: &email,
+            name: if role == "ops" {
+                "Olga Ops"
+            } else {
+                "Casey Customer"
+            },
+            role,
+            password: &password,
+        },
+    )
+    .await?;
+    Ok((email, password))
+}
+
+async fn sign_in(b: &Browser, stack: &Stack, email: &str, password: &str) -> Result<()> {
+    b.goto(&stack.url("/console")).await?;
+    // Not signed in: the sign-in page, which brings us back here.
+    b.wait_for("#email", WAIT).await?;
+    b.fill("#email", email).await?;
+    b.fill("#password", password).await?;
+    b.click("#sign-in").await?;
+    Ok(())
+}
+
+/// Polls the connector's state in the database until it is `want`.
+async fn wait_connector_state(
+    stack: &Stack,
+    id: Uuid,
+    want: &str,
+    timeout: Duration,
+) -> Result<()> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let c = onramp_store::connectors::get(&stack.db, id)
+            .await?
+            .context("connector gone")?;
+        if c.state == want {
+            return Ok(());
+        }
+        if c.state == "failed" || Instant::now() >= deadline {
+            bail!(
+                "connector {id} is {} (last error {:?}), not {want}\n{}",
+                c.state,
+                c.last_error,
+                stack.logs()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// The task the worker opens for the connector's first manual step.
+async fn wait_task(stack: &Stack, connector: Uuid) -> Result<Uuid> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(t) = onramp_store::tasks::active_for_connector(&stack.db, connector).await? {
+            return Ok(t.id);
+        }
+        if Instant::now() >= deadline {
+            bail!("no task opened for {connector}\n{}", stack.logs());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ops_user_completes_a_ticket_task_and_the_pe_gets_the_providers_values() -> Result<()> {
+    let stack = Stack::start(Db::Sqlite).await?;
+    let tenant = onramp_store::auth::tenant_for_key(&stack.db, &stack.key)
+        .await?
+        .context("the stack's tenant")?
+        .0
+        .id;
+    let (ops_email, ops_password) = user(&stack, tenant, "ops").await?;
+    let (customer_email, customer_password) = user(&stack, tenant, "customer").await?;
+
+    provider(&stack.db, ORACLE, "Oracle FastConnect").await?;
+    provider(&stack.db, IBM, "IBM Direct Link").await?;
+    // The customer's order, through the API; the worker opens its task.
+    let (status, body) = stack
+        .post_json(
+            "/v1/connectors",
+            &serde_json::json!({"kind": "ticket-csp", "provider": ORACLE,
+                    "location": "ORACLE-FASTCONNECT-ASH", "bandwidth": "1Gbps"}),
+        )
+        .await?;
+    assert_eq!(status, 202, "{body}");
+    let connector: Uuid = body["id"].as_str().context("connector id")?.parse()?;
+    let task = wait_task(&stack, connector).await?;
+    // Another order whose task is past its SLA: it leads the queue.
+    let (_, late) = order(&stack.db, tenant, IBM).await?;
+    make_overdue(&stack.db, late, 5).await?;
+
+    let dir = artifacts_dir("console_ticket_task");
+    let b = Browser::start(&dir).await?;
+
+    // 1. Sign in, the queue, claim.
+    sign_in(&b, &stack, &ops_email, &ops_password).await?;
+    b.wait_for("#queue", WAIT).await?;
+    assert!(b.current_url().await?.ends_with("/console"));
+    let first = b
+        .client()
+        .find(onramp_devstack::browser::fantoccini::Locator::Css(
+            "#queue tbody tr",
+        ))
+        .await?;
+    assert_eq!(
+        first.attr("data-task").await?.as_deref(),
+        Some(late.to_string().as_str()),
+        "the overdue task leads the queue"
+    );
+    assert_eq!(first.attr("class").await?.as_deref(), Some("overdue"));
+    assert!(first.text().await?.contains("overdue by 5h"));
+    b.wait_for_text("#queue-summary", "1 overdue", WAIT).await?;
+    let queue_png = b.screenshot("queue").await?;
+
+    b.click(&format!("tr[data-task=\"{task}\"] button.claim"))
+        .await?;
+    b.wait_for_text("#notice", "You claimed this task", WAIT)
+        .await?;
+    b.wait_for_text("#ctx-customer", "Acme", WAIT).await?;
+    let vlan_before = b.text("#ctx-vlan").await?;
+    let subnet = b.text("#ctx-subnet").await?;
+    assert!(subnet.ends_with("/30"), "{subnet}");
+    b.wait_for_text("#instructions", "Open a ticket", WAIT)
+        .await?;
+    let task_png = b.screenshot("task").await?;
+
+    // 2. An invalid VLAN: the error at the field, the values kept.
+    b.fill("#field-circuit_id", "OCID1.VC.ASH.0042").await?;
+    b.fill("#field-provider_vlan", "5000").await?;
+    b.fill("#field-provider_peer_ip", "169.254.77.2/30").await?;
+    b.fill("#field-provider_asn", "31898").await?;
+    b.click("#complete-button").await?;
+    let err = b
+        .wait_for_text("#field-provider_vlan-error", "not a VLAN id", WAIT)
+        .await?;
+    assert!(err.contains("5000"), "{err}");
+    b.wait_for_text("#task-alert", "Not saved", WAIT).await?;
+    let kept = b
+        .client()
+        .find(onramp_devstack::browser::fantoccini::Locator::Css(
+            "#field-circuit_id",
+        ))
+        .await?
+        .prop("value")
+        .await?;
+    assert_eq!(kept.as_deref(), Some("OCID1.VC.ASH.0042"));
+    let active = b.client().active_element().await?;
+    assert_eq!(
+        active.attr("id").await?.as_deref(),
+        Some("field-provider_vlan"),
+        "the field at fault has the focus"
+    );
+    b.screenshot("task-invalid").await?;
+    assert_eq!(
+        onramp_store::connectors::get(&stack.db, connector)
+            .await?
+            .unwrap()
+            .state,
+        "waiting_ops"
+    );
+
+    // 3. Valid values.
+    b.fill("#field-provider_vlan", "812").await?;
+    b.click("#complete-button").await?;
+    b.wait_for_text("#notice", "Task completed", WAIT).await?;
+    b.wait_for_text("#task-state", "completed", WAIT).await?;
+    b.wait_for_text("#ctx-vlan", "812", WAIT).await?;
+    assert_ne!(vlan_before, "812");
+
+    // 4. The connector goes on to active, with the provider's values on the PE.
+    wait_connector_state(&stack, connector, "active", Duration::from_secs(60)).await?;
+    b.goto(&stack.url(&format!("/console/tasks/{task}")))
+        .await?;
+    b.wait_for_text("#ctx-state", "active", WAIT).await?;
+    b.wait_for_text("#audit", "complete", WAIT).await?;
+    let audit = b.text("#audit").await?;
+    assert!(
+        audit.contains(&ops_email) && audit.contains("claim"),
+        "{audit}"
+    );
+    let done_png = b.screenshot("task-completed").await?;
+
+    let running = stack.running("pe1").await?;
+    let a = attachment(&running, "ge-0/0/1", 812, "169.254.77.2")
+        .with_context(|| format!("no unit 812 on ge-0/0/1 of pe1:\n{running}"))?;
+    assert_eq!(a.vlan.as_deref(), Some("812"));
+    assert_eq!(a.address.as_deref(), Some("169.254.77.1/30"));
+    assert_eq!(a.neighbor_peer_as.as_deref(), Some("31898"));
+
+    // A customer signing in cannot reach the console.
+    b.click(".who button").await?;
+    b.wait_for("#email", WAIT).await?;
+    sign_in(&b, &stack, &customer_email, &customer_password).await?;
+    b.goto(&stack.url("/console")).await?;
+    b.wait_for_text("main h1", "The ops console is for the operator", WAIT)
+        .await?;
+    b.wait_for_text("main", "HTTP 403", WAIT).await?;
+    b.goto(&stack.url(&format!("/console/tasks/{task}")))
+        .await?;
+    b.wait_for_text("main", "HTTP 403", WAIT).await?;
+    let page = b.text("main").await?;
+    assert!(
+        !page.contains("OCID1"),
+        "the task leaked to a customer: {page}"
+    );
+    b.screenshot("customer-403").await?;
+    b.close().await?;
+
+    for png in [&queue_png, &task_png, &done_png] {
+        assert!(std::fs::metadata(png)?.len() > 1000, "{}", png.display());
+    }
+    println!("screenshots in {}", dir.display());
+    Ok(())
+}
