@@ -470,7 +470,9 @@
   async function keysPage() {
     const tbody = $("#keys tbody");
     const status = $("#keys-status");
-    async function load() {
+    // `note` (what just happened) stays in front of the count, so the
+    // reload after an action does not wipe the message about it.
+    async function load(note) {
       let items;
       try { items = await all("/v1/api-keys"); } catch (r) { status.textContent = problemText(r); return; }
       tbody.replaceChildren(...items.map((k) => el("tr", { "data-id": k.id },
@@ -485,12 +487,14 @@
             $("#revoke-name").textContent = `“${k.name}”`;
             if ((await ask($("#revoke-dialog"))) !== "revoke") { ev.target.focus(); return; }
             const r = await onramp.api("DELETE", `/v1/api-keys/${k.id}`);
-            status.textContent = r.ok ? `Key “${k.name}” revoked.` : problemText(r);
-            await load();
+            const note = r.ok ? `Key “${k.name}” revoked.` : problemText(r);
+            status.textContent = note;
+            await load(note);
             status.focus();
           },
         }, "Revoke")))));
-      status.textContent = items.length ? `${items.length} key${items.length === 1 ? "" : "s"}.` : "No API keys yet.";
+      const count = items.length ? `${items.length} key${items.length === 1 ? "" : "s"}.` : "No API keys yet.";
+      status.textContent = note ? `${note} ${count}` : count;
     }
     status.tabIndex = -1;
     const form = $("#key-form");
