@@ -6,7 +6,9 @@
 //!   AWS simulator (their "AWS console"), and sees the page turn `active`
 //!   live, from the event stream, without the page reloading;
 //! - a customer of another tenant sees none of it: not in their list, and
-//!   a not-found page at its URL.
+//!   a not-found page at its URL;
+//! - a ticket-based provider is ordered from the same form, and its page
+//!   names the manual step onramp's engineers are on.
 //!
 //! Screenshots: `artifacts/browser/portal_*/` (or `$ONRAMP_ARTIFACTS`).
 
@@ -333,5 +335,88 @@ async fn a_customer_manages_api_keys_and_links() -> Result<()> {
     browser.click("#delete-confirm").await?;
     browser.wait_for_text("#state", "deleting", WAIT).await?;
     browser.close().await?;
+    Ok(())
+}
+
+/// The portal's order form grows with the kinds: a ticket-based provider is
+/// ordered like any other connector, and its page says which manual step
+/// onramp's engineers are on.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_customer_orders_from_a_ticket_based_provider() -> Result<()> {
+    let api = support::inproc::start(false).await?;
+    let pe_ids: Vec<uuid::Uuid> = {
+        use sea_orm::EntityTrait;
+        onramp_store::entity::pe_router::Entity::find()
+            .all(&api.db)
+            .await?
+            .into_iter()
+            .map(|p| p.id)
+            .collect()
+    };
+    onramp_store::seed::seed_ticket_providers(
+        &api.db,
+        &onramp_store::seed::demo_ticket_providers(0, "ge-0/0/4"),
+        &pe_ids,
+    )
+    .await?;
+    let acme = onramp_store::auth::tenant_for_key(&api.db, &api.key)
+        .await?
+        .unwrap()
+        .0;
+    let (email, password) = api.user(acme.id, "customer").await?;
+    let browser = Browser::start(&artifacts_dir("portal_order_ticket_csp")).await?;
+    sign_in(&browser, &api.base, &email, &password).await?;
+
+    browser
+        .goto(&format!(
+            "{}/portal/connectors/new?kind=ticket-csp",
+            api.base
+        ))
+        .await?;
+    browser
+        .wait_for("#portal-page[data-page=order][data-ready=true]", WAIT)
+        .await?;
+    browser
+        .wait_for("#f-provider option[value=oracle-fastconnect]", WAIT)
+        .await?;
+    browser
+        .wait_for("#f-location option[value=OCI-ASH]", WAIT)
+        .await?;
+    // Oracle at IBM's location: the API's rule, shown at the field.
+    select(&browser, "#f-provider", "oracle-fastconnect").await?;
+    select(&browser, "#f-location", "IBM-WDC").await?;
+    browser
+        .wait_for("#f-location[aria-invalid=true]", WAIT)
+        .await?;
+    select(&browser, "#f-location", "OCI-ASH").await?;
+    browser
+        .wait_for_text("#check-status", "The order is valid.", WAIT)
+        .await?;
+    browser.click("#review").await?;
+    let steps = browser.wait_for_text("#plan", "manual", WAIT).await?;
+    assert!(steps.contains("Oracle"), "{steps}");
+    browser.click("#confirm").await?;
+    browser
+        .wait_for("#portal-page[data-page=connector][data-ready=true]", WAIT)
+        .await?;
+    let values = browser.wait_for_text("main", "step 1 of 2", WAIT).await?;
+    assert!(values.contains("Oracle Cloud FastConnect"), "{values}");
+    browser.screenshot("ticket-connector").await?;
+    browser.close().await?;
+    Ok(())
+}
+
+/// Picks `value` in the `<select>` at `css` as a person would, firing the
+/// events the form listens to.
+async fn select(browser: &Browser, css: &str, value: &str) -> Result<()> {
+    browser
+        .client()
+        .execute(
+            "const s = document.querySelector(arguments[0]); s.value = arguments[1];
+             s.dispatchEvent(new Event('input', {bubbles: true}));
+             s.dispatchEvent(new Event('change', {bubbles: true}));",
+            vec![Value::String(css.into()), Value::String(value.into())],
+        )
+        .await?;
     Ok(())
 }

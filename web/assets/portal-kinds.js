@@ -157,5 +157,38 @@
         ...peeringValues(c.peering, "Google"),
       ],
     },
+    {
+      kind: "ticket-csp",
+      label: "Other clouds (provisioned by our engineers)",
+      summary: "Providers without a partner API, such as Oracle FastConnect or IBM Direct Link: onramp's ops engineers order the circuit with the provider, then onramp configures the rest.",
+      bgpKey: () => true,
+      fields: [
+        { name: "provider", label: "Provider", type: "select", required: true,
+          optionsFrom: { path: "/v1/ticket-providers", value: (p) => p.key,
+            label: (p) => `${p.name} (usually within ${p.expected_hours} h)` },
+          hint: "The provider's engineers and ours work the order by hand; each step has a deadline." },
+        { name: "location", label: "Location", type: "select", required: true,
+          optionsFrom: { path: "/v1/locations", value: (l) => l.code,
+            label: (l) => `${l.name} (${l.code}, ${l.region}), ${l.csp}`,
+            filter: (l) => (l.kinds || []).includes("ticket-csp") },
+          hint: "One of the chosen provider's locations." },
+        { name: "bandwidth", label: "Bandwidth", type: "select", required: true, options: AWS_BANDWIDTHS, default: "1Gbps" },
+        asn("customer_asn", "The ASN onramp's router speaks for you. Leave empty to get a private ASN from onramp."),
+      ],
+      // Nothing for the customer to do: the wait is on ops, and the page
+      // says which manual step they are on.
+      action: () => null,
+      values: (c) => {
+        const t = c.ticket || {};
+        const step = t.waiting_on_step;
+        return [
+          ["Provider", t.provider_name || t.provider],
+          ["Manual steps", t.manual_steps],
+          ["In progress", step ? `step ${step.number} of ${t.manual_steps}: ${step.title} (onramp's ops engineers)` : "no manual step"],
+          ["Bandwidth", c.bandwidth],
+          ...peeringValues(c.peering, t.provider_name || "The provider"),
+        ];
+      },
+    },
   ];
 })();
