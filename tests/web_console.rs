@@ -419,6 +419,15 @@ async fn the_queue_puts_overdue_first_and_filters() -> Result<()> {
         .await?;
     let (_, _, html) = c.get(Some(&s), "/console?state=mine").await?;
     assert!(html.contains(&ibm_task.to_string()) && !html.contains(&late.to_string()));
+    // Someone else's claim is theirs, not mine.
+    let (_, theirs) = orders[0];
+    let (_, s2) = c.signed_in("ops").await?;
+    c.post(&s2, &format!("/console/tasks/{theirs}/claim"), &[])
+        .await?;
+    let (_, _, html) = c.get(Some(&s), "/console?state=mine").await?;
+    assert!(html.contains(&ibm_task.to_string()) && !html.contains(&theirs.to_string()));
+    let (_, _, html) = c.get(Some(&s2), "/console?state=mine").await?;
+    assert!(!html.contains(&ibm_task.to_string()) && html.contains(&theirs.to_string()));
     let (_, _, html) = c.get(Some(&s), "/console?state=open").await?;
     assert!(!html.contains(&ibm_task.to_string()) && html.contains(&late.to_string()));
     c.post(&s, &format!("/console/tasks/{ibm_task}/complete"), &VALID)

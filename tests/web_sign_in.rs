@@ -74,6 +74,18 @@ async fn sign_in_session_csrf_and_sign_out() -> Result<()> {
         set.contains("HttpOnly") && set.contains("SameSite=Lax"),
         "{set}"
     );
+    // Behind a TLS-terminating proxy the cookie is `Secure`.
+    let r = http
+        .post(format!("{}/login", api.base))
+        .header("x-forwarded-proto", "https")
+        .form(&[("email", email.as_str()), ("password", password.as_str())])
+        .send()
+        .await?;
+    assert!(r.headers()["set-cookie"].to_str()?.ends_with("; Secure"));
+    assert!(
+        !set.contains("Secure"),
+        "plain HTTP got a Secure cookie: {set}"
+    );
     let s = api.sign_in(&email, &password).await?;
 
     // The cookie reads the API as the user's tenant.

@@ -427,6 +427,7 @@ async fn list_tasks(
         provider: q.provider.clone(),
         states: Vec::new(),
         overdue_only: q.overdue.unwrap_or(false),
+        claimed_by: None,
     };
     if let Some(p) = &q.provider
         && (p.is_empty() || p.len() > 40)

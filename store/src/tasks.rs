@@ -137,6 +137,9 @@ pub struct TaskFilter {
     pub states: Vec<String>,
     /// Only active tasks past their `due_at`.
     pub overdue_only: bool,
+    /// Only tasks claimed by this actor (`user <email>`, `key …`): a
+    /// person's own work list.
+    pub claimed_by: Option<String>,
 }
 
 /// Up to `limit` tasks matching `f`, soonest due first, strictly after the
@@ -168,6 +171,9 @@ pub async fn list(
         f.states.clone()
     };
     q = q.filter(ops_task::Column::State.is_in(states));
+    if let Some(who) = &f.claimed_by {
+        q = q.filter(ops_task::Column::ClaimedBy.eq(who.clone()));
+    }
     if f.overdue_only {
         q = q
             .filter(ops_task::Column::State.is_in(ACTIVE))

@@ -92,7 +92,11 @@ struct LoginForm {
     next: Option<String>,
 }
 
-async fn login(State(state): State<AppState>, Form(f): Form<LoginForm>) -> Response {
+async fn login(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+    Form(f): Form<LoginForm>,
+) -> Response {
     let mut missing = Vec::new();
     if f.email.trim().is_empty() {
         missing.push(("email", "Enter your email address."));
@@ -176,7 +180,7 @@ async fn login(State(state): State<AppState>, Form(f): Form<LoginForm>) -> Respo
     let to = safe_next(f.next.as_deref()).unwrap_or_else(|| home.to_string());
     with_cookie(
         Redirect::to(&to).into_response(),
-        session_set_cookie(&session.token),
+        session_set_cookie(&session.token, crate::session::over_https(&headers)),
     )
 }
 

@@ -167,13 +167,34 @@ impl FromRequestParts<AppState> for Staff {
     }
 }
 
-/// The `Set-Cookie` value that signs a browser in.
-pub fn session_set_cookie(token: &str) -> HeaderValue {
+/// Whether the browser reached onramp over HTTPS, as the TLS-terminating
+/// proxy in front says (`X-Forwarded-Proto` or `Forwarded: proto=`). A
+/// client faking it only makes its own cookie stricter, so the header needs
+/// no trust.
+pub fn over_https(headers: &axum::http::HeaderMap) -> bool {
+    let says_https = |name: &str, pick: fn(&str) -> Option<&str>| {
+        headers
+            .get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .any(|v| pick(v).is_some_and(|p| p.trim().eq_ignore_ascii_case("https")))
+    };
+    says_https("x-forwarded-proto", |v| v.split(',').next())
+        || says_https("forwarded", |v| {
+            v.split([';', ','])
+                .find_map(|kv| kv.trim().strip_prefix("proto="))
+        })
+}
+
+/// The `Set-Cookie` value that signs a browser in; `Secure` when the
+/// browser came over HTTPS, so the token never travels in the clear after.
+pub fn session_set_cookie(token: &str, secure: bool) -> HeaderValue {
     // HttpOnly: scripts never see the token. SameSite=Lax: another site can
     // link here but cannot post with it; changes also need the CSRF token.
     HeaderValue::from_str(&format!(
-        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}",
-        SESSION_TTL.as_secs()
+        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{}",
+        SESSION_TTL.as_secs(),
+        if secure { "; Secure" } else { "" }
     ))
     .expect("a session token is a valid header value")
 }
@@ -190,4 +211,39 @@ pub fn session_clear_cookie() -> HeaderValue {
 pub fn with_cookie(mut resp: Response, cookie: HeaderValue) -> Response {
     resp.headers_mut().append(header::SET_COOKIE, cookie);
     resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn https_is_read_from_the_proxy_headers() {
+        let with = |name: &str, value: &str| {
+            let mut h = axum::http::HeaderMap::new();
+            h.insert(
+                axum::http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                HeaderValue::from_str(value).unwrap(),
+            );
+            h
+        };
+        assert!(over_https(&with("x-forwarded-proto", "https")));
+        assert!(over_https(&with("x-forwarded-proto", "HTTPS, http")));
+        assert!(over_https(&with("forwarded", "for=192.0.2.1;proto=https")));
+        assert!(!over_https(&with("x-forwarded-proto", "http")));
+        assert!(!over_https(&with("forwarded", "for=192.0.2.1")));
+        assert!(!over_https(&axum::http::HeaderMap::new()));
+        assert!(
+            session_set_cookie("t", true)
+                .to_str()
+                .unwrap()
+                .ends_with("; Secure")
+        );
+        assert!(
+            !session_set_cookie("t", false)
+                .to_str()
+                .unwrap()
+                .contains("Secure")
+        );
+    }
 }

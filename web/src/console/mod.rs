@@ -126,6 +126,7 @@ async fn queue(
         provider: provider.clone(),
         states,
         overdue_only: false,
+        claimed_by: (state_filter == "mine").then(|| actor.clone()),
     };
     let found = match tasks::list(&state.db, &filter, now, after, PAGE).await {
         Ok(t) => t,
@@ -139,8 +140,6 @@ async fn queue(
         .iter()
         .map(|p| (p.key.clone(), p.name.clone()))
         .collect();
-    // The next page's cursor is the last task fetched, before "mine" narrows
-    // the page: a page may then be short, but never skips a task.
     let next = (found.len() as u64 == PAGE)
         .then(|| found.last())
         .flatten()
@@ -153,7 +152,6 @@ async fn queue(
         });
     let rows: Vec<_> = found
         .iter()
-        .filter(|t| state_filter != "mine" || t.claimed_by.as_deref() == Some(actor.as_str()))
         .map(|t| task_row(t, &provider_names, &tenants, &actor, now))
         .collect();
     let overdue = rows.iter().filter(|r| r.overdue).count();
