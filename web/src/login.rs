@@ -172,12 +172,8 @@ async fn login(
     };
     throttle.succeeded(&who);
     tracing::info!(user = %user.email, role = %user.role, "signed in");
-    let home = if user.role == onramp_store::auth::ROLE_CUSTOMER {
-        "/portal"
-    } else {
-        "/console"
-    };
-    let to = safe_next(f.next.as_deref()).unwrap_or_else(|| home.to_string());
+    let to = safe_next(f.next.as_deref())
+        .unwrap_or_else(|| crate::session::home_for(&user.role).to_string());
     with_cookie(
         Redirect::to(&to).into_response(),
         session_set_cookie(&session.token, crate::session::over_https(&headers)),

@@ -32,6 +32,21 @@ pub struct WebUser {
     pub csrf_token: String,
 }
 
+/// Operator staff (ops, admin) work in the console; everyone else is a
+/// customer of the portal.
+pub fn is_staff(role: &str) -> bool {
+    role == ROLE_OPS || role == ROLE_ADMIN
+}
+
+/// Where a person of `role` lands after signing in.
+pub fn home_for(role: &str) -> &'static str {
+    if is_staff(role) {
+        "/console"
+    } else {
+        "/portal"
+    }
+}
+
 /// What templates see of the signed-in person (`user` in the layout).
 #[derive(Serialize)]
 pub struct UserView {
@@ -51,16 +66,12 @@ impl WebUser {
 
     /// Operator staff: the ops console is theirs.
     pub fn is_staff(&self) -> bool {
-        self.role == ROLE_OPS || self.role == ROLE_ADMIN
+        is_staff(&self.role)
     }
 
     /// Where this person lands after signing in.
     pub fn home(&self) -> &'static str {
-        if self.is_staff() {
-            "/console"
-        } else {
-            "/portal"
-        }
+        home_for(&self.role)
     }
 
     /// `console` or `portal`: which navigation the layout shows.

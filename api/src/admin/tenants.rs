@@ -158,7 +158,7 @@ fn check_tenant_name(name: &str) -> Result<(), Problem> {
 
 /// A taken name is a 409 `conflict` whose error says `duplicate`, as for
 /// the other admin objects.
-fn duplicate_name(e: onramp_store::Error) -> Problem {
+pub(super) fn duplicate_name(e: onramp_store::Error) -> Problem {
     match e {
         onramp_store::Error::Conflict { field, message } => AdminError::Conflict {
             issues: vec![Issue {

@@ -245,20 +245,7 @@ async fn create_user(
         },
     )
     .await
-    .map_err(|e| match e {
-        onramp_store::Error::Conflict { field, message } => Problem::new(
-            StatusCode::CONFLICT,
-            "conflict",
-            "Conflict",
-            message.clone(),
-        )
-        .with_errors(vec![FieldError {
-            field,
-            code: "duplicate".into(),
-            detail: message,
-        }]),
-        other => other.into(),
-    })?;
+    .map_err(super::tenants::duplicate_name)?;
     tracing::info!(user = %u.email, role = %u.role, tenant = %id, by = %who.actor, "user created");
     let location = user_url(id, u.id);
     Ok((
