@@ -27,7 +27,7 @@ use onramp_devstack::browser::Browser;
 use support::{Db, Stack, artifacts_dir, attachment};
 use uuid::Uuid;
 
-const WAIT: Duration = Duration::from_secs(15);
+const WAIT: Duration = Duration::from_secs(60);
 
 async fn user(stack: &Stack, tenant: Uuid, role: &str) -> Result<(String, String)> {
     let email = format!("{role}-{}@example.test", Uuid::new_v4().simple());

@@ -21,7 +21,7 @@ use onramp_devstack::browser::Browser;
 use serde_json::Value;
 use support::{CUSTOMER_ACCOUNT, Db, Stack, artifacts_dir};
 
-const WAIT: Duration = Duration::from_secs(15);
+const WAIT: Duration = Duration::from_secs(60);
 const PROVISION: Duration = Duration::from_secs(90);
 
 async fn sign_in(browser: &Browser, base: &str, email: &str, password: &str) -> Result<()> {

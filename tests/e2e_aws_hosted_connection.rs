@@ -206,7 +206,15 @@ async fn bad_bandwidth_decline_and_a_customer_who_never_confirms() -> Result<()>
         .as_str()
         .unwrap()
         .to_string();
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    // Still waiting after the worker has looked at AWS twice more.
+    stack
+        .wait_more_calls(
+            "the worker polls the hosted connection",
+            || stack.aws_calls("DescribeHostedConnections"),
+            2,
+            T,
+        )
+        .await?;
     let (_, c) = stack.get_json(&format!("/v1/connectors/{id}")).await?;
     assert_eq!(c["state"], "waiting_customer_confirmation");
     assert_eq!(c["waiting_on"], "customer");

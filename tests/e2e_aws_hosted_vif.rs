@@ -35,8 +35,16 @@ async fn lifecycle(db: Db) -> Result<()> {
         "private ASN allocated, got {asn}"
     );
 
-    // Still waiting a while later: nothing moves without the customer.
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    // Still waiting after the worker has looked at AWS twice more: nothing
+    // moves without the customer.
+    stack
+        .wait_more_calls(
+            "the worker polls the VIF",
+            || stack.aws_calls("DescribeVirtualInterfaces"),
+            2,
+            T,
+        )
+        .await?;
     let (_, c) = stack.get_json(&format!("/v1/connectors/{id}")).await?;
     assert_eq!(c["state"], "waiting_customer_acceptance");
 
@@ -252,7 +260,6 @@ async fn crash(db: Db) -> Result<()> {
         })
         .await?;
     stack.kill_worker();
-    tokio::time::sleep(Duration::from_millis(500)).await;
     stack.start_worker()?;
     let c = stack
         .wait_state(&id, "waiting_customer_acceptance", T)

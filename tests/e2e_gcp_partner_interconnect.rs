@@ -79,8 +79,16 @@ async fn pairing_key_to_active_and_deprovisioned() -> Result<()> {
     assert_eq!(a.neighbor_local_as.as_deref(), Some("65020"));
     assert_eq!(a.neighbor_key, None);
 
-    // Nothing moves until the customer activates.
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    // Nothing moves until the customer activates, however often the worker
+    // looks.
+    stack
+        .wait_more_calls(
+            "the worker polls the attachment",
+            || stack.gcp_calls("compute.interconnectAttachments.get"),
+            2,
+            T,
+        )
+        .await?;
     let (_, c) = stack.get_json(&format!("/v1/connectors/{id}")).await?;
     assert_eq!(c["state"], "waiting_customer_activation");
     stack.gcp.sim.activate(&key).expect("activate");

@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 const EVENT_NAME: &str = "connector.state_changed";
 /// Long enough for a few polls (300 ms) on a loaded CI box.
-const WAIT: Duration = Duration::from_secs(10);
+const WAIT: Duration = Duration::from_secs(30);
 
 /// One SSE frame: the fields up to a blank line.
 #[derive(Debug, Default)]

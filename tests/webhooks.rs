@@ -332,9 +332,17 @@ async fn a_failing_webhook_shows_its_pending_retry() -> Result<()> {
         ensure!(start.elapsed() < WAIT, "failure not recorded: {w:#}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    // Held back: nothing else goes out while the retry waits.
-    api.step(c, "later").await?;
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    // Held back: nothing else goes out while the retry waits. A witness
+    // webhook registered now receives the next event, so the loop has
+    // provably had its chance to send it to the failing one too.
+    let witness = Receiver::ok().await?;
+    register(&api, &api.key, &witness.url).await?;
+    let later = api.step(c, "later").await?;
+    witness
+        .wait("the witness gets the later event", |all| {
+            all.iter().any(|r| r.event_id() == later)
+        })
+        .await?;
     assert_eq!(rx.all().len(), 1);
     Ok(())
 }
@@ -567,8 +575,17 @@ async fn a_deleted_webhook_gets_nothing_more() -> Result<()> {
     let path = format!("/v1/webhooks/{wh}");
     let (s, _, _) = call(&api, &api.key, reqwest::Method::DELETE, &path, None).await?;
     assert_eq!(s, 204);
+    // A witness webhook gets the next two events: by the second, the loop
+    // has passed the first by a whole round and sent what it would send.
+    let witness = Receiver::ok().await?;
+    register(&api, &api.key, &witness.url).await?;
     api.step(c, "after_delete").await?;
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let next = api.step(c, "after_that").await?;
+    witness
+        .wait("the witness gets both events", |all| {
+            all.iter().any(|r| r.event_id() == next)
+        })
+        .await?;
     assert_eq!(rx.all().len(), 1, "nothing after the delete");
     let (s, _) = get(&api, &api.key, &path).await?;
     assert_eq!(s, 404);
@@ -589,15 +606,22 @@ async fn two_workers(postgres: bool) -> Result<()> {
     for i in 0..15 {
         last = api.step(c, &format!("s{i}")).await?;
     }
+    rx.wait("both webhooks' last event", |all| {
+        all.iter().filter(|r| r.event_id() == last).count() >= 2
+    })
+    .await?;
+    // One more event through both webhooks: a double delivery of any of the
+    // first sixteen would have to come before it, in cursor order.
+    let sentinel = api.step(c, "sentinel").await?;
     let got = rx
-        .wait("both webhooks' last event", |all| {
-            all.iter().filter(|r| r.event_id() == last).count() >= 2
+        .wait("both webhooks' sentinel", |all| {
+            all.iter().filter(|r| r.event_id() == sentinel).count() >= 2
         })
         .await?;
-    // Give a double delivery the time to show.
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let got_now = rx.all();
-    assert_eq!(got_now.len(), got.len(), "nothing more after the last");
+    let got_now: Vec<Received> = got
+        .into_iter()
+        .filter(|r| r.event_id() <= last)
+        .collect();
     for wh in got_now
         .iter()
         .map(|r| r.header("onramp-webhook-id"))

@@ -14,7 +14,7 @@ use axum::response::Html;
 use axum::routing::get;
 use onramp_devstack::browser::{Browser, BrowserOptions, Error};
 
-const WAIT: Duration = Duration::from_secs(10);
+const WAIT: Duration = Duration::from_secs(30);
 
 /// A form whose button updates a paragraph from inline JS, a little later
 /// (so the test has to wait for it, as it will for a real API call).
@@ -224,7 +224,7 @@ async fn drop_stops_chromium_and_chromedriver() {
 
     drop(browser);
 
-    let deadline = Instant::now() + Duration::from_secs(5);
+    let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let left = processes_using(&profile);
         if left.is_empty() {

@@ -7,6 +7,7 @@
 
 pub mod aws_dx;
 pub mod azure_er;
+mod clock_http;
 /// Google Cloud Partner Interconnect: Compute `interconnectAttachments` of a
 /// partner project, operations and a metadata token endpoint.
 pub mod gcp_pi;

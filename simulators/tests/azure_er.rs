@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use onramp_simulators::azure_er::{AzureErSim, AzureSimConfig, RunningAzureSim};
+use onramp_simulators::azure_er::{AzureErSim, AzureSimConfig, Clock, RunningAzureSim};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -41,9 +41,12 @@ fn with_query(url: &str, params: &[(&str, &str)]) -> String {
         .to_string()
 }
 
+/// Time stands still until a test moves it: what a test sees between two
+/// of its calls never depends on how busy the machine is.
 fn fast() -> AzureSimConfig {
     AzureSimConfig {
         lro_delay: Duration::from_millis(150),
+        clock: Clock::manual(),
         ..AzureSimConfig::default()
     }
 }
@@ -120,8 +123,14 @@ impl Fixture {
         (s, r.json().await.unwrap())
     }
 
-    /// Polls an Azure-AsyncOperation URL until it leaves InProgress.
+    fn advance(&self, by: Duration) {
+        self.running.sim.clock().advance(by).unwrap();
+    }
+
+    /// Lets an operation's worth of time pass (`lro_delay`), then polls its
+    /// Azure-AsyncOperation URL until it leaves InProgress.
     async fn wait_lro(&self, r: &reqwest::Response) -> Value {
+        self.advance(self.cfg.lro_delay);
         let op = r.headers()["azure-asyncoperation"]
             .to_str()
             .unwrap()
@@ -207,7 +216,10 @@ async fn token_flow_good_bad_and_expired() {
     // Valid token works, then expires.
     let (s, _) = f.get_json(&list).await;
     assert_eq!(s, StatusCode::OK);
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    f.advance(Duration::from_millis(299));
+    let (s, _) = f.get_json(&list).await;
+    assert_eq!(s, StatusCode::OK, "still valid 1 ms before it expires");
+    f.advance(Duration::from_millis(1));
     let (s, body) = f.get_json(&list).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
     assert!(
@@ -733,7 +745,7 @@ async fn both_legs_come_up_and_one_can_be_forced_down() {
 async fn sessions_drop_while_the_peering_is_not_ready_or_disabled() {
     let f = start(AzureSimConfig {
         lro_delay: Duration::from_millis(300),
-        ..AzureSimConfig::default()
+        ..fast()
     })
     .await;
     let c = f.create_circuit("Silicon Valley").await;

@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use onramp_simulators::gcp_pi::{
-    CreatePairingKey, GcpFault, GcpPiSim, GcpSimConfig, RunningGcpSim, SimInterconnect,
+    Clock, CreatePairingKey, GcpFault, GcpPiSim, GcpSimConfig, RunningGcpSim, SimInterconnect,
 };
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -18,10 +18,13 @@ struct Fixture {
     token: String,
 }
 
+/// Time stands still until a test moves it: what a test sees between two
+/// of its calls never depends on how busy the machine is.
 fn fast() -> GcpSimConfig {
     GcpSimConfig {
         op_delay: Duration::from_millis(200),
         wait_max: Duration::from_secs(5),
+        clock: Clock::manual(),
         ..GcpSimConfig::default()
     }
 }
@@ -58,6 +61,10 @@ impl Fixture {
         assert_eq!(r.status(), StatusCode::OK);
         let v: Value = r.json().await.unwrap();
         v["access_token"].as_str().unwrap().to_owned()
+    }
+
+    fn advance(&self, by: Duration) {
+        self.running.sim.clock().advance(by).unwrap();
     }
 
     fn region_path(&self, region: &str) -> String {
@@ -130,7 +137,10 @@ impl Fixture {
         self.call(Method::GET, &path, None).await
     }
 
+    /// Lets an operation's worth of time pass (`op_delay`), then waits for
+    /// it as a client would.
     async fn wait(&self, op: &Value) -> Value {
+        self.advance(self.running.sim.config().op_delay);
         let path = format!(
             "{}/operations/{}/wait",
             self.region_path(&region_of(op)),
@@ -286,7 +296,10 @@ async fn compute_refuses_missing_unknown_revoked_and_expired_tokens() {
 
     let (status, _) = f.call(Method::GET, &path, None).await;
     assert_eq!(status, StatusCode::OK);
-    tokio::time::sleep(Duration::from_millis(350)).await;
+    f.advance(Duration::from_millis(299));
+    let (status, _) = f.call(Method::GET, &path, None).await;
+    assert_eq!(status, StatusCode::OK, "still valid 1 ms before it expires");
+    f.advance(Duration::from_millis(1));
     let (status, _) = f.call(Method::GET, &path, None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "expired");
 
@@ -301,7 +314,7 @@ async fn compute_refuses_missing_unknown_revoked_and_expired_tokens() {
 
 #[tokio::test]
 async fn insert_runs_an_operation_then_the_attachment_waits_for_the_customer() {
-    // PENDING for 150 ms, RUNNING until 600 ms.
+    // PENDING for 150 ms, RUNNING until 600 ms, on the simulator's clock.
     let f = start(GcpSimConfig {
         op_delay: Duration::from_millis(600),
         ..fast()
@@ -340,7 +353,7 @@ async fn insert_runs_an_operation_then_the_attachment_waits_for_the_customer() {
     let customer = f.running.sim.customer_attachment(&key).unwrap();
     assert_eq!(customer.state, "PARTNER_REQUEST_RECEIVED");
 
-    tokio::time::sleep(Duration::from_millis(250)).await;
+    f.advance(Duration::from_millis(250));
     let op_path = format!(
         "{}/operations/{}",
         f.region_path("us-west1"),
@@ -970,7 +983,7 @@ async fn wait_gives_up_after_wait_max() {
     let f = start(GcpSimConfig {
         op_delay: Duration::from_secs(30),
         wait_max: Duration::from_millis(150),
-        ..GcpSimConfig::default()
+        ..fast()
     })
     .await;
     let key = f.pairing_key("us-west1", 1).await;
@@ -981,11 +994,36 @@ async fn wait_gives_up_after_wait_max() {
             attachment_body("pi-slow", "onramp-sjc-zone1", &key, 5),
         )
         .await;
-    let t0 = Instant::now();
-    let v = f.wait(&op).await;
-    assert!(t0.elapsed() >= Duration::from_millis(140));
-    assert!(t0.elapsed() < Duration::from_secs(5));
-    assert_ne!(v["status"], "DONE");
+    // The wait holds the request until the operation is done or wait_max
+    // has passed on the simulator's clock, whichever comes first.
+    let path = format!(
+        "{}/operations/{}/wait",
+        f.region_path("us-west1"),
+        op["name"].as_str().unwrap()
+    );
+    let waiting = tokio::spawn({
+        let (http, url, token) = (f.http.clone(), f.url(&path), f.token.clone());
+        async move {
+            let r = http.post(url).bearer_auth(token).send().await.unwrap();
+            (r.status(), r.json::<Value>().await.unwrap())
+        }
+    });
+    // Wait for the simulator to hold the request: it counted the call.
+    let held = Instant::now();
+    while f.running.sim.stats().get("compute.regionOperations.wait").is_none() {
+        assert!(held.elapsed() < Duration::from_secs(30), "wait never arrived");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    f.advance(Duration::from_millis(149));
+    tokio::task::yield_now().await;
+    assert!(!waiting.is_finished(), "answered before wait_max");
+    f.advance(Duration::from_millis(1));
+    let (status, v) = tokio::time::timeout(Duration::from_secs(30), waiting)
+        .await
+        .expect("wait answered once wait_max passed")
+        .unwrap();
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(v["status"], "PENDING", "a quarter of op_delay is PENDING");
 
     let (status, body) = f
         .call(

@@ -393,6 +393,42 @@ impl Stack {
         }
     }
 
+    /// Waits until a counter of calls (a simulator's stats) has grown by
+    /// `more` from what it reads now. "Nothing moves without the customer"
+    /// is asserted after the worker has provably looked again, not after a
+    /// sleep that a busy machine may spend doing nothing.
+    pub async fn wait_more_calls(
+        &self,
+        what: &str,
+        calls: impl Fn() -> u64,
+        more: u64,
+        timeout: Duration,
+    ) -> Result<()> {
+        let target = calls() + more;
+        let start = Instant::now();
+        while calls() < target {
+            if start.elapsed() > timeout {
+                bail!(
+                    "{what}: {} of {more} more calls within {timeout:?}\n{}",
+                    calls() + more - target,
+                    self.logs()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Ok(())
+    }
+
+    /// AWS calls of `operation` the simulator has received so far.
+    pub fn aws_calls(&self, operation: &str) -> u64 {
+        self.sim.sim.stats().get(operation).copied().unwrap_or(0)
+    }
+
+    /// Compute calls of `method` the simulator has received so far.
+    pub fn gcp_calls(&self, method: &str) -> u64 {
+        self.gcp.sim.stats().get(method).copied().unwrap_or(0)
+    }
+
     pub async fn wait_state(&self, id: &str, state: &str, timeout: Duration) -> Result<Value> {
         self.wait_connector(id, state, timeout, |c| c["state"] == state)
             .await

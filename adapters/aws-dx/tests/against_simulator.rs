@@ -70,7 +70,7 @@ fn allocations(sim: &RunningSim) -> u64 {
 
 /// Polls until `done` holds; a few milliseconds per round, bounded.
 async fn wait_for(dx: &DxClient, vif_id: &str, done: impl Fn(&Vif) -> bool) -> Vif {
-    let deadline = Instant::now() + Duration::from_secs(5);
+    let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let vif = dx.describe_vif(vif_id).await.unwrap().expect("VIF exists");
         if done(&vif) {

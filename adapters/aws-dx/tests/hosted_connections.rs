@@ -77,7 +77,7 @@ async fn wait_for(
     id: &str,
     done: impl Fn(&HostedConnection) -> bool,
 ) -> HostedConnection {
-    let deadline = Instant::now() + Duration::from_secs(5);
+    let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let conn = dx
             .describe_hosted_connection(INTERCONNECT, id)
@@ -488,7 +488,7 @@ async fn the_customers_vif_on_the_hosted_connection() {
     );
 
     // The partner sees it on the hosted connection, and sees it come up.
-    let deadline = Instant::now() + Duration::from_secs(5);
+    let deadline = Instant::now() + Duration::from_secs(30);
     let vif = loop {
         let vifs = dx.vifs_on_connection(&conn.id).await.unwrap();
         assert_eq!(vifs.len(), 1, "{vifs:?}");

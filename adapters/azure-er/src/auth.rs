@@ -55,7 +55,7 @@ impl TokenCache {
         call: &mut Call,
     ) -> Result<Token, Error> {
         let mut slot = self.slot.lock().await;
-        let now = Instant::now();
+        let now = cfg.clock.now();
         if let Some(c) = slot.as_ref()
             && now < c.refresh_at
         {
@@ -105,7 +105,7 @@ async fn fetch(
         ("scope", SCOPE),
     ];
     loop {
-        let started = Instant::now();
+        let started = cfg.clock.now();
         let resp = http
             .post(&url)
             .form(&form)

@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use onramp_clock::Clock;
+
 /// The partner's app registration and subscription, and the call budgets.
 #[derive(Clone)]
 pub struct AzureConfig {
@@ -24,6 +26,9 @@ pub struct AzureConfig {
     /// Total `Retry-After` sleeping one call may do on 429s before giving up
     /// with `Error::Throttled`; default 30 s.
     pub max_throttle_wait: Duration,
+    /// Decides when a cached token is due for renewal: the system clock,
+    /// or in tests the simulator's manual one.
+    pub clock: Clock,
 }
 
 impl AzureConfig {
@@ -50,6 +55,7 @@ impl AzureConfig {
             api_version: Self::DEFAULT_API_VERSION.to_owned(),
             lro_budget: Self::DEFAULT_LRO_BUDGET,
             max_throttle_wait: Self::DEFAULT_MAX_THROTTLE_WAIT,
+            clock: Clock::system(),
         }
     }
 }
@@ -66,6 +72,7 @@ impl std::fmt::Debug for AzureConfig {
             .field("api_version", &self.api_version)
             .field("lro_budget", &self.lro_budget)
             .field("max_throttle_wait", &self.max_throttle_wait)
+            .field("clock", &self.clock)
             .finish()
     }
 }

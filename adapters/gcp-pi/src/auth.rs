@@ -54,7 +54,7 @@ impl TokenCache {
         call: &mut Call,
     ) -> Result<Token, Error> {
         let mut slot = self.slot.lock().await;
-        let now = Instant::now();
+        let now = cfg.clock.now();
         if let Some(c) = slot.as_ref()
             && now < c.refresh_at
         {
@@ -90,7 +90,7 @@ impl TokenCache {
 async fn fetch(http: &reqwest::Client, cfg: &GcpConfig, call: &mut Call) -> Result<Cached, Error> {
     let url = format!("{}{TOKEN_PATH}", cfg.metadata_url.trim_end_matches('/'));
     loop {
-        let started = Instant::now();
+        let started = cfg.clock.now();
         let resp = http
             .get(&url)
             .header("Metadata-Flavor", "Google")

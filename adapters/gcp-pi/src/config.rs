@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use onramp_clock::Clock;
+
 /// The partner project, the endpoints and the call budgets. Credentials
 /// come from the metadata server (the workload's service account), so
 /// nothing here is secret.
@@ -22,6 +24,9 @@ pub struct GcpConfig {
     /// Total `Retry-After` sleeping one call may do on 429s before giving up
     /// with `Error::Throttled`; default 30 s.
     pub max_throttle_wait: Duration,
+    /// Decides when a cached token is due for renewal: the system clock,
+    /// or in tests the simulator's manual one.
+    pub clock: Clock,
 }
 
 impl GcpConfig {
@@ -40,6 +45,7 @@ impl GcpConfig {
             project: project.into(),
             op_budget: Self::DEFAULT_OP_BUDGET,
             max_throttle_wait: Self::DEFAULT_MAX_THROTTLE_WAIT,
+            clock: Clock::system(),
         }
     }
 }

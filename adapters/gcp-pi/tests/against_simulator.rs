@@ -8,7 +8,7 @@ use onramp_gcp_pi::{
     Attachment, AttachmentRequest, Error, GcpConfig, PiClient, Progress, parse_pairing_key,
 };
 use onramp_simulators::gcp_pi::{
-    CreatePairingKey, GcpFault, GcpPiSim, GcpSimConfig, RunningGcpSim,
+    Clock, CreatePairingKey, GcpFault, GcpPiSim, GcpSimConfig, RunningGcpSim,
 };
 
 const INSERT: &str = "compute.interconnectAttachments.insert";
@@ -32,12 +32,37 @@ async fn start() -> RunningGcpSim {
     .await
 }
 
+/// A simulator whose time stands still until the test moves it.
+async fn start_manual(cfg: GcpSimConfig) -> RunningGcpSim {
+    start_with(GcpSimConfig {
+        clock: Clock::manual(),
+        ..cfg
+    })
+    .await
+}
+
+/// The client reads the simulator's clock, so that a manual one moves both.
 fn config(sim: &RunningGcpSim) -> GcpConfig {
-    GcpConfig::new(
+    let mut cfg = GcpConfig::new(
         sim.endpoint_url(),
         sim.endpoint_url(),
         sim.sim.config().project,
-    )
+    );
+    cfg.clock = sim.sim.clock();
+    cfg
+}
+
+/// Waits (with a deadline) until the simulator has counted `n` calls of
+/// `method`: the client is past that call.
+async fn until_called(sim: &RunningGcpSim, method: &str, n: u64) {
+    let start = Instant::now();
+    while stat(sim, method) < n {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "{method} was not called {n} times"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
 }
 
 fn client(sim: &RunningGcpSim) -> PiClient {
@@ -125,7 +150,7 @@ async fn ensure_creates_the_attachment_once() {
 
 #[tokio::test]
 async fn a_retried_insert_after_a_crash_is_deduplicated_by_request_id() {
-    let sim = start_with(GcpSimConfig {
+    let sim = start_manual(GcpSimConfig {
         op_delay: Duration::from_millis(400),
         wait_max: Duration::from_secs(5),
         ..GcpSimConfig::default()
@@ -141,8 +166,15 @@ async fn a_retried_insert_after_a_crash_is_deduplicated_by_request_id() {
     assert!(matches!(first, Progress::InProgress { .. }), "{first:?}");
     assert_eq!(sim.sim.operations()[0].status, "PENDING");
 
-    // Its successor, a new process, runs the same job.
-    let a = done(client(&sim).ensure_attachment(&req).await.unwrap());
+    // Its successor, a new process, runs the same job while the operation
+    // still runs, and follows it to the end.
+    let successor = tokio::spawn({
+        let (pi, req) = (client(&sim), req.clone());
+        async move { pi.ensure_attachment(&req).await }
+    });
+    until_called(&sim, "compute.regionOperations.wait", 1).await;
+    sim.sim.clock().advance(Duration::from_millis(400)).unwrap();
+    let a = done(successor.await.unwrap().unwrap());
     assert_eq!(a.state, "PENDING_CUSTOMER");
     assert_eq!(stat(&sim, INSERT), 2, "the insert was sent twice");
     assert_eq!(sim.sim.operations().len(), 1, "Google ran it once");
@@ -328,7 +360,7 @@ async fn throttling_is_slept_off_within_the_budget() {
 
 #[tokio::test]
 async fn the_token_is_cached_renewed_and_refetched_after_a_401() {
-    let sim = start_with(GcpSimConfig {
+    let sim = start_manual(GcpSimConfig {
         token_ttl: Duration::from_secs(2),
         ..GcpSimConfig::default()
     })
@@ -347,7 +379,7 @@ async fn the_token_is_cached_renewed_and_refetched_after_a_401() {
     assert_eq!(stat(&sim, GET), 6, "one refused, then retried");
 
     // Renewed before it expires: no call is refused.
-    tokio::time::sleep(Duration::from_millis(1850)).await;
+    sim.sim.clock().advance(Duration::from_millis(1850)).unwrap();
     pi.get_attachment("us-west1", "pi-x").await.unwrap();
     assert_eq!(stat(&sim, TOKEN), 3);
     assert_eq!(stat(&sim, GET), 7);
@@ -447,6 +479,7 @@ async fn an_insert_by_someone_else_in_flight_is_in_progress() {
     let sim = start_with(GcpSimConfig {
         op_delay: Duration::from_millis(500),
         wait_max: Duration::from_secs(5),
+        clock: Clock::manual(),
         ..GcpSimConfig::default()
     })
     .await;
@@ -478,7 +511,7 @@ async fn an_insert_by_someone_else_in_flight_is_in_progress() {
     let pi = client(&sim);
     let p = pi.ensure_attachment(&req).await.unwrap();
     assert!(matches!(p, Progress::InProgress { .. }), "{p:?}");
-    tokio::time::sleep(Duration::from_millis(550)).await;
+    sim.sim.clock().advance(Duration::from_millis(500)).unwrap();
     let a = done(pi.ensure_attachment(&req).await.unwrap());
     assert_eq!(a.vlan, Some(800));
 }

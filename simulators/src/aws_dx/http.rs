@@ -1,7 +1,5 @@
 //! HTTP surface: the AWS JSON 1.1 endpoint and the `/_sim/` control plane.
 
-use std::time::Instant;
-
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -30,6 +28,7 @@ pub(crate) fn router(sim: AwsDxSim) -> Router {
             get(list_faults).post(add_fault).delete(clear_faults),
         )
         .route("/_sim/stats", get(stats))
+        .merge(crate::clock_http::routes(AwsDxSim::clock))
         .fallback(not_found)
         .with_state(sim)
 }
@@ -72,7 +71,7 @@ fn call(
     let caller = state
         .identify(access_key)
         .ok_or_else(ApiError::unrecognized_client)?;
-    let now = Instant::now();
+    let now = state.cfg.clock.now();
     state.advance(now);
     if let Some(fault) = state.take_fault(operation) {
         return Err(fault);
@@ -152,7 +151,11 @@ async fn set_bgp(State(sim): State<AwsDxSim>, Path(id): Path<String>, body: Byte
             );
         }
     };
-    let result = sim.lock_now().set_bgp(&id, up, Instant::now());
+    let result = {
+        let mut state = sim.lock_now();
+        let now = state.cfg.clock.now();
+        state.set_bgp(&id, up, now)
+    };
     match result {
         Ok(vif) => axum::Json(vif).into_response(),
         Err((status, msg)) => control_error(status, msg),

@@ -44,6 +44,7 @@
 //! | GET | `/_sim/connections/{id}` | one hosted connection |
 //! | GET / POST / DELETE | `/_sim/faults` | list / arm ([`Fault`]) / disarm injected faults |
 //! | GET | `/_sim/stats` | `{"<Operation>": calls}` for every AWS call received |
+//! | GET / POST | `/_sim/clock`, `/_sim/clock/advance` | the simulator's time; `{"ms": n}` moves a manual clock (see [`SimConfig::clock`]) |
 
 mod error;
 mod http;
@@ -54,7 +55,9 @@ mod wire;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+pub use onramp_clock::Clock;
 
 use serde::{Deserialize, Serialize};
 use tokio::sync::oneshot;
@@ -82,6 +85,9 @@ pub struct SimConfig {
     pub bgp_up_after: Duration,
     /// From `deleting` to `deleted` (VIFs and hosted connections).
     pub deleted_after: Duration,
+    /// The simulator's time: [`Clock::system`] by default; tests pass
+    /// [`Clock::manual`] and advance it (or `POST /_sim/clock/advance`).
+    pub clock: Clock,
 }
 
 impl Default for SimConfig {
@@ -100,6 +106,7 @@ impl Default for SimConfig {
             available_after: Duration::from_secs(1),
             bgp_up_after: Duration::from_secs(1),
             deleted_after: Duration::from_secs(1),
+            clock: Clock::system(),
         }
     }
 }
@@ -299,9 +306,15 @@ impl AwsDxSim {
     /// Forces the BGP session of an available or down VIF up or down (as
     /// `POST /_sim/virtual-interfaces/{id}/bgp`).
     pub fn set_bgp(&self, vif_id: &str, up: bool) -> Result<SimVif, String> {
-        self.lock_now()
-            .set_bgp(vif_id, up, Instant::now())
-            .map_err(|(_, msg)| msg)
+        let mut state = self.lock_now();
+        let now = state.cfg.clock.now();
+        state.set_bgp(vif_id, up, now).map_err(|(_, msg)| msg)
+    }
+
+    /// The simulator's time source (shared: advancing it moves the
+    /// simulator).
+    pub fn clock(&self) -> Clock {
+        self.lock().cfg.clock.clone()
     }
 
     pub fn inject_fault(&self, fault: Fault) {
@@ -328,7 +341,8 @@ impl AwsDxSim {
     /// The state with every transition due by now applied.
     fn lock_now(&self) -> MutexGuard<'_, SimState> {
         let mut state = self.lock();
-        state.advance(Instant::now());
+        let now = state.cfg.clock.now();
+        state.advance(now);
         state
     }
 }

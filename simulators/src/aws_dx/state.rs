@@ -668,7 +668,7 @@ impl SimState {
             address_family: "ipv4".to_owned(),
             mtu: peering.mtu,
             tags: peering.tags,
-            created_at: chrono::Utc::now(),
+            created_at: self.cfg.clock.utc(),
             virtual_gateway_id: None,
             direct_connect_gateway_id: None,
             bgp_peer_id: self.fresh_id("dxpeer-"),

@@ -61,6 +61,7 @@ pub(crate) fn router(sim: AzureErSim) -> Router {
             get(list_faults).post(add_fault).delete(clear_faults),
         )
         .route("/_sim/stats", get(stats))
+        .merge(crate::clock_http::routes(AzureErSim::clock))
         .fallback(not_found)
         .with_state(sim)
 }
@@ -146,7 +147,8 @@ async fn token(State(sim): State<AzureErSim>, Path(tenant): Path<String>, body: 
             "Invalid client secret provided.",
         );
     }
-    let access_token = state.issue_token(Instant::now());
+    let now = state.cfg.clock.now();
+    let access_token = state.issue_token(now);
     let ttl = cfg.token_ttl.as_secs();
     axum::Json(json!({
         "token_type": "Bearer",
@@ -208,7 +210,7 @@ fn arm(
     sub: &str,
     f: impl FnOnce(&mut SimState, Instant) -> Result<ArmOk, ArmError>,
 ) -> Response {
-    let now = Instant::now();
+    let now = sim.clock().now();
     let request_id = uuid::Uuid::new_v4().to_string();
     let api_version = query.get("api-version").cloned();
     let mut state = sim.lock();

@@ -44,6 +44,7 @@
 //! | DELETE | `/_sim/tokens` | revoke every issued access token (ARM then answers 401) |
 //! | GET / POST / DELETE | `/_sim/faults` | list / arm ([`AzureFault`]) / disarm |
 //! | GET | `/_sim/stats` | `{"<operationId>": calls}` |
+//! | GET / POST | `/_sim/clock`, `/_sim/clock/advance` | the simulator's time; `{"ms": n}` moves a manual clock (see `clock` in the config) |
 //!
 //! Control-plane errors are 4xx with `{"message": "...", "error": "..."}`
 //! (both keys carry the same text).
@@ -54,7 +55,9 @@ mod state;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+pub use onramp_clock::Clock;
 
 use serde::{Deserialize, Serialize};
 use tokio::sync::oneshot;
@@ -79,6 +82,9 @@ pub struct AzureSimConfig {
     pub lro_delay: Duration,
     /// Lifetime of issued access tokens.
     pub token_ttl: Duration,
+    /// The simulator's time: [`Clock::system`] by default; tests pass
+    /// [`Clock::manual`] and advance it (or `POST /_sim/clock/advance`).
+    pub clock: Clock,
 }
 
 impl Default for AzureSimConfig {
@@ -92,6 +98,7 @@ impl Default for AzureSimConfig {
             peering_locations: vec!["Silicon Valley".to_owned(), "Washington DC".to_owned()],
             lro_delay: Duration::from_secs(1),
             token_ttl: Duration::from_secs(3600),
+            clock: Clock::system(),
         }
     }
 }
@@ -390,7 +397,9 @@ impl AzureErSim {
 
     /// Issues a valid access token without the OAuth2 round trip.
     pub fn issue_token(&self) -> String {
-        self.lock().issue_token(Instant::now())
+        let mut state = self.lock();
+        let now = state.cfg.clock.now();
+        state.issue_token(now)
     }
 
     pub fn inject_fault(&self, fault: AzureFault) {
@@ -414,13 +423,20 @@ impl AzureErSim {
         self.lock().cfg.clone()
     }
 
+    /// The simulator's time source (shared: advancing it moves the
+    /// simulator).
+    pub fn clock(&self) -> Clock {
+        self.lock().cfg.clock.clone()
+    }
+
     fn lock(&self) -> MutexGuard<'_, SimState> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     fn lock_now(&self) -> MutexGuard<'_, SimState> {
         let mut state = self.lock();
-        state.advance(Instant::now());
+        let now = state.cfg.clock.now();
+        state.advance(now);
         state
     }
 }

@@ -366,7 +366,7 @@ impl SimState {
             primary_bgp: SimBgpSession::default(),
             secondary_bgp: SimBgpSession::default(),
             etag: uuid::Uuid::new_v4().to_string(),
-            created_at: chrono::Utc::now(),
+            created_at: self.cfg.clock.utc(),
         };
         self.xcs.insert(key, xc.clone());
         Ok(xc)
@@ -398,7 +398,7 @@ impl SimState {
             };
             let ok = op.failure.is_none();
             op.done = Some(ok);
-            op.ended = Some(chrono::Utc::now());
+            op.ended = Some(self.cfg.clock.utc());
             let change = op.change.clone();
             self.finish(change, ok);
         }
@@ -407,7 +407,7 @@ impl SimState {
 
     /// Brings every leg's `established`/`since` in line with the resources.
     pub(crate) fn refresh_bgp(&mut self) {
-        let now = chrono::Utc::now();
+        let now = self.cfg.clock.utc();
         for xc in self.xcs.values_mut() {
             for leg in [SimLeg::Primary, SimLeg::Secondary] {
                 let up = session_state(xc, leg).is_ok();
@@ -465,7 +465,7 @@ impl SimState {
             Operation {
                 id: id.clone(),
                 change,
-                started: chrono::Utc::now(),
+                started: self.cfg.clock.utc(),
                 ready_at: now + self.cfg.lro_delay,
                 failure,
                 done: None,
@@ -530,7 +530,11 @@ impl SimState {
                     .xcs
                     .get(key)
                     .ok_or_else(|| not_found(&format!("expressRouteCrossConnections/{key}")))?;
-                OperationResult::Succeeded(Some(route_summary_body(xc, *leg)?))
+                OperationResult::Succeeded(Some(route_summary_body(
+                    xc,
+                    *leg,
+                    self.cfg.clock.utc(),
+                )?))
             }
             (Some(true), _) => OperationResult::Succeeded(None),
         })
@@ -730,7 +734,7 @@ impl SimState {
             );
             return Ok(Err(id));
         }
-        Ok(Ok(route_summary_body(&xc, leg)?))
+        Ok(Ok(route_summary_body(&xc, leg, self.cfg.clock.utc())?))
     }
 
     /// PUT on a peering: returns the peering, whether it was created, and the operation id.
@@ -914,7 +918,11 @@ fn peering_not_found(sub: &str, xc: &SimCrossConnection, name: &str) -> ArmError
 
 /// The `routeTablesSummary` body for one leg of a cross-connection that has
 /// a private peering.
-fn route_summary_body(xc: &SimCrossConnection, leg: SimLeg) -> Result<Value, ArmError> {
+fn route_summary_body(
+    xc: &SimCrossConnection,
+    leg: SimLeg,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Value, ArmError> {
     let p = xc.private_peering.as_ref().ok_or_else(|| {
         ArmError::new(
             StatusCode::NOT_FOUND,
@@ -944,7 +952,7 @@ fn route_summary_body(xc: &SimCrossConnection, leg: SimLeg) -> Result<Value, Arm
     };
     let up_down = match session.since {
         None => "never".to_owned(),
-        Some(t) => format_up_down(chrono::Utc::now() - t),
+        Some(t) => format_up_down(now - t),
     };
     Ok(json!({ "value": [{
         "neighbor": microsoft.to_string(),

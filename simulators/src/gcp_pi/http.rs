@@ -2,7 +2,7 @@
 //! `/_sim/` control plane.
 
 use std::collections::HashMap;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -43,6 +43,7 @@ pub(crate) fn router(sim: GcpPiSim) -> Router {
             get(list_faults).post(add_fault).delete(clear_faults),
         )
         .route("/_sim/stats", get(stats))
+        .merge(crate::clock_http::routes(GcpPiSim::clock))
         .fallback(not_found)
         .with_state(sim)
 }
@@ -78,7 +79,8 @@ async fn token(State(sim): State<GcpPiSim>, headers: HeaderMap) -> Response {
     if !metadata_flavor_ok(&headers) {
         return missing_flavor("/computeMetadata/v1/instance/service-accounts/default/token");
     }
-    let access_token = state.issue_token(Instant::now());
+    let now = state.cfg.clock.now();
+    let access_token = state.issue_token(now);
     let ttl = state.cfg.token_ttl.as_secs();
     let mut r = axum::Json(json!({
         "access_token": access_token,
@@ -257,7 +259,7 @@ fn compute(
     resource: &str,
     f: impl FnOnce(&mut SimState, &Links, Instant) -> Result<Value, GoogleError>,
 ) -> Response {
-    let now = Instant::now();
+    let now = sim.clock().now();
     let mut state = sim.lock();
     state.record_call(method);
     state.advance(now);
@@ -397,6 +399,9 @@ async fn wait_operation(
     Path((project, region, op)): Path<(String, String, String)>,
     headers: HeaderMap,
 ) -> Response {
+    // wait_max counts from the call's arrival, as a client measures it.
+    let clock = sim.clock();
+    let arrived = clock.now();
     let mut ready_at = None;
     let first = compute(
         &sim,
@@ -416,12 +421,9 @@ async fn wait_operation(
     let Some(ready_at) = ready_at else {
         return first;
     };
-    let deadline = Instant::now() + sim.lock().cfg.wait_max;
-    let wake = ready_at.min(deadline);
-    tokio::time::sleep_until(tokio::time::Instant::from_std(wake)).await;
-    // A little past `ready_at` so that `advance` sees it due.
-    tokio::time::sleep(Duration::from_millis(1)).await;
-    let now = Instant::now();
+    let deadline = arrived + sim.lock().cfg.wait_max;
+    clock.sleep_until(ready_at.min(deadline)).await;
+    let now = clock.now();
     let mut state = sim.lock();
     state.advance(now);
     let links = Links::new(&headers, &state.cfg.project);

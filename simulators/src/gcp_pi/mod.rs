@@ -72,6 +72,7 @@
 //! | DELETE | `/_sim/tokens` | revoke every issued access token |
 //! | GET / POST / DELETE | `/_sim/faults` | list / arm ([`GcpFault`]) / disarm |
 //! | GET | `/_sim/stats` | `{"<method id>": calls}` (refused calls included) |
+//! | GET / POST | `/_sim/clock`, `/_sim/clock/advance` | the simulator's time; `{"ms": n}` moves a manual clock (see `clock` in the config) |
 //!
 //! Control-plane errors are 4xx with `{"message": "...", "error": "..."}`
 //! (both keys carry the same text).
@@ -82,7 +83,9 @@ mod state;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+pub use onramp_clock::Clock;
 
 use serde::{Deserialize, Deserializer, Serialize};
 use tokio::sync::oneshot;
@@ -132,6 +135,9 @@ pub struct GcpSimConfig {
     pub wait_max: Duration,
     /// Lifetime of issued access tokens (`expires_in`).
     pub token_ttl: Duration,
+    /// The simulator's time: [`Clock::system`] by default; tests pass
+    /// [`Clock::manual`] and advance it (or `POST /_sim/clock/advance`).
+    pub clock: Clock,
 }
 
 impl Default for GcpSimConfig {
@@ -160,6 +166,7 @@ impl Default for GcpSimConfig {
             op_delay: Duration::from_secs(2),
             wait_max: Duration::from_secs(120),
             token_ttl: Duration::from_secs(3599),
+            clock: Clock::system(),
         }
     }
 }
@@ -462,7 +469,9 @@ impl GcpPiSim {
 
     /// Issues a valid access token without the metadata round trip.
     pub fn issue_token(&self) -> String {
-        self.lock().issue_token(Instant::now())
+        let mut state = self.lock();
+        let now = state.cfg.clock.now();
+        state.issue_token(now)
     }
 
     /// Revokes every access token issued so far (as `DELETE /_sim/tokens`):
@@ -493,13 +502,20 @@ impl GcpPiSim {
         self.lock().cfg.clone()
     }
 
+    /// The simulator's time source (shared: advancing it moves the
+    /// simulator).
+    pub fn clock(&self) -> Clock {
+        self.lock().cfg.clock.clone()
+    }
+
     fn lock(&self) -> MutexGuard<'_, SimState> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     fn lock_now(&self) -> MutexGuard<'_, SimState> {
         let mut state = self.lock();
-        state.advance(Instant::now());
+        let now = state.cfg.clock.now();
+        state.advance(now);
         state
     }
 }

@@ -551,7 +551,7 @@ impl SimState {
             bandwidth: None,
             cloud_router_ip_address: None,
             customer_router_ip_address: None,
-            created_at: chrono::Utc::now(),
+            created_at: self.cfg.clock.utc(),
         };
         self.customers.insert(id, c.clone());
         Ok(c)
@@ -652,7 +652,7 @@ impl SimState {
     }
 
     pub(crate) fn operations(&self) -> Vec<SimOperation> {
-        let now = Instant::now();
+        let now = self.cfg.clock.now();
         let mut all: Vec<_> = self.ops.values().map(|o| o.snapshot(now)).collect();
         all.sort_by_key(|o| o.insert_time);
         all
@@ -673,7 +673,7 @@ impl SimState {
                 continue;
             };
             op.done = true;
-            op.end_time = Some(chrono::Utc::now());
+            op.end_time = Some(self.cfg.clock.utc());
             let op = op.clone();
             self.finish(&op);
         }
@@ -701,7 +701,7 @@ impl SimState {
             return;
         }
         let mut p = p.clone();
-        p.att.created_at = chrono::Utc::now();
+        p.att.created_at = self.cfg.clock.utc();
         match customer {
             // The customer deleted theirs while the insert ran.
             None => p.att.state = "DEFUNCT".to_owned(),
@@ -826,12 +826,12 @@ impl SimState {
         let hex = uuid::Uuid::new_v4().simple().to_string();
         let name = format!(
             "operation-{}-{}-{}-{}",
-            chrono::Utc::now().timestamp_millis(),
+            self.cfg.clock.utc().timestamp_millis(),
             &hex[..13],
             &hex[13..21],
             &hex[21..29]
         );
-        let t = chrono::Utc::now();
+        let t = self.cfg.clock.utc();
         let op = Operation {
             name: name.clone(),
             id: random_id(),
@@ -1204,7 +1204,7 @@ impl SimState {
                 cloud_router_ip_address: block.host(1),
                 customer_router_ip_address: block.host(2),
                 google_reference_id: random_id(),
-                created_at: chrono::Utc::now(),
+                created_at: self.cfg.clock.utc(),
             },
             block,
         })

@@ -237,7 +237,7 @@ impl SimState {
             bandwidth,
             vlan,
             tags,
-            created_at: chrono::Utc::now(),
+            created_at: self.cfg.clock.utc(),
             state: ConnState::Ordering,
             since: now,
         };
