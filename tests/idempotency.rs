@@ -17,7 +17,11 @@ use reqwest::header::HeaderValue;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
-use support::inproc::{Api, start};
+use support::inproc::{Api, start, start_configured};
+
+/// The API's idempotency wait in `retry_gives_up_after_waiting` (30 s in
+/// production).
+const WAIT: Duration = Duration::from_secs(2);
 use uuid::Uuid;
 
 const PATH: &str = "/v1/connectors";
@@ -459,15 +463,16 @@ async fn retry_waits_for_first(api: Api) -> Result<()> {
     Ok(())
 }
 
-/// A first request that never finishes: after waiting 30 s the retry gets
-/// a 409 with Retry-After, and nothing runs.
+/// A first request that never finishes: after waiting its time (30 s in
+/// production, 2 s here) the retry gets a 409 with Retry-After, and nothing
+/// runs.
 async fn retry_gives_up_after_waiting(api: Api) -> Result<()> {
     let c = caller(&api, "Stuck").await?;
     let body = order().to_string();
     hold(&api, &c, "order-stuck-1", &body).await?;
     let started = std::time::Instant::now();
     let r = post(&api, &c, Some("order-stuck-1"), &order()).await?;
-    assert!(started.elapsed() >= Duration::from_secs(29), "{started:?}");
+    assert!(started.elapsed() >= WAIT, "{started:?}");
     assert_problem(&r, 409, "idempotency_in_progress");
     assert!(r.retry_after.is_some(), "{r:#?}");
     assert_eq!(r.json()["errors"][0]["field"], "Idempotency-Key");
@@ -511,5 +516,6 @@ on_both!(
 // Thirty seconds of waiting; the database makes no difference to it.
 #[tokio::test(flavor = "multi_thread")]
 async fn retry_gives_up_after_waiting_sqlite() -> Result<()> {
-    retry_gives_up_after_waiting(start(false).await?).await
+    let api = start_configured(false, (100, 3999), |s| s.with_idempotency_wait(WAIT)).await?;
+    retry_gives_up_after_waiting(api).await
 }

@@ -618,10 +618,7 @@ async fn two_workers(postgres: bool) -> Result<()> {
             all.iter().filter(|r| r.event_id() == sentinel).count() >= 2
         })
         .await?;
-    let got_now: Vec<Received> = got
-        .into_iter()
-        .filter(|r| r.event_id() <= last)
-        .collect();
+    let got_now: Vec<Received> = got.into_iter().filter(|r| r.event_id() <= last).collect();
     for wh in got_now
         .iter()
         .map(|r| r.header("onramp-webhook-id"))

@@ -38,7 +38,7 @@ const MAX_KEY_LEN: usize = 255;
 /// axum's default body limit; handlers would refuse a larger body anyway.
 const MAX_BODY: usize = 2 * 1024 * 1024;
 /// How long a retry waits for the first request of its key to finish.
-const WAIT: Duration = Duration::from_secs(30);
+pub const DEFAULT_WAIT: Duration = Duration::from_secs(30);
 const POLL: Duration = Duration::from_millis(50);
 /// What a 409 `idempotency_in_progress` suggests before trying again.
 const RETRY_AFTER_SECS: u64 = 5;
@@ -98,7 +98,7 @@ pub async fn middleware(State(state): State<AppState>, req: Request, next: Next)
             }
             Ok(Begin::Replay(stored)) => return replay(stored),
             Ok(Begin::Mismatch) => return reused(&key, &scope).into_response(),
-            Ok(Begin::InProgress) if started.elapsed() < WAIT => {
+            Ok(Begin::InProgress) if started.elapsed() < state.idempotency_wait => {
                 tokio::time::sleep(POLL).await;
             }
             Ok(Begin::InProgress) => return in_progress(&key).into_response(),

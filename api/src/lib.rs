@@ -53,6 +53,9 @@ pub struct AppState {
     /// Whether customers may reveal their connectors' BGP keys
     /// (`ONRAMP_BGP_KEY_REVEAL`).
     pub bgp_key_reveal: bgp_key::RevealPolicy,
+    /// How long a retry waits for the first request with its
+    /// Idempotency-Key before answering 409 `idempotency_in_progress`.
+    pub idempotency_wait: std::time::Duration,
 }
 
 impl AppState {
@@ -63,7 +66,13 @@ impl AppState {
             templates_root: onramp_router_templates::default_templates_root(),
             azure: None,
             bgp_key_reveal: bgp_key::RevealPolicy::Allow,
+            idempotency_wait: idempotency::DEFAULT_WAIT,
         }
+    }
+
+    pub fn with_idempotency_wait(mut self, wait: std::time::Duration) -> Self {
+        self.idempotency_wait = wait;
+        self
     }
 
     pub fn with_bgp_key_reveal(mut self, policy: bgp_key::RevealPolicy) -> Self {

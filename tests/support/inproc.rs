@@ -25,6 +25,15 @@ pub async fn start(postgres: bool) -> Result<Api> {
 /// An API on a free port over a fresh SQLite file or PostgreSQL database,
 /// seeded with one PE port (VLANs `vlans`) and the AWS location EqDC2.
 pub async fn start_with(postgres: bool, vlans: (u16, u16)) -> Result<Api> {
+    start_configured(postgres, vlans, |state| state).await
+}
+
+/// As [`start_with`], with the API's state adjusted by `configure`.
+pub async fn start_configured(
+    postgres: bool,
+    vlans: (u16, u16),
+    configure: impl FnOnce(onramp_api::AppState) -> onramp_api::AppState,
+) -> Result<Api> {
     let dir = tempfile::tempdir()?;
     let (pg, url) = if postgres {
         let pg = onramp_devstack::postgres::PostgresServer::start(&dir.path().join("pg"))?;
@@ -78,7 +87,7 @@ pub async fn start_with(postgres: bool, vlans: (u16, u16)) -> Result<Api> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let state = onramp_api::AppState::new(db.clone(), secrets.clone());
+    let state = configure(onramp_api::AppState::new(db.clone(), secrets.clone()));
     tokio::spawn(onramp_web::serve(listener, state, async {
         let _ = rx.await;
     }));

@@ -10,7 +10,8 @@ use onramp_azure_er::{
     AzureConfig, DevicePath, ErClient, Error, PeeringRequest, Progress, ProvisioningState, XcRef,
 };
 use onramp_simulators::azure_er::{
-    AzureErSim, AzureFault, AzureSimConfig, Clock, CreateCircuit, CustomerPeering, RunningAzureSim, SimLeg,
+    AzureErSim, AzureFault, AzureSimConfig, Clock, CreateCircuit, CustomerPeering, RunningAzureSim,
+    SimLeg,
 };
 
 const PUT_XC: &str = "ExpressRouteCrossConnections_CreateOrUpdate";
@@ -342,7 +343,10 @@ async fn token_is_cached_and_renewed_before_it_expires() {
     assert_eq!(calls(&sim, "Token"), 1);
     // Past 90% of the token's life (10% < 5 minutes): renewed up front,
     // so ARM never sees the old one expire.
-    sim.sim.clock().advance(Duration::from_millis(1850)).unwrap();
+    sim.sim
+        .clock()
+        .advance(Duration::from_millis(1850))
+        .unwrap();
     c.find_cross_connection(&xc.service_key).await.unwrap();
     assert_eq!(calls(&sim, "Token"), 2);
     assert_eq!(calls(&sim, "ExpressRouteCrossConnections_List"), 3);
@@ -529,7 +533,10 @@ async fn an_operation_outliving_the_budget_is_in_progress_then_done() {
             .unwrap(),
         Progress::InProgress { .. }
     ));
-    sim.sim.clock().advance(Duration::from_millis(1500)).unwrap();
+    sim.sim
+        .clock()
+        .advance(Duration::from_millis(1500))
+        .unwrap();
     assert_eq!(
         c.set_provisioning_state(&xc, ProvisioningState::Provisioned, None)
             .await

@@ -379,7 +379,10 @@ async fn the_token_is_cached_renewed_and_refetched_after_a_401() {
     assert_eq!(stat(&sim, GET), 6, "one refused, then retried");
 
     // Renewed before it expires: no call is refused.
-    sim.sim.clock().advance(Duration::from_millis(1850)).unwrap();
+    sim.sim
+        .clock()
+        .advance(Duration::from_millis(1850))
+        .unwrap();
     pi.get_attachment("us-west1", "pi-x").await.unwrap();
     assert_eq!(stat(&sim, TOKEN), 3);
     assert_eq!(stat(&sim, GET), 7);
