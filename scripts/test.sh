@@ -16,10 +16,20 @@ if [ "${CI:-}" = "true" ] && [ -z "${CARGO_TARGET_DIR:-}" ]; then
 fi
 export CARGO_TERM_COLOR=never
 
+# Seconds each phase took, printed as it ends, so a slow phase shows.
+phase_start=$(date +%s)
+phase_done() {
+  local now
+  now=$(date +%s)
+  echo "onramp: $1 took $((now - phase_start)) s"
+  phase_start=$now
+}
+
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
+phase_done "fmt and clippy"
 echo "== cargo test"
 log=$(mktemp)
 status=0
@@ -27,7 +37,13 @@ cargo test --workspace --lib --bins --tests --no-fail-fast 2>&1 | tee "$log" || 
 # One closing line for the whole run (cargo prints one per test binary).
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed;?$/) p += $i; if ($(i+1) ~ /^failed;?$/) f += $i } }
      END { printf "onramp: %d passed, %d failed\n", p, f }' "$log"
+# The slowest test binaries (wall time of each, as cargo reports it).
+echo "onramp: slowest test binaries:"
+awk '/^ *Running / { bin = $2; if (bin == "unittests" && match($0, /deps\/[^)]+-/)) bin = substr($0, RSTART + 5, RLENGTH - 6) " (unit)" }
+     /^test result:/ { for (i = 1; i <= NF; i++) if ($i == "in") t = $(i+1); sub(/s$/, "", t); print t, bin }' "$log" |
+  sort -rn | head -8 | awk '{ printf "  %6.1f s  %s\n", $1, $2 }'
 rm -f "$log"
+phase_done "build and cargo test"
 if [ -d artifacts/browser ]; then
   echo "onramp: browser screenshots are in $(pwd)/artifacts/browser/"
   find artifacts/browser -name '*.png' | sort | sed 's/^/  /'
@@ -43,4 +59,5 @@ if [ "$fuzz" -ne 0 ]; then
   echo "onramp: schemathesis found failures (see above)"
   status=1
 fi
+phase_done "schemathesis"
 exit "$status"

@@ -144,6 +144,22 @@ pub struct DbArgs {
         default_value = "sqlite://onramp.db?mode=rwc"
     )]
     database_url: String,
+    /// Seconds to keep trying to reach the database at start-up, and the
+    /// longest a request waits for a pooled connection.
+    #[arg(long, env = "ONRAMP_DATABASE_WAIT", default_value_t = 30)]
+    database_wait: u64,
+}
+
+impl DbArgs {
+    /// Opens and migrates the database, naming it when that fails.
+    async fn open(&self, doing: &str) -> anyhow::Result<onramp_store::DatabaseConnection> {
+        onramp_store::connect_and_migrate_within(
+            &self.database_url,
+            std::time::Duration::from_secs(self.database_wait),
+        )
+        .await
+        .with_context(|| format!("{doing} {}", self.database_url))
+    }
 }
 
 /// The ExpressRoute partner API. Azure is enabled when a client id is set.
@@ -496,9 +512,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Serve(a) => serve(a).await,
         Command::Worker(a) => worker(a).await,
         Command::Migrate(a) => {
-            onramp_store::connect_and_migrate(&a.database_url)
-                .await
-                .with_context(|| format!("migrating {}", a.database_url))?;
+            a.open("migrating").await?;
             eprintln!("migrations applied");
             Ok(())
         }
@@ -544,9 +558,7 @@ async fn bootstrap(a: BootstrapArgs) -> anyhow::Result<()> {
             Some((email.clone(), pw.clone()))
         }
     };
-    let db = onramp_store::connect_and_migrate(&a.db.database_url)
-        .await
-        .with_context(|| format!("opening database {}", a.db.database_url))?;
+    let db = a.db.open("opening database").await?;
     onramp_store::seed::ensure_default_pools(&db).await?;
     let key = onramp_store::auth::generate_key();
     let operator = onramp_store::seed::seed_admin_key(&db, &key).await?;
@@ -573,9 +585,7 @@ async fn bootstrap(a: BootstrapArgs) -> anyhow::Result<()> {
 async fn serve(a: ServeArgs) -> anyhow::Result<()> {
     let secrets = a.secrets.open()?;
     let azure = a.azure.config()?;
-    let db = onramp_store::connect_and_migrate(&a.db.database_url)
-        .await
-        .with_context(|| format!("opening database {}", a.db.database_url))?;
+    let db = a.db.open("opening database").await?;
     let listener = tokio::net::TcpListener::bind(a.listen)
         .await
         .with_context(|| format!("binding {}", a.listen))?;
@@ -593,9 +603,7 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
 
 async fn worker(a: WorkerArgs) -> anyhow::Result<()> {
     let cfg = a.config()?;
-    let db = onramp_store::connect_and_migrate(&a.db.database_url)
-        .await
-        .with_context(|| format!("opening database {}", a.db.database_url))?;
+    let db = a.db.open("opening database").await?;
     let (tx, rx) = tokio::sync::watch::channel(false);
     let js = onramp_workers::connect_jetstream(&cfg.nats_url).await?;
     onramp_workers::ensure_stream_and_consumer(&js, cfg.ack_wait).await?;

@@ -52,6 +52,8 @@ fn an_unreachable_database_is_named() {
         &[
             ("ONRAMP_SECRET_KEY", &key),
             ("DATABASE_URL", "postgres://nobody@127.0.0.1:1/none"),
+            // Gives up after 1 s instead of the default 30.
+            ("ONRAMP_DATABASE_WAIT", "1"),
         ],
     );
     assert!(!ok);

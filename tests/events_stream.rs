@@ -128,7 +128,9 @@ impl SseReader {
         Ok(out)
     }
 
-    /// Asserts nothing more comes for a few polls.
+    /// Asserts nothing more comes for a few polls (the server reads every
+    /// 300 ms). An absence check: the stream has nothing it may legitimately
+    /// send, so a busy machine can make it weaker, never red.
     async fn quiet(&mut self, ctx: &str) -> Result<()> {
         if let Some(v) = self.change(Duration::from_millis(1500)).await? {
             bail!("{ctx}: unexpected change {v:#}");

@@ -5,12 +5,22 @@ use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbB
 
 use crate::Result;
 
+/// How long [`connect`] keeps trying to reach the database (and a request
+/// waits for a pooled connection) unless told otherwise.
+pub const DEFAULT_WAIT: Duration = Duration::from_secs(30);
+
 /// Connects to `url` (`sqlite://path?mode=rwc` or `postgres://...`).
 pub async fn connect(url: &str) -> Result<DatabaseConnection> {
+    connect_within(url, DEFAULT_WAIT).await
+}
+
+/// [`connect`], trying for at most `wait` before giving up (a database that
+/// refuses connections is retried until then).
+pub async fn connect_within(url: &str, wait: Duration) -> Result<DatabaseConnection> {
     let mut opts = ConnectOptions::new(url.to_string());
     opts.sqlx_logging(false)
-        .connect_timeout(Duration::from_secs(10))
-        .acquire_timeout(Duration::from_secs(30));
+        .connect_timeout(wait.min(Duration::from_secs(10)))
+        .acquire_timeout(wait);
     if url.starts_with("sqlite:") {
         // SQLite allows one writer at a time; a small pool keeps lock waits short.
         opts.max_connections(8);
@@ -30,7 +40,11 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection> {
 }
 
 pub async fn connect_and_migrate(url: &str) -> Result<DatabaseConnection> {
-    let db = connect(url).await?;
+    connect_and_migrate_within(url, DEFAULT_WAIT).await
+}
+
+pub async fn connect_and_migrate_within(url: &str, wait: Duration) -> Result<DatabaseConnection> {
+    let db = connect_within(url, wait).await?;
     Migrator::up(&db, None).await?;
     Ok(db)
 }

@@ -26,6 +26,6 @@ pub mod ticket_providers;
 pub mod users;
 pub mod webhooks;
 
-pub use db::{connect, connect_and_migrate};
+pub use db::{connect, connect_and_migrate, connect_and_migrate_within};
 pub use error::{Error, Result};
 pub use sea_orm::DatabaseConnection;
