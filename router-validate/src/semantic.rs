@@ -78,6 +78,85 @@ impl std::fmt::Display for Violation {
     }
 }
 
+// ===== what a change leaves on the PE =====
+
+impl PeFacts {
+    /// The facts as they will be once `op` on `intent` is committed, as the
+    /// reference templates write it (a merge for create, removes for delete
+    /// and detach). The PE writer checks each change of a batch against
+    /// running folded with the changes before it, so two changes that each
+    /// pass alone but clash together never go in one commit.
+    pub fn apply(&mut self, op: Operation, intent: &AttachmentIntent) {
+        let unit = u32::from(intent.vlan);
+        let iface = intent.interface.as_str();
+        let vrf = intent.vrf.name.as_str();
+        let neighbor: Option<IpAddr> = intent.neighbor.address.trim().parse().ok();
+        let is_neighbor =
+            |n: &Neighbor| n.vrf == vrf && neighbor.is_some_and(|a| same_ip(&n.address, a));
+        let is_unit = |u: &Unit| u.interface == iface && u.unit == unit;
+        let is_member = |m: &(String, u32)| m.0 == iface && m.1 == unit;
+        match op {
+            Operation::Create => {
+                let description = Some(format!("onramp {}", intent.connector_id));
+                let neighbor_description = Some(format!(
+                    "onramp {}: {}",
+                    intent.connector_id, intent.neighbor.description
+                ));
+                self.units.retain(|u| !is_unit(u));
+                self.units.push(Unit {
+                    interface: iface.to_string(),
+                    unit,
+                    vlan: Some(intent.vlan),
+                    inner_vlan: intent.inner_vlan,
+                    address: Some(intent.local_address.clone()),
+                    description: description.clone(),
+                });
+                let rt = intent.vrf.route_target.trim().to_string();
+                match self.vrfs.iter_mut().find(|v| v.name == vrf) {
+                    Some(v) => {
+                        if !v.route_targets.contains(&rt) {
+                            v.route_targets.push(rt);
+                        }
+                        if !v.members.iter().any(is_member) {
+                            v.members.push((iface.to_string(), unit));
+                        }
+                    }
+                    None => self.vrfs.push(Vrf {
+                        name: vrf.to_string(),
+                        route_distinguisher: Some(intent.vrf.route_distinguisher.clone()),
+                        route_targets: vec![rt],
+                        members: vec![(iface.to_string(), unit)],
+                    }),
+                }
+                self.neighbors.retain(|n| !is_neighbor(n));
+                self.neighbors.push(Neighbor {
+                    vrf: vrf.to_string(),
+                    address: intent.neighbor.address.trim().to_string(),
+                    peer_as: Some(intent.neighbor.peer_as),
+                    local_as: Some(intent.neighbor.local_as),
+                    description: neighbor_description,
+                });
+            }
+            Operation::Delete | Operation::Detach => {
+                if op == Operation::Delete {
+                    self.units.retain(|u| !is_unit(u));
+                }
+                for v in self.vrfs.iter_mut().filter(|v| v.name == vrf) {
+                    v.members.retain(|m| !is_member(m));
+                }
+                self.neighbors.retain(|n| !is_neighbor(n));
+            }
+            Operation::VrfDelete => self.apply_vrf_delete(&intent.vrf),
+        }
+    }
+
+    /// The facts once the VRF `vrf` is removed.
+    pub fn apply_vrf_delete(&mut self, vrf: &VrfIntent) {
+        self.vrfs.retain(|v| v.name != vrf.name);
+        self.neighbors.retain(|n| n.vrf != vrf.name);
+    }
+}
+
 // ===== reading facts from running =====
 
 /// A reader of one platform's running configuration.

@@ -23,6 +23,64 @@ fn refused(
     check(op, intent, facts).expect_err("the change should be refused")
 }
 
+// ===== folding a batch's changes into the facts =====
+
+#[test]
+fn a_folded_create_reads_like_running_after_its_commit() {
+    // The golden payload is what running holds after that create.
+    let mut folded = PeFacts::default();
+    folded.apply(Operation::Create, &intent());
+    assert_eq!(folded, facts(&golden("attachment-create.xml")));
+    // Applying it again changes nothing (a merge), and passes the checks.
+    let again = folded.clone();
+    folded.apply(Operation::Create, &intent());
+    assert_eq!(folded, again);
+    assert_eq!(check(Operation::Create, &intent(), &folded), Ok(()));
+}
+
+#[test]
+fn a_change_that_clashes_only_with_an_earlier_one_of_its_batch_is_refused() {
+    let first = intent();
+    // Another connector, another unit, the same /31 and neighbor in the
+    // same VRF: alone, each passes against an empty PE.
+    let mut second = intent();
+    second.connector_id = "conn-0002".into();
+    second.vlan = 101;
+    let empty = PeFacts::default();
+    assert_eq!(check(Operation::Create, &second, &empty), Ok(()));
+
+    let mut batch = empty.clone();
+    batch.apply(Operation::Create, &first);
+    let v = refused(Operation::Create, &second, &batch);
+    assert_eq!(
+        codes(&v),
+        [
+            ("local_address", "subnet_overlap"),
+            ("neighbor.address", "neighbor_in_use")
+        ],
+        "{v:#?}"
+    );
+    assert!(v[0].message.contains("conn-0001"), "{}", v[0].message);
+
+    // Once the first is deleted in the same batch, the second fits.
+    batch.apply(Operation::Delete, &first);
+    assert_eq!(check(Operation::Create, &second, &batch), Ok(()));
+    assert!(batch.units.is_empty() && batch.neighbors.is_empty());
+    assert_eq!(batch.vrfs[0].members, Vec::<(String, u32)>::new());
+}
+
+#[test]
+fn a_folded_detach_keeps_the_unit_and_a_vrf_delete_drops_the_vrf() {
+    let mut f = PeFacts::default();
+    f.apply(Operation::Create, &intent());
+    f.apply(Operation::Detach, &intent());
+    assert_eq!(f.units.len(), 1, "the unit stays");
+    assert!(f.neighbors.is_empty());
+    assert!(f.vrfs[0].members.is_empty());
+    f.apply_vrf_delete(&intent().vrf);
+    assert!(f.vrfs.is_empty());
+}
+
 // ===== facts from running =====
 
 #[test]

@@ -204,10 +204,13 @@ impl PeWriter {
         let running = onramp_pe_netconf::get_running(&target)
             .await
             .map_err(|e| Transient(format!("PE {}: reading running: {e}", pe.name)))?;
-        let facts = PeFacts::from_running(&loaded.platform, &running).ok();
+        // Each change is checked against running folded with the changes
+        // accepted before it, so two that each fit alone but clash together
+        // (the same subnet, neighbor or unit) never go in one commit.
+        let mut facts = PeFacts::from_running(&loaded.platform, &running).ok();
         let mut batch: Vec<(pe_change::Model, Vec<Rendered>)> = Vec::new();
         for ch in queued {
-            match self.prepare(&loaded, &ch, facts.as_ref()) {
+            match self.prepare(&loaded, &ch, facts.as_mut()) {
                 Ok(Prepared::Push(rendered)) => batch.push((ch, rendered)),
                 Ok(Prepared::NothingToRemove) => {
                     tracing::info!(pe = %pe.name, connector = %ch.connector_id, "nothing of this connector on the PE; delete is a no-op");
@@ -240,11 +243,12 @@ impl PeWriter {
     }
 
     /// Render, then the two validations that run before anything is sent.
+    /// A change that passes is folded into `facts`, for the next one.
     fn prepare(
         &self,
         loaded: &Loaded,
         ch: &pe_change::Model,
-        facts: Option<&PeFacts>,
+        facts: Option<&mut PeFacts>,
     ) -> Result<Prepared, String> {
         let json = self.secrets.open(&ch.payload).map_err(|e| e.to_string())?;
         let op = match ch.op.as_str() {
@@ -253,8 +257,20 @@ impl PeWriter {
             o if o.starts_with(MOVE_OP) => {
                 let mv: MovePayload = serde_json::from_str(&json)
                     .map_err(|e| format!("queued move unreadable: {e}"))?;
-                let remove = self.prepare_one(loaded, Operation::Detach, &mv.remove, facts)?;
-                let create = self.prepare_one(loaded, Operation::Create, &mv.create, facts)?;
+                let remove =
+                    self.prepare_one(loaded, Operation::Detach, &mv.remove, facts.as_deref())?;
+                // The creation is checked with the removal folded in: the
+                // unit and session being moved are the same attachment.
+                let mut moved = facts.as_deref().cloned();
+                if let Some(f) = moved.as_mut() {
+                    f.apply(Operation::Detach, &mv.remove);
+                }
+                let create =
+                    self.prepare_one(loaded, Operation::Create, &mv.create, moved.as_ref())?;
+                if let (Some(f), Some(moved)) = (facts, moved) {
+                    *f = moved;
+                    f.apply(Operation::Create, &mv.create);
+                }
                 return Ok(Prepared::Push(vec![remove, create]));
             }
             o if o.starts_with(VRF_DELETE_OP) => {
@@ -273,6 +289,7 @@ impl PeWriter {
                         facts,
                     )
                     .map_err(|e| e.to_string())?;
+                    facts.apply_vrf_delete(&vrf);
                 }
                 return Ok(Prepared::Push(vec![rendered]));
             }
@@ -307,6 +324,7 @@ impl PeWriter {
                 }
                 Err(e) => return Err(e.to_string()),
             }
+            facts.apply(op, &intent);
         }
         Ok(Prepared::Push(vec![rendered]))
     }
@@ -388,3 +406,6 @@ impl PeWriter {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests;
