@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use onramp_aws_dx::DxClient;
+use onramp_aws_dx::{DxClient, VifListings};
 use onramp_router_templates::Operation;
 use onramp_state_machines::aws_hosted_vif::{Action, Event, VifStatus};
 use onramp_store::DatabaseConnection;
@@ -54,6 +54,8 @@ pub(crate) fn done<E>(event: E, actor: &'static str) -> Step<E> {
 pub(crate) struct Actions {
     db: DatabaseConnection,
     dx: DxClient,
+    /// Polls of waiting VIFs share one listing per interconnect.
+    listings: VifListings,
     secrets: SecretBox,
     writer: std::sync::Arc<PeWriter>,
 }
@@ -64,9 +66,14 @@ impl Actions {
         cfg: &WorkerConfig,
         writer: std::sync::Arc<PeWriter>,
     ) -> Self {
+        let dx = DxClient::new(&cfg.dx);
         Self {
             db,
-            dx: DxClient::new(&cfg.dx),
+            // Half a poll interval: every poll sees AWS as of at most half an
+            // interval ago, and a burst of waiting connectors costs one
+            // describe per interconnect per half interval, not one each.
+            listings: VifListings::new(dx.clone(), cfg.poll_interval / 2),
+            dx,
             secrets: cfg.secrets.clone(),
             writer,
         }
@@ -155,13 +162,13 @@ impl Actions {
     }
 
     async fn poll_vif(&self, row: &connector::Model, res: &Resources) -> Step<Event> {
+        let nni = match inventory::nni(&self.db, row.nni_id).await {
+            Ok(n) => n,
+            Err(e) => return Step::Retry(e.to_string()),
+        };
         let found = match &row.csp_ref {
-            Some(id) => self.dx.describe_vif(id).await,
+            Some(id) => self.listings.vif(&nni.csp_ref, id).await,
             None => {
-                let nni = match inventory::nni(&self.db, row.nni_id).await {
-                    Ok(n) => n,
-                    Err(e) => return Step::Retry(e.to_string()),
-                };
                 self.dx
                     .find_vif_by_name(&nni.csp_ref, &res.csp_object_name)
                     .await

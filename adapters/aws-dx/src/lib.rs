@@ -17,6 +17,7 @@
 
 mod error;
 mod hosted;
+mod listings;
 
 use std::time::Duration;
 
@@ -32,6 +33,7 @@ use serde::{Deserialize, Serialize};
 
 pub use self::error::Error;
 pub use self::hosted::{HOSTED_BANDWIDTHS, HostedConnection, HostedConnectionRequest};
+pub use self::listings::VifListings;
 
 const MAX_ATTEMPTS: u32 = 2;
 const INITIAL_BACKOFF: Duration = Duration::from_millis(200);

@@ -446,3 +446,100 @@ async fn no_simulator_is_transient() {
     let err = dx.describe_vif("dxvif-abcdefgh").await.unwrap_err();
     assert!(err.is_retryable(), "{err:?}");
 }
+
+// ===== one listing per interconnect =====
+
+const DESCRIBE: &str = "DescribeVirtualInterfaces";
+
+fn describes(sim: &RunningSim) -> u64 {
+    sim.sim.stats().get(DESCRIBE).copied().unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn many_pollers_of_one_interconnect_share_one_describe_call() {
+    // Frozen transitions: what each poller sees is decided by the test.
+    let hour = Duration::from_secs(3600);
+    let sim = start(hour, hour, hour).await;
+    let dx = partner(&sim);
+    let mut ids = Vec::new();
+    for n in 0..10 {
+        let vif = dx
+            .ensure_private_vif(&request(&format!("onramp-svc-10{n:02}"), 400 + n))
+            .await
+            .unwrap();
+        ids.push(vif.id);
+    }
+    let listings = onramp_aws_dx::VifListings::new(dx.clone(), hour);
+    let before = describes(&sim);
+    // Ten pollers at once, then ten more: one call between them.
+    for _ in 0..2 {
+        let polls: Vec<_> = ids
+            .iter()
+            .map(|id| {
+                let (listings, id) = (listings.clone(), id.clone());
+                tokio::spawn(async move { listings.vif("dxcon-onramp01", &id).await })
+            })
+            .collect();
+        for (poll, id) in polls.into_iter().zip(&ids) {
+            let vif = poll.await.unwrap().unwrap().expect("listed");
+            assert_eq!((&vif.id, vif.state.as_str()), (id, "confirming"));
+        }
+    }
+    assert_eq!(describes(&sim) - before, 1, "one listing for twenty polls");
+
+    // A VIF allocated after the listing was taken is described on its own,
+    // never reported gone; so is an unknown one (AWS: not found).
+    let late = dx
+        .ensure_private_vif(&request("onramp-svc-1099", 499))
+        .await
+        .unwrap();
+    let before = describes(&sim);
+    let seen = listings.vif("dxcon-onramp01", &late.id).await.unwrap();
+    assert_eq!(seen.map(|v| v.id), Some(late.id));
+    assert_eq!(
+        listings
+            .vif("dxcon-onramp01", "dxvif-ffffffff")
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(describes(&sim) - before, 2, "one describe each");
+}
+
+#[tokio::test]
+async fn a_listing_is_taken_again_once_it_is_older_than_max_age() {
+    let sim = start(Duration::ZERO, Duration::ZERO, Duration::ZERO).await;
+    let dx = partner(&sim);
+    let vif = dx
+        .ensure_private_vif(&request("onramp-svc-1100", 410))
+        .await
+        .unwrap();
+    // max_age zero: every poll lists again, and sees the customer's accept.
+    let listings = onramp_aws_dx::VifListings::new(dx.clone(), Duration::ZERO);
+    let first = listings
+        .vif("dxcon-onramp01", &vif.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(first.state, "confirming");
+    customer(&sim)
+        .sdk()
+        .confirm_private_virtual_interface()
+        .virtual_interface_id(&vif.id)
+        .direct_connect_gateway_id("5f294f92-bafb-4011-916d-9b0b03f6e2a1")
+        .send()
+        .await
+        .unwrap();
+    let before = describes(&sim);
+    let next = listings
+        .vif("dxcon-onramp01", &vif.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_ne!(next.state, "confirming", "{next:?}");
+    assert_eq!(describes(&sim) - before, 1);
+
+    // An unknown interconnect is AWS's refusal, as for vifs_on_connection.
+    let err = listings.vif("dxcon-nope", &vif.id).await.unwrap_err();
+    assert!(matches!(err, Error::Rejected { .. }), "{err:?}");
+}
