@@ -98,6 +98,25 @@ pub async fn finish(
     Ok(())
 }
 
+/// Marks the changes of one commit done, in one statement and with one
+/// `done_at`, so the batch a change went in stays visible.
+pub async fn finish_batch(db: &DatabaseConnection, ids: &[i64]) -> Result<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    pe_change::Entity::update_many()
+        .col_expr(pe_change::Column::Status, Expr::value(DONE.to_string()))
+        .col_expr(
+            pe_change::Column::Error,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(pe_change::Column::DoneAt, Expr::value(Some(Utc::now())))
+        .filter(pe_change::Column::Id.is_in(ids.iter().copied()))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
 /// Puts a failed change back in the queue (teardown retries until it works).
 pub async fn requeue(db: &DatabaseConnection, id: i64) -> Result<()> {
     pe_change::Entity::update_many()

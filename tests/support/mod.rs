@@ -18,7 +18,7 @@ use onramp_devstack::pe::{PeLab, PeLabConfig};
 use onramp_devstack::postgres::PostgresServer;
 use onramp_devstack::{ChildGuard, free_port, wait_for_tcp};
 use onramp_pe_netconf::PeTarget;
-use onramp_simulators::aws_dx::{AwsDxSim, RunningSim, SimConfig};
+use onramp_simulators::aws_dx::{AwsDxSim, Interconnect, RunningSim, SimConfig};
 use onramp_simulators::azure_er::{AzureErSim, AzureSimConfig, RunningAzureSim};
 use onramp_simulators::gcp_pi::{GcpPiSim, GcpSimConfig, RunningGcpSim};
 use onramp_store::seed::{Seed, SeedDx, SeedEr, SeedGcp, SeedPe};
@@ -88,14 +88,47 @@ pub fn templates_root() -> PathBuf {
     onramp_router_templates::default_templates_root()
 }
 
+/// What differs between stacks.
+pub struct StackOptions {
+    /// Router templates the worker renders from.
+    pub templates: PathBuf,
+    /// The AWS simulator's `available_after` and `bgp_up_after`.
+    pub aws_delay: Duration,
+    /// A second Direct Connect location, `EqDC3` on interconnect
+    /// `dxcon-onramp02`, homed on pe2 (the first, `EqDC2`, is on pe1).
+    pub second_dx_location: bool,
+}
+
+impl Default for StackOptions {
+    fn default() -> Self {
+        Self {
+            templates: templates_root(),
+            aws_delay: Duration::from_millis(300),
+            second_dx_location: false,
+        }
+    }
+}
+
 impl Stack {
     pub async fn start(db: Db) -> Result<Stack> {
-        Self::start_with_templates(db, templates_root()).await
+        Self::start_with(db, StackOptions::default()).await
     }
 
     /// A stack whose worker renders from `templates` (a copy of
     /// router-templates with a planted bug, for instance).
     pub async fn start_with_templates(db: Db, templates: PathBuf) -> Result<Stack> {
+        Self::start_with(
+            db,
+            StackOptions {
+                templates,
+                ..StackOptions::default()
+            },
+        )
+        .await
+    }
+
+    pub async fn start_with(db: Db, opts: StackOptions) -> Result<Stack> {
+        let templates = opts.templates;
         let dir = tempfile::Builder::new().prefix("onramp-e2e-").tempdir()?;
         let nats = NatsServer::start(dir.path())?;
         let pes = PeLab::start(PeLabConfig::new(
@@ -103,14 +136,38 @@ impl Stack {
             templates_root().join("reference-pe").join("yang"),
             dir.path().join("pes"),
         ))?;
-        let sim = AwsDxSim::new(SimConfig {
-            available_after: Duration::from_millis(300),
-            bgp_up_after: Duration::from_millis(300),
+        let mut aws = SimConfig {
+            available_after: opts.aws_delay,
+            bgp_up_after: opts.aws_delay,
             deleted_after: Duration::from_millis(100),
             ..SimConfig::default()
-        })
-        .serve(([127, 0, 0, 1], 0).into())
-        .await?;
+        };
+        let mut dx = vec![SeedDx {
+            location_code: "EqDC2".into(),
+            name: "Equinix DC2".into(),
+            region: "us-east-1".into(),
+            interconnect_id: "dxcon-onramp01".into(),
+            pe: 0,
+            amazon_side_asn: 64512,
+            capacity_mbps: 10_000,
+        }];
+        if opts.second_dx_location {
+            aws.interconnects.push(Interconnect {
+                connection_id: "dxcon-onramp02".into(),
+                name: "onramp-eqdc3-interconnect-1".into(),
+                location: "EqDC3".into(),
+                region: "us-east-1".into(),
+                bandwidth: "10Gbps".into(),
+            });
+            dx.push(SeedDx {
+                location_code: "EqDC3".into(),
+                name: "Equinix DC3".into(),
+                interconnect_id: "dxcon-onramp02".into(),
+                pe: 1,
+                ..dx[0].clone()
+            });
+        }
+        let sim = AwsDxSim::new(aws).serve(([127, 0, 0, 1], 0).into()).await?;
         let azure = AzureErSim::new(AzureSimConfig {
             lro_delay: Duration::from_millis(300),
             ..AzureSimConfig::default()
@@ -160,15 +217,7 @@ impl Stack {
             &conn,
             &Seed {
                 pes: pe_seeds,
-                dx: vec![SeedDx {
-                    location_code: "EqDC2".into(),
-                    name: "Equinix DC2".into(),
-                    region: "us-east-1".into(),
-                    interconnect_id: "dxcon-onramp01".into(),
-                    pe: 0,
-                    amazon_side_asn: 64512,
-                    capacity_mbps: 10_000,
-                }],
+                dx,
                 er: vec![SeedEr {
                     location_code: "SiliconValley".into(),
                     name: "ExpressRoute Silicon Valley".into(),

@@ -377,10 +377,10 @@ impl PeWriter {
             }
             match onramp_pe_netconf::apply_batch(target, platform.quirks(), &rendered).await {
                 Ok(()) => {
-                    for (ch, _) in &batch {
-                        self.finish(ch, DONE, None).await?;
-                    }
-                    return Ok(());
+                    let ids: Vec<i64> = batch.iter().map(|(ch, _)| ch.id).collect();
+                    return pe_changes::finish_batch(&self.db, &ids)
+                        .await
+                        .map_err(|e| Transient(e.to_string()));
                 }
                 Err(e) if e.is_retryable() => {
                     return Err(Transient(format!("PE {}: {e}", target.name)));
