@@ -15,7 +15,7 @@
 //! `active` after this, default 600). Orders alternate between the two
 //! locations, EqDC2 on pe1 and EqDC3 on pe2.
 
-#[allow(dead_code, unused_imports)]
+#[allow(unused_imports)]
 #[path = "../tests/support/mod.rs"]
 mod support;
 
@@ -162,7 +162,7 @@ async fn run(n: usize, clients: usize, db: Db, timeout: Duration) -> Result<()> 
     }
     let mut to_active: Vec<Duration> = first_active
         .iter()
-        .filter_map(|(id, at)| Some((*at - *created.get(id)?).to_std().ok()?))
+        .filter_map(|(id, at)| (*at - *created.get(id)?).to_std().ok())
         .collect();
     to_active.sort();
     let last_active = events.iter().map(|e| e.at).max();
