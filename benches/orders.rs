@@ -15,7 +15,6 @@
 //! `active` after this, default 600). Orders alternate between the two
 //! locations, EqDC2 on pe1 and EqDC3 on pe2.
 
-#[allow(unused_imports)]
 #[path = "../tests/support/mod.rs"]
 mod support;
 

@@ -23,6 +23,31 @@ pub struct SeedPe {
     pub vlan_range: (u16, u16),
 }
 
+impl SeedPe {
+    /// A lab PE of the reference platform (what the dev stack and the tests
+    /// run under netconfd): customer port `ge-0/0/1`, VLANs 100-3999.
+    pub fn reference_pe(
+        name: &str,
+        host: &str,
+        port: u16,
+        username: &str,
+        password: &str,
+        host_key_fingerprint: &str,
+    ) -> Self {
+        Self {
+            name: name.into(),
+            host: host.into(),
+            port,
+            username: username.into(),
+            password: password.into(),
+            host_key_fingerprint: Some(host_key_fingerprint.into()),
+            platform: "reference-pe".into(),
+            port_name: "ge-0/0/1".into(),
+            vlan_range: (100, 3999),
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct SeedDx {
     pub location_code: String,

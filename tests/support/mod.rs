@@ -201,16 +201,15 @@ impl Stack {
         let pe_seeds = pes
             .endpoints()
             .iter()
-            .map(|e| SeedPe {
-                name: e.name.clone(),
-                host: e.host.clone(),
-                port: e.port,
-                username: e.username.clone(),
-                password: e.password.clone(),
-                host_key_fingerprint: Some(e.host_key_fingerprint.clone()),
-                platform: "reference-pe".into(),
-                port_name: "ge-0/0/1".into(),
-                vlan_range: (100, 3999),
+            .map(|e| {
+                SeedPe::reference_pe(
+                    &e.name,
+                    &e.host,
+                    e.port,
+                    &e.username,
+                    &e.password,
+                    &e.host_key_fingerprint,
+                )
             })
             .collect();
         onramp_store::seed::seed(

@@ -40,17 +40,14 @@ async fn start() -> Fixture {
     let seeded = onramp_store::seed::seed(
         &db,
         &Seed {
-            pes: vec![SeedPe {
-                name: e.name.clone(),
-                host: e.host.clone(),
-                port: e.port,
-                username: e.username.clone(),
-                password: e.password.clone(),
-                host_key_fingerprint: Some(e.host_key_fingerprint.clone()),
-                platform: "reference-pe".into(),
-                port_name: "ge-0/0/1".into(),
-                vlan_range: (100, 3999),
-            }],
+            pes: vec![SeedPe::reference_pe(
+                &e.name,
+                &e.host,
+                e.port,
+                &e.username,
+                &e.password,
+                &e.host_key_fingerprint,
+            )],
             dx: vec![SeedDx {
                 location_code: "EqDC2".into(),
                 name: "Equinix DC2".into(),
