@@ -374,6 +374,10 @@ pub struct WorkerArgs {
     /// How long a worker owns a connector while it runs one action.
     #[arg(long, env = "ONRAMP_LEASE_MS", default_value_t = 60_000)]
     lease_ms: u64,
+    /// How long a PE's writer lease lasts without a heartbeat (renewed every
+    /// third of it): a killed worker's PEs wait this long for a new writer.
+    #[arg(long, env = "ONRAMP_PE_LEASE_MS", default_value_t = 5_000, value_parser = clap::value_parser!(u64).range(300..))]
+    pe_lease_ms: u64,
     #[arg(long, env = "ONRAMP_WORKER_ID")]
     worker_id: Option<String>,
     #[command(flatten)]
@@ -444,6 +448,7 @@ impl WorkerArgs {
         cfg.poll_interval = Duration::from_millis(self.poll_interval_ms);
         cfg.ack_wait = Duration::from_millis(self.ack_wait_ms);
         cfg.lease = Duration::from_millis(self.lease_ms);
+        cfg.pe_lease = Duration::from_millis(self.pe_lease_ms);
         if let Some(id) = &self.worker_id {
             cfg.worker_id = id.clone();
         }

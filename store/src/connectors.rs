@@ -741,8 +741,8 @@ pub async fn apply_transition<C: ConnectionTrait>(
 
 /// Records why the current step is being retried, without moving the step,
 /// so the customer sees "retrying: ..." instead of silence.
-pub async fn set_last_error(
-    db: &DatabaseConnection,
+pub async fn set_last_error<C: ConnectionTrait>(
+    db: &C,
     id: Uuid,
     step: i64,
     error: &str,
@@ -773,6 +773,17 @@ pub async fn try_lease(
 
 pub async fn release_lease(db: &DatabaseConnection, id: Uuid, holder: &str) -> Result<()> {
     LEASE.release(db, id, holder).await
+}
+
+/// Extends the holder's unexpired lease (the heartbeat of a long action);
+/// false when it ran out.
+pub async fn renew_lease(
+    db: &DatabaseConnection,
+    id: Uuid,
+    holder: &str,
+    duration: std::time::Duration,
+) -> Result<bool> {
+    LEASE.renew(db, id, holder, duration).await
 }
 
 const LEASE: crate::lease::Lease<connector::Entity> = crate::lease::Lease::<connector::Entity> {
@@ -822,7 +833,9 @@ async fn record_event<C: ConnectionTrait>(
     Ok(())
 }
 
-async fn enqueue<C: ConnectionTrait>(
+/// Queues the job "run `action` of the connector at `step`" in the caller's
+/// transaction (the PE writer re-runs a refused teardown this way).
+pub async fn enqueue<C: ConnectionTrait>(
     db: &C,
     connector_id: Uuid,
     step: i64,

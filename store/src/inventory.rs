@@ -35,6 +35,17 @@ pub async fn nni(db: &impl ConnectionTrait, id: Uuid) -> Result<nni::Model> {
         })
 }
 
+/// Every PE's id: the writers start one loop per PE.
+pub async fn pe_ids(db: &impl ConnectionTrait) -> Result<Vec<Uuid>> {
+    use sea_orm::QuerySelect;
+    Ok(pe_router::Entity::find()
+        .select_only()
+        .column(pe_router::Column::Id)
+        .into_tuple::<Uuid>()
+        .all(db)
+        .await?)
+}
+
 pub async fn pe(db: &impl ConnectionTrait, id: Uuid) -> Result<pe_router::Model> {
     pe_router::Entity::find_by_id(id)
         .one(db)

@@ -46,6 +46,30 @@ impl<E: EntityTrait> Lease<E> {
         Ok(res.rows_affected == 1)
     }
 
+    /// Extends the lease of row `id` if `holder` still has it and it has
+    /// not run out: unlike [`Lease::take`], a lease that expired (another
+    /// holder may be about to take it) is not renewed.
+    pub(crate) async fn renew<C: sea_orm::ConnectionTrait>(
+        &self,
+        db: &C,
+        id: Uuid,
+        holder: &str,
+        duration: std::time::Duration,
+    ) -> Result<bool> {
+        let now = Utc::now().timestamp_millis();
+        let res = E::update_many()
+            .col_expr(
+                self.until_ms,
+                Expr::value(Some(now + duration.as_millis() as i64)),
+            )
+            .filter(self.id.eq(id))
+            .filter(self.holder.eq(holder))
+            .filter(self.until_ms.gte(now))
+            .exec(db)
+            .await?;
+        Ok(res.rows_affected == 1)
+    }
+
     /// Gives the lease back, if `holder` still has it.
     pub(crate) async fn release(
         &self,

@@ -681,7 +681,9 @@ async fn record<C: ConnectionTrait>(
     Ok(())
 }
 
-async fn enqueue<C: ConnectionTrait>(db: &C, link_id: Uuid, step: i64) -> Result<()> {
+/// Queues the link's job for `step` in the caller's transaction (the PE
+/// writer wakes a link whose router change it has settled).
+pub async fn enqueue<C: ConnectionTrait>(db: &C, link_id: Uuid, step: i64) -> Result<()> {
     let job = LinkJob { link_id, step };
     outbox::push(
         db,

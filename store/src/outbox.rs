@@ -42,6 +42,19 @@ pub async fn mark_published(db: &DatabaseConnection, id: i64) -> Result<()> {
     Ok(())
 }
 
+/// Marks many rows published in one statement.
+pub async fn mark_published_many(db: &DatabaseConnection, ids: &[i64]) -> Result<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    outbox::Entity::update_many()
+        .col_expr(outbox::Column::PublishedAt, Expr::value(Some(Utc::now())))
+        .filter(outbox::Column::Id.is_in(ids.iter().copied()))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
 /// Deletes rows published before `older_than`; they only matter until
 /// JetStream's duplicate window has passed.
 pub async fn prune(db: &DatabaseConnection, older_than: chrono::DateTime<Utc>) -> Result<u64> {

@@ -82,8 +82,8 @@ pub async fn pending(
         .await?)
 }
 
-pub async fn finish(
-    db: &DatabaseConnection,
+pub async fn finish<C: ConnectionTrait>(
+    db: &C,
     id: i64,
     status: &str,
     error: Option<String>,
@@ -100,7 +100,7 @@ pub async fn finish(
 
 /// Marks the changes of one commit done, in one statement and with one
 /// `done_at`, so the batch a change went in stays visible.
-pub async fn finish_batch(db: &DatabaseConnection, ids: &[i64]) -> Result<()> {
+pub async fn finish_batch<C: ConnectionTrait>(db: &C, ids: &[i64]) -> Result<()> {
     if ids.is_empty() {
         return Ok(());
     }
@@ -118,7 +118,7 @@ pub async fn finish_batch(db: &DatabaseConnection, ids: &[i64]) -> Result<()> {
 }
 
 /// Puts a failed change back in the queue (teardown retries until it works).
-pub async fn requeue(db: &DatabaseConnection, id: i64) -> Result<()> {
+pub async fn requeue<C: ConnectionTrait>(db: &C, id: i64) -> Result<()> {
     pe_change::Entity::update_many()
         .col_expr(pe_change::Column::Status, Expr::value(PENDING.to_string()))
         .col_expr(
@@ -143,6 +143,42 @@ pub async fn try_lease(
 
 pub async fn release_lease(db: &DatabaseConnection, pe_id: Uuid, holder: &str) -> Result<()> {
     LEASE.release(db, pe_id, holder).await
+}
+
+/// Renews the PE's writer lease inside the caller's transaction, or says it
+/// is lost. The writer settles a batch only while it still holds the PE:
+/// a writer that stalled past its lease (and was replaced) rolls back, and
+/// its changes stay pending for the new holder, which re-validates them
+/// against running.
+pub async fn fence<C: ConnectionTrait>(
+    tx: &C,
+    pe_id: Uuid,
+    holder: &str,
+    duration: std::time::Duration,
+) -> Result<bool> {
+    LEASE.renew(tx, pe_id, holder, duration).await
+}
+
+/// Pending changes per PE: what the writers have still to push.
+pub async fn pending_counts(db: &DatabaseConnection) -> Result<Vec<(Uuid, i64)>> {
+    use sea_orm::FromQueryResult;
+    #[derive(FromQueryResult)]
+    struct Row {
+        pe_id: Uuid,
+        n: i64,
+    }
+    Ok(pe_change::Entity::find()
+        .select_only()
+        .column(pe_change::Column::PeId)
+        .column_as(pe_change::Column::Id.count(), "n")
+        .filter(pe_change::Column::Status.eq(PENDING))
+        .group_by(pe_change::Column::PeId)
+        .into_model::<Row>()
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|r| (r.pe_id, r.n))
+        .collect())
 }
 
 const LEASE: crate::lease::Lease<pe_router::Entity> = crate::lease::Lease::<pe_router::Entity> {

@@ -14,7 +14,7 @@ use onramp_store::model::{AwsHostedVifParams, Resources};
 use onramp_store::secrets::SecretBox;
 
 use crate::pe_writer::PeWriter;
-use crate::router_push::{self, Pushed};
+use crate::router_push;
 use crate::{WorkerConfig, intent};
 
 /// The result of running one action, for a machine whose events are `E`.
@@ -26,9 +26,13 @@ pub(crate) enum Step<E> {
         /// `Some(x)`: remember x as the connector's CSP object id.
         csp_ref: Option<Option<String>>,
     },
-    /// Not done yet through no fault (another worker holds the PE); look
+    /// Not done yet through no fault (a CSP operation still running); look
     /// again after the delay.
     Wait(Duration),
+    /// The router change is queued; the PE's writer settles the connector
+    /// (transition, timeline event, next job) when it has pushed it. Ack
+    /// the job without a transition.
+    Queued,
     /// A transient failure (CSP or router unreachable, throttled, lock held):
     /// run the same action again later.
     Retry(String),
@@ -86,8 +90,8 @@ impl Actions {
     ) -> Result<Step<Event>, onramp_store::Error> {
         let res = Resources::from_json(&row.resources)?;
         Ok(match action {
-            Action::PushPeConfig => self.push_pe(row, &res, Operation::Create).await?,
-            Action::RemovePeConfig => self.push_pe(row, &res, Operation::Delete).await?,
+            Action::PushPeConfig => self.push_pe(action, row, &res, Operation::Create).await?,
+            Action::RemovePeConfig => self.push_pe(action, row, &res, Operation::Delete).await?,
             Action::AllocateVif => self.allocate_vif(row, &res).await?,
             Action::PollVif => self.poll_vif(row, &res).await,
             Action::DeleteVif => self.delete_vif(row, &res).await?,
@@ -98,6 +102,7 @@ impl Actions {
 
     async fn push_pe(
         &self,
+        action: Action,
         row: &connector::Model,
         res: &Resources,
         op: Operation,
@@ -112,23 +117,7 @@ impl Actions {
         };
         let intent = intent::attachment(row, res, &params, &vrf, &auth_key);
         let pushed = router_push::push(&self.writer, &self.db, row, res.pe_id, &intent, op).await?;
-        Ok(match (pushed, op) {
-            (Pushed::Done, Operation::Create) => done(Event::PeConfigured, "router"),
-            (Pushed::Done, Operation::Delete | Operation::Detach | Operation::VrfDelete) => {
-                done(Event::PeConfigRemoved, "router")
-            }
-            (Pushed::Refused(reason), Operation::Create) => {
-                done(Event::PeFailed { reason }, "router")
-            }
-            // Teardown has no failure exit; push() already turns a refused
-            // removal into a retry, and this keeps it so if that changes.
-            (
-                Pushed::Refused(reason),
-                Operation::Delete | Operation::Detach | Operation::VrfDelete,
-            ) => Step::Retry(reason),
-            (Pushed::Wait(d), _) => Step::Wait(d),
-            (Pushed::Retry(reason), _) => Step::Retry(reason),
-        })
+        Ok(router_push::step::<Self>(action, pushed))
     }
 
     async fn allocate_vif(

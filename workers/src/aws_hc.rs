@@ -16,7 +16,7 @@ use onramp_store::secrets::SecretBox;
 
 use crate::actions::{Step, done};
 use crate::pe_writer::PeWriter;
-use crate::router_push::{self, Pushed};
+use crate::router_push;
 use crate::{WorkerConfig, intent};
 
 pub(crate) struct HostedConnectionActions {
@@ -74,8 +74,8 @@ impl HostedConnectionActions {
                 Ok(status) => done(Event::ConnectionObserved { status }, "aws"),
                 Err(reason) => Step::Retry(reason),
             },
-            Action::PushPeConfig => self.push(row, &res, Operation::Create).await?,
-            Action::RemovePeConfig => self.push(row, &res, Operation::Delete).await?,
+            Action::PushPeConfig => self.push(action, row, &res, Operation::Create).await?,
+            Action::RemovePeConfig => self.push(action, row, &res, Operation::Delete).await?,
             Action::PollVif => {
                 let Some(conn) = &row.csp_ref else {
                     return Ok(Step::Retry(
@@ -144,6 +144,7 @@ impl HostedConnectionActions {
 
     async fn push(
         &self,
+        action: Action,
         row: &connector::Model,
         res: &Resources,
         op: Operation,
@@ -173,20 +174,6 @@ impl HostedConnectionActions {
             ),
         );
         let pushed = router_push::push(&self.writer, &self.db, row, res.pe_id, &intent, op).await?;
-        Ok(match (pushed, op) {
-            (Pushed::Done, Operation::Create) => done(Event::PeConfigured, "router"),
-            (Pushed::Done, Operation::Delete | Operation::Detach | Operation::VrfDelete) => {
-                done(Event::PeConfigRemoved, "router")
-            }
-            (Pushed::Refused(reason), Operation::Create) => {
-                done(Event::PeFailed { reason }, "router")
-            }
-            (
-                Pushed::Refused(reason),
-                Operation::Delete | Operation::Detach | Operation::VrfDelete,
-            ) => Step::Retry(reason),
-            (Pushed::Wait(d), _) => Step::Wait(d),
-            (Pushed::Retry(reason), _) => Step::Retry(reason),
-        })
+        Ok(router_push::step::<Self>(action, pushed))
     }
 }

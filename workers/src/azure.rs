@@ -18,7 +18,7 @@ use onramp_store::secrets::SecretBox;
 
 use crate::actions::{Step, done};
 use crate::pe_writer::PeWriter;
-use crate::router_push::{self, Pushed};
+use crate::router_push;
 use crate::{WorkerConfig, intent};
 
 pub(crate) struct AzureActions {
@@ -98,19 +98,19 @@ impl AzureActions {
                 }
             }
             Action::PushPrimaryPe => {
-                self.push(row, &params, &res, Leg::Primary, Operation::Create)
+                self.push(action, row, &params, &res, Leg::Primary, Operation::Create)
                     .await?
             }
             Action::PushSecondaryPe => {
-                self.push(row, &params, &res, Leg::Secondary, Operation::Create)
+                self.push(action, row, &params, &res, Leg::Secondary, Operation::Create)
                     .await?
             }
             Action::RemoveSecondaryPe => {
-                self.push(row, &params, &res, Leg::Secondary, Operation::Delete)
+                self.push(action, row, &params, &res, Leg::Secondary, Operation::Delete)
                     .await?
             }
             Action::RemovePrimaryPe => {
-                self.push(row, &params, &res, Leg::Primary, Operation::Delete)
+                self.push(action, row, &params, &res, Leg::Primary, Operation::Delete)
                     .await?
             }
             Action::ConfigurePeering => {
@@ -156,6 +156,7 @@ impl AzureActions {
 
     async fn push(
         &self,
+        action: Action,
         row: &connector::Model,
         params: &AzureExpressRouteParams,
         res: &AzureResources,
@@ -173,23 +174,7 @@ impl AzureActions {
             Leg::Secondary => res.secondary.pe_id,
         };
         let pushed = router_push::push(&self.writer, &self.db, row, pe_id, &intent, op).await?;
-        Ok(match (pushed, op) {
-            (Pushed::Done, Operation::Create) => done(Event::PeConfigured { leg }, "router"),
-            (Pushed::Done, Operation::Delete | Operation::Detach | Operation::VrfDelete) => {
-                done(Event::PeConfigRemoved { leg }, "router")
-            }
-            (Pushed::Refused(reason), Operation::Create) => {
-                done(Event::PeFailed { leg, reason }, "router")
-            }
-            // Teardown has no failure exit; push() already turns a refused
-            // removal into a retry, and this keeps it so if that changes.
-            (
-                Pushed::Refused(reason),
-                Operation::Delete | Operation::Detach | Operation::VrfDelete,
-            ) => Step::Retry(reason),
-            (Pushed::Wait(d), _) => Step::Wait(d),
-            (Pushed::Retry(reason), _) => Step::Retry(reason),
-        })
+        Ok(router_push::step::<Self>(action, pushed))
     }
 
     async fn poll_legs(&self, client: &ErClient, xc: &XcRef) -> Step<Event> {

@@ -15,7 +15,7 @@ use onramp_store::model::{GcpPartnerInterconnectParams, Resources};
 
 use crate::actions::{Step, done};
 use crate::pe_writer::PeWriter;
-use crate::router_push::{self, Pushed};
+use crate::router_push;
 use crate::{GcpSettings, WorkerConfig, intent};
 
 pub(crate) struct GcpActions {
@@ -85,8 +85,8 @@ impl GcpActions {
         let res = Resources::from_json(&row.resources)?;
         // Router actions need no Google credentials.
         match action {
-            Action::PushPeConfig => return self.push(row, &res, Operation::Create).await,
-            Action::RemovePeConfig => return self.push(row, &res, Operation::Delete).await,
+            Action::PushPeConfig => return self.push(action, row, &res, Operation::Create).await,
+            Action::RemovePeConfig => return self.push(action, row, &res, Operation::Delete).await,
             Action::ReleaseResources => return Ok(done(Event::ResourcesReleased, "onramp")),
             _ => {}
         }
@@ -170,6 +170,7 @@ impl GcpActions {
 
     async fn push(
         &self,
+        action: Action,
         row: &connector::Model,
         res: &Resources,
         op: Operation,
@@ -188,21 +189,7 @@ impl GcpActions {
             format!("onramp {} gcp {}", row.id, params.pairing_key),
         );
         let pushed = router_push::push(&self.writer, &self.db, row, res.pe_id, &intent, op).await?;
-        Ok(match (pushed, op) {
-            (Pushed::Done, Operation::Create) => done(Event::PeConfigured, "router"),
-            (Pushed::Done, Operation::Delete | Operation::Detach | Operation::VrfDelete) => {
-                done(Event::PeConfigRemoved, "router")
-            }
-            (Pushed::Refused(reason), Operation::Create) => {
-                done(Event::PeFailed { reason }, "router")
-            }
-            (
-                Pushed::Refused(reason),
-                Operation::Delete | Operation::Detach | Operation::VrfDelete,
-            ) => Step::Retry(reason),
-            (Pushed::Wait(d), _) => Step::Wait(d),
-            (Pushed::Retry(reason), _) => Step::Retry(reason),
-        })
+        Ok(router_push::step::<Self>(action, pushed))
     }
 }
 

@@ -12,6 +12,7 @@ use onramp_state_machines::{
 use onramp_store::entity::connector;
 
 use crate::actions::{Actions, Step};
+use crate::router_push::RouterOutcome;
 use crate::aws_hc::HostedConnectionActions;
 use crate::azure::AzureActions;
 use crate::gcp::GcpActions;
@@ -59,6 +60,10 @@ pub(crate) trait Kind: Send + Sync {
     fn handle(state: &Self::State, event: &Self::Event) -> Stepped<Self::State>;
     fn state_name(state: &Self::State) -> &'static str;
     fn waiting_on(state: &Self::State) -> &'static str;
+    /// The event a settled router change of `action` is to the machine.
+    /// None when `action` changes no router, or when the machine has no
+    /// exit for the outcome (a refused teardown is retried).
+    fn router_event(action: Self::Action, outcome: &RouterOutcome) -> Option<Self::Event>;
 
     /// New resources to store with the transition `event` causes, for
     /// kinds that learn values on the way (Google's addresses).
@@ -81,7 +86,7 @@ pub(crate) trait Kind: Send + Sync {
 /// `$resources` is the function that stores values learnt on the way, if
 /// the kind has one.
 macro_rules! kind {
-    ($executor:ty, $m:ident $(, resources = $resources:path)?) => {
+    ($executor:ty, $m:ident, router = $router:path $(, resources = $resources:path)?) => {
         impl Kind for $executor {
             type State = $m::State;
             type Action = $m::Action;
@@ -115,6 +120,9 @@ macro_rules! kind {
             fn waiting_on(state: &$m::State) -> &'static str {
                 $m::waiting_on(state).as_str()
             }
+            fn router_event(action: $m::Action, outcome: &RouterOutcome) -> Option<$m::Event> {
+                $router(action, outcome)
+            }
             $(
                 fn resources_after(
                     row: &connector::Model,
@@ -134,10 +142,53 @@ macro_rules! kind {
     };
 }
 
-kind!(Actions, vif);
-kind!(AzureActions, er);
-kind!(GcpActions, gpi, resources = crate::gcp::resources_after);
-kind!(HostedConnectionActions, hc);
+/// The router events of the kinds with one attachment: a push that
+/// configures, a removal, and a refusal of the push that fails it.
+macro_rules! single_attachment_router {
+    ($name:ident, $m:ident, push = $push:ident, remove = $remove:ident, removed = $removed:ident) => {
+        fn $name(action: $m::Action, outcome: &RouterOutcome) -> Option<$m::Event> {
+            match (action, outcome) {
+                ($m::Action::$push, RouterOutcome::Done) => Some($m::Event::PeConfigured),
+                ($m::Action::$push, RouterOutcome::Refused(reason)) => Some($m::Event::PeFailed {
+                    reason: reason.clone(),
+                }),
+                ($m::Action::$remove, RouterOutcome::Done) => Some($m::Event::$removed),
+                _ => None,
+            }
+        }
+    };
+}
+
+single_attachment_router!(vif_router, vif, push = PushPeConfig, remove = RemovePeConfig, removed = PeConfigRemoved);
+single_attachment_router!(hc_router, hc, push = PushPeConfig, remove = RemovePeConfig, removed = PeConfigRemoved);
+single_attachment_router!(gpi_router, gpi, push = PushPeConfig, remove = RemovePeConfig, removed = PeConfigRemoved);
+single_attachment_router!(tc_router, tc, push = PushPe, remove = RemovePe, removed = PeRemoved);
+
+/// ExpressRoute has two legs, each with its own push and removal.
+fn er_router(action: er::Action, outcome: &RouterOutcome) -> Option<er::Event> {
+    use er::{Action as A, Event as E, Leg};
+    let (leg, push) = match action {
+        A::PushPrimaryPe => (Leg::Primary, true),
+        A::PushSecondaryPe => (Leg::Secondary, true),
+        A::RemovePrimaryPe => (Leg::Primary, false),
+        A::RemoveSecondaryPe => (Leg::Secondary, false),
+        _ => return None,
+    };
+    match (push, outcome) {
+        (true, RouterOutcome::Done) => Some(E::PeConfigured { leg }),
+        (true, RouterOutcome::Refused(reason)) => Some(E::PeFailed {
+            leg,
+            reason: reason.clone(),
+        }),
+        (false, RouterOutcome::Done) => Some(E::PeConfigRemoved { leg }),
+        (false, RouterOutcome::Refused(_)) => None,
+    }
+}
+
+kind!(Actions, vif, router = vif_router);
+kind!(AzureActions, er, router = er_router);
+kind!(GcpActions, gpi, router = gpi_router, resources = crate::gcp::resources_after);
+kind!(HostedConnectionActions, hc, router = hc_router);
 
 // `ticket-csp` by hand: its `open_task` action carries the step, so a job
 // (which names only the action) is read against the connector's state, and
@@ -187,6 +238,9 @@ impl Kind for TicketActions {
     }
     fn waiting_on(state: &tc::State) -> &'static str {
         tc::waiting_on(state).as_str()
+    }
+    fn router_event(action: tc::Action, outcome: &RouterOutcome) -> Option<tc::Event> {
+        tc_router(action, outcome)
     }
     fn execute(
         &self,

@@ -27,6 +27,7 @@ mod queue;
 mod relay;
 mod router_push;
 mod runner;
+mod settle;
 mod ticket;
 pub mod webhooks;
 
@@ -63,6 +64,9 @@ pub struct WorkerConfig {
     pub ack_wait: Duration,
     /// How long a worker owns a connector while running one of its actions.
     pub lease: Duration,
+    /// How long a PE's writer lease lasts without a heartbeat: a killed
+    /// worker's PEs stall this long before another worker takes them.
+    pub pe_lease: Duration,
     /// Upper bound of the retry backoff for transient failures.
     pub max_backoff: Duration,
     pub max_in_flight: usize,
@@ -93,6 +97,7 @@ impl WorkerConfig {
             poll_interval: Duration::from_secs(5),
             ack_wait: Duration::from_secs(60),
             lease: Duration::from_secs(60),
+            pe_lease: Duration::from_secs(5),
             max_backoff: Duration::from_secs(60),
             max_in_flight: 16,
             worker_id: format!("worker-{}", std::process::id()),

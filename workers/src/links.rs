@@ -29,7 +29,7 @@ use uuid::Uuid;
 
 use crate::intent;
 use crate::pe_writer::{MOVE_OP, MovePayload, PeWriter, VRF_DELETE_OP};
-use crate::router_push::{Pushed, push_change};
+use crate::router_push::{Pushed, RouterOutcome, push_change};
 
 /// The VRF a connector's attachments are in now: its link's once it has
 /// joined one (also while it leaves, until it is back), else its tenant's.
@@ -65,7 +65,9 @@ pub(crate) struct LinkWorker {
 enum Work {
     Done(String),
     Refused(String),
-    Wait(Duration),
+    /// A change is queued; the PE's writer wakes the link when it has
+    /// settled it.
+    Queued,
     Retry(String),
 }
 
@@ -193,7 +195,7 @@ impl LinkWorker {
                     return Ok(Settled::Retry);
                 }
             },
-            Work::Wait(d) => return Ok(Settled::Nak(d)),
+            Work::Queued => return Ok(Settled::Ack),
             Work::Retry(reason) => {
                 tracing::warn!(link = %l.id, %reason, "link step will be retried");
                 store::set_last_error(&self.db, l.id, l.step, &format!("retrying: {reason}"))
@@ -265,6 +267,7 @@ impl LinkWorker {
         let into = intent::attachments_of(row, &to_vrf, &key)?;
         let mut pes = Vec::new();
         let mut refused = Vec::new();
+        let mut queued = false;
         for (i, ((pe, remove), (_, create))) in from.into_iter().zip(into).enumerate() {
             // Keyed by the member (pe_changes rows belong to a connector)
             // and the link's step, which only grows: unique per move.
@@ -274,20 +277,26 @@ impl LinkWorker {
                 push_change(&self.writer, &self.db, pe, (row.id, l.step, &op), &payload).await?;
             let pe_name = inventory::pe(&self.db, pe).await?.name;
             match pushed {
-                Pushed::Done => pes.push(pe_name),
-                Pushed::Refused(reason) if to == Vrf::Link => {
+                Pushed::Settled(RouterOutcome::Done) => pes.push(pe_name),
+                Pushed::Settled(RouterOutcome::Refused(reason)) if to == Vrf::Link => {
                     refused.push(format!("{pe_name}: {reason}"));
                 }
-                Pushed::Refused(reason) => {
+                Pushed::Settled(RouterOutcome::Refused(reason)) => {
                     // Going back has no failure exit: queue it again.
                     if status == pe_changes::FAILED {
                         pe_changes::requeue(&self.db, id).await?;
+                        self.writer.wake(pe);
                     }
                     return Ok(Work::Retry(format!("{pe_name}: {reason}")));
                 }
-                Pushed::Wait(d) => return Ok(Work::Wait(d)),
+                // Every leg is queued before the job rests, so the PEs
+                // push them side by side.
+                Pushed::Queued => queued = true,
                 Pushed::Retry(reason) => return Ok(Work::Retry(format!("{pe_name}: {reason}"))),
             }
+        }
+        if queued {
+            return Ok(Work::Queued);
         }
         if !refused.is_empty() {
             return Ok(Work::Refused(refused.join("; ")));
@@ -319,6 +328,7 @@ impl LinkWorker {
     ) -> Result<Work, onramp_store::Error> {
         let vrf = intent::link_vrf(l);
         let mut done = Vec::new();
+        let mut queued = false;
         for pe in pes {
             let pe: Uuid = pe
                 .parse()
@@ -329,16 +339,20 @@ impl LinkWorker {
                 push_change(&self.writer, &self.db, pe, (row.id, l.step, &op), &payload).await?;
             let pe_name = inventory::pe(&self.db, pe).await?.name;
             match pushed {
-                Pushed::Done => done.push(pe_name),
-                Pushed::Refused(reason) => {
+                Pushed::Settled(RouterOutcome::Done) => done.push(pe_name),
+                Pushed::Settled(RouterOutcome::Refused(reason)) => {
                     if status == pe_changes::FAILED {
                         pe_changes::requeue(&self.db, id).await?;
+                        self.writer.wake(pe);
                     }
                     return Ok(Work::Retry(format!("{pe_name}: {reason}")));
                 }
-                Pushed::Wait(d) => return Ok(Work::Wait(d)),
+                Pushed::Queued => queued = true,
                 Pushed::Retry(reason) => return Ok(Work::Retry(format!("{pe_name}: {reason}"))),
             }
+        }
+        if queued {
+            return Ok(Work::Queued);
         }
         Ok(Work::Done(format!(
             "VRF {} removed from {}: no unit of the link is left there",

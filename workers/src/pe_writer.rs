@@ -1,13 +1,16 @@
-//! The PE writer: whoever holds a PE's lease pushes every change queued for
-//! that PE. Each change is validated twice before it may go (semantic checks
-//! against the PE's running config, then libyang against the platform's
-//! modules); what passes goes in ONE NETCONF commit, which the adapter
-//! verifies by reading running back (the third validation).
+//! The PE writer: one loop per PE ([`owner`]), held by the PE's lease in
+//! exactly one worker process, pushes every change queued for that PE. Each
+//! change is validated twice before it may go (semantic checks against the
+//! PE's running config folded with the changes before it in the batch, then
+//! libyang against the platform's modules); what passes goes in ONE NETCONF
+//! commit, which the adapter verifies by reading running back (the third
+//! validation). The outcome of every change, and the transition it causes
+//! to its connector, commit in one transaction.
 //!
 //! ```text
-//!  worker A: queue change a ─┐                    ┌─> a: done
-//!  worker B: queue change b ─┼─> lease holder ──> batch [a, b, c] ─> one commit ─> b: done
-//!  worker C: queue change c ─┘   (validate each)  └─> refused ones: failed + reason
+//!  job of connector a: queue change a, ack ─┐                      ┌─> a: done + a's transition + next job
+//!  job of connector b: queue change b, ack ─┼─> PE's writer loop ─> batch [a, b, c] ─> one commit
+//!  job of link l:      queue change c, ack ─┘   (lease, heartbeat)  └─> c: failed + reason + l's job
 //! ```
 
 use std::collections::HashMap;
@@ -21,12 +24,18 @@ use onramp_router_validate::{
 };
 use onramp_store::DatabaseConnection;
 use onramp_store::entity::{pe_change, pe_router};
-use onramp_store::pe_changes::{self, DONE, FAILED};
+use onramp_store::pe_changes::{self, FAILED};
 use onramp_store::secrets::SecretBox;
 use serde::{Deserialize, Serialize};
+use tokio::sync::Notify;
+use uuid::Uuid;
 
-/// Most changes pushed in one commit.
-const MAX_BATCH: u64 = 100;
+use crate::router_push::RouterOutcome;
+
+pub(crate) mod owner;
+
+/// Most changes taken for one commit before the loop has measured the PE.
+const FIRST_BATCH: u64 = 100;
 
 pub(crate) struct PeWriter {
     db: DatabaseConnection,
@@ -35,6 +44,20 @@ pub(crate) struct PeWriter {
     holder: String,
     lease: Duration,
     platforms: Mutex<HashMap<String, Arc<Loaded>>>,
+    /// Wakes the loop of a PE when this process queues a change for it;
+    /// loops in other processes find it by their idle look at the queue.
+    wakers: Mutex<HashMap<Uuid, Arc<Notify>>>,
+}
+
+/// What one drain did, for tuning the batch size.
+#[derive(Debug, Default)]
+pub(crate) struct Drained {
+    /// Changes taken from the queue (settled either way).
+    pub(crate) taken: usize,
+    /// Changes that went to the router in the commit.
+    pub(crate) pushed: usize,
+    /// How long the NETCONF part took (edits, commit, read-back).
+    pub(crate) push_time: Duration,
 }
 
 struct Loaded {
@@ -94,7 +117,19 @@ impl PeWriter {
             holder,
             lease,
             platforms: Mutex::new(HashMap::new()),
+            wakers: Mutex::new(HashMap::new()),
         }
+    }
+
+    fn waker(&self, pe_id: Uuid) -> Arc<Notify> {
+        let mut w = self.wakers.lock().unwrap_or_else(|p| p.into_inner());
+        w.entry(pe_id).or_default().clone()
+    }
+
+    /// Tells the PE's loop (if it runs in this process) that a change is
+    /// queued.
+    pub(crate) fn wake(&self, pe_id: Uuid) {
+        self.waker(pe_id).notify_one();
     }
 
     fn platform(&self, name: &str) -> Result<Arc<Loaded>, String> {
@@ -123,6 +158,7 @@ impl PeWriter {
 
     /// If the PE's lease is free, takes it, pushes what is queued and lets go.
     /// Ok(false) when another writer holds it.
+    #[cfg(test)]
     pub(crate) async fn drain_if_free(&self, pe: &pe_router::Model) -> Result<bool, Transient> {
         let got = pe_changes::try_lease(&self.db, pe.id, &self.holder, self.lease)
             .await
@@ -130,11 +166,11 @@ impl PeWriter {
         if !got {
             return Ok(false);
         }
-        let result = self.drain(pe).await;
+        let result = self.drain(pe, FIRST_BATCH).await;
         if let Err(e) = pe_changes::release_lease(&self.db, pe.id, &self.holder).await {
             tracing::warn!(pe = %pe.name, error = %e, "releasing the PE lease failed; it will expire");
         }
-        result.map(|()| true)
+        result.map(|_| true)
     }
 
     /// Whether the PE's running config carries a BGP neighbor at `address`
@@ -174,33 +210,38 @@ impl PeWriter {
         })
     }
 
-    async fn drain(&self, pe: &pe_router::Model) -> Result<(), Transient> {
-        let target = PeTarget {
-            name: pe.name.clone(),
-            host: pe.host.clone(),
-            port: pe.port as u16,
-            username: pe.username.clone(),
-            password: self
-                .secrets
-                .open(&pe.password)
-                .map_err(|e| Transient(format!("PE {} credentials: {e}", pe.name)))?,
-            host_key_fingerprint: pe.host_key_fingerprint.clone(),
-        };
+    /// Takes up to `limit` queued changes of the PE, validates them, pushes
+    /// what passes in one commit, and settles every one of them (and its
+    /// owner) in one transaction. The caller holds the PE's lease.
+    pub(crate) async fn drain(
+        &self,
+        pe: &pe_router::Model,
+        limit: u64,
+    ) -> Result<Drained, Transient> {
+        let queued = pe_changes::pending(&self.db, pe.id, limit)
+            .await
+            .map_err(|e| Transient(e.to_string()))?;
+        if queued.is_empty() {
+            return Ok(Drained::default());
+        }
+        let taken = queued.len();
+        let target = self.target(pe)?;
         let loaded = match self.platform(&pe.platform) {
             Ok(l) => l,
             Err(e) => {
-                // Every change for this PE would fail the same way.
-                for ch in self.pending(pe).await? {
-                    self.finish(&ch, FAILED, Some(format!("PE {}: {e}", pe.name)))
-                        .await?;
-                }
-                return Ok(());
+                // Every change for this PE fails the same way.
+                let reason = format!("PE {}: {e}", pe.name);
+                let settled = queued
+                    .into_iter()
+                    .map(|ch| (ch, RouterOutcome::Refused(reason.clone())))
+                    .collect();
+                self.settle(pe, settled).await?;
+                return Ok(Drained {
+                    taken,
+                    ..Default::default()
+                });
             }
         };
-        let queued = self.pending(pe).await?;
-        if queued.is_empty() {
-            return Ok(());
-        }
         let running = onramp_pe_netconf::get_running(&target)
             .await
             .map_err(|e| Transient(format!("PE {}: reading running: {e}", pe.name)))?;
@@ -209,37 +250,75 @@ impl PeWriter {
         // (the same subnet, neighbor or unit) never go in one commit.
         let mut facts = PeFacts::from_running(&loaded.platform, &running).ok();
         let mut batch: Vec<(pe_change::Model, Vec<Rendered>)> = Vec::new();
+        let mut settled: Vec<(pe_change::Model, RouterOutcome)> = Vec::new();
         for ch in queued {
             match self.prepare(&loaded, &ch, facts.as_mut()) {
                 Ok(Prepared::Push(rendered)) => batch.push((ch, rendered)),
                 Ok(Prepared::NothingToRemove) => {
                     tracing::info!(pe = %pe.name, connector = %ch.connector_id, "nothing of this connector on the PE; delete is a no-op");
-                    self.finish(&ch, DONE, None).await?;
+                    settled.push((ch, RouterOutcome::Done));
                 }
                 Err(reason) => {
                     tracing::warn!(pe = %pe.name, connector = %ch.connector_id, %reason, "change refused before the push");
-                    self.finish(&ch, FAILED, Some(reason)).await?;
+                    settled.push((ch, RouterOutcome::Refused(reason)));
                 }
             }
         }
-        self.push(&target, &loaded.platform, batch).await
+        let pushed = batch.len();
+        let started = std::time::Instant::now();
+        settled.extend(self.push(&target, &loaded.platform, batch).await?);
+        let push_time = started.elapsed();
+        if pushed > 0 {
+            tracing::info!(pe = %pe.name, changes = pushed, ms = push_time.as_millis() as u64, "batch committed");
+        }
+        self.settle(pe, settled).await?;
+        Ok(Drained {
+            taken,
+            pushed,
+            push_time,
+        })
     }
 
-    async fn pending(&self, pe: &pe_router::Model) -> Result<Vec<pe_change::Model>, Transient> {
-        pe_changes::pending(&self.db, pe.id, MAX_BATCH)
-            .await
-            .map_err(|e| Transient(e.to_string()))
-    }
-
-    async fn finish(
+    /// Records each change's outcome and settles its owner, in one
+    /// transaction, and only while this writer still holds the PE: a writer
+    /// that stalled past its lease leaves the changes pending for the next
+    /// holder, which finds them on the PE and re-validates them.
+    async fn settle(
         &self,
-        ch: &pe_change::Model,
-        status: &str,
-        error: Option<String>,
+        pe: &pe_router::Model,
+        settled: Vec<(pe_change::Model, RouterOutcome)>,
     ) -> Result<(), Transient> {
-        pe_changes::finish(&self.db, ch.id, status, error)
+        let t = |e: onramp_store::Error| Transient(format!("recording PE {}'s batch: {e}", pe.name));
+        let tx = onramp_store::db::begin_write(&self.db)
             .await
-            .map_err(|e| Transient(e.to_string()))
+            .map_err(|e| t(e.into()))?;
+        if !pe_changes::fence(&tx, pe.id, &self.holder, self.lease)
+            .await
+            .map_err(t)?
+        {
+            let _ = tx.rollback().await;
+            return Err(Transient(format!(
+                "PE {}: the writer lease ran out during the push; the next holder settles the batch",
+                pe.name
+            )));
+        }
+        let done: Vec<i64> = settled
+            .iter()
+            .filter(|(_, o)| *o == RouterOutcome::Done)
+            .map(|(ch, _)| ch.id)
+            .collect();
+        pe_changes::finish_batch(&tx, &done).await.map_err(t)?;
+        for (ch, outcome) in &settled {
+            if let RouterOutcome::Refused(reason) = outcome {
+                pe_changes::finish(&tx, ch.id, FAILED, Some(reason.clone()))
+                    .await
+                    .map_err(t)?;
+            }
+            crate::settle::settle_change(&tx, ch, outcome)
+                .await
+                .map_err(t)?;
+        }
+        tx.commit().await.map_err(|e| t(e.into()))
     }
 
     /// Render, then the two validations that run before anything is sent.
@@ -360,13 +439,14 @@ impl PeWriter {
     }
 
     /// One commit for the whole batch. A change the router refuses is taken
-    /// out (failed, with the router's answer) and the rest is pushed again.
+    /// out (refused, with the router's answer) and the rest is pushed again.
     async fn push(
         &self,
         target: &PeTarget,
         platform: &Platform,
         mut batch: Vec<(pe_change::Model, Vec<Rendered>)>,
-    ) -> Result<(), Transient> {
+    ) -> Result<Vec<(pe_change::Model, RouterOutcome)>, Transient> {
+        let mut settled = Vec::new();
         while !batch.is_empty() {
             // Flattened in order; `owner[i]` is the change edit i belongs to.
             let mut rendered: Vec<Rendered> = Vec::new();
@@ -377,10 +457,8 @@ impl PeWriter {
             }
             match onramp_pe_netconf::apply_batch(target, platform.quirks(), &rendered).await {
                 Ok(()) => {
-                    let ids: Vec<i64> = batch.iter().map(|(ch, _)| ch.id).collect();
-                    return pe_changes::finish_batch(&self.db, &ids)
-                        .await
-                        .map_err(|e| Transient(e.to_string()));
+                    settled.extend(batch.into_iter().map(|(ch, _)| (ch, RouterOutcome::Done)));
+                    return Ok(settled);
                 }
                 Err(e) if e.is_retryable() => {
                     return Err(Transient(format!("PE {}: {e}", target.name)));
@@ -391,19 +469,23 @@ impl PeWriter {
                         // Not attributable: push one by one to find out.
                         _ if batch.len() > 1 => {
                             for one in std::mem::take(&mut batch) {
-                                Box::pin(self.push(target, platform, vec![one])).await?;
+                                settled.extend(
+                                    Box::pin(self.push(target, platform, vec![one])).await?,
+                                );
                             }
-                            return Ok(());
+                            return Ok(settled);
                         }
                         _ => 0,
                     };
                     let (ch, _) = batch.remove(at_fault);
-                    self.finish(&ch, FAILED, Some(format!("PE {}: {e}", target.name)))
-                        .await?;
+                    settled.push((
+                        ch,
+                        RouterOutcome::Refused(format!("PE {}: {e}", target.name)),
+                    ));
                 }
             }
         }
-        Ok(())
+        Ok(settled)
     }
 }
 

@@ -35,7 +35,7 @@ pub async fn run_relay(
         }
         if published == 0 {
             tokio::select! {
-                _ = tokio::time::sleep(Duration::from_millis(100)) => {}
+                _ = tokio::time::sleep(Duration::from_millis(50)) => {}
                 _ = shutdown.changed() => {}
             }
         }
@@ -43,18 +43,26 @@ pub async fn run_relay(
 }
 
 async fn relay_once(db: &DatabaseConnection, js: &jetstream::Context) -> Result<usize, String> {
-    let rows = outbox::pending(db, 100).await.map_err(|e| e.to_string())?;
+    let rows = outbox::pending(db, 500).await.map_err(|e| e.to_string())?;
+    // Publish the whole page before waiting for any ack, then mark it in
+    // one statement: one round trip per page, not two per row, so a burst
+    // of orders is not throttled by the relay.
+    let mut acks = Vec::with_capacity(rows.len());
     for row in &rows {
         let mut headers = HeaderMap::new();
         headers.insert("Nats-Msg-Id", format!("outbox-{}", row.id).as_str());
-        js.publish_with_headers(row.subject.clone(), headers, row.payload.clone().into())
-            .await
-            .map_err(|e| e.to_string())?
-            .await
-            .map_err(|e| e.to_string())?;
-        outbox::mark_published(db, row.id)
-            .await
-            .map_err(|e| e.to_string())?;
+        acks.push(
+            js.publish_with_headers(row.subject.clone(), headers, row.payload.clone().into())
+                .await
+                .map_err(|e| e.to_string())?,
+        );
     }
+    for ack in acks {
+        ack.await.map_err(|e| e.to_string())?;
+    }
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    outbox::mark_published_many(db, &ids)
+        .await
+        .map_err(|e| e.to_string())?;
     Ok(rows.len())
 }

@@ -1,33 +1,42 @@
-//! Queues one connector's router change for its PE and, when the PE's writer
-//! lease is free, pushes the queue. Shared by every connector kind: a kind
-//! only decides what the intent is and what the outcome means to its machine.
-
-use std::time::Duration;
+//! Queues one connector's router change for its PE. The PE's writer loop
+//! (`pe_writer::owner`) pushes it and settles the connector in the same
+//! transaction that records the outcome, so the job that queued the change
+//! acks at once: "waiting for the router" is the queued row, not a job
+//! that naks itself until the writer is done. Shared by every connector
+//! kind: a kind only decides what the intent is and what the outcome means
+//! to its machine ([`Kind::router_event`]).
 
 use onramp_router_templates::{AttachmentIntent, Operation};
 use onramp_store::entity::connector;
-use onramp_store::{inventory, pe_changes};
+use onramp_store::pe_changes;
 use uuid::Uuid;
 
-use crate::pe_writer::{PeWriter, Transient, op_name};
+use crate::actions::{Step, done};
+use crate::kinds::Kind;
+use crate::pe_writer::{PeWriter, op_name};
 
-/// How soon to look again when another worker holds the PE's writer lease.
-pub(crate) const WAIT_FOR_WRITER: Duration = Duration::from_millis(150);
-
-/// What became of one queued change.
-pub(crate) enum Pushed {
+/// How a change the writer pushed (or refused) ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum RouterOutcome {
     /// The PE carries the change (verified by reading running back).
     Done,
     /// Validation or the device refused the change, with the reason.
     Refused(String),
-    /// Another writer holds the PE; look again after the delay.
-    Wait(Duration),
-    /// The PE or the database is unreachable for now.
+}
+
+/// What became of one queued change, as the job that queued it sees it.
+pub(crate) enum Pushed {
+    /// Settled before this job looked (a redelivered job).
+    Settled(RouterOutcome),
+    /// Queued; the PE's writer settles the connector when it has pushed.
+    Queued,
+    /// The database is unreachable for now, or a refused teardown was put
+    /// back in the queue: run the job again later.
     Retry(String),
 }
 
 /// Queues the change (once per connector step: a redelivered job finds the
-/// row it queued before) and drains the PE's queue if nobody else is.
+/// row it queued before) and wakes the PE's writer.
 pub(crate) async fn push(
     writer: &PeWriter,
     db: &onramp_store::DatabaseConnection,
@@ -36,7 +45,7 @@ pub(crate) async fn push(
     intent: &AttachmentIntent,
     op: Operation,
 ) -> Result<Pushed, onramp_store::Error> {
-    let pushed = push_change(
+    let (status, pushed, id) = push_change(
         writer,
         db,
         pe_id,
@@ -45,20 +54,22 @@ pub(crate) async fn push(
     )
     .await?;
     Ok(match pushed {
-        (pe_changes::FAILED, Pushed::Refused(reason), id) if op == Operation::Delete => {
+        Pushed::Settled(RouterOutcome::Refused(reason))
+            if op == Operation::Delete && status == pe_changes::FAILED =>
+        {
             // Teardown has no failure exit: queue it again and retry, visibly.
             pe_changes::requeue(db, id).await?;
+            writer.wake(pe_id);
             Pushed::Retry(reason)
         }
-        (_, p, _) => p,
+        p => p,
     })
 }
 
 /// Queues one change keyed by (connector, step, op) — a connector's own, or
 /// a link's for one member (the link's step, and an op naming the link and
-/// the move or removal) —
-/// with its sealed payload, drains the PE's queue if nobody else is, and
-/// says what became of it: (status, outcome, queue row id).
+/// the move or removal) — with its sealed payload, wakes the PE's writer,
+/// and says where the change stands: (status, outcome, queue row id).
 pub(crate) async fn push_change(
     writer: &PeWriter,
     db: &onramp_store::DatabaseConnection,
@@ -66,37 +77,40 @@ pub(crate) async fn push_change(
     (owner, step, op): (Uuid, i64, &str),
     sealed: &str,
 ) -> Result<(&'static str, Pushed, i64), onramp_store::Error> {
-    let pe = inventory::pe(db, pe_id).await?;
-    let mut change = pe_changes::enqueue(db, pe.id, owner, step, op, sealed).await?;
-    if change.status == pe_changes::PENDING {
-        match writer.drain_if_free(&pe).await {
-            Ok(true) => {
-                if let Some(c) = pe_changes::find(db, owner, step, op).await? {
-                    change = c;
-                }
-            }
-            // Another worker is pushing to this PE; our change rides in its
-            // next batch, or we take the lease next time.
-            Ok(false) => {
-                return Ok((
-                    pe_changes::PENDING,
-                    Pushed::Wait(WAIT_FOR_WRITER),
-                    change.id,
-                ));
-            }
-            Err(Transient(reason)) => {
-                return Ok((pe_changes::PENDING, Pushed::Retry(reason), change.id));
-            }
-        }
-    }
+    let change = pe_changes::enqueue(db, pe_id, owner, step, op, sealed).await?;
     let reason = change.error.clone().unwrap_or_default();
     Ok(match change.status.as_str() {
-        pe_changes::DONE => (pe_changes::DONE, Pushed::Done, change.id),
-        pe_changes::FAILED => (pe_changes::FAILED, Pushed::Refused(reason), change.id),
-        _ => (
-            pe_changes::PENDING,
-            Pushed::Wait(WAIT_FOR_WRITER),
+        pe_changes::DONE => (
+            pe_changes::DONE,
+            Pushed::Settled(RouterOutcome::Done),
             change.id,
         ),
+        pe_changes::FAILED => (
+            pe_changes::FAILED,
+            Pushed::Settled(RouterOutcome::Refused(reason)),
+            change.id,
+        ),
+        _ => {
+            writer.wake(pe_id);
+            (pe_changes::PENDING, Pushed::Queued, change.id)
+        }
     })
+}
+
+/// The step a router action of kind `K` took, from where its change stands.
+pub(crate) fn step<K: Kind>(action: K::Action, pushed: Pushed) -> Step<K::Event> {
+    match pushed {
+        Pushed::Queued => Step::Queued,
+        Pushed::Retry(reason) => Step::Retry(reason),
+        Pushed::Settled(outcome) => match (K::router_event(action, &outcome), outcome) {
+            (Some(event), _) => done(event, "router"),
+            // Teardown has no failure exit; push() already turns a refused
+            // removal into a retry, and this keeps it so if that changes.
+            (None, RouterOutcome::Refused(reason)) => Step::Retry(reason),
+            (None, RouterOutcome::Done) => Step::Retry(format!(
+                "{} is not a router action of this kind",
+                K::action_name(action)
+            )),
+        },
+    }
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use async_nats::jetstream::{AckKind, Message};
 use futures::StreamExt;
 use onramp_store::DatabaseConnection;
-use onramp_store::connectors::{self as store, Transition};
+use onramp_store::connectors as store;
 use onramp_store::jobs::{ConnectorJob, LINK_SUBJECT, LinkJob};
 use tokio::sync::Semaphore;
 
@@ -18,6 +18,7 @@ use crate::gcp::GcpActions;
 use crate::kinds::Kind;
 use crate::links::{LinkWorker, Settled};
 use crate::pe_writer::PeWriter;
+use crate::settle::{Next, transition};
 use crate::ticket::TicketActions;
 use crate::{Error, WorkerConfig, queue};
 
@@ -36,7 +37,11 @@ pub async fn run_worker(
         cfg.secrets.clone(),
         cfg.templates_root.clone(),
         cfg.worker_id.clone(),
-        cfg.lease,
+        cfg.pe_lease,
+    ));
+    let owners = tokio::spawn(crate::pe_writer::owner::run_owners(
+        writer.clone(),
+        shutdown.clone(),
     ));
     let ctx = Arc::new(Ctx {
         aws_vif: Actions::new(db.clone(), &cfg, writer.clone()),
@@ -94,6 +99,7 @@ pub async fn run_worker(
     }
     // Let running jobs settle their messages before returning.
     let _ = permits.acquire_many(cfg.max_in_flight as u32).await;
+    let _ = owners.await;
     Ok(())
 }
 
@@ -241,6 +247,10 @@ impl Ctx {
                 return Ok(Settle::Nak(after.max(self.backoff(delivered))));
             }
             Step::Wait(d) => return Ok(Settle::Nak(d)),
+            Step::Queued => {
+                tracing::debug!(connector = %row.id, action = name, "router change queued; the PE's writer settles it");
+                return Ok(Settle::Ack);
+            }
             Step::Parked => {
                 if row.last_error.is_some() {
                     store::set_last_error_cleared(&self.db, row.id, row.step).await?;
@@ -254,40 +264,27 @@ impl Ctx {
                 csp_ref,
             } => (event, actor, csp_ref),
         };
-        let out = K::handle(state, &event);
-        if out.is_still_waiting() {
-            if row.last_error.is_some() {
-                store::set_last_error_cleared(&self.db, row.id, row.step).await?;
+        let holder = Some(self.cfg.worker_id.clone());
+        match transition::<K>(row, state, action, &event, actor, csp_ref, holder)? {
+            Next::StillWaiting => {
+                if row.last_error.is_some() {
+                    store::set_last_error_cleared(&self.db, row.id, row.step).await?;
+                }
+                Ok(Settle::Nak(self.cfg.poll_interval))
             }
-            return Ok(Settle::Nak(self.cfg.poll_interval));
-        }
-        if out.is_ignored() {
-            tracing::info!(connector = %row.id, note = %out.note, "event ignored");
-            return Ok(Settle::Ack);
-        }
-        let t = Transition {
-            expected_step: row.step,
-            state: K::state_name(&out.state).into(),
-            machine_state: serde_json::to_string(&out.state).expect("state serializes"),
-            waiting_on: K::waiting_on(&out.state).into(),
-            event: K::event_name(&event).into(),
-            from_state: Some(row.state.clone()),
-            message: out.note.clone(),
-            actor: actor.into(),
-            next_action: out.first_action.map(str::to_string),
-            csp_ref,
-            last_error: None,
-            release_resources: K::releases(action),
-            resources: K::resources_after(row, &event)?,
-            params: None,
-            lease_holder: Some(self.cfg.worker_id.clone()),
-        };
-        if store::commit_transition(&self.db, row.id, &t).await? {
-            tracing::info!(connector = %row.id, from = %row.state, to = %t.state, "{}", out.note);
-            Ok(Settle::Ack)
-        } else {
-            // A delete request moved the connector while we worked; look again.
-            Ok(Settle::Nak(Duration::from_millis(100)))
+            Next::Ignored(note) => {
+                tracing::info!(connector = %row.id, %note, "event ignored");
+                Ok(Settle::Ack)
+            }
+            Next::Commit(t) => {
+                if store::commit_transition(&self.db, row.id, &t).await? {
+                    tracing::info!(connector = %row.id, from = %row.state, to = %t.state, "{}", t.message);
+                    Ok(Settle::Ack)
+                } else {
+                    // A delete request moved the connector while we worked; look again.
+                    Ok(Settle::Nak(Duration::from_millis(100)))
+                }
+            }
         }
     }
 

@@ -16,7 +16,7 @@ use onramp_store::{DatabaseConnection, inventory, tasks};
 use crate::actions::{Step, done};
 use crate::intent;
 use crate::pe_writer::PeWriter;
-use crate::router_push::{self, Pushed};
+use crate::router_push;
 
 pub(crate) struct TicketActions {
     db: DatabaseConnection,
@@ -43,7 +43,7 @@ impl TicketActions {
                 tracing::info!(connector = %row.id, task = %task.id, step = step_index, "ops task open");
                 Step::Parked
             }
-            Action::PushPe => self.push(row, &res, Operation::Create).await?,
+            Action::PushPe => self.push(action, row, &res, Operation::Create).await?,
             Action::RemovePe => {
                 // A teardown during a manual step: nobody should keep
                 // working on the provider's order.
@@ -52,7 +52,7 @@ impl TicketActions {
                 if n > 0 {
                     tracing::info!(connector = %row.id, cancelled = n, "ops tasks cancelled");
                 }
-                self.push(row, &res, Operation::Delete).await?
+                self.push(action, row, &res, Operation::Delete).await?
             }
             Action::CheckBgp => self.check_bgp(&res).await?,
             // Runs inside the commit transaction (Transition::release_resources).
@@ -62,6 +62,7 @@ impl TicketActions {
 
     async fn push(
         &self,
+        action: Action,
         row: &connector::Model,
         res: &Resources,
         op: Operation,
@@ -70,21 +71,7 @@ impl TicketActions {
         let params = TicketCspParams::from_json(&row.params)?;
         let intent = intent::ticket_attachment(row, res, &params, &vrf);
         let pushed = router_push::push(&self.writer, &self.db, row, res.pe_id, &intent, op).await?;
-        Ok(match (pushed, op) {
-            (Pushed::Done, Operation::Create) => done(Event::PeConfigured, "router"),
-            (Pushed::Done, Operation::Delete | Operation::Detach | Operation::VrfDelete) => {
-                done(Event::PeRemoved, "router")
-            }
-            (Pushed::Refused(reason), Operation::Create) => {
-                done(Event::PeFailed { reason }, "router")
-            }
-            (
-                Pushed::Refused(reason),
-                Operation::Delete | Operation::Detach | Operation::VrfDelete,
-            ) => Step::Retry(reason),
-            (Pushed::Wait(d), _) => Step::Wait(d),
-            (Pushed::Retry(reason), _) => Step::Retry(reason),
-        })
+        Ok(router_push::step::<Self>(action, pushed))
     }
 
     /// The provider has no API to ask, so the PE is the only witness. The

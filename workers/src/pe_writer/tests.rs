@@ -11,6 +11,8 @@ use onramp_store::seed::{Seed, SeedDx, SeedPe};
 use sea_orm::{ActiveModelTrait, EntityTrait, Set};
 use uuid::Uuid;
 
+use onramp_store::pe_changes::DONE;
+
 use super::*;
 
 struct Fixture {

@@ -1,0 +1,207 @@
+//! One writer loop per PE. Every worker process runs a loop for every PE;
+//! the PE's lease lets exactly one of them push at a time. The holder keeps
+//! the lease by heartbeat, also while a long commit runs, so a killed
+//! process stalls its PEs for one lease (seconds), and another process's
+//! loop takes over with the queue as it stands: a change is settled in the
+//! transaction that records its outcome, so it is never lost, and one that
+//! was pushed but not recorded is found on the PE and re-validated.
+//!
+//! ```text
+//!  try lease ──no──> wait (lease/2, or a wake) ──┐
+//!     │ yes                                      │
+//!     v                                          │
+//!  drain(batch) ─ changes ─> tune batch, drain again
+//!     │ none         │ transient: note it on the waiting connectors, back off
+//!     v              v
+//!  wait for a wake or the idle look; renew when due; lost lease ──> back to the top
+//! ```
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use onramp_store::{connectors, inventory, pe_changes};
+use uuid::Uuid;
+
+use super::{Drained, PeWriter, Transient};
+
+/// How often an idle holder looks at the queue for changes queued by
+/// other processes (its own process wakes it at once).
+const IDLE_LOOK: Duration = Duration::from_millis(100);
+/// How often the loops look for PEs added to the inventory.
+const NEW_PES: Duration = Duration::from_secs(2);
+/// The commit time a batch is sized for: long enough to amortize the
+/// datastore validation a commit costs, short enough that the first change
+/// of a batch does not wait long behind the others.
+const TARGET_PUSH: Duration = Duration::from_secs(2);
+const MIN_BATCH: u64 = 10;
+const MAX_BATCH: u64 = 2_000;
+
+/// Starts a writer loop for every PE, and for PEs added later, until
+/// `shutdown` fires.
+pub(crate) async fn run_owners(
+    writer: Arc<PeWriter>,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
+    let mut started: HashSet<Uuid> = HashSet::new();
+    let mut loops = tokio::task::JoinSet::new();
+    loop {
+        match inventory::pe_ids(&writer.db).await {
+            Ok(ids) => {
+                for id in ids {
+                    if started.insert(id) {
+                        loops.spawn(own(writer.clone(), id, shutdown.clone()));
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "listing PEs for the writers failed; retrying"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(NEW_PES) => {}
+            _ = shutdown.changed() => break,
+        }
+    }
+    while loops.join_next().await.is_some() {}
+}
+
+/// The batch size for the next drain, from what the last one cost.
+pub(crate) fn next_batch(current: u64, drained: &Drained) -> u64 {
+    if drained.pushed == 0 || drained.push_time.is_zero() {
+        return current;
+    }
+    let per_change = drained.push_time.as_secs_f64() / drained.pushed as f64;
+    let fits = (TARGET_PUSH.as_secs_f64() / per_change) as u64;
+    fits.clamp(MIN_BATCH, MAX_BATCH)
+}
+
+async fn own(writer: Arc<PeWriter>, pe_id: Uuid, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+    let waker = writer.waker(pe_id);
+    let mut batch = super::FIRST_BATCH;
+    loop {
+        if *shutdown.borrow() {
+            return;
+        }
+        let held = pe_changes::try_lease(&writer.db, pe_id, &writer.holder, writer.lease).await;
+        if !matches!(held, Ok(true)) {
+            if let Err(e) = held {
+                tracing::warn!(pe = %pe_id, error = %e, "taking the PE writer lease failed");
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(writer.lease / 2) => {}
+                _ = shutdown.changed() => {}
+            }
+            continue;
+        }
+        // Read once per tenure: an operator's edit of the PE (address,
+        // credentials) takes effect at the next lease.
+        let pe = match inventory::pe(&writer.db, pe_id).await {
+            Ok(pe) => pe,
+            Err(e) => {
+                tracing::warn!(pe = %pe_id, error = %e, "reading the PE failed");
+                let _ = pe_changes::release_lease(&writer.db, pe_id, &writer.holder).await;
+                tokio::time::sleep(writer.lease / 2).await;
+                continue;
+            }
+        };
+        tracing::info!(pe = %pe.name, writer = %writer.holder, "PE writer lease taken");
+        let mut renewed = Instant::now();
+        let mut failing: Option<(String, Duration)> = None;
+        loop {
+            if *shutdown.borrow() {
+                let _ = pe_changes::release_lease(&writer.db, pe_id, &writer.holder).await;
+                return;
+            }
+            let (drained, lost) =
+                with_heartbeat(&writer, pe_id, &mut renewed, writer.drain(&pe, batch)).await;
+            if lost {
+                // Another process may hold the PE now; never push beside it.
+                tracing::warn!(pe = %pe.name, "PE writer lease lost during a push; standing down");
+                break;
+            }
+            let pause = match drained {
+                Ok(d) if d.taken > 0 => {
+                    if failing.take().is_some() {
+                        tracing::info!(pe = %pe.name, "PE reachable again");
+                    }
+                    batch = next_batch(batch, &d);
+                    continue;
+                }
+                Ok(_) => IDLE_LOOK,
+                Err(Transient(reason)) => {
+                    let backoff = match &failing {
+                        None => {
+                            note_waiting(&writer, &pe, &reason).await;
+                            Duration::from_millis(500)
+                        }
+                        Some((_, b)) => (*b * 2).min(Duration::from_secs(10)),
+                    };
+                    tracing::warn!(pe = %pe.name, %reason, retry_ms = backoff.as_millis() as u64, "PE push failed; retrying");
+                    failing = Some((reason, backoff));
+                    backoff
+                }
+            };
+            tokio::select! {
+                _ = waker.notified(), if failing.is_none() => {}
+                _ = tokio::time::sleep(pause) => {}
+                _ = shutdown.changed() => {}
+            }
+            if renewed.elapsed() >= writer.lease / 3 {
+                match pe_changes::fence(&writer.db, pe_id, &writer.holder, writer.lease).await {
+                    Ok(true) => renewed = Instant::now(),
+                    Ok(false) => {
+                        tracing::warn!(pe = %pe.name, "PE writer lease lost; another process may hold it");
+                        break;
+                    }
+                    Err(e) => {
+                        tracing::warn!(pe = %pe.name, error = %e, "renewing the PE writer lease failed");
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Runs `work` while renewing the PE's lease every third of its length, so
+/// a commit that takes longer than the lease does not lose it. Also says
+/// whether the lease was lost meanwhile.
+async fn with_heartbeat<T>(
+    writer: &PeWriter,
+    pe_id: Uuid,
+    renewed: &mut Instant,
+    work: impl Future<Output = T>,
+) -> (T, bool) {
+    tokio::pin!(work);
+    let every = writer.lease / 3;
+    let mut lost = false;
+    loop {
+        let due = every.saturating_sub(renewed.elapsed());
+        tokio::select! {
+            out = &mut work => return (out, lost),
+            _ = tokio::time::sleep(due), if !lost => {
+                match pe_changes::fence(&writer.db, pe_id, &writer.holder, writer.lease).await {
+                    Ok(true) => *renewed = Instant::now(),
+                    // The settle at the end of the drain checks again and
+                    // leaves the batch to the next holder.
+                    Ok(false) => lost = true,
+                    Err(e) => tracing::warn!(pe = %pe_id, error = %e, "renewing the PE writer lease failed"),
+                }
+            }
+        }
+    }
+}
+
+/// Tells each connector with a change queued for the PE why it is still
+/// waiting, once per failure streak (the customer sees "retrying: ...").
+async fn note_waiting(writer: &PeWriter, pe: &onramp_store::entity::pe_router::Model, reason: &str) {
+    let queued = match pe_changes::pending(&writer.db, pe.id, MAX_BATCH).await {
+        Ok(q) => q,
+        Err(_) => return,
+    };
+    for ch in queued {
+        if crate::settle::link_of(&ch.op).is_some() {
+            continue;
+        }
+        let note = format!("waiting for PE {}: {reason}", pe.name);
+        let _ = connectors::set_last_error(&writer.db, ch.connector_id, ch.step, &note).await;
+    }
+}

@@ -1,0 +1,143 @@
+//! Turning an action's event into the transition to commit, for the job
+//! runner and for the PE writer. The writer settles a connector in the same
+//! transaction that records its router change's outcome, so a connector
+//! waiting for the router needs no job until the router has answered.
+
+use sea_orm::ConnectionTrait;
+use onramp_store::connectors::{self as store, Transition};
+use onramp_store::entity::{connector, pe_change};
+use uuid::Uuid;
+
+use crate::aws_hc::HostedConnectionActions;
+use crate::azure::AzureActions;
+use crate::gcp::GcpActions;
+use crate::kinds::Kind;
+use crate::pe_writer::{MOVE_OP, VRF_DELETE_OP};
+use crate::router_push::RouterOutcome;
+use crate::ticket::TicketActions;
+use crate::actions::Actions;
+
+/// What feeding an event to a connector's machine calls for.
+pub(crate) enum Next {
+    /// Persist this transition (with its timeline event and next job).
+    Commit(Box<Transition>),
+    /// A poll that saw nothing new: look again later.
+    StillWaiting,
+    /// A stale or duplicate event: drop it (the note says why).
+    Ignored(String),
+}
+
+/// The machine's answer to `event`, the outcome of `action`, as the
+/// transition to commit. `lease_holder` is the worker lease the commit
+/// hands back, if the caller holds one.
+pub(crate) fn transition<K: Kind>(
+    row: &connector::Model,
+    state: &K::State,
+    action: K::Action,
+    event: &K::Event,
+    actor: &str,
+    csp_ref: Option<Option<String>>,
+    lease_holder: Option<String>,
+) -> Result<Next, onramp_store::Error> {
+    let out = K::handle(state, event);
+    if out.is_still_waiting() {
+        return Ok(Next::StillWaiting);
+    }
+    if out.is_ignored() {
+        return Ok(Next::Ignored(out.note));
+    }
+    Ok(Next::Commit(Box::new(Transition {
+        expected_step: row.step,
+        state: K::state_name(&out.state).into(),
+        machine_state: serde_json::to_string(&out.state).expect("state serializes"),
+        waiting_on: K::waiting_on(&out.state).into(),
+        event: K::event_name(event).into(),
+        from_state: Some(row.state.clone()),
+        message: out.note.clone(),
+        actor: actor.into(),
+        next_action: out.first_action.map(str::to_string),
+        csp_ref,
+        last_error: None,
+        release_resources: K::releases(action),
+        resources: K::resources_after(row, event)?,
+        params: None,
+        lease_holder,
+    })))
+}
+
+/// The link a link change (`move:<link>:<i>`, `vrf-delete:<link>:<pe>`)
+/// belongs to, or None for a connector's own change.
+pub(crate) fn link_of(op: &str) -> Option<Uuid> {
+    let rest = op
+        .strip_prefix(MOVE_OP)
+        .or_else(|| op.strip_prefix(VRF_DELETE_OP))?;
+    rest.trim_start_matches(':').split(':').next()?.parse().ok()
+}
+
+/// Settles the owner of a change the writer has just marked done or
+/// refused, inside the writer's transaction: a connector takes its
+/// transition; a link is woken to read the outcome.
+pub(crate) async fn settle_change<C: ConnectionTrait>(
+    tx: &C,
+    ch: &pe_change::Model,
+    outcome: &RouterOutcome,
+) -> Result<(), onramp_store::Error> {
+    if let Some(link_id) = link_of(&ch.op) {
+        return onramp_store::links::enqueue(tx, link_id, ch.step).await;
+    }
+    let Some(row) = store::get(tx, ch.connector_id).await? else {
+        return Ok(());
+    };
+    // The connector moved on while its change waited (a delete request):
+    // the job of its new step already runs, and this outcome is history.
+    if row.step != ch.step {
+        return Ok(());
+    }
+    match row.kind.as_str() {
+        "aws-hosted-vif" => settle_kind::<Actions, C>(tx, &row, outcome).await,
+        "azure-expressroute" => settle_kind::<AzureActions, C>(tx, &row, outcome).await,
+        "gcp-partner-interconnect" => settle_kind::<GcpActions, C>(tx, &row, outcome).await,
+        "aws-hosted-connection" => {
+            settle_kind::<HostedConnectionActions, C>(tx, &row, outcome).await
+        }
+        "ticket-csp" => settle_kind::<TicketActions, C>(tx, &row, outcome).await,
+        other => {
+            tracing::error!(connector = %row.id, kind = %other, "no machine for this kind; change left unsettled");
+            Ok(())
+        }
+    }
+}
+
+async fn settle_kind<K: Kind, C: ConnectionTrait>(
+    tx: &C,
+    row: &connector::Model,
+    outcome: &RouterOutcome,
+) -> Result<(), onramp_store::Error> {
+    let state: K::State = serde_json::from_str(&row.machine_state)
+        .map_err(|e| onramp_store::Error::Corrupt(format!("machine state of {}: {e}", row.id)))?;
+    let Some(action) = K::current_action(&state) else {
+        return Ok(());
+    };
+    let name = K::action_name(action);
+    match (K::router_event(action, outcome), outcome) {
+        (Some(event), _) => match transition::<K>(row, &state, action, &event, "router", None, None)? {
+            Next::Commit(t) => {
+                if store::apply_transition(tx, row.id, &t).await? {
+                    tracing::info!(connector = %row.id, from = %row.state, to = %t.state, "{}", t.message);
+                }
+            }
+            Next::StillWaiting | Next::Ignored(_) => {}
+        },
+        // A refused teardown has no failure exit: the job runs again, puts
+        // the change back in the queue and backs off, visibly.
+        (None, RouterOutcome::Refused(reason)) => {
+            store::set_last_error(tx, row.id, row.step, &format!("retrying {name}: {reason}"))
+                .await?;
+            store::enqueue(tx, row.id, row.step, name).await?;
+        }
+        (None, RouterOutcome::Done) => {
+            tracing::warn!(connector = %row.id, action = name, "a router change settled for a connector whose standing action is not a router action");
+        }
+    }
+    Ok(())
+}
