@@ -102,12 +102,26 @@ impl AzureActions {
                     .await?
             }
             Action::PushSecondaryPe => {
-                self.push(action, row, &params, &res, Leg::Secondary, Operation::Create)
-                    .await?
+                self.push(
+                    action,
+                    row,
+                    &params,
+                    &res,
+                    Leg::Secondary,
+                    Operation::Create,
+                )
+                .await?
             }
             Action::RemoveSecondaryPe => {
-                self.push(action, row, &params, &res, Leg::Secondary, Operation::Delete)
-                    .await?
+                self.push(
+                    action,
+                    row,
+                    &params,
+                    &res,
+                    Leg::Secondary,
+                    Operation::Delete,
+                )
+                .await?
             }
             Action::RemovePrimaryPe => {
                 self.push(action, row, &params, &res, Leg::Primary, Operation::Delete)

@@ -12,10 +12,10 @@ use onramp_state_machines::{
 use onramp_store::entity::connector;
 
 use crate::actions::{Actions, Step};
-use crate::router_push::RouterOutcome;
 use crate::aws_hc::HostedConnectionActions;
 use crate::azure::AzureActions;
 use crate::gcp::GcpActions;
+use crate::router_push::RouterOutcome;
 use crate::ticket::TicketActions;
 
 /// One machine step, in the terms the runner persists.
@@ -159,10 +159,34 @@ macro_rules! single_attachment_router {
     };
 }
 
-single_attachment_router!(vif_router, vif, push = PushPeConfig, remove = RemovePeConfig, removed = PeConfigRemoved);
-single_attachment_router!(hc_router, hc, push = PushPeConfig, remove = RemovePeConfig, removed = PeConfigRemoved);
-single_attachment_router!(gpi_router, gpi, push = PushPeConfig, remove = RemovePeConfig, removed = PeConfigRemoved);
-single_attachment_router!(tc_router, tc, push = PushPe, remove = RemovePe, removed = PeRemoved);
+single_attachment_router!(
+    vif_router,
+    vif,
+    push = PushPeConfig,
+    remove = RemovePeConfig,
+    removed = PeConfigRemoved
+);
+single_attachment_router!(
+    hc_router,
+    hc,
+    push = PushPeConfig,
+    remove = RemovePeConfig,
+    removed = PeConfigRemoved
+);
+single_attachment_router!(
+    gpi_router,
+    gpi,
+    push = PushPeConfig,
+    remove = RemovePeConfig,
+    removed = PeConfigRemoved
+);
+single_attachment_router!(
+    tc_router,
+    tc,
+    push = PushPe,
+    remove = RemovePe,
+    removed = PeRemoved
+);
 
 /// ExpressRoute has two legs, each with its own push and removal.
 fn er_router(action: er::Action, outcome: &RouterOutcome) -> Option<er::Event> {
@@ -187,7 +211,12 @@ fn er_router(action: er::Action, outcome: &RouterOutcome) -> Option<er::Event> {
 
 kind!(Actions, vif, router = vif_router);
 kind!(AzureActions, er, router = er_router);
-kind!(GcpActions, gpi, router = gpi_router, resources = crate::gcp::resources_after);
+kind!(
+    GcpActions,
+    gpi,
+    router = gpi_router,
+    resources = crate::gcp::resources_after
+);
 kind!(HostedConnectionActions, hc, router = hc_router);
 
 // `ticket-csp` by hand: its `open_task` action carries the step, so a job

@@ -288,7 +288,8 @@ impl PeWriter {
         pe: &pe_router::Model,
         settled: Vec<(pe_change::Model, RouterOutcome)>,
     ) -> Result<(), Transient> {
-        let t = |e: onramp_store::Error| Transient(format!("recording PE {}'s batch: {e}", pe.name));
+        let t =
+            |e: onramp_store::Error| Transient(format!("recording PE {}'s batch: {e}", pe.name));
         let tx = onramp_store::db::begin_write(&self.db)
             .await
             .map_err(|e| t(e.into()))?;

@@ -3,11 +3,12 @@
 //! transaction that records its router change's outcome, so a connector
 //! waiting for the router needs no job until the router has answered.
 
-use sea_orm::ConnectionTrait;
 use onramp_store::connectors::{self as store, Transition};
 use onramp_store::entity::{connector, pe_change};
+use sea_orm::ConnectionTrait;
 use uuid::Uuid;
 
+use crate::actions::Actions;
 use crate::aws_hc::HostedConnectionActions;
 use crate::azure::AzureActions;
 use crate::gcp::GcpActions;
@@ -15,7 +16,6 @@ use crate::kinds::Kind;
 use crate::pe_writer::{MOVE_OP, VRF_DELETE_OP};
 use crate::router_push::RouterOutcome;
 use crate::ticket::TicketActions;
-use crate::actions::Actions;
 
 /// What feeding an event to a connector's machine calls for.
 pub(crate) enum Next {
@@ -113,21 +113,29 @@ async fn settle_kind<K: Kind, C: ConnectionTrait>(
     row: &connector::Model,
     outcome: &RouterOutcome,
 ) -> Result<(), onramp_store::Error> {
-    let state: K::State = serde_json::from_str(&row.machine_state)
-        .map_err(|e| onramp_store::Error::Corrupt(format!("machine state of {}: {e}", row.id)))?;
+    // One unreadable connector must not hold back the batch of its PE.
+    let state: K::State = match serde_json::from_str(&row.machine_state) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!(connector = %row.id, error = %e, "machine state unreadable; router outcome not settled");
+            return Ok(());
+        }
+    };
     let Some(action) = K::current_action(&state) else {
         return Ok(());
     };
     let name = K::action_name(action);
     match (K::router_event(action, outcome), outcome) {
-        (Some(event), _) => match transition::<K>(row, &state, action, &event, "router", None, None)? {
-            Next::Commit(t) => {
-                if store::apply_transition(tx, row.id, &t).await? {
-                    tracing::info!(connector = %row.id, from = %row.state, to = %t.state, "{}", t.message);
+        (Some(event), _) => {
+            match transition::<K>(row, &state, action, &event, "router", None, None)? {
+                Next::Commit(t) => {
+                    if store::apply_transition(tx, row.id, &t).await? {
+                        tracing::info!(connector = %row.id, from = %row.state, to = %t.state, "{}", t.message);
+                    }
                 }
+                Next::StillWaiting | Next::Ignored(_) => {}
             }
-            Next::StillWaiting | Next::Ignored(_) => {}
-        },
+        }
         // A refused teardown has no failure exit: the job runs again, puts
         // the change back in the queue and backs off, visibly.
         (None, RouterOutcome::Refused(reason)) => {

@@ -192,7 +192,11 @@ async fn with_heartbeat<T>(
 
 /// Tells each connector with a change queued for the PE why it is still
 /// waiting, once per failure streak (the customer sees "retrying: ...").
-async fn note_waiting(writer: &PeWriter, pe: &onramp_store::entity::pe_router::Model, reason: &str) {
+async fn note_waiting(
+    writer: &PeWriter,
+    pe: &onramp_store::entity::pe_router::Model,
+    reason: &str,
+) {
     let queued = match pe_changes::pending(&writer.db, pe.id, MAX_BATCH).await {
         Ok(q) => q,
         Err(_) => return,

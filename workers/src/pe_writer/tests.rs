@@ -6,6 +6,7 @@ use std::time::Duration;
 use chrono::Utc;
 use onramp_devstack::pe::{PeLab, PeLabConfig};
 use onramp_router_templates::{AttachmentIntent, NeighborIntent, VrfIntent};
+use onramp_state_machines::aws_hosted_vif as vif;
 use onramp_store::entity::{connector, nni, pe_change, pe_router};
 use onramp_store::seed::{Seed, SeedDx, SeedPe};
 use sea_orm::{ActiveModelTrait, EntityTrait, Set};
@@ -104,7 +105,7 @@ impl Fixture {
             tenant_id: Set(self.tenant),
             kind: Set("aws-hosted-vif".into()),
             state: Set("configuring_pe".into()),
-            machine_state: Set("{}".into()),
+            machine_state: Set(serde_json::to_string(&vif::State::ConfiguringPe {}).unwrap()),
             waiting_on: Set("onramp".into()),
             nni_id: Set(self.nni),
             params: Set("{}".into()),
@@ -198,6 +199,14 @@ async fn two_changes_that_clash_only_with_each_other_never_share_a_commit() {
         reason.contains(&a.to_string()),
         "names the holder: {reason}"
     );
+    // The writer settled both connectors in the transaction that recorded
+    // the outcomes: no job had to come back for them.
+    let get = |id| onramp_store::connectors::get(&f.db, id);
+    let ra = get(a).await.unwrap().unwrap();
+    let rb = get(b).await.unwrap().unwrap();
+    assert_eq!((ra.state.as_str(), ra.step), ("allocating_vif", 2));
+    // A refused push rolls the order back (the VIF first).
+    assert_eq!((rb.state.as_str(), rb.step), ("deleting_vif", 2));
 
     // The PE holds exactly the first.
     let held = f.running().await;
