@@ -12,7 +12,8 @@
 //! Environment: `ORDERS_BENCH_N` (orders, default 200), `ORDERS_BENCH_CLIENTS`
 //! (concurrent API clients, default 16), `ORDERS_BENCH_DB` (`sqlite`, the
 //! default, or `postgres`), `ORDERS_BENCH_TIMEOUT_S` (give up waiting for
-//! `active` after this, default 600). Orders alternate between the two
+//! `active` after this, default 600), `ORDERS_BENCH_POLL_MS` (the workers'
+//! poll interval, default 1000). Orders alternate between the two
 //! locations, EqDC2 on pe1 and EqDC3 on pe2.
 
 #[path = "../tests/support/mod.rs"]
@@ -40,6 +41,7 @@ fn main() -> Result<()> {
     let n: usize = env_or("ORDERS_BENCH_N", 200);
     let clients: usize = env_or("ORDERS_BENCH_CLIENTS", 16);
     let timeout = Duration::from_secs(env_or("ORDERS_BENCH_TIMEOUT_S", 600));
+    let poll = Duration::from_millis(env_or("ORDERS_BENCH_POLL_MS", 1000));
     let db = match std::env::var("ORDERS_BENCH_DB").as_deref() {
         Ok("postgres") => Db::Postgres,
         Ok("sqlite") | Err(_) => Db::Sqlite,
@@ -49,7 +51,7 @@ fn main() -> Result<()> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?
-        .block_on(run(n, clients, db, timeout))
+        .block_on(run(n, clients, db, timeout, poll))
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -64,19 +66,29 @@ fn ms(d: Duration) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1e3)
 }
 
-async fn run(n: usize, clients: usize, db: Db, timeout: Duration) -> Result<()> {
+async fn run(n: usize, clients: usize, db: Db, timeout: Duration, poll: Duration) -> Result<()> {
     let stack = Arc::new(
         Stack::start_with(
             db,
             StackOptions {
                 aws_delay: Duration::ZERO,
                 second_dx_location: true,
+                // A realistic poll interval: the test stack's 200 ms would
+                // have a thousand waiting connectors poll 5,000 times a
+                // second.
+                worker_env: vec![(
+                    "ONRAMP_POLL_INTERVAL_MS".into(),
+                    poll.as_millis().to_string(),
+                )],
                 ..StackOptions::default()
             },
         )
         .await?,
     );
-    println!("orders bench: N={n} over 2 PEs, {clients} clients, {db:?}");
+    println!(
+        "orders bench: N={n} over 2 PEs, {clients} clients, {db:?}, poll interval {}",
+        ms(poll)
+    );
 
     // The customer, accepting every VIF as soon as AWS shows it.
     let acceptor = tokio::spawn({
@@ -215,6 +227,19 @@ async fn run(n: usize, clients: usize, db: Db, timeout: Duration) -> Result<()> 
         describes as f64 / n as f64
     );
     if active < n {
+        // Where the rest stand, and what the processes said, to see why.
+        let mut states: BTreeMap<&str, usize> = BTreeMap::new();
+        for r in &rows {
+            *states.entry(r.state.as_str()).or_default() += 1;
+        }
+        let mut queue: BTreeMap<&str, usize> = BTreeMap::new();
+        for c in &changes {
+            *queue.entry(c.status.as_str()).or_default() += 1;
+        }
+        eprintln!(
+            "states: {states:?}\nPE changes: {queue:?}\n{}",
+            stack.logs()
+        );
         bail!("only {active} of {n} connectors became active within {timeout:?}");
     }
     Ok(())

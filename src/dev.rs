@@ -278,7 +278,7 @@ pub async fn run(a: DevArgs) -> anyhow::Result<()> {
 
     let (tx, rx) = tokio::sync::watch::channel(false);
     let js = onramp_workers::connect_jetstream(&cfg.nats_url).await?;
-    onramp_workers::ensure_stream_and_consumer(&js, cfg.ack_wait).await?;
+    onramp_workers::ensure_stream_and_consumers(&js, cfg.ack_wait).await?;
     let relay = tokio::spawn(onramp_workers::run_relay(db.clone(), js, rx.clone()));
     let webhooks = tokio::spawn(onramp_workers::run_webhooks(
         db.clone(),

@@ -611,7 +611,7 @@ async fn worker(a: WorkerArgs) -> anyhow::Result<()> {
     let db = a.db.open("opening database").await?;
     let (tx, rx) = tokio::sync::watch::channel(false);
     let js = onramp_workers::connect_jetstream(&cfg.nats_url).await?;
-    onramp_workers::ensure_stream_and_consumer(&js, cfg.ack_wait).await?;
+    onramp_workers::ensure_stream_and_consumers(&js, cfg.ack_wait).await?;
     let relay = tokio::spawn(onramp_workers::run_relay(db.clone(), js, rx.clone()));
     let webhooks = tokio::spawn(onramp_workers::run_webhooks(
         db.clone(),

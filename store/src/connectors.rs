@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use crate::db::retry_contention;
 use crate::entity::{connector, connector_event, linknet_pool, nni, pe_port, pe_router};
-use crate::jobs::{CONNECTOR_SUBJECT, ConnectorJob};
+use crate::jobs::{ConnectorJob, connector_subject};
 use crate::model::{
     AsnSource, AwsHostedConnectionParams, AwsHostedVifParams, AzureExpressRouteParams, AzureLeg,
     AzureResources, GcpPartnerInterconnectParams, Resources, TicketCspParams,
@@ -848,7 +848,7 @@ pub async fn enqueue<C: ConnectionTrait>(
     };
     outbox::push(
         db,
-        CONNECTOR_SUBJECT,
+        connector_subject(action),
         &serde_json::to_string(&job).expect("job serializes"),
     )
     .await

@@ -7,6 +7,28 @@ use uuid::Uuid;
 pub const STREAM: &str = "ONRAMP_JOBS";
 pub const SUBJECT_PREFIX: &str = "onramp.jobs";
 pub const CONNECTOR_SUBJECT: &str = "onramp.jobs.connector";
+/// Connector actions that only look (at a CSP, or at a PE's running
+/// config) travel apart from the rest, so a thousand waiting connectors
+/// polling never delay one that has work to do. One token deeper than the
+/// action subjects, so `onramp.jobs.*` (actions) and `onramp.jobs.poll.>`
+/// (looks) never overlap, as a work-queue stream requires.
+pub const POLL_SUBJECT: &str = "onramp.jobs.poll.connector";
+
+/// Whether the action named `action` only looks: `poll_*` and `check_*`
+/// actions read a CSP or a PE and change nothing until their outcome is
+/// committed, guarded by the connector's step.
+pub fn is_poll(action: &str) -> bool {
+    action.starts_with("poll_") || action.starts_with("check_")
+}
+
+/// The subject a connector job for `action` is published on.
+pub fn connector_subject(action: &str) -> &'static str {
+    if is_poll(action) {
+        POLL_SUBJECT
+    } else {
+        CONNECTOR_SUBJECT
+    }
+}
 
 /// "Carry out `action` for connector `connector_id` at step `step`." The step
 /// lets a worker drop a job the connector has moved past (a redelivery after a

@@ -97,6 +97,9 @@ pub struct StackOptions {
     /// A second Direct Connect location, `EqDC3` on interconnect
     /// `dxcon-onramp02`, homed on pe2 (the first, `EqDC2`, is on pe1).
     pub second_dx_location: bool,
+    /// Extra environment for the worker processes (after the defaults, so
+    /// it overrides them).
+    pub worker_env: Vec<(String, String)>,
 }
 
 impl Default for StackOptions {
@@ -105,6 +108,7 @@ impl Default for StackOptions {
             templates: templates_root(),
             aws_delay: Duration::from_millis(300),
             second_dx_location: false,
+            worker_env: Vec::new(),
         }
     }
 }
@@ -287,7 +291,7 @@ impl Stack {
             key,
             http: reqwest::Client::new(),
             worker_starts: 0,
-            worker_env: Vec::new(),
+            worker_env: opts.worker_env,
         };
         stack.start_worker()?;
         Ok(stack)

@@ -39,7 +39,7 @@ pub use onramp_aws_dx::DxConfig;
 pub use onramp_azure_er::AzureConfig;
 pub use onramp_gcp_pi::GcpConfig;
 pub use onramp_store::secrets::SecretBox;
-pub use queue::{connect_jetstream, ensure_stream_and_consumer};
+pub use queue::{connect_jetstream, ensure_stream_and_consumers};
 pub use relay::run_relay;
 pub use runner::run_worker;
 pub use webhooks::{WebhookConfig, run_webhooks};
@@ -69,7 +69,11 @@ pub struct WorkerConfig {
     pub pe_lease: Duration,
     /// Upper bound of the retry backoff for transient failures.
     pub max_backoff: Duration,
+    /// Actions (a connector's or a link's next step) run at once.
     pub max_in_flight: usize,
+    /// Polls (looks at a CSP or a PE) run at once; they wait on the network
+    /// and cost one read each, so many may run beside the actions.
+    pub max_polls_in_flight: usize,
     /// Names this worker in leases and logs.
     pub worker_id: String,
 }
@@ -100,6 +104,7 @@ impl WorkerConfig {
             pe_lease: Duration::from_secs(5),
             max_backoff: Duration::from_secs(60),
             max_in_flight: 16,
+            max_polls_in_flight: 64,
             worker_id: format!("worker-{}", std::process::id()),
         }
     }

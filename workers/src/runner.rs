@@ -26,10 +26,10 @@ use crate::{Error, WorkerConfig, queue};
 pub async fn run_worker(
     db: DatabaseConnection,
     cfg: WorkerConfig,
-    mut shutdown: tokio::sync::watch::Receiver<bool>,
+    shutdown: tokio::sync::watch::Receiver<bool>,
 ) -> Result<(), Error> {
     let js = queue::connect_jetstream(&cfg.nats_url).await?;
-    let consumer = queue::ensure_stream_and_consumer(&js, cfg.ack_wait).await?;
+    let consumers = queue::ensure_stream_and_consumers(&js, cfg.ack_wait).await?;
     // One writer per process: its platform cache and PE leases are shared
     // by every connector kind.
     let writer = Arc::new(PeWriter::new(
@@ -53,8 +53,40 @@ pub async fn run_worker(
         db,
         cfg: cfg.clone(),
     });
-    let permits = Arc::new(Semaphore::new(cfg.max_in_flight));
     tracing::info!(worker = %cfg.worker_id, "worker started");
+    // Each class of work pulls from its own consumer within its own limit.
+    let polls = tokio::spawn(pull(
+        "polls",
+        consumers.polls,
+        cfg.max_polls_in_flight,
+        ctx.clone(),
+        shutdown.clone(),
+    ));
+    pull(
+        "actions",
+        consumers.actions,
+        cfg.max_in_flight,
+        ctx,
+        shutdown,
+    )
+    .await;
+    let _ = polls.await;
+    let _ = owners.await;
+    Ok(())
+}
+
+/// Runs the jobs of one consumer, at most `limit` at a time, until
+/// `shutdown` fires; then lets the running ones settle their messages.
+async fn pull(
+    class: &'static str,
+    consumer: async_nats::jetstream::consumer::Consumer<
+        async_nats::jetstream::consumer::pull::Config,
+    >,
+    limit: usize,
+    ctx: Arc<Ctx>,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
+    let permits = Arc::new(Semaphore::new(limit));
     loop {
         if *shutdown.borrow() {
             break;
@@ -69,7 +101,7 @@ pub async fn run_worker(
         let mut batch = match batch {
             Ok(b) => b,
             Err(e) => {
-                tracing::warn!(error = %e, "fetching jobs failed; retrying");
+                tracing::warn!(class, error = %e, "fetching jobs failed; retrying");
                 tokio::time::sleep(Duration::from_millis(500)).await;
                 continue;
             }
@@ -81,7 +113,7 @@ pub async fn run_worker(
             let msg = match msg {
                 Ok(m) => m,
                 Err(e) => {
-                    tracing::warn!(error = %e, "receiving a job failed");
+                    tracing::warn!(class, error = %e, "receiving a job failed");
                     continue;
                 }
             };
@@ -97,10 +129,7 @@ pub async fn run_worker(
             });
         }
     }
-    // Let running jobs settle their messages before returning.
-    let _ = permits.acquire_many(cfg.max_in_flight as u32).await;
-    let _ = owners.await;
-    Ok(())
+    let _ = permits.acquire_many(limit as u32).await;
 }
 
 struct Ctx {
@@ -214,6 +243,12 @@ impl Ctx {
         if K::current_action(&state) != Some(action) {
             tracing::debug!(connector = %row.id, action = %job.action, state = %row.state, "stale job");
             return Ok(Settle::Ack);
+        }
+        // A look changes nothing until its outcome commits, and that commit
+        // is guarded by the step like every other: it needs no lease, so a
+        // poll that sees nothing new costs no write at all.
+        if onramp_store::jobs::is_poll(K::action_name(action)) {
+            return self.run_leased(kind, &row, &state, action, delivered).await;
         }
         let holder = &self.cfg.worker_id;
         if !store::try_lease(&self.db, row.id, holder, self.cfg.lease).await? {

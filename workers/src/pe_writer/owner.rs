@@ -164,30 +164,47 @@ async fn own(writer: Arc<PeWriter>, pe_id: Uuid, mut shutdown: tokio::sync::watc
 /// Runs `work` while renewing the PE's lease every third of its length, so
 /// a commit that takes longer than the lease does not lose it. Also says
 /// whether the lease was lost meanwhile.
+///
+/// The heartbeat runs as a task of its own: on PostgreSQL its renewal
+/// waits for the row lock the drain's settle transaction holds on the PE,
+/// so run inside the drain's task it would wait for a transaction that
+/// cannot progress until it returns.
 async fn with_heartbeat<T>(
-    writer: &PeWriter,
+    writer: &Arc<PeWriter>,
     pe_id: Uuid,
     renewed: &mut Instant,
     work: impl Future<Output = T>,
 ) -> (T, bool) {
-    tokio::pin!(work);
-    let every = writer.lease / 3;
-    let mut lost = false;
-    loop {
-        let due = every.saturating_sub(renewed.elapsed());
-        tokio::select! {
-            out = &mut work => return (out, lost),
-            _ = tokio::time::sleep(due), if !lost => {
+    let lost = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let last = Arc::new(std::sync::Mutex::new(*renewed));
+    let heartbeat = tokio::spawn({
+        let writer = writer.clone();
+        let (lost, last) = (lost.clone(), last.clone());
+        let first = (writer.lease / 3).saturating_sub(renewed.elapsed());
+        async move {
+            tokio::time::sleep(first).await;
+            loop {
                 match pe_changes::fence(&writer.db, pe_id, &writer.holder, writer.lease).await {
-                    Ok(true) => *renewed = Instant::now(),
+                    Ok(true) => *last.lock().unwrap_or_else(|p| p.into_inner()) = Instant::now(),
                     // The settle at the end of the drain checks again and
                     // leaves the batch to the next holder.
-                    Ok(false) => lost = true,
-                    Err(e) => tracing::warn!(pe = %pe_id, error = %e, "renewing the PE writer lease failed"),
+                    Ok(false) => {
+                        lost.store(true, std::sync::atomic::Ordering::SeqCst);
+                        return;
+                    }
+                    Err(e) => {
+                        tracing::warn!(pe = %pe_id, error = %e, "renewing the PE writer lease failed");
+                    }
                 }
+                tokio::time::sleep(writer.lease / 3).await;
             }
         }
-    }
+    });
+    let out = work.await;
+    heartbeat.abort();
+    let _ = heartbeat.await;
+    *renewed = *last.lock().unwrap_or_else(|p| p.into_inner());
+    (out, lost.load(std::sync::atomic::Ordering::SeqCst))
 }
 
 /// Tells each connector with a change queued for the PE why it is still
