@@ -26,7 +26,14 @@
 //! Environment: `PUSH_BENCH_CHANGES` (N, default 500), `PUSH_BENCH_BATCH`
 //! (B, default 50), `PUSH_BENCH_DIR` (where the PE keeps its files; default
 //! a temp dir in /dev/shm when it exists, so the router's per-commit file
-//! writes measure the router, not this VM's disk).
+//! writes measure the router, not this VM's disk), `PUSH_BENCH_YANG` (the
+//! device model's folder; default the platform's).
+//!
+//! `PUSH_BENCH_SIZES=100,1000,2000` runs the sizes mode instead: it fills
+//! the PE to each size in turn (one port, one VRF: the worst case for the
+//! router's datastore checks), then times one change alone and one batch
+//! of B on top of it, which prints the amortized cost per change at that
+//! size: what the PE writer pays per change once its PE is that large.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -50,7 +57,100 @@ fn main() {
         .enable_all()
         .build()
         .expect("tokio runtime");
-    rt.block_on(run(n, batch));
+    match std::env::var("PUSH_BENCH_SIZES") {
+        Ok(sizes) => {
+            let sizes: Vec<u16> = sizes
+                .split(',')
+                .map(|s| {
+                    s.trim()
+                        .parse()
+                        .expect("PUSH_BENCH_SIZES: sizes like 100,1000,2000")
+                })
+                .collect();
+            assert!(
+                sizes.windows(2).all(|w| w[0] < w[1])
+                    && sizes.last().is_some_and(|&l| usize::from(l) + batch < 3900),
+                "PUSH_BENCH_SIZES must grow, and the last size plus B stay under 3900"
+            );
+            rt.block_on(run_sizes(&sizes, batch));
+        }
+        Err(_) => rt.block_on(run(n, batch)),
+    }
+}
+
+/// The model the PE lab loads: `PUSH_BENCH_YANG`, or the platform's own.
+fn yang_dir(platform: &Platform) -> PathBuf {
+    std::env::var_os("PUSH_BENCH_YANG")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| platform.yang_dir().unwrap().to_path_buf())
+}
+
+/// Fills the PE to each size, and at each times one change and one batch of
+/// `batch` on top (both taken off again before the next fill).
+async fn run_sizes(sizes: &[u16], batch: usize) {
+    let platform = Platform::load(&default_templates_root(), "reference-pe").unwrap();
+    let base = std::env::var_os("PUSH_BENCH_DIR")
+        .map(PathBuf::from)
+        .or_else(|| Some(PathBuf::from("/dev/shm")).filter(|p| p.is_dir()))
+        .unwrap_or_else(std::env::temp_dir);
+    let work = tempfile::Builder::new()
+        .prefix("onramp-push-bench.")
+        .tempdir_in(&base)
+        .unwrap();
+    let yang = yang_dir(&platform);
+    let lab = PeLab::start(PeLabConfig::new(&["pe1"], yang.clone(), work.path()))
+        .unwrap_or_else(|e| panic!("PE lab did not start: {e}"));
+    let target = target(lab.endpoint("pe1").unwrap());
+    let quirks = platform.quirks();
+    let render = |op, i| platform.render(op, &intent(i)).unwrap();
+    println!("push bench, sizes mode: netconfd 2.13 + OpenSSH on loopback, reference-pe platform");
+    println!(
+        "  device model {}; one port, one VRF; batches of {batch}; {} cores",
+        yang.display(),
+        std::thread::available_parallelism().map_or(0, |p| p.get())
+    );
+    println!(
+        "  {:>6}  {:>12}  {:>14}  {:>16}",
+        "PE size", "one change", "batch of B", "per change in B"
+    );
+    let mut held: u16 = 0;
+    for &size in sizes {
+        // Fill in steps of 500, the way a PE grows, each one commit.
+        let t = Instant::now();
+        while held < size {
+            let upto = (held + 500).min(size);
+            let fill: Vec<Rendered> = (held + 1..=upto)
+                .map(|i| render(Operation::Create, i))
+                .collect();
+            apply_batch(&target, quirks, &fill).await.unwrap();
+            held = upto;
+        }
+        eprintln!("  filled to {size} in {:.1} s", t.elapsed().as_secs_f64());
+        let one = render(Operation::Create, size + 1);
+        let t = Instant::now();
+        apply(&target, quirks, &one).await.unwrap();
+        let single = t.elapsed();
+        apply(&target, quirks, &render(Operation::Delete, size + 1))
+            .await
+            .unwrap();
+        let on_top: Vec<Rendered> = (size + 1..=size + batch as u16)
+            .map(|i| render(Operation::Create, i))
+            .collect();
+        let t = Instant::now();
+        apply_batch(&target, quirks, &on_top).await.unwrap();
+        let whole = t.elapsed();
+        let off: Vec<Rendered> = (size + 1..=size + batch as u16)
+            .map(|i| render(Operation::Delete, i))
+            .collect();
+        apply_batch(&target, quirks, &off).await.unwrap();
+        println!(
+            "  {size:>6}  {:>12}  {:>14}  {:>16}",
+            ms(single),
+            ms(whole),
+            ms(whole / batch as u32)
+        );
+    }
+    drop(lab);
 }
 
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
@@ -77,12 +177,8 @@ async fn run(n: u16, batch: usize) {
         .prefix("onramp-push-bench.")
         .tempdir_in(&base)
         .unwrap();
-    let lab = PeLab::start(PeLabConfig::new(
-        &["pe1"],
-        platform.yang_dir().unwrap(),
-        work.path(),
-    ))
-    .unwrap_or_else(|e| panic!("PE lab did not start: {e}"));
+    let lab = PeLab::start(PeLabConfig::new(&["pe1"], yang_dir(&platform), work.path()))
+        .unwrap_or_else(|e| panic!("PE lab did not start: {e}"));
     let b = Bench {
         target: target(lab.endpoint("pe1").unwrap()),
         lab,
