@@ -2,9 +2,14 @@
 //! in every case the PE is left as it was (read back over NETCONF):
 //! 1. a VLAN clash with what the PE already carries: the semantic check;
 //! 2. a template that renders an element the device model lacks: libyang;
-//! 3. a template that references a unit that does not exist: passes both
-//!    (libyang checks a fragment, not references across the datastore), and
-//!    the device refuses it with an rpc-error naming the path.
+//! 3. a template that references a unit that does not exist: libyang checks
+//!    a fragment, not references across the datastore, so onramp's own
+//!    reference check refuses it (the device model no longer carries that
+//!    leafref, see docs/decisions/0012);
+//! 4. a teardown template that removes a whole port another connector's VRF
+//!    membership still names: passes all of onramp's checks, and the device
+//!    refuses it with an rpc-error naming the path; the teardown retries,
+//!    visibly, and the PE keeps both attachments.
 
 mod support;
 
@@ -21,12 +26,17 @@ const T: Duration = Duration::from_secs(60);
 /// Copies router-templates to a temp dir and applies `edit` to the
 /// reference-pe create template.
 fn planted(dir: &Path, edit: impl Fn(&str) -> String) -> Result<PathBuf> {
+    planted_in(dir, "attachment-create.xml.j2", edit)
+}
+
+/// [`planted`], in the reference-pe template `file`.
+fn planted_in(dir: &Path, file: &str, edit: impl Fn(&str) -> String) -> Result<PathBuf> {
     let root = dir.join("templates");
     copy_dir(
         &templates_root().join("reference-pe"),
         &root.join("reference-pe"),
     )?;
-    let f = root.join("reference-pe/attachment-create.xml.j2");
+    let f = root.join("reference-pe").join(file);
     let text = std::fs::read_to_string(&f)?;
     let changed = edit(&text);
     assert_ne!(text, changed, "the planted bug must change the template");
@@ -129,7 +139,7 @@ async fn libyang_refuses_a_template_bug() -> Result<()> {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn the_device_refuses_a_dangling_reference_with_its_path() -> Result<()> {
+async fn a_reference_to_a_unit_nobody_creates_is_refused_before_the_push() -> Result<()> {
     let dir = tempfile::tempdir()?;
     let templates = planted(dir.path(), |t| {
         t.replace(
@@ -140,11 +150,62 @@ async fn the_device_refuses_a_dangling_reference_with_its_path() -> Result<()> {
     let stack = Stack::start_with_templates(Db::Sqlite, templates).await?;
     let before = stack.running("pe1").await?;
     let reason = order_and_expect_failure(&stack).await?;
+    assert!(reason.contains("unit_missing"), "{reason}");
+    assert!(
+        reason.contains("neither the PE nor this change"),
+        "{reason}"
+    );
+    assert_eq!(stack.running("pe1").await?, before, "PE unchanged");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_device_refuses_a_dangling_reference_with_its_path() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    // The bug: the teardown removes the whole port, not the unit.
+    let templates = planted_in(dir.path(), "attachment-delete.xml.j2", |t| {
+        t.replace(
+            "  <interface>\n    <name>{{ interface }}</name>\n    <unit nc:operation=\"remove\">\n      <id>{{ vlan }}</id>\n    </unit>\n  </interface>",
+            "  <interface nc:operation=\"remove\">\n    <name>{{ interface }}</name>\n  </interface>",
+        )
+    })?;
+    let stack = Stack::start_with_templates(Db::Sqlite, templates).await?;
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let (status, c) = stack.order_vif(json!({})).await?;
+        assert_eq!(status, 202, "{c:#}");
+        ids.push(c["id"].as_str().unwrap().to_string());
+    }
+    for id in &ids {
+        stack
+            .wait_state(id, "waiting_customer_acceptance", T)
+            .await?;
+    }
+    let before = stack.running("pe1").await?;
+    assert_eq!(unit_count(&before, "ge-0/0/1"), 2);
+
+    let (status, _) = stack.delete(&format!("/v1/connectors/{}", ids[0])).await?;
+    assert_eq!(status, 202);
+    // The second connector's VRF membership still names the port, so the
+    // device refuses; the teardown keeps retrying, and says why.
+    let c = stack
+        .wait_connector(&ids[0], "a refused teardown, retrying", T, |c| {
+            c["state"] == "removing_pe_config"
+                && c["last_error"]
+                    .as_str()
+                    .is_some_and(|e| e.contains("retrying remove_pe_config"))
+        })
+        .await?;
+    let reason = c["last_error"].as_str().unwrap_or_default();
     assert!(
         reason.contains("edit-config") || reason.contains("commit"),
         "which step: {reason}"
     );
     assert!(reason.contains("/"), "the router's path: {reason}");
     assert_eq!(stack.running("pe1").await?, before, "PE unchanged");
+    let (_, other) = stack
+        .get_json(&format!("/v1/connectors/{}", ids[1]))
+        .await?;
+    assert_eq!(other["state"], "waiting_customer_acceptance");
     Ok(())
 }

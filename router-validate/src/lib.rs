@@ -26,7 +26,9 @@ pub mod yang;
 use onramp_router_templates::{AttachmentIntent, Operation, Platform, Rendered, VrfIntent};
 
 pub use error::Error;
-pub use semantic::{Neighbor, PeFacts, Unit, Violation, Vrf, check, check_vrf_delete};
+pub use semantic::{
+    Neighbor, PeFacts, Unit, Violation, Vrf, check, check_references, check_vrf_delete,
+};
 pub use yang::{YangError, YangValidator};
 
 /// Which validation layer refused a change.
@@ -125,12 +127,28 @@ pub fn validate_change(
     rendered: &Rendered,
     facts: &PeFacts,
 ) -> Result<(), ValidationError> {
-    check(op, intent, facts).map_err(|violations| ValidationError::Semantic {
+    let semantic = |violations| ValidationError::Semantic {
         platform: platform.name().to_string(),
         operation: op.as_str(),
         connector_id: intent.connector_id.clone(),
         violations,
-    })?;
+    };
+    check(op, intent, facts).map_err(semantic)?;
+    if op == Operation::Create {
+        match PeFacts::from_running(platform, &rendered.config_xml) {
+            Ok(change) => check_references(&change, facts).map_err(semantic)?,
+            // No fact reader for this platform: its device checks its own
+            // references on commit.
+            Err(Error::Unsupported { .. }) => {}
+            Err(e) => {
+                return Err(semantic(vec![Violation {
+                    field: "payload",
+                    code: "unreadable_payload",
+                    message: format!("the rendered change cannot be read back: {e}"),
+                }]));
+            }
+        }
+    }
     let Some(yang) = yang else {
         return Ok(());
     };

@@ -828,6 +828,36 @@ fn same_ip(configured: &str, addr: IpAddr) -> bool {
     configured.trim().parse::<IpAddr>() == Ok(addr)
 }
 
+/// Every unit a VRF lists in `change` (a rendered payload, read as facts)
+/// exists: on the PE (`facts`, running folded with the changes before it in
+/// the batch) or in `change` itself. The device model used to check this
+/// with a leafref on every VRF member, at a cost that grew with the square
+/// of the PE's size (docs/decisions/0012); here it is a lookup, and it
+/// catches the same template bug before anything is sent.
+pub fn check_references(change: &PeFacts, facts: &PeFacts) -> Result<(), Vec<Violation>> {
+    let mut v = Checks::default();
+    let has = |f: &PeFacts, iface: &str, unit: u32| {
+        f.units
+            .iter()
+            .any(|u| u.interface == iface && u.unit == unit)
+    };
+    for vrf in &change.vrfs {
+        for (iface, unit) in &vrf.members {
+            if !has(change, iface, *unit) && !has(facts, iface, *unit) {
+                v.add(
+                    "vrf.interface",
+                    "unit_missing",
+                    format!(
+                        "VRF {} would list unit {unit} on {iface}, which neither the PE nor this change has (the template references a unit it does not create)",
+                        vrf.name
+                    ),
+                );
+            }
+        }
+    }
+    v.finish()
+}
+
 /// A VRF removal (a link's VRF leaving a PE): refused while the VRF still
 /// holds a unit or a BGP neighbor, whoever configured them, since removing
 /// the instance would cut them. An absent VRF is fine: the remove is a no-op.

@@ -5,7 +5,9 @@ mod common;
 
 use common::*;
 use onramp_router_templates::{Operation, Platform};
-use onramp_router_validate::{Error, PeFacts, Unit, Violation, Vrf, check};
+use onramp_router_validate::{
+    Error, PeFacts, Unit, Violation, Vrf, check, check_references, validate_change,
+};
 
 fn facts(running_xml: &str) -> PeFacts {
     PeFacts::from_running(&reference_pe(), running_xml).unwrap()
@@ -21,6 +23,48 @@ fn refused(
     facts: &PeFacts,
 ) -> Vec<Violation> {
     check(op, intent, facts).expect_err("the change should be refused")
+}
+
+// ===== references the device model no longer checks =====
+
+#[test]
+fn a_vrf_member_must_be_a_unit_of_the_pe_or_of_the_change() {
+    let rendered = facts(&golden("attachment-create.xml"));
+    // The change creates the unit it lists: fine on an empty PE.
+    assert_eq!(check_references(&rendered, &PeFacts::default()), Ok(()));
+
+    // A change that lists a unit it does not create, on a PE without it.
+    let mut dangling = rendered.clone();
+    dangling.units.clear();
+    let v = check_references(&dangling, &PeFacts::default()).unwrap_err();
+    assert_eq!(codes(&v), [("vrf.interface", "unit_missing")]);
+    assert!(v[0].message.contains("CUST-ACME"), "{}", v[0].message);
+
+    // The same, once the PE (or an earlier change of the batch) has it.
+    let mut pe = PeFacts::default();
+    pe.apply(Operation::Create, &intent());
+    assert_eq!(check_references(&dangling, &pe), Ok(()));
+}
+
+#[test]
+fn validate_change_runs_the_reference_check_on_what_was_rendered() {
+    let platform = reference_pe();
+    let mut rendered = platform.render(Operation::Create, &intent()).unwrap();
+    rendered.config_xml = rendered
+        .config_xml
+        .replace("<unit>100</unit>", "<unit>101</unit>");
+    let err = validate_change(
+        &platform,
+        None,
+        Operation::Create,
+        &intent(),
+        &rendered,
+        &PeFacts::default(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("unit_missing"), "{err}");
+    assert!(err.contains("unit 101 on ge-0/0/1"), "{err}");
 }
 
 // ===== folding a batch's changes into the facts =====

@@ -25,7 +25,7 @@ const NEIGHBOR: &str = "/onramp-pe:routing-instances/instance[name='CUST-ACME']/
 fn loads_the_reference_pe_module() {
     let v = validator();
     assert_eq!(v.platform(), Some("reference-pe"));
-    assert_eq!(v.modules(), ["onramp-pe@2026-11-27"]);
+    assert_eq!(v.modules(), ["onramp-pe@2026-12-07"]);
 }
 
 #[test]
