@@ -24,7 +24,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use onramp_store::entity::{connector, connector_event, pe_change};
+use onramp_store::entity::{connector, connector_event, pe_change, pe_commit};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::json;
 use support::{CUSTOMER_ACCOUNT, Db, Stack, StackOptions};
@@ -183,16 +183,22 @@ async fn run(n: usize, clients: usize, db: Db, timeout: Duration, poll: Duration
         _ => all_active,
     };
 
-    // Changes per commit: a batch's changes share their done_at.
+    // The writers' commits, as they recorded them.
     let changes = pe_change::Entity::find().all(&stack.db).await?;
-    let mut batches: BTreeMap<(uuid::Uuid, String), usize> = BTreeMap::new();
-    for c in changes.iter().filter(|c| c.status == "done") {
-        if let Some(at) = c.done_at {
-            *batches.entry((c.pe_id, at.to_rfc3339())).or_default() += 1;
-        }
-    }
-    let mut sizes: Vec<usize> = batches.values().copied().collect();
+    let commits = pe_commit::Entity::find().all(&stack.db).await?;
+    let mut sizes: Vec<usize> = commits.iter().map(|c| c.changes as usize).collect();
     sizes.sort();
+    // Commit cost by the PE's size when the batch went in, in buckets.
+    let bucket = (n / 2 / 5).max(50);
+    let mut by_size: BTreeMap<usize, (usize, usize, i64)> = BTreeMap::new();
+    for c in &commits {
+        let e = by_size
+            .entry(c.attachments_before as usize / bucket * bucket)
+            .or_default();
+        e.0 += 1;
+        e.1 += c.changes as usize;
+        e.2 += c.push_ms;
+    }
 
     let describes = stack.aws_calls("DescribeVirtualInterfaces");
     println!(
@@ -222,6 +228,16 @@ async fn run(n: usize, clients: usize, db: Db, timeout: Duration, poll: Duration
         sizes.get(sizes.len() / 2).copied().unwrap_or(0),
         sizes.last().copied().unwrap_or(0),
     );
+    println!("commit time by PE size (attachments on the PE before the batch):");
+    for (from, (count, changes, push_ms)) in &by_size {
+        println!(
+            "  {from:>5}-{:<5} {count:>3} commits, {:>5.1} changes each, {:>7.1} ms each, {:>6.2} ms per change",
+            from + bucket - 1,
+            *changes as f64 / *count as f64,
+            *push_ms as f64 / *count as f64,
+            *push_ms as f64 / (*changes).max(1) as f64,
+        );
+    }
     println!(
         "AWS DescribeVirtualInterfaces: {describes} = {:.1} per connector",
         describes as f64 / n as f64

@@ -11,6 +11,7 @@ mod m0003_webhooks;
 mod m0004_links;
 mod m0005_users_sessions;
 mod m0006_ticket_tasks;
+mod m0007_pe_commits;
 
 pub struct Migrator;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0004_links::Migration),
             Box::new(m0005_users_sessions::Migration),
             Box::new(m0006_ticket_tasks::Migration),
+            Box::new(m0007_pe_commits::Migration),
         ]
     }
 }

@@ -10,7 +10,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::Result;
-use crate::entity::{pe_change, pe_router};
+use crate::entity::{pe_change, pe_commit, pe_router};
 
 pub const PENDING: &str = "pending";
 pub const DONE: &str = "done";
@@ -114,6 +114,32 @@ pub async fn finish_batch<C: ConnectionTrait>(db: &C, ids: &[i64]) -> Result<()>
         .filter(pe_change::Column::Id.is_in(ids.iter().copied()))
         .exec(db)
         .await?;
+    Ok(())
+}
+
+/// What one commit of a PE writer carried and cost.
+#[derive(Clone, Debug)]
+pub struct CommitRecord {
+    pub pe_id: Uuid,
+    pub writer: String,
+    pub changes: usize,
+    pub attachments_before: usize,
+    pub push: std::time::Duration,
+}
+
+/// Records a commit, in the transaction that settles its changes.
+pub async fn record_commit<C: ConnectionTrait>(db: &C, r: &CommitRecord) -> Result<()> {
+    pe_commit::ActiveModel {
+        pe_id: Set(r.pe_id),
+        writer: Set(r.writer.clone()),
+        changes: Set(i32::try_from(r.changes).unwrap_or(i32::MAX)),
+        attachments_before: Set(i32::try_from(r.attachments_before).unwrap_or(i32::MAX)),
+        push_ms: Set(i64::try_from(r.push.as_millis()).unwrap_or(i64::MAX)),
+        at: Set(Utc::now()),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
     Ok(())
 }
 

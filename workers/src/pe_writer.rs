@@ -235,7 +235,7 @@ impl PeWriter {
                     .into_iter()
                     .map(|ch| (ch, RouterOutcome::Refused(reason.clone())))
                     .collect();
-                self.settle(pe, settled).await?;
+                self.settle(pe, settled, None).await?;
                 return Ok(Drained {
                     taken,
                     ..Default::default()
@@ -249,6 +249,7 @@ impl PeWriter {
         // accepted before it, so two that each fit alone but clash together
         // (the same subnet, neighbor or unit) never go in one commit.
         let mut facts = PeFacts::from_running(&loaded.platform, &running).ok();
+        let attachments_before = facts.as_ref().map_or(0, |f| f.units.len());
         let mut batch: Vec<(pe_change::Model, Vec<Rendered>)> = Vec::new();
         let mut settled: Vec<(pe_change::Model, RouterOutcome)> = Vec::new();
         for ch in queued {
@@ -268,10 +269,14 @@ impl PeWriter {
         let started = std::time::Instant::now();
         settled.extend(self.push(&target, &loaded.platform, batch).await?);
         let push_time = started.elapsed();
-        if pushed > 0 {
-            tracing::info!(pe = %pe.name, changes = pushed, ms = push_time.as_millis() as u64, "batch committed");
-        }
-        self.settle(pe, settled).await?;
+        let record = (pushed > 0).then(|| pe_changes::CommitRecord {
+            pe_id: pe.id,
+            writer: self.holder.clone(),
+            changes: pushed,
+            attachments_before,
+            push: push_time,
+        });
+        self.settle(pe, settled, record.as_ref()).await?;
         Ok(Drained {
             taken,
             pushed,
@@ -287,6 +292,7 @@ impl PeWriter {
         &self,
         pe: &pe_router::Model,
         settled: Vec<(pe_change::Model, RouterOutcome)>,
+        commit: Option<&pe_changes::CommitRecord>,
     ) -> Result<(), Transient> {
         let t =
             |e: onramp_store::Error| Transient(format!("recording PE {}'s batch: {e}", pe.name));
@@ -309,6 +315,9 @@ impl PeWriter {
             .map(|(ch, _)| ch.id)
             .collect();
         pe_changes::finish_batch(&tx, &done).await.map_err(t)?;
+        if let Some(commit) = commit {
+            pe_changes::record_commit(&tx, commit).await.map_err(t)?;
+        }
         for (ch, outcome) in &settled {
             if let RouterOutcome::Refused(reason) = outcome {
                 pe_changes::finish(&tx, ch.id, FAILED, Some(reason.clone()))

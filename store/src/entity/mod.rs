@@ -16,6 +16,7 @@ pub mod ops_task;
 pub mod ops_task_note;
 pub mod outbox;
 pub mod pe_change;
+pub mod pe_commit;
 pub mod pe_port;
 pub mod pe_router;
 pub mod route_target_pool;

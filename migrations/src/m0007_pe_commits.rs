@@ -1,0 +1,42 @@
+use sea_orm_migration::{prelude::*, schema::*};
+
+#[derive(DeriveMigrationName)]
+pub struct Migration;
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        // One row per batch a PE writer pushed (issue 16): how many changes
+        // went in one commit, how large the PE was, and what the push cost.
+        // The writer sizes its batches from it, operators read a PE's
+        // commit cost from it, and the orders benchmark prints it by size.
+        m.create_table(
+            Table::create()
+                .table("pe_commits")
+                .col(big_pk_auto("id"))
+                .col(uuid("pe_id"))
+                .col(string("writer"))
+                .col(integer("changes"))
+                // Units on the PE as read before the batch.
+                .col(integer("attachments_before"))
+                .col(big_integer("push_ms"))
+                .col(timestamp_with_time_zone("at"))
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(
+            Index::create()
+                .name("ix_pe_commits_pe_id_at")
+                .table("pe_commits")
+                .col("pe_id")
+                .col("at")
+                .to_owned(),
+        )
+        .await
+    }
+
+    async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.drop_table(Table::drop().table("pe_commits").to_owned())
+            .await
+    }
+}
