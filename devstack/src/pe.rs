@@ -99,6 +99,8 @@ pub struct PeLab {
     _children: Vec<ChildGuard>,
     _sock_dir: tempfile::TempDir,
     work_dir: PathBuf,
+    /// (PE name, netconfd's pid), for freezing a PE in tests.
+    netconfd_pids: Vec<(String, u32)>,
 }
 
 struct RunningPe {
@@ -132,6 +134,7 @@ impl PeLab {
 
         let mut children = Vec::new();
         let mut endpoints = Vec::new();
+        let mut netconfd_pids = Vec::new();
         for (i, name) in cfg.names.iter().enumerate() {
             let sock = sock_dir.path().join(format!("{i}.sock"));
             let pe = match start_pe(&cfg, name, &modules, &sock, 1) {
@@ -147,6 +150,9 @@ impl PeLab {
                     })?
                 }
             };
+            if let Some(pid) = pe.netconfd.pid() {
+                netconfd_pids.push((name.to_string(), pid));
+            }
             endpoints.push(pe.endpoint);
             children.push(pe.sshd);
             children.push(pe.netconfd);
@@ -156,7 +162,39 @@ impl PeLab {
             _children: children,
             _sock_dir: sock_dir,
             work_dir: cfg.work_dir,
+            netconfd_pids,
         })
+    }
+
+    /// Stops the PE's netconfd (SIGSTOP): sessions stay open and every RPC
+    /// hangs, as on a router whose control plane is overloaded. `thaw`
+    /// resumes it.
+    pub fn freeze(&self, name: &str) -> Result<()> {
+        self.signal(name, "STOP")
+    }
+
+    pub fn thaw(&self, name: &str) -> Result<()> {
+        self.signal(name, "CONT")
+    }
+
+    fn signal(&self, name: &str, signal: &str) -> Result<()> {
+        let pid = self
+            .netconfd_pids
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, p)| *p)
+            .ok_or_else(|| Error::Other(format!("no PE called {name} in this lab")))?;
+        let status = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(pid.to_string())
+            .status()
+            .map_err(io_err(format!("kill -{signal} {pid}")))?;
+        if !status.success() {
+            return Err(Error::Other(format!(
+                "kill -{signal} {pid} (netconfd of {name}) failed: {status}"
+            )));
+        }
+        Ok(())
     }
 
     pub fn endpoints(&self) -> &[PeEndpoint] {
