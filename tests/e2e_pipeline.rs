@@ -1,13 +1,17 @@
 //! The router pipeline under trouble: a PE that hangs holds up its own
 //! router changes and nothing else, and what queued behind it goes in few
-//! commits once it answers again.
+//! commits once it answers again; workers killed at random during a burst
+//! lose nothing and do nothing twice.
 
 mod support;
 
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
-use onramp_store::entity::{pe_change, pe_commit};
+use onramp_router_templates::Platform;
+use onramp_router_validate::PeFacts;
+use onramp_store::entity::{allocation, connector, pe_change, pe_commit};
+use onramp_store::model::Resources;
 use onramp_store::pe_changes;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::json;
@@ -108,4 +112,182 @@ async fn an_accepted_vif_is_observed_within_a_poll_interval_while_its_pe_hangs()
         "the queued changes went one commit each: {after_thaw:?}"
     );
     Ok(())
+}
+
+const BURST: usize = 500;
+
+/// A burst of hosted-VIF orders over both PEs, the customer accepting each
+/// VIF as it appears, while three workers are each SIGKILLed at random
+/// every 0.5-2 s and restarted. Nothing may be lost or done twice.
+#[tokio::test(flavor = "multi_thread")]
+async fn workers_killed_at_random_during_a_burst_lose_nothing_and_double_nothing() -> Result<()> {
+    let mut stack = Stack::start_with(
+        Db::Postgres,
+        StackOptions {
+            aws_delay: Duration::ZERO,
+            second_dx_location: true,
+            worker_env: vec![
+                ("ONRAMP_POLL_INTERVAL_MS".into(), "500".into()),
+                // Kills come every 0.5-2 s: a PE whose writer died must
+                // find a new one sooner than that.
+                ("ONRAMP_PE_LEASE_MS".into(), "1500".into()),
+            ],
+            ..StackOptions::default()
+        },
+    )
+    .await?;
+    stack.add_worker()?;
+    stack.add_worker()?;
+
+    let acceptor = tokio::spawn({
+        let (sim, aws) = (stack.sim.sim.clone(), stack.customer_aws());
+        async move {
+            let mut accepted = std::collections::HashSet::new();
+            loop {
+                for vif in sim.virtual_interfaces() {
+                    if vif.state == "confirming"
+                        && accepted.insert(vif.virtual_interface_id.clone())
+                    {
+                        aws.confirm_private_virtual_interface()
+                            .virtual_interface_id(&vif.virtual_interface_id)
+                            .virtual_gateway_id("vgw-kill")
+                            .send()
+                            .await?;
+                    }
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            #[allow(unreachable_code)]
+            Ok::<(), anyhow::Error>(())
+        }
+    });
+    let burst = tokio::spawn({
+        let (http, url, key) = (
+            stack.http.clone(),
+            stack.url("/v1/connectors"),
+            stack.key.clone(),
+        );
+        async move {
+            let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(8));
+            let mut posts = Vec::new();
+            for i in 0..BURST {
+                let permit = permits.clone().acquire_owned().await?;
+                let (http, url, key) = (http.clone(), url.clone(), key.clone());
+                posts.push(tokio::spawn(async move {
+                    let location = if i % 2 == 0 { "EqDC2" } else { "EqDC3" };
+                    let body = json!({"kind": "aws-hosted-vif", "aws_account_id": support::CUSTOMER_ACCOUNT,
+                                      "location": location, "bandwidth": "50Mbps"});
+                    let r = http.post(url).bearer_auth(key).json(&body).send().await;
+                    drop(permit);
+                    r
+                }));
+            }
+            for p in posts {
+                let r = p.await??;
+                anyhow::ensure!(r.status() == 202, "order refused: {}", r.status());
+            }
+            Ok::<(), anyhow::Error>(())
+        }
+    });
+
+    // The chaos: each worker dies at its own random moments, until the
+    // burst is in and a good part of it is being worked on.
+    let mut next: Vec<Instant> = (0..3).map(|_| Instant::now() + kill_gap()).collect();
+    let mut kills = 0;
+    let chaos_ends = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < chaos_ends || !burst.is_finished() {
+        for (i, at) in next.iter_mut().enumerate() {
+            if Instant::now() >= *at {
+                stack.crash_and_restart_worker(i)?;
+                kills += 1;
+                *at = Instant::now() + kill_gap();
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    burst.await??;
+    eprintln!("{kills} worker kills during the burst");
+
+    // Then every connector becomes active.
+    let deadline = Instant::now() + Duration::from_secs(300);
+    loop {
+        let active = connector::Entity::find()
+            .filter(connector::Column::State.eq("active"))
+            .count(&stack.db)
+            .await? as usize;
+        if active == BURST {
+            break;
+        }
+        if Instant::now() > deadline {
+            let rows = connector::Entity::find().all(&stack.db).await?;
+            let mut states = std::collections::BTreeMap::<String, usize>::new();
+            for r in rows {
+                *states.entry(r.state).or_default() += 1;
+            }
+            anyhow::bail!("{active} of {BURST} active: {states:?}\n{}", stack.logs());
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    acceptor.abort();
+
+    let rows = connector::Entity::find().all(&stack.db).await?;
+    // Exactly one VIF per connector at AWS, and it is the one recorded.
+    let vifs = stack.sim.sim.virtual_interfaces();
+    let live: Vec<_> = vifs.iter().filter(|v| v.state != "deleted").collect();
+    assert_eq!(live.len(), BURST, "VIFs at AWS");
+    let recorded: std::collections::HashSet<_> =
+        rows.iter().filter_map(|r| r.csp_ref.clone()).collect();
+    let at_aws: std::collections::HashSet<_> = live
+        .iter()
+        .map(|v| v.virtual_interface_id.clone())
+        .collect();
+    assert_eq!(recorded, at_aws);
+
+    // Each PE holds exactly the active attachments, read back over NETCONF.
+    let platform = Platform::load(&support::templates_root(), "reference-pe")?;
+    for pe in ["pe1", "pe2"] {
+        let facts = PeFacts::from_running(&platform, &stack.running(pe).await?)?;
+        let mut expected = std::collections::BTreeSet::new();
+        for r in &rows {
+            let res = Resources::from_json(&r.resources)?;
+            if res.pe_name == pe {
+                expected.insert((res.port_name.clone(), u32::from(res.vlan), res.pe_address));
+            }
+        }
+        let held: std::collections::BTreeSet<_> = facts
+            .units
+            .iter()
+            .map(|u| {
+                (
+                    u.interface.clone(),
+                    u.unit,
+                    u.address.clone().unwrap_or_default(),
+                )
+            })
+            .collect();
+        assert_eq!(held, expected, "{pe}'s units");
+        assert_eq!(
+            facts.neighbors.len(),
+            expected.len(),
+            "{pe}'s BGP neighbors"
+        );
+    }
+
+    // No allocation without a live connector.
+    let ids: std::collections::HashSet<_> = rows.iter().map(|r| r.id).collect();
+    let owners = allocation::Entity::find()
+        .filter(allocation::Column::ConnectorId.is_not_null())
+        .all(&stack.db)
+        .await?;
+    assert!(
+        owners
+            .iter()
+            .all(|a| a.connector_id.is_some_and(|c| ids.contains(&c))),
+        "an allocation outlived its connector"
+    );
+    Ok(())
+}
+
+fn kill_gap() -> Duration {
+    Duration::from_millis(rand::random_range(500..=2000))
 }

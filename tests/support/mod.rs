@@ -337,6 +337,30 @@ impl Stack {
         Ok(w)
     }
 
+    /// SIGKILLs worker `i` (0: the first, then those `add_worker` started)
+    /// and starts a new process in its place, as a supervisor would.
+    pub fn crash_and_restart_worker(&mut self, i: usize) -> Result<()> {
+        match i {
+            0 => {
+                if let Some(mut w) = self.worker.take() {
+                    w.kill();
+                }
+                self.worker = Some(self.spawn_worker()?);
+            }
+            _ => {
+                let n = self.extra_workers.len();
+                let w = self
+                    .extra_workers
+                    .get_mut(i - 1)
+                    .with_context(|| format!("no worker {i} (there are {})", n + 1))?;
+                w.kill();
+                let fresh = self.spawn_worker()?;
+                self.extra_workers[i - 1] = fresh;
+            }
+        }
+        Ok(())
+    }
+
     /// SIGKILL, as a crash would.
     pub fn kill_worker(&mut self) {
         if let Some(mut w) = self.worker.take() {

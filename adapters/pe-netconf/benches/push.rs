@@ -39,7 +39,10 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use onramp_devstack::pe::{PeEndpoint, PeLab, PeLabConfig};
-use onramp_pe_netconf::{PeTarget, Rendered, apply, apply_batch, get_running, session_stats};
+use onramp_pe_netconf::{
+    ApplyOptions, PeTarget, Rendered, apply, apply_batch, apply_batch_with, apply_with,
+    get_running, session_stats,
+};
 use onramp_router_templates::{
     AttachmentIntent, NeighborIntent, Operation, Platform, VrfIntent, default_templates_root,
 };
@@ -102,6 +105,13 @@ async fn run_sizes(sizes: &[u16], batch: usize) {
         .unwrap_or_else(|e| panic!("PE lab did not start: {e}"));
     let target = target(lab.endpoint("pe1").unwrap());
     let quirks = platform.quirks();
+    // The old model's commits take minutes past 1,000 attachments: wait
+    // for them rather than time out, so their cost can be printed.
+    let opts = ApplyOptions {
+        rpc_timeout: Duration::from_secs(1800),
+        confirm_timeout_secs: 3600,
+        ..ApplyOptions::default()
+    };
     let render = |op, i| platform.render(op, &intent(i)).unwrap();
     println!("push bench, sizes mode: netconfd 2.13 + OpenSSH on loopback, reference-pe platform");
     println!(
@@ -122,27 +132,33 @@ async fn run_sizes(sizes: &[u16], batch: usize) {
             let fill: Vec<Rendered> = (held + 1..=upto)
                 .map(|i| render(Operation::Create, i))
                 .collect();
-            apply_batch(&target, quirks, &fill).await.unwrap();
+            apply_batch_with(&target, quirks, &fill, &opts)
+                .await
+                .unwrap();
             held = upto;
         }
         eprintln!("  filled to {size} in {:.1} s", t.elapsed().as_secs_f64());
         let one = render(Operation::Create, size + 1);
         let t = Instant::now();
-        apply(&target, quirks, &one).await.unwrap();
+        apply_with(&target, quirks, &one, &opts).await.unwrap();
         let single = t.elapsed();
-        apply(&target, quirks, &render(Operation::Delete, size + 1))
+        apply_with(&target, quirks, &render(Operation::Delete, size + 1), &opts)
             .await
             .unwrap();
         let on_top: Vec<Rendered> = (size + 1..=size + batch as u16)
             .map(|i| render(Operation::Create, i))
             .collect();
         let t = Instant::now();
-        apply_batch(&target, quirks, &on_top).await.unwrap();
+        apply_batch_with(&target, quirks, &on_top, &opts)
+            .await
+            .unwrap();
         let whole = t.elapsed();
         let off: Vec<Rendered> = (size + 1..=size + batch as u16)
             .map(|i| render(Operation::Delete, i))
             .collect();
-        apply_batch(&target, quirks, &off).await.unwrap();
+        apply_batch_with(&target, quirks, &off, &opts)
+            .await
+            .unwrap();
         println!(
             "  {size:>6}  {:>12}  {:>14}  {:>16}",
             ms(single),
