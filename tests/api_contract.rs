@@ -261,7 +261,7 @@ async fn contract(postgres: bool) -> Result<()> {
     let resp = api.order(with("vlan", json!(200))).await?;
     assert_eq!(resp.0, 202, "{:#}", resp.2);
     assert_eq!(resp.2["state"], "configuring_pe");
-    assert_eq!(resp.2["waiting_on"], "onramp");
+    assert_eq!(resp.2["waiting_on"], "router");
     assert_eq!(resp.2["peering"]["vlan"], 200);
     assert_eq!(resp.2["peering"]["subnet"], "169.254.0.0/31");
     let before = api.traces().await?;

@@ -92,7 +92,7 @@ async fn conventions(postgres: bool) -> Result<()> {
     let (ids, _) = walk(
         &api,
         &acme,
-        "/v1/connectors?kind=aws-hosted-vif&waiting_on=onramp",
+        "/v1/connectors?kind=aws-hosted-vif&waiting_on=router",
     )
     .await?;
     assert_eq!(ids.len(), 5);

@@ -694,14 +694,15 @@ pub(crate) struct ConnectorListQuery {
     /// Only connectors of this kind.
     kind: Option<String>,
     /// Only connectors waiting on this party: `customer`, `csp`, `ops`,
-    /// `onramp`, or `nobody` (up, or finished).
+    /// `onramp`, `router` (a change queued for its PE), or `nobody` (up, or
+    /// finished).
     waiting_on: Option<String>,
     /// Only this tenant's connectors (ops and admin keys, which read every
     /// tenant's; a customer key reads its own tenant's whatever is given).
     tenant: Option<Uuid>,
 }
 
-const WAITING_ON: [&str; 5] = ["customer", "csp", "ops", "onramp", "nobody"];
+const WAITING_ON: [&str; 6] = ["customer", "csp", "ops", "onramp", "router", "nobody"];
 
 impl ConnectorListQuery {
     fn filter(&self, caller: &Tenant, errors: &mut Vec<FieldError>) -> store::ConnectorFilter {

@@ -766,10 +766,9 @@ pub const STATE_NAMES: &[&str] = &[
 /// Who has to act for the connector to move on.
 pub fn waiting_on(state: &State) -> WaitingOn {
     match state {
+        State::ConfiguringPe { .. } | State::RemovingPeConfig { .. } => WaitingOn::Router,
         State::AllocatingConnection {}
-        | State::ConfiguringPe { .. }
         | State::DeletingConnection { .. }
-        | State::RemovingPeConfig { .. }
         | State::ReleasingResources { .. } => WaitingOn::Onramp,
         State::WaitingCustomerConfirmation { .. } | State::WaitingVifDetails { .. } => {
             WaitingOn::Customer

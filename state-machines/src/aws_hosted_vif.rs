@@ -606,11 +606,10 @@ pub const STATE_NAMES: &[&str] = &[
 /// Who has to act for the connector to move on.
 pub fn waiting_on(state: &State) -> WaitingOn {
     match state {
-        State::ConfiguringPe {}
-        | State::AllocatingVif {}
-        | State::DeletingVif { .. }
-        | State::RemovingPeConfig { .. }
-        | State::ReleasingResources { .. } => WaitingOn::Onramp,
+        State::ConfiguringPe {} | State::RemovingPeConfig { .. } => WaitingOn::Router,
+        State::AllocatingVif {} | State::DeletingVif { .. } | State::ReleasingResources { .. } => {
+            WaitingOn::Onramp
+        }
         State::WaitingCustomerAcceptance { .. } => WaitingOn::Customer,
         State::WaitingBgp { .. } | State::Down { .. } => WaitingOn::Csp,
         State::Active { .. }

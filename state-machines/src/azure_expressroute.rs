@@ -823,12 +823,12 @@ pub const STATE_NAMES: &[&str] = &[
 /// Who has to act for the connector to move on.
 pub fn waiting_on(state: &State) -> WaitingOn {
     match state {
-        State::ProvisioningCircuit { .. }
-        | State::ConfiguringPrimaryPe { .. }
+        State::ConfiguringPrimaryPe { .. }
         | State::ConfiguringSecondaryPe { .. }
-        | State::ConfiguringPeering {}
         | State::RemovingSecondaryPe { .. }
-        | State::RemovingPrimaryPe { .. }
+        | State::RemovingPrimaryPe { .. } => WaitingOn::Router,
+        State::ProvisioningCircuit { .. }
+        | State::ConfiguringPeering {}
         | State::DeletingPeering { .. }
         | State::DeprovisioningCircuit { .. }
         | State::ReleasingResources { .. } => WaitingOn::Onramp,

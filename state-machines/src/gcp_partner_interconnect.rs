@@ -606,10 +606,9 @@ pub const STATE_NAMES: &[&str] = &[
 /// Who has to act for the connector to move on.
 pub fn waiting_on(state: &State) -> WaitingOn {
     match state {
+        State::ConfiguringPe {} | State::RemovingPeConfig { .. } => WaitingOn::Router,
         State::CreatingAttachment {}
-        | State::ConfiguringPe {}
         | State::DeletingAttachment { .. }
-        | State::RemovingPeConfig { .. }
         | State::ReleasingResources { .. } => WaitingOn::Onramp,
         State::WaitingCustomerActivation {} => WaitingOn::Customer,
         State::Active {} | State::Deleted {} | State::Failed { .. } | State::Rejected { .. } => {

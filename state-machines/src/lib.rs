@@ -32,6 +32,10 @@ pub use machine::{Outcome, Terminal};
 pub enum WaitingOn {
     /// onramp itself: a worker has an action queued or running.
     Onramp,
+    /// The PE router: the connector's change is queued for its PE, and the
+    /// PE's writer settles the connector once the router has taken it (or
+    /// refused it) in one verified commit with the other queued changes.
+    Router,
     /// The customer, e.g. accepting a VIF in their cloud console.
     Customer,
     /// The cloud provider, e.g. bringing a VIF or its BGP session up.
@@ -47,6 +51,7 @@ impl WaitingOn {
     pub fn as_str(&self) -> &'static str {
         match self {
             WaitingOn::Onramp => "onramp",
+            WaitingOn::Router => "router",
             WaitingOn::Customer => "customer",
             WaitingOn::Csp => "csp",
             WaitingOn::Ops => "ops",

@@ -438,9 +438,8 @@ pub const STATE_NAMES: &[&str] = &[
 pub fn waiting_on(state: &State) -> WaitingOn {
     match state {
         State::WaitingOps { .. } => WaitingOn::Ops,
-        State::ConfiguringPe {} | State::RemovingPe { .. } | State::ReleasingResources { .. } => {
-            WaitingOn::Onramp
-        }
+        State::ConfiguringPe {} | State::RemovingPe { .. } => WaitingOn::Router,
+        State::ReleasingResources { .. } => WaitingOn::Onramp,
         State::WaitingBgp {} => WaitingOn::Csp,
         State::Active {} | State::Deleted {} | State::Failed { .. } | State::Rejected { .. } => {
             WaitingOn::Nobody

@@ -49,7 +49,7 @@
 
   const WAITING = {
     customer: "you", csp: "the cloud provider", ops: "the operator's staff",
-    onramp: "onramp", nobody: "nobody",
+    onramp: "onramp", router: "the provider edge router", nobody: "nobody",
   };
 
   function uuid() {

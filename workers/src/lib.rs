@@ -1,17 +1,22 @@
-//! Workers: the outbox relay and the job runner. A job names one action of
-//! one connector; the runner executes it through an adapter (AWS, NETCONF),
-//! feeds the outcome to the connector's state machine, commits the new state
-//! with the next job, and only then acks.
+//! Workers: the outbox relay, the job runner and the PE writers. A job names
+//! one action of one connector; the runner executes it through an adapter
+//! (AWS, Azure, Google, an ops task), feeds the outcome to the connector's
+//! state machine, commits the new state with the next job, and only then
+//! acks. A router action only queues its change: the PE's writer loop pushes
+//! it with the PE's other queued changes and settles the connector itself.
 //!
 //! ```text
 //!  outbox (db) ──relay──> JetStream ONRAMP_JOBS (work queue)
-//!                              │ durable pull consumer "onramp-workers"
-//!                              v
+//!                   │ consumer "onramp-actions"     │ consumer "onramp-polls"
+//!                   v (connector and link steps)    v (poll_* / check_*, no lease)
 //!   job ─> stale? ─> lease ─> execute action ─> machine.handle(event)
 //!                                  │                 │ changed: commit state + event + next job; ack
 //!                                  │ transient       │ still waiting: nak(poll interval)
 //!                                  v                 │ ignored: ack
 //!                       record last_error; nak(backoff)
+//!                                  │ router change queued: ack
+//!                                  v
+//!   pe_changes ──> PE writer loop (one per PE, leased) ──> one commit ──> settle each owner
 //! ```
 
 mod actions;

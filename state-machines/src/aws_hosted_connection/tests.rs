@@ -112,7 +112,7 @@ fn happy_path_reaches_active_and_keeps_watching() {
         &[Action::PushPeConfig],
         true,
     );
-    assert_eq!(waiting_on(&out.state), WaitingOn::Onramp);
+    assert_eq!(waiting_on(&out.state), WaitingOn::Router);
     let out = step(
         &out.state,
         Event::PeConfigured,
@@ -863,12 +863,12 @@ fn each_state_says_who_it_waits_on() {
         ("allocating_connection", WaitingOn::Onramp),
         ("waiting_customer_confirmation", WaitingOn::Customer),
         ("waiting_vif_details", WaitingOn::Customer),
-        ("configuring_pe", WaitingOn::Onramp),
+        ("configuring_pe", WaitingOn::Router),
         ("waiting_bgp", WaitingOn::Csp),
         ("active", WaitingOn::Nobody),
         ("down", WaitingOn::Csp),
         ("deleting_connection", WaitingOn::Onramp),
-        ("removing_pe_config", WaitingOn::Onramp),
+        ("removing_pe_config", WaitingOn::Router),
         ("releasing_resources", WaitingOn::Onramp),
         ("deleted", WaitingOn::Nobody),
         ("failed", WaitingOn::Nobody),

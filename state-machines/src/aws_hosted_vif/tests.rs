@@ -709,14 +709,14 @@ fn state_names_follow_the_lifecycle_order() {
 #[test]
 fn each_state_says_who_it_waits_on() {
     KIND.check_waiting_on(&[
-        ("configuring_pe", WaitingOn::Onramp),
+        ("configuring_pe", WaitingOn::Router),
         ("allocating_vif", WaitingOn::Onramp),
         ("waiting_customer_acceptance", WaitingOn::Customer),
         ("waiting_bgp", WaitingOn::Csp),
         ("active", WaitingOn::Nobody),
         ("down", WaitingOn::Csp),
         ("deleting_vif", WaitingOn::Onramp),
-        ("removing_pe_config", WaitingOn::Onramp),
+        ("removing_pe_config", WaitingOn::Router),
         ("releasing_resources", WaitingOn::Onramp),
         ("deleted", WaitingOn::Nobody),
         ("failed", WaitingOn::Nobody),

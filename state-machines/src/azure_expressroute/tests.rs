@@ -354,7 +354,7 @@ fn azure_refusing_the_circuit_rolls_back_to_failed() {
             &[Action::RemoveSecondaryPe],
             true,
         );
-        assert_eq!(waiting_on(&out.state), WaitingOn::Onramp);
+        assert_eq!(waiting_on(&out.state), WaitingOn::Router);
         assert_eq!(failure_reason(&out.state), Some(reason));
     }
     let end = finish_teardown(failed_with(reason));
@@ -1037,16 +1037,16 @@ fn state_names_follow_the_lifecycle_order() {
 fn each_state_says_who_it_waits_on() {
     KIND.check_waiting_on(&[
         ("provisioning_circuit", WaitingOn::Onramp),
-        ("configuring_primary_pe", WaitingOn::Onramp),
-        ("configuring_secondary_pe", WaitingOn::Onramp),
+        ("configuring_primary_pe", WaitingOn::Router),
+        ("configuring_secondary_pe", WaitingOn::Router),
         ("configuring_peering", WaitingOn::Onramp),
         ("waiting_customer_peering", WaitingOn::Customer),
         ("waiting_bgp", WaitingOn::Csp),
         ("active", WaitingOn::Nobody),
         ("degraded", WaitingOn::Csp),
         ("down", WaitingOn::Csp),
-        ("removing_secondary_pe", WaitingOn::Onramp),
-        ("removing_primary_pe", WaitingOn::Onramp),
+        ("removing_secondary_pe", WaitingOn::Router),
+        ("removing_primary_pe", WaitingOn::Router),
         ("deleting_peering", WaitingOn::Onramp),
         ("deprovisioning_circuit", WaitingOn::Onramp),
         ("releasing_resources", WaitingOn::Onramp),

@@ -626,11 +626,11 @@ fn state_names_follow_the_lifecycle_order() {
 fn each_state_says_who_it_waits_on() {
     KIND.check_waiting_on(&[
         ("creating_attachment", WaitingOn::Onramp),
-        ("configuring_pe", WaitingOn::Onramp),
+        ("configuring_pe", WaitingOn::Router),
         ("waiting_customer_activation", WaitingOn::Customer),
         ("active", WaitingOn::Nobody),
         ("deleting_attachment", WaitingOn::Onramp),
-        ("removing_pe_config", WaitingOn::Onramp),
+        ("removing_pe_config", WaitingOn::Router),
         ("releasing_resources", WaitingOn::Onramp),
         ("deleted", WaitingOn::Nobody),
         ("failed", WaitingOn::Nobody),

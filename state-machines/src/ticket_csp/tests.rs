@@ -95,7 +95,7 @@ fn happy_path_walks_every_task_then_the_pe_and_bgp() {
         true,
     );
     assert!(out.note.contains("the last"), "{}", out.note);
-    assert_eq!(waiting_on(&out.state), WaitingOn::Onramp);
+    assert_eq!(waiting_on(&out.state), WaitingOn::Router);
     let out = step(
         &State::configuring_pe(),
         Event::PeConfigured,
@@ -491,10 +491,10 @@ fn state_names_follow_the_lifecycle_order() {
 fn each_state_says_who_it_waits_on() {
     KIND.check_waiting_on(&[
         ("waiting_ops", WaitingOn::Ops),
-        ("configuring_pe", WaitingOn::Onramp),
+        ("configuring_pe", WaitingOn::Router),
         ("waiting_bgp", WaitingOn::Csp),
         ("active", WaitingOn::Nobody),
-        ("removing_pe", WaitingOn::Onramp),
+        ("removing_pe", WaitingOn::Router),
         ("releasing_resources", WaitingOn::Onramp),
         ("deleted", WaitingOn::Nobody),
         ("failed", WaitingOn::Nobody),
