@@ -27,23 +27,13 @@ impl<E: EntityTrait> Lease<E> {
         holder: &str,
         duration: std::time::Duration,
     ) -> Result<bool> {
-        let now = Utc::now().timestamp_millis();
-        let res = E::update_many()
-            .col_expr(
-                self.until_ms,
-                Expr::value(Some(now + duration.as_millis() as i64)),
-            )
-            .col_expr(self.holder, Expr::value(Some(holder.to_string())))
-            .filter(self.id.eq(id))
-            .filter(
-                Condition::any()
-                    .add(self.until_ms.is_null())
-                    .add(self.until_ms.lt(now))
-                    .add(self.holder.eq(holder)),
-            )
-            .exec(db)
-            .await?;
-        Ok(res.rows_affected == 1)
+        let free_or_ours = |now: i64| {
+            Condition::any()
+                .add(self.until_ms.is_null())
+                .add(self.until_ms.lt(now))
+                .add(self.holder.eq(holder))
+        };
+        self.hold(db, id, holder, duration, free_or_ours).await
     }
 
     /// Extends the lease of row `id` if `holder` still has it and it has
@@ -56,15 +46,33 @@ impl<E: EntityTrait> Lease<E> {
         holder: &str,
         duration: std::time::Duration,
     ) -> Result<bool> {
+        let still_ours = |now: i64| {
+            Condition::all()
+                .add(self.holder.eq(holder))
+                .add(self.until_ms.gte(now))
+        };
+        self.hold(db, id, holder, duration, still_ours).await
+    }
+
+    /// Sets the lease of row `id` to `holder` until `duration` from now,
+    /// where `when(now)` holds.
+    async fn hold<C: sea_orm::ConnectionTrait>(
+        &self,
+        db: &C,
+        id: Uuid,
+        holder: &str,
+        duration: std::time::Duration,
+        when: impl Fn(i64) -> Condition,
+    ) -> Result<bool> {
         let now = Utc::now().timestamp_millis();
         let res = E::update_many()
             .col_expr(
                 self.until_ms,
                 Expr::value(Some(now + duration.as_millis() as i64)),
             )
+            .col_expr(self.holder, Expr::value(Some(holder.to_string())))
             .filter(self.id.eq(id))
-            .filter(self.holder.eq(holder))
-            .filter(self.until_ms.gte(now))
+            .filter(when(now))
             .exec(db)
             .await?;
         Ok(res.rows_affected == 1)

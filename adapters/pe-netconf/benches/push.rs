@@ -88,10 +88,10 @@ fn yang_dir(platform: &Platform) -> PathBuf {
         .unwrap_or_else(|| platform.yang_dir().unwrap().to_path_buf())
 }
 
-/// Fills the PE to each size, and at each times one change and one batch of
-/// `batch` on top (both taken off again before the next fill).
-async fn run_sizes(sizes: &[u16], batch: usize) {
-    let platform = Platform::load(&default_templates_root(), "reference-pe").unwrap();
+/// One PE (netconfd behind sshd) with the device model in `yang`, its
+/// files in `PUSH_BENCH_DIR`, or /dev/shm when it exists (so the router's
+/// per-commit file writes measure the router, not this VM's disk).
+fn start_lab(yang: &Path) -> (tempfile::TempDir, PeLab) {
     let base = std::env::var_os("PUSH_BENCH_DIR")
         .map(PathBuf::from)
         .or_else(|| Some(PathBuf::from("/dev/shm")).filter(|p| p.is_dir()))
@@ -100,9 +100,17 @@ async fn run_sizes(sizes: &[u16], batch: usize) {
         .prefix("onramp-push-bench.")
         .tempdir_in(&base)
         .unwrap();
-    let yang = yang_dir(&platform);
-    let lab = PeLab::start(PeLabConfig::new(&["pe1"], yang.clone(), work.path()))
+    let lab = PeLab::start(PeLabConfig::new(&["pe1"], yang, work.path()))
         .unwrap_or_else(|e| panic!("PE lab did not start: {e}"));
+    (work, lab)
+}
+
+/// Fills the PE to each size, and at each times one change and one batch of
+/// `batch` on top (both taken off again before the next fill).
+async fn run_sizes(sizes: &[u16], batch: usize) {
+    let platform = Platform::load(&default_templates_root(), "reference-pe").unwrap();
+    let yang = yang_dir(&platform);
+    let (_work, lab) = start_lab(&yang);
     let target = target(lab.endpoint("pe1").unwrap());
     let quirks = platform.quirks();
     // The old model's commits take minutes past 1,000 attachments: wait
@@ -185,16 +193,7 @@ struct Bench {
 
 async fn run(n: u16, batch: usize) {
     let platform = Platform::load(&default_templates_root(), "reference-pe").unwrap();
-    let base = std::env::var_os("PUSH_BENCH_DIR")
-        .map(PathBuf::from)
-        .or_else(|| Some(PathBuf::from("/dev/shm")).filter(|p| p.is_dir()))
-        .unwrap_or_else(std::env::temp_dir);
-    let work = tempfile::Builder::new()
-        .prefix("onramp-push-bench.")
-        .tempdir_in(&base)
-        .unwrap();
-    let lab = PeLab::start(PeLabConfig::new(&["pe1"], yang_dir(&platform), work.path()))
-        .unwrap_or_else(|e| panic!("PE lab did not start: {e}"));
+    let (work, lab) = start_lab(&yang_dir(&platform));
     let b = Bench {
         target: target(lab.endpoint("pe1").unwrap()),
         lab,
