@@ -64,17 +64,42 @@ async fn take<C: ConnectionTrait>(
 
 /// Lowest value in `min..=max` not in the sorted `used`.
 fn lowest_free(used: &[i64], min: i64, max: i64) -> Option<i64> {
+    nth_free(used, min, max, 0)
+}
+
+/// The `n`th value (from 0) in `min..=max` not in the sorted `used`.
+fn nth_free(used: &[i64], min: i64, max: i64, n: usize) -> Option<i64> {
     let mut candidate = min;
-    for &u in used {
-        if u < candidate {
-            continue;
-        }
-        if u > candidate {
-            break;
+    let mut skipped = 0;
+    let mut used = used.iter().copied().filter(|&u| u >= min).peekable();
+    while candidate <= max {
+        while used.next_if(|&u| u < candidate).is_some() {}
+        if used.next_if_eq(&candidate).is_none() {
+            if skipped == n {
+                return Some(candidate);
+            }
+            skipped += 1;
         }
         candidate += 1;
     }
-    (candidate <= max).then_some(candidate)
+    None
+}
+
+/// How many of the lowest free values a retried pick chooses among.
+const SPREAD: usize = 32;
+
+/// The value to take: the lowest free one, or, when this transaction is a
+/// retry after losing a race for a value ([`crate::db::retry_contention`]),
+/// one of the lowest few free ones at random, so that concurrent orders
+/// that all wanted the lowest do not collide again on the next.
+fn pick_free(used: &[i64], min: i64, max: i64) -> Option<i64> {
+    let first = lowest_free(used, min, max)?;
+    if !crate::db::is_retry() {
+        return Some(first);
+    }
+    let n = rand::random_range(0..SPREAD);
+    // Fewer than SPREAD free values left: the lowest is as good as any.
+    Some(nth_free(used, min, max, n).unwrap_or(first))
 }
 
 /// A VLAN on `port_id`: the requested one if free, else the lowest free one.
@@ -97,7 +122,7 @@ pub async fn vlan<C: ConnectionTrait>(
         }
         Some(v) => i64::from(v),
         None => {
-            lowest_free(&used, range.0.into(), range.1.into()).ok_or_else(|| Error::Exhausted {
+            pick_free(&used, range.0.into(), range.1.into()).ok_or_else(|| Error::Exhausted {
                 pool: format!("vlans of port {port_name} ({}-{})", range.0, range.1),
                 resource: "VLAN".into(),
             })?
@@ -130,13 +155,25 @@ pub async fn subnet<C: ConnectionTrait>(
     let scope = pool_id.to_string();
     let used = used(db, LINKNET, &scope).await?;
     let used: std::collections::HashSet<i64> = used.into_iter().collect();
-    let start = (0..units_in_pool)
+    let mut free = (0..units_in_pool)
         .step_by(units_per_block as usize)
-        .find(|s| (*s..s + units_per_block).all(|u| !used.contains(&u)))
-        .ok_or_else(|| Error::Exhausted {
-            pool: format!("link-net pool {pool_name} ({cidr})"),
-            resource: format!("/{prefix_len} subnet"),
-        })?;
+        .filter(|s| (*s..s + units_per_block).all(|u| !used.contains(&u)));
+    // As pick_free: the lowest block, or after a lost race one of the
+    // lowest few.
+    let skip = if crate::db::is_retry() {
+        rand::random_range(0..SPREAD)
+    } else {
+        0
+    };
+    let first = free.next();
+    let start = match skip {
+        0 => first,
+        n => free.nth(n - 1).or(first),
+    }
+    .ok_or_else(|| Error::Exhausted {
+        pool: format!("link-net pool {pool_name} ({cidr})"),
+        resource: format!("/{prefix_len} subnet"),
+    })?;
     for unit in start..start + units_per_block {
         take(db, LINKNET, &scope, unit, owner).await?;
     }
@@ -159,7 +196,7 @@ pub async fn asn<C: ConnectionTrait>(db: &C, owner: Owner) -> Result<u32> {
     for pool in &pools {
         let scope = pool.id.to_string();
         let used = used(db, ASN, &scope).await?;
-        if let Some(v) = lowest_free(&used, pool.first, pool.last) {
+        if let Some(v) = pick_free(&used, pool.first, pool.last) {
             take(db, ASN, &scope, v, owner).await?;
             return Ok(v as u32);
         }
@@ -192,7 +229,7 @@ pub async fn route_target_scoped<C: ConnectionTrait>(
     for pool in &pools {
         let scope = pool.id.to_string();
         let used = used(db, ROUTE_TARGET, &scope).await?;
-        if let Some(v) = lowest_free(&used, pool.first, pool.last) {
+        if let Some(v) = pick_free(&used, pool.first, pool.last) {
             take(db, ROUTE_TARGET, &scope, v, owner).await?;
             return Ok((pool.admin_asn as u32, v as u32, scope));
         }
@@ -250,6 +287,14 @@ pub fn parse_cidr(s: &str) -> Option<(Ipv4Addr, u8)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nth_free_counts_only_free_values_within_bounds() {
+        assert_eq!(nth_free(&[100, 101, 103], 100, 200, 0), Some(102));
+        assert_eq!(nth_free(&[100, 101, 103], 100, 200, 1), Some(104));
+        assert_eq!(nth_free(&[1, 2, 100], 100, 102, 1), Some(102));
+        assert_eq!(nth_free(&[100], 100, 102, 2), None);
+    }
 
     #[test]
     fn lowest_free_skips_used_and_respects_bounds() {

@@ -49,6 +49,17 @@ pub async fn connect_and_migrate_within(url: &str, wait: Duration) -> Result<Dat
     Ok(db)
 }
 
+tokio::task_local! {
+    /// Whether the transaction running is a retry after a lost race; the
+    /// allocators then spread their picks (`alloc::pick_free`).
+    static RETRY: bool;
+}
+
+/// Whether the caller runs inside a retry of [`retry_contention`].
+pub(crate) fn is_retry() -> bool {
+    RETRY.try_with(|r| *r).unwrap_or(false)
+}
+
 /// Runs `f` in a transaction and retries it when it lost a race (a unique
 /// key taken by a concurrent order, SQLite busy). Each attempt starts afresh,
 /// so allocations pick again from what is free now.
@@ -59,7 +70,7 @@ where
 {
     let mut attempt: u32 = 0;
     loop {
-        match f().await {
+        match RETRY.scope(attempt > 0, f()).await {
             Err(e) if e.is_contention() && attempt < 50 => {
                 attempt += 1;
                 let jitter = rand::random_range(0..(5 * attempt as u64 + 5));
