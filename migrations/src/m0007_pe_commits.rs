@@ -32,10 +32,37 @@ impl MigrationTrait for Migration {
                 .col("at")
                 .to_owned(),
         )
+        .await?;
+        // A change with no failure exit (a teardown, a move back) that the
+        // router refused is put back with a growing delay: the writer takes
+        // it again once `retry_at_ms` has passed. SQLite adds one column per
+        // ALTER TABLE.
+        m.alter_table(
+            Table::alter()
+                .table("pe_changes")
+                .add_column(integer("attempts").default(0))
+                .to_owned(),
+        )
+        .await?;
+        m.alter_table(
+            Table::alter()
+                .table("pe_changes")
+                .add_column(big_integer_null("retry_at_ms"))
+                .to_owned(),
+        )
         .await
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        for column in ["retry_at_ms", "attempts"] {
+            m.alter_table(
+                Table::alter()
+                    .table("pe_changes")
+                    .drop_column(column)
+                    .to_owned(),
+            )
+            .await?;
+        }
         m.drop_table(Table::drop().table("pe_commits").to_owned())
             .await
     }

@@ -39,6 +39,8 @@ pub async fn enqueue(
         error: Set(None),
         created_at: Set(Utc::now()),
         done_at: Set(None),
+        attempts: Set(0),
+        retry_at_ms: Set(None),
         ..Default::default()
     }
     .insert(db)
@@ -67,15 +69,21 @@ pub async fn find(
         .await?)
 }
 
-/// The oldest pending changes of a PE, in queue order.
+/// The oldest pending changes of a PE that are due, in queue order.
 pub async fn pending(
     db: &DatabaseConnection,
     pe_id: Uuid,
     limit: u64,
 ) -> Result<Vec<pe_change::Model>> {
+    let now = Utc::now().timestamp_millis();
     Ok(pe_change::Entity::find()
         .filter(pe_change::Column::PeId.eq(pe_id))
         .filter(pe_change::Column::Status.eq(PENDING))
+        .filter(
+            sea_orm::Condition::any()
+                .add(pe_change::Column::RetryAtMs.is_null())
+                .add(pe_change::Column::RetryAtMs.lte(now)),
+        )
         .order_by_asc(pe_change::Column::Id)
         .limit(limit)
         .all(db)
@@ -143,15 +151,25 @@ pub async fn record_commit<C: ConnectionTrait>(db: &C, r: &CommitRecord) -> Resu
     Ok(())
 }
 
-/// Puts a failed change back in the queue (teardown retries until it works).
-pub async fn requeue<C: ConnectionTrait>(db: &C, id: i64) -> Result<()> {
+/// Puts a refused change back in the queue, to be taken again after a
+/// delay that doubles with each refusal (0.5 s up to a minute): a teardown
+/// has no failure exit, and retrying it must not hammer the router.
+pub async fn requeue<C: ConnectionTrait>(db: &C, change: &pe_change::Model) -> Result<()> {
+    let attempts = change.attempts.saturating_add(1);
+    let delay_ms = (500_i64 << attempts.clamp(0, 7) as u32).min(60_000);
     pe_change::Entity::update_many()
         .col_expr(pe_change::Column::Status, Expr::value(PENDING.to_string()))
         .col_expr(
             pe_change::Column::DoneAt,
             Expr::value(Option::<chrono::DateTime<Utc>>::None),
         )
-        .filter(pe_change::Column::Id.eq(id))
+        .col_expr(pe_change::Column::Attempts, Expr::value(attempts))
+        .col_expr(
+            pe_change::Column::RetryAtMs,
+            Expr::value(Some(Utc::now().timestamp_millis() + delay_ms)),
+        )
+        .filter(pe_change::Column::Id.eq(change.id))
+        .filter(pe_change::Column::Status.eq(FAILED))
         .exec(db)
         .await?;
     Ok(())

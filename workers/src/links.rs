@@ -243,6 +243,19 @@ impl LinkWorker {
         }
     }
 
+    /// A refused change the link cannot fail on: says why on the link and
+    /// puts the change back in its PE's queue, after a growing delay.
+    async fn retry_later(
+        &self,
+        l: &link::Model,
+        change: &onramp_store::entity::pe_change::Model,
+        reason: &str,
+    ) -> Result<(), onramp_store::Error> {
+        tracing::warn!(link = %l.id, %reason, "link step will be retried");
+        store::set_last_error(&self.db, l.id, l.step, &format!("retrying: {reason}")).await?;
+        pe_changes::requeue(&self.db, change).await
+    }
+
     async fn do_move(
         &self,
         l: &link::Model,
@@ -273,7 +286,7 @@ impl LinkWorker {
             // and the link's step, which only grows: unique per move.
             let op = format!("{MOVE_OP}:{}:{i}", l.id);
             let payload = self.writer.seal(&MovePayload { remove, create });
-            let (status, pushed, id) =
+            let (pushed, change) =
                 push_change(&self.writer, &self.db, pe, (row.id, l.step, &op), &payload).await?;
             let pe_name = inventory::pe(&self.db, pe).await?.name;
             match pushed {
@@ -282,17 +295,15 @@ impl LinkWorker {
                     refused.push(format!("{pe_name}: {reason}"));
                 }
                 Pushed::Settled(RouterOutcome::Refused(reason)) => {
-                    // Going back has no failure exit: queue it again.
-                    if status == pe_changes::FAILED {
-                        pe_changes::requeue(&self.db, id).await?;
-                        self.writer.wake(pe);
-                    }
-                    return Ok(Work::Retry(format!("{pe_name}: {reason}")));
+                    // Going back has no failure exit: queue it again, after
+                    // a growing delay; the writer wakes the link once more.
+                    self.retry_later(l, &change, &format!("{pe_name}: {reason}"))
+                        .await?;
+                    queued = true;
                 }
                 // Every leg is queued before the job rests, so the PEs
                 // push them side by side.
                 Pushed::Queued => queued = true,
-                Pushed::Retry(reason) => return Ok(Work::Retry(format!("{pe_name}: {reason}"))),
             }
         }
         if queued {
@@ -335,20 +346,17 @@ impl LinkWorker {
                 .map_err(|e: uuid::Error| onramp_store::Error::Corrupt(e.to_string()))?;
             let op = format!("{VRF_DELETE_OP}:{}:{pe}", l.id);
             let payload = self.writer.seal(&vrf);
-            let (status, pushed, id) =
+            let (pushed, change) =
                 push_change(&self.writer, &self.db, pe, (row.id, l.step, &op), &payload).await?;
             let pe_name = inventory::pe(&self.db, pe).await?.name;
             match pushed {
                 Pushed::Settled(RouterOutcome::Done) => done.push(pe_name),
                 Pushed::Settled(RouterOutcome::Refused(reason)) => {
-                    if status == pe_changes::FAILED {
-                        pe_changes::requeue(&self.db, id).await?;
-                        self.writer.wake(pe);
-                    }
-                    return Ok(Work::Retry(format!("{pe_name}: {reason}")));
+                    self.retry_later(l, &change, &format!("{pe_name}: {reason}"))
+                        .await?;
+                    queued = true;
                 }
                 Pushed::Queued => queued = true,
-                Pushed::Retry(reason) => return Ok(Work::Retry(format!("{pe_name}: {reason}"))),
             }
         }
         if queued {

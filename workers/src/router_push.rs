@@ -7,7 +7,7 @@
 //! to its machine ([`Kind::router_event`]).
 
 use onramp_router_templates::{AttachmentIntent, Operation};
-use onramp_store::entity::connector;
+use onramp_store::entity::{connector, pe_change};
 use onramp_store::pe_changes;
 use uuid::Uuid;
 
@@ -28,11 +28,9 @@ pub(crate) enum RouterOutcome {
 pub(crate) enum Pushed {
     /// Settled before this job looked (a redelivered job).
     Settled(RouterOutcome),
-    /// Queued; the PE's writer settles the connector when it has pushed.
+    /// Queued (or, a refused teardown, queued again after a delay); the
+    /// PE's writer settles the connector when it has pushed it.
     Queued,
-    /// The database is unreachable for now, or a refused teardown was put
-    /// back in the queue: run the job again later.
-    Retry(String),
 }
 
 /// Queues the change (once per connector step: a redelivered job finds the
@@ -45,7 +43,7 @@ pub(crate) async fn push(
     intent: &AttachmentIntent,
     op: Operation,
 ) -> Result<Pushed, onramp_store::Error> {
-    let (status, pushed, id) = push_change(
+    let (pushed, change) = push_change(
         writer,
         db,
         pe_id,
@@ -54,13 +52,12 @@ pub(crate) async fn push(
     )
     .await?;
     Ok(match pushed {
-        Pushed::Settled(RouterOutcome::Refused(reason))
-            if op == Operation::Delete && status == pe_changes::FAILED =>
-        {
-            // Teardown has no failure exit: queue it again and retry, visibly.
-            pe_changes::requeue(db, id).await?;
-            writer.wake(pe_id);
-            Pushed::Retry(reason)
+        // Teardown has no failure exit: the refusal is on the connector
+        // (the writer put it there); queue the change again, after a delay
+        // that grows with each refusal.
+        Pushed::Settled(RouterOutcome::Refused(_)) if op == Operation::Delete => {
+            pe_changes::requeue(db, &change).await?;
+            Pushed::Queued
         }
         p => p,
     })
@@ -69,39 +66,32 @@ pub(crate) async fn push(
 /// Queues one change keyed by (connector, step, op) — a connector's own, or
 /// a link's for one member (the link's step, and an op naming the link and
 /// the move or removal) — with its sealed payload, wakes the PE's writer,
-/// and says where the change stands: (status, outcome, queue row id).
+/// and says where the change stands, with its queue row.
 pub(crate) async fn push_change(
     writer: &PeWriter,
     db: &onramp_store::DatabaseConnection,
     pe_id: Uuid,
     (owner, step, op): (Uuid, i64, &str),
     sealed: &str,
-) -> Result<(&'static str, Pushed, i64), onramp_store::Error> {
+) -> Result<(Pushed, pe_change::Model), onramp_store::Error> {
     let change = pe_changes::enqueue(db, pe_id, owner, step, op, sealed).await?;
-    let reason = change.error.clone().unwrap_or_default();
-    Ok(match change.status.as_str() {
-        pe_changes::DONE => (
-            pe_changes::DONE,
-            Pushed::Settled(RouterOutcome::Done),
-            change.id,
-        ),
-        pe_changes::FAILED => (
-            pe_changes::FAILED,
-            Pushed::Settled(RouterOutcome::Refused(reason)),
-            change.id,
-        ),
+    let pushed = match change.status.as_str() {
+        pe_changes::DONE => Pushed::Settled(RouterOutcome::Done),
+        pe_changes::FAILED => Pushed::Settled(RouterOutcome::Refused(
+            change.error.clone().unwrap_or_default(),
+        )),
         _ => {
             writer.wake(pe_id);
-            (pe_changes::PENDING, Pushed::Queued, change.id)
+            Pushed::Queued
         }
-    })
+    };
+    Ok((pushed, change))
 }
 
 /// The step a router action of kind `K` took, from where its change stands.
 pub(crate) fn step<K: Kind>(action: K::Action, pushed: Pushed) -> Step<K::Event> {
     match pushed {
         Pushed::Queued => Step::Queued,
-        Pushed::Retry(reason) => Step::Retry(reason),
         Pushed::Settled(outcome) => match (K::router_event(action, &outcome), outcome) {
             (Some(event), _) => done(event, "router"),
             // Teardown has no failure exit; push() already turns a refused

@@ -16,6 +16,10 @@ pub struct Model {
     pub error: Option<String>,
     pub created_at: DateTimeUtc,
     pub done_at: Option<DateTimeUtc>,
+    /// How often the router refused it and it was put back.
+    pub attempts: i32,
+    /// Not to be taken again before this (epoch ms), after a refusal.
+    pub retry_at_ms: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -221,3 +221,59 @@ async fn two_changes_that_clash_only_with_each_other_never_share_a_commit() {
         "{held:#?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refused_change_put_back_waits_its_delay_and_the_delay_grows() {
+    let f = start().await;
+    let a = f.connector().await;
+    let id = f.queue(a, &intent(a, 300)).await;
+    pe_changes::finish(&f.db, id, FAILED, Some("refused".into()))
+        .await
+        .unwrap();
+
+    pe_changes::requeue(&f.db, &f.change(id).await)
+        .await
+        .unwrap();
+    let ch = f.change(id).await;
+    assert_eq!((ch.status.as_str(), ch.attempts), ("pending", 1));
+    let first_delay = ch.retry_at_ms.unwrap() - Utc::now().timestamp_millis();
+    assert!((0..=1_000).contains(&first_delay), "{first_delay}");
+    // Not due yet: the writer does not take it.
+    assert!(
+        pe_changes::pending(&f.db, f.pe.id, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // Refused again: the next delay is longer. A requeue of a change that
+    // is not refused (a second job racing the first) changes nothing.
+    pe_changes::finish(&f.db, id, FAILED, Some("refused".into()))
+        .await
+        .unwrap();
+    pe_changes::requeue(&f.db, &f.change(id).await)
+        .await
+        .unwrap();
+    let ch = f.change(id).await;
+    pe_changes::requeue(&f.db, &ch).await.unwrap();
+    assert_eq!(f.change(id).await.attempts, 2);
+    let second_delay = ch.retry_at_ms.unwrap() - Utc::now().timestamp_millis();
+    assert!(
+        second_delay > first_delay,
+        "{second_delay} after {first_delay}"
+    );
+
+    // Once due, it is taken again.
+    pe_change::Entity::update_many()
+        .col_expr(
+            pe_change::Column::RetryAtMs,
+            sea_orm::sea_query::Expr::value(Some(Utc::now().timestamp_millis() - 1)),
+        )
+        .exec(&f.db)
+        .await
+        .unwrap();
+    assert_eq!(
+        pe_changes::pending(&f.db, f.pe.id, 10).await.unwrap().len(),
+        1
+    );
+}
