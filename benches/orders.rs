@@ -76,10 +76,17 @@ async fn run(n: usize, clients: usize, db: Db, timeout: Duration, poll: Duration
                 // A realistic poll interval: the test stack's 200 ms would
                 // have a thousand waiting connectors poll 5,000 times a
                 // second.
-                worker_env: vec![(
-                    "ONRAMP_POLL_INTERVAL_MS".into(),
+                worker_env: [(
+                    "ONRAMP_POLL_INTERVAL_MS".to_string(),
                     poll.as_millis().to_string(),
-                )],
+                )]
+                .into_iter()
+                .chain(
+                    std::env::var("ORDERS_BENCH_IN_FLIGHT")
+                        .ok()
+                        .map(|n| ("ONRAMP_MAX_IN_FLIGHT".to_string(), n)),
+                )
+                .collect(),
                 ..StackOptions::default()
             },
         )

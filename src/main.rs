@@ -378,6 +378,13 @@ pub struct WorkerArgs {
     /// third of it): a killed worker's PEs wait this long for a new writer.
     #[arg(long, env = "ONRAMP_PE_LEASE_MS", default_value_t = 5_000, value_parser = clap::value_parser!(u64).range(300..))]
     pe_lease_ms: u64,
+    /// Connector and link actions one worker runs at once.
+    #[arg(long, env = "ONRAMP_MAX_IN_FLIGHT", default_value_t = 16, value_parser = clap::value_parser!(u64).range(1..=1024))]
+    max_in_flight: u64,
+    /// Polls (looks at a CSP or a PE) one worker runs at once, beside the
+    /// actions.
+    #[arg(long, env = "ONRAMP_MAX_POLLS_IN_FLIGHT", default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=4096))]
+    max_polls_in_flight: u64,
     #[arg(long, env = "ONRAMP_WORKER_ID")]
     worker_id: Option<String>,
     #[command(flatten)]
@@ -449,6 +456,8 @@ impl WorkerArgs {
         cfg.ack_wait = Duration::from_millis(self.ack_wait_ms);
         cfg.lease = Duration::from_millis(self.lease_ms);
         cfg.pe_lease = Duration::from_millis(self.pe_lease_ms);
+        cfg.max_in_flight = self.max_in_flight as usize;
+        cfg.max_polls_in_flight = self.max_polls_in_flight as usize;
         if let Some(id) = &self.worker_id {
             cfg.worker_id = id.clone();
         }
