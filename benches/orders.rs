@@ -13,7 +13,8 @@
 //! (concurrent API clients, default 16), `ORDERS_BENCH_DB` (`sqlite`, the
 //! default, or `postgres`), `ORDERS_BENCH_TIMEOUT_S` (give up waiting for
 //! `active` after this, default 600), `ORDERS_BENCH_POLL_MS` (the workers'
-//! poll interval, default 1000). Orders alternate between the two
+//! poll interval, default 1000), `ORDERS_BENCH_IN_FLIGHT` (the workers'
+//! `ONRAMP_MAX_IN_FLIGHT`, default theirs). Orders alternate between the two
 //! locations, EqDC2 on pe1 and EqDC3 on pe2.
 
 #[path = "../tests/support/mod.rs"]
