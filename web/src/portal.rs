@@ -22,7 +22,7 @@ use onramp_api::AppState;
 use onramp_api::bgp_key::RevealPolicy;
 use onramp_state_machines::{
     aws_hosted_connection as hc, aws_hosted_vif as vif, azure_expressroute as er,
-    gcp_partner_interconnect as gpi,
+    gcp_partner_interconnect as gpi, ticket_csp as tc,
 };
 use uuid::Uuid;
 
@@ -69,6 +69,7 @@ fn state_names() -> Vec<&'static str> {
         hc::STATE_NAMES,
         er::STATE_NAMES,
         gpi::STATE_NAMES,
+        tc::STATE_NAMES,
     ]
     .into_iter()
     .flatten()
@@ -193,6 +194,9 @@ mod tests {
             "active",
             "waiting_customer_acceptance",
             "waiting_customer_activation",
+            // ticket-csp's own, which the filter once missed.
+            "waiting_ops",
+            "removing_pe",
         ] {
             assert!(names.contains(&s), "{s}");
         }
