@@ -20,7 +20,7 @@
 #[path = "../tests/support/mod.rs"]
 mod support;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -31,18 +31,22 @@ use serde_json::json;
 use support::{CUSTOMER_ACCOUNT, Db, Stack, StackOptions};
 use tokio::sync::Semaphore;
 
-fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
+/// `name` parsed, or `default` when unset; a value that does not parse
+/// stops the run with its name, rather than quietly measuring something else.
+fn env_or<T: std::str::FromStr>(name: &str, default: T) -> Result<T> {
+    match std::env::var(name) {
+        Ok(v) => v
+            .parse()
+            .map_err(|_| anyhow::anyhow!("{name}={v:?} is not a valid value")),
+        Err(_) => Ok(default),
+    }
 }
 
 fn main() -> Result<()> {
-    let n: usize = env_or("ORDERS_BENCH_N", 200);
-    let clients: usize = env_or("ORDERS_BENCH_CLIENTS", 16);
-    let timeout = Duration::from_secs(env_or("ORDERS_BENCH_TIMEOUT_S", 600));
-    let poll = Duration::from_millis(env_or("ORDERS_BENCH_POLL_MS", 1000));
+    let n: usize = env_or("ORDERS_BENCH_N", 200)?;
+    let clients: usize = env_or("ORDERS_BENCH_CLIENTS", 16)?;
+    let timeout = Duration::from_secs(env_or("ORDERS_BENCH_TIMEOUT_S", 600)?);
+    let poll = Duration::from_millis(env_or("ORDERS_BENCH_POLL_MS", 1000)?);
     let db = match std::env::var("ORDERS_BENCH_DB").as_deref() {
         Ok("postgres") => Db::Postgres,
         Ok("sqlite") | Err(_) => Db::Sqlite,
@@ -99,30 +103,7 @@ async fn run(n: usize, clients: usize, db: Db, timeout: Duration, poll: Duration
     );
 
     // The customer, accepting every VIF as soon as AWS shows it.
-    let acceptor = tokio::spawn({
-        let stack = stack.clone();
-        async move {
-            let aws = stack.customer_aws();
-            let mut accepted = HashSet::new();
-            loop {
-                for vif in stack.sim.sim.virtual_interfaces() {
-                    if vif.state == "confirming"
-                        && accepted.insert(vif.virtual_interface_id.clone())
-                    {
-                        aws.confirm_private_virtual_interface()
-                            .virtual_interface_id(&vif.virtual_interface_id)
-                            .virtual_gateway_id("vgw-bench")
-                            .send()
-                            .await
-                            .context("confirming a VIF")?;
-                    }
-                }
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-            #[allow(unreachable_code)]
-            Ok::<(), anyhow::Error>(())
-        }
-    });
+    let acceptor = stack.accept_every_vif();
 
     // The burst.
     let permits = Arc::new(Semaphore::new(clients));

@@ -154,13 +154,7 @@ async fn a_customer_orders_a_hosted_vif_and_sees_it_turn_active_live() -> Result
         .await?;
 
     // The customer accepts in "their AWS console" (the simulator).
-    stack
-        .customer_aws()
-        .confirm_private_virtual_interface()
-        .virtual_interface_id(&vif_id)
-        .virtual_gateway_id("vgw-0123abcd")
-        .send()
-        .await?;
+    stack.accept_vif(&vif_id).await?;
 
     // The page follows the event stream: active, with no reload.
     browser

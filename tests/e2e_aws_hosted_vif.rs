@@ -49,13 +49,7 @@ async fn lifecycle(db: Db) -> Result<()> {
     assert_eq!(c["state"], "waiting_customer_acceptance");
 
     // The customer accepts in "their AWS console".
-    let out = stack
-        .customer_aws()
-        .confirm_private_virtual_interface()
-        .virtual_interface_id(&vif_id)
-        .virtual_gateway_id("vgw-0123abcd")
-        .send()
-        .await?;
+    let out = stack.accept_vif(&vif_id).await?;
     assert_eq!(
         out.virtual_interface_state().map(|s| s.as_str()),
         Some("pending")
@@ -266,13 +260,7 @@ async fn crash(db: Db) -> Result<()> {
         .await?;
     stack.kill_worker();
     let vif_id = c["vif_id"].as_str().unwrap().to_string();
-    stack
-        .customer_aws()
-        .confirm_private_virtual_interface()
-        .virtual_interface_id(&vif_id)
-        .virtual_gateway_id("vgw-0123abcd")
-        .send()
-        .await?;
+    stack.accept_vif(&vif_id).await?;
     stack.start_worker()?;
     stack.wait_state(&id, "active", T).await?;
 

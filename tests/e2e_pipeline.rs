@@ -73,13 +73,7 @@ async fn an_accepted_vif_is_observed_within_a_poll_interval_while_its_pe_hangs()
     // The customer accepts the first VIF: it is seen, and the connector
     // moves on, within one poll interval and a second, although its PE
     // (and a queue of changes for it) hangs.
-    stack
-        .customer_aws()
-        .confirm_private_virtual_interface()
-        .virtual_interface_id(&vif_id)
-        .virtual_gateway_id("vgw-0123abcd")
-        .send()
-        .await?;
+    stack.accept_vif(&vif_id).await?;
     let accepted = Instant::now();
     stack.wait_state(&first, "active", T).await?;
     let took = accepted.elapsed();
@@ -139,28 +133,7 @@ async fn workers_killed_at_random_during_a_burst_lose_nothing_and_double_nothing
     stack.add_worker()?;
     stack.add_worker()?;
 
-    let acceptor = tokio::spawn({
-        let (sim, aws) = (stack.sim.sim.clone(), stack.customer_aws());
-        async move {
-            let mut accepted = std::collections::HashSet::new();
-            loop {
-                for vif in sim.virtual_interfaces() {
-                    if vif.state == "confirming"
-                        && accepted.insert(vif.virtual_interface_id.clone())
-                    {
-                        aws.confirm_private_virtual_interface()
-                            .virtual_interface_id(&vif.virtual_interface_id)
-                            .virtual_gateway_id("vgw-kill")
-                            .send()
-                            .await?;
-                    }
-                }
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-            #[allow(unreachable_code)]
-            Ok::<(), anyhow::Error>(())
-        }
-    });
+    let acceptor = stack.accept_every_vif();
     let burst = tokio::spawn({
         let (http, url, key) = (
             stack.http.clone(),

@@ -203,28 +203,6 @@ pub async fn fence<C: ConnectionTrait>(
     LEASE.renew(tx, pe_id, holder, duration).await
 }
 
-/// Pending changes per PE: what the writers have still to push.
-pub async fn pending_counts(db: &DatabaseConnection) -> Result<Vec<(Uuid, i64)>> {
-    use sea_orm::FromQueryResult;
-    #[derive(FromQueryResult)]
-    struct Row {
-        pe_id: Uuid,
-        n: i64,
-    }
-    Ok(pe_change::Entity::find()
-        .select_only()
-        .column(pe_change::Column::PeId)
-        .column_as(pe_change::Column::Id.count(), "n")
-        .filter(pe_change::Column::Status.eq(PENDING))
-        .group_by(pe_change::Column::PeId)
-        .into_model::<Row>()
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|r| (r.pe_id, r.n))
-        .collect())
-}
-
 const LEASE: crate::lease::Lease<pe_router::Entity> = crate::lease::Lease::<pe_router::Entity> {
     id: pe_router::Column::Id,
     until_ms: pe_router::Column::LeaseUntilMs,

@@ -541,6 +541,47 @@ impl Stack {
         .clone()
     }
 
+    /// The customer accepts VIF `vif_id` in "their AWS console".
+    pub async fn accept_vif(
+        &self,
+        vif_id: &str,
+    ) -> Result<aws_sdk_directconnect::operation::confirm_private_virtual_interface::ConfirmPrivateVirtualInterfaceOutput>
+    {
+        Ok(self
+            .customer_aws()
+            .confirm_private_virtual_interface()
+            .virtual_interface_id(vif_id)
+            .virtual_gateway_id("vgw-0123abcd")
+            .send()
+            .await?)
+    }
+
+    /// A customer who accepts every VIF the moment AWS shows it, until the
+    /// task is aborted (bursts: benchmarks and load tests).
+    pub fn accept_every_vif(&self) -> tokio::task::JoinHandle<Result<()>> {
+        let (sim, aws) = (self.sim.sim.clone(), self.customer_aws());
+        tokio::spawn(async move {
+            let mut accepted = std::collections::HashSet::new();
+            loop {
+                for vif in sim.virtual_interfaces() {
+                    if vif.state == "confirming"
+                        && accepted.insert(vif.virtual_interface_id.clone())
+                    {
+                        aws.confirm_private_virtual_interface()
+                            .virtual_interface_id(&vif.virtual_interface_id)
+                            .virtual_gateway_id("vgw-burst")
+                            .send()
+                            .await
+                            .context("confirming a VIF")?;
+                    }
+                }
+                // Looks again soon: a poll of the simulator's state, not a
+                // wait for a condition (the VIFs keep coming).
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+    }
+
     /// Everything allocated to connectors (tenants' VRF route targets aside).
     pub async fn allocations(&self) -> Result<Vec<(String, i64)>> {
         use onramp_store::entity::allocation;

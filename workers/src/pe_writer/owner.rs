@@ -115,7 +115,8 @@ async fn own(writer: Arc<PeWriter>, pe_id: Uuid, mut shutdown: tokio::sync::watc
         };
         tracing::info!(pe = %pe.name, writer = %writer.holder, "PE writer lease taken");
         let mut renewed = Instant::now();
-        let mut failing: Option<(String, Duration)> = None;
+        // The backoff of a failure streak, if the PE is failing.
+        let mut failing: Option<Duration> = None;
         loop {
             if *shutdown.borrow() {
                 let _ = pe_changes::release_lease(&writer.db, pe_id, &writer.holder).await;
@@ -138,15 +139,15 @@ async fn own(writer: Arc<PeWriter>, pe_id: Uuid, mut shutdown: tokio::sync::watc
                 }
                 Ok(_) => IDLE_LOOK,
                 Err(Transient(reason)) => {
-                    let backoff = match &failing {
+                    let backoff = match failing {
                         None => {
                             note_waiting(&writer, &pe, &reason).await;
                             Duration::from_millis(500)
                         }
-                        Some((_, b)) => (*b * 2).min(Duration::from_secs(10)),
+                        Some(b) => (b * 2).min(Duration::from_secs(10)),
                     };
                     tracing::warn!(pe = %pe.name, %reason, retry_ms = backoff.as_millis() as u64, "PE push failed; retrying");
-                    failing = Some((reason, backoff));
+                    failing = Some(backoff);
                     backoff
                 }
             };
