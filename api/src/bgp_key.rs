@@ -15,8 +15,6 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::{Extension, Json};
 use chrono::{DateTime, Utc};
-use onramp_store::entity::connector;
-use onramp_store::model::{AzureResources, Resources};
 use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -115,18 +113,13 @@ async fn reveal_bgp_key(
         )
         .with_hint("ask the operator for the key"));
     }
-    let sealed = sealed_key(&row)?;
+    let sealed = onramp_kinds::sealed_auth_key(&row)?;
     if sealed.is_empty() {
         return Err(Problem::new(
             StatusCode::CONFLICT,
             "no_bgp_key",
             "No BGP key",
-            match row.kind.as_str() {
-                "gcp-partner-interconnect" => {
-                    "Partner Interconnect BGP sessions with Cloud Router use no MD5 key".to_string()
-                }
-                _ => format!("connector {id} has no BGP key yet"),
-            },
+            crate::kinds::no_bgp_key(&row),
         ));
     }
     let key = state.secrets.open(&sealed).map_err(|e| {
@@ -150,12 +143,4 @@ async fn reveal_bgp_key(
             revealed_at: Utc::now(),
         }),
     ))
-}
-
-/// The sealed key of `row`, empty when it has none.
-fn sealed_key(row: &connector::Model) -> Result<String, Problem> {
-    Ok(match row.kind.as_str() {
-        "azure-expressroute" => AzureResources::from_json(&row.resources)?.auth_key_sealed,
-        _ => Resources::from_json(&row.resources)?.auth_key_sealed,
-    })
 }

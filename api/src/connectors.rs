@@ -7,19 +7,11 @@ use chrono::{DateTime, Utc};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
-use onramp_router_templates::{Operation, Platform};
-use onramp_state_machines::aws_hosted_vif::{self as vif, Event as VifEvent};
-use onramp_state_machines::{
-    aws_hosted_connection as hc, azure_expressroute as er, gcp_partner_interconnect as gpi,
-    ticket_csp as tc,
-};
-use onramp_store::connectors::{Initial, Mode, Transition};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use onramp_state_machines::ConnectorKind;
 use onramp_store::entity::{connector, nni};
-use onramp_store::model::{AwsHostedVifParams, Resources};
 use onramp_store::{connectors as store, inventory};
-use rand::distr::{Alphanumeric, SampleString};
 use serde::Deserialize;
 use serde_json::Value;
 use utoipa::IntoParams;
@@ -32,36 +24,9 @@ use crate::body::ApiQuery;
 use crate::page::PageParams;
 use crate::problem::{FieldError, Problem};
 use crate::views::{
-    AwsHostedConnectionOrder, AwsHostedVifOrder, AzureExpressRouteOrder, Connector, ConnectorList,
-    ConnectorOrder, CspCall, EventList, GcpPartnerInterconnectOrder, HostedVifReport, Location,
-    LocationList, Peering, Plan, RouterChange, TicketCspOrder,
+    Connector, ConnectorList, ConnectorOrder, EventList, HostedVifReport, Location, LocationList,
+    Plan,
 };
-
-pub const KINDS: &[&str] = &[
-    "aws-hosted-vif",
-    "aws-hosted-connection",
-    "azure-expressroute",
-    "gcp-partner-interconnect",
-    "ticket-csp",
-];
-
-/// Hosted connection speeds AWS accepts from partners (csp-apis.md).
-pub const AWS_BANDWIDTHS: &[(&str, i32)] = &[
-    ("50Mbps", 50),
-    ("100Mbps", 100),
-    ("200Mbps", 200),
-    ("300Mbps", 300),
-    ("400Mbps", 400),
-    ("500Mbps", 500),
-    ("1Gbps", 1_000),
-    ("2Gbps", 2_000),
-    ("5Gbps", 5_000),
-    ("10Gbps", 10_000),
-    ("25Gbps", 25_000),
-];
-
-/// 23456 is AS_TRANS (RFC 6793); it never identifies a real peer.
-const AS_TRANS: i64 = 23456;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -115,222 +80,7 @@ async fn create_connector(
     body: Bytes,
 ) -> Result<Response, Problem> {
     let (kind, value) = parse_order(&headers, &body)?;
-    match kind.as_str() {
-        "azure-expressroute" => {
-            let order: AzureExpressRouteOrder = crate::body::from_value(value)?;
-            return create_azure(&state, &tenant, q.dry_run, &order).await;
-        }
-        "gcp-partner-interconnect" => {
-            let order: GcpPartnerInterconnectOrder = crate::body::from_value(value)?;
-            return create_gcp(&state, &tenant, q.dry_run, &order).await;
-        }
-        "aws-hosted-connection" => {
-            let order: AwsHostedConnectionOrder = crate::body::from_value(value)?;
-            return create_hosted_connection(&state, &tenant, q.dry_run, &order).await;
-        }
-        "ticket-csp" => {
-            let order: TicketCspOrder = crate::body::from_value(value)?;
-            return create_ticket(&state, &tenant, q.dry_run, &order).await;
-        }
-        _ => {}
-    }
-    let order: AwsHostedVifOrder = crate::body::from_value(value)?;
-    let (nni, params) = validate_aws_hosted_vif(&state, &order).await?;
-    if q.dry_run {
-        return Ok(Json(plan(&state, &tenant, &nni, &params).await?).into_response());
-    }
-    let start = vif::start();
-    let initial = Initial {
-        state: vif::state_name(&start.state).into(),
-        machine_state: serde_json::to_string(&start.state).expect("state serializes"),
-        waiting_on: vif::waiting_on(&start.state).as_str().into(),
-        first_action: start.actions.first().map(|a| a.as_str().to_string()),
-        note: format!(
-            "Ordered a hosted VIF at {} for AWS account {}; {}",
-            nni.location_code, params.aws_account_id, start.note
-        ),
-    };
-    let auth_key = Alphanumeric.sample_string(&mut rand::rng(), 24);
-    let row = store::create_aws_hosted_vif(
-        &state.db,
-        tenant.id,
-        &nni,
-        &params,
-        &state.secrets.seal(&auth_key),
-        &initial,
-        Mode::Commit,
-    )
-    .await?;
-    tracing::info!(connector = %row.id, kind = %order.kind, tenant = %tenant.name, location = %nni.location_code, "connector ordered");
-    let view = Connector::from_row(&row, &nni)?;
-    let mut h = HeaderMap::new();
-    if let Ok(v) = HeaderValue::from_str(&view.links.self_) {
-        h.insert(header::LOCATION, v);
-    }
-    Ok((StatusCode::ACCEPTED, h, Json(view)).into_response())
-}
-
-async fn create_azure(
-    state: &AppState,
-    tenant: &Tenant,
-    dry_run: bool,
-    order: &AzureExpressRouteOrder,
-) -> Result<Response, Problem> {
-    let checked = crate::azure::check(state, tenant, order).await?;
-    if dry_run {
-        return Ok(Json(crate::azure::plan(state, tenant, &checked).await?).into_response());
-    }
-    let start = er::start(checked.params.configure_peering);
-    let initial = crate::azure::initial(
-        &start,
-        format!(
-            "Ordered ExpressRoute for circuit {} ({} Mbps at {}); {}",
-            checked.params.service_key,
-            checked.params.circuit.bandwidth_mbps,
-            checked.params.circuit.peering_location,
-            start.note
-        ),
-    );
-    let shared_key = Alphanumeric.sample_string(&mut rand::rng(), 24);
-    let row = store::create_azure_expressroute(
-        &state.db,
-        tenant.id,
-        &checked.nni,
-        checked.secondary_port_id,
-        &checked.params,
-        &state.secrets.seal(&shared_key),
-        &initial,
-        Mode::Commit,
-    )
-    .await?;
-    tracing::info!(connector = %row.id, kind = %order.kind, tenant = %tenant.name, location = %checked.nni.location_code, "connector ordered");
-    let mut view = Connector::from_row(&row, &checked.nni)?;
-    if !checked.params.configure_peering {
-        // The customer enters the key in Azure; this response is the only
-        // place it is ever shown.
-        view.shared_key = Some(shared_key);
-    }
-    let mut h = HeaderMap::new();
-    if let Ok(v) = HeaderValue::from_str(&view.links.self_) {
-        h.insert(header::LOCATION, v);
-    }
-    Ok((StatusCode::ACCEPTED, h, Json(view)).into_response())
-}
-
-fn accepted(view: Connector) -> Response {
-    let mut h = HeaderMap::new();
-    if let Ok(v) = HeaderValue::from_str(&view.links.self_) {
-        h.insert(header::LOCATION, v);
-    }
-    (StatusCode::ACCEPTED, h, Json(view)).into_response()
-}
-
-async fn create_gcp(
-    state: &AppState,
-    tenant: &Tenant,
-    dry_run: bool,
-    order: &GcpPartnerInterconnectOrder,
-) -> Result<Response, Problem> {
-    let (nni, params) = crate::gcp::check(state, order).await?;
-    if dry_run {
-        return Ok(Json(crate::gcp::plan(state, tenant, &nni, &params).await?).into_response());
-    }
-    let initial = crate::gcp::initial(format!(
-        "Ordered Partner Interconnect for pairing key {} ({} on {})",
-        params.pairing_key, params.bandwidth, nni.csp_ref
-    ));
-    let row = store::create_gcp_partner_interconnect(
-        &state.db,
-        tenant.id,
-        &nni,
-        &params,
-        &initial,
-        Mode::Commit,
-    )
-    .await?;
-    tracing::info!(connector = %row.id, kind = %order.kind, tenant = %tenant.name, location = %nni.location_code, "connector ordered");
-    Ok(accepted(Connector::from_row(&row, &nni)?))
-}
-
-async fn create_ticket(
-    state: &AppState,
-    tenant: &Tenant,
-    dry_run: bool,
-    order: &TicketCspOrder,
-) -> Result<Response, Problem> {
-    let (nni, params) = crate::ticket::check(state, order).await?;
-    if dry_run {
-        return Ok(Json(crate::ticket::plan(state, tenant, &nni, &params).await?).into_response());
-    }
-    let initial = crate::ticket::initial(
-        &params,
-        format!(
-            "Ordered {} from {} at {}",
-            params.bandwidth, params.provider_name, nni.location_code
-        ),
-    );
-    let row = store::create_ticket_csp(&state.db, tenant.id, &nni, &params, &initial, Mode::Commit)
-        .await?;
-    tracing::info!(connector = %row.id, kind = %order.kind, tenant = %tenant.name, provider = %params.provider, location = %nni.location_code, "connector ordered");
-    Ok(accepted(Connector::from_row(&row, &nni)?))
-}
-
-async fn create_hosted_connection(
-    state: &AppState,
-    tenant: &Tenant,
-    dry_run: bool,
-    order: &AwsHostedConnectionOrder,
-) -> Result<Response, Problem> {
-    let (nni, params) = crate::hosted_connection::check(state, order).await?;
-    let initial = crate::hosted_connection::initial(format!(
-        "Ordered a {} hosted connection at {} for AWS account {}",
-        params.bandwidth, nni.location_code, params.aws_account_id
-    ));
-    let mode = if dry_run { Mode::DryRun } else { Mode::Commit };
-    let row =
-        store::create_aws_hosted_connection(&state.db, tenant.id, &nni, &params, &initial, mode)
-            .await?;
-    if dry_run {
-        let res = Resources::from_json(&row.resources)?;
-        return Ok(Json(Plan {
-            dry_run: true,
-            kind: "aws-hosted-connection".into(),
-            location: nni.location_code.clone(),
-            peering: None,
-            azure: None,
-            // Nothing goes to the PE before the customer reports their VIF.
-            router_changes: Vec::new(),
-            csp_calls: vec![CspCall {
-                service: "directconnect".into(),
-                operation: "AllocateHostedConnection".into(),
-                request: serde_json::json!({
-                    "connectionId": nni.csp_ref,
-                    "ownerAccount": params.aws_account_id,
-                    "bandwidth": params.bandwidth,
-                    "connectionName": res.csp_object_name,
-                    "vlan": res.vlan,
-                }),
-            }],
-            steps: vec![
-                format!(
-                    "Allocate a {} hosted connection on {} with VLAN {} for AWS account {}",
-                    params.bandwidth, nni.csp_ref, res.vlan, params.aws_account_id
-                ),
-                "Wait for you to accept it in the AWS console".into(),
-                format!(
-                    "You create a private VIF on it (VLAN {}) and report it with PUT /v1/connectors/{{id}}/vif",
-                    res.vlan
-                ),
-                format!(
-                    "Configure {} on {} with your VIF's addresses and key; wait for BGP",
-                    res.port_name, res.pe_name
-                ),
-            ],
-        })
-        .into_response());
-    }
-    tracing::info!(connector = %row.id, kind = %order.kind, tenant = %tenant.name, location = %nni.location_code, "connector ordered");
-    Ok(accepted(Connector::from_row(&row, &nni)?))
+    crate::kinds::order(&state, &tenant, q.dry_run, kind, value).await
 }
 
 /// Report the VIF created on a hosted connection.
@@ -367,18 +117,19 @@ async fn report_vif(
     let report: HostedVifReport = crate::body::from_value(value)?;
     for _ in 0..20 {
         let row = writable(&state, &tenant, id).await?;
-        if row.kind != "aws-hosted-connection" {
+        if row.connector_kind()? != ConnectorKind::AwsHostedConnection {
             return Err(Problem::new(
                 StatusCode::CONFLICT,
                 "wrong_kind",
                 "Not a hosted connection",
                 format!(
-                    "connector {id} is {}; only aws-hosted-connection connectors take a VIF report",
-                    row.kind
+                    "connector {id} is {}; only {} connectors take a VIF report",
+                    row.kind,
+                    ConnectorKind::AwsHostedConnection
                 ),
             ));
         }
-        let t = crate::hosted_connection::vif_transition(&state, &row, &report)?;
+        let t = crate::kinds::aws_hosted_connection::vif_transition(&state, &row, &report)?;
         if store::commit_transition(&state.db, id, &t).await? {
             tracing::info!(connector = %id, "customer reported the VIF");
             let row = store::get_for_tenant(&state.db, tenant.id, id).await?;
@@ -405,119 +156,20 @@ struct CreateQuery {
     dry_run: bool,
 }
 
-/// Shown instead of the BGP key in plans: the key is generated at order time.
-const REDACTED: &str = "********";
-
-async fn plan(
-    state: &AppState,
-    tenant: &Tenant,
-    nni: &nni::Model,
-    params: &AwsHostedVifParams,
-) -> Result<Plan, Problem> {
-    let start = vif::start();
-    let initial = Initial {
-        state: vif::state_name(&start.state).into(),
-        machine_state: serde_json::to_string(&start.state).expect("state serializes"),
-        waiting_on: vif::waiting_on(&start.state).as_str().into(),
-        first_action: None,
-        note: String::new(),
-    };
-    let row = store::create_aws_hosted_vif(
-        &state.db,
-        tenant.id,
-        nni,
-        params,
-        "",
-        &initial,
-        Mode::DryRun,
-    )
-    .await?;
-    let res = Resources::from_json(&row.resources)?;
-    let pe = inventory::pe(&state.db, res.pe_id).await?;
-    let tenant_row = inventory::tenant(&state.db, tenant.id).await?;
-    let intent = onramp_workers::intent::attachment(
-        &row,
-        &res,
-        params,
-        &onramp_workers::intent::tenant_vrf(&tenant_row),
-        REDACTED,
-    );
-    let platform = Platform::load(&state.templates_root, &pe.platform).map_err(|e| {
-        tracing::error!(pe = %pe.name, error = %e, "platform unusable");
-        Problem::internal()
-    })?;
-    let rendered = platform.render(Operation::Create, &intent).map_err(|e| {
-        Problem::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "render_failed",
-            "Router configuration cannot be rendered",
-            format!("PE {} ({}): {e}", pe.name, pe.platform),
-        )
-    })?;
-    let req = onramp_workers::intent::vif_request(nni, &res, params, REDACTED);
-    Ok(Plan {
-        dry_run: true,
-        kind: "aws-hosted-vif".into(),
-        location: nni.location_code.clone(),
-        router_changes: vec![RouterChange {
-            pe: pe.name.clone(),
-            platform: pe.platform.clone(),
-            operation: "create".into(),
-            leg: None,
-            config_xml: rendered.config_xml,
-        }],
-        csp_calls: vec![CspCall {
-            service: "directconnect".into(),
-            operation: "AllocatePrivateVirtualInterface".into(),
-            request: serde_json::json!({
-                "connectionId": req.connection_id,
-                "ownerAccount": req.owner_account,
-                "newPrivateVirtualInterfaceAllocation": {
-                    "virtualInterfaceName": req.name,
-                    "vlan": req.vlan,
-                    "asn": req.asn,
-                    "authKey": req.auth_key,
-                    "amazonAddress": req.amazon_address,
-                    "customerAddress": req.customer_address,
-                    "addressFamily": "ipv4",
-                }
-            }),
-        }],
-        steps: vec![
-            format!(
-                "Configure {} on {}: VLAN {} sub-interface, {} and a BGP session to AWS",
-                res.port_name, pe.name, res.vlan, res.pe_address
-            ),
-            format!(
-                "Allocate the hosted VIF on {} for AWS account {}",
-                nni.csp_ref, params.aws_account_id
-            ),
-            "Wait for the customer to accept the VIF in the AWS console".into(),
-            "Wait for the VIF to become available with BGP up; the connector turns active".into(),
-        ],
-        peering: Some(Peering::from_resources(res)),
-        azure: None,
-    })
-}
-
 /// The order's kind and its body, not yet read as that kind's shape.
-fn parse_order(headers: &HeaderMap, body: &[u8]) -> Result<(String, Value), Problem> {
+fn parse_order(headers: &HeaderMap, body: &[u8]) -> Result<(ConnectorKind, Value), Problem> {
     let value = crate::body::json_object(headers, body)?;
     // The kind decides which fields are valid, so it is checked first and on
     // its own, with the kinds that exist.
     let kind = match value.get("kind") {
         None => return Err(Problem::field("kind", "required", "kind is required")),
-        Some(Value::String(k)) if KINDS.contains(&k.as_str()) => k.clone(),
-        Some(Value::String(k)) => {
-            return Err(Problem::field(
+        Some(Value::String(k)) => k.parse::<ConnectorKind>().map_err(|e| {
+            Problem::field(
                 "kind",
                 "unknown_kind",
-                format!(
-                    "unknown connector kind `{k}`; supported: {}",
-                    KINDS.join(", ")
-                ),
-            ));
-        }
+                format!("{e}; supported: {}", ConnectorKind::list()),
+            )
+        })?,
         Some(_) => {
             return Err(Problem::field(
                 "kind",
@@ -527,126 +179,6 @@ fn parse_order(headers: &HeaderMap, body: &[u8]) -> Result<(String, Value), Prob
         }
     };
     Ok((kind, value))
-}
-
-async fn validate_aws_hosted_vif(
-    state: &AppState,
-    o: &AwsHostedVifOrder,
-) -> Result<(nni::Model, AwsHostedVifParams), Problem> {
-    let mut errors = Vec::new();
-    let mut err = |field: &str, code: &str, detail: String| {
-        errors.push(FieldError {
-            field: field.into(),
-            code: code.into(),
-            detail,
-        })
-    };
-    if o.aws_account_id.len() != 12 || !o.aws_account_id.bytes().all(|b| b.is_ascii_digit()) {
-        err(
-            "aws_account_id",
-            "invalid_format",
-            format!("`{}` is not a 12-digit AWS account id", o.aws_account_id),
-        );
-    }
-    let nni = inventory::nni_at(&state.db, "aws", &o.location).await?;
-    if nni.is_none() {
-        let known: Vec<String> = inventory::nnis(&state.db, "aws")
-            .await?
-            .into_iter()
-            .map(|n| n.location_code)
-            .collect();
-        err(
-            "location",
-            "unknown_location",
-            format!(
-                "onramp has no Direct Connect interconnect at `{}`; available: {}",
-                o.location,
-                known.join(", ")
-            ),
-        );
-    }
-    match AWS_BANDWIDTHS.iter().find(|(b, _)| *b == o.bandwidth) {
-        None => err(
-            "bandwidth",
-            "unsupported_bandwidth",
-            format!(
-                "`{}` is not a hosted bandwidth; use one of {}",
-                o.bandwidth,
-                AWS_BANDWIDTHS
-                    .iter()
-                    .map(|b| b.0)
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        ),
-        Some((_, mbps)) => {
-            if let Some(n) = &nni
-                && *mbps > n.capacity_mbps
-            {
-                err(
-                    "bandwidth",
-                    "exceeds_capacity",
-                    format!(
-                        "{} exceeds the {} Mbps interconnect at {}",
-                        o.bandwidth, n.capacity_mbps, n.location_code
-                    ),
-                );
-            }
-        }
-    }
-    if let Some(asn) = o.customer_asn {
-        if !(1..=4_294_967_294).contains(&asn) || asn == AS_TRANS {
-            err(
-                "customer_asn",
-                "out_of_range",
-                format!("ASN {asn} is not usable; use 1-4294967294 (not 23456)"),
-            );
-        } else if let Some(n) = &nni
-            && asn == n.csp_asn
-        {
-            err(
-                "customer_asn",
-                "same_as_peer",
-                format!(
-                    "ASN {asn} is Amazon's side of this interconnect; the two sides need different ASNs"
-                ),
-            );
-        }
-    }
-    if let Some(vlan) = o.vlan {
-        if !(1..=4094).contains(&vlan) {
-            err(
-                "vlan",
-                "out_of_range",
-                format!("VLAN {vlan} is outside 1-4094"),
-            );
-        } else if let Some(n) = &nni {
-            let port = inventory::port(&state.db, n.port_id).await?;
-            if vlan < i64::from(port.vlan_min) || vlan > i64::from(port.vlan_max) {
-                err(
-                    "vlan",
-                    "out_of_range",
-                    format!(
-                        "VLAN {vlan} is outside the range {}-{} onramp uses at {}",
-                        port.vlan_min, port.vlan_max, n.location_code
-                    ),
-                );
-            }
-        }
-    }
-    if !errors.is_empty() {
-        return Err(Problem::invalid(errors));
-    }
-    let nni = nni.expect("checked above");
-    Ok((
-        nni,
-        AwsHostedVifParams {
-            aws_account_id: o.aws_account_id.clone(),
-            bandwidth: o.bandwidth.clone(),
-            customer_asn: o.customer_asn.map(|a| a as u32),
-            requested_vlan: o.vlan.map(|v| v as u16),
-        },
-    ))
 }
 
 /// A connector the caller may change: its own tenant's. An ops or admin
@@ -729,17 +261,13 @@ impl ConnectorListQuery {
             }
         }
         if let Some(k) = &self.kind {
-            if KINDS.contains(&k.as_str()) {
-                f.kind = Some(k.clone());
-            } else {
-                errors.push(FieldError {
+            match k.parse::<ConnectorKind>() {
+                Ok(kind) => f.kind = Some(kind.as_str().to_string()),
+                Err(e) => errors.push(FieldError {
                     field: "kind".into(),
                     code: "unknown_kind".into(),
-                    detail: format!(
-                        "unknown connector kind `{k}`; supported: {}",
-                        KINDS.join(", ")
-                    ),
-                });
+                    detail: format!("{e}; supported: {}", ConnectorKind::list()),
+                }),
             }
         }
         if let Some(w) = &self.waiting_on {
@@ -896,7 +424,7 @@ async fn delete_connector(
     // makes us lose that race cleanly, and we re-read and try again.
     for _ in 0..20 {
         let row = writable(&state, &tenant, id).await?;
-        let Some(t) = delete_transition(&row)? else {
+        let Some(t) = crate::kinds::delete_transition(&row)? else {
             return Ok((
                 StatusCode::ACCEPTED,
                 Json(view(&state, &[row]).await?.remove(0)),
@@ -920,96 +448,6 @@ async fn delete_connector(
     .with_hint("retry the DELETE"))
 }
 
-/// The transition a delete request makes, or None when the connector is
-/// already finished or being torn down.
-fn delete_transition(row: &connector::Model) -> Result<Option<Transition>, Problem> {
-    let corrupt = |e: serde_json::Error| {
-        onramp_store::Error::Corrupt(format!("machine state of {}: {e}", row.id))
-    };
-    let (state, machine_state, waiting_on, note, next_action, changed) = match row.kind.as_str() {
-        "azure-expressroute" => {
-            let current: er::State = serde_json::from_str(&row.machine_state).map_err(corrupt)?;
-            let out = er::handle(&current, &er::Event::DeleteRequested);
-            (
-                er::state_name(&out.state),
-                serde_json::to_string(&out.state).expect("state serializes"),
-                er::waiting_on(&out.state).as_str(),
-                out.note,
-                out.actions.first().map(|a| a.as_str().to_string()),
-                out.changed,
-            )
-        }
-        "gcp-partner-interconnect" => {
-            let current: gpi::State = serde_json::from_str(&row.machine_state).map_err(corrupt)?;
-            let out = gpi::handle(&current, &gpi::Event::DeleteRequested);
-            (
-                gpi::state_name(&out.state),
-                serde_json::to_string(&out.state).expect("state serializes"),
-                gpi::waiting_on(&out.state).as_str(),
-                out.note,
-                out.actions.first().map(|a| a.as_str().to_string()),
-                out.changed,
-            )
-        }
-        "aws-hosted-connection" => {
-            let current: hc::State = serde_json::from_str(&row.machine_state).map_err(corrupt)?;
-            let out = hc::handle(&current, &hc::Event::DeleteRequested);
-            (
-                hc::state_name(&out.state),
-                serde_json::to_string(&out.state).expect("state serializes"),
-                hc::waiting_on(&out.state).as_str(),
-                out.note,
-                out.actions.first().map(|a| a.as_str().to_string()),
-                out.changed,
-            )
-        }
-        "ticket-csp" => {
-            let current: tc::State = serde_json::from_str(&row.machine_state).map_err(corrupt)?;
-            let out = tc::handle(&current, &tc::Event::DeleteRequested);
-            (
-                tc::state_name(&out.state),
-                serde_json::to_string(&out.state).expect("state serializes"),
-                tc::waiting_on(&out.state).as_str(),
-                out.note,
-                out.actions.first().map(|a| a.as_str().to_string()),
-                out.changed,
-            )
-        }
-        _ => {
-            let current: vif::State = serde_json::from_str(&row.machine_state).map_err(corrupt)?;
-            let out = vif::handle(&current, &VifEvent::DeleteRequested);
-            (
-                vif::state_name(&out.state),
-                serde_json::to_string(&out.state).expect("state serializes"),
-                vif::waiting_on(&out.state).as_str(),
-                out.note,
-                out.actions.first().map(|a| a.as_str().to_string()),
-                out.changed,
-            )
-        }
-    };
-    if !changed {
-        return Ok(None);
-    }
-    Ok(Some(Transition {
-        expected_step: row.step,
-        state: state.into(),
-        machine_state,
-        waiting_on: waiting_on.into(),
-        event: "delete_requested".into(),
-        from_state: Some(row.state.clone()),
-        message: note,
-        actor: "customer".into(),
-        next_action,
-        csp_ref: None,
-        last_error: None,
-        release_resources: false,
-        resources: None,
-        params: None,
-        lease_holder: None,
-    }))
-}
-
 /// Locations where connectors can be ordered.
 #[utoipa::path(get, path = "/v1/locations", tag = "connectors",
     security(("api_key" = [])),
@@ -1022,11 +460,8 @@ async fn list_locations(
     _tenant: Tenant,
 ) -> Result<Json<LocationList>, Problem> {
     let mut items = Vec::new();
-    for (csp, kinds) in [
-        ("aws", &["aws-hosted-vif", "aws-hosted-connection"][..]),
-        ("azure", &["azure-expressroute"][..]),
-        ("gcp", &["gcp-partner-interconnect"][..]),
-    ] {
+    for csp in crate::kinds::csps() {
+        let kinds = crate::kinds::offered_by(csp);
         items.extend(
             inventory::nnis(&state.db, csp)
                 .await?
@@ -1036,10 +471,11 @@ async fn list_locations(
                     name: n.name,
                     region: n.region,
                     csp: n.csp,
-                    kinds: kinds.iter().map(|k| k.to_string()).collect(),
+                    kinds: kinds.clone(),
                 }),
         );
     }
+    let kinds = crate::kinds::offered_by_providers();
     for p in onramp_store::ticket_providers::list(&state.db).await? {
         items.extend(
             inventory::nnis(&state.db, &p.key)
@@ -1050,7 +486,7 @@ async fn list_locations(
                     name: n.name,
                     region: n.region,
                     csp: n.csp,
-                    kinds: vec!["ticket-csp".to_string()],
+                    kinds: kinds.clone(),
                 }),
         );
     }

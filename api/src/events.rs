@@ -44,7 +44,6 @@ use uuid::Uuid;
 
 use crate::AppState;
 use crate::auth::Tenant;
-use crate::connectors::KINDS;
 use crate::problem::{FieldError, Problem};
 
 /// The SSE `event:` name of every frame that carries a state change.
@@ -216,20 +215,17 @@ fn parse_query(pairs: Vec<(String, String)>) -> Result<EventsQuery, Problem> {
                     detail: format!("connector must be a connector id (a UUID), not `{value}`"),
                 }),
             },
-            _ => {
-                if KINDS.contains(&value) {
-                    q.kind = Some(value.to_string());
-                } else {
-                    errors.push(FieldError {
-                        field: "kind".into(),
-                        code: "unknown_kind".into(),
-                        detail: format!(
-                            "unknown connector kind `{value}`; supported: {}",
-                            KINDS.join(", ")
-                        ),
-                    });
-                }
-            }
+            _ => match value.parse::<onramp_state_machines::ConnectorKind>() {
+                Ok(kind) => q.kind = Some(kind.as_str().to_string()),
+                Err(e) => errors.push(FieldError {
+                    field: "kind".into(),
+                    code: "unknown_kind".into(),
+                    detail: format!(
+                        "{e}; supported: {}",
+                        onramp_state_machines::ConnectorKind::list()
+                    ),
+                }),
+            },
         }
     }
     if errors.is_empty() {

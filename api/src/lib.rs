@@ -12,23 +12,20 @@
 
 mod admin;
 pub mod auth;
-mod azure;
 pub mod bgp_key;
 mod body;
 mod connectors;
 mod etag;
 mod events;
-mod gcp;
 mod health;
-mod hosted_connection;
 mod idempotency;
 mod keys;
+mod kinds;
 mod links;
 mod openapi;
 mod page;
 pub mod problem;
 mod tasks;
-mod ticket;
 mod views;
 mod webhooks;
 

@@ -15,6 +15,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
+use onramp_kinds as intent;
 use onramp_pe_netconf::{ApplyOptions, PeTarget};
 use onramp_router_templates::{Operation, Platform, VrfIntent};
 use onramp_router_validate::PeFacts;
@@ -22,7 +23,6 @@ use onramp_state_machines::link::{self as machine, LinkState, Member, MemberStat
 use onramp_store::connectors::Mode;
 use onramp_store::links::{self as store, LinkView, Refusal};
 use onramp_store::{connectors, inventory};
-use onramp_workers::intent;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};

@@ -612,9 +612,15 @@ async fn complete_task(
     if !errors.is_empty() {
         return Err(Problem::invalid(errors));
     }
-    let t = store::complete(&state.db, id, &who.actor, &submitted)
-        .await
-        .map_err(|e| task_problem(e, "values."))?;
+    let t = store::complete(
+        &state.db,
+        id,
+        &who.actor,
+        &submitted,
+        &onramp_kinds::ticket_csp::task_transition,
+    )
+    .await
+    .map_err(|e| task_problem(e, "values."))?;
     tracing::info!(task = %id, connector = %t.connector_id, by = %who.actor, "ops task completed");
     Ok(Json(Task::from_row(t, Utc::now())))
 }
@@ -646,7 +652,14 @@ async fn reject_task(
 ) -> Result<Json<Task>, Problem> {
     let id = parse_id(&id, "task")?;
     let body: RejectTask = crate::body::from_value(crate::body::json_object(&headers, &body)?)?;
-    let t = store::reject(&state.db, id, &who.actor, &body.reason).await?;
+    let t = store::reject(
+        &state.db,
+        id,
+        &who.actor,
+        &body.reason,
+        &onramp_kinds::ticket_csp::task_transition,
+    )
+    .await?;
     tracing::info!(task = %id, connector = %t.connector_id, by = %who.actor, "ops task rejected");
     Ok(Json(Task::from_row(t, Utc::now())))
 }

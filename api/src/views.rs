@@ -1,14 +1,9 @@
 //! What the API returns: connectors, their timelines, orderable locations.
 
 use chrono::{DateTime, Utc};
-use onramp_state_machines::{
-    aws_hosted_connection as hc, aws_hosted_vif as vif, azure_expressroute as er,
-    gcp_partner_interconnect as gpi, ticket_csp as tc,
-};
 use onramp_store::entity::{connector, connector_event, nni};
 use onramp_store::model::{
-    AsnSource, AwsHostedConnectionParams, AwsHostedVifParams, AzureExpressRouteParams, AzureLeg,
-    AzureResources, GcpPartnerInterconnectParams, Resources, TicketCspParams,
+    AsnSource, AzureExpressRouteParams, AzureLeg, AzureResources, Resources,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -324,7 +319,7 @@ fn asn_source(s: AsnSource) -> &'static str {
 }
 
 /// Speeds as AWS and the portal write them: 50Mbps, 1Gbps, 10Gbps.
-fn bandwidth_label(mbps: u32) -> String {
+pub(crate) fn bandwidth_label(mbps: u32) -> String {
     if mbps >= 1000 && mbps.is_multiple_of(1000) {
         format!("{}Gbps", mbps / 1000)
     } else {
@@ -433,9 +428,6 @@ impl Connector {
         c: &connector::Model,
         location: &nni::Model,
     ) -> Result<Self, onramp_store::Error> {
-        let corrupt = |e: serde_json::Error| {
-            onramp_store::Error::Corrupt(format!("machine state of {}: {e}", c.id))
-        };
         let links = Links {
             self_: format!("/v1/connectors/{}", c.id),
             events: format!("/v1/connectors/{}/events", c.id),
@@ -462,88 +454,7 @@ impl Connector {
             updated_at: c.updated_at,
             links,
         };
-        match c.kind.as_str() {
-            "azure-expressroute" => {
-                let params = AzureExpressRouteParams::from_json(&c.params)?;
-                let res = AzureResources::from_json(&c.resources)?;
-                let state: er::State = serde_json::from_str(&c.machine_state).map_err(corrupt)?;
-                view.next_step = er::next_step(&state).to_string();
-                view.failure_reason = er::failure_reason(&state).map(str::to_string);
-                view.bandwidth = bandwidth_label(params.circuit.bandwidth_mbps);
-                let degraded = er::degraded_leg(&state).map(|l| l.as_str().to_string());
-                view.azure = Some(AzureDetails::from_parts(&params, &res, degraded));
-            }
-            "gcp-partner-interconnect" => {
-                let params = GcpPartnerInterconnectParams::from_json(&c.params)?;
-                let res = Resources::from_json(&c.resources)?;
-                let state: gpi::State = serde_json::from_str(&c.machine_state).map_err(corrupt)?;
-                view.next_step = gpi::next_step(&state).to_string();
-                view.failure_reason = gpi::failure_reason(&state).map(str::to_string);
-                view.bandwidth = params.bandwidth.clone();
-                view.gcp = Some(GcpDetails {
-                    pairing_key: params.pairing_key,
-                    region: params.region,
-                    edge_availability_domain: params.edge_availability_domain,
-                    interconnect: location.csp_ref.clone(),
-                    attachment: c.csp_ref.clone(),
-                });
-                if res.has_peering() {
-                    view.peering = Some(Peering::from_resources(res));
-                }
-            }
-            "aws-hosted-connection" => {
-                let params = AwsHostedConnectionParams::from_json(&c.params)?;
-                let res = Resources::from_json(&c.resources)?;
-                let state: hc::State = serde_json::from_str(&c.machine_state).map_err(corrupt)?;
-                view.next_step = hc::next_step(&state).to_string();
-                view.failure_reason = hc::failure_reason(&state).map(str::to_string);
-                view.bandwidth = params.bandwidth.clone();
-                view.aws_account_id = Some(params.aws_account_id.clone());
-                view.hosted_connection = Some(HostedConnectionDetails {
-                    connection_id: c.csp_ref.clone(),
-                    vlan: res.vlan,
-                    vif_id: params.vif.as_ref().and_then(|v| v.vif_id.clone()),
-                });
-                if res.has_peering() {
-                    view.peering = Some(Peering::from_resources(res));
-                }
-            }
-            "ticket-csp" => {
-                let params = TicketCspParams::from_json(&c.params)?;
-                let res = Resources::from_json(&c.resources)?;
-                let state: tc::State = serde_json::from_str(&c.machine_state).map_err(corrupt)?;
-                view.next_step = tc::next_step(&state).to_string();
-                view.failure_reason = tc::failure_reason(&state).map(str::to_string);
-                view.bandwidth = params.bandwidth.clone();
-                let waiting_on_step = tc::open_step(&state).map(|(step, _)| WaitingStep {
-                    number: step + 1,
-                    title: params
-                        .runbook
-                        .steps
-                        .get(step)
-                        .map(|s| s.title.clone())
-                        .unwrap_or_default(),
-                });
-                view.ticket = Some(TicketDetails {
-                    provider: params.provider,
-                    provider_name: params.provider_name,
-                    manual_steps: params.runbook.steps.len(),
-                    waiting_on_step,
-                });
-                view.peering = Some(Peering::from_resources(res));
-            }
-            _ => {
-                let params = AwsHostedVifParams::from_json(&c.params)?;
-                let res = Resources::from_json(&c.resources)?;
-                let state: vif::State = serde_json::from_str(&c.machine_state).map_err(corrupt)?;
-                view.next_step = vif::next_step(&state).to_string();
-                view.failure_reason = vif::failure_reason(&state).map(str::to_string);
-                view.bandwidth = params.bandwidth;
-                view.aws_account_id = Some(params.aws_account_id);
-                view.vif_id = c.csp_ref.clone();
-                view.peering = Some(Peering::from_resources(res));
-            }
-        }
+        crate::kinds::describe(c, location, &mut view)?;
         Ok(view)
     }
 }

@@ -40,6 +40,7 @@ use crate::machine::{
 };
 
 mod docs;
+
 #[cfg(test)]
 mod tests;
 
@@ -869,3 +870,15 @@ pub fn connection_id(state: &State) -> Option<&str> {
         _ => None,
     }
 }
+
+crate::kind::machine!(
+    AwsHostedConnection,
+    AwsHostedConnection,
+    release = ReleaseResources,
+    router = router_event
+);
+crate::kind::single_attachment_router!(
+    push = PushPeConfig,
+    remove = RemovePeConfig,
+    removed = PeConfigRemoved
+);

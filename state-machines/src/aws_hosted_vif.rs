@@ -31,6 +31,7 @@ use crate::machine::{
 };
 
 mod docs;
+
 #[cfg(test)]
 mod tests;
 
@@ -696,3 +697,15 @@ pub fn vif_id(state: &State) -> Option<&str> {
         _ => None,
     }
 }
+
+crate::kind::machine!(
+    AwsHostedVif,
+    AwsHostedVif,
+    release = ReleaseResources,
+    router = router_event
+);
+crate::kind::single_attachment_router!(
+    push = PushPeConfig,
+    remove = RemovePeConfig,
+    removed = PeConfigRemoved
+);

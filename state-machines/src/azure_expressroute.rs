@@ -38,6 +38,7 @@ use crate::machine::{
 };
 
 mod docs;
+
 #[cfg(test)]
 mod tests;
 
@@ -951,5 +952,33 @@ pub fn peering_problem(state: &State) -> Option<&str> {
     match state {
         State::WaitingCustomerPeering { problem } => problem.as_deref(),
         _ => None,
+    }
+}
+
+crate::kind::machine!(
+    AzureExpressroute,
+    AzureExpressroute,
+    release = ReleaseResources,
+    router = router_event
+);
+
+/// ExpressRoute has two legs, each with its own push and removal.
+fn router_event(action: Action, outcome: &crate::kind::RouterOutcome) -> Option<Event> {
+    use crate::kind::RouterOutcome;
+    let (leg, push) = match action {
+        Action::PushPrimaryPe => (Leg::Primary, true),
+        Action::PushSecondaryPe => (Leg::Secondary, true),
+        Action::RemovePrimaryPe => (Leg::Primary, false),
+        Action::RemoveSecondaryPe => (Leg::Secondary, false),
+        _ => return None,
+    };
+    match (push, outcome) {
+        (true, RouterOutcome::Done) => Some(Event::PeConfigured { leg }),
+        (true, RouterOutcome::Refused(reason)) => Some(Event::PeFailed {
+            leg,
+            reason: reason.clone(),
+        }),
+        (false, RouterOutcome::Done) => Some(Event::PeConfigRemoved { leg }),
+        (false, RouterOutcome::Refused(_)) => None,
     }
 }

@@ -36,6 +36,7 @@ use crate::machine::{
 };
 
 mod docs;
+
 #[cfg(test)]
 mod tests;
 
@@ -684,3 +685,15 @@ pub fn failure_reason(state: &State) -> Option<&str> {
         _ => None,
     }
 }
+
+crate::kind::machine!(
+    GcpPartnerInterconnect,
+    GcpPartnerInterconnect,
+    release = ReleaseResources,
+    router = router_event
+);
+crate::kind::single_attachment_router!(
+    push = PushPeConfig,
+    remove = RemovePeConfig,
+    removed = PeConfigRemoved
+);

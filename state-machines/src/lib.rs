@@ -9,6 +9,8 @@ pub mod aws_hosted_connection;
 pub mod aws_hosted_vif;
 pub mod azure_expressroute;
 pub mod gcp_partner_interconnect;
+#[macro_use]
+pub mod kind;
 pub mod link;
 pub mod ticket_csp;
 pub mod ticket_runbook;
@@ -21,6 +23,7 @@ mod testing;
 use serde::{Deserialize, Serialize};
 
 pub use docs::TransitionRow;
+pub use kind::{ConnectorKind, Machine, RouterOutcome, UnknownKind};
 pub use machine::{Outcome, Terminal};
 
 /// Who has to act before a connector can move on.

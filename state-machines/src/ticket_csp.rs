@@ -39,6 +39,7 @@ use crate::machine::{
 };
 
 mod docs;
+
 #[cfg(test)]
 mod tests;
 
@@ -501,5 +502,29 @@ pub fn failure_reason(state: &State) -> Option<&str> {
         State::Failed { reason } | State::Rejected { reason } => Some(reason),
         State::RemovingPe { then } | State::ReleasingResources { then } => then.reason(),
         _ => None,
+    }
+}
+
+crate::kind::machine!(
+    TicketCsp,
+    TicketCsp,
+    release = Release,
+    router = router_event,
+    parse_action = parse_action
+);
+crate::kind::single_attachment_router!(push = PushPe, remove = RemovePe, removed = PeRemoved);
+
+/// A job names only its action; `open_task` carries the step, so it is read
+/// against `state`: the standing open_task, if the state has one, otherwise
+/// one no state stands for, so the job is dropped as stale.
+fn parse_action(name: &str, state: &State) -> Option<Action> {
+    match name {
+        "open_task" => Some(match current_action(state) {
+            Some(a @ Action::OpenTask { .. }) => a,
+            _ => Action::OpenTask {
+                step_index: usize::MAX,
+            },
+        }),
+        other => serde_json::from_value(serde_json::Value::String(other.to_string())).ok(),
     }
 }

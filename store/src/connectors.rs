@@ -16,6 +16,7 @@ use crate::model::{
     AzureResources, GcpPartnerInterconnectParams, Resources, TicketCspParams,
 };
 use crate::{Error, Result, alloc, outbox};
+use onramp_state_machines::ConnectorKind;
 
 /// The state machine's starting point, computed by the caller (the store does
 /// not know the machines).
@@ -76,30 +77,16 @@ pub async fn create_aws_hosted_vif(
     initial: &Initial,
     mode: Mode,
 ) -> Result<connector::Model> {
-    let port = pe_port::Entity::find_by_id(nni.port_id)
-        .one(db)
-        .await?
-        .ok_or_else(|| Error::Corrupt(format!("nni {} has no port", nni.name)))?;
-    let pe = pe_router::Entity::find_by_id(port.pe_id)
-        .one(db)
-        .await?
-        .ok_or_else(|| Error::Corrupt(format!("port {} has no PE", port.name)))?;
-    let pool = linknet_pool::Entity::find_by_id(nni.linknet_pool_id)
-        .one(db)
-        .await?
-        .ok_or_else(|| Error::Corrupt(format!("nni {} has no link-net pool", nni.name)))?;
+    let (port, pe) = port_and_pe(db, nni.port_id).await?;
+    let pool = linknet_pool_of(db, nni).await?;
 
     retry_contention(|| async {
-        let tx = crate::db::begin_write(db).await?;
-        let id = Uuid::new_v4();
-        // The connector row goes first: allocations reference it.
-        insert_connector(
-            &tx,
-            id,
+        let (tx, id) = begin_order(
+            db,
+            ConnectorKind::AwsHostedVif,
             tenant_id,
-            "aws-hosted-vif",
-            nni.id,
-            &serde_json::to_string(params).expect("params serialize"),
+            nni,
+            params,
             None,
             initial,
         )
@@ -123,13 +110,7 @@ pub async fn create_aws_hosted_vif(
             alloc::Owner::Connector(id),
         )
         .await?;
-        let (asn, asn_source) = match params.customer_asn {
-            Some(a) => (a, AsnSource::Customer),
-            None => (
-                alloc::asn(&tx, alloc::Owner::Connector(id)).await?,
-                AsnSource::Allocated,
-            ),
-        };
+        let (asn, asn_source) = asn_for(&tx, params.customer_asn, id).await?;
         // In the /31 the CSP takes the even address and our PE the odd one,
         // as in the operator's existing InterCloud deployments.
         let csp_ip = net;
@@ -170,15 +151,12 @@ pub async fn create_gcp_partner_interconnect(
 ) -> Result<connector::Model> {
     let (port, pe) = port_and_pe(db, nni.port_id).await?;
     retry_contention(|| async {
-        let tx = crate::db::begin_write(db).await?;
-        let id = Uuid::new_v4();
-        insert_connector(
-            &tx,
-            id,
+        let (tx, id) = begin_order(
+            db,
+            ConnectorKind::GcpPartnerInterconnect,
             tenant_id,
-            "gcp-partner-interconnect",
-            nni.id,
-            &serde_json::to_string(params).expect("params serialize"),
+            nni,
+            params,
             None,
             initial,
         )
@@ -198,10 +176,7 @@ pub async fn create_gcp_partner_interconnect(
             owner,
         )
         .await?;
-        let (asn, asn_source) = match params.peer_asn {
-            Some(a) => (a, AsnSource::Customer),
-            None => (alloc::asn(&tx, owner).await?, AsnSource::Allocated),
-        };
+        let (asn, asn_source) = asn_for(&tx, params.peer_asn, id).await?;
         // Partner Interconnect sessions run without MD5 unless the customer
         // sets one on their Cloud Router: no key.
         let resources =
@@ -223,15 +198,12 @@ pub async fn create_aws_hosted_connection(
 ) -> Result<connector::Model> {
     let (port, pe) = port_and_pe(db, nni.port_id).await?;
     retry_contention(|| async {
-        let tx = crate::db::begin_write(db).await?;
-        let id = Uuid::new_v4();
-        insert_connector(
-            &tx,
-            id,
+        let (tx, id) = begin_order(
+            db,
+            ConnectorKind::AwsHostedConnection,
             tenant_id,
-            "aws-hosted-connection",
-            nni.id,
-            &serde_json::to_string(params).expect("params serialize"),
+            nni,
+            params,
             None,
             initial,
         )
@@ -292,26 +264,12 @@ pub async fn create_azure_expressroute(
             ),
         });
     }
-    let pool = linknet_pool::Entity::find_by_id(nni.linknet_pool_id)
-        .one(db)
-        .await?
-        .ok_or_else(|| Error::Corrupt(format!("nni {} has no link-net pool", nni.name)))?;
+    let pool = linknet_pool_of(db, nni).await?;
     let s_tag = params.circuit.s_tag;
 
     retry_contention(|| async {
-        let tx = crate::db::begin_write(db).await?;
-        let id = Uuid::new_v4();
-        insert_connector(
-            &tx,
-            id,
-            tenant_id,
-            "azure-expressroute",
-            nni.id,
-            &serde_json::to_string(params).expect("params serialize"),
-            Some(params.service_key.clone()),
-            initial,
-        )
-        .await?;
+        let (tx, id) =
+            begin_order(db, ConnectorKind::AzureExpressroute, tenant_id, nni, params, Some(params.service_key.clone()), initial).await?;
         let owner = alloc::Owner::Connector(id);
         let mut legs = Vec::with_capacity(2);
         for (port, pe) in [&primary, &secondary] {
@@ -344,10 +302,7 @@ pub async fn create_azure_expressroute(
                 csp_address: format!("{}/30", std::net::Ipv4Addr::from(base + 2)),
             });
         }
-        let (asn, asn_source) = match params.peer_asn {
-            Some(a) => (a, AsnSource::Customer),
-            None => (alloc::asn(&tx, owner).await?, AsnSource::Allocated),
-        };
+        let (asn, asn_source) = asn_for(&tx, params.peer_asn, id).await?;
         let secondary_leg = legs.pop().expect("two legs");
         let primary_leg = legs.pop().expect("two legs");
         let resources = AzureResources {
@@ -379,20 +334,14 @@ pub async fn create_ticket_csp(
     mode: Mode,
 ) -> Result<connector::Model> {
     let (port, pe) = port_and_pe(db, nni.port_id).await?;
-    let pool = linknet_pool::Entity::find_by_id(nni.linknet_pool_id)
-        .one(db)
-        .await?
-        .ok_or_else(|| Error::Corrupt(format!("nni {} has no link-net pool", nni.name)))?;
+    let pool = linknet_pool_of(db, nni).await?;
     retry_contention(|| async {
-        let tx = crate::db::begin_write(db).await?;
-        let id = Uuid::new_v4();
-        insert_connector(
-            &tx,
-            id,
+        let (tx, id) = begin_order(
+            db,
+            ConnectorKind::TicketCsp,
             tenant_id,
-            "ticket-csp",
-            nni.id,
-            &serde_json::to_string(params).expect("params serialize"),
+            nni,
+            params,
             None,
             initial,
         )
@@ -408,10 +357,7 @@ pub async fn create_ticket_csp(
         )
         .await?;
         let net = alloc::subnet(&tx, pool.id, &pool.name, &pool.cidr, 30, owner).await?;
-        let (asn, asn_source) = match params.customer_asn {
-            Some(a) => (a, AsnSource::Customer),
-            None => (alloc::asn(&tx, owner).await?, AsnSource::Allocated),
-        };
+        let (asn, asn_source) = asn_for(&tx, params.customer_asn, id).await?;
         let base = u32::from(net);
         let resources = Resources {
             pe_id: pe.id,
@@ -433,6 +379,13 @@ pub async fn create_ticket_csp(
     .await
 }
 
+async fn linknet_pool_of(db: &DatabaseConnection, nni: &nni::Model) -> Result<linknet_pool::Model> {
+    linknet_pool::Entity::find_by_id(nni.linknet_pool_id)
+        .one(db)
+        .await?
+        .ok_or_else(|| Error::Corrupt(format!("nni {} has no link-net pool", nni.name)))
+}
+
 async fn port_and_pe(
     db: &DatabaseConnection,
     port_id: Uuid,
@@ -448,27 +401,29 @@ async fn port_and_pe(
     Ok((port, pe))
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn insert_connector<C: ConnectionTrait>(
-    tx: &C,
-    id: Uuid,
+/// Opens the order transaction and inserts the connector row first:
+/// allocations reference it.
+async fn begin_order(
+    db: &DatabaseConnection,
+    kind: ConnectorKind,
     tenant_id: Uuid,
-    kind: &str,
-    nni_id: Uuid,
-    params_json: &str,
+    nni: &nni::Model,
+    params: &impl serde::Serialize,
     csp_ref: Option<String>,
     initial: &Initial,
-) -> Result<()> {
+) -> Result<(sea_orm::DatabaseTransaction, Uuid)> {
+    let tx = crate::db::begin_write(db).await?;
+    let id = Uuid::new_v4();
     let now = Utc::now();
     connector::ActiveModel {
         id: Set(id),
         tenant_id: Set(tenant_id),
-        kind: Set(kind.into()),
+        kind: Set(kind.as_str().into()),
         state: Set(initial.state.clone()),
         machine_state: Set(initial.machine_state.clone()),
         waiting_on: Set(initial.waiting_on.clone()),
-        nni_id: Set(nni_id),
-        params: Set(params_json.into()),
+        nni_id: Set(nni.id),
+        params: Set(serde_json::to_string(params).expect("params serialize")),
         resources: Set("{}".into()),
         csp_ref: Set(csp_ref),
         step: Set(0),
@@ -478,9 +433,25 @@ async fn insert_connector<C: ConnectionTrait>(
         created_at: Set(now),
         updated_at: Set(now),
     }
-    .insert(tx)
+    .insert(&tx)
     .await?;
-    Ok(())
+    Ok((tx, id))
+}
+
+/// The customer's ASN if they gave one, else one allocated to connector
+/// `id` from the private pool.
+async fn asn_for<C: ConnectionTrait>(
+    tx: &C,
+    requested: Option<u32>,
+    id: Uuid,
+) -> Result<(u32, AsnSource)> {
+    Ok(match requested {
+        Some(a) => (a, AsnSource::Customer),
+        None => (
+            alloc::asn(tx, alloc::Owner::Connector(id)).await?,
+            AsnSource::Allocated,
+        ),
+    })
 }
 
 /// Ends the order transaction: stores what was allocated; then a dry run

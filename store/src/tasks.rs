@@ -38,7 +38,6 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use onramp_state_machines::ticket_csp;
 use onramp_state_machines::ticket_runbook::{self, ManualStep};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
@@ -419,6 +418,7 @@ pub async fn complete(
     id: Uuid,
     actor: &str,
     submitted: &BTreeMap<String, String>,
+    decide: &'static Decide,
 ) -> TaskResult<ops_task::Model> {
     let (actor, submitted) = (actor.to_string(), submitted.clone());
     in_write(db, move |tx| {
@@ -448,8 +448,8 @@ pub async fn complete(
             params.values.extend(values.clone());
 
             let step_index = task.step_index as usize;
-            let event = ticket_csp::Event::TaskCompleted { step_index };
-            let mut t = machine_transition(&row, &event, actor)?;
+            let outcome = TaskOutcome::Completed { step_index };
+            let mut t = machine_transition(&row, outcome, actor, decide)?;
             t.params = Some(serde_json::to_string(&params).expect("params serialize"));
             t.resources = Some(serde_json::to_string(&res).expect("resources serialize"));
             let task = close(tx, &task, actor, COMPLETED, Some(&values), None).await?;
@@ -484,6 +484,7 @@ pub async fn reject(
     id: Uuid,
     actor: &str,
     reason: &str,
+    decide: &'static Decide,
 ) -> TaskResult<ops_task::Model> {
     let reason = check_text("reason", reason)?;
     let actor = actor.to_string();
@@ -495,11 +496,11 @@ pub async fn reject(
             let row = crate::connectors::get(tx, task.connector_id)
                 .await?
                 .ok_or_else(|| Error::Corrupt(format!("task {id} has no connector")))?;
-            let event = ticket_csp::Event::TaskRejected {
+            let outcome = TaskOutcome::Rejected {
                 step_index: task.step_index as usize,
-                reason: reason.clone(),
+                reason: &reason,
             };
-            let t = machine_transition(&row, &event, actor)?;
+            let t = machine_transition(&row, outcome, actor, decide)?;
             let task = close(tx, &task, actor, REJECTED, None, Some(&reason)).await?;
             audit(
                 tx,
@@ -794,17 +795,28 @@ async fn audit<C: ConnectionTrait>(
     Ok(())
 }
 
-/// The connector's transition for a task event, or a conflict when the
+/// What a person did with a task, for the connector's machine to answer.
+#[derive(Clone, Copy, Debug)]
+pub enum TaskOutcome<'a> {
+    Completed { step_index: usize },
+    Rejected { step_index: usize, reason: &'a str },
+}
+
+/// The connector's machine answering a task's outcome: the transition to
+/// commit, or None when it ignores it. The caller runs the machine; the
+/// store only persists its answer.
+pub type Decide =
+    dyn Fn(&connector::Model, TaskOutcome<'_>) -> crate::Result<Option<Transition>> + Send + Sync;
+
+/// The connector's transition for a task's outcome, or a conflict when the
 /// machine ignores it (the connector no longer waits on that step).
 fn machine_transition(
     row: &connector::Model,
-    event: &ticket_csp::Event,
+    outcome: TaskOutcome<'_>,
     actor: &str,
+    decide: &Decide,
 ) -> TaskResult<Transition> {
-    let state: ticket_csp::State = serde_json::from_str(&row.machine_state)
-        .map_err(|e| Error::Corrupt(format!("machine state of {}: {e}", row.id)))?;
-    let out = ticket_csp::handle(&state, event);
-    if !out.changed {
+    let Some(mut t) = decide(row, outcome)? else {
         return Err(conflict(
             "not_waiting",
             format!(
@@ -812,25 +824,15 @@ fn machine_transition(
                 row.id, row.state
             ),
         ));
-    }
-    Ok(Transition {
-        expected_step: row.step,
-        state: ticket_csp::state_name(&out.state).into(),
-        machine_state: serde_json::to_string(&out.state).expect("state serializes"),
-        waiting_on: ticket_csp::waiting_on(&out.state).as_str().into(),
-        event: event.name().into(),
-        from_state: Some(row.state.clone()),
-        message: out.note,
-        // The timeline is the customer's: it says ops did it; who exactly
-        // is in ops_audit.
-        actor: if actor == ONRAMP {
-            ONRAMP.into()
-        } else {
-            "ops".into()
-        },
-        next_action: out.actions.first().map(|a| a.as_str().to_string()),
-        ..Default::default()
-    })
+    };
+    // The timeline is the customer's: it says ops did it; who exactly is in
+    // ops_audit.
+    t.actor = if actor == ONRAMP {
+        ONRAMP.into()
+    } else {
+        "ops".into()
+    };
+    Ok(t)
 }
 
 /// Reshapes the connector's resources with what the provider assigned:

@@ -8,8 +8,6 @@
 //! URL is their tenant's (another tenant's is the same 404 page as one
 //! that does not exist). The data itself comes from `/v1/...`.
 
-use std::collections::BTreeSet;
-
 use axum::Router;
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::StatusCode;
@@ -20,10 +18,6 @@ use minijinja::context;
 use minijinja::value::Serde;
 use onramp_api::AppState;
 use onramp_api::bgp_key::RevealPolicy;
-use onramp_state_machines::{
-    aws_hosted_connection as hc, aws_hosted_vif as vif, azure_expressroute as er,
-    gcp_partner_interconnect as gpi, ticket_csp as tc,
-};
 use uuid::Uuid;
 
 use crate::render::{error_page, page};
@@ -60,22 +54,6 @@ impl FromRequestParts<AppState> for Customer {
         }
         Ok(Customer(user))
     }
-}
-
-/// Every state a connector of any kind can be in, for the list's filter.
-fn state_names() -> Vec<&'static str> {
-    let all: BTreeSet<&str> = [
-        vif::STATE_NAMES,
-        hc::STATE_NAMES,
-        er::STATE_NAMES,
-        gpi::STATE_NAMES,
-        tc::STATE_NAMES,
-    ]
-    .into_iter()
-    .flatten()
-    .copied()
-    .collect();
-    all.into_iter().collect()
 }
 
 /// The page's frame: the layout's variables plus which portal page it is.
@@ -118,7 +96,7 @@ async fn connectors(Customer(user): Customer) -> Response {
         &user,
         "portal/connectors.html",
         "connectors",
-        context! { states => state_names() },
+        context! { states => onramp_state_machines::ConnectorKind::all_state_names() },
     )
 }
 
@@ -189,7 +167,7 @@ async fn link(
 mod tests {
     #[test]
     fn the_state_filter_lists_every_kind_s_states_once() {
-        let names = super::state_names();
+        let names = onramp_state_machines::ConnectorKind::all_state_names();
         for s in [
             "active",
             "waiting_customer_acceptance",

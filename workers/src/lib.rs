@@ -19,12 +19,7 @@
 //!   pe_changes ──> PE writer loop (one per PE, leased) ──> one commit ──> settle each owner
 //! ```
 
-mod actions;
-mod aws_hc;
-mod azure;
 mod error;
-mod gcp;
-pub mod intent;
 mod kinds;
 mod links;
 mod pe_writer;
@@ -33,7 +28,7 @@ mod relay;
 mod router_push;
 mod runner;
 mod settle;
-mod ticket;
+mod step;
 pub mod webhooks;
 
 use std::path::PathBuf;

@@ -27,7 +27,6 @@ use onramp_store::secrets::SecretBox;
 use onramp_store::{DatabaseConnection, connectors, inventory, pe_changes};
 use uuid::Uuid;
 
-use crate::intent;
 use crate::pe_writer::{MOVE_OP, MovePayload, PeWriter, VRF_DELETE_OP};
 use crate::router_push::{Pushed, RouterOutcome, push_change};
 
@@ -39,10 +38,10 @@ pub(crate) async fn vrf_of(
     row: &connector::Model,
 ) -> Result<VrfIntent, onramp_store::Error> {
     if let Some(l) = store::vrf_link_of(db, row.id).await? {
-        return Ok(intent::link_vrf(&l));
+        return Ok(onramp_kinds::link_vrf(&l));
     }
     let tenant = inventory::tenant(db, row.tenant_id).await?;
-    Ok(intent::tenant_vrf(&tenant))
+    Ok(onramp_kinds::tenant_vrf(&tenant))
 }
 
 /// What the runner does with the job's message.
@@ -125,7 +124,7 @@ impl LinkWorker {
                     what: format!("connector {}", m.connector_id),
                 })?;
             // Which PEs it is on does not depend on the VRF.
-            let pes = intent::attachments_of(&row, &intent::link_vrf(l), "")?
+            let pes = onramp_kinds::attachments_of(&row, &onramp_kinds::link_vrf(l), "")?
                 .into_iter()
                 .map(|(pe, _)| pe.to_string())
                 .collect();
@@ -264,10 +263,10 @@ impl LinkWorker {
     ) -> Result<Work, onramp_store::Error> {
         let tenant = inventory::tenant(&self.db, row.tenant_id).await?;
         let (from_vrf, to_vrf) = match to {
-            Vrf::Link => (intent::tenant_vrf(&tenant), intent::link_vrf(l)),
-            Vrf::Tenant => (intent::link_vrf(l), intent::tenant_vrf(&tenant)),
+            Vrf::Link => (onramp_kinds::tenant_vrf(&tenant), onramp_kinds::link_vrf(l)),
+            Vrf::Tenant => (onramp_kinds::link_vrf(l), onramp_kinds::tenant_vrf(&tenant)),
         };
-        let sealed = intent::sealed_auth_key(row)?;
+        let sealed = onramp_kinds::sealed_auth_key(row)?;
         let key = if sealed.is_empty() {
             String::new()
         } else {
@@ -276,8 +275,8 @@ impl LinkWorker {
                 Err(e) => return Ok(Work::Retry(format!("BGP key of {}: {e}", row.id))),
             }
         };
-        let from = intent::attachments_of(row, &from_vrf, &key)?;
-        let into = intent::attachments_of(row, &to_vrf, &key)?;
+        let from = onramp_kinds::attachments_of(row, &from_vrf, &key)?;
+        let into = onramp_kinds::attachments_of(row, &to_vrf, &key)?;
         let mut pes = Vec::new();
         let mut refused = Vec::new();
         let mut queued = false;
@@ -337,7 +336,7 @@ impl LinkWorker {
         row: &connector::Model,
         pes: &[String],
     ) -> Result<Work, onramp_store::Error> {
-        let vrf = intent::link_vrf(l);
+        let vrf = onramp_kinds::link_vrf(l);
         let mut done = Vec::new();
         let mut queued = false;
         for pe in pes {

@@ -4,25 +4,18 @@
 //! acks at once: "waiting for the router" is the queued row, not a job
 //! that naks itself until the writer is done. Shared by every connector
 //! kind: a kind only decides what the intent is and what the outcome means
-//! to its machine ([`Kind::router_event`]).
+//! to its machine (`Machine::router_event`).
 
 use onramp_router_templates::{AttachmentIntent, Operation};
 use onramp_store::entity::{connector, pe_change};
 use onramp_store::pe_changes;
 use uuid::Uuid;
 
-use crate::actions::{Step, done};
-use crate::kinds::Kind;
-use crate::pe_writer::{PeWriter, op_name};
+use onramp_state_machines::Machine;
+pub(crate) use onramp_state_machines::RouterOutcome;
 
-/// How a change the writer pushed (or refused) ended.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum RouterOutcome {
-    /// The PE carries the change (verified by reading running back).
-    Done,
-    /// Validation or the device refused the change, with the reason.
-    Refused(String),
-}
+use crate::pe_writer::{PeWriter, op_name};
+use crate::step::{Step, done};
 
 /// What became of one queued change, as the job that queued it sees it.
 pub(crate) enum Pushed {
@@ -89,7 +82,7 @@ pub(crate) async fn push_change(
 }
 
 /// The step a router action of kind `K` took, from where its change stands.
-pub(crate) fn step<K: Kind>(action: K::Action, pushed: Pushed) -> Step<K::Event> {
+pub(crate) fn step<K: Machine>(action: K::Action, pushed: Pushed) -> Step<K::Event> {
     match pushed {
         Pushed::Queued => Step::Queued,
         Pushed::Settled(outcome) => match (K::router_event(action, &outcome), outcome) {

@@ -11,15 +11,13 @@ use onramp_store::connectors as store;
 use onramp_store::jobs::{ConnectorJob, LINK_SUBJECT, LinkJob};
 use tokio::sync::Semaphore;
 
-use crate::actions::{Actions, Step};
-use crate::aws_hc::HostedConnectionActions;
-use crate::azure::AzureActions;
-use crate::gcp::GcpActions;
-use crate::kinds::Kind;
+use onramp_state_machines::with_kind;
+
+use crate::kinds::{Executors, WorkerKind};
 use crate::links::{LinkWorker, Settled};
 use crate::pe_writer::PeWriter;
 use crate::settle::{Next, transition};
-use crate::ticket::TicketActions;
+use crate::step::Step;
 use crate::{Error, WorkerConfig, queue};
 
 /// Runs jobs until `shutdown` fires.
@@ -44,11 +42,7 @@ pub async fn run_worker(
         shutdown.clone(),
     ));
     let ctx = Arc::new(Ctx {
-        aws_vif: Actions::new(db.clone(), &cfg, writer.clone()),
-        azure: AzureActions::new(db.clone(), &cfg, writer.clone()),
-        gcp: GcpActions::new(db.clone(), &cfg, writer.clone()),
-        aws_hc: HostedConnectionActions::new(db.clone(), &cfg, writer.clone()),
-        ticket: TicketActions::new(db.clone(), writer.clone()),
+        executors: Executors::new(&db, &cfg, &writer),
         links: LinkWorker::new(db.clone(), &cfg, writer),
         db,
         cfg: cfg.clone(),
@@ -135,11 +129,7 @@ async fn pull(
 struct Ctx {
     db: DatabaseConnection,
     cfg: WorkerConfig,
-    aws_vif: Actions,
-    azure: AzureActions,
-    gcp: GcpActions,
-    aws_hc: HostedConnectionActions,
-    ticket: TicketActions,
+    executors: Executors,
     links: LinkWorker,
 }
 
@@ -211,29 +201,23 @@ impl Ctx {
             tracing::warn!(connector = %job.connector_id, "job for unknown connector; dropping");
             return Ok(Settle::Ack);
         };
-        match row.kind.as_str() {
-            "aws-hosted-vif" => self.run_kind(&self.aws_vif, row, job, delivered).await,
-            "azure-expressroute" => self.run_kind(&self.azure, row, job, delivered).await,
-            "gcp-partner-interconnect" => self.run_kind(&self.gcp, row, job, delivered).await,
-            "aws-hosted-connection" => self.run_kind(&self.aws_hc, row, job, delivered).await,
-            "ticket-csp" => self.run_kind(&self.ticket, row, job, delivered).await,
-            other => {
-                tracing::error!(connector = %row.id, kind = %other, "no worker for this kind; dropping job");
-                Ok(Settle::Ack)
+        let kind = match row.connector_kind() {
+            Ok(k) => k,
+            Err(e) => {
+                tracing::error!(error = %e, "no worker for this connector; dropping job");
+                return Ok(Settle::Ack);
             }
-        }
+        };
+        with_kind!(kind, |K| self.run_kind::<K>(row, job, delivered).await)
     }
 
-    async fn run_kind<K: Kind>(
+    async fn run_kind<K: WorkerKind>(
         &self,
-        kind: &K,
         row: onramp_store::entity::connector::Model,
         job: &ConnectorJob,
         delivered: i64,
     ) -> Result<Settle, onramp_store::Error> {
-        let state: K::State = serde_json::from_str(&row.machine_state).map_err(|e| {
-            onramp_store::Error::Corrupt(format!("machine state of {}: {e}", row.id))
-        })?;
+        let state = row.machine_state::<K>()?;
         let Some(action) = K::parse_action(&job.action, &state) else {
             tracing::error!(connector = %row.id, action = %job.action, "unknown action; dropping job");
             return Ok(Settle::Ack);
@@ -248,29 +232,30 @@ impl Ctx {
         // is guarded by the step like every other: it needs no lease, so a
         // poll that sees nothing new costs no write at all.
         if onramp_store::jobs::is_poll(K::action_name(action)) {
-            return self.run_leased(kind, &row, &state, action, delivered).await;
+            return self.run_leased::<K>(&row, &state, action, delivered).await;
         }
         let holder = &self.cfg.worker_id;
         if !store::try_lease(&self.db, row.id, holder, self.cfg.lease).await? {
             // Another worker is mid-action on this connector; try again soon.
             return Ok(Settle::Nak(Duration::from_millis(300)));
         }
-        let settle = self.run_leased(kind, &row, &state, action, delivered).await;
+        let settle = self.run_leased::<K>(&row, &state, action, delivered).await;
         // A commit hands the lease back itself; every other outcome must.
         store::release_lease(&self.db, row.id, holder).await?;
         settle
     }
 
-    async fn run_leased<K: Kind>(
+    async fn run_leased<K: WorkerKind>(
         &self,
-        kind: &K,
         row: &onramp_store::entity::connector::Model,
         state: &K::State,
         action: K::Action,
         delivered: i64,
     ) -> Result<Settle, onramp_store::Error> {
         let name = K::action_name(action);
-        let (event, actor, csp_ref) = match kind.execute(action, row).await? {
+        let (event, actor, csp_ref) = match K::execute(K::executor(&self.executors), action, row)
+            .await?
+        {
             Step::Retry(reason) => {
                 tracing::warn!(connector = %row.id, action = name, attempt = delivered, %reason, "transient failure; will retry");
                 self.record_retry(row, name, &reason).await?;

@@ -3,34 +3,23 @@
 //! transaction that records its router change's outcome, so a connector
 //! waiting for the router needs no job until the router has answered.
 
-use onramp_store::connectors::{self as store, Transition};
+use onramp_store::connectors as store;
 use onramp_store::entity::{connector, pe_change};
 use sea_orm::ConnectionTrait;
 use uuid::Uuid;
 
-use crate::actions::Actions;
-use crate::aws_hc::HostedConnectionActions;
-use crate::azure::AzureActions;
-use crate::gcp::GcpActions;
-use crate::kinds::Kind;
+use onramp_state_machines::with_kind;
+
+use crate::kinds::WorkerKind;
 use crate::pe_writer::{MOVE_OP, VRF_DELETE_OP};
 use crate::router_push::RouterOutcome;
-use crate::ticket::TicketActions;
 
-/// What feeding an event to a connector's machine calls for.
-pub(crate) enum Next {
-    /// Persist this transition (with its timeline event and next job).
-    Commit(Box<Transition>),
-    /// A poll that saw nothing new: look again later.
-    StillWaiting,
-    /// A stale or duplicate event: drop it (the note says why).
-    Ignored(String),
-}
+pub(crate) use onramp_kinds::transition::Next;
 
 /// The machine's answer to `event`, the outcome of `action`, as the
 /// transition to commit. `lease_holder` is the worker lease the commit
 /// hands back, if the caller holds one.
-pub(crate) fn transition<K: Kind>(
+pub(crate) fn transition<K: WorkerKind>(
     row: &connector::Model,
     state: &K::State,
     action: K::Action,
@@ -39,30 +28,18 @@ pub(crate) fn transition<K: Kind>(
     csp_ref: Option<Option<String>>,
     lease_holder: Option<String>,
 ) -> Result<Next, onramp_store::Error> {
-    let out = K::handle(state, event);
-    if out.is_still_waiting() {
-        return Ok(Next::StillWaiting);
-    }
-    if out.is_ignored() {
-        return Ok(Next::Ignored(out.note));
-    }
-    Ok(Next::Commit(Box::new(Transition {
-        expected_step: row.step,
-        state: K::state_name(&out.state).into(),
-        machine_state: serde_json::to_string(&out.state).expect("state serializes"),
-        waiting_on: K::waiting_on(&out.state).into(),
-        event: K::event_name(event).into(),
-        from_state: Some(row.state.clone()),
-        message: out.note.clone(),
-        actor: actor.into(),
-        next_action: out.first_action.map(str::to_string),
-        csp_ref,
-        last_error: None,
-        release_resources: K::releases(action),
-        resources: K::resources_after(row, event)?,
-        params: None,
-        lease_holder,
-    })))
+    Ok(
+        match onramp_kinds::transition::transition::<K>(row, state, event, actor) {
+            Next::Commit(mut t) => {
+                t.csp_ref = csp_ref;
+                t.release_resources = K::releases(action);
+                t.resources = K::resources_after(row, event)?;
+                t.lease_holder = lease_holder;
+                Next::Commit(t)
+            }
+            other => other,
+        },
+    )
 }
 
 /// The link a link change (`move:<link>:<i>`, `vrf-delete:<link>:<pe>`)
@@ -93,28 +70,24 @@ pub(crate) async fn settle_change<C: ConnectionTrait>(
     if row.step != ch.step {
         return Ok(());
     }
-    match row.kind.as_str() {
-        "aws-hosted-vif" => settle_kind::<Actions, C>(tx, &row, outcome).await,
-        "azure-expressroute" => settle_kind::<AzureActions, C>(tx, &row, outcome).await,
-        "gcp-partner-interconnect" => settle_kind::<GcpActions, C>(tx, &row, outcome).await,
-        "aws-hosted-connection" => {
-            settle_kind::<HostedConnectionActions, C>(tx, &row, outcome).await
+    // One unreadable connector must not hold back the batch of its PE.
+    let kind = match row.connector_kind() {
+        Ok(k) => k,
+        Err(e) => {
+            tracing::error!(connector = %row.id, error = %e, "no machine for this connector; change left unsettled");
+            return Ok(());
         }
-        "ticket-csp" => settle_kind::<TicketActions, C>(tx, &row, outcome).await,
-        other => {
-            tracing::error!(connector = %row.id, kind = %other, "no machine for this kind; change left unsettled");
-            Ok(())
-        }
-    }
+    };
+    with_kind!(kind, |K| settle_kind::<K, C>(tx, &row, outcome).await)
 }
 
-async fn settle_kind<K: Kind, C: ConnectionTrait>(
+async fn settle_kind<K: WorkerKind, C: ConnectionTrait>(
     tx: &C,
     row: &connector::Model,
     outcome: &RouterOutcome,
 ) -> Result<(), onramp_store::Error> {
     // One unreadable connector must not hold back the batch of its PE.
-    let state: K::State = match serde_json::from_str(&row.machine_state) {
+    let state = match row.machine_state::<K>() {
         Ok(s) => s,
         Err(e) => {
             tracing::error!(connector = %row.id, error = %e, "machine state unreadable; router outcome not settled");

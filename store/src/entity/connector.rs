@@ -30,3 +30,20 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+impl Model {
+    /// The connector's kind; a name onramp does not know is a corrupt row.
+    pub fn connector_kind(&self) -> Result<onramp_state_machines::ConnectorKind, crate::Error> {
+        self.kind
+            .parse()
+            .map_err(|e| crate::Error::Corrupt(format!("connector {}: {e}", self.id)))
+    }
+
+    /// The connector's machine state, as kind `M` stores it.
+    pub fn machine_state<M: onramp_state_machines::Machine>(
+        &self,
+    ) -> Result<M::State, crate::Error> {
+        onramp_state_machines::kind::restore::<M>(&self.machine_state)
+            .map_err(|e| crate::Error::Corrupt(format!("machine state of {}: {e}", self.id)))
+    }
+}

@@ -329,7 +329,15 @@ async fn complete(
         .iter()
         .filter_map(|(k, v)| Some((k.strip_prefix("value.")?.to_string(), v.clone())))
         .collect();
-    match tasks::complete(&state.db, id, &user.actor(), &values).await {
+    match tasks::complete(
+        &state.db,
+        id,
+        &user.actor(),
+        &values,
+        &onramp_kinds::ticket_csp::task_transition,
+    )
+    .await
+    {
         Ok(_) => to_task(id, "completed"),
         Err(e) => {
             let submitted = Submitted {
@@ -353,7 +361,15 @@ async fn reject(
     if let Err(r) = user.check_csrf(&f.csrf_token) {
         return r;
     }
-    match tasks::reject(&state.db, id, &user.actor(), &f.reason).await {
+    match tasks::reject(
+        &state.db,
+        id,
+        &user.actor(),
+        &f.reason,
+        &onramp_kinds::ticket_csp::task_transition,
+    )
+    .await
+    {
         Ok(_) => to_task(id, "rejected"),
         Err(e) => {
             let submitted = Submitted {

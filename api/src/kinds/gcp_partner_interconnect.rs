@@ -3,19 +3,25 @@
 //! availability domain. Google is not called here: the pairing key only
 //! means something to the insert, which the worker makes.
 
+use axum::Json;
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use onramp_gcp_pi::{BANDWIDTHS, parse_pairing_key};
 use onramp_router_templates::{Operation, Platform};
-use onramp_state_machines::gcp_partner_interconnect as gpi;
-use onramp_store::connectors::{self as store, GOOGLE_ASN, Initial, Mode};
-use onramp_store::entity::nni;
+use onramp_state_machines::Machine;
+use onramp_state_machines::gcp_partner_interconnect::{self as gpi, GcpPartnerInterconnect};
+use onramp_store::connectors::{self as store, GOOGLE_ASN, Mode};
+use onramp_store::entity::{connector, nni};
 use onramp_store::inventory;
 use onramp_store::model::{GcpPartnerInterconnectParams, Resources};
 
+use super::{ApiKind, accepted, initial};
 use crate::AppState;
 use crate::auth::Tenant;
 use crate::problem::{FieldError, Problem};
-use crate::views::{CspCall, GcpPartnerInterconnectOrder, Peering, Plan, RouterChange};
+use crate::views::{
+    Connector, CspCall, GcpDetails, GcpPartnerInterconnectOrder, Peering, Plan, RouterChange,
+};
 
 const AS_TRANS: i64 = 23456;
 
@@ -168,28 +174,13 @@ pub(crate) async fn check(
     ))
 }
 
-pub(crate) fn initial(note: String) -> Initial {
-    let start = gpi::start();
-    Initial {
-        state: gpi::state_name(&start.state).into(),
-        machine_state: serde_json::to_string(&start.state).expect("state serializes"),
-        waiting_on: gpi::waiting_on(&start.state).as_str().into(),
-        first_action: start.actions.first().map(|a| a.as_str().to_string()),
-        note: if note.is_empty() {
-            start.note
-        } else {
-            format!("{note}; {}", start.note)
-        },
-    }
-}
-
 pub(crate) async fn plan(
     state: &AppState,
     tenant: &Tenant,
     nni: &nni::Model,
     params: &GcpPartnerInterconnectParams,
 ) -> Result<Plan, Problem> {
-    let mut init = initial(String::new());
+    let mut init = initial::<GcpPartnerInterconnect>(&gpi::start(), String::new());
     init.first_action = None;
     let row = store::create_gcp_partner_interconnect(
         &state.db,
@@ -208,12 +199,11 @@ pub(crate) async fn plan(
     res.csp_address = "169.254.0.1/29".into();
     let pe = inventory::pe(&state.db, res.pe_id).await?;
     let tenant_row = inventory::tenant(&state.db, tenant.id).await?;
-    let intent = onramp_workers::intent::single_attachment(
+    let intent = onramp_kinds::gcp_partner_interconnect::attachment(
         &row,
         &res,
-        &onramp_workers::intent::tenant_vrf(&tenant_row),
-        "",
-        format!("onramp {} gcp {}", row.id, params.pairing_key),
+        params,
+        &onramp_kinds::tenant_vrf(&tenant_row),
     );
     let platform = Platform::load(&state.templates_root, &pe.platform).map_err(|e| {
         tracing::error!(pe = %pe.name, error = %e, "platform unusable");
@@ -229,7 +219,7 @@ pub(crate) async fn plan(
     })?;
     Ok(Plan {
         dry_run: true,
-        kind: "gcp-partner-interconnect".into(),
+        kind: GcpPartnerInterconnect::KIND.as_str().into(),
         location: nni.location_code.clone(),
         router_changes: vec![RouterChange {
             pe: pe.name.clone(),
@@ -268,4 +258,64 @@ pub(crate) async fn plan(
         peering: Some(Peering::from_resources(res)),
         azure: None,
     })
+}
+
+impl ApiKind for GcpPartnerInterconnect {
+    type Order = GcpPartnerInterconnectOrder;
+    const CSP: Option<&'static str> = Some("gcp");
+    const NO_BGP_KEY: Option<&'static str> =
+        Some("Partner Interconnect BGP sessions with Cloud Router use no MD5 key");
+
+    async fn order(
+        state: &AppState,
+        tenant: &Tenant,
+        dry_run: bool,
+        order: GcpPartnerInterconnectOrder,
+    ) -> Result<Response, Problem> {
+        let order = &order;
+        let (nni, params) = check(state, order).await?;
+        if dry_run {
+            return Ok(Json(plan(state, tenant, &nni, &params).await?).into_response());
+        }
+        let initial = initial::<GcpPartnerInterconnect>(
+            &gpi::start(),
+            format!(
+                "Ordered Partner Interconnect for pairing key {} ({} on {})",
+                params.pairing_key, params.bandwidth, nni.csp_ref
+            ),
+        );
+        let row = store::create_gcp_partner_interconnect(
+            &state.db,
+            tenant.id,
+            &nni,
+            &params,
+            &initial,
+            Mode::Commit,
+        )
+        .await?;
+        tracing::info!(connector = %row.id, kind = %order.kind, tenant = %tenant.name, location = %nni.location_code, "connector ordered");
+        Ok(accepted(Connector::from_row(&row, &nni)?))
+    }
+
+    fn describe(
+        row: &connector::Model,
+        location: &nni::Model,
+        _machine: &gpi::State,
+        view: &mut Connector,
+    ) -> Result<(), onramp_store::Error> {
+        let params = GcpPartnerInterconnectParams::from_json(&row.params)?;
+        let res = Resources::from_json(&row.resources)?;
+        view.bandwidth = params.bandwidth.clone();
+        view.gcp = Some(GcpDetails {
+            pairing_key: params.pairing_key,
+            region: params.region,
+            edge_availability_domain: params.edge_availability_domain,
+            interconnect: location.csp_ref.clone(),
+            attachment: row.csp_ref.clone(),
+        });
+        if res.has_peering() {
+            view.peering = Some(Peering::from_resources(res));
+        }
+        Ok(())
+    }
 }

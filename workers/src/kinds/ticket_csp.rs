@@ -8,22 +8,21 @@
 use std::sync::Arc;
 
 use onramp_router_templates::Operation;
-use onramp_state_machines::ticket_csp::{Action, Event};
+use onramp_state_machines::ticket_csp::{Action, Event, TicketCsp};
 use onramp_store::entity::connector;
 use onramp_store::model::{Resources, TicketCspParams};
 use onramp_store::{DatabaseConnection, inventory, tasks};
 
-use crate::actions::{Step, done};
-use crate::intent;
 use crate::pe_writer::PeWriter;
 use crate::router_push;
+use crate::step::{Step, done};
 
-pub(crate) struct TicketActions {
+pub(crate) struct Executor {
     db: DatabaseConnection,
     writer: Arc<PeWriter>,
 }
 
-impl TicketActions {
+impl Executor {
     pub(crate) fn new(db: DatabaseConnection, writer: Arc<PeWriter>) -> Self {
         Self { db, writer }
     }
@@ -69,9 +68,9 @@ impl TicketActions {
     ) -> Result<Step<Event>, onramp_store::Error> {
         let vrf = crate::links::vrf_of(&self.db, row).await?;
         let params = TicketCspParams::from_json(&row.params)?;
-        let intent = intent::ticket_attachment(row, res, &params, &vrf);
+        let intent = onramp_kinds::ticket_csp::attachment(row, res, &params, &vrf);
         let pushed = router_push::push(&self.writer, &self.db, row, res.pe_id, &intent, op).await?;
-        Ok(router_push::step::<Self>(action, pushed))
+        Ok(router_push::step::<TicketCsp>(action, pushed))
     }
 
     /// The provider has no API to ask, so the PE is the only witness. The
@@ -94,3 +93,5 @@ impl TicketActions {
         )
     }
 }
+
+crate::kinds::worker_kind!(TicketCsp, ticket_csp);

@@ -1,61 +1,22 @@
-//! Executes one state-machine action against the outside world and reports
-//! the event it produced. Every action is idempotent: a redelivered job runs
-//! it again and gets the same result.
-
-use std::time::Duration;
+//! `aws-hosted-vif`: allocating the hosted VIF at AWS, waiting for the
+//! customer and for BGP, and the PE changes.
 
 use onramp_aws_dx::{DxClient, VifListings};
 use onramp_router_templates::Operation;
-use onramp_state_machines::aws_hosted_vif::{Action, Event, VifStatus};
+use onramp_state_machines::aws_hosted_vif::{Action, AwsHostedVif, Event, VifStatus};
 use onramp_store::DatabaseConnection;
 use onramp_store::entity::connector;
 use onramp_store::inventory;
 use onramp_store::model::{AwsHostedVifParams, Resources};
 use onramp_store::secrets::SecretBox;
 
+use crate::WorkerConfig;
 use crate::pe_writer::PeWriter;
 use crate::router_push;
-use crate::{WorkerConfig, intent};
-
-/// The result of running one action, for a machine whose events are `E`.
-pub(crate) enum Step<E> {
-    /// The action finished; feed `event` to the machine.
-    Done {
-        event: E,
-        actor: &'static str,
-        /// `Some(x)`: remember x as the connector's CSP object id.
-        csp_ref: Option<Option<String>>,
-    },
-    /// Not done yet through no fault (a CSP operation still running); look
-    /// again after the delay.
-    Wait(Duration),
-    /// The router change is queued; the PE's writer settles the connector
-    /// (transition, timeline event, next job) when it has pushed it. Ack
-    /// the job without a transition.
-    Queued,
-    /// A transient failure (CSP or router unreachable, throttled, lock held):
-    /// run the same action again later.
-    Retry(String),
-    /// A transient failure with the CSP's own hint of when to try again
-    /// (Retry-After); never sooner than that.
-    RetryIn(String, Duration),
-    /// The action is done, and its result is not this job's to report: a
-    /// person will (an ops task was opened; completing it commits the
-    /// machine's event). Ack the job without a transition; the state, and
-    /// so the standing action, stays as it is.
-    Parked,
-}
-
-pub(crate) fn done<E>(event: E, actor: &'static str) -> Step<E> {
-    Step::Done {
-        event,
-        actor,
-        csp_ref: None,
-    }
-}
+use crate::step::{Step, done};
 
 /// Runs the actions of `aws-hosted-vif` connectors.
-pub(crate) struct Actions {
+pub(crate) struct Executor {
     db: DatabaseConnection,
     dx: DxClient,
     /// Polls of waiting VIFs share one listing per interconnect.
@@ -64,7 +25,7 @@ pub(crate) struct Actions {
     writer: std::sync::Arc<PeWriter>,
 }
 
-impl Actions {
+impl Executor {
     pub(crate) fn new(
         db: DatabaseConnection,
         cfg: &WorkerConfig,
@@ -115,9 +76,9 @@ impl Actions {
             // retrying, visibly, rather than failing the connector.
             Err(e) => return Ok(Step::Retry(format!("BGP key of {}: {e}", row.id))),
         };
-        let intent = intent::attachment(row, res, &params, &vrf, &auth_key);
+        let intent = onramp_kinds::aws_hosted_vif::attachment(row, res, &params, &vrf, &auth_key);
         let pushed = router_push::push(&self.writer, &self.db, row, res.pe_id, &intent, op).await?;
-        Ok(router_push::step::<Self>(action, pushed))
+        Ok(router_push::step::<AwsHostedVif>(action, pushed))
     }
 
     async fn allocate_vif(
@@ -131,7 +92,7 @@ impl Actions {
             Ok(k) => k,
             Err(e) => return Ok(Step::Retry(format!("BGP key of {}: {e}", row.id))),
         };
-        let req = intent::vif_request(&nni, res, &params, &auth_key);
+        let req = onramp_kinds::aws_hosted_vif::vif_request(&nni, res, &params, &auth_key);
         Ok(match self.dx.ensure_private_vif(&req).await {
             Ok(v) => Step::Done {
                 event: Event::VifAllocated {
@@ -208,3 +169,5 @@ impl Actions {
         Ok(done(Event::VifDeleted, "aws"))
     }
 }
+
+crate::kinds::worker_kind!(AwsHostedVif, aws_hosted_vif);

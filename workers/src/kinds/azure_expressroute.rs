@@ -10,18 +10,18 @@ use onramp_azure_er::{
     DevicePath, ErClient, Error as ArmError, Progress, ProvisioningState, XcRef,
 };
 use onramp_router_templates::Operation;
-use onramp_state_machines::azure_expressroute::{Action, Event, Leg};
+use onramp_state_machines::azure_expressroute::{Action, AzureExpressroute, Event, Leg};
 use onramp_store::DatabaseConnection;
 use onramp_store::entity::connector;
 use onramp_store::model::{AzureExpressRouteParams, AzureResources};
 use onramp_store::secrets::SecretBox;
 
-use crate::actions::{Step, done};
+use crate::WorkerConfig;
 use crate::pe_writer::PeWriter;
 use crate::router_push;
-use crate::{WorkerConfig, intent};
+use crate::step::{Step, done};
 
-pub(crate) struct AzureActions {
+pub(crate) struct Executor {
     db: DatabaseConnection,
     client: Option<ErClient>,
     secrets: SecretBox,
@@ -51,7 +51,7 @@ fn in_progress(retry_after: Duration) -> Step<Event> {
     Step::Wait(retry_after.max(Duration::from_millis(200)))
 }
 
-impl AzureActions {
+impl Executor {
     pub(crate) fn new(db: DatabaseConnection, cfg: &WorkerConfig, writer: Arc<PeWriter>) -> Self {
         Self {
             db,
@@ -132,7 +132,7 @@ impl AzureActions {
                     Ok(k) => k,
                     Err(e) => return Ok(Step::Retry(format!("BGP key of {}: {e}", row.id))),
                 };
-                let req = intent::azure_peering_request(&res, &key);
+                let req = onramp_kinds::azure_expressroute::peering_request(&res, &key);
                 match client.ensure_private_peering(&xc, &req).await {
                     Ok(Progress::Done) => done(Event::PeeringConfigured, "azure"),
                     Ok(Progress::InProgress { retry_after }) => in_progress(retry_after),
@@ -182,13 +182,15 @@ impl AzureActions {
             Ok(k) => k,
             Err(e) => return Ok(Step::Retry(format!("BGP key of {}: {e}", row.id))),
         };
-        let intent = intent::azure_leg_attachment(row, res, leg, params, &vrf, &auth_key);
+        let intent = onramp_kinds::azure_expressroute::leg_attachment(
+            row, res, leg, params, &vrf, &auth_key,
+        );
         let pe_id = match leg {
             Leg::Primary => res.primary.pe_id,
             Leg::Secondary => res.secondary.pe_id,
         };
         let pushed = router_push::push(&self.writer, &self.db, row, pe_id, &intent, op).await?;
-        Ok(router_push::step::<Self>(action, pushed))
+        Ok(router_push::step::<AzureExpressroute>(action, pushed))
     }
 
     async fn poll_legs(&self, client: &ErClient, xc: &XcRef) -> Step<Event> {
@@ -311,3 +313,5 @@ fn peering_mismatch(res: &AzureResources, p: &onramp_azure_er::PrivatePeering) -
     }
     None
 }
+
+crate::kinds::worker_kind!(AzureExpressroute, azure_expressroute);

@@ -7,18 +7,20 @@ use std::time::Duration;
 
 use onramp_gcp_pi::{AttachmentRequest, Error as GcpError, PiClient, Progress};
 use onramp_router_templates::Operation;
-use onramp_state_machines::gcp_partner_interconnect::{Action, AttachmentStatus, Event};
+use onramp_state_machines::gcp_partner_interconnect::{
+    Action, AttachmentStatus, Event, GcpPartnerInterconnect,
+};
 use onramp_store::DatabaseConnection;
 use onramp_store::entity::connector;
 use onramp_store::inventory;
 use onramp_store::model::{GcpPartnerInterconnectParams, Resources};
 
-use crate::actions::{Step, done};
 use crate::pe_writer::PeWriter;
 use crate::router_push;
-use crate::{GcpSettings, WorkerConfig, intent};
+use crate::step::{Step, done};
+use crate::{GcpSettings, WorkerConfig};
 
-pub(crate) struct GcpActions {
+pub(crate) struct Executor {
     db: DatabaseConnection,
     client: Option<(PiClient, GcpSettings)>,
     writer: Arc<PeWriter>,
@@ -68,7 +70,7 @@ pub(crate) fn resources_after(
     ))
 }
 
-impl GcpActions {
+impl Executor {
     pub(crate) fn new(db: DatabaseConnection, cfg: &WorkerConfig, writer: Arc<PeWriter>) -> Self {
         Self {
             db,
@@ -181,17 +183,17 @@ impl GcpActions {
         }
         let vrf = crate::links::vrf_of(&self.db, row).await?;
         let params = GcpPartnerInterconnectParams::from_json(&row.params)?;
-        let intent = intent::single_attachment(
-            row,
-            res,
-            &vrf,
-            "",
-            format!("onramp {} gcp {}", row.id, params.pairing_key),
-        );
+        let intent = onramp_kinds::gcp_partner_interconnect::attachment(row, res, &params, &vrf);
         let pushed = router_push::push(&self.writer, &self.db, row, res.pe_id, &intent, op).await?;
-        Ok(router_push::step::<Self>(action, pushed))
+        Ok(router_push::step::<GcpPartnerInterconnect>(action, pushed))
     }
 }
+
+crate::kinds::worker_kind!(
+    GcpPartnerInterconnect,
+    gcp_partner_interconnect,
+    resources = resources_after
+);
 
 #[cfg(test)]
 mod tests {

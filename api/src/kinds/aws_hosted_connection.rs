@@ -3,16 +3,24 @@
 
 use std::net::Ipv4Addr;
 
+use axum::Json;
 use axum::http::StatusCode;
-use onramp_state_machines::aws_hosted_connection as hc;
-use onramp_store::connectors::{Initial, Transition};
+use axum::response::{IntoResponse, Response};
+use onramp_state_machines::Machine;
+use onramp_state_machines::aws_hosted_connection::{self as hc, AwsHostedConnection};
+use onramp_store::connectors::{self as store, Mode, Transition};
 use onramp_store::entity::{connector, nni};
 use onramp_store::inventory;
 use onramp_store::model::{AsnSource, AwsHostedConnectionParams, HostedVifDetails, Resources};
 
+use super::{ApiKind, accepted, initial};
 use crate::AppState;
+use crate::auth::Tenant;
 use crate::problem::{FieldError, Problem};
-use crate::views::{AwsHostedConnectionOrder, HostedVifReport};
+use crate::views::{
+    AwsHostedConnectionOrder, Connector, CspCall, HostedConnectionDetails, HostedVifReport,
+    Peering, Plan,
+};
 
 const AS_TRANS: i64 = 23456;
 
@@ -52,7 +60,7 @@ pub(crate) async fn check(
             ),
         );
     }
-    match crate::connectors::AWS_BANDWIDTHS
+    match super::aws_hosted_vif::AWS_BANDWIDTHS
         .iter()
         .find(|(b, _)| *b == o.bandwidth)
     {
@@ -113,17 +121,6 @@ pub(crate) async fn check(
             vif: None,
         },
     ))
-}
-
-pub(crate) fn initial(note: String) -> Initial {
-    let start = hc::start();
-    Initial {
-        state: hc::state_name(&start.state).into(),
-        machine_state: serde_json::to_string(&start.state).expect("state serializes"),
-        waiting_on: hc::waiting_on(&start.state).as_str().into(),
-        first_action: start.actions.first().map(|a| a.as_str().to_string()),
-        note: format!("{note}; {}", start.note),
-    }
 }
 
 fn cidr(field: &str, s: &str, errors: &mut Vec<FieldError>) -> Option<(Ipv4Addr, u8)> {
@@ -266,4 +263,93 @@ pub(crate) fn vif_transition(
         params: Some(serde_json::to_string(&params).expect("params serialize")),
         lease_holder: None,
     })
+}
+
+impl ApiKind for AwsHostedConnection {
+    type Order = AwsHostedConnectionOrder;
+    const CSP: Option<&'static str> = Some("aws");
+
+    async fn order(
+        state: &AppState,
+        tenant: &Tenant,
+        dry_run: bool,
+        order: AwsHostedConnectionOrder,
+    ) -> Result<Response, Problem> {
+        let order = &order;
+        let (nni, params) = check(state, order).await?;
+        let initial = initial::<AwsHostedConnection>(
+            &hc::start(),
+            format!(
+                "Ordered a {} hosted connection at {} for AWS account {}",
+                params.bandwidth, nni.location_code, params.aws_account_id
+            ),
+        );
+        let mode = if dry_run { Mode::DryRun } else { Mode::Commit };
+        let row = store::create_aws_hosted_connection(
+            &state.db, tenant.id, &nni, &params, &initial, mode,
+        )
+        .await?;
+        if dry_run {
+            let res = Resources::from_json(&row.resources)?;
+            return Ok(Json(Plan {
+                dry_run: true,
+                kind: AwsHostedConnection::KIND.as_str().into(),
+                location: nni.location_code.clone(),
+                peering: None,
+                azure: None,
+                // Nothing goes to the PE before the customer reports their VIF.
+                router_changes: Vec::new(),
+                csp_calls: vec![CspCall {
+                    service: "directconnect".into(),
+                    operation: "AllocateHostedConnection".into(),
+                    request: serde_json::json!({
+                        "connectionId": nni.csp_ref,
+                        "ownerAccount": params.aws_account_id,
+                        "bandwidth": params.bandwidth,
+                        "connectionName": res.csp_object_name,
+                        "vlan": res.vlan,
+                    }),
+                }],
+                steps: vec![
+                    format!(
+                        "Allocate a {} hosted connection on {} with VLAN {} for AWS account {}",
+                        params.bandwidth, nni.csp_ref, res.vlan, params.aws_account_id
+                    ),
+                    "Wait for you to accept it in the AWS console".into(),
+                    format!(
+                        "You create a private VIF on it (VLAN {}) and report it with PUT /v1/connectors/{{id}}/vif",
+                        res.vlan
+                    ),
+                    format!(
+                        "Configure {} on {} with your VIF's addresses and key; wait for BGP",
+                        res.port_name, res.pe_name
+                    ),
+                ],
+            })
+            .into_response());
+        }
+        tracing::info!(connector = %row.id, kind = %order.kind, tenant = %tenant.name, location = %nni.location_code, "connector ordered");
+        Ok(accepted(Connector::from_row(&row, &nni)?))
+    }
+
+    fn describe(
+        row: &connector::Model,
+        _location: &nni::Model,
+        _machine: &hc::State,
+        view: &mut Connector,
+    ) -> Result<(), onramp_store::Error> {
+        let params = AwsHostedConnectionParams::from_json(&row.params)?;
+        let res = Resources::from_json(&row.resources)?;
+        view.bandwidth = params.bandwidth.clone();
+        view.aws_account_id = Some(params.aws_account_id.clone());
+        view.hosted_connection = Some(HostedConnectionDetails {
+            connection_id: row.csp_ref.clone(),
+            vlan: res.vlan,
+            vif_id: params.vif.as_ref().and_then(|v| v.vif_id.clone()),
+        });
+        if res.has_peering() {
+            view.peering = Some(Peering::from_resources(res));
+        }
+        Ok(())
+    }
 }

@@ -6,7 +6,9 @@ use std::sync::Arc;
 
 use onramp_aws_dx::{DxClient, HostedConnectionRequest};
 use onramp_router_templates::Operation;
-use onramp_state_machines::aws_hosted_connection::{Action, ConnectionStatus, Event};
+use onramp_state_machines::aws_hosted_connection::{
+    Action, AwsHostedConnection, ConnectionStatus, Event,
+};
 use onramp_state_machines::aws_hosted_vif::VifStatus;
 use onramp_store::DatabaseConnection;
 use onramp_store::entity::connector;
@@ -14,19 +16,19 @@ use onramp_store::inventory;
 use onramp_store::model::{AwsHostedConnectionParams, Resources};
 use onramp_store::secrets::SecretBox;
 
-use crate::actions::{Step, done};
+use crate::WorkerConfig;
 use crate::pe_writer::PeWriter;
 use crate::router_push;
-use crate::{WorkerConfig, intent};
+use crate::step::{Step, done};
 
-pub(crate) struct HostedConnectionActions {
+pub(crate) struct Executor {
     db: DatabaseConnection,
     dx: DxClient,
     secrets: SecretBox,
     writer: Arc<PeWriter>,
 }
 
-impl HostedConnectionActions {
+impl Executor {
     pub(crate) fn new(db: DatabaseConnection, cfg: &WorkerConfig, writer: Arc<PeWriter>) -> Self {
         Self {
             db,
@@ -163,17 +165,11 @@ impl HostedConnectionActions {
         };
         let vrf = crate::links::vrf_of(&self.db, row).await?;
         let params = AwsHostedConnectionParams::from_json(&row.params)?;
-        let intent = intent::single_attachment(
-            row,
-            res,
-            &vrf,
-            &auth_key,
-            format!(
-                "onramp {} aws hosted connection {}",
-                row.id, params.aws_account_id
-            ),
-        );
+        let intent =
+            onramp_kinds::aws_hosted_connection::attachment(row, res, &params, &vrf, &auth_key);
         let pushed = router_push::push(&self.writer, &self.db, row, res.pe_id, &intent, op).await?;
-        Ok(router_push::step::<Self>(action, pushed))
+        Ok(router_push::step::<AwsHostedConnection>(action, pushed))
     }
 }
+
+crate::kinds::worker_kind!(AwsHostedConnection, aws_hosted_connection);

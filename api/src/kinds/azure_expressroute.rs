@@ -6,20 +6,27 @@
 //! which peering location), and a customer who typed it wrong must hear so
 //! at once, not from a failed background job.
 
+use axum::Json;
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use onramp_azure_er::{CrossConnection, Error as ArmError};
 use onramp_router_templates::{Operation, Platform};
-use onramp_state_machines::azure_expressroute::{self as er, Leg};
-use onramp_store::connectors::{self as store, Initial, Mode};
+use onramp_state_machines::Machine;
+use onramp_state_machines::azure_expressroute::{self as er, AzureExpressroute, Leg};
+use onramp_store::connectors::{self as store, Mode};
 use onramp_store::entity::{connector, nni};
 use onramp_store::inventory;
 use onramp_store::model::{AzureCircuit, AzureExpressRouteParams, AzureResources};
+use rand::distr::{Alphanumeric, SampleString};
 use uuid::Uuid;
 
+use super::{ApiKind, REDACTED, accepted, initial};
 use crate::AppState;
 use crate::auth::Tenant;
 use crate::problem::{FieldError, Problem};
-use crate::views::{AzureExpressRouteOrder, CspCall, Plan, RouterChange};
+use crate::views::{
+    AzureDetails, AzureExpressRouteOrder, Connector, CspCall, Plan, RouterChange, bandwidth_label,
+};
 
 /// Microsoft's side of every ExpressRoute BGP session.
 pub const MICROSOFT_ASN: u32 = 12076;
@@ -162,7 +169,9 @@ pub(crate) async fn check(
                 ),
             )
         })?;
-    if let Some(existing) = store::live_with_csp_ref(&state.db, "azure-expressroute", &key).await? {
+    if let Some(existing) =
+        store::live_with_csp_ref(&state.db, AzureExpressroute::KIND.as_str(), &key).await?
+    {
         let whose = if existing.tenant_id == tenant.id {
             format!("your connector {}", existing.id)
         } else {
@@ -280,19 +289,6 @@ async fn place(state: &AppState, xc: &CrossConnection) -> Result<(nni::Model, Uu
     Ok((nni, secondary))
 }
 
-pub(crate) fn initial(start: &er::Outcome, note: String) -> Initial {
-    Initial {
-        state: er::state_name(&start.state).into(),
-        machine_state: serde_json::to_string(&start.state).expect("state serializes"),
-        waiting_on: er::waiting_on(&start.state).as_str().into(),
-        first_action: start.actions.first().map(|a| a.as_str().to_string()),
-        note,
-    }
-}
-
-/// Shown instead of the shared key in plans: the key is generated at order time.
-const REDACTED: &str = "********";
-
 pub(crate) async fn plan(state: &AppState, tenant: &Tenant, c: &Checked) -> Result<Plan, Problem> {
     let start = er::start(c.params.configure_peering);
     let row = store::create_azure_expressroute(
@@ -302,7 +298,7 @@ pub(crate) async fn plan(state: &AppState, tenant: &Tenant, c: &Checked) -> Resu
         c.secondary_port_id,
         &c.params,
         "",
-        &initial(&start, String::new()),
+        &initial::<AzureExpressroute>(&start, String::new()),
         Mode::DryRun,
     )
     .await?;
@@ -326,7 +322,7 @@ pub(crate) async fn plan(state: &AppState, tenant: &Tenant, c: &Checked) -> Resu
             }
         }),
     }];
-    let peering = onramp_workers::intent::azure_peering_request(&res, REDACTED);
+    let peering = onramp_kinds::azure_expressroute::peering_request(&res, REDACTED);
     let peering_json = serde_json::json!({
         "properties": {
             "peeringType": "AzurePrivatePeering",
@@ -384,7 +380,7 @@ pub(crate) async fn plan(state: &AppState, tenant: &Tenant, c: &Checked) -> Resu
     );
     Ok(Plan {
         dry_run: true,
-        kind: "azure-expressroute".into(),
+        kind: AzureExpressroute::KIND.as_str().into(),
         location: c.nni.location_code.clone(),
         peering: None,
         azure: Some(crate::views::AzureDetails::from_parts(
@@ -409,12 +405,12 @@ async fn render_leg(
         Leg::Secondary => res.secondary.pe_id,
     };
     let pe = inventory::pe(&state.db, pe_id).await?;
-    let intent = onramp_workers::intent::azure_leg_attachment(
+    let intent = onramp_kinds::azure_expressroute::leg_attachment(
         row,
         res,
         leg,
         params,
-        &onramp_workers::intent::tenant_vrf(tenant),
+        &onramp_kinds::tenant_vrf(tenant),
         REDACTED,
     );
     let platform = Platform::load(&state.templates_root, &pe.platform).map_err(|e| {
@@ -436,4 +432,66 @@ async fn render_leg(
         leg: Some(leg.as_str().into()),
         config_xml: rendered.config_xml,
     })
+}
+
+impl ApiKind for AzureExpressroute {
+    type Order = AzureExpressRouteOrder;
+    const CSP: Option<&'static str> = Some("azure");
+
+    async fn order(
+        state: &AppState,
+        tenant: &Tenant,
+        dry_run: bool,
+        order: AzureExpressRouteOrder,
+    ) -> Result<Response, Problem> {
+        let order = &order;
+        let checked = check(state, tenant, order).await?;
+        if dry_run {
+            return Ok(Json(plan(state, tenant, &checked).await?).into_response());
+        }
+        let start = er::start(checked.params.configure_peering);
+        let initial = initial::<AzureExpressroute>(
+            &start,
+            format!(
+                "Ordered ExpressRoute for circuit {} ({} Mbps at {})",
+                checked.params.service_key,
+                checked.params.circuit.bandwidth_mbps,
+                checked.params.circuit.peering_location,
+            ),
+        );
+        let shared_key = Alphanumeric.sample_string(&mut rand::rng(), 24);
+        let row = store::create_azure_expressroute(
+            &state.db,
+            tenant.id,
+            &checked.nni,
+            checked.secondary_port_id,
+            &checked.params,
+            &state.secrets.seal(&shared_key),
+            &initial,
+            Mode::Commit,
+        )
+        .await?;
+        tracing::info!(connector = %row.id, kind = %order.kind, tenant = %tenant.name, location = %checked.nni.location_code, "connector ordered");
+        let mut view = Connector::from_row(&row, &checked.nni)?;
+        if !checked.params.configure_peering {
+            // The customer enters the key in Azure; this response is the only
+            // place it is ever shown.
+            view.shared_key = Some(shared_key);
+        }
+        Ok(accepted(view))
+    }
+
+    fn describe(
+        row: &connector::Model,
+        _location: &nni::Model,
+        machine: &er::State,
+        view: &mut Connector,
+    ) -> Result<(), onramp_store::Error> {
+        let params = AzureExpressRouteParams::from_json(&row.params)?;
+        let res = AzureResources::from_json(&row.resources)?;
+        view.bandwidth = bandwidth_label(params.circuit.bandwidth_mbps);
+        let degraded = er::degraded_leg(machine).map(|l| l.as_str().to_string());
+        view.azure = Some(AzureDetails::from_parts(&params, &res, degraded));
+        Ok(())
+    }
 }

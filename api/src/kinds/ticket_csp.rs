@@ -4,19 +4,25 @@
 //! first manual step (an ops task) or, for a runbook without any, at the
 //! PE push.
 
+use axum::Json;
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use onramp_router_templates::{Operation, Platform};
-use onramp_state_machines::ticket_csp as tc;
-use onramp_store::connectors::{self as store, Initial, Mode};
-use onramp_store::entity::nni;
+use onramp_state_machines::Machine;
+use onramp_state_machines::ticket_csp::{self as tc, TicketCsp};
+use onramp_store::connectors::{self as store, Mode};
+use onramp_store::entity::{connector, nni};
 use onramp_store::model::{Resources, TicketCspParams};
 use onramp_store::{inventory, ticket_providers};
 
+use super::aws_hosted_vif::AWS_BANDWIDTHS;
+use super::{ApiKind, accepted, initial};
 use crate::AppState;
 use crate::auth::Tenant;
-use crate::connectors::AWS_BANDWIDTHS;
 use crate::problem::{FieldError, Problem};
-use crate::views::{Peering, Plan, RouterChange, TicketCspOrder};
+use crate::views::{
+    Connector, Peering, Plan, RouterChange, TicketCspOrder, TicketDetails, WaitingStep,
+};
 
 const AS_TRANS: i64 = 23456;
 
@@ -146,39 +152,24 @@ pub(crate) async fn check(
     ))
 }
 
-pub(crate) fn initial(params: &TicketCspParams, note: String) -> Initial {
-    let start = tc::start(params.runbook.steps.len());
-    Initial {
-        state: tc::state_name(&start.state).into(),
-        machine_state: serde_json::to_string(&start.state).expect("state serializes"),
-        waiting_on: tc::waiting_on(&start.state).as_str().into(),
-        first_action: start.actions.first().map(|a| a.as_str().to_string()),
-        note: if note.is_empty() {
-            start.note
-        } else {
-            format!("{note}; {}", start.note)
-        },
-    }
-}
-
 pub(crate) async fn plan(
     state: &AppState,
     tenant: &Tenant,
     nni: &nni::Model,
     params: &TicketCspParams,
 ) -> Result<Plan, Problem> {
-    let mut init = initial(params, String::new());
+    let mut init = initial::<TicketCsp>(&tc::start(params.runbook.steps.len()), String::new());
     init.first_action = None;
     let row =
         store::create_ticket_csp(&state.db, tenant.id, nni, params, &init, Mode::DryRun).await?;
     let res = Resources::from_json(&row.resources)?;
     let pe = inventory::pe(&state.db, res.pe_id).await?;
     let tenant_row = inventory::tenant(&state.db, tenant.id).await?;
-    let intent = onramp_workers::intent::ticket_attachment(
+    let intent = onramp_kinds::ticket_csp::attachment(
         &row,
         &res,
         params,
-        &onramp_workers::intent::tenant_vrf(&tenant_row),
+        &onramp_kinds::tenant_vrf(&tenant_row),
     );
     let platform = Platform::load(&state.templates_root, &pe.platform).map_err(|e| {
         tracing::error!(pe = %pe.name, error = %e, "platform unusable");
@@ -214,7 +205,7 @@ pub(crate) async fn plan(
     steps.push("Wait for the BGP session with the provider; the connector turns active".into());
     Ok(Plan {
         dry_run: true,
-        kind: "ticket-csp".into(),
+        kind: TicketCsp::KIND.as_str().into(),
         location: nni.location_code.clone(),
         router_changes: vec![RouterChange {
             pe: pe.name.clone(),
@@ -229,4 +220,62 @@ pub(crate) async fn plan(
         peering: Some(Peering::from_resources(res)),
         azure: None,
     })
+}
+
+impl ApiKind for TicketCsp {
+    type Order = TicketCspOrder;
+    const CSP: Option<&'static str> = None;
+
+    async fn order(
+        state: &AppState,
+        tenant: &Tenant,
+        dry_run: bool,
+        order: TicketCspOrder,
+    ) -> Result<Response, Problem> {
+        let order = &order;
+        let (nni, params) = check(state, order).await?;
+        if dry_run {
+            return Ok(Json(plan(state, tenant, &nni, &params).await?).into_response());
+        }
+        let initial = initial::<TicketCsp>(
+            &tc::start(params.runbook.steps.len()),
+            format!(
+                "Ordered {} from {} at {}",
+                params.bandwidth, params.provider_name, nni.location_code
+            ),
+        );
+        let row =
+            store::create_ticket_csp(&state.db, tenant.id, &nni, &params, &initial, Mode::Commit)
+                .await?;
+        tracing::info!(connector = %row.id, kind = %order.kind, tenant = %tenant.name, provider = %params.provider, location = %nni.location_code, "connector ordered");
+        Ok(accepted(Connector::from_row(&row, &nni)?))
+    }
+
+    fn describe(
+        row: &connector::Model,
+        _location: &nni::Model,
+        machine: &tc::State,
+        view: &mut Connector,
+    ) -> Result<(), onramp_store::Error> {
+        let params = TicketCspParams::from_json(&row.params)?;
+        let res = Resources::from_json(&row.resources)?;
+        view.bandwidth = params.bandwidth.clone();
+        let waiting_on_step = tc::open_step(machine).map(|(step, _)| WaitingStep {
+            number: step + 1,
+            title: params
+                .runbook
+                .steps
+                .get(step)
+                .map(|s| s.title.clone())
+                .unwrap_or_default(),
+        });
+        view.ticket = Some(TicketDetails {
+            provider: params.provider,
+            provider_name: params.provider_name,
+            manual_steps: params.runbook.steps.len(),
+            waiting_on_step,
+        });
+        view.peering = Some(Peering::from_resources(res));
+        Ok(())
+    }
 }

@@ -1,0 +1,295 @@
+//! `aws-hosted-vif` orders: a hosted VIF on one of onramp's Direct Connect
+//! interconnects, allocated to the customer's AWS account.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use onramp_router_templates::{Operation, Platform};
+use onramp_state_machines::Machine;
+use onramp_state_machines::aws_hosted_vif::{self as vif, AwsHostedVif};
+use onramp_store::connectors::{self as store, Mode};
+use onramp_store::entity::{connector, nni};
+use onramp_store::inventory;
+use onramp_store::model::{AwsHostedVifParams, Resources};
+use rand::distr::{Alphanumeric, SampleString};
+
+use super::{ApiKind, REDACTED, accepted, initial};
+use crate::AppState;
+use crate::auth::Tenant;
+use crate::problem::{FieldError, Problem};
+use crate::views::{AwsHostedVifOrder, Connector, CspCall, Peering, Plan, RouterChange};
+
+/// Hosted connection speeds AWS accepts from partners (csp-apis.md).
+pub const AWS_BANDWIDTHS: &[(&str, i32)] = &[
+    ("50Mbps", 50),
+    ("100Mbps", 100),
+    ("200Mbps", 200),
+    ("300Mbps", 300),
+    ("400Mbps", 400),
+    ("500Mbps", 500),
+    ("1Gbps", 1_000),
+    ("2Gbps", 2_000),
+    ("5Gbps", 5_000),
+    ("10Gbps", 10_000),
+    ("25Gbps", 25_000),
+];
+
+/// 23456 is AS_TRANS (RFC 6793); it never identifies a real peer.
+const AS_TRANS: i64 = 23456;
+
+impl ApiKind for AwsHostedVif {
+    type Order = AwsHostedVifOrder;
+    const CSP: Option<&'static str> = Some("aws");
+
+    async fn order(
+        state: &AppState,
+        tenant: &Tenant,
+        dry_run: bool,
+        order: AwsHostedVifOrder,
+    ) -> Result<Response, Problem> {
+        let (nni, params) = check(state, &order).await?;
+        if dry_run {
+            return Ok(Json(plan(state, tenant, &nni, &params).await?).into_response());
+        }
+        let initial = initial::<AwsHostedVif>(
+            &vif::start(),
+            format!(
+                "Ordered a hosted VIF at {} for AWS account {}",
+                nni.location_code, params.aws_account_id
+            ),
+        );
+        let auth_key = Alphanumeric.sample_string(&mut rand::rng(), 24);
+        let row = store::create_aws_hosted_vif(
+            &state.db,
+            tenant.id,
+            &nni,
+            &params,
+            &state.secrets.seal(&auth_key),
+            &initial,
+            Mode::Commit,
+        )
+        .await?;
+        tracing::info!(connector = %row.id, kind = %order.kind, tenant = %tenant.name, location = %nni.location_code, "connector ordered");
+        Ok(accepted(Connector::from_row(&row, &nni)?))
+    }
+
+    fn describe(
+        row: &connector::Model,
+        _location: &nni::Model,
+        _state: &vif::State,
+        view: &mut Connector,
+    ) -> Result<(), onramp_store::Error> {
+        let params = AwsHostedVifParams::from_json(&row.params)?;
+        let res = Resources::from_json(&row.resources)?;
+        view.bandwidth = params.bandwidth;
+        view.aws_account_id = Some(params.aws_account_id);
+        view.vif_id = row.csp_ref.clone();
+        view.peering = Some(Peering::from_resources(res));
+        Ok(())
+    }
+}
+
+async fn plan(
+    state: &AppState,
+    tenant: &Tenant,
+    nni: &nni::Model,
+    params: &AwsHostedVifParams,
+) -> Result<Plan, Problem> {
+    let initial = initial::<AwsHostedVif>(&vif::start(), String::new());
+    let row = store::create_aws_hosted_vif(
+        &state.db,
+        tenant.id,
+        nni,
+        params,
+        "",
+        &initial,
+        Mode::DryRun,
+    )
+    .await?;
+    let res = Resources::from_json(&row.resources)?;
+    let pe = inventory::pe(&state.db, res.pe_id).await?;
+    let tenant_row = inventory::tenant(&state.db, tenant.id).await?;
+    let intent = onramp_kinds::aws_hosted_vif::attachment(
+        &row,
+        &res,
+        params,
+        &onramp_kinds::tenant_vrf(&tenant_row),
+        REDACTED,
+    );
+    let platform = Platform::load(&state.templates_root, &pe.platform).map_err(|e| {
+        tracing::error!(pe = %pe.name, error = %e, "platform unusable");
+        Problem::internal()
+    })?;
+    let rendered = platform.render(Operation::Create, &intent).map_err(|e| {
+        Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "render_failed",
+            "Router configuration cannot be rendered",
+            format!("PE {} ({}): {e}", pe.name, pe.platform),
+        )
+    })?;
+    let req = onramp_kinds::aws_hosted_vif::vif_request(nni, &res, params, REDACTED);
+    Ok(Plan {
+        dry_run: true,
+        kind: AwsHostedVif::KIND.as_str().into(),
+        location: nni.location_code.clone(),
+        router_changes: vec![RouterChange {
+            pe: pe.name.clone(),
+            platform: pe.platform.clone(),
+            operation: "create".into(),
+            leg: None,
+            config_xml: rendered.config_xml,
+        }],
+        csp_calls: vec![CspCall {
+            service: "directconnect".into(),
+            operation: "AllocatePrivateVirtualInterface".into(),
+            request: serde_json::json!({
+                "connectionId": req.connection_id,
+                "ownerAccount": req.owner_account,
+                "newPrivateVirtualInterfaceAllocation": {
+                    "virtualInterfaceName": req.name,
+                    "vlan": req.vlan,
+                    "asn": req.asn,
+                    "authKey": req.auth_key,
+                    "amazonAddress": req.amazon_address,
+                    "customerAddress": req.customer_address,
+                    "addressFamily": "ipv4",
+                }
+            }),
+        }],
+        steps: vec![
+            format!(
+                "Configure {} on {}: VLAN {} sub-interface, {} and a BGP session to AWS",
+                res.port_name, pe.name, res.vlan, res.pe_address
+            ),
+            format!(
+                "Allocate the hosted VIF on {} for AWS account {}",
+                nni.csp_ref, params.aws_account_id
+            ),
+            "Wait for the customer to accept the VIF in the AWS console".into(),
+            "Wait for the VIF to become available with BGP up; the connector turns active".into(),
+        ],
+        peering: Some(Peering::from_resources(res)),
+        azure: None,
+    })
+}
+
+async fn check(
+    state: &AppState,
+    o: &AwsHostedVifOrder,
+) -> Result<(nni::Model, AwsHostedVifParams), Problem> {
+    let mut errors = Vec::new();
+    let mut err = |field: &str, code: &str, detail: String| {
+        errors.push(FieldError {
+            field: field.into(),
+            code: code.into(),
+            detail,
+        })
+    };
+    if o.aws_account_id.len() != 12 || !o.aws_account_id.bytes().all(|b| b.is_ascii_digit()) {
+        err(
+            "aws_account_id",
+            "invalid_format",
+            format!("`{}` is not a 12-digit AWS account id", o.aws_account_id),
+        );
+    }
+    let nni = inventory::nni_at(&state.db, "aws", &o.location).await?;
+    if nni.is_none() {
+        let known: Vec<String> = inventory::nnis(&state.db, "aws")
+            .await?
+            .into_iter()
+            .map(|n| n.location_code)
+            .collect();
+        err(
+            "location",
+            "unknown_location",
+            format!(
+                "onramp has no Direct Connect interconnect at `{}`; available: {}",
+                o.location,
+                known.join(", ")
+            ),
+        );
+    }
+    match AWS_BANDWIDTHS.iter().find(|(b, _)| *b == o.bandwidth) {
+        None => err(
+            "bandwidth",
+            "unsupported_bandwidth",
+            format!(
+                "`{}` is not a hosted bandwidth; use one of {}",
+                o.bandwidth,
+                AWS_BANDWIDTHS
+                    .iter()
+                    .map(|b| b.0)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ),
+        Some((_, mbps)) => {
+            if let Some(n) = &nni
+                && *mbps > n.capacity_mbps
+            {
+                err(
+                    "bandwidth",
+                    "exceeds_capacity",
+                    format!(
+                        "{} exceeds the {} Mbps interconnect at {}",
+                        o.bandwidth, n.capacity_mbps, n.location_code
+                    ),
+                );
+            }
+        }
+    }
+    if let Some(asn) = o.customer_asn {
+        if !(1..=4_294_967_294).contains(&asn) || asn == AS_TRANS {
+            err(
+                "customer_asn",
+                "out_of_range",
+                format!("ASN {asn} is not usable; use 1-4294967294 (not 23456)"),
+            );
+        } else if let Some(n) = &nni
+            && asn == n.csp_asn
+        {
+            err(
+                "customer_asn",
+                "same_as_peer",
+                format!(
+                    "ASN {asn} is Amazon's side of this interconnect; the two sides need different ASNs"
+                ),
+            );
+        }
+    }
+    if let Some(vlan) = o.vlan {
+        if !(1..=4094).contains(&vlan) {
+            err(
+                "vlan",
+                "out_of_range",
+                format!("VLAN {vlan} is outside 1-4094"),
+            );
+        } else if let Some(n) = &nni {
+            let port = inventory::port(&state.db, n.port_id).await?;
+            if vlan < i64::from(port.vlan_min) || vlan > i64::from(port.vlan_max) {
+                err(
+                    "vlan",
+                    "out_of_range",
+                    format!(
+                        "VLAN {vlan} is outside the range {}-{} onramp uses at {}",
+                        port.vlan_min, port.vlan_max, n.location_code
+                    ),
+                );
+            }
+        }
+    }
+    if !errors.is_empty() {
+        return Err(Problem::invalid(errors));
+    }
+    let nni = nni.expect("checked above");
+    Ok((
+        nni,
+        AwsHostedVifParams {
+            aws_account_id: o.aws_account_id.clone(),
+            bandwidth: o.bandwidth.clone(),
+            customer_asn: o.customer_asn.map(|a| a as u32),
+            requested_vlan: o.vlan.map(|v| v as u16),
+        },
+    ))
+}

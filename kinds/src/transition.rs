@@ -1,0 +1,61 @@
+//! A connector's machine answering one event, as the transition the store
+//! persists. Written once for every kind and every caller: the job runner,
+//! the PE writer, a delete request, an ops task.
+
+use onramp_state_machines::Machine;
+use onramp_store::connectors::Transition;
+use onramp_store::entity::connector;
+
+/// What feeding an event to a connector's machine calls for.
+pub enum Next {
+    /// Persist this transition (with its timeline event and next job).
+    Commit(Box<Transition>),
+    /// A poll that saw nothing new: look again later.
+    StillWaiting,
+    /// A stale or duplicate event: drop it (the note says why).
+    Ignored(String),
+}
+
+/// The answer of `row`'s machine (kind `K`, now in `state`) to `event`,
+/// made by `actor`. The caller adds what only it knows (a CSP object id,
+/// released resources, a lease to hand back).
+pub fn transition<K: Machine>(
+    row: &connector::Model,
+    state: &K::State,
+    event: &K::Event,
+    actor: &str,
+) -> Next {
+    let out = K::handle(state, event);
+    if out.is_still_waiting() {
+        return Next::StillWaiting;
+    }
+    if out.is_ignored() {
+        return Next::Ignored(out.note);
+    }
+    Next::Commit(Box::new(Transition {
+        expected_step: row.step,
+        state: K::state_name(&out.state).into(),
+        machine_state: serde_json::to_string(&out.state).expect("state serializes"),
+        waiting_on: K::waiting_on(&out.state).as_str().into(),
+        event: K::event_name(event).into(),
+        from_state: Some(row.state.clone()),
+        message: out.note,
+        actor: actor.into(),
+        next_action: out.actions.first().map(|a| K::action_name(*a).to_string()),
+        ..Default::default()
+    }))
+}
+
+/// The transition `event` makes from the connector's stored state, or None
+/// when the machine ignores it (nothing to change).
+pub fn on_event<K: Machine>(
+    row: &connector::Model,
+    event: &K::Event,
+    actor: &str,
+) -> onramp_store::Result<Option<Transition>> {
+    let state = row.machine_state::<K>()?;
+    Ok(match transition::<K>(row, &state, event, actor) {
+        Next::Commit(t) => Some(*t),
+        Next::StillWaiting | Next::Ignored(_) => None,
+    })
+}
