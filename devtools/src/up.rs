@@ -28,6 +28,7 @@ pub struct UpArgs {
     /// Where the SQLite database and the servers' files live.
     #[arg(long, default_value = ".onramp-dev")]
     dir: PathBuf,
+    /// Where the API and the web front ends listen.
     #[arg(long, default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
     /// The AWS simulator's port.
