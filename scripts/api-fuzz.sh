@@ -6,14 +6,14 @@
 # 5xx or any response the document does not describe (status, content type,
 # headers, body schema).
 #
-# Usage: scripts/api-fuzz.sh [path/to/onramp]   (default: cargo's debug build)
+# Usage: scripts/api-fuzz.sh [path/to/onramp-dev]   (default: cargo's debug build)
 # Env:   ONRAMP_FUZZ_SECONDS  time budget per key (default 60)
 #        ONRAMP_FUZZ_VENV     where schemathesis is installed (kept between runs)
 #        ONRAMP_FUZZ_REPORT   a directory for the JUnit reports and the log
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-bin=${1:-${CARGO_TARGET_DIR:-target}/debug/onramp}
+bin=${1:-${CARGO_TARGET_DIR:-target}/debug/onramp-dev}
 seconds=${ONRAMP_FUZZ_SECONDS:-60}
 venv=${ONRAMP_FUZZ_VENV:-/var/tmp/onramp-schemathesis}
 # Pinned: a new schemathesis release adds checks, and CI must not turn red
@@ -34,7 +34,7 @@ report=${ONRAMP_FUZZ_REPORT:-$work/report}
 mkdir -p "$report"
 api_port=$(free_port)
 base="http://127.0.0.1:$api_port"
-"$bin" dev --dir "$work/dev" --listen "127.0.0.1:$api_port" \
+"$bin" up --dir "$work/dev" --listen "127.0.0.1:$api_port" \
   --aws-port "$(free_port)" --azure-port "$(free_port)" --gcp-port "$(free_port)" \
   >"$report/stack.log" 2>&1 &
 stack=$!
@@ -57,7 +57,7 @@ for _ in $(seq 1 120); do
 done
 curl -fsS "$base/readyz" >/dev/null
 
-# The dev stack's seeded demo keys (see src/dev.rs).
+# The dev stack's seeded demo keys (see devtools/src/up/demo.rs).
 admin_key=onr_demo_local_only_admin_00000000
 customer_key=onr_demo_local_only_key_0000000000
 

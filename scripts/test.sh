@@ -52,9 +52,9 @@ fi
 # The API against its own OpenAPI document, on the live dev stack.
 echo "== schemathesis (scripts/api-fuzz.sh)"
 fuzz=0
-cargo build --quiet --bin onramp
+cargo build --quiet -p onramp-devtools --bin onramp-dev
 ONRAMP_FUZZ_REPORT=${ONRAMP_FUZZ_REPORT:-${CARGO_TARGET_DIR:-target}/api-fuzz} \
-  bash scripts/api-fuzz.sh "${CARGO_TARGET_DIR:-target}/debug/onramp" || fuzz=$?
+  bash scripts/api-fuzz.sh "${CARGO_TARGET_DIR:-target}/debug/onramp-dev" || fuzz=$?
 if [ "$fuzz" -ne 0 ]; then
   echo "onramp: schemathesis found failures (see above)"
   status=1

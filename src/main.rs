@@ -1,6 +1,6 @@
-//! The `onramp` binary: one executable, one subcommand per role.
-
-mod dev;
+//! The `onramp` binary: one executable, one subcommand per role. The dev
+//! stack and the simulated cloud customers are `onramp-dev` (devtools/), so
+//! that what operators deploy links no simulator.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -35,75 +35,13 @@ enum Command {
     /// (printed once) and, with --admin-email, an admin who can sign in to
     /// the ops console.
     Bootstrap(BootstrapArgs),
-    /// Run the whole stack on this machine: SQLite, nats-server, the AWS
-    /// simulator, two netconfd PEs, the API and a worker, with a demo tenant.
-    Dev(dev::DevArgs),
     /// Print the OpenAPI document.
     Openapi,
-    /// Act as an AWS customer against the Direct Connect simulator.
-    AwsCustomer(AwsCustomerArgs),
-    /// Act as an Azure customer against the ExpressRoute simulator.
-    AzureCustomer(AzureCustomerArgs),
-    /// Act as a Google Cloud customer against the Compute simulator.
-    GcpCustomer(GcpCustomerArgs),
-}
-
-#[derive(Args)]
-struct GcpCustomerArgs {
-    #[command(subcommand)]
-    action: GcpCustomerAction,
-    /// The Compute simulator's URL.
-    #[arg(
-        long,
-        env = "ONRAMP_GCP_COMPUTE_URL",
-        global = true,
-        default_value = "http://127.0.0.1:4568"
-    )]
-    endpoint: String,
-}
-
-#[derive(Subcommand)]
-enum GcpCustomerAction {
-    /// Create a PARTNER attachment; prints its pairing key.
-    CreatePairingKey {
-        #[arg(long, default_value = "us-west1")]
-        region: String,
-        #[arg(long, default_value_t = 1)]
-        domain: u8,
-    },
-    /// Activate the attachment once the partner has provisioned it.
-    Activate { pairing_key: String },
-}
-
-#[derive(Args)]
-struct AzureCustomerArgs {
-    #[command(subcommand)]
-    action: AzureCustomerAction,
-    /// The ExpressRoute simulator's URL.
-    #[arg(
-        long,
-        env = "ONRAMP_AZURE_ARM_URL",
-        global = true,
-        default_value = "http://127.0.0.1:4567"
-    )]
-    endpoint: String,
-}
-
-#[derive(Subcommand)]
-enum AzureCustomerAction {
-    /// Create an ExpressRoute circuit with onramp as provider; prints its
-    /// service key, which is what the customer orders with.
-    CreateCircuit {
-        #[arg(long, default_value = "Silicon Valley")]
-        peering_location: String,
-        #[arg(long, default_value_t = 1000)]
-        bandwidth_mbps: u32,
-    },
 }
 
 #[derive(Args, Clone)]
 pub struct SecretArgs {
-    /// 32 random bytes, base64: seals BGP keys at rest. `onramp dev` makes
+    /// 32 random bytes, base64: seals BGP keys at rest. `onramp-dev` makes
     /// one; elsewhere generate one with `head -c32 /dev/urandom | base64`.
     #[arg(long = "secret-key", env = "ONRAMP_SECRET_KEY", hide_env_values = true)]
     secret_key: String,
@@ -465,54 +403,6 @@ impl WorkerArgs {
     }
 }
 
-#[derive(Args)]
-struct AwsCustomerArgs {
-    #[command(subcommand)]
-    action: CustomerAction,
-    /// The Direct Connect simulator's URL.
-    #[arg(
-        long,
-        env = "ONRAMP_AWS_ENDPOINT",
-        global = true,
-        default_value = "http://127.0.0.1:4566"
-    )]
-    endpoint: String,
-    /// The customer's 12-digit account id (the simulator authenticates by it).
-    #[arg(long, global = true, default_value = "123456789012")]
-    account: String,
-}
-
-#[derive(Subcommand)]
-enum CustomerAction {
-    /// Accept a hosted VIF (ConfirmPrivateVirtualInterface).
-    Accept {
-        vif_id: String,
-        #[arg(long, default_value = "vgw-0demo0001")]
-        virtual_gateway_id: String,
-    },
-    /// Decline a hosted VIF that is still confirming (DeleteVirtualInterface).
-    Decline { vif_id: String },
-    /// Accept a hosted connection (ConfirmConnection).
-    ConfirmConnection { connection_id: String },
-    /// Create the private VIF on an accepted hosted connection
-    /// (CreatePrivateVirtualInterface); report it to onramp afterwards.
-    CreateVif {
-        connection_id: String,
-        #[arg(long)]
-        vlan: i32,
-        #[arg(long, default_value_t = 65010)]
-        asn: i32,
-        #[arg(long, default_value = "169.254.10.2/30")]
-        customer_address: String,
-        #[arg(long, default_value = "169.254.10.1/30")]
-        amazon_address: String,
-        #[arg(long, default_value = "demo-bgp-key-0001")]
-        auth_key: String,
-        #[arg(long, default_value = "vgw-0demo0001")]
-        virtual_gateway_id: String,
-    },
-}
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
@@ -531,14 +421,10 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Bootstrap(a) => bootstrap(a).await,
-        Command::Dev(a) => dev::run(a).await,
         Command::Openapi => {
             println!("{}", serde_json::to_string_pretty(&onramp_api::openapi())?);
             Ok(())
         }
-        Command::AwsCustomer(a) => aws_customer(a).await,
-        Command::AzureCustomer(a) => azure_customer(a).await,
-        Command::GcpCustomer(a) => gcp_customer(a).await,
     }
 }
 
@@ -635,160 +521,5 @@ async fn worker(a: WorkerArgs) -> anyhow::Result<()> {
     let _ = relay.await;
     let _ = webhooks.await;
     run.await??;
-    Ok(())
-}
-
-async fn aws_customer(a: AwsCustomerArgs) -> anyhow::Result<()> {
-    let client = onramp_aws_dx::DxClient::new(&DxConfig {
-        endpoint_url: a.endpoint.clone(),
-        region: "us-east-1".into(),
-        access_key_id: a.account.clone(),
-        secret_access_key: "customer-secret".into(),
-    });
-    let sdk = client.sdk();
-    match a.action {
-        CustomerAction::Accept {
-            vif_id,
-            virtual_gateway_id,
-        } => {
-            let out = sdk
-                .confirm_private_virtual_interface()
-                .virtual_interface_id(&vif_id)
-                .virtual_gateway_id(virtual_gateway_id)
-                .send()
-                .await
-                .map_err(|e| {
-                    anyhow::anyhow!("{}", aws_sdk_directconnect::error::DisplayErrorContext(e))
-                })?;
-            println!("{vif_id}: {:?}", out.virtual_interface_state());
-        }
-        CustomerAction::ConfirmConnection { connection_id } => {
-            let out = sdk
-                .confirm_connection()
-                .connection_id(&connection_id)
-                .send()
-                .await
-                .map_err(|e| {
-                    anyhow::anyhow!("{}", aws_sdk_directconnect::error::DisplayErrorContext(e))
-                })?;
-            println!("{connection_id}: {:?}", out.connection_state());
-        }
-        CustomerAction::CreateVif {
-            connection_id,
-            vlan,
-            asn,
-            customer_address,
-            amazon_address,
-            auth_key,
-            virtual_gateway_id,
-        } => {
-            use aws_sdk_directconnect::types::NewPrivateVirtualInterface;
-            let vif = NewPrivateVirtualInterface::builder()
-                .virtual_interface_name("customer-vif")
-                .vlan(vlan)
-                .asn(asn)
-                .auth_key(auth_key)
-                .customer_address(customer_address)
-                .amazon_address(amazon_address)
-                .virtual_gateway_id(virtual_gateway_id)
-                .build()
-                .context("building the VIF request")?;
-            let out = sdk
-                .create_private_virtual_interface()
-                .connection_id(&connection_id)
-                .new_private_virtual_interface(vif)
-                .send()
-                .await
-                .map_err(|e| {
-                    anyhow::anyhow!("{}", aws_sdk_directconnect::error::DisplayErrorContext(e))
-                })?;
-            println!(
-                "{}: {:?}",
-                out.virtual_interface_id().unwrap_or_default(),
-                out.virtual_interface_state()
-            );
-        }
-        CustomerAction::Decline { vif_id } => {
-            let out = sdk
-                .delete_virtual_interface()
-                .virtual_interface_id(&vif_id)
-                .send()
-                .await
-                .map_err(|e| {
-                    anyhow::anyhow!("{}", aws_sdk_directconnect::error::DisplayErrorContext(e))
-                })?;
-            println!("{vif_id}: {:?}", out.virtual_interface_state());
-        }
-    }
-    Ok(())
-}
-
-async fn azure_customer(a: AzureCustomerArgs) -> anyhow::Result<()> {
-    match a.action {
-        AzureCustomerAction::CreateCircuit {
-            peering_location,
-            bandwidth_mbps,
-        } => {
-            let url = format!("{}/_sim/circuits", a.endpoint.trim_end_matches('/'));
-            let res = reqwest::Client::new()
-                .post(&url)
-                .json(&serde_json::json!({
-                    "peeringLocation": peering_location,
-                    "bandwidthInMbps": bandwidth_mbps,
-                }))
-                .send()
-                .await
-                .with_context(|| format!("calling {url}"))?;
-            let status = res.status();
-            let body: serde_json::Value = res.json().await.unwrap_or_default();
-            if !status.is_success() {
-                anyhow::bail!("the simulator refused the circuit ({status}): {body}");
-            }
-            println!(
-                "{}",
-                body.get("serviceKey")
-                    .and_then(|k| k.as_str())
-                    .context("the simulator's answer has no serviceKey")?
-            );
-        }
-    }
-    Ok(())
-}
-
-async fn gcp_customer(a: GcpCustomerArgs) -> anyhow::Result<()> {
-    let base = a.endpoint.trim_end_matches('/').to_string();
-    let http = reqwest::Client::new();
-    let (url, req) = match &a.action {
-        GcpCustomerAction::CreatePairingKey { region, domain } => {
-            let url = format!("{base}/_sim/pairing-keys");
-            let req = http.post(&url).json(&serde_json::json!({
-                "region": region,
-                "edgeAvailabilityDomain": domain,
-            }));
-            (url, req)
-        }
-        GcpCustomerAction::Activate { pairing_key } => {
-            let url = format!(
-                "{base}/_sim/customer-attachments/{}/activate",
-                pairing_key.split('/').next().unwrap_or(pairing_key)
-            );
-            (url.clone(), http.post(&url))
-        }
-    };
-    let res = req.send().await.with_context(|| format!("calling {url}"))?;
-    let status = res.status();
-    let body: serde_json::Value = res.json().await.unwrap_or_default();
-    if !status.is_success() {
-        anyhow::bail!("the simulator refused ({status}): {body}");
-    }
-    match a.action {
-        GcpCustomerAction::CreatePairingKey { .. } => println!(
-            "{}",
-            body.get("pairingKey")
-                .and_then(|k| k.as_str())
-                .context("the simulator's answer has no pairingKey")?
-        ),
-        GcpCustomerAction::Activate { .. } => println!("{body}"),
-    }
     Ok(())
 }

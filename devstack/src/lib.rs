@@ -1,6 +1,6 @@
 //! Starts the real third-party servers onramp runs against (nats-server with
 //! JetStream, PostgreSQL, netconfd behind sshd) on free loopback ports, for
-//! `onramp dev` and for the test harnesses. Every child is killed when its
+//! `onramp-dev` and for the test harnesses. Every child is killed when its
 //! guard drops, so a failed test leaves no server behind. [`browser`] drives a
 //! headless Chromium over WebDriver for the browser end-to-end tests.
 
