@@ -4,26 +4,24 @@
 
 use std::time::{Duration, Instant};
 
-use reqwest::header::{CONTENT_LENGTH, HeaderMap};
+use onramp_clock::Clock;
+use onramp_csp_http::{ThrottleBudget, TokenCache, bearer_request, http_client};
+use reqwest::header::HeaderMap;
 use reqwest::{Method, Url};
 use serde_json::Value;
 
-use crate::AzureConfig;
-use crate::auth::TokenCache;
 use crate::error::{Error, transport};
+use crate::{AzureConfig, auth};
 
 /// When a 429 comes without `Retry-After`.
 const DEFAULT_THROTTLE_WAIT: Duration = Duration::from_secs(5);
 /// When an LRO reply comes without `Retry-After`.
 const DEFAULT_POLL: Duration = Duration::from_secs(2);
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-/// One HTTP exchange; ARM answers LRO starts quickly, so this is generous.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The budgets of one public call.
 #[derive(Debug, Default)]
 pub(crate) struct Call {
-    throttle_slept: Duration,
+    throttle: ThrottleBudget,
 }
 
 impl Call {
@@ -34,41 +32,26 @@ impl Call {
         cfg: &AzureConfig,
     ) -> Result<(), Error> {
         let wait = retry_after.unwrap_or(DEFAULT_THROTTLE_WAIT);
-        if self.throttle_slept + wait > cfg.max_throttle_wait {
-            tracing::warn!(
-                retry_after_s = wait.as_secs_f64(),
-                slept_s = self.throttle_slept.as_secs_f64(),
-                "ARM throttling outlasted the call's budget"
-            );
-            return Err(Error::Throttled { retry_after: wait });
-        }
-        tracing::info!(
-            retry_after_s = wait.as_secs_f64(),
-            "ARM throttled the call (429); waiting"
-        );
-        tokio::time::sleep(wait).await;
-        self.throttle_slept += wait;
-        Ok(())
+        self.throttle
+            .sleep(wait, cfg.max_throttle_wait, "ARM")
+            .await
+            .map_err(|retry_after| Error::Throttled { retry_after })
     }
 }
 
-/// `retry-after-ms` / `x-ms-retry-after-ms` (milliseconds) or `Retry-After`
-/// (seconds; the HTTP-date form is not used by ARM).
-pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let get = |name: &str| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::trim)
-    };
+/// `retry-after-ms` / `x-ms-retry-after-ms` (milliseconds), which ARM
+/// prefers for sub-second waits, else `Retry-After`.
+pub(crate) fn retry_after(headers: &HeaderMap, clock: &Clock) -> Option<Duration> {
     for ms in ["retry-after-ms", "x-ms-retry-after-ms"] {
-        if let Some(v) = get(ms).and_then(|v| v.parse::<u64>().ok()) {
-            return Some(Duration::from_millis(v));
+        if let Some(v) = headers
+            .get(ms)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+        {
+            return Some(Duration::from_millis(v).min(onramp_csp_http::MAX_RETRY_AFTER));
         }
     }
-    get("retry-after")
-        .and_then(|v| v.parse::<u64>().ok())
-        .map(Duration::from_secs)
+    onramp_csp_http::retry_after(headers, clock)
 }
 
 /// An ARM answer, read in full.
@@ -77,6 +60,8 @@ pub(crate) struct Reply {
     pub status: u16,
     headers: HeaderMap,
     body: Vec<u8>,
+    /// Read on arrival: an HTTP-date means "from now".
+    retry_after: Option<Duration>,
 }
 
 impl Reply {
@@ -106,7 +91,7 @@ impl Reply {
     }
 
     pub(crate) fn retry_after(&self) -> Option<Duration> {
-        retry_after(&self.headers)
+        self.retry_after
     }
 
     /// Started a long-running operation that can be followed.
@@ -137,15 +122,7 @@ pub(crate) struct Arm {
 
 impl Arm {
     pub(crate) fn new(cfg: AzureConfig) -> Self {
-        let http = reqwest::Client::builder()
-            .connect_timeout(CONNECT_TIMEOUT)
-            .timeout(REQUEST_TIMEOUT)
-            .user_agent(concat!("onramp-azure-er/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .unwrap_or_else(|e| {
-                tracing::error!(error = %e, "cannot build the configured HTTP client; using defaults");
-                reqwest::Client::new()
-            });
+        let http = http_client(concat!("onramp-azure-er/", env!("CARGO_PKG_VERSION")));
         let base = Url::parse(&cfg.arm_url)
             .inspect_err(|e| {
                 tracing::error!(arm_url = %cfg.arm_url, error = %e, "arm_url is not a URL; every call will fail");
@@ -213,20 +190,13 @@ impl Arm {
     ) -> Result<Reply, Error> {
         let mut renewed = false;
         loop {
-            let token = self.tokens.get(&self.http, &self.cfg, call).await?;
-            let mut req = self
-                .http
-                .request(method.clone(), url.clone())
-                .bearer_auth(token.expose());
-            req = match body {
-                Some(b) => req.json(b),
-                // ARM's front door wants a length on every POST.
-                None if method == Method::POST => req.header(CONTENT_LENGTH, "0"),
-                None => req,
-            };
+            let fetch = auth::fetch(&self.http, &self.cfg, call);
+            let token = self.tokens.get(&self.cfg.clock, || fetch).await?;
+            let req = bearer_request(&self.http, method.clone(), url, &token, body);
             let resp = req.send().await.map_err(transport)?;
             let status = resp.status().as_u16();
             let headers = resp.headers().clone();
+            let wait = retry_after(&headers, &self.cfg.clock);
             let body = resp.bytes().await.map_err(transport)?.to_vec();
             tracing::debug!(
                 %method,
@@ -244,12 +214,13 @@ impl Arm {
                     self.tokens.invalidate(&token).await;
                     renewed = true;
                 }
-                429 => call.throttled(retry_after(&headers), &self.cfg).await?,
+                429 => call.throttled(wait, &self.cfg).await?,
                 _ => {
                     return Ok(Reply {
                         status,
                         headers,
                         body,
+                        retry_after: wait,
                     });
                 }
             }
@@ -341,12 +312,13 @@ mod tests {
 
     #[test]
     fn retry_after_prefers_milliseconds() {
+        let clock = Clock::manual();
         let mut h = HeaderMap::new();
-        assert_eq!(retry_after(&h), None);
+        assert_eq!(retry_after(&h, &clock), None);
         h.insert("retry-after", HeaderValue::from_static("7"));
-        assert_eq!(retry_after(&h), Some(Duration::from_secs(7)));
+        assert_eq!(retry_after(&h, &clock), Some(Duration::from_secs(7)));
         h.insert("retry-after-ms", HeaderValue::from_static("1500"));
-        assert_eq!(retry_after(&h), Some(Duration::from_millis(1500)));
+        assert_eq!(retry_after(&h, &clock), Some(Duration::from_millis(1500)));
     }
 
     #[test]

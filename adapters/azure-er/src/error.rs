@@ -4,6 +4,8 @@
 
 use std::time::Duration;
 
+use onramp_csp_http::snippet;
+
 /// How long to wait before retrying after `AnotherOperationInProgress`:
 /// ARM does not say, and cross-connection operations take seconds.
 pub(crate) const BUSY_RETRY: Duration = Duration::from_secs(2);
@@ -107,24 +109,14 @@ fn reason(status: u16) -> String {
         .unwrap_or_else(|| format!("Http{status}"))
 }
 
-/// The start of a body, for messages.
-pub(crate) fn snippet(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(body);
-    let text = text.trim();
-    match text.char_indices().nth(200) {
-        Some((i, _)) => format!("{}…", &text[..i]),
-        None => text.to_owned(),
-    }
+pub(crate) fn transport(e: reqwest::Error) -> Error {
+    Error::Transport(onramp_csp_http::error_chain(&e))
 }
 
-pub(crate) fn transport(e: reqwest::Error) -> Error {
-    // reqwest's Display names the URL (no secrets in ours) and the cause.
-    let mut msg = e.to_string();
-    let mut source = std::error::Error::source(&e);
-    while let Some(s) = source {
-        msg.push_str(": ");
-        msg.push_str(&s.to_string());
-        source = s.source();
+/// A failed token renewal is ridden out on the current token only when
+/// the same call would be retried.
+impl onramp_csp_http::Retryable for Error {
+    fn is_retryable(&self) -> bool {
+        Error::is_retryable(self)
     }
-    Error::Transport(msg)
 }
