@@ -4,18 +4,17 @@
 
 use std::time::{Duration, Instant};
 
-use reqwest::header::{CONTENT_LENGTH, HeaderMap};
+use onramp_csp_http::{ThrottleBudget, TokenCache, bearer_request, http_client, retry_after};
 use reqwest::{Method, Url};
 use serde_json::Value;
 
-use crate::GcpConfig;
-use crate::auth::TokenCache;
 use crate::error::{Error, transport};
+use crate::{GcpConfig, auth};
 
 /// When a 429 comes without `Retry-After` (Compute usually sends none).
 const DEFAULT_THROTTLE_WAIT: Duration = Duration::from_secs(2);
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-/// One ordinary HTTP exchange.
+/// One ordinary HTTP exchange (csp-http's client default; named here for
+/// the message when it runs out).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 /// `wait` holds a call for up to about 2 minutes; a little more for ours.
 const WAIT_TIMEOUT: Duration = Duration::from_secs(130);
@@ -26,7 +25,7 @@ const WAIT_SPACING: Duration = Duration::from_millis(500);
 /// The budgets of one public call.
 #[derive(Debug, Default)]
 pub(crate) struct Call {
-    throttle_slept: Duration,
+    throttle: ThrottleBudget,
 }
 
 impl Call {
@@ -37,32 +36,11 @@ impl Call {
         cfg: &GcpConfig,
     ) -> Result<(), Error> {
         let wait = retry_after.unwrap_or(DEFAULT_THROTTLE_WAIT);
-        if self.throttle_slept + wait > cfg.max_throttle_wait {
-            tracing::warn!(
-                retry_after_s = wait.as_secs_f64(),
-                slept_s = self.throttle_slept.as_secs_f64(),
-                "Compute throttling outlasted the call's budget"
-            );
-            return Err(Error::Throttled { retry_after: wait });
-        }
-        tracing::info!(
-            retry_after_s = wait.as_secs_f64(),
-            "Compute throttled the call (429); waiting"
-        );
-        tokio::time::sleep(wait).await;
-        // A zero Retry-After still counts a little, so the budget ends.
-        self.throttle_slept += wait.max(Duration::from_millis(10));
-        Ok(())
+        self.throttle
+            .sleep(wait, cfg.max_throttle_wait, "Compute")
+            .await
+            .map_err(|retry_after| Error::Throttled { retry_after })
     }
-}
-
-/// `Retry-After` in seconds (Google does not use the HTTP-date form).
-pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    headers
-        .get("retry-after")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .map(Duration::from_secs)
 }
 
 /// A Compute answer, read in full.
@@ -178,15 +156,7 @@ pub(crate) struct Compute {
 
 impl Compute {
     pub(crate) fn new(cfg: GcpConfig) -> Self {
-        let http = reqwest::Client::builder()
-            .connect_timeout(CONNECT_TIMEOUT)
-            .timeout(REQUEST_TIMEOUT)
-            .user_agent(concat!("onramp-gcp-pi/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .unwrap_or_else(|e| {
-                tracing::error!(error = %e, "cannot build the configured HTTP client; using defaults");
-                reqwest::Client::new()
-            });
+        let http = http_client(concat!("onramp-gcp-pi/", env!("CARGO_PKG_VERSION")));
         let base = Url::parse(&cfg.compute_url)
             .inspect_err(|e| {
                 tracing::error!(compute_url = %cfg.compute_url, error = %e, "compute_url is not a URL; every call will fail");
@@ -269,25 +239,17 @@ impl Compute {
     ) -> Result<Option<Reply>, Error> {
         let mut renewed = false;
         loop {
-            let token = self.tokens.get(&self.http, &self.cfg, call).await?;
-            let mut req = self
-                .http
-                .request(method.clone(), url.clone())
-                .bearer_auth(token.expose())
-                .timeout(timeout);
-            req = match body {
-                Some(b) => req.json(b),
-                // Google's front end wants a length on every POST.
-                None if method == Method::POST => req.header(CONTENT_LENGTH, "0"),
-                None => req,
-            };
+            let fetch = auth::fetch(&self.http, &self.cfg, call);
+            let token = self.tokens.get(&self.cfg.clock, || fetch).await?;
+            let req =
+                bearer_request(&self.http, method.clone(), url, &token, body).timeout(timeout);
             let resp = match req.send().await {
                 Ok(r) => r,
                 Err(e) if e.is_timeout() => return Ok(None),
                 Err(e) => return Err(transport(e)),
             };
             let status = resp.status().as_u16();
-            let wait = retry_after(resp.headers());
+            let wait = retry_after(resp.headers(), &self.cfg.clock);
             let body = match resp.bytes().await {
                 Ok(b) => b.to_vec(),
                 Err(e) if e.is_timeout() => return Ok(None),
@@ -360,16 +322,7 @@ impl Compute {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use reqwest::header::HeaderValue;
     use serde_json::json;
-
-    #[test]
-    fn retry_after_in_seconds() {
-        let mut h = HeaderMap::new();
-        assert_eq!(retry_after(&h), None);
-        h.insert("retry-after", HeaderValue::from_static("7"));
-        assert_eq!(retry_after(&h), Some(Duration::from_secs(7)));
-    }
 
     #[test]
     fn regional_urls_escape_their_segments() {

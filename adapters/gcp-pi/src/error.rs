@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use onramp_csp_http::snippet;
+
 /// When Google says a resource is busy (`resourceNotReady`) or an operation
 /// is still running, without saying for how long.
 pub(crate) const BUSY_RETRY: Duration = Duration::from_secs(5);
@@ -170,26 +172,16 @@ fn http_reason(status: u16) -> String {
     out
 }
 
-/// The start of a body, for messages.
-pub(crate) fn snippet(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(body);
-    let text = text.trim();
-    match text.char_indices().nth(200) {
-        Some((i, _)) => format!("{}…", &text[..i]),
-        None => text.to_owned(),
-    }
+pub(crate) fn transport(e: reqwest::Error) -> Error {
+    Error::Transport(onramp_csp_http::error_chain(&e))
 }
 
-pub(crate) fn transport(e: reqwest::Error) -> Error {
-    // reqwest's Display names the URL (no secrets in ours) and the cause.
-    let mut msg = e.to_string();
-    let mut source = std::error::Error::source(&e);
-    while let Some(s) = source {
-        msg.push_str(": ");
-        msg.push_str(&s.to_string());
-        source = s.source();
+/// A failed token renewal is ridden out on the current token only when
+/// the same call would be retried.
+impl onramp_csp_http::Retryable for Error {
+    fn is_retryable(&self) -> bool {
+        Error::is_retryable(self)
     }
-    Error::Transport(msg)
 }
 
 #[cfg(test)]
