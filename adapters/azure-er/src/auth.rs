@@ -1,45 +1,35 @@
-//! OAuth2 client credentials against Azure AD. The cache that keeps the
-//! token and renews it is `onramp_csp_http::TokenCache`; this is the AAD
-//! request and what its refusals mean.
+//! OAuth2 client credentials against Azure AD. `onramp_csp_http` sends the
+//! request, caches the token and renews it; this is the AAD request and
+//! what its refusals mean.
 
-use onramp_csp_http::{Fresh, TokenEndpointError, request_token, snippet};
+use onramp_csp_http::{TokenEndpointError, snippet};
 
 use crate::AzureConfig;
-use crate::arm::Call;
 use crate::error::Error;
 
 /// The ARM audience.
 const SCOPE: &str = "https://management.azure.com/.default";
 
-/// A token from AAD, sleeping off its 429s within the call's budget.
-pub(crate) async fn fetch(
-    http: &reqwest::Client,
+/// Builds AAD's client-credentials request for `cfg`'s app registration.
+pub(crate) fn token_request(
     cfg: &AzureConfig,
-    call: &mut Call,
-) -> Result<Fresh, Error> {
+) -> impl Fn(&reqwest::Client) -> reqwest::RequestBuilder + Send + Sync + 'static {
     let url = format!(
         "{}/{}/oauth2/v2.0/token",
         cfg.login_url.trim_end_matches('/'),
         cfg.tenant_id
     );
     let form = [
-        ("grant_type", "client_credentials"),
-        ("client_id", cfg.client_id.as_str()),
-        ("client_secret", cfg.client_secret.as_str()),
-        ("scope", SCOPE),
+        ("grant_type", "client_credentials".to_owned()),
+        ("client_id", cfg.client_id.clone()),
+        ("client_secret", cfg.client_secret.clone()),
+        ("scope", SCOPE.to_owned()),
     ];
-    loop {
-        match request_token(http.post(&url).form(&form), &cfg.clock).await {
-            Err(TokenEndpointError::Throttled { retry_after }) => {
-                call.throttled(retry_after, cfg).await?;
-            }
-            done => return done.map_err(|e| refusal(e, cfg)),
-        }
-    }
+    move |http| http.post(&url).form(&form)
 }
 
 /// What a failed token request means to our callers.
-fn refusal(e: TokenEndpointError, cfg: &AzureConfig) -> Error {
+pub(crate) fn refusal(e: TokenEndpointError, cfg: &AzureConfig) -> Error {
     match e {
         TokenEndpointError::Throttled { retry_after } => Error::Throttled {
             retry_after: retry_after.unwrap_or_default(),

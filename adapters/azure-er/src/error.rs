@@ -108,15 +108,3 @@ fn reason(status: u16) -> String {
         .map(|r| r.replace([' ', '-'], ""))
         .unwrap_or_else(|| format!("Http{status}"))
 }
-
-pub(crate) fn transport(e: reqwest::Error) -> Error {
-    Error::Transport(onramp_csp_http::error_chain(&e))
-}
-
-/// A failed token renewal is ridden out on the current token only when
-/// the same call would be retried.
-impl onramp_csp_http::Retryable for Error {
-    fn is_retryable(&self) -> bool {
-        Error::is_retryable(self)
-    }
-}

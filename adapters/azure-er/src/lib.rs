@@ -49,7 +49,7 @@ use std::sync::Arc;
 use reqwest::{Method, Url};
 use serde_json::{Value, json};
 
-use self::arm::{Arm, Call, Lro, Reply};
+use self::arm::{Arm, ArmReply, Call, Lro, Reply};
 pub use self::config::AzureConfig;
 use self::error::BUSY_RETRY;
 pub use self::error::Error;

@@ -1,13 +1,7 @@
-//! The HTTP client the adapters build, the authenticated request they send,
-//! and the text they make of what went wrong.
+//! The HTTP client the adapters build and the text they make of what went
+//! wrong.
 
 use std::time::Duration;
-
-use reqwest::header::CONTENT_LENGTH;
-use reqwest::{Method, Url};
-use serde_json::Value;
-
-use crate::Token;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// One HTTP exchange; CSPs answer long-running starts quickly, so this is
@@ -27,26 +21,6 @@ pub fn http_client(user_agent: &str) -> reqwest::Client {
             tracing::error!(error = %e, "cannot build the configured HTTP client; using defaults");
             reqwest::Client::new()
         })
-}
-
-/// `method url` with `token` as bearer and `body` as JSON.
-pub fn bearer_request(
-    http: &reqwest::Client,
-    method: Method,
-    url: &Url,
-    token: &Token,
-    body: Option<&Value>,
-) -> reqwest::RequestBuilder {
-    let post = method == Method::POST;
-    let req = http
-        .request(method, url.clone())
-        .bearer_auth(token.expose());
-    match body {
-        Some(b) => req.json(b),
-        // ARM's and Google's front ends want a length on every POST.
-        None if post => req.header(CONTENT_LENGTH, "0"),
-        None => req,
-    }
 }
 
 /// The start of a body, for messages.

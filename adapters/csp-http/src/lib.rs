@@ -9,8 +9,10 @@
 //!   (`{"access_token","expires_in"}`), with its failure classified.
 //! - [`retry_after`]: `Retry-After` in both of its forms, capped.
 //! - [`ThrottleBudget`]: how much 429 sleeping one public call may do.
-//! - [`http_client`], [`bearer_request`], [`snippet`], [`error_chain`]: the
-//!   client both build and the small helpers around a request.
+//! - [`BearerClient`]: one request to a CSP API with all of the above:
+//!   token from the cache, renewed once on 401, 429s slept off.
+//! - [`http_client`], [`snippet`], [`error_chain`]: the client both build
+//!   and the text they make of what went wrong.
 //!
 //! What each CSP says (error bodies, long-running operations, its error
 //! enum) stays in its adapter; this crate returns its own small error types
@@ -18,13 +20,15 @@
 //!
 //! [`Clock`]: onramp_clock::Clock
 
+mod bearer;
 mod client;
 mod retry_after;
 mod throttle;
 mod token;
 mod token_endpoint;
 
-pub use self::client::{bearer_request, error_chain, http_client, snippet};
+pub use self::bearer::{BearerClient, Reply, SendError, Service};
+pub use self::client::{error_chain, http_client, snippet};
 pub use self::retry_after::{MAX_RETRY_AFTER, parse_retry_after, retry_after};
 pub use self::throttle::ThrottleBudget;
 pub use self::token::{Fresh, Retryable, Token, TokenCache};

@@ -28,17 +28,15 @@ impl ThrottleBudget {
     ) -> Result<(), Duration> {
         if self.slept + wait > max {
             tracing::warn!(
-                service,
                 retry_after_s = wait.as_secs_f64(),
                 slept_s = self.slept.as_secs_f64(),
-                "throttling outlasted the call's budget"
+                "{service} throttling outlasted the call's budget"
             );
             return Err(wait);
         }
         tracing::info!(
-            service,
             retry_after_s = wait.as_secs_f64(),
-            "throttled (429); waiting"
+            "{service} throttled the call (429); waiting"
         );
         tokio::time::sleep(wait).await;
         self.slept += wait.max(MIN_COUNTED);

@@ -1,7 +1,9 @@
-//! The token cache and the token request against a real token endpoint on
-//! 127.0.0.1: an axum server that counts the tokens it issues and answers
-//! the way the test tells it to.
+//! The token cache, the token request and the bearer client against a real
+//! server on 127.0.0.1: an axum token endpoint that counts the tokens it
+//! issues and answers the way the test tells it to, and an API route that
+//! plays a script of answers.
 
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
@@ -12,7 +14,11 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::post;
 use onramp_clock::Clock;
-use onramp_csp_http::{Fresh, Retryable, Token, TokenCache, TokenEndpointError, request_token};
+use onramp_csp_http::{
+    BearerClient, Fresh, Retryable, SendError, Service, ThrottleBudget, Token, TokenCache,
+    TokenEndpointError, request_token,
+};
+use reqwest::{Method, Url};
 
 /// What the endpoint answers next; tokens are `t1`, `t2`, ...
 #[derive(Clone, Debug)]
@@ -23,10 +29,16 @@ enum Answer {
     Body(&'static str),
 }
 
+type Script = VecDeque<(StatusCode, Vec<(&'static str, &'static str)>)>;
+
 #[derive(Clone)]
 struct Endpoint {
     issued: Arc<AtomicU32>,
     answer: Arc<Mutex<Answer>>,
+    /// What `/api` answers next (status, headers); then 200 echoing the
+    /// request's `Authorization` and `Content-Length`.
+    script: Arc<Mutex<Script>>,
+    api_calls: Arc<AtomicU32>,
 }
 
 async fn token(State(ep): State<Endpoint>) -> axum::response::Response {
@@ -51,6 +63,28 @@ async fn token(State(ep): State<Endpoint>) -> axum::response::Response {
     }
 }
 
+async fn api(State(ep): State<Endpoint>, req: HeaderMap) -> axum::response::Response {
+    ep.api_calls.fetch_add(1, Ordering::SeqCst);
+    if let Some((status, headers)) = ep.script.lock().unwrap().pop_front() {
+        let mut h = HeaderMap::new();
+        for (k, v) in headers {
+            h.insert(k, v.parse().unwrap());
+        }
+        return (status, h, "scripted").into_response();
+    }
+    let header = |name| {
+        req.get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned()
+    };
+    axum::Json(serde_json::json!({
+        "authorization": header(header::AUTHORIZATION),
+        "content_length": header(header::CONTENT_LENGTH),
+    }))
+    .into_response()
+}
+
 struct Server {
     url: String,
     ep: Endpoint,
@@ -63,9 +97,12 @@ impl Server {
         let ep = Endpoint {
             issued: Arc::default(),
             answer: Arc::new(Mutex::new(Answer::Token { expires_in: 100 })),
+            script: Arc::default(),
+            api_calls: Arc::default(),
         };
         let app = Router::new()
             .route("/token", post(token))
+            .route("/api", post(api).get(api))
             .with_state(ep.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -98,6 +135,36 @@ impl Server {
 
     fn advance(&self, secs: u64) {
         self.clock.advance(Duration::from_secs(secs)).unwrap();
+    }
+
+    fn script(&self, answers: &[(StatusCode, &[(&'static str, &'static str)])]) {
+        let mut script = self.ep.script.lock().unwrap();
+        for (status, headers) in answers {
+            script.push_back((*status, headers.to_vec()));
+        }
+    }
+
+    fn api_calls(&self) -> u32 {
+        self.ep.api_calls.load(Ordering::SeqCst)
+    }
+
+    fn api_url(&self) -> Url {
+        Url::parse(&self.url.replace("/token", "/api")).unwrap()
+    }
+
+    /// A client whose 429 budget is `max_throttle_wait`.
+    fn bearer(&self, max_throttle_wait: Duration) -> BearerClient {
+        let service = Service {
+            name: "Test",
+            default_throttle_wait: Duration::from_secs(3),
+            max_throttle_wait,
+            retry_after_ms_headers: &["retry-after-ms"],
+            request_id_header: None,
+        };
+        let url = self.url.clone();
+        BearerClient::new("csp-http-test", self.clock.clone(), service, move |http| {
+            http.post(&url)
+        })
     }
 }
 
@@ -247,4 +314,113 @@ async fn malformed_answers_and_no_answer() {
         panic!("expected Transport, got {e:?}");
     };
     assert!(msg.to_lowercase().contains("connect"), "{msg}");
+}
+
+const UNAUTHORIZED: (StatusCode, &[(&str, &str)]) = (StatusCode::UNAUTHORIZED, &[]);
+
+#[tokio::test]
+async fn requests_carry_the_token_and_posts_a_length() {
+    let s = Server::start().await;
+    let c = s.bearer(Duration::from_secs(30));
+    let mut call = ThrottleBudget::default();
+    let r = c
+        .send(&mut call, Method::POST, &s.api_url(), None, None)
+        .await
+        .unwrap();
+    assert!(r.is_success());
+    let echo: serde_json::Value = serde_json::from_slice(r.body()).unwrap();
+    assert_eq!(echo["authorization"], "Bearer t1");
+    assert_eq!(echo["content_length"], "0");
+    // Clones of an adapter share one client: the token is reused.
+    c.send(&mut call, Method::GET, &s.api_url(), None, None)
+        .await
+        .unwrap();
+    assert_eq!(s.issued(), 1);
+    assert!(!format!("{c:?}").contains("t1"));
+}
+
+#[tokio::test]
+async fn a_refused_token_is_renewed_once_then_the_refusal_returned() {
+    let s = Server::start().await;
+    let c = s.bearer(Duration::from_secs(30));
+    let mut call = ThrottleBudget::default();
+    c.send(&mut call, Method::GET, &s.api_url(), None, None)
+        .await
+        .unwrap();
+    s.script(&[UNAUTHORIZED]);
+    let r = c
+        .send(&mut call, Method::GET, &s.api_url(), None, None)
+        .await
+        .unwrap();
+    let echo: serde_json::Value = serde_json::from_slice(r.body()).unwrap();
+    assert_eq!(echo["authorization"], "Bearer t2");
+    // Refused again after the renewal: the adapter decides what that means.
+    s.script(&[UNAUTHORIZED, UNAUTHORIZED, UNAUTHORIZED]);
+    let r = c
+        .send(&mut call, Method::GET, &s.api_url(), None, None)
+        .await
+        .unwrap();
+    assert_eq!(r.status, 401);
+    assert_eq!(s.issued(), 3);
+    assert_eq!(s.api_calls(), 1 + 2 + 2);
+}
+
+#[tokio::test]
+async fn throttling_is_slept_off_within_the_budget() {
+    let s = Server::start().await;
+    let c = s.bearer(Duration::from_secs(1));
+    let mut call = ThrottleBudget::default();
+    // Milliseconds are preferred to seconds when both are sent.
+    let throttled: &[(&str, &str)] = &[("retry-after", "60"), ("retry-after-ms", "20")];
+    s.script(&[
+        (StatusCode::TOO_MANY_REQUESTS, throttled),
+        (StatusCode::TOO_MANY_REQUESTS, &[("retry-after", "0")]),
+    ]);
+    let r = c
+        .send(&mut call, Method::GET, &s.api_url(), None, None)
+        .await
+        .unwrap();
+    assert!(r.is_success());
+    assert_eq!(s.api_calls(), 3);
+    // A wait that would overspend the budget is handed back, not slept;
+    // without a usable Retry-After, the service's default (3 s) is the wait.
+    for (retry_after, wait) in [("2", 2), ("soon", 3)] {
+        s.script(&[(
+            StatusCode::TOO_MANY_REQUESTS,
+            &[("retry-after", retry_after)],
+        )]);
+        let e = c
+            .send(&mut call, Method::GET, &s.api_url(), None, None)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(e, SendError::Throttled { retry_after } if retry_after == Duration::from_secs(wait)),
+            "{e:?}"
+        );
+        assert!(e.is_retryable());
+    }
+}
+
+#[tokio::test]
+async fn a_token_endpoint_refusal_is_a_token_error() {
+    let s = Server::start().await;
+    let c = s.bearer(Duration::from_secs(30));
+    s.answer(Answer::Status(StatusCode::UNAUTHORIZED));
+    let e = c
+        .send(
+            &mut ThrottleBudget::default(),
+            Method::GET,
+            &s.api_url(),
+            None,
+            None,
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, SendError::Token(TokenEndpointError::Refused { status, body })
+            if *status == 401 && body.starts_with(b"{")),
+        "{e:?}"
+    );
+    assert!(!e.is_retryable());
+    assert_eq!(s.api_calls(), 0);
 }

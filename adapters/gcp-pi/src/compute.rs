@@ -4,11 +4,11 @@
 
 use std::time::{Duration, Instant};
 
-use onramp_csp_http::{ThrottleBudget, TokenCache, bearer_request, http_client, retry_after};
+use onramp_csp_http::{BearerClient, SendError, Service, ThrottleBudget};
 use reqwest::{Method, Url};
 use serde_json::Value;
 
-use crate::error::{Error, transport};
+use crate::error::Error;
 use crate::{GcpConfig, auth};
 
 /// When a 429 comes without `Retry-After` (Compute usually sends none).
@@ -23,40 +23,20 @@ const WAIT_TIMEOUT: Duration = Duration::from_secs(130);
 const WAIT_SPACING: Duration = Duration::from_millis(500);
 
 /// The budgets of one public call.
-#[derive(Debug, Default)]
-pub(crate) struct Call {
-    throttle: ThrottleBudget,
-}
-
-impl Call {
-    /// Sleeps off a 429, or gives up when that would overspend the budget.
-    pub(crate) async fn throttled(
-        &mut self,
-        retry_after: Option<Duration>,
-        cfg: &GcpConfig,
-    ) -> Result<(), Error> {
-        let wait = retry_after.unwrap_or(DEFAULT_THROTTLE_WAIT);
-        self.throttle
-            .sleep(wait, cfg.max_throttle_wait, "Compute")
-            .await
-            .map_err(|retry_after| Error::Throttled { retry_after })
-    }
-}
+pub(crate) type Call = ThrottleBudget;
 
 /// A Compute answer, read in full.
-#[derive(Debug)]
-pub(crate) struct Reply {
-    pub status: u16,
-    body: Vec<u8>,
+pub(crate) type Reply = onramp_csp_http::Reply;
+
+/// What Compute's answers mean.
+pub(crate) trait ComputeReply {
+    fn json(&self) -> Result<Value, Error>;
+    fn error(&self) -> Error;
 }
 
-impl Reply {
-    pub(crate) fn is_success(&self) -> bool {
-        (200..300).contains(&self.status)
-    }
-
-    pub(crate) fn json(&self) -> Result<Value, Error> {
-        serde_json::from_slice(&self.body).map_err(|e| {
+impl ComputeReply for Reply {
+    fn json(&self) -> Result<Value, Error> {
+        serde_json::from_slice(self.body()).map_err(|e| {
             Error::Protocol(format!(
                 "Compute answered {} with a body that is not JSON: {e}",
                 self.status
@@ -64,8 +44,8 @@ impl Reply {
         })
     }
 
-    pub(crate) fn error(&self) -> Error {
-        Error::from_google_reply(self.status, &self.body)
+    fn error(&self) -> Error {
+        Error::from_google_reply(self.status, self.body())
     }
 }
 
@@ -147,8 +127,7 @@ impl Operation {
 #[derive(Debug)]
 pub(crate) struct Compute {
     pub cfg: GcpConfig,
-    http: reqwest::Client,
-    tokens: TokenCache,
+    client: BearerClient,
     /// `compute_url` parsed; `None` when it is not a URL (every call then
     /// fails with `Error::Protocol`).
     base: Option<Url>,
@@ -156,18 +135,25 @@ pub(crate) struct Compute {
 
 impl Compute {
     pub(crate) fn new(cfg: GcpConfig) -> Self {
-        let http = http_client(concat!("onramp-gcp-pi/", env!("CARGO_PKG_VERSION")));
+        let service = Service {
+            name: "Compute",
+            default_throttle_wait: DEFAULT_THROTTLE_WAIT,
+            max_throttle_wait: cfg.max_throttle_wait,
+            retry_after_ms_headers: &[],
+            request_id_header: None,
+        };
+        let client = BearerClient::new(
+            concat!("onramp-gcp-pi/", env!("CARGO_PKG_VERSION")),
+            cfg.clock.clone(),
+            service,
+            auth::token_request(&cfg),
+        );
         let base = Url::parse(&cfg.compute_url)
             .inspect_err(|e| {
                 tracing::error!(compute_url = %cfg.compute_url, error = %e, "compute_url is not a URL; every call will fail");
             })
             .ok();
-        Self {
-            base,
-            http,
-            tokens: TokenCache::default(),
-            cfg,
-        }
+        Self { base, client, cfg }
     }
 
     /// `compute_url/compute/v1/projects/{project}/regions/{region}/` +
@@ -237,43 +223,21 @@ impl Compute {
         body: Option<&Value>,
         timeout: Duration,
     ) -> Result<Option<Reply>, Error> {
-        let mut renewed = false;
-        loop {
-            let fetch = auth::fetch(&self.http, &self.cfg, call);
-            let token = self.tokens.get(&self.cfg.clock, || fetch).await?;
-            let req =
-                bearer_request(&self.http, method.clone(), url, &token, body).timeout(timeout);
-            let resp = match req.send().await {
-                Ok(r) => r,
-                Err(e) if e.is_timeout() => return Ok(None),
-                Err(e) => return Err(transport(e)),
-            };
-            let status = resp.status().as_u16();
-            let wait = retry_after(resp.headers(), &self.cfg.clock);
-            let body = match resp.bytes().await {
-                Ok(b) => b.to_vec(),
-                Err(e) if e.is_timeout() => return Ok(None),
-                Err(e) => return Err(transport(e)),
-            };
-            tracing::debug!(%method, path = url.path(), status, "Compute call");
-            match status {
-                401 if !renewed => {
-                    tracing::info!(
-                        path = url.path(),
-                        "Compute refused the access token; fetching a new one"
-                    );
-                    self.tokens.invalidate(&token).await;
-                    renewed = true;
-                }
-                401 => {
-                    let e = Error::from_google_reply(status, &body);
-                    return Err(Error::Auth(format!(
-                        "Compute refused a freshly fetched access token: {e}"
-                    )));
-                }
-                429 => call.throttled(wait, &self.cfg).await?,
-                _ => return Ok(Some(Reply { status, body })),
-            }
+        match self
+            .client
+            .send(call, method, url, body, Some(timeout))
+            .await
+        {
+            // Refused once more after a renewal: the account lacks access.
+            Ok(r) if r.status == 401 => Err(Error::Auth(format!(
+                "Compute refused a freshly fetched access token: {}",
+                r.error()
+            ))),
+            Ok(r) => Ok(Some(r)),
+            Err(SendError::Transport(e)) if e.is_timeout() => Ok(None),
+            Err(SendError::Throttled { retry_after }) => Err(Error::Throttled { retry_after }),
+            Err(e @ SendError::Transport(_)) => Err(Error::Transport(e.to_string())),
+            Err(SendError::Token(t)) => Err(auth::refusal(t)),
         }
     }
 

@@ -172,18 +172,6 @@ fn http_reason(status: u16) -> String {
     out
 }
 
-pub(crate) fn transport(e: reqwest::Error) -> Error {
-    Error::Transport(onramp_csp_http::error_chain(&e))
-}
-
-/// A failed token renewal is ridden out on the current token only when
-/// the same call would be retried.
-impl onramp_csp_http::Retryable for Error {
-    fn is_retryable(&self) -> bool {
-        Error::is_retryable(self)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
