@@ -24,22 +24,12 @@ pub(crate) type Reply = onramp_csp_http::Reply;
 
 /// What ARM's answers mean.
 pub(crate) trait ArmReply {
-    fn json(&self) -> Result<Value, Error>;
     fn error(&self) -> Error;
     /// Started a long-running operation that can be followed.
     fn has_lro(&self) -> bool;
 }
 
 impl ArmReply for Reply {
-    fn json(&self) -> Result<Value, Error> {
-        serde_json::from_slice(self.body()).map_err(|e| {
-            Error::Protocol(format!(
-                "ARM answered {} with a body that is not JSON: {e}",
-                self.status
-            ))
-        })
-    }
-
     fn error(&self) -> Error {
         Error::from_arm_reply(self.status, self.body())
     }

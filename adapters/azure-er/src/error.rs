@@ -100,6 +100,12 @@ impl Error {
     }
 }
 
+impl From<onramp_csp_http::NotJson> for Error {
+    fn from(e: onramp_csp_http::NotJson) -> Self {
+        Self::Protocol(e.to_string())
+    }
+}
+
 /// `NotFound`, `InternalServerError`, ... for a status without an ARM body.
 fn reason(status: u16) -> String {
     reqwest::StatusCode::from_u16(status)

@@ -334,7 +334,7 @@ impl ErClient {
         if !reply.is_success() {
             return Err(reply.error());
         }
-        reply.json().map(Some)
+        Ok(Some(reply.json()?))
     }
 
     /// The outcome of a PUT or DELETE: follow its operation, or read the

@@ -85,10 +85,20 @@ impl Retryable for SendError {
     }
 }
 
+/// A success body that is not JSON, for the adapter's protocol error.
+#[derive(Debug, thiserror::Error)]
+#[error("{service} answered {status} with a body that is not JSON: {source}")]
+pub struct NotJson {
+    service: &'static str,
+    status: u16,
+    source: serde_json::Error,
+}
+
 /// A CSP answer, read in full.
 #[derive(Debug)]
 pub struct Reply {
     pub status: u16,
+    service: &'static str,
     headers: HeaderMap,
     body: Vec<u8>,
     /// Read on arrival: an HTTP-date means "from now".
@@ -110,6 +120,14 @@ impl Reply {
 
     pub fn retry_after(&self) -> Option<Duration> {
         self.retry_after
+    }
+
+    pub fn json(&self) -> Result<Value, NotJson> {
+        serde_json::from_slice(&self.body).map_err(|source| NotJson {
+            service: self.service,
+            status: self.status,
+            source,
+        })
     }
 }
 
@@ -176,6 +194,7 @@ impl BearerClient {
                 _ => {
                     return Ok(Reply {
                         status,
+                        service: self.service.name,
                         headers,
                         body,
                         retry_after,

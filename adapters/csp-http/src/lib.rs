@@ -27,7 +27,7 @@ mod throttle;
 mod token;
 mod token_endpoint;
 
-pub use self::bearer::{BearerClient, Reply, SendError, Service};
+pub use self::bearer::{BearerClient, NotJson, Reply, SendError, Service};
 pub use self::client::{error_chain, http_client, snippet};
 pub use self::retry_after::{MAX_RETRY_AFTER, parse_retry_after, retry_after};
 pub use self::throttle::ThrottleBudget;

@@ -30,20 +30,10 @@ pub(crate) type Reply = onramp_csp_http::Reply;
 
 /// What Compute's answers mean.
 pub(crate) trait ComputeReply {
-    fn json(&self) -> Result<Value, Error>;
     fn error(&self) -> Error;
 }
 
 impl ComputeReply for Reply {
-    fn json(&self) -> Result<Value, Error> {
-        serde_json::from_slice(self.body()).map_err(|e| {
-            Error::Protocol(format!(
-                "Compute answered {} with a body that is not JSON: {e}",
-                self.status
-            ))
-        })
-    }
-
     fn error(&self) -> Error {
         Error::from_google_reply(self.status, self.body())
     }

@@ -147,6 +147,12 @@ impl Error {
     }
 }
 
+impl From<onramp_csp_http::NotJson> for Error {
+    fn from(e: onramp_csp_http::NotJson) -> Self {
+        Self::Protocol(e.to_string())
+    }
+}
+
 /// `notFound`, `internalServerError`, ... for a status without a Google body.
 fn http_reason(status: u16) -> String {
     let words = reqwest::StatusCode::from_u16(status)

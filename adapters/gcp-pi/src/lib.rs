@@ -312,7 +312,7 @@ impl PiClient {
         if !reply.is_success() {
             return Err(reply.error());
         }
-        reply.json().map(Some)
+        Ok(Some(reply.json()?))
     }
 }
 
