@@ -4,113 +4,37 @@
 
 use std::time::{Duration, Instant};
 
-use reqwest::header::{CONTENT_LENGTH, HeaderMap};
+use onramp_csp_http::{BearerClient, SendError, Service, ThrottleBudget};
 use reqwest::{Method, Url};
 use serde_json::Value;
 
-use crate::AzureConfig;
-use crate::auth::TokenCache;
-use crate::error::{Error, transport};
+use crate::error::Error;
+use crate::{AzureConfig, auth};
 
 /// When a 429 comes without `Retry-After`.
 const DEFAULT_THROTTLE_WAIT: Duration = Duration::from_secs(5);
 /// When an LRO reply comes without `Retry-After`.
 const DEFAULT_POLL: Duration = Duration::from_secs(2);
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-/// One HTTP exchange; ARM answers LRO starts quickly, so this is generous.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The budgets of one public call.
-#[derive(Debug, Default)]
-pub(crate) struct Call {
-    throttle_slept: Duration,
-}
-
-impl Call {
-    /// Sleeps off a 429, or gives up when that would overspend the budget.
-    pub(crate) async fn throttled(
-        &mut self,
-        retry_after: Option<Duration>,
-        cfg: &AzureConfig,
-    ) -> Result<(), Error> {
-        let wait = retry_after.unwrap_or(DEFAULT_THROTTLE_WAIT);
-        if self.throttle_slept + wait > cfg.max_throttle_wait {
-            tracing::warn!(
-                retry_after_s = wait.as_secs_f64(),
-                slept_s = self.throttle_slept.as_secs_f64(),
-                "ARM throttling outlasted the call's budget"
-            );
-            return Err(Error::Throttled { retry_after: wait });
-        }
-        tracing::info!(
-            retry_after_s = wait.as_secs_f64(),
-            "ARM throttled the call (429); waiting"
-        );
-        tokio::time::sleep(wait).await;
-        self.throttle_slept += wait;
-        Ok(())
-    }
-}
-
-/// `retry-after-ms` / `x-ms-retry-after-ms` (milliseconds) or `Retry-After`
-/// (seconds; the HTTP-date form is not used by ARM).
-pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let get = |name: &str| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::trim)
-    };
-    for ms in ["retry-after-ms", "x-ms-retry-after-ms"] {
-        if let Some(v) = get(ms).and_then(|v| v.parse::<u64>().ok()) {
-            return Some(Duration::from_millis(v));
-        }
-    }
-    get("retry-after")
-        .and_then(|v| v.parse::<u64>().ok())
-        .map(Duration::from_secs)
-}
+pub(crate) type Call = ThrottleBudget;
 
 /// An ARM answer, read in full.
-#[derive(Debug)]
-pub(crate) struct Reply {
-    pub status: u16,
-    headers: HeaderMap,
-    body: Vec<u8>,
+pub(crate) type Reply = onramp_csp_http::Reply;
+
+/// What ARM's answers mean.
+pub(crate) trait ArmReply {
+    fn error(&self) -> Error;
+    /// Started a long-running operation that can be followed.
+    fn has_lro(&self) -> bool;
 }
 
-impl Reply {
-    pub(crate) fn is_success(&self) -> bool {
-        (200..300).contains(&self.status)
+impl ArmReply for Reply {
+    fn error(&self) -> Error {
+        Error::from_arm_reply(self.status, self.body())
     }
 
-    pub(crate) fn json(&self) -> Result<Value, Error> {
-        serde_json::from_slice(&self.body).map_err(|e| {
-            Error::Protocol(format!(
-                "ARM answered {} with a body that is not JSON: {e}",
-                self.status
-            ))
-        })
-    }
-
-    pub(crate) fn body(&self) -> &[u8] {
-        &self.body
-    }
-
-    pub(crate) fn error(&self) -> Error {
-        Error::from_arm_reply(self.status, &self.body)
-    }
-
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok())
-    }
-
-    pub(crate) fn retry_after(&self) -> Option<Duration> {
-        retry_after(&self.headers)
-    }
-
-    /// Started a long-running operation that can be followed.
-    pub(crate) fn has_lro(&self) -> bool {
+    fn has_lro(&self) -> bool {
         self.header("azure-asyncoperation").is_some() || self.header("location").is_some()
     }
 }
@@ -128,8 +52,7 @@ pub(crate) enum Lro {
 #[derive(Debug)]
 pub(crate) struct Arm {
     pub cfg: AzureConfig,
-    http: reqwest::Client,
-    tokens: TokenCache,
+    client: BearerClient,
     /// `arm_url` parsed; `None` when it is not a URL (every call then fails
     /// with `Error::Protocol`).
     base: Option<Url>,
@@ -137,26 +60,25 @@ pub(crate) struct Arm {
 
 impl Arm {
     pub(crate) fn new(cfg: AzureConfig) -> Self {
-        let http = reqwest::Client::builder()
-            .connect_timeout(CONNECT_TIMEOUT)
-            .timeout(REQUEST_TIMEOUT)
-            .user_agent(concat!("onramp-azure-er/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .unwrap_or_else(|e| {
-                tracing::error!(error = %e, "cannot build the configured HTTP client; using defaults");
-                reqwest::Client::new()
-            });
+        let service = Service {
+            name: "ARM",
+            default_throttle_wait: DEFAULT_THROTTLE_WAIT,
+            max_throttle_wait: cfg.max_throttle_wait,
+            retry_after_ms_headers: &["retry-after-ms", "x-ms-retry-after-ms"],
+            request_id_header: Some("x-ms-request-id"),
+        };
+        let client = BearerClient::new(
+            concat!("onramp-azure-er/", env!("CARGO_PKG_VERSION")),
+            cfg.clock.clone(),
+            service,
+            auth::token_request(&cfg),
+        );
         let base = Url::parse(&cfg.arm_url)
             .inspect_err(|e| {
                 tracing::error!(arm_url = %cfg.arm_url, error = %e, "arm_url is not a URL; every call will fail");
             })
             .ok();
-        Self {
-            base,
-            http,
-            tokens: TokenCache::default(),
-            cfg,
-        }
+        Self { base, client, cfg }
     }
 
     fn base(&self) -> Result<&Url, Error> {
@@ -211,49 +133,14 @@ impl Arm {
         url: &Url,
         body: Option<&Value>,
     ) -> Result<Reply, Error> {
-        let mut renewed = false;
-        loop {
-            let token = self.tokens.get(&self.http, &self.cfg, call).await?;
-            let mut req = self
-                .http
-                .request(method.clone(), url.clone())
-                .bearer_auth(token.expose());
-            req = match body {
-                Some(b) => req.json(b),
-                // ARM's front door wants a length on every POST.
-                None if method == Method::POST => req.header(CONTENT_LENGTH, "0"),
-                None => req,
-            };
-            let resp = req.send().await.map_err(transport)?;
-            let status = resp.status().as_u16();
-            let headers = resp.headers().clone();
-            let body = resp.bytes().await.map_err(transport)?.to_vec();
-            tracing::debug!(
-                %method,
-                path = url.path(),
-                status,
-                request_id = headers.get("x-ms-request-id").and_then(|v| v.to_str().ok()).unwrap_or(""),
-                "ARM call"
-            );
-            match status {
-                401 if !renewed => {
-                    tracing::info!(
-                        path = url.path(),
-                        "ARM refused the access token; fetching a new one"
-                    );
-                    self.tokens.invalidate(&token).await;
-                    renewed = true;
-                }
-                429 => call.throttled(retry_after(&headers), &self.cfg).await?,
-                _ => {
-                    return Ok(Reply {
-                        status,
-                        headers,
-                        body,
-                    });
-                }
-            }
-        }
+        self.client
+            .send(call, method, url, body, None)
+            .await
+            .map_err(|e| match e {
+                SendError::Throttled { retry_after } => Error::Throttled { retry_after },
+                SendError::Transport(_) => Error::Transport(e.to_string()),
+                SendError::Token(t) => auth::refusal(t, &self.cfg),
+            })
     }
 
     /// Follows the LRO `first` started, for at most `lro_budget`: polls
@@ -337,17 +224,6 @@ impl Arm {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use reqwest::header::HeaderValue;
-
-    #[test]
-    fn retry_after_prefers_milliseconds() {
-        let mut h = HeaderMap::new();
-        assert_eq!(retry_after(&h), None);
-        h.insert("retry-after", HeaderValue::from_static("7"));
-        assert_eq!(retry_after(&h), Some(Duration::from_secs(7)));
-        h.insert("retry-after-ms", HeaderValue::from_static("1500"));
-        assert_eq!(retry_after(&h), Some(Duration::from_millis(1500)));
-    }
 
     #[test]
     fn links_must_point_back_at_arm() {

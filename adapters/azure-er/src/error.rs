@@ -4,6 +4,8 @@
 
 use std::time::Duration;
 
+use onramp_csp_http::snippet;
+
 /// How long to wait before retrying after `AnotherOperationInProgress`:
 /// ARM does not say, and cross-connection operations take seconds.
 pub(crate) const BUSY_RETRY: Duration = Duration::from_secs(2);
@@ -98,6 +100,12 @@ impl Error {
     }
 }
 
+impl From<onramp_csp_http::NotJson> for Error {
+    fn from(e: onramp_csp_http::NotJson) -> Self {
+        Self::Protocol(e.to_string())
+    }
+}
+
 /// `NotFound`, `InternalServerError`, ... for a status without an ARM body.
 fn reason(status: u16) -> String {
     reqwest::StatusCode::from_u16(status)
@@ -105,26 +113,4 @@ fn reason(status: u16) -> String {
         .and_then(|s| s.canonical_reason())
         .map(|r| r.replace([' ', '-'], ""))
         .unwrap_or_else(|| format!("Http{status}"))
-}
-
-/// The start of a body, for messages.
-pub(crate) fn snippet(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(body);
-    let text = text.trim();
-    match text.char_indices().nth(200) {
-        Some((i, _)) => format!("{}…", &text[..i]),
-        None => text.to_owned(),
-    }
-}
-
-pub(crate) fn transport(e: reqwest::Error) -> Error {
-    // reqwest's Display names the URL (no secrets in ours) and the cause.
-    let mut msg = e.to_string();
-    let mut source = std::error::Error::source(&e);
-    while let Some(s) = source {
-        msg.push_str(": ");
-        msg.push_str(&s.to_string());
-        source = s.source();
-    }
-    Error::Transport(msg)
 }

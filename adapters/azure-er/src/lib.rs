@@ -49,7 +49,7 @@ use std::sync::Arc;
 use reqwest::{Method, Url};
 use serde_json::{Value, json};
 
-use self::arm::{Arm, Call, Lro, Reply};
+use self::arm::{Arm, ArmReply, Call, Lro, Reply};
 pub use self::config::AzureConfig;
 use self::error::BUSY_RETRY;
 pub use self::error::Error;
@@ -334,7 +334,7 @@ impl ErClient {
         if !reply.is_success() {
             return Err(reply.error());
         }
-        reply.json().map(Some)
+        Ok(Some(reply.json()?))
     }
 
     /// The outcome of a PUT or DELETE: follow its operation, or read the

@@ -4,18 +4,17 @@
 
 use std::time::{Duration, Instant};
 
-use reqwest::header::{CONTENT_LENGTH, HeaderMap};
+use onramp_csp_http::{BearerClient, SendError, Service, ThrottleBudget};
 use reqwest::{Method, Url};
 use serde_json::Value;
 
-use crate::GcpConfig;
-use crate::auth::TokenCache;
-use crate::error::{Error, transport};
+use crate::error::Error;
+use crate::{GcpConfig, auth};
 
 /// When a 429 comes without `Retry-After` (Compute usually sends none).
 const DEFAULT_THROTTLE_WAIT: Duration = Duration::from_secs(2);
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-/// One ordinary HTTP exchange.
+/// One ordinary HTTP exchange (csp-http's client default; named here for
+/// the message when it runs out).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 /// `wait` holds a call for up to about 2 minutes; a little more for ours.
 const WAIT_TIMEOUT: Duration = Duration::from_secs(130);
@@ -24,70 +23,19 @@ const WAIT_TIMEOUT: Duration = Duration::from_secs(130);
 const WAIT_SPACING: Duration = Duration::from_millis(500);
 
 /// The budgets of one public call.
-#[derive(Debug, Default)]
-pub(crate) struct Call {
-    throttle_slept: Duration,
-}
-
-impl Call {
-    /// Sleeps off a 429, or gives up when that would overspend the budget.
-    pub(crate) async fn throttled(
-        &mut self,
-        retry_after: Option<Duration>,
-        cfg: &GcpConfig,
-    ) -> Result<(), Error> {
-        let wait = retry_after.unwrap_or(DEFAULT_THROTTLE_WAIT);
-        if self.throttle_slept + wait > cfg.max_throttle_wait {
-            tracing::warn!(
-                retry_after_s = wait.as_secs_f64(),
-                slept_s = self.throttle_slept.as_secs_f64(),
-                "Compute throttling outlasted the call's budget"
-            );
-            return Err(Error::Throttled { retry_after: wait });
-        }
-        tracing::info!(
-            retry_after_s = wait.as_secs_f64(),
-            "Compute throttled the call (429); waiting"
-        );
-        tokio::time::sleep(wait).await;
-        // A zero Retry-After still counts a little, so the budget ends.
-        self.throttle_slept += wait.max(Duration::from_millis(10));
-        Ok(())
-    }
-}
-
-/// `Retry-After` in seconds (Google does not use the HTTP-date form).
-pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    headers
-        .get("retry-after")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .map(Duration::from_secs)
-}
+pub(crate) type Call = ThrottleBudget;
 
 /// A Compute answer, read in full.
-#[derive(Debug)]
-pub(crate) struct Reply {
-    pub status: u16,
-    body: Vec<u8>,
+pub(crate) type Reply = onramp_csp_http::Reply;
+
+/// What Compute's answers mean.
+pub(crate) trait ComputeReply {
+    fn error(&self) -> Error;
 }
 
-impl Reply {
-    pub(crate) fn is_success(&self) -> bool {
-        (200..300).contains(&self.status)
-    }
-
-    pub(crate) fn json(&self) -> Result<Value, Error> {
-        serde_json::from_slice(&self.body).map_err(|e| {
-            Error::Protocol(format!(
-                "Compute answered {} with a body that is not JSON: {e}",
-                self.status
-            ))
-        })
-    }
-
-    pub(crate) fn error(&self) -> Error {
-        Error::from_google_reply(self.status, &self.body)
+impl ComputeReply for Reply {
+    fn error(&self) -> Error {
+        Error::from_google_reply(self.status, self.body())
     }
 }
 
@@ -169,8 +117,7 @@ impl Operation {
 #[derive(Debug)]
 pub(crate) struct Compute {
     pub cfg: GcpConfig,
-    http: reqwest::Client,
-    tokens: TokenCache,
+    client: BearerClient,
     /// `compute_url` parsed; `None` when it is not a URL (every call then
     /// fails with `Error::Protocol`).
     base: Option<Url>,
@@ -178,26 +125,25 @@ pub(crate) struct Compute {
 
 impl Compute {
     pub(crate) fn new(cfg: GcpConfig) -> Self {
-        let http = reqwest::Client::builder()
-            .connect_timeout(CONNECT_TIMEOUT)
-            .timeout(REQUEST_TIMEOUT)
-            .user_agent(concat!("onramp-gcp-pi/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .unwrap_or_else(|e| {
-                tracing::error!(error = %e, "cannot build the configured HTTP client; using defaults");
-                reqwest::Client::new()
-            });
+        let service = Service {
+            name: "Compute",
+            default_throttle_wait: DEFAULT_THROTTLE_WAIT,
+            max_throttle_wait: cfg.max_throttle_wait,
+            retry_after_ms_headers: &[],
+            request_id_header: None,
+        };
+        let client = BearerClient::new(
+            concat!("onramp-gcp-pi/", env!("CARGO_PKG_VERSION")),
+            cfg.clock.clone(),
+            service,
+            auth::token_request(&cfg),
+        );
         let base = Url::parse(&cfg.compute_url)
             .inspect_err(|e| {
                 tracing::error!(compute_url = %cfg.compute_url, error = %e, "compute_url is not a URL; every call will fail");
             })
             .ok();
-        Self {
-            base,
-            http,
-            tokens: TokenCache::default(),
-            cfg,
-        }
+        Self { base, client, cfg }
     }
 
     /// `compute_url/compute/v1/projects/{project}/regions/{region}/` +
@@ -267,51 +213,21 @@ impl Compute {
         body: Option<&Value>,
         timeout: Duration,
     ) -> Result<Option<Reply>, Error> {
-        let mut renewed = false;
-        loop {
-            let token = self.tokens.get(&self.http, &self.cfg, call).await?;
-            let mut req = self
-                .http
-                .request(method.clone(), url.clone())
-                .bearer_auth(token.expose())
-                .timeout(timeout);
-            req = match body {
-                Some(b) => req.json(b),
-                // Google's front end wants a length on every POST.
-                None if method == Method::POST => req.header(CONTENT_LENGTH, "0"),
-                None => req,
-            };
-            let resp = match req.send().await {
-                Ok(r) => r,
-                Err(e) if e.is_timeout() => return Ok(None),
-                Err(e) => return Err(transport(e)),
-            };
-            let status = resp.status().as_u16();
-            let wait = retry_after(resp.headers());
-            let body = match resp.bytes().await {
-                Ok(b) => b.to_vec(),
-                Err(e) if e.is_timeout() => return Ok(None),
-                Err(e) => return Err(transport(e)),
-            };
-            tracing::debug!(%method, path = url.path(), status, "Compute call");
-            match status {
-                401 if !renewed => {
-                    tracing::info!(
-                        path = url.path(),
-                        "Compute refused the access token; fetching a new one"
-                    );
-                    self.tokens.invalidate(&token).await;
-                    renewed = true;
-                }
-                401 => {
-                    let e = Error::from_google_reply(status, &body);
-                    return Err(Error::Auth(format!(
-                        "Compute refused a freshly fetched access token: {e}"
-                    )));
-                }
-                429 => call.throttled(wait, &self.cfg).await?,
-                _ => return Ok(Some(Reply { status, body })),
-            }
+        match self
+            .client
+            .send(call, method, url, body, Some(timeout))
+            .await
+        {
+            // Refused once more after a renewal: the account lacks access.
+            Ok(r) if r.status == 401 => Err(Error::Auth(format!(
+                "Compute refused a freshly fetched access token: {}",
+                r.error()
+            ))),
+            Ok(r) => Ok(Some(r)),
+            Err(SendError::Transport(e)) if e.is_timeout() => Ok(None),
+            Err(SendError::Throttled { retry_after }) => Err(Error::Throttled { retry_after }),
+            Err(e @ SendError::Transport(_)) => Err(Error::Transport(e.to_string())),
+            Err(SendError::Token(t)) => Err(auth::refusal(t)),
         }
     }
 
@@ -360,16 +276,7 @@ impl Compute {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use reqwest::header::HeaderValue;
     use serde_json::json;
-
-    #[test]
-    fn retry_after_in_seconds() {
-        let mut h = HeaderMap::new();
-        assert_eq!(retry_after(&h), None);
-        h.insert("retry-after", HeaderValue::from_static("7"));
-        assert_eq!(retry_after(&h), Some(Duration::from_secs(7)));
-    }
 
     #[test]
     fn regional_urls_escape_their_segments() {

@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use onramp_csp_http::snippet;
+
 /// When Google says a resource is busy (`resourceNotReady`) or an operation
 /// is still running, without saying for how long.
 pub(crate) const BUSY_RETRY: Duration = Duration::from_secs(5);
@@ -145,6 +147,12 @@ impl Error {
     }
 }
 
+impl From<onramp_csp_http::NotJson> for Error {
+    fn from(e: onramp_csp_http::NotJson) -> Self {
+        Self::Protocol(e.to_string())
+    }
+}
+
 /// `notFound`, `internalServerError`, ... for a status without a Google body.
 fn http_reason(status: u16) -> String {
     let words = reqwest::StatusCode::from_u16(status)
@@ -168,28 +176,6 @@ fn http_reason(status: u16) -> String {
         }
     }
     out
-}
-
-/// The start of a body, for messages.
-pub(crate) fn snippet(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(body);
-    let text = text.trim();
-    match text.char_indices().nth(200) {
-        Some((i, _)) => format!("{}…", &text[..i]),
-        None => text.to_owned(),
-    }
-}
-
-pub(crate) fn transport(e: reqwest::Error) -> Error {
-    // reqwest's Display names the URL (no secrets in ours) and the cause.
-    let mut msg = e.to_string();
-    let mut source = std::error::Error::source(&e);
-    while let Some(s) = source {
-        msg.push_str(": ");
-        msg.push_str(&s.to_string());
-        source = s.source();
-    }
-    Error::Transport(msg)
 }
 
 #[cfg(test)]

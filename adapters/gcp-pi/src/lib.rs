@@ -50,7 +50,7 @@ use std::time::Instant;
 use reqwest::Method;
 use serde_json::Value;
 
-use self::compute::{Call, Compute, Operation};
+use self::compute::{Call, Compute, ComputeReply, Operation};
 pub use self::config::GcpConfig;
 use self::error::BUSY_RETRY;
 pub use self::error::Error;
@@ -312,7 +312,7 @@ impl PiClient {
         if !reply.is_success() {
             return Err(reply.error());
         }
-        reply.json().map(Some)
+        Ok(Some(reply.json()?))
     }
 }
 
