@@ -26,6 +26,7 @@ mod openapi;
 mod page;
 pub mod problem;
 mod tasks;
+mod ticket_providers;
 mod views;
 mod webhooks;
 
@@ -126,6 +127,7 @@ fn routes() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(links::router())
         .merge(webhooks::router())
         .merge(tasks::router())
+        .merge(ticket_providers::router())
         .merge(admin::router())
         .merge(health::router())
         .split_for_parts();
