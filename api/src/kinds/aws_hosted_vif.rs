@@ -2,9 +2,7 @@
 //! interconnects, allocated to the customer's AWS account.
 
 use axum::Json;
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use onramp_router_templates::{Operation, Platform};
 use onramp_state_machines::Machine;
 use onramp_state_machines::aws_hosted_vif::{self as vif, AwsHostedVif};
 use onramp_store::connectors::{self as store, Mode};
@@ -17,7 +15,7 @@ use super::{ApiKind, REDACTED, accepted, initial};
 use crate::AppState;
 use crate::auth::Tenant;
 use crate::problem::{FieldError, Problem};
-use crate::views::{AwsHostedVifOrder, Connector, CspCall, Peering, Plan, RouterChange};
+use crate::views::{AwsHostedVifOrder, Connector, CspCall, Peering, Plan};
 
 /// Hosted connection speeds AWS accepts from partners (csp-apis.md).
 pub const AWS_BANDWIDTHS: &[(&str, i32)] = &[
@@ -116,30 +114,13 @@ async fn plan(
         &onramp_kinds::tenant_vrf(&tenant_row),
         REDACTED,
     );
-    let platform = Platform::load(&state.templates_root, &pe.platform).map_err(|e| {
-        tracing::error!(pe = %pe.name, error = %e, "platform unusable");
-        Problem::internal()
-    })?;
-    let rendered = platform.render(Operation::Create, &intent).map_err(|e| {
-        Problem::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "render_failed",
-            "Router configuration cannot be rendered",
-            format!("PE {} ({}): {e}", pe.name, pe.platform),
-        )
-    })?;
+    let change = super::planned_change(state, &pe, &intent, None)?;
     let req = onramp_kinds::aws_hosted_vif::vif_request(nni, &res, params, REDACTED);
     Ok(Plan {
         dry_run: true,
         kind: AwsHostedVif::KIND.as_str().into(),
         location: nni.location_code.clone(),
-        router_changes: vec![RouterChange {
-            pe: pe.name.clone(),
-            platform: pe.platform.clone(),
-            operation: "create".into(),
-            leg: None,
-            config_xml: rendered.config_xml,
-        }],
+        router_changes: vec![change],
         csp_calls: vec![CspCall {
             service: "directconnect".into(),
             operation: "AllocatePrivateVirtualInterface".into(),

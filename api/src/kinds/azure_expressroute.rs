@@ -10,7 +10,6 @@ use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use onramp_azure_er::{CrossConnection, Error as ArmError};
-use onramp_router_templates::{Operation, Platform};
 use onramp_state_machines::Machine;
 use onramp_state_machines::azure_expressroute::{self as er, AzureExpressroute, Leg};
 use onramp_store::connectors::{self as store, Mode};
@@ -413,25 +412,7 @@ async fn render_leg(
         &onramp_kinds::tenant_vrf(tenant),
         REDACTED,
     );
-    let platform = Platform::load(&state.templates_root, &pe.platform).map_err(|e| {
-        tracing::error!(pe = %pe.name, error = %e, "platform unusable");
-        Problem::internal()
-    })?;
-    let rendered = platform.render(Operation::Create, &intent).map_err(|e| {
-        Problem::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "render_failed",
-            "Router configuration cannot be rendered",
-            format!("PE {} ({}): {e}", pe.name, pe.platform),
-        )
-    })?;
-    Ok(RouterChange {
-        pe: pe.name.clone(),
-        platform: pe.platform.clone(),
-        operation: "create".into(),
-        leg: Some(leg.as_str().into()),
-        config_xml: rendered.config_xml,
-    })
+    super::planned_change(state, &pe, &intent, Some(leg.as_str()))
 }
 
 impl ApiKind for AzureExpressroute {

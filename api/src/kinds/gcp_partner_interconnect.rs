@@ -4,10 +4,8 @@
 //! means something to the insert, which the worker makes.
 
 use axum::Json;
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use onramp_gcp_pi::{BANDWIDTHS, parse_pairing_key};
-use onramp_router_templates::{Operation, Platform};
 use onramp_state_machines::Machine;
 use onramp_state_machines::gcp_partner_interconnect::{self as gpi, GcpPartnerInterconnect};
 use onramp_store::connectors::{self as store, GOOGLE_ASN, Mode};
@@ -19,9 +17,7 @@ use super::{ApiKind, accepted, initial};
 use crate::AppState;
 use crate::auth::Tenant;
 use crate::problem::{FieldError, Problem};
-use crate::views::{
-    Connector, CspCall, GcpDetails, GcpPartnerInterconnectOrder, Peering, Plan, RouterChange,
-};
+use crate::views::{Connector, CspCall, GcpDetails, GcpPartnerInterconnectOrder, Peering, Plan};
 
 const AS_TRANS: i64 = 23456;
 
@@ -205,29 +201,12 @@ pub(crate) async fn plan(
         params,
         &onramp_kinds::tenant_vrf(&tenant_row),
     );
-    let platform = Platform::load(&state.templates_root, &pe.platform).map_err(|e| {
-        tracing::error!(pe = %pe.name, error = %e, "platform unusable");
-        Problem::internal()
-    })?;
-    let rendered = platform.render(Operation::Create, &intent).map_err(|e| {
-        Problem::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "render_failed",
-            "Router configuration cannot be rendered",
-            format!("PE {} ({}): {e}", pe.name, pe.platform),
-        )
-    })?;
+    let change = super::planned_change(state, &pe, &intent, None)?;
     Ok(Plan {
         dry_run: true,
         kind: GcpPartnerInterconnect::KIND.as_str().into(),
         location: nni.location_code.clone(),
-        router_changes: vec![RouterChange {
-            pe: pe.name.clone(),
-            platform: pe.platform.clone(),
-            operation: "create".into(),
-            leg: None,
-            config_xml: rendered.config_xml,
-        }],
+        router_changes: vec![change],
         csp_calls: vec![CspCall {
             service: "compute".into(),
             operation: format!(

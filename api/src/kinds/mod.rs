@@ -22,7 +22,7 @@ use serde_json::Value;
 use crate::AppState;
 use crate::auth::Tenant;
 use crate::problem::Problem;
-use crate::views::Connector;
+use crate::views::{Connector, RouterChange};
 
 /// A connector kind, as the API takes its orders and shows its connectors.
 pub(crate) trait ApiKind: Kind {
@@ -168,3 +168,33 @@ pub(crate) fn accepted(view: Connector) -> Response {
 
 /// Shown instead of a BGP key in plans: the key is generated at order time.
 pub(crate) const REDACTED: &str = "********";
+
+/// The router change a plan shows: `intent` rendered for `pe`'s platform,
+/// exactly as the PE's writer would render it.
+pub(crate) fn planned_change(
+    state: &AppState,
+    pe: &onramp_store::entity::pe_router::Model,
+    intent: &onramp_router_templates::AttachmentIntent,
+    leg: Option<&str>,
+) -> Result<RouterChange, Problem> {
+    use onramp_router_templates::{Operation, Platform};
+    let platform = Platform::load(&state.templates_root, &pe.platform).map_err(|e| {
+        tracing::error!(pe = %pe.name, error = %e, "platform unusable");
+        Problem::internal()
+    })?;
+    let rendered = platform.render(Operation::Create, intent).map_err(|e| {
+        Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "render_failed",
+            "Router configuration cannot be rendered",
+            format!("PE {} ({}): {e}", pe.name, pe.platform),
+        )
+    })?;
+    Ok(RouterChange {
+        pe: pe.name.clone(),
+        platform: pe.platform.clone(),
+        operation: "create".into(),
+        leg: leg.map(str::to_string),
+        config_xml: rendered.config_xml,
+    })
+}

@@ -5,9 +5,7 @@
 //! PE push.
 
 use axum::Json;
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use onramp_router_templates::{Operation, Platform};
 use onramp_state_machines::Machine;
 use onramp_state_machines::ticket_csp::{self as tc, TicketCsp};
 use onramp_store::connectors::{self as store, Mode};
@@ -20,9 +18,7 @@ use super::{ApiKind, accepted, initial};
 use crate::AppState;
 use crate::auth::Tenant;
 use crate::problem::{FieldError, Problem};
-use crate::views::{
-    Connector, Peering, Plan, RouterChange, TicketCspOrder, TicketDetails, WaitingStep,
-};
+use crate::views::{Connector, Peering, Plan, TicketCspOrder, TicketDetails, WaitingStep};
 
 const AS_TRANS: i64 = 23456;
 
@@ -171,18 +167,7 @@ pub(crate) async fn plan(
         params,
         &onramp_kinds::tenant_vrf(&tenant_row),
     );
-    let platform = Platform::load(&state.templates_root, &pe.platform).map_err(|e| {
-        tracing::error!(pe = %pe.name, error = %e, "platform unusable");
-        Problem::internal()
-    })?;
-    let rendered = platform.render(Operation::Create, &intent).map_err(|e| {
-        Problem::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "render_failed",
-            "Router configuration cannot be rendered",
-            format!("PE {} ({}): {e}", pe.name, pe.platform),
-        )
-    })?;
+    let change = super::planned_change(state, &pe, &intent, None)?;
     let n = params.runbook.steps.len();
     let mut steps = vec![format!(
         "{n} manual step{} by onramp's ops team with {} follow{}, each an ops task:",
@@ -207,13 +192,7 @@ pub(crate) async fn plan(
         dry_run: true,
         kind: TicketCsp::KIND.as_str().into(),
         location: nni.location_code.clone(),
-        router_changes: vec![RouterChange {
-            pe: pe.name.clone(),
-            platform: pe.platform.clone(),
-            operation: "create".into(),
-            leg: None,
-            config_xml: rendered.config_xml,
-        }],
+        router_changes: vec![change],
         // No provider API: people do the provider's part.
         csp_calls: Vec::new(),
         steps,
