@@ -144,6 +144,10 @@ impl PeSpec {
     }
 }
 
+fn pe_taken(name: &str) -> String {
+    format!("a PE named `{name}` already exists")
+}
+
 async fn pe_name_taken<C: ConnectionTrait>(
     db: &C,
     name: &str,
@@ -154,10 +158,7 @@ async fn pe_name_taken<C: ConnectionTrait>(
         q = q.filter(pe_router::Column::Id.ne(id));
     }
     if q.one(db).await?.is_some() {
-        return Err(duplicate(
-            "name",
-            format!("a PE named `{name}` already exists"),
-        ));
+        return Err(duplicate("name", pe_taken(name)));
     }
     Ok(())
 }
@@ -193,7 +194,7 @@ pub async fn create_pe(
         Ok::<_, AdminError>(m)
     };
     run.await
-        .map_err(|e| or_duplicate(e, "name", || format!("a PE named `{name}` already exists")))
+        .map_err(|e| or_duplicate(e, "name", || pe_taken(&name)))
 }
 
 pub async fn get_pe<C: ConnectionTrait>(db: &C, id: Uuid) -> AdminResult<pe_router::Model> {
@@ -243,7 +244,7 @@ pub async fn update_pe(
         Ok::<_, AdminError>(m)
     };
     run.await
-        .map_err(|e| or_duplicate(e, "name", || format!("a PE named `{name}` already exists")))
+        .map_err(|e| or_duplicate(e, "name", || pe_taken(&name)))
 }
 
 /// Refused while the PE has ports or recorded router changes.

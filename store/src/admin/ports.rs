@@ -78,6 +78,10 @@ impl PortSpec {
     }
 }
 
+fn port_taken(pe_name: &str, name: &str) -> String {
+    format!("PE {pe_name} already has a port named `{name}`")
+}
+
 async fn port_name_taken<C: ConnectionTrait>(
     db: &C,
     pe: &pe_router::Model,
@@ -91,10 +95,7 @@ async fn port_name_taken<C: ConnectionTrait>(
         q = q.filter(pe_port::Column::Id.ne(id));
     }
     if q.one(db).await?.is_some() {
-        return Err(duplicate(
-            "name",
-            format!("PE {} already has a port named `{name}`", pe.name),
-        ));
+        return Err(duplicate("name", port_taken(&pe.name, name)));
     }
     Ok(())
 }
@@ -122,11 +123,8 @@ pub async fn create_port(
         tx.commit().await?;
         Ok::<_, AdminError>(m)
     };
-    run.await.map_err(|e| {
-        or_duplicate(e, "name", || {
-            format!("PE {pe_name} already has a port named `{name}`")
-        })
-    })
+    run.await
+        .map_err(|e| or_duplicate(e, "name", || port_taken(&pe_name, &name)))
 }
 
 pub async fn get_port<C: ConnectionTrait>(db: &C, id: Uuid) -> AdminResult<pe_port::Model> {
@@ -191,11 +189,8 @@ pub async fn update_port(
         tx.commit().await?;
         Ok::<_, AdminError>(m)
     };
-    run.await.map_err(|e| {
-        or_duplicate(e, "name", || {
-            format!("PE {pe_name} already has a port named `{name}`")
-        })
-    })
+    run.await
+        .map_err(|e| or_duplicate(e, "name", || port_taken(&pe_name, &name)))
 }
 
 /// Refused while NNIs sit on the port or VLANs are allocated on it.
