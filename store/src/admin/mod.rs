@@ -16,6 +16,12 @@
 //! Names are unique where the schema says so (PE, pool names; port name per
 //! PE; one NNI per CSP and location); a clash is a [`AdminError::Conflict`]
 //! naming the field, as is a pool that overlaps another one.
+//!
+//! One module per object (`pes`, `ports`, `nnis`, `pools`); `error` is how
+//! a write is refused, `checks` the field rules they share, `usage` what
+//! holds an allocation and how a refusal lists it. Everything callers use
+//! is re-exported here, so `onramp_store::admin::create_pe` and the like
+//! keep their paths.
 
 mod checks;
 mod error;

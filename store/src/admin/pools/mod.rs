@@ -44,7 +44,7 @@ pub trait RangePool: Sized + Send + Sync + 'static {
     const UNIT: (&'static str, &'static str);
     const NAME: <Self::Entity as EntityTrait>::Column;
     const ID: <Self::Entity as EntityTrait>::Column;
-    /// The order [`list`] returns them in.
+    /// The order [`list_all`] returns them in.
     const ORDER: <Self::Entity as EntityTrait>::Column;
 
     fn of(m: &Self::Model) -> Self;
