@@ -1,16 +1,24 @@
 //! `/v1/admin/pools/{linknet,asn,route-target}`: the resource pools.
+//!
+//! The three kinds are served alike: each is a [`PoolView`] (its store
+//! descriptor, request bodies and response), and listing, creating,
+//! reading, changing and deleting are written once below. The handlers stay
+//! one per route because each carries its own OpenAPI description.
 
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use onramp_store::DatabaseConnection;
+use onramp_store::admin::pools::{self, RangePool};
 use onramp_store::admin::{
     self as store, AsnPoolPatch, AsnPoolSpec, LinknetPoolPatch, LinknetPoolSpec,
     RouteTargetPoolPatch, RouteTargetPoolSpec,
 };
 use onramp_store::alloc;
 use onramp_store::entity::{asn_pool, linknet_pool, route_target_pool};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::views::{
@@ -43,38 +51,149 @@ pub fn router() -> OpenApiRouter<AppState> {
         ))
 }
 
-fn created<T>(location: &str, body: T) -> (StatusCode, HeaderMap, Json<T>) {
-    let mut h = HeaderMap::new();
-    if let Ok(v) = HeaderValue::from_str(location) {
-        h.insert(header::LOCATION, v);
-    }
-    (StatusCode::CREATED, h, Json(body))
+type Model<V> = <<V as PoolView>::Spec as RangePool>::Model;
+
+/// A pool kind as the API shows it.
+trait PoolView: Serialize + Sized {
+    /// The store's descriptor of the kind.
+    type Spec: RangePool;
+    type New: DeserializeOwned + Into<Self::Spec>;
+    type Update: DeserializeOwned + Into<<Self::Spec as RangePool>::Patch>;
+    type List: Serialize;
+    /// The collection's URL; a pool's is `PATH/<id>`.
+    const PATH: &'static str;
+
+    /// The response body for `m`, of which `allocated` values are allocated.
+    fn new(m: Model<Self>, allocated: u64, links: SelfLink) -> Self;
+    fn list(items: Vec<Self>, next_cursor: Option<String>) -> Self::List;
+}
+
+fn url<V: PoolView>(id: uuid::Uuid) -> String {
+    format!("{}/{id}", V::PATH)
 }
 
 fn span(first: i64, last: i64) -> u64 {
     u64::try_from(last - first + 1).unwrap_or(0)
 }
 
+async fn view<V: PoolView>(db: &DatabaseConnection, m: Model<V>) -> Result<V, Problem> {
+    let id = V::Spec::id(&m);
+    let allocated = store::allocated_count(db, V::Spec::RESOURCE, id).await?;
+    Ok(V::new(
+        m,
+        allocated,
+        SelfLink {
+            self_: url::<V>(id),
+        },
+    ))
+}
+
+fn log_write<V: PoolView>(m: &Model<V>, who: &str, done: &str) {
+    let spec = V::Spec::of(m);
+    tracing::info!(pool = %spec.name(), range = %spec.range(), by = %who, "{} {done}", V::Spec::WHAT);
+}
+
+async fn list<V: PoolView>(state: &AppState, p: PageParams) -> Result<Json<V::List>, Problem> {
+    let page = p.checked::<(String, uuid::Uuid)>()?;
+    let rows = pools::list_all::<V::Spec>(&state.db).await?;
+    let (rows, next_cursor) = slice(rows, &page, |r| {
+        (V::Spec::of(r).name().to_owned(), V::Spec::id(r))
+    });
+    let mut items = Vec::new();
+    for m in rows {
+        items.push(view::<V>(&state.db, m).await?);
+    }
+    Ok(Json(V::list(items, next_cursor)))
+}
+
+async fn create<V: PoolView>(
+    state: &AppState,
+    who: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(StatusCode, HeaderMap, Json<V>), Problem> {
+    let n: V::New = parse_body(headers, body)?;
+    let m = pools::create(&state.db, n.into()).await?;
+    log_write::<V>(&m, who, "created");
+    let mut h = HeaderMap::new();
+    if let Ok(v) = HeaderValue::from_str(&url::<V>(V::Spec::id(&m))) {
+        h.insert(header::LOCATION, v);
+    }
+    Ok((StatusCode::CREATED, h, Json(view::<V>(&state.db, m).await?)))
+}
+
+async fn get<V: PoolView>(state: &AppState, id: &str) -> Result<Json<V>, Problem> {
+    let id = parse_id(id, V::Spec::WHAT)?;
+    let m = pools::get::<V::Spec, _>(&state.db, id).await?;
+    Ok(Json(view::<V>(&state.db, m).await?))
+}
+
+async fn update<V: PoolView>(
+    state: &AppState,
+    who: &str,
+    id: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Json<V>, Problem> {
+    let id = parse_id(id, V::Spec::WHAT)?;
+    let u: V::Update = parse_body(headers, body)?;
+    let m = pools::update::<V::Spec>(&state.db, id, u.into()).await?;
+    log_write::<V>(&m, who, "updated");
+    Ok(Json(view::<V>(&state.db, m).await?))
+}
+
+async fn delete<V: PoolView>(state: &AppState, who: &str, id: &str) -> Result<StatusCode, Problem> {
+    let id = parse_id(id, V::Spec::WHAT)?;
+    pools::delete::<V::Spec>(&state.db, id).await?;
+    tracing::info!(id = %id, by = %who, "{} deleted", V::Spec::WHAT);
+    Ok(StatusCode::NO_CONTENT)
+}
+
 // ===== link-net pools =====
 
-async fn linknet_view(
-    db: &DatabaseConnection,
-    m: linknet_pool::Model,
-) -> Result<LinknetPool, Problem> {
-    let size_31 = alloc::parse_cidr(&m.cidr)
-        .filter(|(_, len)| *len <= 31)
-        .map(|(_, len)| 1u64 << (31 - len))
-        .unwrap_or(0);
-    Ok(LinknetPool {
-        allocated_31: store::allocated_count(db, alloc::LINKNET, m.id).await?,
-        links: SelfLink {
-            self_: format!("/v1/admin/pools/linknet/{}", m.id),
-        },
-        id: m.id,
-        name: m.name,
-        cidr: m.cidr,
-        size_31,
-    })
+impl From<NewLinknetPool> for LinknetPoolSpec {
+    fn from(n: NewLinknetPool) -> Self {
+        LinknetPoolSpec {
+            name: n.name,
+            cidr: n.cidr,
+        }
+    }
+}
+
+impl From<LinknetPoolUpdate> for LinknetPoolPatch {
+    fn from(u: LinknetPoolUpdate) -> Self {
+        LinknetPoolPatch {
+            name: u.name,
+            cidr: u.cidr,
+        }
+    }
+}
+
+impl PoolView for LinknetPool {
+    type Spec = LinknetPoolSpec;
+    type New = NewLinknetPool;
+    type Update = LinknetPoolUpdate;
+    type List = LinknetPoolList;
+    const PATH: &'static str = "/v1/admin/pools/linknet";
+
+    fn new(m: linknet_pool::Model, allocated: u64, links: SelfLink) -> Self {
+        let size_31 = alloc::parse_cidr(&m.cidr)
+            .filter(|(_, len)| *len <= 31)
+            .map(|(_, len)| 1u64 << (31 - len))
+            .unwrap_or(0);
+        LinknetPool {
+            allocated_31: allocated,
+            links,
+            id: m.id,
+            name: m.name,
+            cidr: m.cidr,
+            size_31,
+        }
+    }
+
+    fn list(items: Vec<Self>, next_cursor: Option<String>) -> LinknetPoolList {
+        LinknetPoolList { items, next_cursor }
+    }
 }
 
 /// List link-net pools, by name.
@@ -93,15 +212,7 @@ async fn list_linknet_pools(
     _admin: Admin,
     ApiQuery(p): ApiQuery<PageParams>,
 ) -> Result<Json<LinknetPoolList>, Problem> {
-    let page = p.checked::<(String, uuid::Uuid)>()?;
-    let mut items = Vec::new();
-    let (rows, next_cursor) = slice(store::list_linknet_pools(&state.db).await?, &page, |r| {
-        (r.name.clone(), r.id)
-    });
-    for m in rows {
-        items.push(linknet_view(&state.db, m).await?);
-    }
-    Ok(Json(LinknetPoolList { items, next_cursor }))
+    list::<LinknetPool>(&state, p).await
 }
 
 /// Add a link-net pool: a /29 or larger inside 169.254.0.0/16 that overlaps
@@ -125,18 +236,7 @@ async fn create_linknet_pool(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<(StatusCode, HeaderMap, Json<LinknetPool>), Problem> {
-    let n: NewLinknetPool = parse_body(&headers, &body)?;
-    let m = store::create_linknet_pool(
-        &state.db,
-        LinknetPoolSpec {
-            name: n.name,
-            cidr: n.cidr,
-        },
-    )
-    .await?;
-    tracing::info!(pool = %m.name, cidr = %m.cidr, by = %who.name, "link-net pool created");
-    let view = linknet_view(&state.db, m).await?;
-    Ok(created(&view.links.self_.clone(), view))
+    create::<LinknetPool>(&state, &who.name, &headers, &body).await
 }
 
 /// One link-net pool.
@@ -154,9 +254,7 @@ async fn get_linknet_pool(
     _admin: Admin,
     Path(id): Path<String>,
 ) -> Result<Json<LinknetPool>, Problem> {
-    let id = parse_id(&id, "link-net pool")?;
-    let m = store::get_linknet_pool(&state.db, id).await?;
-    Ok(Json(linknet_view(&state.db, m).await?))
+    get::<LinknetPool>(&state, &id).await
 }
 
 /// Change a link-net pool.
@@ -185,19 +283,7 @@ async fn update_linknet_pool(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<LinknetPool>, Problem> {
-    let id = parse_id(&id, "link-net pool")?;
-    let u: LinknetPoolUpdate = parse_body(&headers, &body)?;
-    let m = store::update_linknet_pool(
-        &state.db,
-        id,
-        LinknetPoolPatch {
-            name: u.name,
-            cidr: u.cidr,
-        },
-    )
-    .await?;
-    tracing::info!(pool = %m.name, cidr = %m.cidr, by = %who.name, "link-net pool updated");
-    Ok(Json(linknet_view(&state.db, m).await?))
+    update::<LinknetPool>(&state, &who.name, &id, &headers, &body).await
 }
 
 /// Remove a link-net pool.
@@ -219,26 +305,53 @@ async fn delete_linknet_pool(
     Admin(who): Admin,
     Path(id): Path<String>,
 ) -> Result<StatusCode, Problem> {
-    let id = parse_id(&id, "link-net pool")?;
-    store::delete_linknet_pool(&state.db, id).await?;
-    tracing::info!(id = %id, by = %who.name, "link-net pool deleted");
-    Ok(StatusCode::NO_CONTENT)
+    delete::<LinknetPool>(&state, &who.name, &id).await
 }
 
 // ===== ASN pools =====
 
-async fn asn_view(db: &DatabaseConnection, m: asn_pool::Model) -> Result<AsnPool, Problem> {
-    Ok(AsnPool {
-        allocated: store::allocated_count(db, alloc::ASN, m.id).await?,
-        size: span(m.first, m.last),
-        links: SelfLink {
-            self_: format!("/v1/admin/pools/asn/{}", m.id),
-        },
-        id: m.id,
-        name: m.name,
-        first: m.first,
-        last: m.last,
-    })
+impl From<NewAsnPool> for AsnPoolSpec {
+    fn from(n: NewAsnPool) -> Self {
+        AsnPoolSpec {
+            name: n.name,
+            first: n.first,
+            last: n.last,
+        }
+    }
+}
+
+impl From<AsnPoolUpdate> for AsnPoolPatch {
+    fn from(u: AsnPoolUpdate) -> Self {
+        AsnPoolPatch {
+            name: u.name,
+            first: u.first,
+            last: u.last,
+        }
+    }
+}
+
+impl PoolView for AsnPool {
+    type Spec = AsnPoolSpec;
+    type New = NewAsnPool;
+    type Update = AsnPoolUpdate;
+    type List = AsnPoolList;
+    const PATH: &'static str = "/v1/admin/pools/asn";
+
+    fn new(m: asn_pool::Model, allocated: u64, links: SelfLink) -> Self {
+        AsnPool {
+            allocated,
+            size: span(m.first, m.last),
+            links,
+            id: m.id,
+            name: m.name,
+            first: m.first,
+            last: m.last,
+        }
+    }
+
+    fn list(items: Vec<Self>, next_cursor: Option<String>) -> AsnPoolList {
+        AsnPoolList { items, next_cursor }
+    }
 }
 
 /// List ASN pools, lowest range first (the order allocation uses them in).
@@ -257,15 +370,7 @@ async fn list_asn_pools(
     _admin: Admin,
     ApiQuery(p): ApiQuery<PageParams>,
 ) -> Result<Json<AsnPoolList>, Problem> {
-    let page = p.checked::<(String, uuid::Uuid)>()?;
-    let mut items = Vec::new();
-    let (rows, next_cursor) = slice(store::list_asn_pools(&state.db).await?, &page, |r| {
-        (r.name.clone(), r.id)
-    });
-    for m in rows {
-        items.push(asn_view(&state.db, m).await?);
-    }
-    Ok(Json(AsnPoolList { items, next_cursor }))
+    list::<AsnPool>(&state, p).await
 }
 
 /// Add an ASN pool: a range inside 64512-65534 or 4200000000-4294967294
@@ -289,19 +394,7 @@ async fn create_asn_pool(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<(StatusCode, HeaderMap, Json<AsnPool>), Problem> {
-    let n: NewAsnPool = parse_body(&headers, &body)?;
-    let m = store::create_asn_pool(
-        &state.db,
-        AsnPoolSpec {
-            name: n.name,
-            first: n.first,
-            last: n.last,
-        },
-    )
-    .await?;
-    tracing::info!(pool = %m.name, first = m.first, last = m.last, by = %who.name, "ASN pool created");
-    let view = asn_view(&state.db, m).await?;
-    Ok(created(&view.links.self_.clone(), view))
+    create::<AsnPool>(&state, &who.name, &headers, &body).await
 }
 
 /// One ASN pool.
@@ -319,9 +412,7 @@ async fn get_asn_pool(
     _admin: Admin,
     Path(id): Path<String>,
 ) -> Result<Json<AsnPool>, Problem> {
-    let id = parse_id(&id, "ASN pool")?;
-    let m = store::get_asn_pool(&state.db, id).await?;
-    Ok(Json(asn_view(&state.db, m).await?))
+    get::<AsnPool>(&state, &id).await
 }
 
 /// Change an ASN pool.
@@ -349,20 +440,7 @@ async fn update_asn_pool(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<AsnPool>, Problem> {
-    let id = parse_id(&id, "ASN pool")?;
-    let u: AsnPoolUpdate = parse_body(&headers, &body)?;
-    let m = store::update_asn_pool(
-        &state.db,
-        id,
-        AsnPoolPatch {
-            name: u.name,
-            first: u.first,
-            last: u.last,
-        },
-    )
-    .await?;
-    tracing::info!(pool = %m.name, first = m.first, last = m.last, by = %who.name, "ASN pool updated");
-    Ok(Json(asn_view(&state.db, m).await?))
+    update::<AsnPool>(&state, &who.name, &id, &headers, &body).await
 }
 
 /// Remove an ASN pool; refused (409 `in_use`) while ASNs are allocated from it.
@@ -381,30 +459,56 @@ async fn delete_asn_pool(
     Admin(who): Admin,
     Path(id): Path<String>,
 ) -> Result<StatusCode, Problem> {
-    let id = parse_id(&id, "ASN pool")?;
-    store::delete_asn_pool(&state.db, id).await?;
-    tracing::info!(id = %id, by = %who.name, "ASN pool deleted");
-    Ok(StatusCode::NO_CONTENT)
+    delete::<AsnPool>(&state, &who.name, &id).await
 }
 
 // ===== route-target pools =====
 
-async fn rt_view(
-    db: &DatabaseConnection,
-    m: route_target_pool::Model,
-) -> Result<RouteTargetPool, Problem> {
-    Ok(RouteTargetPool {
-        allocated: store::allocated_count(db, alloc::ROUTE_TARGET, m.id).await?,
-        size: span(m.first, m.last),
-        links: SelfLink {
-            self_: format!("/v1/admin/pools/route-target/{}", m.id),
-        },
-        id: m.id,
-        name: m.name,
-        admin_asn: m.admin_asn,
-        first: m.first,
-        last: m.last,
-    })
+impl From<NewRouteTargetPool> for RouteTargetPoolSpec {
+    fn from(n: NewRouteTargetPool) -> Self {
+        RouteTargetPoolSpec {
+            name: n.name,
+            admin_asn: n.admin_asn,
+            first: n.first,
+            last: n.last,
+        }
+    }
+}
+
+impl From<RouteTargetPoolUpdate> for RouteTargetPoolPatch {
+    fn from(u: RouteTargetPoolUpdate) -> Self {
+        RouteTargetPoolPatch {
+            name: u.name,
+            admin_asn: u.admin_asn,
+            first: u.first,
+            last: u.last,
+        }
+    }
+}
+
+impl PoolView for RouteTargetPool {
+    type Spec = RouteTargetPoolSpec;
+    type New = NewRouteTargetPool;
+    type Update = RouteTargetPoolUpdate;
+    type List = RouteTargetPoolList;
+    const PATH: &'static str = "/v1/admin/pools/route-target";
+
+    fn new(m: route_target_pool::Model, allocated: u64, links: SelfLink) -> Self {
+        RouteTargetPool {
+            allocated,
+            size: span(m.first, m.last),
+            links,
+            id: m.id,
+            name: m.name,
+            admin_asn: m.admin_asn,
+            first: m.first,
+            last: m.last,
+        }
+    }
+
+    fn list(items: Vec<Self>, next_cursor: Option<String>) -> RouteTargetPoolList {
+        RouteTargetPoolList { items, next_cursor }
+    }
 }
 
 /// List route-target pools, by name (the order allocation uses them in).
@@ -423,17 +527,7 @@ async fn list_route_target_pools(
     _admin: Admin,
     ApiQuery(p): ApiQuery<PageParams>,
 ) -> Result<Json<RouteTargetPoolList>, Problem> {
-    let page = p.checked::<(String, uuid::Uuid)>()?;
-    let mut items = Vec::new();
-    let (rows, next_cursor) = slice(
-        store::list_route_target_pools(&state.db).await?,
-        &page,
-        |r| (r.name.clone(), r.id),
-    );
-    for m in rows {
-        items.push(rt_view(&state.db, m).await?);
-    }
-    Ok(Json(RouteTargetPoolList { items, next_cursor }))
+    list::<RouteTargetPool>(&state, p).await
 }
 
 /// Add a route-target pool: RD/RTs `<admin_asn>:<first..=last>`, not
@@ -457,20 +551,7 @@ async fn create_route_target_pool(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<(StatusCode, HeaderMap, Json<RouteTargetPool>), Problem> {
-    let n: NewRouteTargetPool = parse_body(&headers, &body)?;
-    let m = store::create_route_target_pool(
-        &state.db,
-        RouteTargetPoolSpec {
-            name: n.name,
-            admin_asn: n.admin_asn,
-            first: n.first,
-            last: n.last,
-        },
-    )
-    .await?;
-    tracing::info!(pool = %m.name, admin_asn = m.admin_asn, by = %who.name, "route-target pool created");
-    let view = rt_view(&state.db, m).await?;
-    Ok(created(&view.links.self_.clone(), view))
+    create::<RouteTargetPool>(&state, &who.name, &headers, &body).await
 }
 
 /// One route-target pool.
@@ -488,9 +569,7 @@ async fn get_route_target_pool(
     _admin: Admin,
     Path(id): Path<String>,
 ) -> Result<Json<RouteTargetPool>, Problem> {
-    let id = parse_id(&id, "route-target pool")?;
-    let m = store::get_route_target_pool(&state.db, id).await?;
-    Ok(Json(rt_view(&state.db, m).await?))
+    get::<RouteTargetPool>(&state, &id).await
 }
 
 /// Change a route-target pool.
@@ -519,21 +598,7 @@ async fn update_route_target_pool(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<RouteTargetPool>, Problem> {
-    let id = parse_id(&id, "route-target pool")?;
-    let u: RouteTargetPoolUpdate = parse_body(&headers, &body)?;
-    let m = store::update_route_target_pool(
-        &state.db,
-        id,
-        RouteTargetPoolPatch {
-            name: u.name,
-            admin_asn: u.admin_asn,
-            first: u.first,
-            last: u.last,
-        },
-    )
-    .await?;
-    tracing::info!(pool = %m.name, admin_asn = m.admin_asn, by = %who.name, "route-target pool updated");
-    Ok(Json(rt_view(&state.db, m).await?))
+    update::<RouteTargetPool>(&state, &who.name, &id, &headers, &body).await
 }
 
 /// Remove a route-target pool; refused (409 `in_use`) while RD/RTs are
@@ -553,8 +618,5 @@ async fn delete_route_target_pool(
     Admin(who): Admin,
     Path(id): Path<String>,
 ) -> Result<StatusCode, Problem> {
-    let id = parse_id(&id, "route-target pool")?;
-    store::delete_route_target_pool(&state.db, id).await?;
-    tracing::info!(id = %id, by = %who.name, "route-target pool deleted");
-    Ok(StatusCode::NO_CONTENT)
+    delete::<RouteTargetPool>(&state, &who.name, &id).await
 }
