@@ -29,7 +29,16 @@ echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
-phase_done "fmt and clippy"
+# Licenses, bans and sources (deny.toml). Installing cargo-deny costs a
+# clean machine minutes of compiling, so it is checked where it is
+# installed (`cargo install cargo-deny --locked`) and said when not.
+if command -v cargo-deny >/dev/null 2>&1; then
+  echo "== cargo deny check licenses bans sources"
+  cargo deny --log-level error check licenses bans sources
+else
+  echo "== cargo deny: not installed, skipped (cargo install cargo-deny --locked)"
+fi
+phase_done "fmt, clippy and deny"
 echo "== cargo test"
 log=$(mktemp)
 status=0
