@@ -201,7 +201,8 @@ fn check_url(raw: &str) -> Result<Url, FieldError> {
             format!("url must be at most {URL_MAX} bytes"),
         ));
     }
-    let url = Url::parse(raw.trim())
+    onramp_checks::url::raw(raw).map_err(|e| FieldError::checked("url", &e))?;
+    let url = Url::parse(raw)
         .map_err(|e| fault("invalid_format", format!("url is not an absolute URL: {e}")))?;
     if !matches!(url.scheme(), "https" | "http") {
         return Err(fault(
@@ -238,7 +239,7 @@ fn check_url(raw: &str) -> Result<Url, FieldError> {
 
 /// Whether `ip` is loopback; an error when onramp never sends to it.
 fn check_ip(ip: std::net::IpAddr) -> Result<bool, String> {
-    match onramp_workers::webhooks::forbidden_ip(ip) {
+    match onramp_checks::url::forbidden_ip(ip) {
         Some(why) => Err(format!("url must not point at {why} ({ip})")),
         None => Ok(ip.is_loopback()),
     }
