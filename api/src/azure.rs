@@ -8,6 +8,7 @@
 
 use axum::http::StatusCode;
 use onramp_azure_er::{CrossConnection, Error as ArmError};
+use onramp_checks::Coded;
 use onramp_router_templates::{Operation, Platform};
 use onramp_state_machines::azure_expressroute::{self as er, Leg};
 use onramp_store::connectors::{self as store, Initial, Mode};
@@ -25,7 +26,6 @@ use crate::views::{AzureExpressRouteOrder, CspCall, Plan, RouterChange};
 pub const MICROSOFT_ASN: u32 = 12076;
 /// ASNs Azure refuses as peerASN of a private peering (reserved by Microsoft).
 const AZURE_RESERVED_ASNS: std::ops::RangeInclusive<i64> = 65515..=65520;
-const AS_TRANS: i64 = 23456;
 
 /// A checked order: where it goes and what it asks for.
 pub(crate) struct Checked {
@@ -106,12 +106,8 @@ pub(crate) async fn check(
         );
     }
     if let Some(asn) = o.peer_asn {
-        if !(1..=4_294_967_294).contains(&asn) || asn == AS_TRANS {
-            err(
-                "peer_asn",
-                "out_of_range",
-                format!("ASN {asn} is not usable; use 1-4294967294 (not 23456)"),
-            );
+        if let Err(e) = onramp_checks::asn::usable(asn) {
+            err("peer_asn", e.code(), e.to_string());
         } else if asn == i64::from(MICROSOFT_ASN) {
             err(
                 "peer_asn",

@@ -9,6 +9,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use onramp_checks::Coded;
 use onramp_router_templates::{Operation, Platform};
 use onramp_state_machines::aws_hosted_vif::{self as vif, Event as VifEvent};
 use onramp_state_machines::{
@@ -59,9 +60,6 @@ pub const AWS_BANDWIDTHS: &[(&str, i32)] = &[
     ("10Gbps", 10_000),
     ("25Gbps", 25_000),
 ];
-
-/// 23456 is AS_TRANS (RFC 6793); it never identifies a real peer.
-const AS_TRANS: i64 = 23456;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -595,12 +593,8 @@ async fn validate_aws_hosted_vif(
         }
     }
     if let Some(asn) = o.customer_asn {
-        if !(1..=4_294_967_294).contains(&asn) || asn == AS_TRANS {
-            err(
-                "customer_asn",
-                "out_of_range",
-                format!("ASN {asn} is not usable; use 1-4294967294 (not 23456)"),
-            );
+        if let Err(e) = onramp_checks::asn::usable(asn) {
+            err("customer_asn", e.code(), e.to_string());
         } else if let Some(n) = &nni
             && asn == n.csp_asn
         {

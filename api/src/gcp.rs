@@ -4,6 +4,7 @@
 //! means something to the insert, which the worker makes.
 
 use axum::http::StatusCode;
+use onramp_checks::Coded;
 use onramp_gcp_pi::{BANDWIDTHS, parse_pairing_key};
 use onramp_router_templates::{Operation, Platform};
 use onramp_state_machines::gcp_partner_interconnect as gpi;
@@ -16,8 +17,6 @@ use crate::AppState;
 use crate::auth::Tenant;
 use crate::problem::{FieldError, Problem};
 use crate::views::{CspCall, GcpPartnerInterconnectOrder, Peering, Plan, RouterChange};
-
-const AS_TRANS: i64 = 23456;
 
 fn mbps(bandwidth: &str) -> Option<i64> {
     let v = bandwidth.strip_prefix("BPS_")?;
@@ -63,12 +62,8 @@ pub(crate) async fn check(
         );
     }
     if let Some(asn) = o.peer_asn {
-        if !(1..=4_294_967_294).contains(&asn) || asn == AS_TRANS {
-            err(
-                "peer_asn",
-                "out_of_range",
-                format!("ASN {asn} is not usable; use 1-4294967294 (not 23456)"),
-            );
+        if let Err(e) = onramp_checks::asn::usable(asn) {
+            err("peer_asn", e.code(), e.to_string());
         } else if asn == i64::from(GOOGLE_ASN) {
             err(
                 "peer_asn",

@@ -1,9 +1,9 @@
 //! Orders of kind `aws-hosted-connection`, and the customer's report of the
 //! VIF they created on it (`PUT /v1/connectors/{id}/vif`).
 
-use std::net::Ipv4Addr;
-
 use axum::http::StatusCode;
+use onramp_checks::ipv4::{self, Interface};
+use onramp_checks::{asn, bgp_key};
 use onramp_state_machines::aws_hosted_connection as hc;
 use onramp_store::connectors::{Initial, Transition};
 use onramp_store::entity::{connector, nni};
@@ -13,8 +13,6 @@ use onramp_store::model::{AsnSource, AwsHostedConnectionParams, HostedVifDetails
 use crate::AppState;
 use crate::problem::{FieldError, Problem};
 use crate::views::{AwsHostedConnectionOrder, HostedVifReport};
-
-const AS_TRANS: i64 = 23456;
 
 pub(crate) async fn check(
     state: &AppState,
@@ -126,12 +124,17 @@ pub(crate) fn initial(note: String) -> Initial {
     }
 }
 
-fn cidr(field: &str, s: &str, errors: &mut Vec<FieldError>) -> Option<(Ipv4Addr, u8)> {
-    let parsed = s
-        .split_once('/')
-        .and_then(|(ip, len)| Some((ip.parse::<Ipv4Addr>().ok()?, len.parse::<u8>().ok()?)));
-    match parsed {
-        Some((ip, len)) if (29..=31).contains(&len) => Some((ip, len)),
+/// One end of the VIF's peering subnet: the prefix lengths AWS takes for
+/// a private VIF, and an address a router may use.
+fn cidr(field: &str, s: &str, errors: &mut Vec<FieldError>) -> Option<Interface> {
+    match Interface::parse(s) {
+        Ok(i) if (29..=31).contains(&i.len) => match ipv4::peer(i) {
+            Ok(i) => Some(i),
+            Err(e) => {
+                errors.push(FieldError::checked(field, &e));
+                None
+            }
+        },
         _ => {
             errors.push(FieldError {
                 field: field.into(),
@@ -143,10 +146,6 @@ fn cidr(field: &str, s: &str, errors: &mut Vec<FieldError>) -> Option<(Ipv4Addr,
             None
         }
     }
-}
-
-fn network(ip: Ipv4Addr, len: u8) -> u32 {
-    u32::from(ip) & (u32::MAX << (32 - u32::from(len)))
 }
 
 /// Validates the report and builds the transition that records it with the
@@ -173,31 +172,14 @@ pub(crate) fn vif_transition(
     let mut errors = Vec::new();
     let ours = cidr("customer_address", &r.customer_address, &mut errors);
     let amazon = cidr("amazon_address", &r.amazon_address, &mut errors);
-    if let (Some((a, alen)), Some((b, blen))) = (ours, amazon) {
-        if alen != blen || network(a, alen) != network(b, blen) {
-            errors.push(FieldError {
-                field: "amazon_address".into(),
-                code: "different_subnet".into(),
-                detail: format!(
-                    "{} and {} are not in the same subnet",
-                    r.customer_address, r.amazon_address
-                ),
-            });
-        } else if a == b {
-            errors.push(FieldError {
-                field: "amazon_address".into(),
-                code: "same_address".into(),
-                detail: "the two peer addresses must differ".into(),
-            });
-        }
+    if let (Some(a), Some(b)) = (ours, amazon)
+        && let Err(e) = ipv4::pair(a, b)
+    {
+        errors.push(FieldError::checked("amazon_address", &e));
     }
     let amazon_side = r.amazon_side_asn.unwrap_or(64512);
-    if !(1..=4_294_967_294).contains(&r.asn) || r.asn == AS_TRANS {
-        errors.push(FieldError {
-            field: "asn".into(),
-            code: "out_of_range".into(),
-            detail: format!("ASN {} is not usable; use 1-4294967294 (not 23456)", r.asn),
-        });
+    if let Err(e) = asn::usable(r.asn) {
+        errors.push(FieldError::checked("asn", &e));
     } else if r.asn == amazon_side {
         errors.push(FieldError {
             field: "asn".into(),
@@ -208,18 +190,16 @@ pub(crate) fn vif_transition(
             ),
         });
     }
-    if !(1..=4_294_967_294).contains(&amazon_side) {
-        errors.push(FieldError {
-            field: "amazon_side_asn".into(),
-            code: "out_of_range".into(),
-            detail: format!("ASN {amazon_side} is not usable"),
-        });
+    if let Err(e) = asn::usable(amazon_side) {
+        errors.push(FieldError::checked("amazon_side_asn", &e));
     }
-    if !(6..=80).contains(&r.auth_key.len()) || r.auth_key.chars().any(char::is_whitespace) {
+    if let Err(e) = bgp_key::md5(&r.auth_key) {
+        errors.push(FieldError::checked("auth_key", &e));
+    } else if r.auth_key.len() < 6 {
         errors.push(FieldError {
             field: "auth_key".into(),
-            code: "invalid_format".into(),
-            detail: "the BGP key must be 6-80 characters without spaces, as AWS requires".into(),
+            code: "invalid_length".into(),
+            detail: "the BGP key must be at least 6 characters, as AWS requires".into(),
         });
     }
     if let Some(v) = &r.vif_id
@@ -240,9 +220,9 @@ pub(crate) fn vif_transition(
         customer_address: r.customer_address.clone(),
         amazon_address: r.amazon_address.clone(),
     });
-    let (ip, len) = ours.expect("checked above");
+    let ours = ours.expect("checked above");
     let mut res = Resources::from_json(&row.resources)?;
-    res.subnet = format!("{}/{len}", Ipv4Addr::from(network(ip, len)));
+    res.subnet = format!("{}/{}", ours.network(), ours.len);
     res.pe_address = r.customer_address.clone();
     res.csp_address = r.amazon_address.clone();
     res.asn = r.asn as u32;

@@ -5,6 +5,7 @@
 //! PE push.
 
 use axum::http::StatusCode;
+use onramp_checks::Coded;
 use onramp_router_templates::{Operation, Platform};
 use onramp_state_machines::ticket_csp as tc;
 use onramp_store::connectors::{self as store, Initial, Mode};
@@ -17,8 +18,6 @@ use crate::auth::Tenant;
 use crate::connectors::AWS_BANDWIDTHS;
 use crate::problem::{FieldError, Problem};
 use crate::views::{Peering, Plan, RouterChange, TicketCspOrder};
-
-const AS_TRANS: i64 = 23456;
 
 pub(crate) async fn check(
     state: &AppState,
@@ -110,12 +109,8 @@ pub(crate) async fn check(
         }
     }
     if let Some(asn) = o.customer_asn {
-        if !(1..=4_294_967_294).contains(&asn) || asn == AS_TRANS {
-            err(
-                "customer_asn",
-                "out_of_range",
-                format!("ASN {asn} is not usable; use 1-4294967294 (not 23456)"),
-            );
+        if let Err(e) = onramp_checks::asn::usable(asn) {
+            err("customer_asn", e.code(), e.to_string());
         } else if let Some(n) = &nni
             && asn == n.csp_asn
         {

@@ -21,6 +21,7 @@ use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, Ipv4Addr};
 
 use chrono::Utc;
+use onramp_checks::Coded;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
     PaginatorTrait, QueryFilter, QueryOrder, Set, SqlErr,
@@ -50,9 +51,6 @@ pub const LINKNET_MAX_PREFIX: u8 = 29;
 /// stays for the record).
 pub const FINISHED_STATES: &[&str] = &["deleted", "failed", "rejected"];
 
-/// 23456 is AS_TRANS (RFC 6793); it never identifies a real peer.
-const AS_TRANS: i64 = 23_456;
-const MAX_ASN: i64 = 4_294_967_294;
 /// How many users an in-use message lists before it says "and N more".
 const LIST_LIMIT: usize = 8;
 
@@ -231,14 +229,11 @@ fn valid_username(s: &str) -> bool {
     (1..=64).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_graphic())
 }
 
-/// The ASN rule for peers: 1..=4294967294, not AS_TRANS.
-fn check_peer_asn(issues: &mut Issues, field: &str, asn: i64) {
-    if !(1..=MAX_ASN).contains(&asn) || asn == AS_TRANS {
-        issues.add(
-            field,
-            "out_of_range",
-            format!("ASN {asn} is not usable; use 1-4294967294 (not 23456)"),
-        );
+/// An ASN that identifies an AS: a peer's, or a route target's
+/// administrator.
+fn check_asn(issues: &mut Issues, field: &str, asn: i64) {
+    if let Err(e) = onramp_checks::asn::usable(asn) {
+        issues.add(field, e.code(), e.to_string());
     }
 }
 
@@ -506,6 +501,10 @@ impl PeSpec {
                 "invalid_format",
                 format!("`{}` is neither an IP address nor a hostname", self.host),
             );
+        } else if let Ok(ip) = self.host.parse::<Ipv4Addr>()
+            && let Err(e) = onramp_checks::ipv4::reachable(ip)
+        {
+            i.add("host", e.code(), e.to_string());
         }
         if !(1..=65_535).contains(&self.netconf_port) {
             i.add(
@@ -1123,7 +1122,7 @@ impl NniSpec {
                 format!("`{}` is not {what}", self.csp_ref),
             );
         }
-        check_peer_asn(&mut i, "csp_asn", self.csp_asn);
+        check_asn(&mut i, "csp_asn", self.csp_asn);
         if !(1..=i64::from(i32::MAX)).contains(&self.capacity_mbps) {
             i.add(
                 "capacity_mbps",
@@ -2111,13 +2110,7 @@ impl RouteTargetPoolSpec {
     pub fn validate(&self) -> AdminResult<()> {
         let mut i = Issues::default();
         check_pool_name(&mut i, &self.name);
-        if !(1..=MAX_ASN).contains(&self.admin_asn) {
-            i.add(
-                "admin_asn",
-                "out_of_range",
-                format!("ASN {} is outside 1-4294967294", self.admin_asn),
-            );
-        }
+        check_asn(&mut i, "admin_asn", self.admin_asn);
         let max = self.max_number();
         for (field, v) in [("first", self.first), ("last", self.last)] {
             if !(0..=max).contains(&v) {
