@@ -5,7 +5,7 @@ use axum::extract::Request;
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use http_body_util::{BodyExt, LengthLimitError, Limited};
+use http_body_util::{BodyExt, Limited};
 use onramp_checks::Coded;
 use onramp_checks::json::JsonError;
 use serde::de::DeserializeOwned;
@@ -16,6 +16,12 @@ use crate::problem::{FieldError, Problem};
 
 /// The largest request body (axum's default limit, now enforced here).
 pub(crate) const MAX_BODY: usize = 2 * 1024 * 1024;
+
+/// How much of an oversized body is read and thrown away, and for how long,
+/// before the 413: hyper closes the connection after answering, and a
+/// client still sending its body would see a broken pipe, not the answer.
+const DRAIN_MAX: usize = 16 * 1024 * 1024;
+const DRAIN_FOR: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Reads every request body up front, up to [`MAX_BODY`], so that a larger
 /// one is a 413 problem like every other error; axum's own limit, hit
@@ -28,27 +34,44 @@ pub(crate) async fn limit(req: Request, next: Next) -> Response {
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    let (parts, mut body) = req.into_parts();
     if declared.is_some_and(|n| n > MAX_BODY as u64) {
-        return too_large().into_response();
+        return too_large(body).await;
     }
-    let (parts, body) = req.into_parts();
-    match Limited::new(body, MAX_BODY).collect().await {
-        Ok(collected) => {
-            next.run(Request::from_parts(parts, Body::from(collected.to_bytes())))
-                .await
+    let mut buf = Vec::new();
+    while let Some(frame) = body.frame().await {
+        let data = match frame.map(|f| f.into_data()) {
+            Ok(Ok(data)) => data,
+            Ok(Err(_trailers)) => continue,
+            Err(e) => {
+                return Problem::new(
+                    StatusCode::BAD_REQUEST,
+                    "unreadable_body",
+                    "The body could not be read",
+                    format!("the request body broke off: {e}"),
+                )
+                .into_response();
+            }
+        };
+        if buf.len() + data.len() > MAX_BODY {
+            return too_large(body).await;
         }
-        Err(e) if e.is::<LengthLimitError>() => too_large().into_response(),
-        Err(e) => Problem::new(
-            StatusCode::BAD_REQUEST,
-            "unreadable_body",
-            "The body could not be read",
-            format!("the request body broke off: {e}"),
-        )
-        .into_response(),
+        buf.extend_from_slice(&data);
     }
+    next.run(Request::from_parts(parts, Body::from(buf))).await
 }
 
-pub(crate) fn too_large() -> Problem {
+/// The 413, after reading what is left of `body` within bounds.
+async fn too_large(body: Body) -> Response {
+    let drain = async {
+        let mut rest = Limited::new(body, DRAIN_MAX);
+        while let Some(Ok(_)) = rest.frame().await {}
+    };
+    let _ = tokio::time::timeout(DRAIN_FOR, drain).await;
+    payload_too_large().into_response()
+}
+
+pub(crate) fn payload_too_large() -> Problem {
     Problem::new(
         StatusCode::PAYLOAD_TOO_LARGE,
         "payload_too_large",

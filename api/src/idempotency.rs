@@ -66,7 +66,7 @@ pub async fn middleware(State(state): State<AppState>, req: Request, next: Next)
     // crate::body::limit has read the body already, so only its size can
     // be at fault here.
     let Ok(body) = axum::body::to_bytes(body, crate::body::MAX_BODY).await else {
-        return crate::body::too_large().into_response();
+        return crate::body::payload_too_large().into_response();
     };
     let scope = Scope {
         tenant_id: tenant.id,
