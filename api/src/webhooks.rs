@@ -492,7 +492,12 @@ mod tests {
             assert!(check_url(ok).is_ok(), "{ok}");
         }
         let cases = [
-            ("not a url", "invalid_format"),
+            ("not-a-url", "invalid_format"),
+            // Url::parse would drop these and store another URL than sent.
+            ("not a url", "invalid_character"),
+            ("https://example.com/\0hook", "invalid_character"),
+            ("https://example.com/ho\tok", "invalid_character"),
+            (" https://example.com/", "invalid_character"),
             ("/relative/path", "invalid_format"),
             ("ftp://example.com/x", "invalid_scheme"),
             ("javascript:alert(1)", "invalid_scheme"),
