@@ -10,7 +10,8 @@
 //! - a route-target pool whose administrator is AS_TRANS;
 //! - a webhook URL with a NUL that `Url::parse` would drop;
 //! - a body that names a member twice (I-JSON);
-//! - a body over 2 MiB, with and without an Idempotency-Key.
+//! - a body over 2 MiB, with and without an Idempotency-Key;
+//! - and the OpenAPI document names both refusals for every body.
 
 mod support;
 
@@ -452,6 +453,32 @@ async fn reserved_asns_bad_urls_duplicate_members_and_large_bodies_are_refused()
         "{head}"
     );
     assert!(body.contains("payload_too_large"), "{body}");
+
+    // The document says so for every operation that takes a body.
+    let (_, doc) = stack.get_json("/openapi.json").await?;
+    let mut with_body = 0;
+    for (path, item) in doc["paths"].as_object().context("paths")? {
+        for (method, op) in item.as_object().context("path item")? {
+            if op.get("requestBody").is_none() {
+                continue;
+            }
+            with_body += 1;
+            let r = &op["responses"];
+            assert!(
+                r["413"]["content"].get(PROBLEM).is_some(),
+                "{method} {path}: 413 {:#}",
+                r["413"]
+            );
+            assert!(
+                r["400"]["description"]
+                    .as_str()
+                    .is_some_and(|d| d.contains("duplicate_member")),
+                "{method} {path}: 400 {:#}",
+                r["400"]
+            );
+        }
+    }
+    assert!(with_body > 10, "{with_body} operations take a body");
 
     assert_eq!(connector_ids(&stack).await?, connectors, "nothing ordered");
     assert_eq!(stack.allocations().await?, allocations, "nothing allocated");
