@@ -124,14 +124,8 @@ pub(crate) async fn check(
             );
         }
     }
-    if let Some(v) = o.vlan_id
-        && !(1..=4094).contains(&v)
-    {
-        err(
-            "vlan_id",
-            "out_of_range",
-            format!("VLAN {v} is outside 1-4094"),
-        );
+    if let Some(Err(e)) = o.vlan_id.map(onramp_checks::vlan::id) {
+        err("vlan_id", e.code(), e.to_string());
     }
     if !errors.is_empty() {
         return Err(Problem::invalid(errors));

@@ -608,12 +608,8 @@ async fn validate_aws_hosted_vif(
         }
     }
     if let Some(vlan) = o.vlan {
-        if !(1..=4094).contains(&vlan) {
-            err(
-                "vlan",
-                "out_of_range",
-                format!("VLAN {vlan} is outside 1-4094"),
-            );
+        if let Err(e) = onramp_checks::vlan::id(vlan) {
+            err("vlan", e.code(), e.to_string());
         } else if let Some(n) = &nni {
             let port = inventory::port(&state.db, n.port_id).await?;
             if vlan < i64::from(port.vlan_min) || vlan > i64::from(port.vlan_max) {

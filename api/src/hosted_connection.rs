@@ -3,7 +3,7 @@
 
 use axum::http::StatusCode;
 use onramp_checks::ipv4::{self, Interface};
-use onramp_checks::{asn, bgp_key};
+use onramp_checks::{Coded, asn, bgp_key};
 use onramp_state_machines::aws_hosted_connection as hc;
 use onramp_store::connectors::{Initial, Transition};
 use onramp_store::entity::{connector, nni};
@@ -79,12 +79,8 @@ pub(crate) async fn check(
         }
     }
     if let Some(vlan) = o.vlan {
-        if !(1..=4094).contains(&vlan) {
-            err(
-                "vlan",
-                "out_of_range",
-                format!("VLAN {vlan} is outside 1-4094"),
-            );
+        if let Err(e) = onramp_checks::vlan::id(vlan) {
+            err("vlan", e.code(), e.to_string());
         } else if let Some(n) = &nni {
             let port = inventory::port(&state.db, n.port_id).await?;
             if vlan < i64::from(port.vlan_min) || vlan > i64::from(port.vlan_max) {

@@ -1,6 +1,6 @@
-//! The checks behind every field that takes an address, an ASN, a BGP key or
-//! a URL, and behind every JSON request body. Pure: no I/O, no clock, so the
-//! API, the workers and the state machines can share them.
+//! The checks behind every field that takes an address, an ASN, a BGP key, a
+//! VLAN or a URL, and behind every JSON request body. Pure: no I/O, no
+//! clock, so the API, the workers and the state machines can share them.
 //!
 //! Each check returns a typed error whose [`Coded::code`] is the stable,
 //! snake_case reason an API caller sees (`reserved_asn`) and whose `Display`
@@ -12,6 +12,7 @@ pub mod bgp_key;
 pub mod ipv4;
 pub mod json;
 pub mod url;
+pub mod vlan;
 
 /// A refusal with a stable machine-readable reason.
 pub trait Coded: std::fmt::Display {
