@@ -10,6 +10,7 @@
 pub mod asn;
 pub mod bgp_key;
 pub mod ipv4;
+pub mod ipv6;
 pub mod json;
 pub mod url;
 pub mod vlan;

@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
-use onramp_checks::{Coded, asn, ipv4};
+use onramp_checks::{Coded, asn, ipv4, ipv6};
 use serde::{Deserialize, Serialize};
 
 /// One provider's runbook. Snapshotted with the connector at order time, so
@@ -57,12 +57,14 @@ pub enum FieldKind {
     Text { max_len: usize },
     /// An 802.1Q VLAN id, 1–4094.
     Vlan,
-    /// An IPv4 or IPv6 address without prefix length; an IPv4 one not from
-    /// a block no interface may use ([`onramp_checks::ipv4::unicast`]).
+    /// An IPv4 or IPv6 address without prefix length, not from a block no
+    /// interface may use ([`onramp_checks::ipv4::unicast`],
+    /// [`onramp_checks::ipv6::unicast`]).
     IpAddress,
     /// An address with its prefix length, e.g. `169.254.10.1/30`: the
     /// provider-side peer on a point-to-point subnet. An IPv4 one must be
-    /// usable by a router ([`onramp_checks::ipv4::peer`]).
+    /// usable by a router ([`onramp_checks::ipv4::peer`]), an IPv6 one
+    /// unicast.
     IpInterface,
     /// A BGP ASN usable as a peer (not 0, 23456 (AS_TRANS), 65535 or
     /// 4294967295).
@@ -158,7 +160,9 @@ fn normalise(kind: FieldKind, raw: &str) -> Result<String, (&'static str, String
             Ok(IpAddr::V4(v4)) => ipv4::unicast(v4)
                 .map(|ip| ip.to_string())
                 .map_err(|e| (e.code(), e.to_string())),
-            Ok(ip) => Ok(ip.to_string()),
+            Ok(IpAddr::V6(v6)) => ipv6::unicast(v6)
+                .map(|ip| ip.to_string())
+                .map_err(|e| (e.code(), e.to_string())),
             Err(_) => Err(("not_an_ip", format!("{raw:?} is not an IP address"))),
         },
         FieldKind::IpInterface => {
@@ -177,8 +181,14 @@ fn normalise(kind: FieldKind, raw: &str) -> Result<String, (&'static str, String
             if len == 0 || len > max {
                 return Err(bad());
             }
-            if let IpAddr::V4(addr) = ip {
-                ipv4::peer(ipv4::Interface { addr, len }).map_err(|e| (e.code(), e.to_string()))?;
+            match ip {
+                IpAddr::V4(addr) => {
+                    ipv4::peer(ipv4::Interface { addr, len })
+                        .map_err(|e| (e.code(), e.to_string()))?;
+                }
+                IpAddr::V6(addr) => {
+                    ipv6::unicast(addr).map_err(|e| (e.code(), e.to_string()))?;
+                }
             }
             Ok(format!("{ip}/{len}"))
         }
@@ -330,6 +340,11 @@ mod tests {
         ] {
             assert_eq!(ok(FieldKind::IpInterface, bad), Err(code), "{bad}");
         }
+        assert_eq!(ok(FieldKind::IpAddress, "::"), Err("reserved_address"));
+        assert_eq!(
+            ok(FieldKind::IpInterface, "ff02::1/127"),
+            Err("reserved_address")
+        );
         assert_eq!(
             ok(FieldKind::IpInterface, "169.254.10.0/31"),
             Ok("169.254.10.0/31".to_string())

@@ -21,8 +21,8 @@ pub struct NewPe {
     /// Unique; 1-63 of a-z, 0-9 and `-`.
     #[schema(example = "pe1", pattern = "^[a-z0-9-]{1,63}$")]
     pub name: String,
-    /// NETCONF address: an IP address or hostname. An IPv4 address may be
-    /// loopback but not from 0.0.0.0/8, 224.0.0.0/4 or 240.0.0.0/4.
+    /// NETCONF address: an IP address or hostname. An address may be
+    /// loopback, but not unspecified, multicast or from 240.0.0.0/4.
     #[schema(example = "192.0.2.10")]
     pub host: String,
     /// NETCONF-over-SSH port.
