@@ -57,8 +57,8 @@ fn problem_json() -> &'static str {
 struct NewWebhook {
     /// Where to POST state changes: an absolute `https://` URL (`http://`
     /// only to `localhost` or a loopback address), at most 2048 bytes,
-    /// without credentials or fragment. Link-local, unspecified and
-    /// multicast addresses are refused.
+    /// without credentials, fragment, white space or control characters.
+    /// Link-local, unspecified and multicast addresses are refused.
     #[schema(example = "https://ci.example.com/hooks/onramp")]
     url: String,
     /// What the webhook is for: at most 200 characters, no control
