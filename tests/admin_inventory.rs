@@ -747,6 +747,30 @@ async fn every_validation_error_names_its_field_and_changes_nothing() -> Result<
         (
             "POST",
             "/v1/admin/pes",
+            with(new_pe("x1"), "host", json!("0.0.0.0")),
+            "host",
+        ),
+        (
+            "POST",
+            "/v1/admin/pes",
+            with(new_pe("x1"), "host", json!("224.0.0.5")),
+            "host",
+        ),
+        (
+            "POST",
+            "/v1/admin/pes",
+            with(new_pe("x1"), "host", json!("ff02::1")),
+            "host",
+        ),
+        (
+            "POST",
+            "/v1/admin/pools/route-target",
+            json!({"name": "x", "admin_asn": 65535, "first": 1, "last": 2}),
+            "admin_asn",
+        ),
+        (
+            "POST",
+            "/v1/admin/pes",
             with(new_pe("x1"), "netconf_port", json!(0)),
             "netconf_port",
         ),

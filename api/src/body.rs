@@ -1,14 +1,88 @@
 //! Request bodies: one way to read JSON and to name the field at fault.
 
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::body::Body;
+use axum::extract::Request;
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use http_body_util::{BodyExt, Limited};
+use onramp_checks::Coded;
+use onramp_checks::json::JsonError;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::problem::Problem;
+use crate::problem::{FieldError, Problem};
+
+/// The largest request body (axum's default limit, now enforced here).
+pub(crate) const MAX_BODY: usize = 2 * 1024 * 1024;
+
+/// How much of an oversized body is read and thrown away, and for how long,
+/// before the 413: hyper closes the connection after answering, and a
+/// client still sending its body would see a broken pipe, not the answer.
+const DRAIN_MAX: usize = 16 * 1024 * 1024;
+const DRAIN_FOR: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Reads every request body up front, up to [`MAX_BODY`], so that a larger
+/// one is a 413 problem like every other error; axum's own limit, hit
+/// later in a handler's extractor, answers in text/plain.
+pub(crate) async fn limit(req: Request, next: Next) -> Response {
+    if matches!(*req.method(), Method::GET | Method::HEAD) {
+        return next.run(req).await;
+    }
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    let (parts, mut body) = req.into_parts();
+    if declared.is_some_and(|n| n > MAX_BODY as u64) {
+        return too_large(body).await;
+    }
+    let mut buf = Vec::new();
+    while let Some(frame) = body.frame().await {
+        let data = match frame.map(|f| f.into_data()) {
+            Ok(Ok(data)) => data,
+            Ok(Err(_trailers)) => continue,
+            Err(e) => {
+                return Problem::new(
+                    StatusCode::BAD_REQUEST,
+                    "unreadable_body",
+                    "The body could not be read",
+                    format!("the request body broke off: {e}"),
+                )
+                .into_response();
+            }
+        };
+        if buf.len() + data.len() > MAX_BODY {
+            return too_large(body).await;
+        }
+        buf.extend_from_slice(&data);
+    }
+    next.run(Request::from_parts(parts, Body::from(buf))).await
+}
+
+/// The 413, after reading what is left of `body` within bounds.
+async fn too_large(body: Body) -> Response {
+    let drain = async {
+        let mut rest = Limited::new(body, DRAIN_MAX);
+        while let Some(Ok(_)) = rest.frame().await {}
+    };
+    let _ = tokio::time::timeout(DRAIN_FOR, drain).await;
+    payload_too_large().into_response()
+}
+
+pub(crate) fn payload_too_large() -> Problem {
+    Problem::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload_too_large",
+        "Request body too large",
+        format!("the body must not exceed {MAX_BODY} bytes"),
+    )
+}
 
 /// The body as a JSON object: 415 unless the content type is JSON, 400 if it
-/// does not parse, 422 if it is not an object.
+/// does not parse or repeats a member name (`duplicate_member`, naming it),
+/// 422 if it is not an object.
 pub(crate) fn json_object(headers: &HeaderMap, body: &[u8]) -> Result<Value, Problem> {
     let is_json = headers
         .get(header::CONTENT_TYPE)
@@ -32,13 +106,21 @@ pub(crate) fn json_object(headers: &HeaderMap, body: &[u8]) -> Result<Value, Pro
         )
         .with_hint("send `Content-Type: application/json`"));
     }
-    let value: Value = serde_json::from_slice(body).map_err(|e| {
-        Problem::new(
+    let value = onramp_checks::json::parse(body).map_err(|e| match &e {
+        JsonError::Syntax(_) => Problem::new(
             StatusCode::BAD_REQUEST,
-            "malformed_json",
+            e.code(),
             "Malformed JSON",
-            format!("the body is not valid JSON: {e}"),
+            e.to_string(),
+        ),
+        JsonError::DuplicateMember { path } => Problem::new(
+            StatusCode::BAD_REQUEST,
+            e.code(),
+            "Duplicate member",
+            e.to_string(),
         )
+        .with_errors(vec![FieldError::checked(path, &e)])
+        .with_hint("I-JSON (RFC 7493) bodies name each member of an object once"),
     })?;
     if !value.is_object() {
         return Err(Problem::field(

@@ -66,7 +66,7 @@ fn problem_json() -> &'static str {
         (status = 400, description = "Malformed JSON, or a malformed Idempotency-Key (`invalid_idempotency_key`, `errors[0].field` = `Idempotency-Key`)", body = Problem, content_type = problem_json()),
         (status = 401, description = "No or bad API key", body = Problem, content_type = problem_json()),
         (status = 409, description = "A requested value is taken, or a pool is exhausted; or `idempotency_in_progress`: the request with this Idempotency-Key is still running after 30 s (see Retry-After)", body = Problem, content_type = problem_json()),
-        (status = 413, description = "Body larger than 2 MiB (problem+json when an Idempotency-Key was sent)", body = Problem, content_type = problem_json()),
+        (status = 413, description = "Body larger than 2 MiB (`payload_too_large`)", body = Problem, content_type = problem_json()),
         (status = 415, description = "Body is not JSON", body = Problem, content_type = problem_json()),
         (status = 422, description = "Invalid order, `errors` names the fields; or `idempotency_key_reused`: the Idempotency-Key was used for a different request, nothing was done", body = Problem, content_type = problem_json()),
         (status = 502, description = "The CSP refused onramp's lookup or credentials", body = Problem, content_type = problem_json()),

@@ -35,8 +35,6 @@ pub const HEADER: &str = "Idempotency-Key";
 pub const REPLAYED: &str = "Idempotent-Replayed";
 
 const MAX_KEY_LEN: usize = 255;
-/// axum's default body limit; handlers would refuse a larger body anyway.
-const MAX_BODY: usize = 2 * 1024 * 1024;
 /// How long a retry waits for the first request of its key to finish.
 pub const DEFAULT_WAIT: Duration = Duration::from_secs(30);
 const POLL: Duration = Duration::from_millis(50);
@@ -65,14 +63,10 @@ pub async fn middleware(State(state): State<AppState>, req: Request, next: Next)
         Ok(k) => k,
         Err(p) => return p.into_response(),
     };
-    let Ok(body) = axum::body::to_bytes(body, MAX_BODY).await else {
-        return Problem::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
-            "Request body too large",
-            format!("the body must not exceed {MAX_BODY} bytes"),
-        )
-        .into_response();
+    // crate::body::limit has read the body already, so only its size can
+    // be at fault here.
+    let Ok(body) = axum::body::to_bytes(body, crate::body::MAX_BODY).await else {
+        return crate::body::payload_too_large().into_response();
     };
     let scope = Scope {
         tenant_id: tenant.id,

@@ -109,6 +109,9 @@ fn routed(state: AppState) -> Router {
             state.clone(),
             idempotency::middleware,
         ))
+        // Outside idempotency, so that an oversized body is refused before
+        // its key is claimed.
+        .route_layer(axum::middleware::from_fn(body::limit))
         .with_state(state)
 }
 

@@ -127,6 +127,20 @@ fn conventions(op: &mut Operation, method: &str) {
             problem("Invalid input, `errors` names the fields; or `idempotency_key_reused`")
         });
     }
+    if op.request_body.is_some() {
+        responses
+            .entry("413".into())
+            .or_insert_with(|| problem("`payload_too_large`: the body is larger than 2 MiB"));
+        // Every JSON body is read by body::json_object, so every operation
+        // that takes one may answer this, whatever its own text says.
+        if let Some(RefOr::T(bad)) = responses.get_mut("400")
+            && !bad.description.contains("duplicate_member")
+        {
+            bad.description.push_str(
+                "; or `duplicate_member`: an object names a member twice (`errors[0].field` names it)",
+            );
+        }
+    }
     if op.security.is_some() {
         responses
             .entry("401".into())

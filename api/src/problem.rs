@@ -18,6 +18,17 @@ pub struct FieldError {
     pub detail: String,
 }
 
+impl FieldError {
+    /// `field` as one of the shared checks refused it.
+    pub fn checked(field: &str, e: &impl onramp_checks::Coded) -> Self {
+        Self {
+            field: field.into(),
+            code: e.code().into(),
+            detail: e.to_string(),
+        }
+    }
+}
+
 /// An RFC 9457 problem details object.
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct Problem {

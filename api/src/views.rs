@@ -118,7 +118,8 @@ pub struct HostedVifReport {
     /// The BGP ASN entered for the VIF: the one onramp's PE speaks.
     #[schema(example = 65010)]
     pub asn: i64,
-    /// The BGP authentication key entered for the VIF (6-80 characters).
+    /// The BGP authentication key entered for the VIF: 6-80 printable ASCII
+    /// characters without spaces or `< > & " '`.
     pub auth_key: String,
     /// Amazon's side ASN (from the customer's gateway); default 64512.
     #[schema(example = 64512)]

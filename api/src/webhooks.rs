@@ -57,8 +57,8 @@ fn problem_json() -> &'static str {
 struct NewWebhook {
     /// Where to POST state changes: an absolute `https://` URL (`http://`
     /// only to `localhost` or a loopback address), at most 2048 bytes,
-    /// without credentials or fragment. Link-local, unspecified and
-    /// multicast addresses are refused.
+    /// without credentials, fragment, white space or control characters.
+    /// Link-local, unspecified and multicast addresses are refused.
     #[schema(example = "https://ci.example.com/hooks/onramp")]
     url: String,
     /// What the webhook is for: at most 200 characters, no control
@@ -201,7 +201,8 @@ fn check_url(raw: &str) -> Result<Url, FieldError> {
             format!("url must be at most {URL_MAX} bytes"),
         ));
     }
-    let url = Url::parse(raw.trim())
+    onramp_checks::url::raw(raw).map_err(|e| FieldError::checked("url", &e))?;
+    let url = Url::parse(raw)
         .map_err(|e| fault("invalid_format", format!("url is not an absolute URL: {e}")))?;
     if !matches!(url.scheme(), "https" | "http") {
         return Err(fault(
@@ -238,7 +239,7 @@ fn check_url(raw: &str) -> Result<Url, FieldError> {
 
 /// Whether `ip` is loopback; an error when onramp never sends to it.
 fn check_ip(ip: std::net::IpAddr) -> Result<bool, String> {
-    match onramp_workers::webhooks::forbidden_ip(ip) {
+    match onramp_checks::url::forbidden_ip(ip) {
         Some(why) => Err(format!("url must not point at {why} ({ip})")),
         None => Ok(ip.is_loopback()),
     }
@@ -491,7 +492,12 @@ mod tests {
             assert!(check_url(ok).is_ok(), "{ok}");
         }
         let cases = [
-            ("not a url", "invalid_format"),
+            ("not-a-url", "invalid_format"),
+            // Url::parse would drop these and store another URL than sent.
+            ("not a url", "invalid_character"),
+            ("https://example.com/\0hook", "invalid_character"),
+            ("https://example.com/ho\tok", "invalid_character"),
+            (" https://example.com/", "invalid_character"),
             ("/relative/path", "invalid_format"),
             ("ftp://example.com/x", "invalid_scheme"),
             ("javascript:alert(1)", "invalid_scheme"),

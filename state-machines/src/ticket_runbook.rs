@@ -11,6 +11,7 @@
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
+use onramp_checks::{Coded, asn, ipv4, ipv6};
 use serde::{Deserialize, Serialize};
 
 /// One provider's runbook. Snapshotted with the connector at order time, so
@@ -56,10 +57,14 @@ pub enum FieldKind {
     Text { max_len: usize },
     /// An 802.1Q VLAN id, 1–4094.
     Vlan,
-    /// An IPv4 or IPv6 address without prefix length.
+    /// An IPv4 or IPv6 address without prefix length, not from a block no
+    /// interface may use ([`onramp_checks::ipv4::unicast`],
+    /// [`onramp_checks::ipv6::unicast`]).
     IpAddress,
     /// An address with its prefix length, e.g. `169.254.10.1/30`: the
-    /// provider-side peer on a point-to-point subnet.
+    /// provider-side peer on a point-to-point subnet. An IPv4 one must be
+    /// usable by a router ([`onramp_checks::ipv4::peer`]), an IPv6 one
+    /// unicast.
     IpInterface,
     /// A BGP ASN usable as a peer (not 0, 23456 (AS_TRANS), 65535 or
     /// 4294967295).
@@ -151,10 +156,15 @@ fn normalise(kind: FieldKind, raw: &str) -> Result<String, (&'static str, String
             Ok(vlan @ 1..=4094) => Ok(vlan.to_string()),
             _ => Err(("not_a_vlan", format!("{raw:?} is not a VLAN id (1-4094)"))),
         },
-        FieldKind::IpAddress => raw
-            .parse::<IpAddr>()
-            .map(|ip| ip.to_string())
-            .map_err(|_| ("not_an_ip", format!("{raw:?} is not an IP address"))),
+        FieldKind::IpAddress => match raw.parse::<IpAddr>() {
+            Ok(IpAddr::V4(v4)) => ipv4::unicast(v4)
+                .map(|ip| ip.to_string())
+                .map_err(|e| (e.code(), e.to_string())),
+            Ok(IpAddr::V6(v6)) => ipv6::unicast(v6)
+                .map(|ip| ip.to_string())
+                .map_err(|e| (e.code(), e.to_string())),
+            Err(_) => Err(("not_an_ip", format!("{raw:?} is not an IP address"))),
+        },
         FieldKind::IpInterface => {
             let bad = || {
                 (
@@ -171,6 +181,15 @@ fn normalise(kind: FieldKind, raw: &str) -> Result<String, (&'static str, String
             if len == 0 || len > max {
                 return Err(bad());
             }
+            match ip {
+                IpAddr::V4(addr) => {
+                    ipv4::peer(ipv4::Interface { addr, len })
+                        .map_err(|e| (e.code(), e.to_string()))?;
+                }
+                IpAddr::V6(addr) => {
+                    ipv6::unicast(addr).map_err(|e| (e.code(), e.to_string()))?;
+                }
+            }
             Ok(format!("{ip}/{len}"))
         }
         FieldKind::Asn => match raw
@@ -179,10 +198,9 @@ fn normalise(kind: FieldKind, raw: &str) -> Result<String, (&'static str, String
             .unwrap_or(raw)
             .parse::<u32>()
         {
-            Ok(0 | 23456 | 65535 | u32::MAX) => {
-                Err(("reserved_asn", format!("{raw} is reserved and cannot peer")))
-            }
-            Ok(asn) => Ok(asn.to_string()),
+            Ok(asn) => asn::usable(i64::from(asn))
+                .map(|asn| asn.to_string())
+                .map_err(|e| (e.code(), e.to_string())),
             Err(_) => Err(("not_an_asn", format!("{raw:?} is not an ASN"))),
         },
     }
@@ -308,11 +326,34 @@ mod tests {
             Err("not_an_ip_interface")
         );
         assert_eq!(ok(FieldKind::IpAddress, "10.0.0.1/30"), Err("not_an_ip"));
+        assert_eq!(ok(FieldKind::IpAddress, "0.0.0.0"), Err("reserved_address"));
+        assert_eq!(
+            ok(FieldKind::IpAddress, "169.254.0.1"),
+            Ok("169.254.0.1".to_string())
+        );
+        for (bad, code) in [
+            ("0.0.0.1/30", "reserved_address"),
+            ("224.0.0.1/30", "reserved_address"),
+            ("127.0.0.1/8", "reserved_address"),
+            ("169.254.10.0/30", "network_address"),
+            ("169.254.10.3/30", "broadcast_address"),
+        ] {
+            assert_eq!(ok(FieldKind::IpInterface, bad), Err(code), "{bad}");
+        }
+        assert_eq!(ok(FieldKind::IpAddress, "::"), Err("reserved_address"));
+        assert_eq!(
+            ok(FieldKind::IpInterface, "ff02::1/127"),
+            Err("reserved_address")
+        );
+        assert_eq!(
+            ok(FieldKind::IpInterface, "169.254.10.0/31"),
+            Ok("169.254.10.0/31".to_string())
+        );
         assert_eq!(
             ok(FieldKind::Asn, "4200000000"),
             Ok("4200000000".to_string())
         );
-        for reserved in ["0", "65535", "4294967295"] {
+        for reserved in ["0", "23456", "AS65535", "4294967295"] {
             assert_eq!(ok(FieldKind::Asn, reserved), Err("reserved_asn"));
         }
         assert_eq!(ok(FieldKind::Asn, "4294967296"), Err("not_an_asn"));

@@ -21,7 +21,8 @@ pub struct NewPe {
     /// Unique; 1-63 of a-z, 0-9 and `-`.
     #[schema(example = "pe1", pattern = "^[a-z0-9-]{1,63}$")]
     pub name: String,
-    /// NETCONF address: an IP address or hostname.
+    /// NETCONF address: an IP address or hostname. An address may be
+    /// loopback, but not unspecified, multicast or from 240.0.0.0/4.
     #[schema(example = "192.0.2.10")]
     pub host: String,
     /// NETCONF-over-SSH port.
@@ -210,7 +211,8 @@ pub struct NewNni {
     pub port_id: Uuid,
     /// The link-net pool its peering subnets come from.
     pub linknet_pool_id: Uuid,
-    /// The CSP side's BGP ASN.
+    /// The CSP side's BGP ASN: 1-4294967294, not the reserved 23456
+    /// (AS_TRANS) or 65535.
     #[schema(example = 64512, minimum = 1, maximum = 4294967294u64)]
     pub csp_asn: i64,
     #[schema(example = 10000, minimum = 1)]
@@ -392,6 +394,8 @@ pub struct AsnPoolList {
 pub struct NewRouteTargetPool {
     #[schema(example = "default", pattern = "^[a-z0-9-]{1,63}$")]
     pub name: String,
+    /// The administrator ASN: 1-4294967294, not the reserved 23456
+    /// (AS_TRANS) or 65535.
     #[schema(example = 65000, minimum = 1, maximum = 4294967294u64)]
     pub admin_asn: i64,
     /// 0-4294967295 with a 2-byte `admin_asn`, 0-65535 with a 4-byte one.

@@ -1,11 +1,11 @@
 //! Orders of kind `aws-hosted-connection`, and the customer's report of the
 //! VIF they created on it (`PUT /v1/connectors/{id}/vif`).
 
-use std::net::Ipv4Addr;
-
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use onramp_checks::ipv4::{self, Interface};
+use onramp_checks::{Coded, asn, bgp_key};
 use onramp_state_machines::Machine;
 use onramp_state_machines::aws_hosted_connection::{self as hc, AwsHostedConnection};
 use onramp_store::connectors::{self as store, Mode, Transition};
@@ -21,8 +21,6 @@ use crate::views::{
     AwsHostedConnectionOrder, Connector, CspCall, HostedConnectionDetails, HostedVifReport,
     Peering, Plan,
 };
-
-const AS_TRANS: i64 = 23456;
 
 pub(crate) async fn check(
     state: &AppState,
@@ -89,12 +87,8 @@ pub(crate) async fn check(
         }
     }
     if let Some(vlan) = o.vlan {
-        if !(1..=4094).contains(&vlan) {
-            err(
-                "vlan",
-                "out_of_range",
-                format!("VLAN {vlan} is outside 1-4094"),
-            );
+        if let Err(e) = onramp_checks::vlan::id(vlan) {
+            err("vlan", e.code(), e.to_string());
         } else if let Some(n) = &nni {
             let port = inventory::port(&state.db, n.port_id).await?;
             if vlan < i64::from(port.vlan_min) || vlan > i64::from(port.vlan_max) {
@@ -123,12 +117,17 @@ pub(crate) async fn check(
     ))
 }
 
-fn cidr(field: &str, s: &str, errors: &mut Vec<FieldError>) -> Option<(Ipv4Addr, u8)> {
-    let parsed = s
-        .split_once('/')
-        .and_then(|(ip, len)| Some((ip.parse::<Ipv4Addr>().ok()?, len.parse::<u8>().ok()?)));
-    match parsed {
-        Some((ip, len)) if (29..=31).contains(&len) => Some((ip, len)),
+/// One end of the VIF's peering subnet: the prefix lengths AWS takes for
+/// a private VIF, and an address a router may use.
+fn cidr(field: &str, s: &str, errors: &mut Vec<FieldError>) -> Option<Interface> {
+    match Interface::parse(s) {
+        Ok(i) if (29..=31).contains(&i.len) => match ipv4::peer(i) {
+            Ok(i) => Some(i),
+            Err(e) => {
+                errors.push(FieldError::checked(field, &e));
+                None
+            }
+        },
         _ => {
             errors.push(FieldError {
                 field: field.into(),
@@ -140,10 +139,6 @@ fn cidr(field: &str, s: &str, errors: &mut Vec<FieldError>) -> Option<(Ipv4Addr,
             None
         }
     }
-}
-
-fn network(ip: Ipv4Addr, len: u8) -> u32 {
-    u32::from(ip) & (u32::MAX << (32 - u32::from(len)))
 }
 
 /// Validates the report and builds the transition that records it with the
@@ -170,31 +165,14 @@ pub(crate) fn vif_transition(
     let mut errors = Vec::new();
     let ours = cidr("customer_address", &r.customer_address, &mut errors);
     let amazon = cidr("amazon_address", &r.amazon_address, &mut errors);
-    if let (Some((a, alen)), Some((b, blen))) = (ours, amazon) {
-        if alen != blen || network(a, alen) != network(b, blen) {
-            errors.push(FieldError {
-                field: "amazon_address".into(),
-                code: "different_subnet".into(),
-                detail: format!(
-                    "{} and {} are not in the same subnet",
-                    r.customer_address, r.amazon_address
-                ),
-            });
-        } else if a == b {
-            errors.push(FieldError {
-                field: "amazon_address".into(),
-                code: "same_address".into(),
-                detail: "the two peer addresses must differ".into(),
-            });
-        }
+    if let (Some(a), Some(b)) = (ours, amazon)
+        && let Err(e) = ipv4::pair(a, b)
+    {
+        errors.push(FieldError::checked("amazon_address", &e));
     }
     let amazon_side = r.amazon_side_asn.unwrap_or(64512);
-    if !(1..=4_294_967_294).contains(&r.asn) || r.asn == AS_TRANS {
-        errors.push(FieldError {
-            field: "asn".into(),
-            code: "out_of_range".into(),
-            detail: format!("ASN {} is not usable; use 1-4294967294 (not 23456)", r.asn),
-        });
+    if let Err(e) = asn::usable(r.asn) {
+        errors.push(FieldError::checked("asn", &e));
     } else if r.asn == amazon_side {
         errors.push(FieldError {
             field: "asn".into(),
@@ -205,18 +183,16 @@ pub(crate) fn vif_transition(
             ),
         });
     }
-    if !(1..=4_294_967_294).contains(&amazon_side) {
-        errors.push(FieldError {
-            field: "amazon_side_asn".into(),
-            code: "out_of_range".into(),
-            detail: format!("ASN {amazon_side} is not usable"),
-        });
+    if let Err(e) = asn::usable(amazon_side) {
+        errors.push(FieldError::checked("amazon_side_asn", &e));
     }
-    if !(6..=80).contains(&r.auth_key.len()) || r.auth_key.chars().any(char::is_whitespace) {
+    if let Err(e) = bgp_key::md5(&r.auth_key) {
+        errors.push(FieldError::checked("auth_key", &e));
+    } else if r.auth_key.len() < 6 {
         errors.push(FieldError {
             field: "auth_key".into(),
-            code: "invalid_format".into(),
-            detail: "the BGP key must be 6-80 characters without spaces, as AWS requires".into(),
+            code: "invalid_length".into(),
+            detail: "the BGP key must be at least 6 characters, as AWS requires".into(),
         });
     }
     if let Some(v) = &r.vif_id
@@ -237,9 +213,9 @@ pub(crate) fn vif_transition(
         customer_address: r.customer_address.clone(),
         amazon_address: r.amazon_address.clone(),
     });
-    let (ip, len) = ours.expect("checked above");
+    let ours = ours.expect("checked above");
     let mut res = Resources::from_json(&row.resources)?;
-    res.subnet = format!("{}/{len}", Ipv4Addr::from(network(ip, len)));
+    res.subnet = format!("{}/{}", ours.network(), ours.len);
     res.pe_address = r.customer_address.clone();
     res.csp_address = r.amazon_address.clone();
     res.asn = r.asn as u32;

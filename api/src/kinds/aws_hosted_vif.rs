@@ -3,6 +3,7 @@
 
 use axum::Json;
 use axum::response::{IntoResponse, Response};
+use onramp_checks::Coded;
 use onramp_state_machines::Machine;
 use onramp_state_machines::aws_hosted_vif::{self as vif, AwsHostedVif};
 use onramp_store::connectors::{self as store, Mode};
@@ -31,9 +32,6 @@ pub const AWS_BANDWIDTHS: &[(&str, i32)] = &[
     ("10Gbps", 10_000),
     ("25Gbps", 25_000),
 ];
-
-/// 23456 is AS_TRANS (RFC 6793); it never identifies a real peer.
-const AS_TRANS: i64 = 23456;
 
 impl ApiKind for AwsHostedVif {
     type Order = AwsHostedVifOrder;
@@ -221,12 +219,8 @@ async fn check(
         }
     }
     if let Some(asn) = o.customer_asn {
-        if !(1..=4_294_967_294).contains(&asn) || asn == AS_TRANS {
-            err(
-                "customer_asn",
-                "out_of_range",
-                format!("ASN {asn} is not usable; use 1-4294967294 (not 23456)"),
-            );
+        if let Err(e) = onramp_checks::asn::usable(asn) {
+            err("customer_asn", e.code(), e.to_string());
         } else if let Some(n) = &nni
             && asn == n.csp_asn
         {
@@ -240,12 +234,8 @@ async fn check(
         }
     }
     if let Some(vlan) = o.vlan {
-        if !(1..=4094).contains(&vlan) {
-            err(
-                "vlan",
-                "out_of_range",
-                format!("VLAN {vlan} is outside 1-4094"),
-            );
+        if let Err(e) = onramp_checks::vlan::id(vlan) {
+            err("vlan", e.code(), e.to_string());
         } else if let Some(n) = &nni {
             let port = inventory::port(&state.db, n.port_id).await?;
             if vlan < i64::from(port.vlan_min) || vlan > i64::from(port.vlan_max) {

@@ -10,6 +10,7 @@ use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use onramp_azure_er::{CrossConnection, Error as ArmError};
+use onramp_checks::Coded;
 use onramp_state_machines::Machine;
 use onramp_state_machines::azure_expressroute::{self as er, AzureExpressroute, Leg};
 use onramp_store::connectors::{self as store, Mode};
@@ -31,7 +32,6 @@ use crate::views::{
 pub const MICROSOFT_ASN: u32 = 12076;
 /// ASNs Azure refuses as peerASN of a private peering (reserved by Microsoft).
 const AZURE_RESERVED_ASNS: std::ops::RangeInclusive<i64> = 65515..=65520;
-const AS_TRANS: i64 = 23456;
 
 /// A checked order: where it goes and what it asks for.
 pub(crate) struct Checked {
@@ -112,12 +112,8 @@ pub(crate) async fn check(
         );
     }
     if let Some(asn) = o.peer_asn {
-        if !(1..=4_294_967_294).contains(&asn) || asn == AS_TRANS {
-            err(
-                "peer_asn",
-                "out_of_range",
-                format!("ASN {asn} is not usable; use 1-4294967294 (not 23456)"),
-            );
+        if let Err(e) = onramp_checks::asn::usable(asn) {
+            err("peer_asn", e.code(), e.to_string());
         } else if asn == i64::from(MICROSOFT_ASN) {
             err(
                 "peer_asn",
@@ -134,14 +130,8 @@ pub(crate) async fn check(
             );
         }
     }
-    if let Some(v) = o.vlan_id
-        && !(1..=4094).contains(&v)
-    {
-        err(
-            "vlan_id",
-            "out_of_range",
-            format!("VLAN {v} is outside 1-4094"),
-        );
+    if let Some(Err(e)) = o.vlan_id.map(onramp_checks::vlan::id) {
+        err("vlan_id", e.code(), e.to_string());
     }
     if !errors.is_empty() {
         return Err(Problem::invalid(errors));

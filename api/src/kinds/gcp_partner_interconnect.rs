@@ -5,6 +5,7 @@
 
 use axum::Json;
 use axum::response::{IntoResponse, Response};
+use onramp_checks::Coded;
 use onramp_gcp_pi::{BANDWIDTHS, parse_pairing_key};
 use onramp_state_machines::Machine;
 use onramp_state_machines::gcp_partner_interconnect::{self as gpi, GcpPartnerInterconnect};
@@ -18,8 +19,6 @@ use crate::AppState;
 use crate::auth::Tenant;
 use crate::problem::{FieldError, Problem};
 use crate::views::{Connector, CspCall, GcpDetails, GcpPartnerInterconnectOrder, Peering, Plan};
-
-const AS_TRANS: i64 = 23456;
 
 fn mbps(bandwidth: &str) -> Option<i64> {
     let v = bandwidth.strip_prefix("BPS_")?;
@@ -65,12 +64,8 @@ pub(crate) async fn check(
         );
     }
     if let Some(asn) = o.peer_asn {
-        if !(1..=4_294_967_294).contains(&asn) || asn == AS_TRANS {
-            err(
-                "peer_asn",
-                "out_of_range",
-                format!("ASN {asn} is not usable; use 1-4294967294 (not 23456)"),
-            );
+        if let Err(e) = onramp_checks::asn::usable(asn) {
+            err("peer_asn", e.code(), e.to_string());
         } else if asn == i64::from(GOOGLE_ASN) {
             err(
                 "peer_asn",

@@ -6,6 +6,7 @@
 
 use axum::Json;
 use axum::response::{IntoResponse, Response};
+use onramp_checks::Coded;
 use onramp_state_machines::Machine;
 use onramp_state_machines::ticket_csp::{self as tc, TicketCsp};
 use onramp_store::connectors::{self as store, Mode};
@@ -19,8 +20,6 @@ use crate::AppState;
 use crate::auth::Tenant;
 use crate::problem::{FieldError, Problem};
 use crate::views::{Connector, Peering, Plan, TicketCspOrder, TicketDetails, WaitingStep};
-
-const AS_TRANS: i64 = 23456;
 
 pub(crate) async fn check(
     state: &AppState,
@@ -112,12 +111,8 @@ pub(crate) async fn check(
         }
     }
     if let Some(asn) = o.customer_asn {
-        if !(1..=4_294_967_294).contains(&asn) || asn == AS_TRANS {
-            err(
-                "customer_asn",
-                "out_of_range",
-                format!("ASN {asn} is not usable; use 1-4294967294 (not 23456)"),
-            );
+        if let Err(e) = onramp_checks::asn::usable(asn) {
+            err("customer_asn", e.code(), e.to_string());
         } else if let Some(n) = &nni
             && asn == n.csp_asn
         {

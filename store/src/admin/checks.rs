@@ -3,11 +3,9 @@
 
 use std::net::IpAddr;
 
-use super::error::Issues;
+use onramp_checks::Coded;
 
-/// 23456 is AS_TRANS (RFC 6793); it never identifies a real peer.
-const AS_TRANS: i64 = 23_456;
-pub(super) const MAX_ASN: i64 = 4_294_967_294;
+use super::error::Issues;
 
 /// `[a-z0-9-]{1,63}`: PE and pool names.
 pub fn valid_name(s: &str) -> bool {
@@ -66,14 +64,11 @@ pub(super) fn valid_text(s: &str, max: usize) -> bool {
     !s.trim().is_empty() && s.chars().count() <= max && !s.chars().any(char::is_control)
 }
 
-/// The ASN rule for peers: 1..=4294967294, not AS_TRANS.
-pub(super) fn check_peer_asn(issues: &mut Issues, field: &str, asn: i64) {
-    if !(1..=MAX_ASN).contains(&asn) || asn == AS_TRANS {
-        issues.add(
-            field,
-            "out_of_range",
-            format!("ASN {asn} is not usable; use 1-4294967294 (not 23456)"),
-        );
+/// An ASN that identifies an AS: a peer's, or a route target's
+/// administrator.
+pub(super) fn check_asn(issues: &mut Issues, field: &str, asn: i64) {
+    if let Err(e) = onramp_checks::asn::usable(asn) {
+        issues.add(field, e.code(), e.to_string());
     }
 }
 

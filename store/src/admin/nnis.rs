@@ -8,7 +8,7 @@ use sea_orm::{
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::checks::{check_peer_asn, valid_text};
+use super::checks::{check_asn, valid_text};
 use super::error::{AdminError, AdminResult, Issues, duplicate, in_use, not_found, or_duplicate};
 use super::pes::get_pe;
 use super::usage::{counted, list, plural};
@@ -230,7 +230,7 @@ impl NniSpec {
                 format!("`{}` is not {what}", self.csp_ref),
             );
         }
-        check_peer_asn(&mut i, "csp_asn", self.csp_asn);
+        check_asn(&mut i, "csp_asn", self.csp_asn);
         if !(1..=i64::from(i32::MAX)).contains(&self.capacity_mbps) {
             i.add(
                 "capacity_mbps",

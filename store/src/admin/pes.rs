@@ -1,6 +1,9 @@
 //! PE routers: the provider-edge routers onramp configures over NETCONF.
 
+use std::net::IpAddr;
+
 use chrono::Utc;
+use onramp_checks::Coded;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
     QueryOrder, Set,
@@ -96,6 +99,18 @@ impl PeSpec {
                 "invalid_format",
                 format!("`{}` is neither an IP address nor a hostname", self.host),
             );
+        } else if let Ok(ip) = self.host.parse::<IpAddr>() {
+            let refused = match ip {
+                IpAddr::V4(v4) => onramp_checks::ipv4::reachable(v4)
+                    .err()
+                    .map(|e| (e.code(), e.to_string())),
+                IpAddr::V6(v6) => onramp_checks::ipv6::reachable(v6)
+                    .err()
+                    .map(|e| (e.code(), e.to_string())),
+            };
+            if let Some((code, detail)) = refused {
+                i.add("host", code, detail);
+            }
         }
         if !(1..=65_535).contains(&self.netconf_port) {
             i.add(

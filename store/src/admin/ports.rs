@@ -1,5 +1,6 @@
 //! The ports of a PE router, with the VLAN range onramp may allocate on each.
 
+use onramp_checks::Coded;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
     QueryOrder, Set,
@@ -60,8 +61,8 @@ impl PortSpec {
             );
         }
         for (field, v) in [("vlan_min", self.vlan_min), ("vlan_max", self.vlan_max)] {
-            if !(1..=4094).contains(&v) {
-                i.add(field, "out_of_range", format!("VLAN {v} is outside 1-4094"));
+            if let Err(e) = onramp_checks::vlan::id(v) {
+                i.add(field, e.code(), e.to_string());
             }
         }
         if !i.has("vlan_min") && !i.has("vlan_max") && self.vlan_min > self.vlan_max {

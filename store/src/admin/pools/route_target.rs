@@ -5,7 +5,7 @@ use sea_orm::{ColumnTrait, Condition, DatabaseTransaction, Set};
 use uuid::Uuid;
 
 use super::{RangePool, check_order, check_pool_name, pool_functions, refuse_shrink};
-use crate::admin::checks::MAX_ASN;
+use crate::admin::checks::check_asn;
 use crate::admin::error::{AdminResult, Issues, in_use};
 use crate::admin::usage::{describe, list, plural};
 use crate::alloc;
@@ -84,13 +84,7 @@ impl RangePool for RouteTargetPoolSpec {
     fn validate(&self) -> AdminResult<()> {
         let mut i = Issues::default();
         check_pool_name(&mut i, &self.name);
-        if !(1..=MAX_ASN).contains(&self.admin_asn) {
-            i.add(
-                "admin_asn",
-                "out_of_range",
-                format!("ASN {} is outside 1-4294967294", self.admin_asn),
-            );
-        }
+        check_asn(&mut i, "admin_asn", self.admin_asn);
         let max = self.max_number();
         for (field, v) in [("first", self.first), ("last", self.last)] {
             if !(0..=max).contains(&v) {
