@@ -5,14 +5,14 @@ use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use onramp_checks::ipv4::{self, Interface};
-use onramp_checks::{Coded, asn, bgp_key};
+use onramp_checks::{asn, bgp_key};
 use onramp_state_machines::Machine;
 use onramp_state_machines::aws_hosted_connection::{self as hc, AwsHostedConnection};
 use onramp_store::connectors::{self as store, Mode, Transition};
 use onramp_store::entity::{connector, nni};
-use onramp_store::inventory;
 use onramp_store::model::{AsnSource, AwsHostedConnectionParams, HostedVifDetails, Resources};
 
+use super::order_checks::OrderChecks;
 use super::{ApiKind, accepted, initial};
 use crate::AppState;
 use crate::auth::Tenant;
@@ -26,86 +26,26 @@ pub(crate) async fn check(
     state: &AppState,
     o: &AwsHostedConnectionOrder,
 ) -> Result<(nni::Model, AwsHostedConnectionParams), Problem> {
-    let mut errors = Vec::new();
-    let mut err = |field: &str, code: &str, detail: String| {
-        errors.push(FieldError {
-            field: field.into(),
-            code: code.into(),
-            detail,
+    let mut checks = OrderChecks::default();
+    checks.aws_account_id(&o.aws_account_id);
+    let nni = checks
+        .location(state, "aws", &o.location, |known| {
+            format!(
+                "onramp has no Direct Connect interconnect at `{}`; available: {known}",
+                o.location
+            )
         })
-    };
-    if o.aws_account_id.len() != 12 || !o.aws_account_id.bytes().all(|b| b.is_ascii_digit()) {
-        err(
-            "aws_account_id",
-            "invalid_format",
-            format!("`{}` is not a 12-digit AWS account id", o.aws_account_id),
-        );
-    }
-    let nni = inventory::nni_at(&state.db, "aws", &o.location).await?;
-    if nni.is_none() {
-        let known: Vec<String> = inventory::nnis(&state.db, "aws")
-            .await?
-            .into_iter()
-            .map(|n| n.location_code)
-            .collect();
-        err(
-            "location",
-            "unknown_location",
-            format!(
-                "onramp has no Direct Connect interconnect at `{}`; available: {}",
-                o.location,
-                known.join(", ")
-            ),
-        );
-    }
-    match super::aws_hosted_vif::AWS_BANDWIDTHS
-        .iter()
-        .find(|(b, _)| *b == o.bandwidth)
-    {
-        None => err(
-            "bandwidth",
-            "unsupported_bandwidth",
-            format!(
-                "`{}` is not a hosted connection bandwidth; use one of {}",
-                o.bandwidth,
-                onramp_aws_dx::HOSTED_BANDWIDTHS.join(", ")
-            ),
-        ),
-        Some((_, mbps)) => {
-            if let Some(n) = &nni
-                && *mbps > n.capacity_mbps
-            {
-                err(
-                    "bandwidth",
-                    "exceeds_capacity",
-                    format!(
-                        "{} exceeds the {} Mbps interconnect at {}",
-                        o.bandwidth, n.capacity_mbps, n.location_code
-                    ),
-                );
-            }
-        }
-    }
-    if let Some(vlan) = o.vlan {
-        if let Err(e) = onramp_checks::vlan::id(vlan) {
-            err("vlan", e.code(), e.to_string());
-        } else if let Some(n) = &nni {
-            let port = inventory::port(&state.db, n.port_id).await?;
-            if vlan < i64::from(port.vlan_min) || vlan > i64::from(port.vlan_max) {
-                err(
-                    "vlan",
-                    "out_of_range",
-                    format!(
-                        "VLAN {vlan} is outside the range {}-{} onramp uses at {}",
-                        port.vlan_min, port.vlan_max, n.location_code
-                    ),
-                );
-            }
-        }
-    }
-    if !errors.is_empty() {
-        return Err(Problem::invalid(errors));
-    }
+        .await?;
+    checks.bandwidth(
+        &o.bandwidth,
+        super::aws_hosted_vif::AWS_BANDWIDTHS,
+        "a hosted connection bandwidth",
+        &onramp_aws_dx::HOSTED_BANDWIDTHS.join(", "),
+        nni.as_ref(),
+        "interconnect",
+    );
+    checks.vlan(state, o.vlan, nni.as_ref()).await?;
+    checks.finish()?;
     Ok((
         nni.expect("checked above"),
         AwsHostedConnectionParams {

@@ -3,7 +3,6 @@
 
 use axum::Json;
 use axum::response::{IntoResponse, Response};
-use onramp_checks::Coded;
 use onramp_state_machines::Machine;
 use onramp_state_machines::aws_hosted_vif::{self as vif, AwsHostedVif};
 use onramp_store::connectors::{self as store, Mode};
@@ -12,10 +11,11 @@ use onramp_store::inventory;
 use onramp_store::model::{AwsHostedVifParams, Resources};
 use rand::distr::{Alphanumeric, SampleString};
 
+use super::order_checks::OrderChecks;
 use super::{ApiKind, REDACTED, accepted, initial};
 use crate::AppState;
 use crate::auth::Tenant;
-use crate::problem::{FieldError, Problem};
+use crate::problem::Problem;
 use crate::views::{AwsHostedVifOrder, Connector, CspCall, Peering, Plan};
 
 /// Hosted connection speeds AWS accepts from partners (csp-apis.md).
@@ -157,102 +157,36 @@ async fn check(
     state: &AppState,
     o: &AwsHostedVifOrder,
 ) -> Result<(nni::Model, AwsHostedVifParams), Problem> {
-    let mut errors = Vec::new();
-    let mut err = |field: &str, code: &str, detail: String| {
-        errors.push(FieldError {
-            field: field.into(),
-            code: code.into(),
-            detail,
+    let mut checks = OrderChecks::default();
+    checks.aws_account_id(&o.aws_account_id);
+    let nni = checks
+        .location(state, "aws", &o.location, |known| {
+            format!(
+                "onramp has no Direct Connect interconnect at `{}`; available: {known}",
+                o.location
+            )
         })
-    };
-    if o.aws_account_id.len() != 12 || !o.aws_account_id.bytes().all(|b| b.is_ascii_digit()) {
-        err(
-            "aws_account_id",
-            "invalid_format",
-            format!("`{}` is not a 12-digit AWS account id", o.aws_account_id),
-        );
-    }
-    let nni = inventory::nni_at(&state.db, "aws", &o.location).await?;
-    if nni.is_none() {
-        let known: Vec<String> = inventory::nnis(&state.db, "aws")
-            .await?
-            .into_iter()
-            .map(|n| n.location_code)
-            .collect();
-        err(
-            "location",
-            "unknown_location",
-            format!(
-                "onramp has no Direct Connect interconnect at `{}`; available: {}",
-                o.location,
-                known.join(", ")
-            ),
-        );
-    }
-    match AWS_BANDWIDTHS.iter().find(|(b, _)| *b == o.bandwidth) {
-        None => err(
-            "bandwidth",
-            "unsupported_bandwidth",
-            format!(
-                "`{}` is not a hosted bandwidth; use one of {}",
-                o.bandwidth,
-                AWS_BANDWIDTHS
-                    .iter()
-                    .map(|b| b.0)
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        ),
-        Some((_, mbps)) => {
-            if let Some(n) = &nni
-                && *mbps > n.capacity_mbps
-            {
-                err(
-                    "bandwidth",
-                    "exceeds_capacity",
-                    format!(
-                        "{} exceeds the {} Mbps interconnect at {}",
-                        o.bandwidth, n.capacity_mbps, n.location_code
-                    ),
-                );
-            }
-        }
-    }
-    if let Some(asn) = o.customer_asn {
-        if let Err(e) = onramp_checks::asn::usable(asn) {
-            err("customer_asn", e.code(), e.to_string());
-        } else if let Some(n) = &nni
-            && asn == n.csp_asn
-        {
-            err(
-                "customer_asn",
-                "same_as_peer",
-                format!(
-                    "ASN {asn} is Amazon's side of this interconnect; the two sides need different ASNs"
-                ),
-            );
-        }
-    }
-    if let Some(vlan) = o.vlan {
-        if let Err(e) = onramp_checks::vlan::id(vlan) {
-            err("vlan", e.code(), e.to_string());
-        } else if let Some(n) = &nni {
-            let port = inventory::port(&state.db, n.port_id).await?;
-            if vlan < i64::from(port.vlan_min) || vlan > i64::from(port.vlan_max) {
-                err(
-                    "vlan",
-                    "out_of_range",
-                    format!(
-                        "VLAN {vlan} is outside the range {}-{} onramp uses at {}",
-                        port.vlan_min, port.vlan_max, n.location_code
-                    ),
-                );
-            }
-        }
-    }
-    if !errors.is_empty() {
-        return Err(Problem::invalid(errors));
-    }
+        .await?;
+    checks.bandwidth(
+        &o.bandwidth,
+        AWS_BANDWIDTHS,
+        "a hosted bandwidth",
+        &AWS_BANDWIDTHS
+            .iter()
+            .map(|b| b.0)
+            .collect::<Vec<_>>()
+            .join(", "),
+        nni.as_ref(),
+        "interconnect",
+    );
+    checks.customer_asn(
+        "customer_asn",
+        o.customer_asn,
+        nni.as_ref(),
+        "Amazon's side of this interconnect",
+    );
+    checks.vlan(state, o.vlan, nni.as_ref()).await?;
+    checks.finish()?;
     let nni = nni.expect("checked above");
     Ok((
         nni,

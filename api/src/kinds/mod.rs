@@ -7,6 +7,7 @@ pub(crate) mod aws_hosted_connection;
 pub(crate) mod aws_hosted_vif;
 pub(crate) mod azure_expressroute;
 pub(crate) mod gcp_partner_interconnect;
+mod order_checks;
 pub(crate) mod ticket_csp;
 
 use axum::Json;

@@ -6,7 +6,6 @@
 
 use axum::Json;
 use axum::response::{IntoResponse, Response};
-use onramp_checks::Coded;
 use onramp_state_machines::Machine;
 use onramp_state_machines::ticket_csp::{self as tc, TicketCsp};
 use onramp_store::connectors::{self as store, Mode};
@@ -15,24 +14,18 @@ use onramp_store::model::{Resources, TicketCspParams};
 use onramp_store::{inventory, ticket_providers};
 
 use super::aws_hosted_vif::AWS_BANDWIDTHS;
+use super::order_checks::OrderChecks;
 use super::{ApiKind, accepted, initial};
 use crate::AppState;
 use crate::auth::Tenant;
-use crate::problem::{FieldError, Problem};
+use crate::problem::Problem;
 use crate::views::{Connector, Peering, Plan, TicketCspOrder, TicketDetails, WaitingStep};
 
 pub(crate) async fn check(
     state: &AppState,
     o: &TicketCspOrder,
 ) -> Result<(nni::Model, TicketCspParams), Problem> {
-    let mut errors = Vec::new();
-    let mut err = |field: &str, code: &str, detail: String| {
-        errors.push(FieldError {
-            field: field.into(),
-            code: code.into(),
-            detail,
-        })
-    };
+    let mut checks = OrderChecks::default();
     let provider = ticket_providers::by_key(&state.db, &o.provider).await?;
     let mut nni = None;
     match &provider {
@@ -42,7 +35,7 @@ pub(crate) async fn check(
                 .into_iter()
                 .map(|p| p.key)
                 .collect();
-            err(
+            checks.add(
                 "provider",
                 "unknown_provider",
                 format!(
@@ -57,77 +50,35 @@ pub(crate) async fn check(
             );
         }
         Some(p) => {
-            nni = inventory::nni_at(&state.db, &p.key, &o.location).await?;
-            if nni.is_none() {
-                let known: Vec<String> = inventory::nnis(&state.db, &p.key)
-                    .await?
-                    .into_iter()
-                    .map(|n| n.location_code)
-                    .collect();
-                err(
-                    "location",
-                    "unknown_location",
+            nni = checks
+                .location(state, &p.key, &o.location, |known| {
                     format!(
-                        "{} is not reachable at `{}`; its locations: {}",
-                        p.name,
-                        o.location,
-                        if known.is_empty() {
-                            "none yet".to_string()
-                        } else {
-                            known.join(", ")
-                        }
-                    ),
-                );
-            }
+                        "{} is not reachable at `{}`; its locations: {known}",
+                        p.name, o.location
+                    )
+                })
+                .await?;
         }
     }
-    match AWS_BANDWIDTHS.iter().find(|(b, _)| *b == o.bandwidth) {
-        None => err(
-            "bandwidth",
-            "unsupported_bandwidth",
-            format!(
-                "`{}` is not a bandwidth onramp sells; use one of {}",
-                o.bandwidth,
-                AWS_BANDWIDTHS
-                    .iter()
-                    .map(|b| b.0)
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        ),
-        Some((_, mbps)) => {
-            if let Some(n) = &nni
-                && *mbps > n.capacity_mbps
-            {
-                err(
-                    "bandwidth",
-                    "exceeds_capacity",
-                    format!(
-                        "{} exceeds the {} Mbps NNI at {}",
-                        o.bandwidth, n.capacity_mbps, n.location_code
-                    ),
-                );
-            }
-        }
-    }
-    if let Some(asn) = o.customer_asn {
-        if let Err(e) = onramp_checks::asn::usable(asn) {
-            err("customer_asn", e.code(), e.to_string());
-        } else if let Some(n) = &nni
-            && asn == n.csp_asn
-        {
-            err(
-                "customer_asn",
-                "same_as_peer",
-                format!(
-                    "ASN {asn} is the provider's side at this NNI; the two sides need different ASNs"
-                ),
-            );
-        }
-    }
-    if !errors.is_empty() {
-        return Err(Problem::invalid(errors));
-    }
+    checks.bandwidth(
+        &o.bandwidth,
+        AWS_BANDWIDTHS,
+        "a bandwidth onramp sells",
+        &AWS_BANDWIDTHS
+            .iter()
+            .map(|b| b.0)
+            .collect::<Vec<_>>()
+            .join(", "),
+        nni.as_ref(),
+        "NNI",
+    );
+    checks.customer_asn(
+        "customer_asn",
+        o.customer_asn,
+        nni.as_ref(),
+        "the provider's side at this NNI",
+    );
+    checks.finish()?;
     let provider = provider.expect("checked above");
     let runbook = ticket_providers::runbook(&provider)?;
     Ok((
