@@ -51,7 +51,8 @@ async fn lifecycle(db: Db) -> Result<()> {
     // The customer accepts in "their AWS console".
     let out = stack.accept_vif(&vif_id).await?;
     assert_eq!(
-        out.virtual_interface_state().map(|s| s.as_str()),
+        out.virtual_interface_state()
+            .map(aws_sdk_directconnect::types::VirtualInterfaceState::as_str),
         Some("pending")
     );
 

@@ -40,9 +40,11 @@ pub(crate) async fn limit(req: Request, next: Next) -> Response {
     }
     let mut buf = Vec::new();
     while let Some(frame) = body.frame().await {
-        let data = match frame.map(|f| f.into_data()) {
-            Ok(Ok(data)) => data,
-            Ok(Err(_trailers)) => continue,
+        let data = match frame {
+            Ok(f) => match f.into_data() {
+                Ok(data) => data,
+                Err(_trailers) => continue,
+            },
             Err(e) => {
                 return Problem::new(
                     StatusCode::BAD_REQUEST,

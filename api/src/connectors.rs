@@ -28,7 +28,7 @@ use crate::views::{
     Plan,
 };
 
-pub fn router() -> OpenApiRouter<AppState> {
+pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create_connector, list_connectors))
         .routes(routes!(get_connector, delete_connector))

@@ -36,7 +36,7 @@ use crate::problem::Problem;
 const MAX_BODY: usize = 4 << 20;
 
 /// The strong ETag of a representation.
-pub fn of(body: &[u8]) -> String {
+pub(crate) fn of(body: &[u8]) -> String {
     let digest = Sha256::digest(body);
     format!("\"{}\"", hex::encode(&digest[..12]))
 }
@@ -47,7 +47,7 @@ fn resource_path(path: &str) -> &str {
     path.strip_suffix("/vif").unwrap_or(path)
 }
 
-pub async fn middleware(State(inner): State<Router>, req: Request, next: Next) -> Response {
+pub(crate) async fn middleware(State(inner): State<Router>, req: Request, next: Next) -> Response {
     let method = req.method().clone();
     if method == Method::PATCH || method == Method::PUT {
         if let Some(if_match) = req

@@ -47,14 +47,14 @@ use crate::auth::Tenant;
 use crate::problem::{FieldError, Problem};
 
 /// The SSE `event:` name of every frame that carries a state change.
-pub const EVENT_NAME: &str = "connector.state_changed";
+pub(crate) const EVENT_NAME: &str = "connector.state_changed";
 
 /// How often a stream looks for new rows once it has caught up.
-pub const POLL_INTERVAL: Duration = Duration::from_millis(300);
+pub(crate) const POLL_INTERVAL: Duration = Duration::from_millis(300);
 
 /// Event ids considered per poll; a full batch is followed at once by the
 /// next, so a replay from `after=0` streams at database speed.
-pub const BATCH: u64 = 500;
+pub(crate) const BATCH: u64 = 500;
 
 /// A comment line this often keeps proxies from closing an idle stream and
 /// lets the server notice a client that went away.
@@ -69,7 +69,7 @@ const RETRY: Duration = Duration::from_secs(2);
 
 const LAST_EVENT_ID: &str = "last-event-id";
 
-pub fn router() -> OpenApiRouter<AppState> {
+pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(stream_events))
 }
 
@@ -80,7 +80,7 @@ fn problem_json() -> &'static str {
 /// One state change of one connector: the `data:` of a
 /// `connector.state_changed` event. It lives in the store because webhook
 /// deliveries send the same JSON.
-pub use onramp_store::event_payload::StateChange as ConnectorStateChange;
+pub(crate) use onramp_store::event_payload::StateChange as ConnectorStateChange;
 
 /// Where the stream starts and what it carries. Unknown parameters are
 /// ignored (proxies and polyfills add cache-busters).

@@ -30,13 +30,13 @@ use crate::auth::Tenant;
 use crate::problem::{FieldError, Problem};
 
 /// The request header (IETF draft-ietf-httpapi-idempotency-key-header).
-pub const HEADER: &str = "Idempotency-Key";
+pub(crate) const HEADER: &str = "Idempotency-Key";
 /// Set to `true` on an answer that is a replay of an earlier one.
-pub const REPLAYED: &str = "Idempotent-Replayed";
+pub(crate) const REPLAYED: &str = "Idempotent-Replayed";
 
 const MAX_KEY_LEN: usize = 255;
 /// How long a retry waits for the first request of its key to finish.
-pub const DEFAULT_WAIT: Duration = Duration::from_secs(30);
+pub(crate) const DEFAULT_WAIT: Duration = Duration::from_secs(30);
 const POLL: Duration = Duration::from_millis(50);
 /// What a 409 `idempotency_in_progress` suggests before trying again.
 const RETRY_AFTER_SECS: u64 = 5;
@@ -49,7 +49,11 @@ fn replayed_headers() -> [HeaderName; 2] {
     [header::CONTENT_TYPE, header::LOCATION]
 }
 
-pub async fn middleware(State(state): State<AppState>, req: Request, next: Next) -> Response {
+pub(crate) async fn middleware(
+    State(state): State<AppState>,
+    req: Request,
+    next: Next,
+) -> Response {
     if req.method() != Method::POST || !req.headers().contains_key(HEADER) {
         return next.run(req).await;
     }
@@ -207,7 +211,10 @@ fn replay(stored: StoredResponse) -> Response {
 /// The key: one header of 1 to 255 printable ASCII characters.
 fn parse_key(headers: &axum::http::HeaderMap) -> Result<String, Problem> {
     let mut values = headers.get_all(HEADER).iter();
-    let value = values.next().map(|v| v.as_bytes()).unwrap_or_default();
+    let value = values
+        .next()
+        .map(axum::http::HeaderValue::as_bytes)
+        .unwrap_or_default();
     let fault = if values.next().is_some() {
         Some("send one Idempotency-Key header, not several".to_string())
     } else if value.is_empty() || value.len() > MAX_KEY_LEN {

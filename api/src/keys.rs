@@ -33,7 +33,7 @@ use crate::problem::{FieldError, Problem};
 /// The longest key name, in characters.
 const NAME_MAX: usize = 100;
 
-pub fn router() -> OpenApiRouter<AppState> {
+pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_keys, create_key))
         .routes(routes!(get_key, revoke_key))

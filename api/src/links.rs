@@ -41,7 +41,7 @@ const MAX_CONNECTORS: usize = 100;
 /// Events shown in a link's representation (the most recent).
 const TIMELINE: u64 = 50;
 
-pub fn router() -> OpenApiRouter<AppState> {
+pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create_link, list_links))
         .routes(routes!(get_link, delete_link))
@@ -57,7 +57,7 @@ fn problem_json() -> &'static str {
 
 /// A link: its routing domain, its members and its progress.
 #[derive(Clone, Debug, Serialize, ToSchema)]
-pub struct Link {
+pub(crate) struct Link {
     pub id: Uuid,
     pub name: String,
     /// `configuring`, `active`, `deleting` or `deleted`.
@@ -82,7 +82,7 @@ pub struct Link {
 }
 
 #[derive(Clone, Debug, Serialize, ToSchema)]
-pub struct LinkMember {
+pub(crate) struct LinkMember {
     pub connector: Uuid,
     /// `joining`, `joined`, `leaving`, `left` (back in the tenant's VRF,
     /// the link's VRF being cleaned up) or `removed`.
@@ -90,7 +90,7 @@ pub struct LinkMember {
 }
 
 #[derive(Clone, Debug, Serialize, ToSchema)]
-pub struct LinkEvent {
+pub(crate) struct LinkEvent {
     pub id: i64,
     pub at: DateTime<Utc>,
     /// e.g. `ordered`, `member_joined`, `member_left`, `vrf_removed`,
@@ -106,7 +106,7 @@ pub struct LinkEvent {
 }
 
 #[derive(Clone, Debug, Serialize, ToSchema)]
-pub struct LinkList {
+pub(crate) struct LinkList {
     pub items: Vec<Link>,
     /// Pass as `cursor` for the next page; absent on the last page.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -116,7 +116,7 @@ pub struct LinkList {
 /// `POST /v1/links`.
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct LinkOrder {
+pub(crate) struct LinkOrder {
     /// 1-100 characters.
     pub name: String,
     /// Two or more of the tenant's `active` connectors, none in another
@@ -127,14 +127,14 @@ pub struct LinkOrder {
 /// `POST /v1/links/{id}/connectors`.
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct LinkMemberOrder {
+pub(crate) struct LinkMemberOrder {
     /// An `active` connector of the tenant, in no link.
     pub connector: String,
 }
 
 /// What a link change would do, per PE, without doing it.
 #[derive(Clone, Debug, Serialize, ToSchema)]
-pub struct LinkPlan {
+pub(crate) struct LinkPlan {
     pub dry_run: bool,
     /// The link as it would be right after the request (the RD/RT a new
     /// link would get now).
@@ -144,7 +144,7 @@ pub struct LinkPlan {
 }
 
 #[derive(Clone, Debug, Serialize, ToSchema)]
-pub struct LinkRouterChange {
+pub(crate) struct LinkRouterChange {
     pub pe: String,
     pub platform: String,
     /// `move` (a connector's attachment out of one VRF and into another,

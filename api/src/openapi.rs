@@ -42,7 +42,7 @@ impl Modify for BearerAuth {
 /// What every operation shares, added once the routers' paths are in the
 /// document: the headers of idempotent creation and of conditional updates,
 /// ETags, and the problem answers any operation can give.
-pub struct Conventions;
+pub(crate) struct Conventions;
 
 impl Modify for Conventions {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {

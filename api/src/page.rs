@@ -14,13 +14,13 @@ use utoipa::IntoParams;
 
 use crate::problem::{FieldError, Problem};
 
-pub const DEFAULT_LIMIT: u64 = 50;
-pub const MAX_LIMIT: u64 = 200;
+pub(crate) const DEFAULT_LIMIT: u64 = 50;
+pub(crate) const MAX_LIMIT: u64 = 200;
 
 /// The paging half of a list's query string.
 #[derive(Debug, Default, serde::Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-pub struct PageParams {
+pub(crate) struct PageParams {
     /// Items per page, 1-200; 50 when absent.
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u64>,
@@ -29,7 +29,7 @@ pub struct PageParams {
 }
 
 /// A checked page request: how many items, and after which sort key.
-pub struct Page<K> {
+pub(crate) struct Page<K> {
     pub limit: u64,
     pub after: Option<K>,
 }
@@ -38,7 +38,7 @@ impl PageParams {
     /// Checks the limit and decodes the cursor into the list's sort key.
     /// Problems are added to `errors`, so that they are reported together
     /// with the list's filters.
-    pub fn check<K: DeserializeOwned>(&self, errors: &mut Vec<FieldError>) -> Page<K> {
+    pub(crate) fn check<K: DeserializeOwned>(&self, errors: &mut Vec<FieldError>) -> Page<K> {
         let limit = match self.limit {
             None => DEFAULT_LIMIT,
             Some(n) if (1..=MAX_LIMIT).contains(&n) => n,
@@ -71,7 +71,7 @@ impl PageParams {
     }
 
     /// [`check`](Self::check) for a list with no filters of its own.
-    pub fn checked<K: DeserializeOwned>(&self) -> Result<Page<K>, Problem> {
+    pub(crate) fn checked<K: DeserializeOwned>(&self) -> Result<Page<K>, Problem> {
         let mut errors = Vec::new();
         let page = self.check(&mut errors);
         if errors.is_empty() {
@@ -82,19 +82,19 @@ impl PageParams {
     }
 }
 
-pub fn encode<K: Serialize>(key: &K) -> String {
+pub(crate) fn encode<K: Serialize>(key: &K) -> String {
     // Serializing a key of plain values cannot fail.
     URL_SAFE_NO_PAD.encode(serde_json::to_vec(key).unwrap_or_default())
 }
 
-pub fn decode<K: DeserializeOwned>(raw: &str) -> Option<K> {
+pub(crate) fn decode<K: DeserializeOwned>(raw: &str) -> Option<K> {
     let bytes = URL_SAFE_NO_PAD.decode(raw).ok()?;
     serde_json::from_slice(&bytes).ok()
 }
 
 /// Cuts a page from rows read with `limit + 1` (the extra row only tells
 /// that there is a next page) and names the cursor of the next page.
-pub fn finish<T, K: Serialize>(
+pub(crate) fn finish<T, K: Serialize>(
     mut rows: Vec<T>,
     limit: u64,
     key: impl Fn(&T) -> K,
@@ -110,7 +110,7 @@ pub fn finish<T, K: Serialize>(
 
 /// Pages a list that is read whole, in `key` order: inventory, tenants and
 /// keys are counted in hundreds at most.
-pub fn slice<T, K: Serialize + Ord>(
+pub(crate) fn slice<T, K: Serialize + Ord>(
     mut rows: Vec<T>,
     page: &Page<K>,
     key: impl Fn(&T) -> K,

@@ -31,7 +31,7 @@ use crate::body::{ApiQuery, parse_id};
 use crate::page::PageParams;
 use crate::problem::{FieldError, Problem};
 
-pub fn router() -> OpenApiRouter<AppState> {
+pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_tasks))
         .routes(routes!(get_task))
@@ -50,7 +50,7 @@ fn problem_json() -> &'static str {
 
 /// A caller with an `ops` or `admin` key: the tasks API. No key is a 401
 /// as for [`Tenant`]; a customer key is a 403.
-pub struct Ops(pub Tenant);
+pub(crate) struct Ops(pub Tenant);
 
 impl FromRequestParts<AppState> for Ops {
     type Rejection = Problem;
@@ -123,7 +123,7 @@ fn task_problem(e: TaskError, prefix: &str) -> Problem {
 // ===== views =====
 
 #[derive(Clone, Debug, Serialize, ToSchema)]
-pub struct TaskLinks {
+pub(crate) struct TaskLinks {
     #[serde(rename = "self")]
     pub self_: String,
     pub connector: String,
@@ -131,7 +131,7 @@ pub struct TaskLinks {
 
 /// One ops task: a manual step of a `ticket-csp` connector.
 #[derive(Clone, Debug, Serialize, ToSchema)]
-pub struct Task {
+pub(crate) struct Task {
     pub id: Uuid,
     pub connector_id: Uuid,
     pub tenant_id: Uuid,
@@ -192,7 +192,7 @@ impl Task {
 }
 
 #[derive(Clone, Debug, Serialize, ToSchema)]
-pub struct TaskList {
+pub(crate) struct TaskList {
     pub items: Vec<Task>,
     /// Pass as `cursor` for the next page; absent on the last page.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -202,7 +202,7 @@ pub struct TaskList {
 /// One field a step asks for.
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct RunbookField {
+pub(crate) struct RunbookField {
     /// Key in `values`, 1-64 of a-z, 0-9 and `_`. `provider_vlan`,
     /// `provider_peer_ip` and `provider_asn` configure the PE and must be of
     /// type `vlan`, `ip_interface` and `asn`.
@@ -225,7 +225,7 @@ pub struct RunbookField {
 /// One manual step of a provider's runbook.
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct RunbookStep {
+pub(crate) struct RunbookStep {
     /// Stable identifier, 1-64 of a-z, 0-9 and `_`.
     #[schema(example = "order_cross_connect")]
     pub key: String,
@@ -270,7 +270,7 @@ pub(crate) fn step_view(s: &ManualStep) -> RunbookStep {
 
 /// What a person needs to do the task.
 #[derive(Clone, Debug, Serialize, ToSchema)]
-pub struct TaskContext {
+pub(crate) struct TaskContext {
     pub connector_state: String,
     pub tenant: String,
     pub provider_name: String,
@@ -295,7 +295,7 @@ pub struct TaskContext {
 }
 
 #[derive(Clone, Debug, Serialize, ToSchema)]
-pub struct Note {
+pub(crate) struct Note {
     pub id: i64,
     pub author: String,
     pub text: String,
@@ -315,7 +315,7 @@ impl From<ops_task_note::Model> for Note {
 
 /// Who did what to the task, and when.
 #[derive(Clone, Debug, Serialize, ToSchema)]
-pub struct AuditRecord {
+pub(crate) struct AuditRecord {
     pub id: i64,
     /// `onramp`, or the caller: `key <prefix>… (<name>)`, `user <email>`.
     pub actor: String,
@@ -340,7 +340,7 @@ impl From<ops_audit::Model> for AuditRecord {
 
 /// A task with its step, context, notes and audit trail.
 #[derive(Clone, Debug, Serialize, ToSchema)]
-pub struct TaskDetail {
+pub(crate) struct TaskDetail {
     pub task: Task,
     pub step: RunbookStep,
     pub context: TaskContext,
@@ -351,7 +351,7 @@ pub struct TaskDetail {
 /// `POST /v1/tasks/{id}/complete`.
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct CompleteTask {
+pub(crate) struct CompleteTask {
     /// The step's fields by name; strings (numbers are taken as their text).
     #[schema(value_type = Object, example = json!({"provider_vlan": "812", "provider_peer_ip": "169.254.0.2/30", "provider_asn": "31898"}))]
     pub values: serde_json::Map<String, Value>,
@@ -360,7 +360,7 @@ pub struct CompleteTask {
 /// `POST /v1/tasks/{id}/reject`.
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct RejectTask {
+pub(crate) struct RejectTask {
     /// Why the provider refused, 1-4000 characters.
     #[schema(example = "no capacity on the provider's port until Q3")]
     pub reason: String,
@@ -369,7 +369,7 @@ pub struct RejectTask {
 /// `POST /v1/tasks/{id}/notes`.
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct NewNote {
+pub(crate) struct NewNote {
     /// 1-4000 characters.
     pub text: String,
 }

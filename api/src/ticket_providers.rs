@@ -22,7 +22,7 @@ use crate::page::PageParams;
 use crate::problem::{FieldError, Problem};
 use crate::tasks::{RunbookStep, step_view};
 
-pub fn router() -> OpenApiRouter<AppState> {
+pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_providers))
         .routes(routes!(admin_list_providers, admin_create_provider))
@@ -35,7 +35,7 @@ fn problem_json() -> &'static str {
 
 /// A provider's location: one of its NNIs.
 #[derive(Clone, Debug, Serialize, ToSchema)]
-pub struct ProviderLocation {
+pub(crate) struct ProviderLocation {
     pub code: String,
     pub name: String,
     pub region: String,
@@ -44,14 +44,14 @@ pub struct ProviderLocation {
 
 /// A manual step, as customers see it.
 #[derive(Clone, Debug, Serialize, ToSchema)]
-pub struct ProviderStep {
+pub(crate) struct ProviderStep {
     pub title: String,
     pub sla_hours: u32,
 }
 
 /// A provider customers can order `ticket-csp` connectors from.
 #[derive(Clone, Debug, Serialize, ToSchema)]
-pub struct TicketProviderSummary {
+pub(crate) struct TicketProviderSummary {
     #[schema(example = "oracle-fastconnect")]
     pub key: String,
     #[schema(example = "Oracle Cloud FastConnect")]
@@ -64,7 +64,7 @@ pub struct TicketProviderSummary {
 }
 
 #[derive(Clone, Debug, Serialize, ToSchema)]
-pub struct TicketProviderSummaryList {
+pub(crate) struct TicketProviderSummaryList {
     pub items: Vec<TicketProviderSummary>,
     /// Pass as `cursor` for the next page; absent on the last page.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -124,7 +124,7 @@ async fn list_providers(
 /// A ticket provider to add.
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct NewTicketProvider {
+pub(crate) struct NewTicketProvider {
     /// 2-40 of a-z, 0-9 and `-`; its NNIs use it as their `csp`.
     #[schema(example = "oracle-fastconnect")]
     pub key: String,
@@ -135,14 +135,14 @@ pub struct NewTicketProvider {
 }
 
 #[derive(Clone, Debug, Serialize, ToSchema)]
-pub struct ProviderLinks {
+pub(crate) struct ProviderLinks {
     #[serde(rename = "self")]
     pub self_: String,
 }
 
 /// A ticket provider and its runbook.
 #[derive(Clone, Debug, Serialize, ToSchema)]
-pub struct TicketProvider {
+pub(crate) struct TicketProvider {
     pub id: Uuid,
     pub key: String,
     pub name: String,
@@ -152,7 +152,7 @@ pub struct TicketProvider {
 }
 
 #[derive(Clone, Debug, Serialize, ToSchema)]
-pub struct TicketProviderList {
+pub(crate) struct TicketProviderList {
     pub items: Vec<TicketProvider>,
     /// Pass as `cursor` for the next page; absent on the last page.
     #[serde(skip_serializing_if = "Option::is_none")]

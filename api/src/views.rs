@@ -12,7 +12,7 @@ use uuid::Uuid;
 /// Order an AWS Direct Connect hosted private VIF on onramp's interconnect.
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct AwsHostedVifOrder {
+pub(crate) struct AwsHostedVifOrder {
     /// Always `aws-hosted-vif`.
     #[schema(example = "aws-hosted-vif")]
     pub kind: String,
@@ -38,7 +38,7 @@ pub struct AwsHostedVifOrder {
 /// service key; onramp provisions both legs (primary and secondary PE).
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct AzureExpressRouteOrder {
+pub(crate) struct AzureExpressRouteOrder {
     /// Always `azure-expressroute`.
     #[schema(example = "azure-expressroute")]
     pub kind: String,
@@ -62,7 +62,7 @@ pub struct AzureExpressRouteOrder {
 /// creates a PARTNER attachment in their project and passes its pairing key.
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct GcpPartnerInterconnectOrder {
+pub(crate) struct GcpPartnerInterconnectOrder {
     /// Always `gcp-partner-interconnect`.
     #[schema(example = "gcp-partner-interconnect")]
     pub kind: String,
@@ -85,7 +85,7 @@ pub struct GcpPartnerInterconnectOrder {
 /// the VIF with `PUT /v1/connectors/{id}/vif`.
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct AwsHostedConnectionOrder {
+pub(crate) struct AwsHostedConnectionOrder {
     /// Always `aws-hosted-connection`.
     #[schema(example = "aws-hosted-connection")]
     pub kind: String,
@@ -105,7 +105,7 @@ pub struct AwsHostedConnectionOrder {
 /// The private VIF the customer created on their hosted connection.
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct HostedVifReport {
+pub(crate) struct HostedVifReport {
     /// The VIF's id (`dxvif-…`), for reference.
     #[schema(example = "dxvif-ffhg0a1b")]
     pub vif_id: Option<String>,
@@ -132,7 +132,7 @@ pub struct HostedVifReport {
 /// the provider assigned.
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct TicketCspOrder {
+pub(crate) struct TicketCspOrder {
     /// Always `ticket-csp`.
     #[schema(example = "ticket-csp")]
     pub kind: String,
@@ -157,7 +157,7 @@ pub struct TicketCspOrder {
 #[allow(dead_code)]
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(untagged)]
-pub enum ConnectorOrder {
+pub(crate) enum ConnectorOrder {
     AwsHostedVif(AwsHostedVifOrder),
     AwsHostedConnection(AwsHostedConnectionOrder),
     AzureExpressRoute(AzureExpressRouteOrder),
@@ -168,7 +168,7 @@ pub enum ConnectorOrder {
 /// What a `ticket-csp` connector is made of, and which manual step it
 /// waits on.
 #[derive(Clone, Debug, Serialize, ToSchema)]
-pub struct TicketDetails {
+pub(crate) struct TicketDetails {
     pub provider: String,
     pub provider_name: String,
     /// How many manual steps the provider's runbook has.
@@ -180,7 +180,7 @@ pub struct TicketDetails {
 
 /// A manual step in progress.
 #[derive(Clone, Debug, Serialize, ToSchema)]
-pub struct WaitingStep {
+pub(crate) struct WaitingStep {
     /// 1-based.
     pub number: usize,
     pub title: String,
@@ -188,7 +188,7 @@ pub struct WaitingStep {
 
 /// What a Partner Interconnect connector is made of.
 #[derive(Clone, Debug, Serialize, ToSchema)]
-pub struct GcpDetails {
+pub(crate) struct GcpDetails {
     pub pairing_key: String,
     pub region: String,
     pub edge_availability_domain: u8,
@@ -201,7 +201,7 @@ pub struct GcpDetails {
 
 /// What a hosted connection connector is made of.
 #[derive(Clone, Debug, Serialize, ToSchema)]
-pub struct HostedConnectionDetails {
+pub(crate) struct HostedConnectionDetails {
     /// The hosted connection's id at AWS (`dxcon-…`), once allocated.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub connection_id: Option<String>,
@@ -213,7 +213,7 @@ pub struct HostedConnectionDetails {
 }
 
 #[derive(Clone, Debug, Serialize, ToSchema)]
-pub struct Links {
+pub(crate) struct Links {
     #[serde(rename = "self")]
     pub self_: String,
     pub events: String,
@@ -221,7 +221,7 @@ pub struct Links {
 
 /// The peering parameters onramp allocated for the connector.
 #[derive(Clone, Debug, Serialize, ToSchema)]
-pub struct Peering {
+pub(crate) struct Peering {
     pub pe: String,
     pub port: String,
     pub vlan: u16,
@@ -244,7 +244,7 @@ pub struct Peering {
 
 /// One leg of an ExpressRoute connector.
 #[derive(Clone, Debug, Serialize, ToSchema)]
-pub struct AzureLegView {
+pub(crate) struct AzureLegView {
     pub pe: String,
     pub port: String,
     /// The leg's /30.
@@ -255,7 +255,7 @@ pub struct AzureLegView {
 
 /// What an ExpressRoute connector is made of.
 #[derive(Clone, Debug, Serialize, ToSchema)]
-pub struct AzureDetails {
+pub(crate) struct AzureDetails {
     pub service_key: String,
     pub peering_location: String,
     pub bandwidth_mbps: u32,
@@ -290,7 +290,7 @@ impl AzureLegView {
 }
 
 impl AzureDetails {
-    pub fn from_parts(
+    pub(crate) fn from_parts(
         p: &AzureExpressRouteParams,
         r: &AzureResources,
         degraded_leg: Option<String>,
@@ -329,7 +329,7 @@ pub(crate) fn bandwidth_label(mbps: u32) -> String {
 }
 
 #[derive(Clone, Debug, Serialize, ToSchema)]
-pub struct Connector {
+pub(crate) struct Connector {
     pub id: Uuid,
     #[schema(example = "aws-hosted-vif")]
     pub kind: String,
@@ -381,7 +381,7 @@ pub struct Connector {
 }
 
 #[derive(Clone, Debug, Serialize, ToSchema)]
-pub struct ConnectorList {
+pub(crate) struct ConnectorList {
     pub items: Vec<Connector>,
     /// Pass as `cursor` for the next page; absent on the last page.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -389,7 +389,7 @@ pub struct ConnectorList {
 }
 
 #[derive(Clone, Debug, Serialize, ToSchema)]
-pub struct Event {
+pub(crate) struct Event {
     pub id: i64,
     pub at: DateTime<Utc>,
     /// What happened, e.g. `ordered`, `vif_allocated`, `vif_observed`.
@@ -403,7 +403,7 @@ pub struct Event {
 }
 
 #[derive(Clone, Debug, Serialize, ToSchema)]
-pub struct EventList {
+pub(crate) struct EventList {
     pub items: Vec<Event>,
     /// Pass as `cursor` for the next page; absent on the last page.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -411,7 +411,7 @@ pub struct EventList {
 }
 
 #[derive(Clone, Debug, Serialize, ToSchema)]
-pub struct Location {
+pub(crate) struct Location {
     pub code: String,
     pub name: String,
     pub region: String,
@@ -420,12 +420,12 @@ pub struct Location {
 }
 
 #[derive(Clone, Debug, Serialize, ToSchema)]
-pub struct LocationList {
+pub(crate) struct LocationList {
     pub items: Vec<Location>,
 }
 
 impl Connector {
-    pub fn from_row(
+    pub(crate) fn from_row(
         c: &connector::Model,
         location: &nni::Model,
     ) -> Result<Self, onramp_store::Error> {
@@ -477,7 +477,7 @@ impl From<connector_event::Model> for Event {
 /// `POST /v1/connectors?dry_run=true`: what an order would do, without
 /// allocating, pushing or calling anything.
 #[derive(Clone, Debug, Serialize, ToSchema)]
-pub struct Plan {
+pub(crate) struct Plan {
     pub dry_run: bool,
     pub kind: String,
     pub location: String,
@@ -496,7 +496,7 @@ pub struct Plan {
 }
 
 #[derive(Clone, Debug, Serialize, ToSchema)]
-pub struct RouterChange {
+pub(crate) struct RouterChange {
     pub pe: String,
     pub platform: String,
     /// `create` or `delete`.
@@ -509,7 +509,7 @@ pub struct RouterChange {
 }
 
 #[derive(Clone, Debug, Serialize, ToSchema)]
-pub struct CspCall {
+pub(crate) struct CspCall {
     pub service: String,
     pub operation: String,
     /// Request members as the CSP's API names them.
@@ -518,7 +518,7 @@ pub struct CspCall {
 }
 
 impl Peering {
-    pub fn from_resources(res: Resources) -> Self {
+    pub(crate) fn from_resources(res: Resources) -> Self {
         Peering {
             pe: res.pe_name,
             port: res.port_name,

@@ -32,13 +32,13 @@ use crate::page::PageParams;
 use crate::problem::{FieldError, Problem};
 
 /// Live webhooks per tenant.
-pub const LIMIT_PER_TENANT: u64 = 10;
+pub(crate) const LIMIT_PER_TENANT: u64 = 10;
 /// The longest URL, in bytes.
 const URL_MAX: usize = 2048;
 /// The longest description, in characters.
 const DESCRIPTION_MAX: usize = 200;
 
-pub fn router() -> OpenApiRouter<AppState> {
+pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_webhooks, create_webhook))
         .routes(routes!(get_webhook, delete_webhook))

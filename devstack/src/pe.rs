@@ -68,7 +68,7 @@ impl PeLabConfig {
     /// A lab with the default user and password.
     pub fn new(names: &[&str], yang_dir: impl Into<PathBuf>, work_dir: impl Into<PathBuf>) -> Self {
         Self {
-            names: names.iter().map(|n| n.to_string()).collect(),
+            names: names.iter().map(std::string::ToString::to_string).collect(),
             yang_dir: yang_dir.into(),
             work_dir: work_dir.into(),
             username: DEFAULT_PE_USER.to_string(),
@@ -151,7 +151,7 @@ impl PeLab {
                 }
             };
             if let Some(pid) = pe.netconfd.pid() {
-                netconfd_pids.push((name.to_string(), pid));
+                netconfd_pids.push((name.clone(), pid));
             }
             endpoints.push(pe.endpoint);
             children.push(pe.sshd);

@@ -6,7 +6,7 @@ use clap::{Args, Subcommand};
 use onramp_workers::DxConfig;
 
 #[derive(Args)]
-pub struct AwsCustomerArgs {
+pub(crate) struct AwsCustomerArgs {
     #[command(subcommand)]
     action: CustomerAction,
     /// The Direct Connect simulator's URL.
@@ -53,7 +53,7 @@ enum CustomerAction {
     },
 }
 
-pub async fn run(a: AwsCustomerArgs) -> anyhow::Result<()> {
+pub(crate) async fn run(a: AwsCustomerArgs) -> anyhow::Result<()> {
     let client = onramp_aws_dx::DxClient::new(&DxConfig {
         endpoint_url: a.endpoint.clone(),
         region: "us-east-1".into(),

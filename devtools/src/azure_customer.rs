@@ -5,7 +5,7 @@ use anyhow::Context;
 use clap::{Args, Subcommand};
 
 #[derive(Args)]
-pub struct AzureCustomerArgs {
+pub(crate) struct AzureCustomerArgs {
     #[command(subcommand)]
     action: AzureCustomerAction,
     /// The ExpressRoute simulator's URL.
@@ -30,7 +30,7 @@ enum AzureCustomerAction {
     },
 }
 
-pub async fn run(a: AzureCustomerArgs) -> anyhow::Result<()> {
+pub(crate) async fn run(a: AzureCustomerArgs) -> anyhow::Result<()> {
     match a.action {
         AzureCustomerAction::CreateCircuit {
             peering_location,

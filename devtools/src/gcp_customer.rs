@@ -5,7 +5,7 @@ use anyhow::Context;
 use clap::{Args, Subcommand};
 
 #[derive(Args)]
-pub struct GcpCustomerArgs {
+pub(crate) struct GcpCustomerArgs {
     #[command(subcommand)]
     action: GcpCustomerAction,
     /// The Compute simulator's URL.
@@ -31,7 +31,7 @@ enum GcpCustomerAction {
     Activate { pairing_key: String },
 }
 
-pub async fn run(a: GcpCustomerArgs) -> anyhow::Result<()> {
+pub(crate) async fn run(a: GcpCustomerArgs) -> anyhow::Result<()> {
     let base = a.endpoint.trim_end_matches('/').to_string();
     let http = reqwest::Client::new();
     let (url, req) = match &a.action {

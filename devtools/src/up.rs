@@ -24,7 +24,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 #[derive(Args)]
-pub struct UpArgs {
+pub(crate) struct UpArgs {
     /// Where the SQLite database and the servers' files live.
     #[arg(long, default_value = ".onramp-dev")]
     dir: PathBuf,
@@ -45,7 +45,7 @@ pub struct UpArgs {
     gcp_port: u16,
 }
 
-pub async fn run(a: UpArgs) -> anyhow::Result<()> {
+pub(crate) async fn run(a: UpArgs) -> anyhow::Result<()> {
     let dirs = Dirs::prepare(&a.dir)?;
     let children = Children::start(&dirs.run)?;
     let sims = Simulators::start(&a).await?;

@@ -1,7 +1,7 @@
 use sea_orm_migration::{prelude::*, schema::*};
 
 #[derive(DeriveMigrationName)]
-pub struct Migration;
+pub(crate) struct Migration;
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
@@ -276,7 +276,7 @@ async fn unique(m: &SchemaManager<'_>, table: &str, cols: &[&str]) -> Result<(),
     for c in cols {
         idx.col(String::from(*c));
     }
-    m.create_index(idx.to_owned()).await
+    m.create_index(idx.clone()).await
 }
 
 async fn index(m: &SchemaManager<'_>, table: &str, cols: &[&str]) -> Result<(), DbErr> {
@@ -286,5 +286,5 @@ async fn index(m: &SchemaManager<'_>, table: &str, cols: &[&str]) -> Result<(), 
     for c in cols {
         idx.col(String::from(*c));
     }
-    m.create_index(idx.to_owned()).await
+    m.create_index(idx.clone()).await
 }

@@ -299,7 +299,7 @@ impl Platform {
     /// `platform.json`, sorted.
     pub fn available(templates_root: &Path) -> std::io::Result<Vec<String>> {
         let mut names: Vec<String> = std::fs::read_dir(templates_root)?
-            .filter_map(|e| e.ok())
+            .filter_map(std::result::Result::ok)
             .filter(|e| e.path().join(PLATFORM_FILE).is_file())
             .filter_map(|e| e.file_name().into_string().ok())
             .collect();

@@ -31,7 +31,7 @@ pub(crate) struct Elem {
 }
 
 impl Elem {
-    pub fn is_leaf(&self) -> bool {
+    pub(crate) fn is_leaf(&self) -> bool {
         self.children.is_empty()
     }
 }
@@ -52,7 +52,7 @@ pub(crate) struct Payload {
 impl Payload {
     /// Parses the children of `<config>`. The payload must declare every
     /// prefix it uses (the templates crate requires the same).
-    pub fn parse(config_xml: &str) -> Result<Payload, String> {
+    pub(crate) fn parse(config_xml: &str) -> Result<Payload, String> {
         let wrapped = format!("<config>{config_xml}</config>");
         let doc = roxmltree::Document::parse(&wrapped).map_err(|e| e.to_string())?;
         let mut ops = Vec::new();
@@ -66,13 +66,13 @@ impl Payload {
     }
 
     /// Operations whose value is not a NETCONF edit operation.
-    pub fn bad_ops(&self) -> impl Iterator<Item = &EditOp> {
+    pub(crate) fn bad_ops(&self) -> impl Iterator<Item = &EditOp> {
         self.ops
             .iter()
             .filter(|op| !EDIT_OPERATIONS.contains(&op.value.as_str()))
     }
 
-    pub fn removes_something(&self) -> bool {
+    pub(crate) fn removes_something(&self) -> bool {
         self.ops
             .iter()
             .any(|op| matches!(op.value.as_str(), "delete" | "remove"))
@@ -80,12 +80,12 @@ impl Payload {
 
     /// NUL-terminated XML for libyang, which reads up to the NUL
     /// (`lyd_parse_data_mem`), not up to a length.
-    pub fn to_c_xml(&self) -> Vec<u8> {
+    pub(crate) fn to_c_xml(&self) -> Vec<u8> {
         to_c_xml(&self.top)
     }
 
     /// The values of every leaf named in `secret_leaves`.
-    pub fn secret_values(&self, secret_leaves: &[String]) -> Vec<String> {
+    pub(crate) fn secret_values(&self, secret_leaves: &[String]) -> Vec<String> {
         fn walk(e: &Elem, names: &[String], out: &mut Vec<String>) {
             if e.is_leaf() && !e.text.is_empty() && names.contains(&e.name) {
                 out.push(e.text.clone());
@@ -105,7 +105,7 @@ impl Payload {
 
     /// Every leaf (an element without child elements), as the chain of
     /// elements from the top down to it.
-    pub fn leaf_chains(&self) -> Vec<Vec<&Elem>> {
+    pub(crate) fn leaf_chains(&self) -> Vec<Vec<&Elem>> {
         fn walk<'a>(e: &'a Elem, chain: &mut Vec<&'a Elem>, out: &mut Vec<Vec<&'a Elem>>) {
             chain.push(e);
             if e.is_leaf() {

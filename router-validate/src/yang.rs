@@ -101,7 +101,7 @@ impl YangValidator {
                 dir: dir.to_path_buf(),
                 source,
             })?
-            .filter_map(|e| e.ok())
+            .filter_map(std::result::Result::ok)
             .filter_map(|e| e.file_name().into_string().ok())
             .filter_map(|f| {
                 let stem = f.strip_suffix(".yang").or_else(|| f.strip_suffix(".yin"))?;

@@ -16,7 +16,7 @@ fn m(c: &str, state: MemberState, pes: &[&str]) -> Member {
     Member {
         connector: c.into(),
         state,
-        pes: pes.iter().map(|p| p.to_string()).collect(),
+        pes: pes.iter().map(std::string::ToString::to_string).collect(),
     }
 }
 

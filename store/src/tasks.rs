@@ -165,7 +165,10 @@ pub async fn list(
         q = q.filter(ops_task::Column::Provider.eq(p.clone()));
     }
     let states: Vec<String> = if f.states.is_empty() {
-        ACTIVE.iter().map(|s| s.to_string()).collect()
+        ACTIVE
+            .iter()
+            .map(std::string::ToString::to_string)
+            .collect()
     } else {
         f.states.clone()
     };

@@ -16,12 +16,12 @@ use onramp_store::ticket_providers::{self, ProviderSpec};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use uuid::Uuid;
 
-pub const ORACLE: &str = "oracle-fastconnect";
-pub const IBM: &str = "ibm-direct-link";
+pub(crate) const ORACLE: &str = "oracle-fastconnect";
+pub(crate) const IBM: &str = "ibm-direct-link";
 
 /// The one manual step: order the circuit, then type back what the
 /// provider assigned.
-pub fn runbook() -> Runbook {
+pub(crate) fn runbook() -> Runbook {
     let field = |name: &str, label: &str, kind| FieldSpec {
         name: name.into(),
         label: label.into(),
@@ -58,7 +58,7 @@ pub fn runbook() -> Runbook {
 
 /// The provider `key` (created unless there) and an NNI of its on the
 /// seeded AWS NNI's port and link-net pool (unless it has one).
-pub async fn provider(db: &DatabaseConnection, key: &str, name: &str) -> Result<()> {
+pub(crate) async fn provider(db: &DatabaseConnection, key: &str, name: &str) -> Result<()> {
     ticket_providers::ensure(
         db,
         ProviderSpec {
@@ -103,7 +103,11 @@ pub async fn provider(db: &DatabaseConnection, key: &str, name: &str) -> Result<
 /// A `ticket-csp` connector of `tenant` with provider `key`, ordered
 /// through the store as the API does, and its first task opened (the
 /// worker's `open_task` job opens the same one, idempotently).
-pub async fn order(db: &DatabaseConnection, tenant: Uuid, key: &str) -> Result<(Uuid, Uuid)> {
+pub(crate) async fn order(
+    db: &DatabaseConnection,
+    tenant: Uuid,
+    key: &str,
+) -> Result<(Uuid, Uuid)> {
     let p = ticket_providers::by_key(db, key)
         .await?
         .with_context(|| format!("no provider {key}"))?;
@@ -142,7 +146,7 @@ pub async fn order(db: &DatabaseConnection, tenant: Uuid, key: &str) -> Result<(
 }
 
 /// Moves a task's due time `hours` into the past: it is overdue.
-pub async fn make_overdue(db: &DatabaseConnection, task: Uuid, hours: i64) -> Result<()> {
+pub(crate) async fn make_overdue(db: &DatabaseConnection, task: Uuid, hours: i64) -> Result<()> {
     ops_task::ActiveModel {
         id: Set(task),
         due_at: Set(chrono::Utc::now() - chrono::TimeDelta::hours(hours)),
@@ -153,7 +157,7 @@ pub async fn make_overdue(db: &DatabaseConnection, task: Uuid, hours: i64) -> Re
     Ok(())
 }
 
-pub async fn task_state(db: &DatabaseConnection, task: Uuid) -> Result<ops_task::Model> {
+pub(crate) async fn task_state(db: &DatabaseConnection, task: Uuid) -> Result<ops_task::Model> {
     ops_task::Entity::find_by_id(task)
         .one(db)
         .await?
@@ -161,7 +165,10 @@ pub async fn task_state(db: &DatabaseConnection, task: Uuid) -> Result<ops_task:
 }
 
 /// The actions recorded for a task, oldest first.
-pub async fn audit_actions(db: &DatabaseConnection, task: Uuid) -> Result<Vec<(String, String)>> {
+pub(crate) async fn audit_actions(
+    db: &DatabaseConnection,
+    task: Uuid,
+) -> Result<Vec<(String, String)>> {
     use onramp_store::entity::ops_audit;
     use sea_orm::QueryOrder;
     Ok(ops_audit::Entity::find()

@@ -6,7 +6,7 @@ use onramp_store::seed::{Seed, SeedDx, SeedPe};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::Value;
 
-pub struct Api {
+pub(crate) struct Api {
     pub base: String,
     pub key: String,
     pub db: onramp_store::DatabaseConnection,
@@ -18,18 +18,18 @@ pub struct Api {
     _shutdown: tokio::sync::oneshot::Sender<()>,
 }
 
-pub async fn start(postgres: bool) -> Result<Api> {
+pub(crate) async fn start(postgres: bool) -> Result<Api> {
     start_with(postgres, (100, 3999)).await
 }
 
 /// An API on a free port over a fresh SQLite file or PostgreSQL database,
 /// seeded with one PE port (VLANs `vlans`) and the AWS location EqDC2.
-pub async fn start_with(postgres: bool, vlans: (u16, u16)) -> Result<Api> {
+pub(crate) async fn start_with(postgres: bool, vlans: (u16, u16)) -> Result<Api> {
     start_configured(postgres, vlans, |state| state).await
 }
 
 /// As [`start_with`], with the API's state adjusted by `configure`.
-pub async fn start_configured(
+pub(crate) async fn start_configured(
     postgres: bool,
     vlans: (u16, u16),
     configure: impl FnOnce(onramp_api::AppState) -> onramp_api::AppState,
@@ -104,7 +104,11 @@ pub async fn start_configured(
 }
 
 impl Api {
-    pub async fn post_raw(&self, body: &str, content_type: &str) -> Result<(u16, String, Value)> {
+    pub(crate) async fn post_raw(
+        &self,
+        body: &str,
+        content_type: &str,
+    ) -> Result<(u16, String, Value)> {
         let r = self
             .http
             .post(format!("{}/v1/connectors", self.base))
@@ -122,12 +126,12 @@ impl Api {
         Ok((status, ct, r.json().await.unwrap_or(Value::Null)))
     }
 
-    pub async fn order(&self, body: Value) -> Result<(u16, String, Value)> {
+    pub(crate) async fn order(&self, body: Value) -> Result<(u16, String, Value)> {
         self.post_raw(&body.to_string(), "application/json").await
     }
 
     /// Rows that any accepted order would have written.
-    pub async fn traces(&self) -> Result<(u64, u64, u64)> {
+    pub(crate) async fn traces(&self) -> Result<(u64, u64, u64)> {
         use onramp_store::entity::{allocation, connector, outbox};
         Ok((
             connector::Entity::find().count(&self.db).await?,
@@ -142,7 +146,7 @@ impl Api {
 
 /// An answer: status, headers and the JSON body (`Null` when none).
 #[allow(dead_code)]
-pub struct Reply {
+pub(crate) struct Reply {
     pub status: u16,
     pub headers: reqwest::header::HeaderMap,
     pub body: Value,
@@ -150,7 +154,7 @@ pub struct Reply {
 
 #[allow(dead_code)]
 impl Reply {
-    pub fn header(&self, name: &str) -> Option<String> {
+    pub(crate) fn header(&self, name: &str) -> Option<String> {
         self.headers
             .get(name)
             .and_then(|v| v.to_str().ok())
@@ -158,7 +162,7 @@ impl Reply {
     }
 
     /// The fields the problem's `errors` name.
-    pub fn error_fields(&self) -> Vec<String> {
+    pub(crate) fn error_fields(&self) -> Vec<String> {
         self.body["errors"]
             .as_array()
             .map(|a| {
@@ -172,7 +176,7 @@ impl Reply {
 
 /// A browser's sign-in, for calls made as a signed-in person.
 #[allow(dead_code)]
-pub struct Session {
+pub(crate) struct Session {
     /// `onramp_session=<token>`, for the `Cookie` header.
     pub cookie: String,
     /// The session's CSRF token (`X-CSRF-Token`, or a form's `csrf_token`).
@@ -182,7 +186,7 @@ pub struct Session {
 #[allow(dead_code)]
 impl Api {
     /// A user of `tenant_id` with `role`; their email and password.
-    pub async fn user(&self, tenant_id: uuid::Uuid, role: &str) -> Result<(String, String)> {
+    pub(crate) async fn user(&self, tenant_id: uuid::Uuid, role: &str) -> Result<(String, String)> {
         let email = format!("{role}-{}@example.test", uuid::Uuid::new_v4().simple());
         let password = format!("pw-{}", uuid::Uuid::new_v4().simple());
         onramp_store::users::create_user(
@@ -200,7 +204,7 @@ impl Api {
     }
 
     /// Signs in through `POST /login` as a browser would.
-    pub async fn sign_in(&self, email: &str, password: &str) -> Result<Session> {
+    pub(crate) async fn sign_in(&self, email: &str, password: &str) -> Result<Session> {
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()?;
@@ -227,7 +231,7 @@ impl Api {
         })
     }
     /// Any request, with `key` as the bearer and `body` as JSON.
-    pub async fn call(
+    pub(crate) async fn call(
         &self,
         method: &str,
         path: &str,
@@ -261,7 +265,11 @@ impl Api {
 #[allow(dead_code)]
 impl Api {
     /// Another tenant with a key of `role`.
-    pub async fn tenant_with_key(&self, name: &str, role: &str) -> Result<(uuid::Uuid, String)> {
+    pub(crate) async fn tenant_with_key(
+        &self,
+        name: &str,
+        role: &str,
+    ) -> Result<(uuid::Uuid, String)> {
         let t = onramp_store::seed::create_tenant(&self.db, name).await?;
         let key = onramp_store::auth::generate_key();
         onramp_store::auth::add_key(&self.db, t.id, "test", &key, role).await?;
@@ -270,7 +278,7 @@ impl Api {
 
     /// Orders a hosted VIF as `key`'s tenant (its timeline starts with
     /// `ordered`); the connector id.
-    pub async fn order_vif_as(&self, key: &str) -> Result<uuid::Uuid> {
+    pub(crate) async fn order_vif_as(&self, key: &str) -> Result<uuid::Uuid> {
         let r = self
             .http
             .post(format!("{}/v1/connectors", self.base))
@@ -289,7 +297,7 @@ impl Api {
 
     /// One more timeline event of the connector, as a worker step would
     /// commit it (the machine state stays as it is); the event's id.
-    pub async fn step(&self, id: uuid::Uuid, event: &str) -> Result<i64> {
+    pub(crate) async fn step(&self, id: uuid::Uuid, event: &str) -> Result<i64> {
         use onramp_store::connectors::{Transition, commit_transition};
         use onramp_store::entity::connector_event;
         use sea_orm::QueryOrder;

@@ -9,7 +9,7 @@ impl Stack {
     /// Fails if `secret` is in the database (every table; for SQLite the
     /// raw database and WAL files, so nothing escapes a query) or in any
     /// log the API and workers wrote. `what` names it in the failure.
-    pub async fn assert_kept_nowhere(&self, secret: &str, what: &str) -> Result<()> {
+    pub(crate) async fn assert_kept_nowhere(&self, secret: &str, what: &str) -> Result<()> {
         let needle = secret.as_bytes();
         let contains = |hay: &[u8]| hay.windows(needle.len()).any(|w| w == needle);
         for entry in std::fs::read_dir(self.dir.path())?.flatten() {

@@ -5,8 +5,8 @@
 
 #![allow(dead_code)]
 
-pub mod inproc;
-pub mod leaks;
+pub(crate) mod inproc;
+pub(crate) mod leaks;
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -27,7 +27,7 @@ use serde_json::Value;
 /// Where a browser test saves its screenshots, emptied first:
 /// `$ONRAMP_ARTIFACTS/<test>`, by default `artifacts/browser/<test>` in the
 /// workspace, which `scripts/test.sh` names when the suite ends.
-pub fn artifacts_dir(test: &str) -> PathBuf {
+pub(crate) fn artifacts_dir(test: &str) -> PathBuf {
     let root = std::env::var_os("ONRAMP_ARTIFACTS")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("artifacts/browser"));
@@ -37,14 +37,14 @@ pub fn artifacts_dir(test: &str) -> PathBuf {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Db {
+pub(crate) enum Db {
     Sqlite,
     Postgres,
 }
 
-pub const CUSTOMER_ACCOUNT: &str = "123456789012";
+pub(crate) const CUSTOMER_ACCOUNT: &str = "123456789012";
 
-pub struct Stack {
+pub(crate) struct Stack {
     pub dir: tempfile::TempDir,
     pub nats: NatsServer,
     pub pg: Option<PostgresServer>,
@@ -71,7 +71,7 @@ pub struct Stack {
 
 /// Microsoft's primary port name for circuits the simulator creates at
 /// "Silicon Valley" for provider "Onramp"; the seeded NNI sits on it.
-pub const AZURE_PRIMARY_PORT: &str = "ONRAMP-SILICONVALLEY-06GMR-CIS-1-PRI-A";
+pub(crate) const AZURE_PRIMARY_PORT: &str = "ONRAMP-SILICONVALLEY-06GMR-CIS-1-PRI-A";
 
 /// The partner credentials the simulator accepts.
 fn azure_env<'a>(cmd: &'a mut Command, sim: &RunningAzureSim) -> &'a mut Command {
@@ -84,12 +84,12 @@ fn azure_env<'a>(cmd: &'a mut Command, sim: &RunningAzureSim) -> &'a mut Command
         .env("ONRAMP_AZURE_SUBSCRIPTION_ID", cfg.subscription_id)
 }
 
-pub fn templates_root() -> PathBuf {
+pub(crate) fn templates_root() -> PathBuf {
     onramp_router_templates::default_templates_root()
 }
 
 /// What differs between stacks.
-pub struct StackOptions {
+pub(crate) struct StackOptions {
     /// Router templates the worker renders from.
     pub templates: PathBuf,
     /// The AWS simulator's `available_after` and `bgp_up_after`.
@@ -114,13 +114,13 @@ impl Default for StackOptions {
 }
 
 impl Stack {
-    pub async fn start(db: Db) -> Result<Stack> {
+    pub(crate) async fn start(db: Db) -> Result<Stack> {
         Self::start_with(db, StackOptions::default()).await
     }
 
     /// A stack whose worker renders from `templates` (a copy of
     /// router-templates with a planted bug, for instance).
-    pub async fn start_with_templates(db: Db, templates: PathBuf) -> Result<Stack> {
+    pub(crate) async fn start_with_templates(db: Db, templates: PathBuf) -> Result<Stack> {
         Self::start_with(
             db,
             StackOptions {
@@ -131,7 +131,7 @@ impl Stack {
         .await
     }
 
-    pub async fn start_with(db: Db, opts: StackOptions) -> Result<Stack> {
+    pub(crate) async fn start_with(db: Db, opts: StackOptions) -> Result<Stack> {
         let templates = opts.templates;
         let dir = tempfile::Builder::new().prefix("onramp-e2e-").tempdir()?;
         let nats = NatsServer::start(dir.path())?;
@@ -297,14 +297,14 @@ impl Stack {
         Ok(stack)
     }
 
-    pub fn start_worker(&mut self) -> Result<()> {
+    pub(crate) fn start_worker(&mut self) -> Result<()> {
         let w = self.spawn_worker()?;
         self.worker = Some(w);
         Ok(())
     }
 
     /// Another worker process beside the first (they share the consumer).
-    pub fn add_worker(&mut self) -> Result<()> {
+    pub(crate) fn add_worker(&mut self) -> Result<()> {
         let w = self.spawn_worker()?;
         self.extra_workers.push(w);
         Ok(())
@@ -339,7 +339,7 @@ impl Stack {
 
     /// SIGKILLs worker `i` (0: the first, then those `add_worker` started)
     /// and starts a new process in its place, as a supervisor would.
-    pub fn crash_and_restart_worker(&mut self, i: usize) -> Result<()> {
+    pub(crate) fn crash_and_restart_worker(&mut self, i: usize) -> Result<()> {
         match i {
             0 => {
                 if let Some(mut w) = self.worker.take() {
@@ -362,13 +362,13 @@ impl Stack {
     }
 
     /// SIGKILL, as a crash would.
-    pub fn kill_worker(&mut self) {
+    pub(crate) fn kill_worker(&mut self) {
         if let Some(mut w) = self.worker.take() {
             w.kill();
         }
     }
 
-    pub fn logs(&self) -> String {
+    pub(crate) fn logs(&self) -> String {
         let mut out = String::new();
         for entry in std::fs::read_dir(self.dir.path())
             .into_iter()
@@ -390,7 +390,7 @@ impl Stack {
     }
 
     /// Every log file of the stack, whole (`logs` shows only their tails).
-    pub fn full_logs(&self) -> String {
+    pub(crate) fn full_logs(&self) -> String {
         let mut out = String::new();
         for entry in std::fs::read_dir(self.dir.path())
             .into_iter()
@@ -405,7 +405,7 @@ impl Stack {
         out
     }
 
-    pub fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
 
@@ -415,24 +415,24 @@ impl Stack {
         Ok((status, r.json().await.unwrap_or(Value::Null)))
     }
 
-    pub async fn post_json(&self, path: &str, body: &Value) -> Result<(u16, Value)> {
+    pub(crate) async fn post_json(&self, path: &str, body: &Value) -> Result<(u16, Value)> {
         self.send(self.http.post(self.url(path)).json(body)).await
     }
 
-    pub async fn put_json(&self, path: &str, body: &Value) -> Result<(u16, Value)> {
+    pub(crate) async fn put_json(&self, path: &str, body: &Value) -> Result<(u16, Value)> {
         self.send(self.http.put(self.url(path)).json(body)).await
     }
 
-    pub async fn get_json(&self, path: &str) -> Result<(u16, Value)> {
+    pub(crate) async fn get_json(&self, path: &str) -> Result<(u16, Value)> {
         self.send(self.http.get(self.url(path))).await
     }
 
-    pub async fn delete(&self, path: &str) -> Result<(u16, Value)> {
+    pub(crate) async fn delete(&self, path: &str) -> Result<(u16, Value)> {
         self.send(self.http.delete(self.url(path))).await
     }
 
     /// Orders a hosted VIF at EqDC2 with `extra` fields merged in.
-    pub async fn order_vif(&self, extra: Value) -> Result<(u16, Value)> {
+    pub(crate) async fn order_vif(&self, extra: Value) -> Result<(u16, Value)> {
         let mut body = serde_json::json!({"kind": "aws-hosted-vif", "aws_account_id": CUSTOMER_ACCOUNT,
                                           "location": "EqDC2", "bandwidth": "1Gbps"});
         if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
@@ -443,7 +443,7 @@ impl Stack {
 
     /// Polls the connector until `pred` holds, failing with the timeline and
     /// the logs when it does not within `timeout`.
-    pub async fn wait_connector(
+    pub(crate) async fn wait_connector(
         &self,
         id: &str,
         what: &str,
@@ -473,7 +473,7 @@ impl Stack {
     /// `more` from what it reads now. "Nothing moves without the customer"
     /// is asserted after the worker has provably looked again, not after a
     /// sleep that a busy machine may spend doing nothing.
-    pub async fn wait_more_calls(
+    pub(crate) async fn wait_more_calls(
         &self,
         what: &str,
         calls: impl Fn() -> u64,
@@ -496,21 +496,26 @@ impl Stack {
     }
 
     /// AWS calls of `operation` the simulator has received so far.
-    pub fn aws_calls(&self, operation: &str) -> u64 {
+    pub(crate) fn aws_calls(&self, operation: &str) -> u64 {
         self.sim.sim.stats().get(operation).copied().unwrap_or(0)
     }
 
     /// Compute calls of `method` the simulator has received so far.
-    pub fn gcp_calls(&self, method: &str) -> u64 {
+    pub(crate) fn gcp_calls(&self, method: &str) -> u64 {
         self.gcp.sim.stats().get(method).copied().unwrap_or(0)
     }
 
-    pub async fn wait_state(&self, id: &str, state: &str, timeout: Duration) -> Result<Value> {
+    pub(crate) async fn wait_state(
+        &self,
+        id: &str,
+        state: &str,
+        timeout: Duration,
+    ) -> Result<Value> {
         self.wait_connector(id, state, timeout, |c| c["state"] == state)
             .await
     }
 
-    pub fn pe_target(&self, name: &str) -> PeTarget {
+    pub(crate) fn pe_target(&self, name: &str) -> PeTarget {
         let e = self.pes.endpoint(name).expect("PE exists");
         PeTarget {
             name: e.name.clone(),
@@ -523,14 +528,14 @@ impl Stack {
     }
 
     /// The PE's running datastore, read over NETCONF.
-    pub async fn running(&self, pe: &str) -> Result<String> {
+    pub(crate) async fn running(&self, pe: &str) -> Result<String> {
         onramp_pe_netconf::get_running(&self.pe_target(pe))
             .await
             .context("reading running config")
     }
 
     /// A client acting as the customer's AWS account.
-    pub fn customer_aws(&self) -> aws_sdk_directconnect::Client {
+    pub(crate) fn customer_aws(&self) -> aws_sdk_directconnect::Client {
         onramp_aws_dx::DxClient::new(&onramp_aws_dx::DxConfig {
             endpoint_url: self.sim.endpoint_url(),
             region: "us-east-1".into(),
@@ -542,7 +547,7 @@ impl Stack {
     }
 
     /// The customer accepts VIF `vif_id` in "their AWS console".
-    pub async fn accept_vif(
+    pub(crate) async fn accept_vif(
         &self,
         vif_id: &str,
     ) -> Result<aws_sdk_directconnect::operation::confirm_private_virtual_interface::ConfirmPrivateVirtualInterfaceOutput>
@@ -558,7 +563,7 @@ impl Stack {
 
     /// A customer who accepts every VIF the moment AWS shows it, until the
     /// task is aborted (bursts: benchmarks and load tests).
-    pub fn accept_every_vif(&self) -> tokio::task::JoinHandle<Result<()>> {
+    pub(crate) fn accept_every_vif(&self) -> tokio::task::JoinHandle<Result<()>> {
         let (sim, aws) = (self.sim.sim.clone(), self.customer_aws());
         tokio::spawn(async move {
             let mut accepted = std::collections::HashSet::new();
@@ -583,7 +588,7 @@ impl Stack {
     }
 
     /// Everything allocated to connectors (tenants' VRF route targets aside).
-    pub async fn allocations(&self) -> Result<Vec<(String, i64)>> {
+    pub(crate) async fn allocations(&self) -> Result<Vec<(String, i64)>> {
         use onramp_store::entity::allocation;
         use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
         Ok(allocation::Entity::find()
@@ -597,13 +602,13 @@ impl Stack {
     }
 }
 
-pub fn bin() -> &'static str {
+pub(crate) fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_onramp")
 }
 
 /// What the PE carries for one attachment, parsed from running.
 #[derive(Debug, Default, PartialEq)]
-pub struct PeAttachment {
+pub(crate) struct PeAttachment {
     pub vlan: Option<String>,
     /// The C-tag of a QinQ unit.
     pub inner_vlan: Option<String>,
@@ -616,7 +621,7 @@ pub struct PeAttachment {
 
 /// Finds unit `vlan` of `interface` and BGP neighbor `neighbor` in a running
 /// config of the reference platform. `None` when the unit is absent.
-pub fn attachment(
+pub(crate) fn attachment(
     running: &str,
     interface: &str,
     vlan: u16,
@@ -663,7 +668,7 @@ pub fn attachment(
 }
 
 /// Counts units on `interface` of a running config.
-pub fn unit_count(running: &str, interface: &str) -> usize {
+pub(crate) fn unit_count(running: &str, interface: &str) -> usize {
     let xml = format!("<root>{running}</root>");
     let doc = roxmltree::Document::parse(&xml).expect("running is XML");
     doc.descendants()

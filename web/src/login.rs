@@ -32,7 +32,7 @@ fn safe_next(next: Option<&str>) -> Option<String> {
     let ok = n.starts_with('/')
         && !n.starts_with("//")
         && !n.starts_with("/\\")
-        && !n.chars().any(|c| c.is_control())
+        && !n.chars().any(char::is_control)
         && !n.starts_with("/login")
         && !n.starts_with("/logout");
     ok.then(|| n.to_string())

@@ -135,7 +135,7 @@ fn to_login(parts: &Parts) -> Response {
     let here = parts
         .uri
         .path_and_query()
-        .map(|p| p.as_str())
+        .map(axum::http::uri::PathAndQuery::as_str)
         .unwrap_or("/");
     let mut next = String::new();
     for b in here.bytes() {

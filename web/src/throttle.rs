@@ -8,27 +8,27 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-pub const MAX_FAILURES: u32 = 10;
-pub const WINDOW: Duration = Duration::from_secs(15 * 60);
+pub(crate) const MAX_FAILURES: u32 = 10;
+pub(crate) const WINDOW: Duration = Duration::from_secs(15 * 60);
 /// Entries kept at most; the oldest windows are dropped first, so a flood
 /// of made-up emails cannot grow the map without bound.
 const MAX_TRACKED: usize = 10_000;
 
 #[derive(Default)]
-pub struct Throttle {
+pub(crate) struct Throttle {
     failures: Mutex<HashMap<String, (u32, Instant)>>,
 }
 
 impl Throttle {
     /// `Some(wait)` while `email` is locked out.
-    pub fn locked(&self, email: &str, now: Instant) -> Option<Duration> {
+    pub(crate) fn locked(&self, email: &str, now: Instant) -> Option<Duration> {
         let map = self.failures.lock().expect("throttle lock");
         let (n, since) = map.get(email)?;
         let until = *since + WINDOW;
         (*n >= MAX_FAILURES && now < until).then(|| until - now)
     }
 
-    pub fn failed(&self, email: &str, now: Instant) {
+    pub(crate) fn failed(&self, email: &str, now: Instant) {
         let mut map = self.failures.lock().expect("throttle lock");
         if map.len() >= MAX_TRACKED && !map.contains_key(email) {
             map.retain(|_, (_, since)| now.duration_since(*since) < WINDOW);
@@ -48,13 +48,13 @@ impl Throttle {
         e.0 += 1;
     }
 
-    pub fn succeeded(&self, email: &str) {
+    pub(crate) fn succeeded(&self, email: &str) {
         self.failures.lock().expect("throttle lock").remove(email);
     }
 }
 
 /// The one throttle of this process.
-pub fn global() -> &'static Throttle {
+pub(crate) fn global() -> &'static Throttle {
     static T: std::sync::OnceLock<Throttle> = std::sync::OnceLock::new();
     T.get_or_init(Throttle::default)
 }

@@ -122,7 +122,10 @@ impl PeWriter {
     }
 
     fn waker(&self, pe_id: Uuid) -> Arc<Notify> {
-        let mut w = self.wakers.lock().unwrap_or_else(|p| p.into_inner());
+        let mut w = self
+            .wakers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         w.entry(pe_id).or_default().clone()
     }
 
@@ -133,7 +136,10 @@ impl PeWriter {
     }
 
     fn platform(&self, name: &str) -> Result<Arc<Loaded>, String> {
-        let mut cache = self.platforms.lock().unwrap_or_else(|p| p.into_inner());
+        let mut cache = self
+            .platforms
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some(p) = cache.get(name) {
             return Ok(p.clone());
         }

@@ -8,9 +8,9 @@ use onramp_store::jobs::{STREAM, SUBJECT_PREFIX};
 use crate::Error;
 
 /// Connector and link actions (`onramp.jobs.connector`, `onramp.jobs.link`).
-pub const ACTIONS_CONSUMER: &str = "onramp-actions";
+pub(crate) const ACTIONS_CONSUMER: &str = "onramp-actions";
 /// Looks at a CSP or a PE (`onramp.jobs.poll.connector`).
-pub const POLLS_CONSUMER: &str = "onramp-polls";
+pub(crate) const POLLS_CONSUMER: &str = "onramp-polls";
 const LEGACY_CONSUMER: &str = "onramp-workers";
 
 pub async fn connect_jetstream(url: &str) -> Result<jetstream::Context, Error> {

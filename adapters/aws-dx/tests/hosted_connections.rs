@@ -142,7 +142,7 @@ async fn create_vif(
         .new_private_virtual_interface(customer_vif(name, vlan))
         .send()
         .await
-        .map_err(|e| e.into_service_error())
+        .map_err(aws_sdk_directconnect::error::SdkError::into_service_error)
 }
 
 /// AWS's message of a DirectConnectClientException.

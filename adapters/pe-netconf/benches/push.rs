@@ -125,7 +125,7 @@ async fn run_sizes(sizes: &[u16], batch: usize) {
     println!(
         "  device model {}; one port, one VRF; batches of {batch}; {} cores",
         yang.display(),
-        std::thread::available_parallelism().map_or(0, |p| p.get())
+        std::thread::available_parallelism().map_or(0, std::num::NonZero::get)
     );
     println!(
         "  {:>6}  {:>12}  {:>14}  {:>16}",
@@ -205,7 +205,7 @@ async fn run(n: u16, batch: usize) {
     println!(
         "  N = {n} attachments, batches of {batch}, PE files in {} ({fs}), {} cores",
         b.work.display(),
-        std::thread::available_parallelism().map_or(0, |p| p.get())
+        std::thread::available_parallelism().map_or(0, std::num::NonZero::get)
     );
     println!("  load average at start: {}", loadavg());
 

@@ -541,7 +541,11 @@ mod tests {
         let wrapped = format!("<r>{xml}</r>");
         let doc = roxmltree::Document::parse(&wrapped).unwrap();
         let mut out = String::new();
-        for n in doc.root_element().children().filter(|n| n.is_element()) {
+        for n in doc
+            .root_element()
+            .children()
+            .filter(roxmltree::Node::is_element)
+        {
             write_element(&convert(n).unwrap(), "", &mut out);
         }
         out

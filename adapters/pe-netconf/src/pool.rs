@@ -189,7 +189,10 @@ pub(crate) async fn checkout(
     if pe.lost.swap(false, Ordering::SeqCst) {
         stats.reconnects += 1;
     }
-    stats.session_id = new.session.capabilities().and_then(|c| c.session_id());
+    stats.session_id = new
+        .session
+        .capabilities()
+        .and_then(rustnetconf::capability::Capabilities::session_id);
     *slot = Some(new);
     Ok(false)
 }

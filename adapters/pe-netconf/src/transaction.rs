@@ -501,7 +501,7 @@ mod tests {
         Checks::new(changes)
             .kept
             .iter()
-            .map(|k| k.iter().map(|e| e.to_string()).collect())
+            .map(|k| k.iter().map(std::string::ToString::to_string).collect())
             .collect()
     }
 

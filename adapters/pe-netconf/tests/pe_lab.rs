@@ -104,7 +104,7 @@ fn leaf(running: &str, path: &[(&str, &str, &str)], leaf: &str) -> Option<String
     for (name, key, value) in path {
         nodes = nodes
             .iter()
-            .flat_map(|n| n.children())
+            .flat_map(roxmltree::Node::children)
             .filter(|c| {
                 c.is_element()
                     && c.tag_name().name() == *name

@@ -21,7 +21,7 @@ use utoipa_axum::router::OpenApiRouter;
 use crate::AppState;
 use crate::problem::{FieldError, Problem};
 
-pub fn router() -> OpenApiRouter<AppState> {
+pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .merge(pes::router())
         .merge(nnis::router())

@@ -18,7 +18,7 @@ use crate::body::ApiQuery;
 use crate::page::{PageParams, slice};
 use crate::problem::Problem;
 
-pub fn router() -> OpenApiRouter<AppState> {
+pub(super) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_nnis, create_nni))
         .routes(routes!(get_nni, update_nni, delete_nni))

@@ -25,7 +25,7 @@ use crate::body::ApiQuery;
 use crate::page::{PageParams, slice};
 use crate::problem::{FieldError, Problem};
 
-pub fn router() -> OpenApiRouter<AppState> {
+pub(super) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_pes, create_pe))
         .routes(routes!(get_pe, update_pe, delete_pe))

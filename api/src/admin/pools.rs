@@ -33,7 +33,7 @@ use crate::body::ApiQuery;
 use crate::page::{PageParams, slice};
 use crate::problem::Problem;
 
-pub fn router() -> OpenApiRouter<AppState> {
+pub(super) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_linknet_pools, create_linknet_pool))
         .routes(routes!(

@@ -32,7 +32,7 @@ use crate::problem::{FieldError, Problem};
 /// The name of the key a tenant is created with.
 const FIRST_KEY_NAME: &str = "initial";
 
-pub fn router() -> OpenApiRouter<AppState> {
+pub(super) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_tenants, create_tenant))
         .routes(routes!(get_tenant))
@@ -45,7 +45,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// A tenant to create.
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct NewTenant {
+pub(super) struct NewTenant {
     /// Unique; 1-58 characters with at least one ASCII letter or digit, no
     /// control characters, no leading or trailing spaces. Its VRF is named
     /// `cust-` and the name in lower case with `-` for anything but letters
@@ -58,7 +58,7 @@ pub struct NewTenant {
 /// A key to issue for a tenant.
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct NewTenantApiKey {
+pub(super) struct NewTenantApiKey {
     /// What the key is for: 1-100 characters, not blank.
     #[schema(example = "portal")]
     pub name: String,
@@ -68,7 +68,7 @@ pub struct NewTenantApiKey {
 }
 
 #[derive(Clone, Debug, Serialize, ToSchema)]
-pub struct TenantLinks {
+pub(super) struct TenantLinks {
     #[serde(rename = "self")]
     pub self_: String,
     pub api_keys: String,
@@ -76,7 +76,7 @@ pub struct TenantLinks {
 
 /// A tenant and the VRF its connectors share on the PEs.
 #[derive(Clone, Debug, Serialize, ToSchema)]
-pub struct Tenant {
+pub(super) struct Tenant {
     pub id: Uuid,
     pub name: String,
     #[schema(example = "cust-acme-corp")]
@@ -90,7 +90,7 @@ pub struct Tenant {
 }
 
 #[derive(Clone, Debug, Serialize, ToSchema)]
-pub struct TenantList {
+pub(super) struct TenantList {
     pub items: Vec<Tenant>,
     /// Pass as `cursor` for the next page; absent on the last page.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -100,7 +100,7 @@ pub struct TenantList {
 /// A tenant just created, with its first key (role `customer`), shown this
 /// once.
 #[derive(Clone, Debug, Serialize, ToSchema)]
-pub struct CreatedTenant {
+pub(super) struct CreatedTenant {
     pub id: Uuid,
     pub name: String,
     pub vrf_name: String,

@@ -35,7 +35,7 @@ const PASSWORD_MAX: usize = 1024;
 const NAME_MAX: usize = 100;
 const EMAIL_MAX: usize = 254;
 
-pub fn router() -> OpenApiRouter<AppState> {
+pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_users, create_user))
         .routes(routes!(get_user, delete_user))
@@ -44,7 +44,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// A person to create.
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct NewUser {
+pub(crate) struct NewUser {
     /// Their sign-in; unique across onramp, compared without case.
     #[schema(example = "ana@acme.example")]
     pub email: String,
@@ -60,7 +60,7 @@ pub struct NewUser {
 
 /// A person who can sign in, without any secret.
 #[derive(Clone, Debug, Serialize, ToSchema)]
-pub struct User {
+pub(crate) struct User {
     pub id: Uuid,
     pub tenant_id: Uuid,
     pub email: String,
@@ -87,7 +87,7 @@ impl From<user::Model> for User {
 }
 
 #[derive(Clone, Debug, Serialize, ToSchema)]
-pub struct UserList {
+pub(crate) struct UserList {
     pub items: Vec<User>,
     /// Pass as `cursor` for the next page; absent on the last page.
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -17,7 +17,7 @@ fn default_netconf_port() -> i64 {
 /// A PE router to add.
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct NewPe {
+pub(super) struct NewPe {
     /// Unique; 1-63 of a-z, 0-9 and `-`.
     #[schema(example = "pe1", pattern = "^[a-z0-9-]{1,63}$")]
     pub name: String,
@@ -48,7 +48,7 @@ pub struct NewPe {
 /// Fields to change; the others stay as they are.
 #[derive(Clone, Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct PeUpdate {
+pub(super) struct PeUpdate {
     #[serde(default, deserialize_with = "present")]
     #[schema(nullable = false, pattern = "^[a-z0-9-]{1,63}$")]
     pub name: Option<String>,
@@ -74,7 +74,7 @@ pub struct PeUpdate {
 }
 
 #[derive(Clone, Debug, Serialize, ToSchema)]
-pub struct PeLinks {
+pub(super) struct PeLinks {
     #[serde(rename = "self")]
     pub self_: String,
     pub ports: String,
@@ -83,7 +83,7 @@ pub struct PeLinks {
 
 /// A PE router. The password is never returned.
 #[derive(Clone, Debug, Serialize, ToSchema)]
-pub struct Pe {
+pub(super) struct Pe {
     pub id: Uuid,
     pub name: String,
     pub host: String,
@@ -98,7 +98,7 @@ pub struct Pe {
 }
 
 #[derive(Clone, Debug, Serialize, ToSchema)]
-pub struct PeList {
+pub(super) struct PeList {
     pub items: Vec<Pe>,
     /// Pass as `cursor` for the next page; absent on the last page.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -107,7 +107,7 @@ pub struct PeList {
 
 /// What `POST /v1/admin/pes/{id}/check` found.
 #[derive(Clone, Debug, Serialize, ToSchema)]
-pub struct PeCheck {
+pub(super) struct PeCheck {
     pub pe: String,
     /// Everything worked: reached, host key verified, logged in, running
     /// configuration read over NETCONF.
@@ -133,7 +133,7 @@ pub struct PeCheck {
 /// A port of a PE, with the VLANs onramp may allocate on it.
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct NewPort {
+pub(super) struct NewPort {
     /// Interface name, unique on the PE.
     #[schema(example = "ge-0/0/1")]
     pub name: String,
@@ -145,7 +145,7 @@ pub struct NewPort {
 
 #[derive(Clone, Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct PortUpdate {
+pub(super) struct PortUpdate {
     #[serde(default, deserialize_with = "present")]
     #[schema(nullable = false)]
     pub name: Option<String>,
@@ -158,14 +158,14 @@ pub struct PortUpdate {
 }
 
 #[derive(Clone, Debug, Serialize, ToSchema)]
-pub struct PortLinks {
+pub(super) struct PortLinks {
     #[serde(rename = "self")]
     pub self_: String,
     pub pe: String,
 }
 
 #[derive(Clone, Debug, Serialize, ToSchema)]
-pub struct Port {
+pub(super) struct Port {
     pub id: Uuid,
     pub pe_id: Uuid,
     /// The PE's name.
@@ -179,7 +179,7 @@ pub struct Port {
 }
 
 #[derive(Clone, Debug, Serialize, ToSchema)]
-pub struct PortList {
+pub(super) struct PortList {
     pub items: Vec<Port>,
     /// Pass as `cursor` for the next page; absent on the last page.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -191,7 +191,7 @@ pub struct PortList {
 /// A network-to-network interface with a CSP at one location.
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct NewNni {
+pub(super) struct NewNni {
     /// `aws`, `azure` or `gcp`.
     #[schema(example = "aws")]
     pub csp: String,
@@ -232,7 +232,7 @@ fn empty_object() -> Value {
 /// Fields to change; `attributes`, when given, replaces the whole object.
 #[derive(Clone, Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct NniUpdate {
+pub(super) struct NniUpdate {
     #[serde(default, deserialize_with = "present")]
     #[schema(nullable = false)]
     pub csp: Option<String>,
@@ -266,13 +266,13 @@ pub struct NniUpdate {
 }
 
 #[derive(Clone, Debug, Serialize, ToSchema)]
-pub struct SelfLink {
+pub(super) struct SelfLink {
     #[serde(rename = "self")]
     pub self_: String,
 }
 
 #[derive(Clone, Debug, Serialize, ToSchema)]
-pub struct Nni {
+pub(super) struct Nni {
     pub id: Uuid,
     pub csp: String,
     pub location_code: String,
@@ -289,7 +289,7 @@ pub struct Nni {
 }
 
 #[derive(Clone, Debug, Serialize, ToSchema)]
-pub struct NniList {
+pub(super) struct NniList {
     pub items: Vec<Nni>,
     /// Pass as `cursor` for the next page; absent on the last page.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -323,7 +323,7 @@ pub struct LinknetPoolUpdate {
 }
 
 #[derive(Clone, Debug, Serialize, ToSchema)]
-pub struct LinknetPool {
+pub(super) struct LinknetPool {
     pub id: Uuid,
     pub name: String,
     pub cidr: String,
@@ -335,7 +335,7 @@ pub struct LinknetPool {
 }
 
 #[derive(Clone, Debug, Serialize, ToSchema)]
-pub struct LinknetPoolList {
+pub(super) struct LinknetPoolList {
     pub items: Vec<LinknetPool>,
     /// Pass as `cursor` for the next page; absent on the last page.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -370,7 +370,7 @@ pub struct AsnPoolUpdate {
 }
 
 #[derive(Clone, Debug, Serialize, ToSchema)]
-pub struct AsnPool {
+pub(super) struct AsnPool {
     pub id: Uuid,
     pub name: String,
     pub first: i64,
@@ -381,7 +381,7 @@ pub struct AsnPool {
 }
 
 #[derive(Clone, Debug, Serialize, ToSchema)]
-pub struct AsnPoolList {
+pub(super) struct AsnPoolList {
     pub items: Vec<AsnPool>,
     /// Pass as `cursor` for the next page; absent on the last page.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -423,7 +423,7 @@ pub struct RouteTargetPoolUpdate {
 }
 
 #[derive(Clone, Debug, Serialize, ToSchema)]
-pub struct RouteTargetPool {
+pub(super) struct RouteTargetPool {
     pub id: Uuid,
     pub name: String,
     pub admin_asn: i64,
@@ -435,7 +435,7 @@ pub struct RouteTargetPool {
 }
 
 #[derive(Clone, Debug, Serialize, ToSchema)]
-pub struct RouteTargetPoolList {
+pub(super) struct RouteTargetPoolList {
     pub items: Vec<RouteTargetPool>,
     /// Pass as `cursor` for the next page; absent on the last page.
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -19,7 +19,7 @@ use crate::problem::Problem;
 use crate::views::{AwsHostedVifOrder, Connector, CspCall, Peering, Plan};
 
 /// Hosted connection speeds AWS accepts from partners (csp-apis.md).
-pub const AWS_BANDWIDTHS: &[(&str, i32)] = &[
+pub(crate) const AWS_BANDWIDTHS: &[(&str, i32)] = &[
     ("50Mbps", 50),
     ("100Mbps", 100),
     ("200Mbps", 200),

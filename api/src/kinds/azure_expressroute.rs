@@ -29,7 +29,7 @@ use crate::views::{
 };
 
 /// Microsoft's side of every ExpressRoute BGP session.
-pub const MICROSOFT_ASN: u32 = 12076;
+pub(crate) const MICROSOFT_ASN: u32 = 12076;
 /// ASNs Azure refuses as peerASN of a private peering (reserved by Microsoft).
 const AZURE_RESERVED_ASNS: std::ops::RangeInclusive<i64> = 65515..=65520;
 

@@ -91,7 +91,10 @@ pub(crate) async fn check(
     let domain_of = |n: &nni::Model| {
         serde_json::from_str::<serde_json::Value>(&n.attributes)
             .ok()
-            .and_then(|a| a.get("edge_availability_domain").and_then(|d| d.as_u64()))
+            .and_then(|a| {
+                a.get("edge_availability_domain")
+                    .and_then(serde_json::Value::as_u64)
+            })
     };
     let Some(nni) = nnis
         .iter()

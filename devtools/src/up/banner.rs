@@ -11,7 +11,7 @@ use super::demo::{
 };
 
 /// Where the running stack's parts are.
-pub struct Stack<'a> {
+pub(super) struct Stack<'a> {
     pub tenant_id: String,
     /// The API, web front ends included: `http://host:port`.
     pub base: String,
@@ -28,7 +28,7 @@ pub struct Stack<'a> {
 }
 
 /// Prints to stdout, the rest of the stack's output being logs on stderr.
-pub fn print(s: &Stack) {
+pub(super) fn print(s: &Stack) {
     let pes: Vec<String> = s
         .pes
         .iter()

@@ -8,19 +8,19 @@ use onramp_store::secrets::SecretBox;
 use onramp_store::seed::{Seed, SeedDx, SeedEr, SeedGcp, SeedPe, Seeded};
 
 /// The demo tenant's API key (scripts/api-fuzz.sh names it too).
-pub const DEMO_API_KEY: &str = "onr_demo_local_only_key_0000000000";
+pub(super) const DEMO_API_KEY: &str = "onr_demo_local_only_key_0000000000";
 /// The operator's admin key (inventory admin API).
-pub const DEMO_ADMIN_KEY: &str = "onr_demo_local_only_admin_00000000";
+pub(super) const DEMO_ADMIN_KEY: &str = "onr_demo_local_only_admin_00000000";
 /// Sign-ins for the web front ends, printed at start.
-pub const DEMO_OPS_EMAIL: &str = "ops@onramp.local";
-pub const DEMO_OPS_PASSWORD: &str = "demo-ops-password";
-pub const DEMO_CUSTOMER_EMAIL: &str = "casey@demo-customer.local";
-pub const DEMO_CUSTOMER_PASSWORD: &str = "demo-customer-password";
+pub(super) const DEMO_OPS_EMAIL: &str = "ops@onramp.local";
+pub(super) const DEMO_OPS_PASSWORD: &str = "demo-ops-password";
+pub(super) const DEMO_CUSTOMER_EMAIL: &str = "casey@demo-customer.local";
+pub(super) const DEMO_CUSTOMER_PASSWORD: &str = "demo-customer-password";
 
 /// Seeds the inventory, the demo tenant and its people, the operator's admin
 /// key and the ticket-based providers. Idempotent: the database is kept
 /// across runs.
-pub async fn seed(
+pub(super) async fn seed(
     db: &DatabaseConnection,
     pes: &[PeEndpoint],
     secrets: &SecretBox,

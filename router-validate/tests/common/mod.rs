@@ -8,24 +8,24 @@ use std::path::{Path, PathBuf};
 
 use onramp_router_templates::{AttachmentIntent, NeighborIntent, Platform, VrfIntent};
 
-pub fn templates_root() -> PathBuf {
+pub(crate) fn templates_root() -> PathBuf {
     onramp_router_templates::default_templates_root()
 }
 
-pub fn reference_pe() -> Platform {
+pub(crate) fn reference_pe() -> Platform {
     Platform::load(&templates_root(), "reference-pe").unwrap()
 }
 
-pub fn golden_dir(platform: &str) -> PathBuf {
+pub(crate) fn golden_dir(platform: &str) -> PathBuf {
     templates_root().join("tests/golden").join(platform)
 }
 
-pub fn golden(name: &str) -> String {
+pub(crate) fn golden(name: &str) -> String {
     std::fs::read_to_string(golden_dir("reference-pe").join(name)).unwrap()
 }
 
 /// The intent the golden `attachment-create.xml` was rendered from.
-pub fn intent() -> AttachmentIntent {
+pub(crate) fn intent() -> AttachmentIntent {
     AttachmentIntent {
         connector_id: "conn-0001".into(),
         interface: "ge-0/0/1".into(),
@@ -49,7 +49,7 @@ pub fn intent() -> AttachmentIntent {
 }
 
 /// A reference-pe unit, as running shows it.
-pub fn unit_xml(
+pub(crate) fn unit_xml(
     interface: &str,
     id: u32,
     vlan: u16,
@@ -69,7 +69,7 @@ pub fn unit_xml(
 
 /// A reference-pe VRF with neighbors (address, description), as running
 /// shows it.
-pub fn vrf_xml(name: &str, rd: &str, rt: &str, neighbors: &[(&str, &str)]) -> String {
+pub(crate) fn vrf_xml(name: &str, rd: &str, rt: &str, neighbors: &[(&str, &str)]) -> String {
     let neighbors: String = neighbors
         .iter()
         .map(|(addr, desc)| {
@@ -89,7 +89,7 @@ pub fn vrf_xml(name: &str, rd: &str, rt: &str, neighbors: &[(&str, &str)]) -> St
 }
 
 /// The content of running's `<data>`: the reference-pe containers.
-pub fn running(interfaces: &[String], vrfs: &[String]) -> String {
+pub(crate) fn running(interfaces: &[String], vrfs: &[String]) -> String {
     format!(
         "<interfaces xmlns=\"urn:onramp:yang:onramp-pe\">{}</interfaces>\
          <routing-instances xmlns=\"urn:onramp:yang:onramp-pe\">{}</routing-instances>",
@@ -98,14 +98,14 @@ pub fn running(interfaces: &[String], vrfs: &[String]) -> String {
     )
 }
 
-pub fn yang_dir() -> PathBuf {
+pub(crate) fn yang_dir() -> PathBuf {
     reference_pe().yang_dir().unwrap().to_path_buf()
 }
 
 /// A copy of the reference-pe platform folder under `dir/name`, with its
 /// create template replaced by `create_template` when given: how a template
 /// bug reaches the validator.
-pub fn copy_platform(dir: &Path, name: &str, create_template: Option<&str>) -> PathBuf {
+pub(crate) fn copy_platform(dir: &Path, name: &str, create_template: Option<&str>) -> PathBuf {
     let src = templates_root().join("reference-pe");
     let dst = dir.join(name);
     std::fs::create_dir_all(dst.join("yang")).unwrap();

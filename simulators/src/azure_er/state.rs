@@ -330,14 +330,14 @@ impl SimState {
         let key = uuid::Uuid::new_v4().to_string();
         let slug: String = location
             .chars()
-            .filter(|c| c.is_ascii_alphanumeric())
+            .filter(char::is_ascii_alphanumeric)
             .collect::<String>()
             .to_ascii_uppercase();
         let provider: String = self
             .cfg
             .provider_name
             .chars()
-            .filter(|c| c.is_ascii_alphanumeric())
+            .filter(char::is_ascii_alphanumeric)
             .collect::<String>()
             .to_ascii_uppercase();
         let s_tag = self.next_stag;
@@ -633,8 +633,7 @@ impl SimState {
             }
             (a, b) if a == b => true,
             ("NotProvisioned", "Provisioned")
-            | ("Provisioned", "Deprovisioning")
-            | ("Provisioned", "NotProvisioned")
+            | ("Provisioned", "Deprovisioning" | "NotProvisioned")
             | ("Deprovisioning", "NotProvisioned") => true,
             _ => false,
         };

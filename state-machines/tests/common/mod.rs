@@ -46,7 +46,7 @@ fn diff(expected: &str, actual: &str) -> String {
 
 /// Compares `actual` with the golden file at `relative` (to the crate), or
 /// rewrites it when updating.
-pub fn check_golden(relative: &str, actual: &str) {
+pub(crate) fn check_golden(relative: &str, actual: &str) {
     let path = crate_path(relative);
     if updating() {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
@@ -79,7 +79,7 @@ struct TraceLine<'a, S, E, A> {
 /// Runs `events` through `handle` from `first` (a `start` outcome),
 /// persisting and restoring the state as JSON between steps exactly as the
 /// worker does, and renders one line per step.
-pub fn trace<S, E, A>(
+pub(crate) fn trace<S, E, A>(
     first: Outcome<S, A>,
     events: &[E],
     handle: fn(&S, &E) -> Outcome<S, A>,
@@ -122,7 +122,7 @@ where
 /// The README's diagram and table for connector kind `kind` are generated;
 /// the prose around them is not. Each kind has its own pair of markers, so
 /// each test only rewrites what lies between its own.
-pub fn check_readme_section(kind: &str, mermaid: &str, table: &str) {
+pub(crate) fn check_readme_section(kind: &str, mermaid: &str, table: &str) {
     let begin = format!("<!-- BEGIN GENERATED: {kind} -->");
     let end = format!("<!-- END GENERATED: {kind} -->");
     let path = crate_path("README.md");

@@ -106,8 +106,14 @@ async fn queue(
             tasks::REJECTED.into(),
             tasks::CANCELLED.into(),
         ],
-        "all" => tasks::STATES.iter().map(|s| s.to_string()).collect(),
-        _ => tasks::ACTIVE.iter().map(|s| s.to_string()).collect(),
+        "all" => tasks::STATES
+            .iter()
+            .map(std::string::ToString::to_string)
+            .collect(),
+        _ => tasks::ACTIVE
+            .iter()
+            .map(std::string::ToString::to_string)
+            .collect(),
     };
     let providers = match onramp_store::ticket_providers::list(&state.db).await {
         Ok(p) => p,

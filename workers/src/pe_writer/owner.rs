@@ -196,7 +196,11 @@ async fn with_heartbeat<T>(
             tokio::time::sleep(first).await;
             loop {
                 match pe_changes::fence(&writer.db, pe_id, &writer.holder, writer.lease).await {
-                    Ok(true) => *last.lock().unwrap_or_else(|p| p.into_inner()) = Instant::now(),
+                    Ok(true) => {
+                        *last
+                            .lock()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner) = Instant::now()
+                    }
                     // The settle at the end of the drain checks again and
                     // leaves the batch to the next holder.
                     Ok(false) => {
@@ -214,7 +218,9 @@ async fn with_heartbeat<T>(
     let out = work.await;
     heartbeat.abort();
     let _ = heartbeat.await;
-    *renewed = *last.lock().unwrap_or_else(|p| p.into_inner());
+    *renewed = *last
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     (out, lost.load(std::sync::atomic::Ordering::SeqCst))
 }
 
@@ -225,9 +231,8 @@ async fn note_waiting(
     pe: &onramp_store::entity::pe_router::Model,
     reason: &str,
 ) {
-    let queued = match pe_changes::pending(&writer.db, pe.id, MAX_BATCH).await {
-        Ok(q) => q,
-        Err(_) => return,
+    let Ok(queued) = pe_changes::pending(&writer.db, pe.id, MAX_BATCH).await else {
+        return;
     };
     for ch in queued {
         if crate::settle::link_of(&ch.op).is_some() {
