@@ -23,7 +23,7 @@ use uuid::Uuid;
 use crate::AppState;
 use crate::auth::Tenant;
 use crate::idempotency::Withhold;
-use crate::problem::Problem;
+use crate::problem::{Problem, Unauthenticated, problem_json};
 
 /// Whether `POST /v1/connectors/{id}/bgp-key/reveal` opens keys.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -53,10 +53,6 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(reveal_bgp_key))
 }
 
-fn problem_json() -> &'static str {
-    crate::problem::CONTENT_TYPE
-}
-
 /// A connector's BGP MD5 key, in clear.
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct RevealedBgpKey {
@@ -82,7 +78,7 @@ pub struct RevealedBgpKey {
     responses(
         (status = 200, description = "The key, shown to this caller now", body = RevealedBgpKey,
             headers(("Cache-Control" = String, description = "`no-store`: the body holds a secret"))),
-        (status = 401, description = "No or bad API key", body = Problem, content_type = problem_json()),
+        Unauthenticated,
         (status = 403, description = "`reveal_disabled`: the operator does not allow revealing BGP keys; or an ops or admin key and another tenant's connector", body = Problem, content_type = problem_json()),
         (status = 404, description = "No such connector for this tenant", body = Problem, content_type = problem_json()),
         (status = 409, description = "`no_bgp_key`: the connector has no BGP key (Google Partner Interconnect, or a hosted connection whose VIF is not reported yet)", body = Problem, content_type = problem_json()),

@@ -22,7 +22,9 @@ use crate::AppState;
 use crate::auth::Tenant;
 use crate::body::ApiQuery;
 use crate::page::PageParams;
-use crate::problem::{FieldError, Problem};
+use crate::problem::{
+    BadQuery, FieldError, MalformedJson, NotJson, Problem, Unauthenticated, problem_json,
+};
 use crate::views::{
     Connector, ConnectorList, ConnectorOrder, EventList, HostedVifReport, Location, LocationList,
     Plan,
@@ -35,10 +37,6 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(connector_events))
         .routes(routes!(report_vif))
         .routes(routes!(list_locations))
-}
-
-fn problem_json() -> &'static str {
-    crate::problem::CONTENT_TYPE
 }
 
 /// Order a connector.
@@ -64,10 +62,10 @@ fn problem_json() -> &'static str {
             headers(("Location" = String, description = "The connector's URL"),
                 ("Idempotent-Replayed" = String, description = "`true` when this is the kept answer to an earlier request with the same Idempotency-Key; nothing new was created"))),
         (status = 400, description = "Malformed JSON, or a malformed Idempotency-Key (`invalid_idempotency_key`, `errors[0].field` = `Idempotency-Key`)", body = Problem, content_type = problem_json()),
-        (status = 401, description = "No or bad API key", body = Problem, content_type = problem_json()),
+        Unauthenticated,
         (status = 409, description = "A requested value is taken, or a pool is exhausted; or `idempotency_in_progress`: the request with this Idempotency-Key is still running after 30 s (see Retry-After)", body = Problem, content_type = problem_json()),
         (status = 413, description = "Body larger than 2 MiB (`payload_too_large`)", body = Problem, content_type = problem_json()),
-        (status = 415, description = "Body is not JSON", body = Problem, content_type = problem_json()),
+        NotJson,
         (status = 422, description = "Invalid order, `errors` names the fields; or `idempotency_key_reused`: the Idempotency-Key was used for a different request, nothing was done", body = Problem, content_type = problem_json()),
         (status = 502, description = "The CSP refused onramp's lookup or credentials", body = Problem, content_type = problem_json()),
         (status = 503, description = "The CSP is unreachable or throttling; see Retry-After", body = Problem, content_type = problem_json()),
@@ -95,12 +93,12 @@ async fn create_connector(
     security(("api_key" = [])),
     responses(
         (status = 202, description = "Recorded; the PE is being configured", body = Connector),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = problem_json()),
-        (status = 401, description = "No or bad API key", body = Problem, content_type = problem_json()),
+        MalformedJson,
+        Unauthenticated,
         (status = 403, description = "An ops or admin key and another tenant's connector: they read every tenant's, change only their own", body = Problem, content_type = problem_json()),
         (status = 404, description = "No such connector for this tenant", body = Problem, content_type = problem_json()),
         (status = 409, description = "The connector is not a hosted connection waiting for its VIF", body = Problem, content_type = problem_json()),
-        (status = 415, description = "Body is not JSON", body = Problem, content_type = problem_json()),
+        NotJson,
         (status = 422, description = "Invalid report; `errors` names the fields", body = Problem, content_type = problem_json()),
     ))]
 async fn report_vif(
@@ -299,8 +297,8 @@ impl ConnectorListQuery {
     security(("api_key" = [])),
     responses(
         (status = 200, description = "A page of connectors", body = ConnectorList),
-        (status = 400, description = "The query string does not parse; `errors` names the parameter", body = Problem, content_type = problem_json()),
-        (status = 401, description = "No or bad API key", body = Problem, content_type = problem_json()),
+        BadQuery,
+        Unauthenticated,
         (status = 422, description = "A filter, the limit or the cursor is invalid; `errors` names them", body = Problem, content_type = problem_json()),
     ))]
 async fn list_connectors(
@@ -332,7 +330,7 @@ async fn list_connectors(
     security(("api_key" = [])),
     responses(
         (status = 200, description = "The connector", body = Connector),
-        (status = 401, description = "No or bad API key", body = Problem, content_type = problem_json()),
+        Unauthenticated,
         (status = 404, description = "No such connector for this tenant", body = Problem, content_type = problem_json()),
     ))]
 async fn get_connector(
@@ -351,8 +349,8 @@ async fn get_connector(
     security(("api_key" = [])),
     responses(
         (status = 200, description = "A page of the timeline", body = EventList),
-        (status = 400, description = "The query string does not parse; `errors` names the parameter", body = Problem, content_type = problem_json()),
-        (status = 401, description = "No or bad API key", body = Problem, content_type = problem_json()),
+        BadQuery,
+        Unauthenticated,
         (status = 404, description = "No such connector for this tenant", body = Problem, content_type = problem_json()),
         (status = 422, description = "The limit or the cursor is invalid", body = Problem, content_type = problem_json()),
     ))]
@@ -386,7 +384,7 @@ async fn connector_events(
     security(("api_key" = [])),
     responses(
         (status = 202, description = "Deprovisioning runs in the background", body = Connector),
-        (status = 401, description = "No or bad API key", body = Problem, content_type = problem_json()),
+        Unauthenticated,
         (status = 403, description = "An ops or admin key and another tenant's connector: they read every tenant's, change only their own", body = Problem, content_type = problem_json()),
         (status = 404, description = "No such connector for this tenant", body = Problem, content_type = problem_json()),
         (status = 409, description = "`connector_in_link`: the connector is in a link; remove it from the link first", body = Problem, content_type = problem_json()),
@@ -453,7 +451,7 @@ async fn delete_connector(
     security(("api_key" = [])),
     responses(
         (status = 200, description = "Orderable locations", body = LocationList),
-        (status = 401, description = "No or bad API key", body = Problem, content_type = problem_json()),
+        Unauthenticated,
     ))]
 async fn list_locations(
     State(state): State<AppState>,

@@ -44,7 +44,7 @@ use uuid::Uuid;
 
 use crate::AppState;
 use crate::auth::Tenant;
-use crate::problem::{FieldError, Problem};
+use crate::problem::{FieldError, Problem, Unauthenticated, problem_json};
 
 /// The SSE `event:` name of every frame that carries a state change.
 pub(crate) const EVENT_NAME: &str = "connector.state_changed";
@@ -71,10 +71,6 @@ const LAST_EVENT_ID: &str = "last-event-id";
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(stream_events))
-}
-
-fn problem_json() -> &'static str {
-    crate::problem::CONTENT_TYPE
 }
 
 /// One state change of one connector: the `data:` of a
@@ -123,7 +119,7 @@ struct EventsQuery {
         (status = 200, description = "An endless `text/event-stream`; each event's `data:` is one state change as JSON",
             body = ConnectorStateChange, content_type = "text/event-stream"),
         (status = 400, description = "The query string cannot be read", body = Problem, content_type = problem_json()),
-        (status = 401, description = "No or bad API key", body = Problem, content_type = problem_json()),
+        Unauthenticated,
         (status = 422, description = "Bad `after`, `connector`, `kind` or `Last-Event-ID`; `errors` names it", body = Problem, content_type = problem_json()),
     ))]
 async fn stream_events(

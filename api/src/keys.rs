@@ -28,7 +28,7 @@ use crate::auth::Tenant;
 use crate::body::ApiQuery;
 use crate::idempotency::Withhold;
 use crate::page::{PageParams, slice};
-use crate::problem::{FieldError, Problem};
+use crate::problem::{BadQuery, FieldError, NotJson, Problem, Unauthenticated, problem_json};
 
 /// The longest key name, in characters.
 const NAME_MAX: usize = 100;
@@ -37,10 +37,6 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_keys, create_key))
         .routes(routes!(get_key, revoke_key))
-}
-
-fn problem_json() -> &'static str {
-    crate::problem::CONTENT_TYPE
 }
 
 // ===== bodies =====
@@ -252,8 +248,8 @@ fn parse_key_id(raw: &str) -> Result<Uuid, Problem> {
     security(("api_key" = [])),
     responses(
         (status = 200, description = "The tenant's keys", body = ApiKeyList),
-        (status = 400, description = "The query string does not parse; `errors` names the parameter", body = Problem, content_type = problem_json()),
-        (status = 401, description = "No or bad API key", body = Problem, content_type = problem_json()),
+        BadQuery,
+        Unauthenticated,
         (status = 422, description = "The limit or the cursor is invalid", body = Problem, content_type = problem_json()),
     ))]
 async fn list_keys(
@@ -285,9 +281,9 @@ async fn list_keys(
             headers(("Location" = String, description = "The key's URL"),
                 ("Cache-Control" = String, description = "`no-store`: the body holds a secret"))),
         (status = 400, description = "Malformed JSON, or an invalid Idempotency-Key", body = Problem, content_type = problem_json()),
-        (status = 401, description = "No or bad API key", body = Problem, content_type = problem_json()),
+        Unauthenticated,
         (status = 403, description = "`role` ranks above the caller's role; `errors` names `role`", body = Problem, content_type = problem_json()),
-        (status = 415, description = "Body is not JSON", body = Problem, content_type = problem_json()),
+        NotJson,
         (status = 422, description = "Invalid; `errors` names the fields", body = Problem, content_type = problem_json()),
     ))]
 async fn create_key(
@@ -317,7 +313,7 @@ async fn create_key(
     security(("api_key" = [])),
     responses(
         (status = 200, description = "The key", body = ApiKey),
-        (status = 401, description = "No or bad API key", body = Problem, content_type = problem_json()),
+        Unauthenticated,
         (status = 404, description = "No such key for this tenant", body = Problem, content_type = problem_json()),
     ))]
 async fn get_key(
@@ -345,7 +341,7 @@ async fn get_key(
     security(("api_key" = [])),
     responses(
         (status = 200, description = "Revoked; the key as it is now", body = ApiKey),
-        (status = 401, description = "No or bad API key", body = Problem, content_type = problem_json()),
+        Unauthenticated,
         (status = 403, description = "The key to revoke ranks above the caller's role", body = Problem, content_type = problem_json()),
         (status = 404, description = "No such key for this tenant", body = Problem, content_type = problem_json()),
     ))]

@@ -32,7 +32,9 @@ use crate::AppState;
 use crate::auth::Tenant;
 use crate::body::ApiQuery;
 use crate::page::PageParams;
-use crate::problem::{FieldError, Problem};
+use crate::problem::{
+    BadQuery, FieldError, MalformedJson, NotJson, Problem, Unauthenticated, problem_json,
+};
 
 /// Shown instead of BGP keys in plans.
 const REDACTED: &str = "********";
@@ -47,10 +49,6 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_link, delete_link))
         .routes(routes!(add_connector))
         .routes(routes!(remove_connector))
-}
-
-fn problem_json() -> &'static str {
-    crate::problem::CONTENT_TYPE
 }
 
 // ===== representations =====
@@ -325,11 +323,11 @@ fn refused(r: Refusal, field: impl Fn(usize) -> String) -> Problem {
         (status = 200, description = "The plan, when `dry_run=true`; nothing was allocated or pushed", body = LinkPlan),
         (status = 202, description = "Accepted; the PEs are being configured", body = Link,
             headers(("Location" = String, description = "The link's URL"))),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = problem_json()),
-        (status = 401, description = "No or bad API key", body = Problem, content_type = problem_json()),
+        MalformedJson,
+        Unauthenticated,
         (status = 404, description = "A connector does not exist for this tenant; `errors[0].field` is `connectors[i]`", body = Problem, content_type = problem_json()),
         (status = 409, description = "`connector_not_active` or `connector_in_link` (naming `connectors[i]` and the link), or the route-target pools are exhausted", body = Problem, content_type = problem_json()),
-        (status = 415, description = "Body is not JSON", body = Problem, content_type = problem_json()),
+        NotJson,
         (status = 422, description = "Invalid request: fewer than two connectors, a duplicate, a malformed id or name; `errors` names the fields", body = Problem, content_type = problem_json()),
     ))]
 async fn create_link(
@@ -409,8 +407,8 @@ async fn create_link(
     security(("api_key" = [])),
     responses(
         (status = 200, description = "A page of links", body = LinkList),
-        (status = 400, description = "The query string does not parse; `errors` names the parameter", body = Problem, content_type = problem_json()),
-        (status = 401, description = "No or bad API key", body = Problem, content_type = problem_json()),
+        BadQuery,
+        Unauthenticated,
         (status = 422, description = "A filter, the limit or the cursor is invalid; `errors` names them", body = Problem, content_type = problem_json()),
     ))]
 async fn list_links(
@@ -465,7 +463,7 @@ async fn list_links(
     security(("api_key" = [])),
     responses(
         (status = 200, description = "The link", body = Link),
-        (status = 401, description = "No or bad API key", body = Problem, content_type = problem_json()),
+        Unauthenticated,
         (status = 404, description = "No such link for this tenant", body = Problem, content_type = problem_json()),
     ))]
 async fn get_link(
@@ -489,12 +487,12 @@ async fn get_link(
     responses(
         (status = 200, description = "The plan, when `dry_run=true`; nothing changed", body = LinkPlan),
         (status = 202, description = "Accepted; the connector's PEs are being configured", body = Link),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = problem_json()),
-        (status = 401, description = "No or bad API key", body = Problem, content_type = problem_json()),
+        MalformedJson,
+        Unauthenticated,
         (status = 403, description = "An ops or admin key and another tenant's link: they read every tenant's, change only their own", body = Problem, content_type = problem_json()),
         (status = 404, description = "No such link, or no such connector (`errors[0].field` = `connector`), for this tenant", body = Problem, content_type = problem_json()),
         (status = 409, description = "`connector_not_active`, `connector_in_link` or `link_deleting`", body = Problem, content_type = problem_json()),
-        (status = 415, description = "Body is not JSON", body = Problem, content_type = problem_json()),
+        NotJson,
         (status = 422, description = "Invalid request; `errors` names the field", body = Problem, content_type = problem_json()),
     ))]
 async fn add_connector(
@@ -544,7 +542,7 @@ async fn add_connector(
         (status = 200, description = "The plan, when `dry_run=true`; nothing changed", body = LinkPlan),
         (status = 202, description = "Accepted; the connector's PEs are being configured", body = Link),
         (status = 400, description = "The query string does not parse", body = Problem, content_type = problem_json()),
-        (status = 401, description = "No or bad API key", body = Problem, content_type = problem_json()),
+        Unauthenticated,
         (status = 403, description = "An ops or admin key and another tenant's link: they read every tenant's, change only their own", body = Problem, content_type = problem_json()),
         (status = 404, description = "No such link for this tenant, or the connector is not in it", body = Problem, content_type = problem_json()),
         (status = 409, description = "`link_deleting`", body = Problem, content_type = problem_json()),
@@ -585,7 +583,7 @@ async fn remove_connector(
         (status = 200, description = "The plan, when `dry_run=true`; nothing changed", body = LinkPlan),
         (status = 202, description = "Accepted; the PEs are being reconfigured", body = Link),
         (status = 400, description = "The query string does not parse", body = Problem, content_type = problem_json()),
-        (status = 401, description = "No or bad API key", body = Problem, content_type = problem_json()),
+        Unauthenticated,
         (status = 403, description = "An ops or admin key and another tenant's link: they read every tenant's, change only their own", body = Problem, content_type = problem_json()),
         (status = 404, description = "No such link for this tenant", body = Problem, content_type = problem_json()),
     ))]

@@ -176,3 +176,64 @@ pub async fn not_found_fallback(uri: axum::http::Uri) -> Problem {
     )
     .with_hint("see /openapi.json or /docs for the API")
 }
+
+/// The media type of every problem this API answers with.
+pub(crate) fn problem_json() -> &'static str {
+    CONTENT_TYPE
+}
+
+/// The problems many routes answer alike, each a response type for
+/// `#[utoipa::path(responses(...))]` (`IntoResponses`) and an answer a handler
+/// can return (`IntoResponse`, through the `Problem` it carries), so a route
+/// lists them by name and the document says what the code does.
+macro_rules! common_problem {
+    ($(#[$doc:meta])* $name:ident, $status:literal, $description:literal) => {
+        $(#[$doc])*
+        #[derive(Debug, utoipa::IntoResponses)]
+        #[response(status = $status, description = $description, content_type = "application/problem+json")]
+        pub(crate) struct $name(pub(crate) Problem);
+
+        impl IntoResponse for $name {
+            fn into_response(self) -> Response {
+                self.0.into_response()
+            }
+        }
+
+        impl From<$name> for Problem {
+            fn from(p: $name) -> Problem {
+                p.0
+            }
+        }
+    };
+}
+
+common_problem!(
+    /// 401: no API key, or one onramp does not know (or has revoked).
+    Unauthenticated,
+    401,
+    "No or bad API key"
+);
+common_problem!(
+    /// 403 on the admin routes: a customer or ops key.
+    NotAdmin,
+    403,
+    "The key is not an admin key"
+);
+common_problem!(
+    /// 415: a body that is not JSON.
+    NotJson,
+    415,
+    "Body is not JSON"
+);
+common_problem!(
+    /// 400 on routes that take a query string: it does not parse.
+    BadQuery,
+    400,
+    "The query string does not parse; `errors` names the parameter"
+);
+common_problem!(
+    /// 400 on routes that take a body: it is not JSON that parses.
+    MalformedJson,
+    400,
+    "Malformed JSON"
+);

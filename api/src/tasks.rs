@@ -29,7 +29,9 @@ use crate::AppState;
 use crate::auth::Tenant;
 use crate::body::{ApiQuery, parse_id};
 use crate::page::PageParams;
-use crate::problem::{FieldError, Problem};
+use crate::problem::{
+    BadQuery, FieldError, MalformedJson, NotJson, Problem, Unauthenticated, problem_json,
+};
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -40,10 +42,6 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(complete_task))
         .routes(routes!(reject_task))
         .routes(routes!(add_note))
-}
-
-fn problem_json() -> &'static str {
-    crate::problem::CONTENT_TYPE
 }
 
 // ===== who may =====
@@ -405,8 +403,8 @@ pub(crate) struct UnclaimQuery {
     security(("api_key" = [])),
     responses(
         (status = 200, description = "A page of tasks", body = TaskList),
-        (status = 400, description = "The query string does not parse; `errors` names the parameter", body = Problem, content_type = problem_json()),
-        (status = 401, description = "No or bad API key", body = Problem, content_type = problem_json()),
+        BadQuery,
+        Unauthenticated,
         (status = 403, description = "Not an ops or admin key", body = Problem, content_type = problem_json()),
         (status = 422, description = "A filter, the limit or the cursor is invalid; `errors` names them", body = Problem, content_type = problem_json()),
     ))]
@@ -470,7 +468,7 @@ async fn list_tasks(
     security(("api_key" = [])),
     responses(
         (status = 200, description = "The task", body = TaskDetail),
-        (status = 401, description = "No or bad API key", body = Problem, content_type = problem_json()),
+        Unauthenticated,
         (status = 403, description = "Not an ops or admin key", body = Problem, content_type = problem_json()),
         (status = 404, description = "No such task", body = Problem, content_type = problem_json()),
     ))]
@@ -519,7 +517,7 @@ async fn detail(state: &AppState, id: Uuid) -> Result<TaskDetail, Problem> {
     security(("api_key" = [])),
     responses(
         (status = 200, description = "The task, claimed by the caller", body = Task),
-        (status = 401, description = "No or bad API key", body = Problem, content_type = problem_json()),
+        Unauthenticated,
         (status = 403, description = "Not an ops or admin key", body = Problem, content_type = problem_json()),
         (status = 404, description = "No such task", body = Problem, content_type = problem_json()),
         (status = 409, description = "`claimed_by_other` or `task_closed`", body = Problem, content_type = problem_json()),
@@ -541,8 +539,8 @@ async fn claim_task(
     security(("api_key" = [])),
     responses(
         (status = 200, description = "The task, open again", body = Task),
-        (status = 400, description = "The query string does not parse; `errors` names the parameter", body = Problem, content_type = problem_json()),
-        (status = 401, description = "No or bad API key", body = Problem, content_type = problem_json()),
+        BadQuery,
+        Unauthenticated,
         (status = 403, description = "Not an ops or admin key", body = Problem, content_type = problem_json()),
         (status = 404, description = "No such task", body = Problem, content_type = problem_json()),
         (status = 409, description = "`claimed_by_other` (without force) or `task_closed`", body = Problem, content_type = problem_json()),
@@ -570,12 +568,12 @@ async fn unclaim_task(
     security(("api_key" = [])),
     responses(
         (status = 200, description = "The task, completed", body = Task),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = problem_json()),
-        (status = 401, description = "No or bad API key", body = Problem, content_type = problem_json()),
+        MalformedJson,
+        Unauthenticated,
         (status = 403, description = "Not an ops or admin key", body = Problem, content_type = problem_json()),
         (status = 404, description = "No such task", body = Problem, content_type = problem_json()),
         (status = 409, description = "`claimed_by_other`, `task_closed`, `not_waiting` (the connector moved on) or `busy`", body = Problem, content_type = problem_json()),
-        (status = 415, description = "Body is not JSON", body = Problem, content_type = problem_json()),
+        NotJson,
         (status = 422, description = "Invalid values; `errors` names them (`values.<field>`)", body = Problem, content_type = problem_json()),
     ))]
 async fn complete_task(
@@ -630,12 +628,12 @@ async fn complete_task(
     security(("api_key" = [])),
     responses(
         (status = 200, description = "The task, rejected", body = Task),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = problem_json()),
-        (status = 401, description = "No or bad API key", body = Problem, content_type = problem_json()),
+        MalformedJson,
+        Unauthenticated,
         (status = 403, description = "Not an ops or admin key", body = Problem, content_type = problem_json()),
         (status = 404, description = "No such task", body = Problem, content_type = problem_json()),
         (status = 409, description = "`claimed_by_other`, `task_closed`, `not_waiting` or `busy`", body = Problem, content_type = problem_json()),
-        (status = 415, description = "Body is not JSON", body = Problem, content_type = problem_json()),
+        NotJson,
         (status = 422, description = "No reason, or too long", body = Problem, content_type = problem_json()),
     ))]
 async fn reject_task(
@@ -666,11 +664,11 @@ async fn reject_task(
     security(("api_key" = [])),
     responses(
         (status = 201, description = "The note", body = Note),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = problem_json()),
-        (status = 401, description = "No or bad API key", body = Problem, content_type = problem_json()),
+        MalformedJson,
+        Unauthenticated,
         (status = 403, description = "Not an ops or admin key", body = Problem, content_type = problem_json()),
         (status = 404, description = "No such task", body = Problem, content_type = problem_json()),
-        (status = 415, description = "Body is not JSON", body = Problem, content_type = problem_json()),
+        NotJson,
         (status = 422, description = "Blank or too long", body = Problem, content_type = problem_json()),
     ))]
 async fn add_note(

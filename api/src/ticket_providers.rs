@@ -19,7 +19,9 @@ use crate::AppState;
 use crate::auth::{Admin, Tenant};
 use crate::body::{ApiQuery, parse_id};
 use crate::page::PageParams;
-use crate::problem::{FieldError, Problem};
+use crate::problem::{
+    BadQuery, FieldError, MalformedJson, NotAdmin, NotJson, Problem, Unauthenticated, problem_json,
+};
 use crate::tasks::{RunbookStep, step_view};
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
@@ -27,10 +29,6 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_providers))
         .routes(routes!(admin_list_providers, admin_create_provider))
         .routes(routes!(admin_get_provider))
-}
-
-fn problem_json() -> &'static str {
-    "application/problem+json"
 }
 
 /// A provider's location: one of its NNIs.
@@ -78,8 +76,8 @@ pub(crate) struct TicketProviderSummaryList {
     security(("api_key" = [])),
     responses(
         (status = 200, description = "The providers, by name", body = TicketProviderSummaryList),
-        (status = 400, description = "The query string does not parse; `errors` names the parameter", body = Problem, content_type = problem_json()),
-        (status = 401, description = "No or bad API key", body = Problem, content_type = problem_json()),
+        BadQuery,
+        Unauthenticated,
         (status = 422, description = "The limit or the cursor is invalid", body = Problem, content_type = problem_json()),
     ))]
 async fn list_providers(
@@ -256,9 +254,9 @@ fn runbook_of(steps: Vec<RunbookStep>) -> Result<Runbook, Problem> {
     security(("api_key" = [])),
     responses(
         (status = 200, description = "The providers", body = TicketProviderList),
-        (status = 400, description = "The query string does not parse; `errors` names the parameter", body = Problem, content_type = problem_json()),
-        (status = 401, description = "No or bad API key", body = Problem, content_type = problem_json()),
-        (status = 403, description = "The key is not an admin key", body = Problem, content_type = problem_json()),
+        BadQuery,
+        Unauthenticated,
+        NotAdmin,
         (status = 422, description = "The limit or the cursor is invalid", body = Problem, content_type = problem_json()),
     ))]
 async fn admin_list_providers(
@@ -287,11 +285,11 @@ async fn admin_list_providers(
     responses(
         (status = 201, description = "Created", body = TicketProvider,
             headers(("Location" = String, description = "The provider's URL"))),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = problem_json()),
-        (status = 401, description = "No or bad API key", body = Problem, content_type = problem_json()),
-        (status = 403, description = "The key is not an admin key", body = Problem, content_type = problem_json()),
+        MalformedJson,
+        Unauthenticated,
+        NotAdmin,
         (status = 409, description = "The key is taken", body = Problem, content_type = problem_json()),
-        (status = 415, description = "Body is not JSON", body = Problem, content_type = problem_json()),
+        NotJson,
         (status = 422, description = "Invalid; `errors` names the fields", body = Problem, content_type = problem_json()),
     ))]
 async fn admin_create_provider(
@@ -326,8 +324,8 @@ async fn admin_create_provider(
     security(("api_key" = [])),
     responses(
         (status = 200, description = "The provider", body = TicketProvider),
-        (status = 401, description = "No or bad API key", body = Problem, content_type = problem_json()),
-        (status = 403, description = "The key is not an admin key", body = Problem, content_type = problem_json()),
+        Unauthenticated,
+        NotAdmin,
         (status = 404, description = "No such provider", body = Problem, content_type = problem_json()),
     ))]
 async fn admin_get_provider(

@@ -29,7 +29,7 @@ use crate::auth::Tenant;
 use crate::body::ApiQuery;
 use crate::keys::{CreatedSecret, created_secret};
 use crate::page::PageParams;
-use crate::problem::{FieldError, Problem};
+use crate::problem::{BadQuery, FieldError, NotJson, Problem, Unauthenticated, problem_json};
 
 /// Live webhooks per tenant.
 pub(crate) const LIMIT_PER_TENANT: u64 = 10;
@@ -43,10 +43,6 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_webhooks, create_webhook))
         .routes(routes!(get_webhook, delete_webhook))
         .routes(routes!(list_deliveries))
-}
-
-fn problem_json() -> &'static str {
-    crate::problem::CONTENT_TYPE
 }
 
 // ===== bodies =====
@@ -277,8 +273,8 @@ fn check_description(d: &str) -> Option<FieldError> {
     security(("api_key" = [])),
     responses(
         (status = 200, description = "A page of webhooks", body = WebhookList),
-        (status = 400, description = "The query string does not parse; `errors` names the parameter", body = Problem, content_type = problem_json()),
-        (status = 401, description = "No or bad API key", body = Problem, content_type = problem_json()),
+        BadQuery,
+        Unauthenticated,
         (status = 422, description = "The limit or the cursor is invalid; `errors` names it", body = Problem, content_type = problem_json()),
     ))]
 async fn list_webhooks(
@@ -320,9 +316,9 @@ async fn list_webhooks(
             headers(("Location" = String, description = "The webhook's URL"),
                 ("Cache-Control" = String, description = "`no-store`: the body holds a secret"))),
         (status = 400, description = "Malformed JSON, or an invalid Idempotency-Key", body = Problem, content_type = problem_json()),
-        (status = 401, description = "No or bad API key", body = Problem, content_type = problem_json()),
+        Unauthenticated,
         (status = 409, description = "The tenant has 10 webhooks already (`limit_reached`)", body = Problem, content_type = problem_json()),
-        (status = 415, description = "Body is not JSON", body = Problem, content_type = problem_json()),
+        NotJson,
         (status = 422, description = "Invalid; `errors` names the fields (`url`, `description`)", body = Problem, content_type = problem_json()),
     ))]
 async fn create_webhook(
@@ -388,7 +384,7 @@ async fn create_webhook(
     security(("api_key" = [])),
     responses(
         (status = 200, description = "The webhook", body = Webhook),
-        (status = 401, description = "No or bad API key", body = Problem, content_type = problem_json()),
+        Unauthenticated,
         (status = 404, description = "No such webhook for this tenant (or deleted)", body = Problem, content_type = problem_json()),
     ))]
 async fn get_webhook(
@@ -409,8 +405,8 @@ async fn get_webhook(
     security(("api_key" = [])),
     responses(
         (status = 200, description = "Recent attempts", body = DeliveryList),
-        (status = 400, description = "The query string does not parse; `errors` names the parameter", body = Problem, content_type = problem_json()),
-        (status = 401, description = "No or bad API key", body = Problem, content_type = problem_json()),
+        BadQuery,
+        Unauthenticated,
         (status = 422, description = "The limit or the cursor is invalid", body = Problem, content_type = problem_json()),
         (status = 404, description = "No such webhook for this tenant (or deleted)", body = Problem, content_type = problem_json()),
     ))]
@@ -441,7 +437,7 @@ async fn list_deliveries(
     security(("api_key" = [])),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, description = "No or bad API key", body = Problem, content_type = problem_json()),
+        Unauthenticated,
         (status = 403, description = "An `ops` or `admin` key and another tenant's webhook", body = Problem, content_type = problem_json()),
         (status = 404, description = "No such webhook for this tenant (or deleted already)", body = Problem, content_type = problem_json()),
     ))]

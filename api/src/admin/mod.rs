@@ -30,10 +30,6 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .merge(users::router())
 }
 
-pub(crate) fn problem_json() -> &'static str {
-    crate::problem::CONTENT_TYPE
-}
-
 fn field_errors(issues: Vec<Issue>) -> Vec<FieldError> {
     issues
         .into_iter()

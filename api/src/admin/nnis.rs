@@ -11,12 +11,14 @@ use utoipa::IntoParams;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::views::{NewNni, Nni, NniList, NniUpdate, SelfLink};
-use super::{parse_body, parse_id, problem_json};
+use super::{parse_body, parse_id};
 use crate::AppState;
 use crate::auth::Admin;
 use crate::body::ApiQuery;
 use crate::page::{PageParams, slice};
-use crate::problem::Problem;
+use crate::problem::{
+    BadQuery, MalformedJson, NotAdmin, NotJson, Problem, Unauthenticated, problem_json,
+};
 
 pub(super) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -58,9 +60,9 @@ struct NniFilter {
     security(("api_key" = [])),
     responses(
         (status = 200, description = "The NNIs", body = NniList),
-        (status = 400, description = "The query string does not parse; `errors` names the parameter", body = Problem, content_type = problem_json()),
-        (status = 401, description = "No or bad API key", body = Problem, content_type = problem_json()),
-        (status = 403, description = "The key is not an admin key", body = Problem, content_type = problem_json()),
+        BadQuery,
+        Unauthenticated,
+        NotAdmin,
         (status = 422, description = "The limit or the cursor is invalid", body = Problem, content_type = problem_json()),
     ))]
 async fn list_nnis(
@@ -87,11 +89,11 @@ async fn list_nnis(
     responses(
         (status = 201, description = "Created", body = Nni,
             headers(("Location" = String, description = "The NNI's URL"))),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = problem_json()),
-        (status = 401, description = "No or bad API key", body = Problem, content_type = problem_json()),
-        (status = 403, description = "The key is not an admin key", body = Problem, content_type = problem_json()),
+        MalformedJson,
+        Unauthenticated,
+        NotAdmin,
         (status = 409, description = "The CSP already has an NNI at that location", body = Problem, content_type = problem_json()),
-        (status = 415, description = "Body is not JSON", body = Problem, content_type = problem_json()),
+        NotJson,
         (status = 422, description = "Invalid; `errors` names the fields", body = Problem, content_type = problem_json()),
     ))]
 async fn create_nni(
@@ -129,8 +131,8 @@ async fn create_nni(
     security(("api_key" = [])),
     responses(
         (status = 200, description = "The NNI", body = Nni),
-        (status = 401, description = "No or bad API key", body = Problem, content_type = problem_json()),
-        (status = 403, description = "The key is not an admin key", body = Problem, content_type = problem_json()),
+        Unauthenticated,
+        NotAdmin,
         (status = 404, description = "No such NNI", body = Problem, content_type = problem_json()),
     ))]
 async fn get_nni(
@@ -153,12 +155,12 @@ async fn get_nni(
     security(("api_key" = [])),
     responses(
         (status = 200, description = "The updated NNI", body = Nni),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = problem_json()),
-        (status = 401, description = "No or bad API key", body = Problem, content_type = problem_json()),
-        (status = 403, description = "The key is not an admin key", body = Problem, content_type = problem_json()),
+        MalformedJson,
+        Unauthenticated,
+        NotAdmin,
         (status = 404, description = "No such NNI", body = Problem, content_type = problem_json()),
         (status = 409, description = "Location taken, or live connectors depend on the change", body = Problem, content_type = problem_json()),
-        (status = 415, description = "Body is not JSON", body = Problem, content_type = problem_json()),
+        NotJson,
         (status = 422, description = "Invalid; `errors` names the fields", body = Problem, content_type = problem_json()),
     ))]
 async fn update_nni(
@@ -196,8 +198,8 @@ async fn update_nni(
     security(("api_key" = [])),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, description = "No or bad API key", body = Problem, content_type = problem_json()),
-        (status = 403, description = "The key is not an admin key", body = Problem, content_type = problem_json()),
+        Unauthenticated,
+        NotAdmin,
         (status = 404, description = "No such NNI", body = Problem, content_type = problem_json()),
         (status = 409, description = "In use; `detail` names the connectors", body = Problem, content_type = problem_json()),
     ))]

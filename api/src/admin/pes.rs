@@ -18,12 +18,14 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use super::views::{
     NewPe, NewPort, Pe, PeCheck, PeLinks, PeList, PeUpdate, Port, PortLinks, PortList, PortUpdate,
 };
-use super::{parse_body, parse_id, problem_json};
+use super::{parse_body, parse_id};
 use crate::AppState;
 use crate::auth::Admin;
 use crate::body::ApiQuery;
 use crate::page::{PageParams, slice};
-use crate::problem::{FieldError, Problem};
+use crate::problem::{
+    BadQuery, FieldError, MalformedJson, NotAdmin, NotJson, Problem, Unauthenticated, problem_json,
+};
 
 pub(super) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -77,9 +79,9 @@ pub(super) fn pe_view(m: pe_router::Model) -> Pe {
     security(("api_key" = [])),
     responses(
         (status = 200, description = "The PE routers", body = PeList),
-        (status = 400, description = "The query string does not parse; `errors` names the parameter", body = Problem, content_type = problem_json()),
-        (status = 401, description = "No or bad API key", body = Problem, content_type = problem_json()),
-        (status = 403, description = "The key is not an admin key", body = Problem, content_type = problem_json()),
+        BadQuery,
+        Unauthenticated,
+        NotAdmin,
         (status = 422, description = "The limit or the cursor is invalid", body = Problem, content_type = problem_json()),
     ))]
 async fn list_pes(
@@ -105,11 +107,11 @@ async fn list_pes(
     responses(
         (status = 201, description = "Created", body = Pe,
             headers(("Location" = String, description = "The PE's URL"))),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = problem_json()),
-        (status = 401, description = "No or bad API key", body = Problem, content_type = problem_json()),
-        (status = 403, description = "The key is not an admin key", body = Problem, content_type = problem_json()),
+        MalformedJson,
+        Unauthenticated,
+        NotAdmin,
         (status = 409, description = "The name is taken", body = Problem, content_type = problem_json()),
-        (status = 415, description = "Body is not JSON", body = Problem, content_type = problem_json()),
+        NotJson,
         (status = 422, description = "Invalid; `errors` names the fields", body = Problem, content_type = problem_json()),
     ))]
 async fn create_pe(
@@ -140,8 +142,8 @@ async fn create_pe(
     security(("api_key" = [])),
     responses(
         (status = 200, description = "The PE", body = Pe),
-        (status = 401, description = "No or bad API key", body = Problem, content_type = problem_json()),
-        (status = 403, description = "The key is not an admin key", body = Problem, content_type = problem_json()),
+        Unauthenticated,
+        NotAdmin,
         (status = 404, description = "No such PE", body = Problem, content_type = problem_json()),
     ))]
 async fn get_pe(
@@ -163,12 +165,12 @@ async fn get_pe(
     security(("api_key" = [])),
     responses(
         (status = 200, description = "The updated PE", body = Pe),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = problem_json()),
-        (status = 401, description = "No or bad API key", body = Problem, content_type = problem_json()),
-        (status = 403, description = "The key is not an admin key", body = Problem, content_type = problem_json()),
+        MalformedJson,
+        Unauthenticated,
+        NotAdmin,
         (status = 404, description = "No such PE", body = Problem, content_type = problem_json()),
         (status = 409, description = "The name is taken", body = Problem, content_type = problem_json()),
-        (status = 415, description = "Body is not JSON", body = Problem, content_type = problem_json()),
+        NotJson,
         (status = 422, description = "Invalid; `errors` names the fields", body = Problem, content_type = problem_json()),
     ))]
 async fn update_pe(
@@ -202,8 +204,8 @@ async fn update_pe(
     security(("api_key" = [])),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, description = "No or bad API key", body = Problem, content_type = problem_json()),
-        (status = 403, description = "The key is not an admin key", body = Problem, content_type = problem_json()),
+        Unauthenticated,
+        NotAdmin,
         (status = 404, description = "No such PE", body = Problem, content_type = problem_json()),
         (status = 409, description = "In use; `detail` names the users", body = Problem, content_type = problem_json()),
     ))]
@@ -230,8 +232,8 @@ async fn delete_pe(
     security(("api_key" = [])),
     responses(
         (status = 200, description = "What the check found", body = PeCheck),
-        (status = 401, description = "No or bad API key", body = Problem, content_type = problem_json()),
-        (status = 403, description = "The key is not an admin key", body = Problem, content_type = problem_json()),
+        Unauthenticated,
+        NotAdmin,
         (status = 404, description = "No such PE", body = Problem, content_type = problem_json()),
         (status = 502, description = "The PE presented another SSH host key than the pinned one", body = Problem, content_type = problem_json()),
     ))]
@@ -379,9 +381,9 @@ async fn port_view(
     security(("api_key" = [])),
     responses(
         (status = 200, description = "The PE's ports", body = PortList),
-        (status = 400, description = "The query string does not parse; `errors` names the parameter", body = Problem, content_type = problem_json()),
-        (status = 401, description = "No or bad API key", body = Problem, content_type = problem_json()),
-        (status = 403, description = "The key is not an admin key", body = Problem, content_type = problem_json()),
+        BadQuery,
+        Unauthenticated,
+        NotAdmin,
         (status = 404, description = "No such PE", body = Problem, content_type = problem_json()),
         (status = 422, description = "The limit or the cursor is invalid", body = Problem, content_type = problem_json()),
     ))]
@@ -412,12 +414,12 @@ async fn list_ports(
     responses(
         (status = 201, description = "Created", body = Port,
             headers(("Location" = String, description = "The port's URL"))),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = problem_json()),
-        (status = 401, description = "No or bad API key", body = Problem, content_type = problem_json()),
-        (status = 403, description = "The key is not an admin key", body = Problem, content_type = problem_json()),
+        MalformedJson,
+        Unauthenticated,
+        NotAdmin,
         (status = 404, description = "No such PE", body = Problem, content_type = problem_json()),
         (status = 409, description = "The PE already has a port of that name", body = Problem, content_type = problem_json()),
-        (status = 415, description = "Body is not JSON", body = Problem, content_type = problem_json()),
+        NotJson,
         (status = 422, description = "Invalid; `errors` names the fields", body = Problem, content_type = problem_json()),
     ))]
 async fn create_port(
@@ -447,8 +449,8 @@ async fn create_port(
     security(("api_key" = [])),
     responses(
         (status = 200, description = "The port", body = Port),
-        (status = 401, description = "No or bad API key", body = Problem, content_type = problem_json()),
-        (status = 403, description = "The key is not an admin key", body = Problem, content_type = problem_json()),
+        Unauthenticated,
+        NotAdmin,
         (status = 404, description = "No such port", body = Problem, content_type = problem_json()),
     ))]
 async fn get_port(
@@ -471,12 +473,12 @@ async fn get_port(
     security(("api_key" = [])),
     responses(
         (status = 200, description = "The updated port", body = Port),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = problem_json()),
-        (status = 401, description = "No or bad API key", body = Problem, content_type = problem_json()),
-        (status = 403, description = "The key is not an admin key", body = Problem, content_type = problem_json()),
+        MalformedJson,
+        Unauthenticated,
+        NotAdmin,
         (status = 404, description = "No such port", body = Problem, content_type = problem_json()),
         (status = 409, description = "Name taken, or allocated VLANs would fall outside", body = Problem, content_type = problem_json()),
-        (status = 415, description = "Body is not JSON", body = Problem, content_type = problem_json()),
+        NotJson,
         (status = 422, description = "Invalid; `errors` names the fields", body = Problem, content_type = problem_json()),
     ))]
 async fn update_port(
@@ -506,8 +508,8 @@ async fn update_port(
     security(("api_key" = [])),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, description = "No or bad API key", body = Problem, content_type = problem_json()),
-        (status = 403, description = "The key is not an admin key", body = Problem, content_type = problem_json()),
+        Unauthenticated,
+        NotAdmin,
         (status = 404, description = "No such port", body = Problem, content_type = problem_json()),
         (status = 409, description = "In use; `detail` names the users", body = Problem, content_type = problem_json()),
     ))]

@@ -26,12 +26,14 @@ use super::views::{
     NewAsnPool, NewLinknetPool, NewRouteTargetPool, RouteTargetPool, RouteTargetPoolList,
     RouteTargetPoolUpdate, SelfLink,
 };
-use super::{parse_body, parse_id, problem_json};
+use super::{parse_body, parse_id};
 use crate::AppState;
 use crate::auth::Admin;
 use crate::body::ApiQuery;
 use crate::page::{PageParams, slice};
-use crate::problem::Problem;
+use crate::problem::{
+    BadQuery, MalformedJson, NotAdmin, NotJson, Problem, Unauthenticated, problem_json,
+};
 
 pub(super) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -202,9 +204,9 @@ impl PoolView for LinknetPool {
     security(("api_key" = [])),
     responses(
         (status = 200, description = "The link-net pools", body = LinknetPoolList),
-        (status = 400, description = "The query string does not parse; `errors` names the parameter", body = Problem, content_type = problem_json()),
-        (status = 401, description = "No or bad API key", body = Problem, content_type = problem_json()),
-        (status = 403, description = "The key is not an admin key", body = Problem, content_type = problem_json()),
+        BadQuery,
+        Unauthenticated,
+        NotAdmin,
         (status = 422, description = "The limit or the cursor is invalid", body = Problem, content_type = problem_json()),
     ))]
 async fn list_linknet_pools(
@@ -223,11 +225,11 @@ async fn list_linknet_pools(
     responses(
         (status = 201, description = "Created", body = LinknetPool,
             headers(("Location" = String, description = "The pool's URL"))),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = problem_json()),
-        (status = 401, description = "No or bad API key", body = Problem, content_type = problem_json()),
-        (status = 403, description = "The key is not an admin key", body = Problem, content_type = problem_json()),
+        MalformedJson,
+        Unauthenticated,
+        NotAdmin,
         (status = 409, description = "Name taken, or overlaps another pool", body = Problem, content_type = problem_json()),
-        (status = 415, description = "Body is not JSON", body = Problem, content_type = problem_json()),
+        NotJson,
         (status = 422, description = "Invalid; `errors` names the fields", body = Problem, content_type = problem_json()),
     ))]
 async fn create_linknet_pool(
@@ -245,8 +247,8 @@ async fn create_linknet_pool(
     security(("api_key" = [])),
     responses(
         (status = 200, description = "The pool", body = LinknetPool),
-        (status = 401, description = "No or bad API key", body = Problem, content_type = problem_json()),
-        (status = 403, description = "The key is not an admin key", body = Problem, content_type = problem_json()),
+        Unauthenticated,
+        NotAdmin,
         (status = 404, description = "No such pool", body = Problem, content_type = problem_json()),
     ))]
 async fn get_linknet_pool(
@@ -268,12 +270,12 @@ async fn get_linknet_pool(
     security(("api_key" = [])),
     responses(
         (status = 200, description = "The updated pool", body = LinknetPool),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = problem_json()),
-        (status = 401, description = "No or bad API key", body = Problem, content_type = problem_json()),
-        (status = 403, description = "The key is not an admin key", body = Problem, content_type = problem_json()),
+        MalformedJson,
+        Unauthenticated,
+        NotAdmin,
         (status = 404, description = "No such pool", body = Problem, content_type = problem_json()),
         (status = 409, description = "Name taken, overlap, or allocated subnets in the way", body = Problem, content_type = problem_json()),
-        (status = 415, description = "Body is not JSON", body = Problem, content_type = problem_json()),
+        NotJson,
         (status = 422, description = "Invalid; `errors` names the fields", body = Problem, content_type = problem_json()),
     ))]
 async fn update_linknet_pool(
@@ -295,8 +297,8 @@ async fn update_linknet_pool(
     security(("api_key" = [])),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, description = "No or bad API key", body = Problem, content_type = problem_json()),
-        (status = 403, description = "The key is not an admin key", body = Problem, content_type = problem_json()),
+        Unauthenticated,
+        NotAdmin,
         (status = 404, description = "No such pool", body = Problem, content_type = problem_json()),
         (status = 409, description = "In use; `detail` names the users", body = Problem, content_type = problem_json()),
     ))]
@@ -360,9 +362,9 @@ impl PoolView for AsnPool {
     security(("api_key" = [])),
     responses(
         (status = 200, description = "The ASN pools", body = AsnPoolList),
-        (status = 400, description = "The query string does not parse; `errors` names the parameter", body = Problem, content_type = problem_json()),
-        (status = 401, description = "No or bad API key", body = Problem, content_type = problem_json()),
-        (status = 403, description = "The key is not an admin key", body = Problem, content_type = problem_json()),
+        BadQuery,
+        Unauthenticated,
+        NotAdmin,
         (status = 422, description = "The limit or the cursor is invalid", body = Problem, content_type = problem_json()),
     ))]
 async fn list_asn_pools(
@@ -381,11 +383,11 @@ async fn list_asn_pools(
     responses(
         (status = 201, description = "Created", body = AsnPool,
             headers(("Location" = String, description = "The pool's URL"))),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = problem_json()),
-        (status = 401, description = "No or bad API key", body = Problem, content_type = problem_json()),
-        (status = 403, description = "The key is not an admin key", body = Problem, content_type = problem_json()),
+        MalformedJson,
+        Unauthenticated,
+        NotAdmin,
         (status = 409, description = "Name taken, or overlaps another pool", body = Problem, content_type = problem_json()),
-        (status = 415, description = "Body is not JSON", body = Problem, content_type = problem_json()),
+        NotJson,
         (status = 422, description = "Invalid; `errors` names the fields", body = Problem, content_type = problem_json()),
     ))]
 async fn create_asn_pool(
@@ -403,8 +405,8 @@ async fn create_asn_pool(
     security(("api_key" = [])),
     responses(
         (status = 200, description = "The pool", body = AsnPool),
-        (status = 401, description = "No or bad API key", body = Problem, content_type = problem_json()),
-        (status = 403, description = "The key is not an admin key", body = Problem, content_type = problem_json()),
+        Unauthenticated,
+        NotAdmin,
         (status = 404, description = "No such pool", body = Problem, content_type = problem_json()),
     ))]
 async fn get_asn_pool(
@@ -425,12 +427,12 @@ async fn get_asn_pool(
     security(("api_key" = [])),
     responses(
         (status = 200, description = "The updated pool", body = AsnPool),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = problem_json()),
-        (status = 401, description = "No or bad API key", body = Problem, content_type = problem_json()),
-        (status = 403, description = "The key is not an admin key", body = Problem, content_type = problem_json()),
+        MalformedJson,
+        Unauthenticated,
+        NotAdmin,
         (status = 404, description = "No such pool", body = Problem, content_type = problem_json()),
         (status = 409, description = "Name taken, overlap, or allocated ASNs in the way", body = Problem, content_type = problem_json()),
-        (status = 415, description = "Body is not JSON", body = Problem, content_type = problem_json()),
+        NotJson,
         (status = 422, description = "Invalid; `errors` names the fields", body = Problem, content_type = problem_json()),
     ))]
 async fn update_asn_pool(
@@ -449,8 +451,8 @@ async fn update_asn_pool(
     security(("api_key" = [])),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, description = "No or bad API key", body = Problem, content_type = problem_json()),
-        (status = 403, description = "The key is not an admin key", body = Problem, content_type = problem_json()),
+        Unauthenticated,
+        NotAdmin,
         (status = 404, description = "No such pool", body = Problem, content_type = problem_json()),
         (status = 409, description = "In use; `detail` names the users", body = Problem, content_type = problem_json()),
     ))]
@@ -517,9 +519,9 @@ impl PoolView for RouteTargetPool {
     security(("api_key" = [])),
     responses(
         (status = 200, description = "The route-target pools", body = RouteTargetPoolList),
-        (status = 400, description = "The query string does not parse; `errors` names the parameter", body = Problem, content_type = problem_json()),
-        (status = 401, description = "No or bad API key", body = Problem, content_type = problem_json()),
-        (status = 403, description = "The key is not an admin key", body = Problem, content_type = problem_json()),
+        BadQuery,
+        Unauthenticated,
+        NotAdmin,
         (status = 422, description = "The limit or the cursor is invalid", body = Problem, content_type = problem_json()),
     ))]
 async fn list_route_target_pools(
@@ -538,11 +540,11 @@ async fn list_route_target_pools(
     responses(
         (status = 201, description = "Created", body = RouteTargetPool,
             headers(("Location" = String, description = "The pool's URL"))),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = problem_json()),
-        (status = 401, description = "No or bad API key", body = Problem, content_type = problem_json()),
-        (status = 403, description = "The key is not an admin key", body = Problem, content_type = problem_json()),
+        MalformedJson,
+        Unauthenticated,
+        NotAdmin,
         (status = 409, description = "Name taken, or overlaps another pool", body = Problem, content_type = problem_json()),
-        (status = 415, description = "Body is not JSON", body = Problem, content_type = problem_json()),
+        NotJson,
         (status = 422, description = "Invalid; `errors` names the fields", body = Problem, content_type = problem_json()),
     ))]
 async fn create_route_target_pool(
@@ -560,8 +562,8 @@ async fn create_route_target_pool(
     security(("api_key" = [])),
     responses(
         (status = 200, description = "The pool", body = RouteTargetPool),
-        (status = 401, description = "No or bad API key", body = Problem, content_type = problem_json()),
-        (status = 403, description = "The key is not an admin key", body = Problem, content_type = problem_json()),
+        Unauthenticated,
+        NotAdmin,
         (status = 404, description = "No such pool", body = Problem, content_type = problem_json()),
     ))]
 async fn get_route_target_pool(
@@ -583,12 +585,12 @@ async fn get_route_target_pool(
     security(("api_key" = [])),
     responses(
         (status = 200, description = "The updated pool", body = RouteTargetPool),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = problem_json()),
-        (status = 401, description = "No or bad API key", body = Problem, content_type = problem_json()),
-        (status = 403, description = "The key is not an admin key", body = Problem, content_type = problem_json()),
+        MalformedJson,
+        Unauthenticated,
+        NotAdmin,
         (status = 404, description = "No such pool", body = Problem, content_type = problem_json()),
         (status = 409, description = "Name taken, overlap, or allocated RD/RTs in the way", body = Problem, content_type = problem_json()),
-        (status = 415, description = "Body is not JSON", body = Problem, content_type = problem_json()),
+        NotJson,
         (status = 422, description = "Invalid; `errors` names the fields", body = Problem, content_type = problem_json()),
     ))]
 async fn update_route_target_pool(
@@ -608,8 +610,8 @@ async fn update_route_target_pool(
     security(("api_key" = [])),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, description = "No or bad API key", body = Problem, content_type = problem_json()),
-        (status = 403, description = "The key is not an admin key", body = Problem, content_type = problem_json()),
+        Unauthenticated,
+        NotAdmin,
         (status = 404, description = "No such pool", body = Problem, content_type = problem_json()),
         (status = 409, description = "In use; `detail` names the users", body = Problem, content_type = problem_json()),
     ))]

@@ -19,7 +19,7 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
-use super::{parse_body, parse_id, problem_json};
+use super::{parse_body, parse_id};
 use crate::AppState;
 use crate::auth::Admin;
 use crate::body::ApiQuery;
@@ -27,7 +27,9 @@ use crate::keys::{
     ApiKey, ApiKeyList, CreatedApiKey, CreatedSecret, check_new_key, created_secret,
 };
 use crate::page::{PageParams, slice};
-use crate::problem::{FieldError, Problem};
+use crate::problem::{
+    BadQuery, FieldError, NotAdmin, NotJson, Problem, Unauthenticated, problem_json,
+};
 
 /// The name of the key a tenant is created with.
 const FIRST_KEY_NAME: &str = "initial";
@@ -181,9 +183,9 @@ pub(super) fn duplicate_name(e: onramp_store::Error) -> Problem {
     security(("api_key" = [])),
     responses(
         (status = 200, description = "The tenants", body = TenantList),
-        (status = 400, description = "The query string does not parse; `errors` names the parameter", body = Problem, content_type = problem_json()),
-        (status = 401, description = "No or bad API key", body = Problem, content_type = problem_json()),
-        (status = 403, description = "The key is not an admin key", body = Problem, content_type = problem_json()),
+        BadQuery,
+        Unauthenticated,
+        NotAdmin,
         (status = 422, description = "The limit or the cursor is invalid", body = Problem, content_type = problem_json()),
     ))]
 async fn list_tenants(
@@ -214,10 +216,10 @@ async fn list_tenants(
             headers(("Location" = String, description = "The tenant's URL"),
                 ("Cache-Control" = String, description = "`no-store`: the body holds a secret"))),
         (status = 400, description = "Malformed JSON, or an invalid Idempotency-Key", body = Problem, content_type = problem_json()),
-        (status = 401, description = "No or bad API key", body = Problem, content_type = problem_json()),
-        (status = 403, description = "The key is not an admin key", body = Problem, content_type = problem_json()),
+        Unauthenticated,
+        NotAdmin,
         (status = 409, description = "The name, or the VRF name it makes, is taken; or the route-target pool is exhausted", body = Problem, content_type = problem_json()),
-        (status = 415, description = "Body is not JSON", body = Problem, content_type = problem_json()),
+        NotJson,
         (status = 422, description = "Invalid; `errors` names the fields", body = Problem, content_type = problem_json()),
     ))]
 async fn create_tenant(
@@ -257,8 +259,8 @@ async fn create_tenant(
     security(("api_key" = [])),
     responses(
         (status = 200, description = "The tenant", body = Tenant),
-        (status = 401, description = "No or bad API key", body = Problem, content_type = problem_json()),
-        (status = 403, description = "The key is not an admin key", body = Problem, content_type = problem_json()),
+        Unauthenticated,
+        NotAdmin,
         (status = 404, description = "No such tenant", body = Problem, content_type = problem_json()),
     ))]
 async fn get_tenant(
@@ -278,9 +280,9 @@ async fn get_tenant(
     security(("api_key" = [])),
     responses(
         (status = 200, description = "The tenant's keys, revoked ones included", body = ApiKeyList),
-        (status = 400, description = "The query string does not parse; `errors` names the parameter", body = Problem, content_type = problem_json()),
-        (status = 401, description = "No or bad API key", body = Problem, content_type = problem_json()),
-        (status = 403, description = "The key is not an admin key", body = Problem, content_type = problem_json()),
+        BadQuery,
+        Unauthenticated,
+        NotAdmin,
         (status = 404, description = "No such tenant", body = Problem, content_type = problem_json()),
         (status = 422, description = "The limit or the cursor is invalid", body = Problem, content_type = problem_json()),
     ))]
@@ -314,10 +316,10 @@ async fn list_tenant_keys(
             headers(("Location" = String, description = "The key's URL"),
                 ("Cache-Control" = String, description = "`no-store`: the body holds a secret"))),
         (status = 400, description = "Malformed JSON, or an invalid Idempotency-Key", body = Problem, content_type = problem_json()),
-        (status = 401, description = "No or bad API key", body = Problem, content_type = problem_json()),
-        (status = 403, description = "The key is not an admin key", body = Problem, content_type = problem_json()),
+        Unauthenticated,
+        NotAdmin,
         (status = 404, description = "No such tenant", body = Problem, content_type = problem_json()),
-        (status = 415, description = "Body is not JSON", body = Problem, content_type = problem_json()),
+        NotJson,
         (status = 422, description = "Invalid; `errors` names the fields", body = Problem, content_type = problem_json()),
     ))]
 async fn create_tenant_key(
@@ -346,8 +348,8 @@ async fn create_tenant_key(
     security(("api_key" = [])),
     responses(
         (status = 200, description = "The key", body = ApiKey),
-        (status = 401, description = "No or bad API key", body = Problem, content_type = problem_json()),
-        (status = 403, description = "The key is not an admin key", body = Problem, content_type = problem_json()),
+        Unauthenticated,
+        NotAdmin,
         (status = 404, description = "No such key for this tenant", body = Problem, content_type = problem_json()),
     ))]
 async fn get_tenant_key(
@@ -370,8 +372,8 @@ async fn get_tenant_key(
     security(("api_key" = [])),
     responses(
         (status = 200, description = "Revoked; the key as it is now", body = ApiKey),
-        (status = 401, description = "No or bad API key", body = Problem, content_type = problem_json()),
-        (status = 403, description = "The key is not an admin key", body = Problem, content_type = problem_json()),
+        Unauthenticated,
+        NotAdmin,
         (status = 404, description = "No such key for this tenant", body = Problem, content_type = problem_json()),
     ))]
 async fn revoke_tenant_key(

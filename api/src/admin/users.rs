@@ -21,12 +21,14 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
-use super::{parse_body, parse_id, problem_json};
+use super::{parse_body, parse_id};
 use crate::AppState;
 use crate::auth::Admin;
 use crate::body::ApiQuery;
 use crate::page::{PageParams, slice};
-use crate::problem::{FieldError, Problem};
+use crate::problem::{
+    BadQuery, FieldError, NotAdmin, NotJson, Problem, Unauthenticated, problem_json,
+};
 
 /// Shortest password accepted: people pick these, so length is the one
 /// rule that helps (NIST SP 800-63B).
@@ -183,9 +185,9 @@ fn check_new_user(n: &NewUser) -> Result<(), Problem> {
     security(("api_key" = [])),
     responses(
         (status = 200, description = "The tenant's users, deleted ones included", body = UserList),
-        (status = 400, description = "The query string does not parse; `errors` names the parameter", body = Problem, content_type = problem_json()),
-        (status = 401, description = "No or bad API key", body = Problem, content_type = problem_json()),
-        (status = 403, description = "The key is not an admin key", body = Problem, content_type = problem_json()),
+        BadQuery,
+        Unauthenticated,
+        NotAdmin,
         (status = 404, description = "No such tenant", body = Problem, content_type = problem_json()),
         (status = 422, description = "The limit or the cursor is invalid", body = Problem, content_type = problem_json()),
     ))]
@@ -216,11 +218,11 @@ async fn list_users(
         (status = 201, description = "Created", body = User,
             headers(("Location" = String, description = "The user's URL"))),
         (status = 400, description = "Malformed JSON, or an invalid Idempotency-Key", body = Problem, content_type = problem_json()),
-        (status = 401, description = "No or bad API key", body = Problem, content_type = problem_json()),
-        (status = 403, description = "The key is not an admin key", body = Problem, content_type = problem_json()),
+        Unauthenticated,
+        NotAdmin,
         (status = 404, description = "No such tenant", body = Problem, content_type = problem_json()),
         (status = 409, description = "The email is taken", body = Problem, content_type = problem_json()),
-        (status = 415, description = "Body is not JSON", body = Problem, content_type = problem_json()),
+        NotJson,
         (status = 422, description = "Invalid; `errors` names the fields", body = Problem, content_type = problem_json()),
     ))]
 async fn create_user(
@@ -263,8 +265,8 @@ async fn create_user(
     security(("api_key" = [])),
     responses(
         (status = 200, description = "The user", body = User),
-        (status = 401, description = "No or bad API key", body = Problem, content_type = problem_json()),
-        (status = 403, description = "The key is not an admin key", body = Problem, content_type = problem_json()),
+        Unauthenticated,
+        NotAdmin,
         (status = 404, description = "No such user for this tenant", body = Problem, content_type = problem_json()),
     ))]
 async fn get_user(
@@ -297,8 +299,8 @@ fn not_found(id: Uuid) -> Problem {
     security(("api_key" = [])),
     responses(
         (status = 200, description = "Deleted; the user as they are now", body = User),
-        (status = 401, description = "No or bad API key", body = Problem, content_type = problem_json()),
-        (status = 403, description = "The key is not an admin key", body = Problem, content_type = problem_json()),
+        Unauthenticated,
+        NotAdmin,
         (status = 404, description = "No such user for this tenant", body = Problem, content_type = problem_json()),
     ))]
 async fn delete_user(
