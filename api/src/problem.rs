@@ -177,6 +177,35 @@ pub async fn not_found_fallback(uri: axum::http::Uri) -> Problem {
     .with_hint("see /openapi.json or /docs for the API")
 }
 
+/// The field errors of one request, collected so that one answer names
+/// every field at fault.
+#[derive(Debug, Default)]
+pub(crate) struct FieldErrors(Vec<FieldError>);
+
+impl FieldErrors {
+    pub(crate) fn add(&mut self, field: &str, code: &str, detail: String) {
+        self.0.push(FieldError {
+            field: field.into(),
+            code: code.into(),
+            detail,
+        });
+    }
+
+    /// `field` as one of the shared checks refused it.
+    pub(crate) fn refuse(&mut self, field: &str, e: &impl onramp_checks::Coded) {
+        self.0.push(FieldError::checked(field, e));
+    }
+
+    /// 422 naming every field at fault, if any.
+    pub(crate) fn finish(self) -> Result<(), Problem> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(Problem::invalid(self.0))
+        }
+    }
+}
+
 /// The media type of every problem this API answers with.
 pub(crate) fn problem_json() -> &'static str {
     CONTENT_TYPE

@@ -27,7 +27,7 @@ use crate::auth::Admin;
 use crate::body::ApiQuery;
 use crate::page::{PageParams, slice};
 use crate::problem::{
-    BadQuery, FieldError, NotAdmin, NotJson, Problem, Unauthenticated, problem_json,
+    BadQuery, FieldErrors, NotAdmin, NotJson, Problem, Unauthenticated, problem_json,
 };
 
 /// Shortest password accepted: people pick these, so length is the one
@@ -102,14 +102,7 @@ fn user_url(tenant_id: Uuid, id: Uuid) -> String {
 
 /// Every field error of a new user at once.
 fn check_new_user(n: &NewUser) -> Result<(), Problem> {
-    let mut errors = Vec::new();
-    let mut err = |field: &str, code: &str, detail: String| {
-        errors.push(FieldError {
-            field: field.into(),
-            code: code.into(),
-            detail,
-        })
-    };
+    let mut errors = FieldErrors::default();
     let email = n.email.trim();
     let well_formed = email.split_once('@').is_some_and(|(local, domain)| {
         !local.is_empty()
@@ -120,13 +113,13 @@ fn check_new_user(n: &NewUser) -> Result<(), Problem> {
             && !domain.ends_with('.')
     });
     if email.len() > EMAIL_MAX {
-        err(
+        errors.add(
             "email",
             "too_long",
             format!("at most {EMAIL_MAX} characters"),
         );
     } else if !well_formed || email.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        err(
+        errors.add(
             "email",
             "invalid_format",
             format!(
@@ -137,18 +130,18 @@ fn check_new_user(n: &NewUser) -> Result<(), Problem> {
     }
     let name = n.name.trim();
     if name.is_empty() {
-        err("name", "required", "give the person's name".into());
+        errors.add("name", "required", "give the person's name".into());
     } else if name.chars().count() > NAME_MAX {
-        err("name", "too_long", format!("at most {NAME_MAX} characters"));
+        errors.add("name", "too_long", format!("at most {NAME_MAX} characters"));
     } else if name.chars().any(char::is_control) {
-        err(
+        errors.add(
             "name",
             "invalid_format",
             "the name must not contain control characters".into(),
         );
     }
     if !ROLES.contains(&n.role.as_str()) {
-        err(
+        errors.add(
             "role",
             "unknown_role",
             format!(
@@ -160,23 +153,19 @@ fn check_new_user(n: &NewUser) -> Result<(), Problem> {
     }
     let chars = n.password.chars().count();
     if chars < PASSWORD_MIN {
-        err(
+        errors.add(
             "password",
             "too_short",
             format!("at least {PASSWORD_MIN} characters; this one has {chars}"),
         );
     } else if chars > PASSWORD_MAX {
-        err(
+        errors.add(
             "password",
             "too_long",
             format!("at most {PASSWORD_MAX} characters"),
         );
     }
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(Problem::invalid(errors))
-    }
+    errors.finish()
 }
 
 /// List a tenant's users, by email.

@@ -10,7 +10,6 @@ use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use onramp_azure_er::{CrossConnection, Error as ArmError};
-use onramp_checks::Coded;
 use onramp_state_machines::Machine;
 use onramp_state_machines::azure_expressroute::{self as er, AzureExpressroute, Leg};
 use onramp_store::connectors::{self as store, Mode};
@@ -23,7 +22,7 @@ use uuid::Uuid;
 use super::{ApiKind, REDACTED, accepted, initial};
 use crate::AppState;
 use crate::auth::Tenant;
-use crate::problem::{FieldError, Problem};
+use crate::problem::{FieldError, FieldErrors, Problem};
 use crate::views::{
     AzureDetails, AzureExpressRouteOrder, Connector, CspCall, Plan, RouterChange, bandwidth_label,
 };
@@ -92,17 +91,10 @@ pub(crate) async fn check(
     tenant: &Tenant,
     o: &AzureExpressRouteOrder,
 ) -> Result<Checked, Problem> {
-    let mut errors = Vec::new();
-    let mut err = |field: &str, code: &str, detail: String| {
-        errors.push(FieldError {
-            field: field.into(),
-            code: code.into(),
-            detail,
-        })
-    };
+    let mut errors = FieldErrors::default();
     let key = o.service_key.trim().to_ascii_lowercase();
     if !is_guid(&key) {
-        err(
+        errors.add(
             "service_key",
             "invalid_format",
             format!(
@@ -113,15 +105,15 @@ pub(crate) async fn check(
     }
     if let Some(asn) = o.peer_asn {
         if let Err(e) = onramp_checks::asn::usable(asn) {
-            err("peer_asn", e.code(), e.to_string());
+            errors.refuse("peer_asn", &e);
         } else if asn == i64::from(MICROSOFT_ASN) {
-            err(
+            errors.add(
                 "peer_asn",
                 "same_as_peer",
                 format!("ASN {asn} is Microsoft's side of every ExpressRoute session"),
             );
         } else if AZURE_RESERVED_ASNS.contains(&asn) {
-            err(
+            errors.add(
                 "peer_asn",
                 "reserved",
                 format!(
@@ -131,11 +123,9 @@ pub(crate) async fn check(
         }
     }
     if let Some(Err(e)) = o.vlan_id.map(onramp_checks::vlan::id) {
-        err("vlan_id", e.code(), e.to_string());
+        errors.refuse("vlan_id", &e);
     }
-    if !errors.is_empty() {
-        return Err(Problem::invalid(errors));
-    }
+    errors.finish()?;
 
     let Some(client) = &state.azure else {
         return Err(Problem::new(

@@ -5,7 +5,6 @@
 
 use axum::Json;
 use axum::response::{IntoResponse, Response};
-use onramp_checks::Coded;
 use onramp_gcp_pi::{BANDWIDTHS, parse_pairing_key};
 use onramp_state_machines::Machine;
 use onramp_state_machines::gcp_partner_interconnect::{self as gpi, GcpPartnerInterconnect};
@@ -17,7 +16,7 @@ use onramp_store::model::{GcpPartnerInterconnectParams, Resources};
 use super::{ApiKind, accepted, initial};
 use crate::AppState;
 use crate::auth::Tenant;
-use crate::problem::{FieldError, Problem};
+use crate::problem::{FieldErrors, Problem};
 use crate::views::{Connector, CspCall, GcpDetails, GcpPartnerInterconnectOrder, Peering, Plan};
 
 fn mbps(bandwidth: &str) -> Option<i64> {
@@ -32,17 +31,10 @@ pub(crate) async fn check(
     state: &AppState,
     o: &GcpPartnerInterconnectOrder,
 ) -> Result<(nni::Model, GcpPartnerInterconnectParams), Problem> {
-    let mut errors = Vec::new();
-    let mut err = |field: &str, code: &str, detail: String| {
-        errors.push(FieldError {
-            field: field.into(),
-            code: code.into(),
-            detail,
-        })
-    };
+    let mut errors = FieldErrors::default();
     let key = parse_pairing_key(o.pairing_key.trim());
     if let Err(why) = &key {
-        err(
+        errors.add(
             "pairing_key",
             "invalid_format",
             format!(
@@ -53,7 +45,7 @@ pub(crate) async fn check(
     }
     let bandwidth = mbps(&o.bandwidth).filter(|_| BANDWIDTHS.contains(&o.bandwidth.as_str()));
     if bandwidth.is_none() {
-        err(
+        errors.add(
             "bandwidth",
             "unsupported_bandwidth",
             format!(
@@ -65,9 +57,9 @@ pub(crate) async fn check(
     }
     if let Some(asn) = o.peer_asn {
         if let Err(e) = onramp_checks::asn::usable(asn) {
-            err("peer_asn", e.code(), e.to_string());
+            errors.refuse("peer_asn", &e);
         } else if asn == i64::from(GOOGLE_ASN) {
-            err(
+            errors.add(
                 "peer_asn",
                 "same_as_peer",
                 format!("ASN {asn} is Google's side of every Partner Interconnect session"),
@@ -77,15 +69,13 @@ pub(crate) async fn check(
     if let Some(v) = o.vlan
         && !(2..=4094).contains(&v)
     {
-        err(
+        errors.add(
             "vlan",
             "out_of_range",
             format!("VLAN {v} is outside 2-4094 (Google's vlanTag8021q range)"),
         );
     }
-    if !errors.is_empty() {
-        return Err(Problem::invalid(errors));
-    }
+    errors.finish()?;
     let key = key.expect("checked above");
     let nnis = inventory::nnis(&state.db, "gcp").await?;
     let domain_of = |n: &nni::Model| {

@@ -8,34 +8,26 @@ use onramp_store::entity::nni;
 use onramp_store::inventory;
 
 use crate::AppState;
-use crate::problem::{FieldError, Problem};
+use crate::problem::{FieldErrors, Problem};
 
-/// The field errors of one order.
+/// The field errors of one order, with the checks orders share.
 #[derive(Default)]
 pub(crate) struct OrderChecks {
-    errors: Vec<FieldError>,
+    errors: FieldErrors,
 }
 
 impl OrderChecks {
     pub(crate) fn add(&mut self, field: &str, code: &str, detail: String) {
-        self.errors.push(FieldError {
-            field: field.into(),
-            code: code.into(),
-            detail,
-        });
+        self.errors.add(field, code, detail);
     }
 
     pub(crate) fn refuse(&mut self, field: &str, e: &impl onramp_checks::Coded) {
-        self.errors.push(FieldError::checked(field, e));
+        self.errors.refuse(field, e);
     }
 
     /// 422 naming every field at fault, if any.
     pub(crate) fn finish(self) -> Result<(), Problem> {
-        if self.errors.is_empty() {
-            Ok(())
-        } else {
-            Err(Problem::invalid(self.errors))
-        }
+        self.errors.finish()
     }
 
     /// A 12-digit AWS account id.

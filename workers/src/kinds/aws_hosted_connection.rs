@@ -99,24 +99,21 @@ impl Executor {
             }
             Action::DeleteConnection => {
                 let nni = inventory::nni(&self.db, row.nni_id).await?;
-                // By name too: a worker may have died after AWS allocated the
-                // connection but before its id was recorded.
-                let mut ids: Vec<String> = row.csp_ref.iter().cloned().collect();
-                match self
+                let by_name = self
                     .dx
                     .find_hosted_connection_by_name(&nni.csp_ref, &res.csp_object_name)
                     .await
-                {
-                    Ok(Some(c)) if !ids.contains(&c.id) => ids.push(c.id),
-                    Ok(_) => {}
-                    Err(e) => return Ok(Step::Retry(e.to_string())),
+                    .map(|c| c.map(|c| c.id));
+                let deleted = super::delete_recorded_and_named(
+                    row.csp_ref.as_ref(),
+                    by_name,
+                    |id| async move { self.dx.delete_connection(&id).await },
+                )
+                .await;
+                match deleted {
+                    Ok(()) => done(Event::ConnectionDeleted, "aws"),
+                    Err(e) => Step::Retry(e),
                 }
-                for id in &ids {
-                    if let Err(e) = self.dx.delete_connection(id).await {
-                        return Ok(Step::Retry(e.to_string()));
-                    }
-                }
-                done(Event::ConnectionDeleted, "aws")
             }
             Action::ReleaseResources => done(Event::ResourcesReleased, "onramp"),
         })

@@ -149,24 +149,20 @@ impl Executor {
         res: &Resources,
     ) -> Result<Step<Event>, onramp_store::Error> {
         let nni = inventory::nni(&self.db, row.nni_id).await?;
-        // Look the VIF up by name as well as by the recorded id: a worker may
-        // have died after AWS created the VIF but before we recorded its id.
-        let mut ids: Vec<String> = row.csp_ref.iter().cloned().collect();
-        match self
+        let by_name = self
             .dx
             .find_vif_by_name(&nni.csp_ref, &res.csp_object_name)
             .await
-        {
-            Ok(Some(v)) if !ids.contains(&v.id) => ids.push(v.id),
-            Ok(_) => {}
-            Err(e) => return Ok(Step::Retry(e.to_string())),
-        }
-        for id in &ids {
-            if let Err(e) = self.dx.delete_vif(id).await {
-                return Ok(Step::Retry(e.to_string()));
-            }
-        }
-        Ok(done(Event::VifDeleted, "aws"))
+            .map(|v| v.map(|v| v.id));
+        let deleted =
+            super::delete_recorded_and_named(row.csp_ref.as_ref(), by_name, |id| async move {
+                self.dx.delete_vif(&id).await
+            })
+            .await;
+        Ok(match deleted {
+            Ok(()) => done(Event::VifDeleted, "aws"),
+            Err(e) => Step::Retry(e),
+        })
     }
 }
 

@@ -105,3 +105,27 @@ macro_rules! worker_kind {
     };
 }
 pub(crate) use worker_kind;
+
+/// Deletes a CSP object by its recorded id and by the id found under its
+/// name: a worker may have died after the CSP created it but before its id
+/// was recorded. `Err` is the CSP's answer, for a retry.
+pub(crate) async fn delete_recorded_and_named<E, Fut>(
+    recorded: Option<&String>,
+    by_name: Result<Option<String>, E>,
+    delete: impl Fn(String) -> Fut,
+) -> Result<(), String>
+where
+    E: std::fmt::Display,
+    Fut: Future<Output = Result<(), E>>,
+{
+    let mut ids: Vec<String> = recorded.into_iter().cloned().collect();
+    match by_name {
+        Ok(Some(id)) if !ids.contains(&id) => ids.push(id),
+        Ok(_) => {}
+        Err(e) => return Err(e.to_string()),
+    }
+    for id in ids {
+        delete(id).await.map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
