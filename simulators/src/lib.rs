@@ -11,3 +11,6 @@ mod clock_http;
 /// Google Cloud Partner Interconnect: Compute `interconnectAttachments` of a
 /// partner project, operations and a metadata token endpoint.
 pub mod gcp_pi;
+mod running;
+
+pub use running::Running;

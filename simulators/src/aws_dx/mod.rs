@@ -60,8 +60,6 @@ use std::time::Duration;
 pub use onramp_clock::Clock;
 
 use serde::{Deserialize, Serialize};
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
 use self::state::SimState;
 
@@ -260,28 +258,8 @@ impl AwsDxSim {
     /// Binds `addr` (use `127.0.0.1:0` in tests) and serves in a tokio task
     /// until the returned handle drops.
     pub async fn serve(self, addr: SocketAddr) -> std::io::Result<RunningSim> {
-        let listener = tokio::net::TcpListener::bind(addr).await?;
-        let addr = listener.local_addr()?;
-        let (shutdown, shutdown_rx) = oneshot::channel::<()>();
         let router = self.router();
-        let task = tokio::spawn(async move {
-            let served = axum::serve(listener, router)
-                .with_graceful_shutdown(async {
-                    // Fires on send and when the handle is dropped.
-                    let _ = shutdown_rx.await;
-                })
-                .await;
-            if let Err(e) = served {
-                tracing::error!(error = %e, "AWS Direct Connect simulator stopped");
-            }
-        });
-        tracing::info!(%addr, "AWS Direct Connect simulator listening");
-        Ok(RunningSim {
-            addr,
-            sim: self,
-            shutdown: Some(shutdown),
-            task,
-        })
+        crate::running::serve(self, router, addr, "AWS Direct Connect").await
     }
 
     /// Every virtual interface, deleted ones included, oldest first.
@@ -347,29 +325,5 @@ impl AwsDxSim {
     }
 }
 
-/// A simulator serving on a socket; dropping it stops the server.
-#[derive(Debug)]
-pub struct RunningSim {
-    pub addr: SocketAddr,
-    pub sim: AwsDxSim,
-    shutdown: Option<oneshot::Sender<()>>,
-    task: JoinHandle<()>,
-}
-
-impl RunningSim {
-    /// `http://127.0.0.1:<port>`, for the SDK's `endpoint_url`.
-    pub fn endpoint_url(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-}
-
-impl Drop for RunningSim {
-    fn drop(&mut self) {
-        // The signal closes idle keep-alive connections; the abort releases the
-        // listening socket right away so that new connections are refused.
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        self.task.abort();
-    }
-}
+/// The AwsDxSim simulator serving on a socket; dropping it stops the server.
+pub type RunningSim = crate::running::Running<AwsDxSim>;

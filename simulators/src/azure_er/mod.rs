@@ -60,8 +60,6 @@ use std::time::Duration;
 pub use onramp_clock::Clock;
 
 use serde::{Deserialize, Serialize};
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
 use self::state::SimState;
 
@@ -323,27 +321,8 @@ impl AzureErSim {
     /// Binds `addr` (use `127.0.0.1:0` in tests) and serves in a tokio task
     /// until the returned handle drops.
     pub async fn serve(self, addr: SocketAddr) -> std::io::Result<RunningAzureSim> {
-        let listener = tokio::net::TcpListener::bind(addr).await?;
-        let addr = listener.local_addr()?;
-        let (shutdown, shutdown_rx) = oneshot::channel::<()>();
         let router = self.router();
-        let task = tokio::spawn(async move {
-            let served = axum::serve(listener, router)
-                .with_graceful_shutdown(async {
-                    let _ = shutdown_rx.await;
-                })
-                .await;
-            if let Err(e) = served {
-                tracing::error!(error = %e, "Azure ExpressRoute simulator stopped");
-            }
-        });
-        tracing::info!(%addr, "Azure ExpressRoute simulator listening");
-        Ok(RunningAzureSim {
-            addr,
-            sim: self,
-            shutdown: Some(shutdown),
-            task,
-        })
+        crate::running::serve(self, router, addr, "Azure ExpressRoute").await
     }
 
     /// The customer orders a circuit; returns the shadow cross-connection.
@@ -441,28 +420,5 @@ impl AzureErSim {
     }
 }
 
-/// A simulator serving on a socket; dropping it stops the server.
-#[derive(Debug)]
-pub struct RunningAzureSim {
-    pub addr: SocketAddr,
-    pub sim: AzureErSim,
-    shutdown: Option<oneshot::Sender<()>>,
-    task: JoinHandle<()>,
-}
-
-impl RunningAzureSim {
-    /// `http://127.0.0.1:<port>`: stands for both `management.azure.com` and
-    /// `login.microsoftonline.com`.
-    pub fn endpoint_url(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-}
-
-impl Drop for RunningAzureSim {
-    fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        self.task.abort();
-    }
-}
+/// The AzureErSim simulator serving on a socket; dropping it stops the server.
+pub type RunningAzureSim = crate::running::Running<AzureErSim>;

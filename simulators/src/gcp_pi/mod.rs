@@ -88,8 +88,6 @@ use std::time::Duration;
 pub use onramp_clock::Clock;
 
 use serde::{Deserialize, Deserializer, Serialize};
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
 use self::state::SimState;
 
@@ -400,27 +398,8 @@ impl GcpPiSim {
     /// Binds `addr` (use `127.0.0.1:0` in tests) and serves in a tokio task
     /// until the returned handle drops.
     pub async fn serve(self, addr: SocketAddr) -> std::io::Result<RunningGcpSim> {
-        let listener = tokio::net::TcpListener::bind(addr).await?;
-        let addr = listener.local_addr()?;
-        let (shutdown, shutdown_rx) = oneshot::channel::<()>();
         let router = self.router();
-        let task = tokio::spawn(async move {
-            let served = axum::serve(listener, router)
-                .with_graceful_shutdown(async {
-                    let _ = shutdown_rx.await;
-                })
-                .await;
-            if let Err(e) = served {
-                tracing::error!(error = %e, "GCP Partner Interconnect simulator stopped");
-            }
-        });
-        tracing::info!(%addr, "GCP Partner Interconnect simulator listening");
-        Ok(RunningGcpSim {
-            addr,
-            sim: self,
-            shutdown: Some(shutdown),
-            task,
-        })
+        crate::running::serve(self, router, addr, "GCP Partner Interconnect").await
     }
 
     /// The customer creates a `PARTNER` attachment; its `pairing_key` is
@@ -520,28 +499,5 @@ impl GcpPiSim {
     }
 }
 
-/// A simulator serving on a socket; dropping it stops the server.
-#[derive(Debug)]
-pub struct RunningGcpSim {
-    pub addr: SocketAddr,
-    pub sim: GcpPiSim,
-    shutdown: Option<oneshot::Sender<()>>,
-    task: JoinHandle<()>,
-}
-
-impl RunningGcpSim {
-    /// `http://127.0.0.1:<port>`: stands for both `compute.googleapis.com`
-    /// and `metadata.google.internal`.
-    pub fn endpoint_url(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-}
-
-impl Drop for RunningGcpSim {
-    fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        self.task.abort();
-    }
-}
+/// The GcpPiSim simulator serving on a socket; dropping it stops the server.
+pub type RunningGcpSim = crate::running::Running<GcpPiSim>;
