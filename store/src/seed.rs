@@ -1,4 +1,4 @@
-//! Seeds an inventory and a tenant: the demo of `onramp dev` and the test
+//! Seeds an inventory and a tenant: the demo of `onramp-dev up` and the test
 //! harnesses. Re-running it updates the PEs' endpoints (they move to new free
 //! ports at every dev start) and leaves allocations alone.
 
