@@ -95,6 +95,48 @@ pub struct SeedGcp {
     pub capacity_mbps: i32,
 }
 
+impl SeedEr {
+    /// The lab's ExpressRoute location (the dev stack and the tests): Silicon
+    /// Valley, the primary leg on the first PE and the secondary on the
+    /// second, both on `ge-0/0/2`.
+    pub fn lab() -> Self {
+        SeedEr {
+            location_code: "SiliconValley".into(),
+            name: "ExpressRoute Silicon Valley".into(),
+            region: "westus".into(),
+            primary_azure_port: Self::LAB_PRIMARY_PORT.into(),
+            primary_pe: 0,
+            secondary_pe: 1,
+            port_name: "ge-0/0/2".into(),
+            capacity_mbps: 10_000,
+        }
+    }
+
+    /// Microsoft's name of the lab's primary port, which the Azure simulator's
+    /// circuits must report for onramp to place them here.
+    pub const LAB_PRIMARY_PORT: &str = "ONRAMP-SILICONVALLEY-06GMR-CIS-1-PRI-A";
+}
+
+impl SeedGcp {
+    /// The lab's Partner Interconnects (the dev stack and the tests): San
+    /// Jose's two edge availability domains, one on each PE's `ge-0/0/3`.
+    pub fn lab_zones() -> Vec<Self> {
+        [(1, 0), (2, 1)]
+            .into_iter()
+            .map(|(zone, pe)| SeedGcp {
+                location_code: format!("SJC-Z{zone}"),
+                name: format!("Partner Interconnect San Jose, zone {zone}"),
+                region: "us-west1".into(),
+                interconnect: format!("onramp-sjc-zone{zone}"),
+                edge_availability_domain: zone,
+                pe,
+                port_name: "ge-0/0/3".into(),
+                capacity_mbps: 10_000,
+            })
+            .collect()
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct Seed {
     pub pes: Vec<SeedPe>,

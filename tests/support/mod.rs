@@ -71,7 +71,7 @@ pub(crate) struct Stack {
 
 /// Microsoft's primary port name for circuits the simulator creates at
 /// "Silicon Valley" for provider "Onramp"; the seeded NNI sits on it.
-pub(crate) const AZURE_PRIMARY_PORT: &str = "ONRAMP-SILICONVALLEY-06GMR-CIS-1-PRI-A";
+pub(crate) const AZURE_PRIMARY_PORT: &str = SeedEr::LAB_PRIMARY_PORT;
 
 /// The partner credentials the simulator accepts.
 fn azure_env<'a>(cmd: &'a mut Command, sim: &RunningAzureSim) -> &'a mut Command {
@@ -221,38 +221,8 @@ impl Stack {
             &Seed {
                 pes: pe_seeds,
                 dx,
-                er: vec![SeedEr {
-                    location_code: "SiliconValley".into(),
-                    name: "ExpressRoute Silicon Valley".into(),
-                    region: "westus".into(),
-                    primary_azure_port: AZURE_PRIMARY_PORT.into(),
-                    primary_pe: 0,
-                    secondary_pe: 1,
-                    port_name: "ge-0/0/2".into(),
-                    capacity_mbps: 10_000,
-                }],
-                gcp: vec![
-                    SeedGcp {
-                        location_code: "SJC-Z1".into(),
-                        name: "Partner Interconnect San Jose, zone 1".into(),
-                        region: "us-west1".into(),
-                        interconnect: "onramp-sjc-zone1".into(),
-                        edge_availability_domain: 1,
-                        pe: 0,
-                        port_name: "ge-0/0/3".into(),
-                        capacity_mbps: 10_000,
-                    },
-                    SeedGcp {
-                        location_code: "SJC-Z2".into(),
-                        name: "Partner Interconnect San Jose, zone 2".into(),
-                        region: "us-west1".into(),
-                        interconnect: "onramp-sjc-zone2".into(),
-                        edge_availability_domain: 2,
-                        pe: 1,
-                        port_name: "ge-0/0/3".into(),
-                        capacity_mbps: 10_000,
-                    },
-                ],
+                er: vec![SeedEr::lab()],
+                gcp: SeedGcp::lab_zones(),
                 linknet_cidr: "169.254.0.0/16".into(),
                 tenant_name: "Acme".into(),
                 api_key: key.clone(),

@@ -27,14 +27,8 @@ pub(crate) async fn check(
     o: &AwsHostedConnectionOrder,
 ) -> Result<(nni::Model, AwsHostedConnectionParams), Problem> {
     let mut checks = OrderChecks::default();
-    checks.aws_account_id(&o.aws_account_id);
     let nni = checks
-        .location(state, "aws", &o.location, |known| {
-            format!(
-                "onramp has no Direct Connect interconnect at `{}`; available: {known}",
-                o.location
-            )
-        })
+        .aws_account_at(state, &o.aws_account_id, &o.location)
         .await?;
     checks.bandwidth(
         &o.bandwidth,

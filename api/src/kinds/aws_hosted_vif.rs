@@ -158,14 +158,8 @@ async fn check(
     o: &AwsHostedVifOrder,
 ) -> Result<(nni::Model, AwsHostedVifParams), Problem> {
     let mut checks = OrderChecks::default();
-    checks.aws_account_id(&o.aws_account_id);
     let nni = checks
-        .location(state, "aws", &o.location, |known| {
-            format!(
-                "onramp has no Direct Connect interconnect at `{}`; available: {known}",
-                o.location
-            )
-        })
+        .aws_account_at(state, &o.aws_account_id, &o.location)
         .await?;
     checks.bandwidth(
         &o.bandwidth,

@@ -31,7 +31,7 @@ impl OrderChecks {
     }
 
     /// A 12-digit AWS account id.
-    pub(crate) fn aws_account_id(&mut self, id: &str) {
+    fn aws_account_id(&mut self, id: &str) {
         if id.len() != 12 || !id.bytes().all(|b| b.is_ascii_digit()) {
             self.add(
                 "aws_account_id",
@@ -39,6 +39,21 @@ impl OrderChecks {
                 format!("`{id}` is not a 12-digit AWS account id"),
             );
         }
+    }
+
+    /// The AWS account and the Direct Connect interconnect at `location`,
+    /// as both AWS kinds take them.
+    pub(crate) async fn aws_account_at(
+        &mut self,
+        state: &AppState,
+        account: &str,
+        location: &str,
+    ) -> Result<Option<nni::Model>, Problem> {
+        self.aws_account_id(account);
+        self.location(state, "aws", location, |known| {
+            format!("onramp has no Direct Connect interconnect at `{location}`; available: {known}")
+        })
+        .await
     }
 
     /// `csp`'s NNI at `location`; when there is none, `unknown_location`
