@@ -304,6 +304,9 @@ fn start_pe(
     // private yuma-home every lab would share root's ~/.yuma.
     fs::create_dir_all(yuma_home.join("data"))
         .map_err(io_err(format!("create {}", yuma_home.display())))?;
+    // Absolute: netconfd runs in `dir` and is handed paths under it.
+    let dir = fs::canonicalize(&dir).map_err(io_err(format!("resolve {}", dir.display())))?;
+    let yuma_home = dir.join("yuma");
     let _ = fs::remove_file(sock);
 
     let host_key = dir.join("ssh_host_ed25519_key");
@@ -314,7 +317,16 @@ fn start_pe(
     let port = free_port();
 
     let mut cmd = Command::new(NETCONFD);
-    cmd.current_dir(&dir);
+    // netconfd keeps the rollback copy of a confirmed commit in
+    // backup-cfg.xml, found on a search path that includes ~/.yuma before
+    // --yuma-home: with root's HOME every netconfd on the machine shared one
+    // file, so a PE whose confirmed commit was cancelled (its session died)
+    // restored ANOTHER PE's configuration. A private HOME and datapath keep
+    // every file of this PE in its own directory.
+    cmd.current_dir(&dir)
+        .env("HOME", &dir)
+        .env("YUMA_HOME", &yuma_home)
+        .env_remove("YUMA_DATAPATH");
     for m in modules {
         cmd.arg(format!("--module={}", m.display()));
     }
@@ -323,6 +335,7 @@ fn start_pe(
         .arg(format!("--port={port}"))
         .arg(format!("--ncxserver-sockname={}", sock.display()))
         .arg(format!("--yuma-home={}", yuma_home.display()))
+        .arg(format!("--datapath={}", yuma_home.join("data").display()))
         .arg("--log-level=info");
     let mut netconfd = ChildGuard::spawn(
         &format!("netconfd {name}"),

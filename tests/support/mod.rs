@@ -375,6 +375,33 @@ impl Stack {
         out
     }
 
+    /// Copies every log of the stack (workers, API, NATS, each PE's
+    /// netconfd and sshd) to a fresh directory under /var/tmp that outlives
+    /// the stack, so a rare failure can be read after the fact.
+    pub(crate) fn keep_logs(&self) -> Result<PathBuf> {
+        let kept = tempfile::Builder::new()
+            .prefix("onramp-failed-")
+            .tempdir_in("/var/tmp")?
+            .keep();
+        let mut dirs = vec![self.dir.path().to_path_buf()];
+        while let Some(d) = dirs.pop() {
+            for entry in std::fs::read_dir(&d)?.flatten() {
+                let p = entry.path();
+                if p.is_dir() {
+                    dirs.push(p);
+                } else if p.extension().is_some_and(|e| e == "log") {
+                    let rel = p.strip_prefix(self.dir.path())?;
+                    let to = kept.join(rel);
+                    if let Some(parent) = to.parent() {
+                        std::fs::create_dir_all(parent)?;
+                    }
+                    std::fs::copy(&p, &to)?;
+                }
+            }
+        }
+        Ok(kept)
+    }
+
     pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }

@@ -54,6 +54,22 @@ impl Lab {
     }
 }
 
+/// A NETCONF session of its own to the PE, outside the adapter's pool: what
+/// another client of the router (or a session a test abandons) looks like.
+async fn raw_session(pe: &PeTarget) -> rustnetconf::Client {
+    use rustnetconf::transport::ssh::HostKeyVerification;
+    rustnetconf::Client::connect(&format!("{}:{}", pe.host, pe.port))
+        .username(&pe.username)
+        .password(&pe.password)
+        .host_key_verification(HostKeyVerification::Fingerprint(
+            pe.host_key_fingerprint.clone().unwrap(),
+        ))
+        .gather_facts(false)
+        .connect()
+        .await
+        .unwrap()
+}
+
 fn target(ep: &PeEndpoint) -> PeTarget {
     PeTarget {
         name: ep.name.clone(),
@@ -431,6 +447,63 @@ async fn the_validate_then_commit_no_op_is_caught_by_the_read_back() {
     apply(&pe1, lab.platform.quirks(), &change).await.unwrap();
 }
 
+/// A confirmed commit left unconfirmed (its session died: the worker that
+/// sent it was killed) rolls the PE back to ITS OWN configuration, even
+/// after another PE of the machine committed meanwhile. netconfd keeps the
+/// rollback copy in `backup-cfg.xml` on a search path that starts in the
+/// user's home: with one home for every netconfd, the cancelled PE restored
+/// its neighbour's configuration (seen in the killed-workers test as units
+/// of pe2's connectors appearing on pe1). The lab gives each PE its own.
+#[tokio::test]
+async fn a_cancelled_confirmed_commit_restores_that_pe_and_not_its_neighbour() {
+    use rustnetconf::Datastore;
+
+    let lab = Lab::start();
+    let (pe1, pe2) = (lab.target("pe1"), lab.target("pe2"));
+    lab.push("pe1", Operation::Create, &intent(1))
+        .await
+        .unwrap();
+    lab.push("pe2", Operation::Create, &intent(2))
+        .await
+        .unwrap();
+    let pe1_before = running(&pe1).await;
+
+    // pe1: a confirmed commit of unit 103, left pending.
+    let mut session = raw_session(&pe1).await;
+    session.lock(Datastore::Candidate).await.unwrap();
+    session
+        .edit_config(Datastore::Candidate)
+        .config(&lab.render(Operation::Create, &intent(3)).config_xml)
+        .send()
+        .await
+        .unwrap();
+    session
+        .rpc("<commit><confirmed/><confirm-timeout>120</confirm-timeout></commit>")
+        .await
+        .unwrap();
+    assert!(
+        member(&running(&pe1).await, 103),
+        "the confirmed commit is live"
+    );
+
+    // pe2 commits (confirmed, then confirming) meanwhile.
+    lab.push("pe2", Operation::Create, &intent(4))
+        .await
+        .unwrap();
+
+    // pe1's session is cancelled; pe1 must be back where it was.
+    session.cancel_commit(None).await.unwrap();
+    let _ = session.close_session().await;
+    let pe1_after = running(&pe1).await;
+    assert!(
+        !member(&pe1_after, 102) && !member(&pe1_after, 104),
+        "pe1 restored pe2's configuration:\n{pe1_after}"
+    );
+    assert_eq!(pe1_after, pe1_before);
+    let pe2_now = running(&pe2).await;
+    assert!(member(&pe2_now, 102) && member(&pe2_now, 104) && !member(&pe2_now, 101));
+}
+
 #[tokio::test]
 async fn concurrent_pushes_to_one_pe_both_land() {
     let lab = Lab::start();
@@ -469,21 +542,11 @@ async fn concurrent_pushes_to_one_pe_both_land() {
 
 #[tokio::test]
 async fn a_lock_held_by_another_session_is_retryable() {
-    use rustnetconf::transport::ssh::HostKeyVerification;
-    use rustnetconf::{Client, Datastore};
+    use rustnetconf::Datastore;
 
     let lab = Lab::start();
     let pe1 = lab.target("pe1");
-    let mut other = Client::connect(&format!("{}:{}", pe1.host, pe1.port))
-        .username(&pe1.username)
-        .password(&pe1.password)
-        .host_key_verification(HostKeyVerification::Fingerprint(
-            pe1.host_key_fingerprint.clone().unwrap(),
-        ))
-        .gather_facts(false)
-        .connect()
-        .await
-        .unwrap();
+    let mut other = raw_session(&pe1).await;
     other.lock(Datastore::Candidate).await.unwrap();
 
     let opts = ApplyOptions {
