@@ -141,6 +141,7 @@ async fn hosted_connection_confirmed_vif_reported_active_and_deleted() -> Result
     assert_eq!(a.neighbor_peer_as.as_deref(), Some("64512"));
     assert_eq!(a.neighbor_local_as.as_deref(), Some("65030"));
     assert_eq!(a.neighbor_key.as_deref(), Some("hosted-conn-key-01"));
+    assert_eq!(a.bandwidth_limit.as_deref(), Some("500000000"), "500Mbps");
 
     let (status, _) = stack.delete(&format!("/v1/connectors/{id}")).await?;
     assert_eq!(status, 202);

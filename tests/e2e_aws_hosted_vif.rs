@@ -69,6 +69,8 @@ async fn lifecycle(db: Db) -> Result<()> {
         a.neighbor_local_as.as_deref(),
         Some(asn.to_string().as_str())
     );
+    // The 1Gbps ordered is enforced on the unit.
+    assert_eq!(a.bandwidth_limit.as_deref(), Some("1000000000"));
     let md5 = a.neighbor_key.clone().expect("MD5 key configured");
     assert_eq!(md5.len(), 24);
     // The key is sealed at rest and never leaves through the API.

@@ -88,6 +88,8 @@ async fn assert_legs_on_pes(stack: &Stack, c: &Value) -> Result<()> {
         assert_eq!(a.neighbor_peer_as.as_deref(), Some("12076"));
         assert_eq!(a.neighbor_local_as, Some(az["peer_asn"].to_string()));
         assert!(a.neighbor_key.is_some(), "MD5 key on the {leg} session");
+        // The circuit's 1000 Mbps, enforced on each leg.
+        assert_eq!(a.bandwidth_limit.as_deref(), Some("1000000000"), "{leg}");
     }
     Ok(())
 }
@@ -397,6 +399,7 @@ async fn a_refused_secondary_leg_rolls_back_the_primary_and_azure() -> Result<()
             prefix_limit: 10,
             description: "legacy".into(),
         },
+        policer: None,
     };
     let rendered = platform.render(Operation::Create, &foreign)?;
     onramp_pe_netconf::apply(&stack.pe_target("pe2"), platform.quirks(), &rendered).await?;

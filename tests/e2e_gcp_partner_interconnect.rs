@@ -78,6 +78,7 @@ async fn pairing_key_to_active_and_deprovisioned() -> Result<()> {
     assert_eq!(a.neighbor_peer_as.as_deref(), Some("16550"));
     assert_eq!(a.neighbor_local_as.as_deref(), Some("65020"));
     assert_eq!(a.neighbor_key, None);
+    assert_eq!(a.bandwidth_limit.as_deref(), Some("1000000000"), "BPS_1G");
 
     // Nothing moves until the customer activates, however often the worker
     // looks.

@@ -105,6 +105,7 @@ async fn semantic_check_refuses_a_vlan_the_pe_already_carries() -> Result<()> {
             prefix_limit: 10,
             description: "legacy".into(),
         },
+        policer: None,
     };
     let rendered = platform.render(Operation::Create, &foreign)?;
     onramp_pe_netconf::apply(&stack.pe_target("pe1"), platform.quirks(), &rendered).await?;

@@ -357,6 +357,7 @@ async fn ordered_to_active(db: Db) -> Result<()> {
     assert_eq!(a.address.as_deref(), Some(ours.as_str()));
     assert_eq!(a.neighbor_peer_as.as_deref(), Some("31898"));
     assert_eq!(a.neighbor_local_as.as_deref(), Some("65030"));
+    assert_eq!(a.bandwidth_limit.as_deref(), Some("1000000000"), "1Gbps");
 
     // Every action is audited, with who did it.
     let (_, d1) = call(&stack, "GET", &format!("/v1/tasks/{t1}"), &ops, None).await?;

@@ -1,5 +1,5 @@
 //! The checks behind every field that takes an address, an ASN, a BGP key, a
-//! VLAN or a URL, and behind every JSON request body. Pure: no I/O, no
+//! VLAN, a bandwidth or a URL, and behind every JSON request body. Pure: no I/O, no
 //! clock, so the API, the workers and the state machines can share them.
 //!
 //! Each check returns a typed error whose [`Coded::code`] is the stable,
@@ -8,6 +8,7 @@
 //! the errors never name one.
 
 pub mod asn;
+pub mod bandwidth;
 pub mod bgp_key;
 pub mod ipv4;
 pub mod ipv6;

@@ -40,5 +40,5 @@ pub fn attachment(
         "onramp {} aws hosted connection {}",
         row.id, params.aws_account_id
     );
-    single_attachment(row, res, vrf, auth_key, description)
+    single_attachment(row, res, vrf, auth_key, description, &params.bandwidth)
 }

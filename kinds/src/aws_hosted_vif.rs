@@ -40,6 +40,7 @@ pub fn attachment(
         vrf,
         auth_key,
         format!("onramp {} aws {}", row.id, params.aws_account_id),
+        &params.bandwidth,
     )
 }
 

@@ -2,7 +2,7 @@
 //! Microsoft, and the private peering onramp asks Azure for.
 
 use onramp_azure_er::PeeringRequest;
-use onramp_router_templates::{AttachmentIntent, NeighborIntent, VrfIntent};
+use onramp_router_templates::{AttachmentIntent, NeighborIntent, Policer, VrfIntent};
 use onramp_state_machines::azure_expressroute::{AzureExpressroute, Leg};
 use onramp_store::entity::connector;
 use onramp_store::model::{AzureExpressRouteParams, AzureResources};
@@ -70,6 +70,9 @@ pub fn leg_attachment(
                 params.service_key
             ),
         },
+        // Microsoft polices the circuit at its bandwidth; each leg is
+        // policed at it too (the legs are redundant, not shared).
+        policer: Some(Policer::for_mbps(params.circuit.bandwidth_mbps)),
     }
 }
 

@@ -33,5 +33,5 @@ pub fn attachment(
     vrf: &VrfIntent,
 ) -> AttachmentIntent {
     let description = format!("onramp {} gcp {}", row.id, params.pairing_key);
-    single_attachment(row, res, vrf, "", description)
+    single_attachment(row, res, vrf, "", description, &params.bandwidth)
 }

@@ -12,7 +12,7 @@ pub mod gcp_partner_interconnect;
 pub mod ticket_csp;
 pub mod transition;
 
-use onramp_router_templates::{AttachmentIntent, NeighborIntent, VrfIntent};
+use onramp_router_templates::{AttachmentIntent, NeighborIntent, Policer, VrfIntent};
 use onramp_state_machines::{Machine, with_kind};
 use onramp_store::entity::{connector, link, tenant};
 use onramp_store::model::Resources;
@@ -68,6 +68,7 @@ pub fn single_attachment(
     vrf: &VrfIntent,
     auth_key: &str,
     description: String,
+    bandwidth: &str,
 ) -> AttachmentIntent {
     AttachmentIntent {
         connector_id: row.id.to_string(),
@@ -84,7 +85,15 @@ pub fn single_attachment(
             prefix_limit: PREFIX_LIMIT,
             description,
         },
+        policer: policer(bandwidth),
     }
+}
+
+/// The policer for a bandwidth name (`50Mbps`, `BPS_1G`). The API stores
+/// only names that read as a rate; one that does not gives no policer
+/// rather than a wrong rate.
+pub fn policer(bandwidth: &str) -> Option<Policer> {
+    onramp_checks::bandwidth::mbps(bandwidth).map(Policer::for_mbps)
 }
 
 /// The tenant's VRF: where a connector's attachments sit unless it is in a

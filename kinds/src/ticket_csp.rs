@@ -44,6 +44,7 @@ pub fn attachment(
         vrf,
         "",
         format!("onramp {} {}{reference}", row.id, params.provider),
+        &params.bandwidth,
     )
 }
 

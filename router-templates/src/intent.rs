@@ -19,6 +19,37 @@ pub struct AttachmentIntent {
     pub local_address: String,
     pub vrf: VrfIntent,
     pub neighbor: NeighborIntent,
+    /// The rate sold with the connector, enforced on the unit. None only in
+    /// changes queued before the PE enforced it (they render without one).
+    #[serde(default)]
+    pub policer: Option<Policer>,
+}
+
+/// The connector's bandwidth as the PE enforces it: traffic above the rate
+/// is dropped in both directions, so one customer cannot take another's
+/// share of the NNI and the rate sold is the rate guaranteed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Policer {
+    pub bandwidth_limit_bps: u64,
+    /// The burst the policer lets through at line rate: 5 ms of the rate
+    /// (the usual sizing: enough for TCP to reach the rate, too little to
+    /// starve the other units of the port), never under one full frame.
+    pub burst_size_limit_bytes: u64,
+}
+
+impl Policer {
+    /// Burst time the policer allows, in microseconds.
+    const BURST_US: u64 = 5_000;
+    /// One 1500-byte IP packet in its Ethernet frame.
+    const MIN_BURST: u64 = 1_518;
+
+    pub fn for_mbps(mbps: u32) -> Policer {
+        let bps = u64::from(mbps) * 1_000_000;
+        Policer {
+            bandwidth_limit_bps: bps,
+            burst_size_limit_bytes: (bps / 8 * Self::BURST_US / 1_000_000).max(Self::MIN_BURST),
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -95,5 +126,19 @@ impl Operation {
 impl std::fmt::Display for Operation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Policer;
+
+    #[test]
+    fn the_policer_allows_five_milliseconds_of_burst_and_at_least_a_frame() {
+        let p = Policer::for_mbps(50);
+        assert_eq!(p.bandwidth_limit_bps, 50_000_000);
+        assert_eq!(p.burst_size_limit_bytes, 31_250);
+        assert_eq!(Policer::for_mbps(10_000).burst_size_limit_bytes, 6_250_000);
+        assert_eq!(Policer::for_mbps(1).burst_size_limit_bytes, 1_518);
     }
 }

@@ -27,7 +27,7 @@ use std::path::PathBuf;
 
 pub use error::Error;
 pub use expect::{Expectation, Step, VerifyFailure};
-pub use intent::{AttachmentIntent, NeighborIntent, Operation, VrfIntent};
+pub use intent::{AttachmentIntent, NeighborIntent, Operation, Policer, VrfIntent};
 pub use platform::{DefaultOperation, Platform, Quirks, Rendered};
 
 /// Environment variable naming the templates root (the folder that holds one

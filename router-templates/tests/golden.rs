@@ -37,6 +37,7 @@ fn intent() -> AttachmentIntent {
             prefix_limit: 100,
             description: "aws dxvif-0001".into(),
         },
+        policer: Some(onramp_router_templates::Policer::for_mbps(50)),
     }
 }
 

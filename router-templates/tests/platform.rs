@@ -33,6 +33,7 @@ fn intent() -> AttachmentIntent {
             prefix_limit: 100,
             description: "aws".into(),
         },
+        policer: Some(onramp_router_templates::Policer::for_mbps(50)),
     }
 }
 
@@ -211,6 +212,13 @@ fn unrepresentable_characters_are_refused() {
 #[test]
 fn delete_removes_only_the_attachment_and_never_the_vrf() {
     for p in all_platforms() {
+        // The unit, its VRF membership and its BGP neighbor; OpenConfig's
+        // policer is two objects of its own (the policy and its binding to
+        // the subinterface), where the reference PE's lives in the unit.
+        let parts = match p.name() {
+            "openconfig" => 5,
+            _ => 3,
+        };
         let r = p.render(Operation::Delete, &intent()).unwrap();
         assert_eq!(r.default_operation, DefaultOperation::None, "{}", p.name());
         let absent: Vec<String> = r
@@ -219,7 +227,7 @@ fn delete_removes_only_the_attachment_and_never_the_vrf() {
             .filter(|e| matches!(e, Expectation::Absent { .. }))
             .map(ToString::to_string)
             .collect();
-        assert_eq!(absent.len(), 3, "{}: {absent:?}", p.name());
+        assert_eq!(absent.len(), parts, "{}: {absent:?}", p.name());
         assert!(
             r.expectations
                 .iter()
@@ -234,7 +242,7 @@ fn delete_removes_only_the_attachment_and_never_the_vrf() {
                 .map(|n| n.tag_name().name().to_string())
                 .collect()
         });
-        assert_eq!(removed.len(), 3, "{}: {removed:?}", p.name());
+        assert_eq!(removed.len(), parts, "{}: {removed:?}", p.name());
         assert!(
             !removed
                 .iter()
@@ -285,4 +293,24 @@ fn with_doc<R>(xml: &str, f: impl FnOnce(&roxmltree::Document<'_>) -> R) -> R {
     let wrapped = format!("<config>{xml}</config>");
     let doc = roxmltree::Document::parse(&wrapped).unwrap();
     f(&doc)
+}
+
+/// A change queued before the PE enforced bandwidth carries no policer: it
+/// renders as it did then, on every platform.
+#[test]
+fn an_intent_without_a_policer_renders_none() {
+    let old = AttachmentIntent {
+        policer: None,
+        ..intent()
+    };
+    for p in all_platforms() {
+        let xml = p.render(Operation::Create, &old).unwrap().config_xml;
+        assert!(
+            !xml.contains("policer") && !xml.contains("<qos"),
+            "{}: {xml}",
+            p.name()
+        );
+        let with = p.render(Operation::Create, &intent()).unwrap().config_xml;
+        assert!(with.contains("50000000"), "{}: {with}", p.name());
+    }
 }

@@ -88,6 +88,7 @@ fn intent(i: usize) -> AttachmentIntent {
             prefix_limit: 100,
             description: "bench".into(),
         },
+        policer: Some(onramp_router_templates::Policer::for_mbps(100)),
     }
 }
 

@@ -82,6 +82,21 @@ fn a_vlan_out_of_range_is_caught_with_its_path() {
 }
 
 #[test]
+fn a_policer_rate_below_what_a_pe_can_police_is_caught_with_its_path() {
+    let xml = golden("attachment-create.xml").replace(
+        "<bandwidth-limit>50000000</bandwidth-limit>",
+        "<bandwidth-limit>1000</bandwidth-limit>",
+    );
+    let errors = refused(&validator(), Operation::Create, &xml);
+    assert_eq!(
+        errors.iter().map(|e| e.path.as_deref()).collect::<Vec<_>>(),
+        [Some(format!("{UNIT}/policer/bandwidth-limit").as_str())],
+        "{errors:?}"
+    );
+    assert!(errors[0].message.contains("range"), "{errors:?}");
+}
+
+#[test]
 fn an_unknown_element_is_caught_with_its_parent_path() {
     // A template that spells a leaf the way another vendor does.
     let xml = golden("attachment-create.xml").replace("<vlan-id>100</vlan-id>", "<vlan>100</vlan>");

@@ -614,6 +614,8 @@ pub(crate) struct PeAttachment {
     pub neighbor_local_as: Option<String>,
     pub neighbor_key: Option<String>,
     pub vrf: Option<String>,
+    /// The unit's policer rate in bit/s: the connector's bandwidth.
+    pub bandwidth_limit: Option<String>,
 }
 
 /// Finds unit `vlan` of `interface` and BGP neighbor `neighbor` in a running
@@ -648,6 +650,10 @@ pub(crate) fn attachment(
             .find(|n| n.tag_name().name() == "address")
             .and_then(|n| n.text())
             .map(|t| t.trim().to_string()),
+        bandwidth_limit: unit
+            .children()
+            .find(|n| n.tag_name().name() == "policer")
+            .and_then(|p| child_text(p, "bandwidth-limit")),
         ..Default::default()
     };
     if let Some(nb) = doc.descendants().find(|n| {

@@ -103,6 +103,7 @@ fn intent(n: u16) -> AttachmentIntent {
             prefix_limit: 100,
             description: format!("cloud side of conn-{n:04}"),
         },
+        policer: Some(onramp_router_templates::Policer::for_mbps(100)),
     }
 }
 
@@ -207,6 +208,17 @@ async fn create_is_idempotent_coexists_and_delete_removes_exactly_one_attachment
     assert_eq!(
         at(&after_a, &inet, "address").as_deref(),
         Some("169.254.10.3/31")
+    );
+    // The connector's bandwidth (100 Mbps) is enforced on the unit.
+    let mut policer = unit(101);
+    policer.push(("policer", "", String::new()));
+    assert_eq!(
+        at(&after_a, &policer, "bandwidth-limit").as_deref(),
+        Some("100000000")
+    );
+    assert_eq!(
+        at(&after_a, &policer, "burst-size-limit").as_deref(),
+        Some("62500")
     );
     assert_eq!(
         at(&after_a, &vrf(), "route-distinguisher").as_deref(),
@@ -320,6 +332,24 @@ async fn out_of_range_vlan_is_refused_by_the_router_and_running_is_unchanged() {
         .await
         .unwrap();
     assert_eq!(at(&running(&pe1).await, &unit(300), ""), None);
+}
+
+/// The router itself refuses a policer it cannot apply (here: under its
+/// 64 kbit/s floor), names the leaf, and keeps running as it was.
+#[tokio::test]
+async fn a_policer_the_router_cannot_apply_is_refused_and_running_is_unchanged() {
+    let lab = Lab::start();
+    let pe1 = lab.target("pe1");
+    let before = running(&pe1).await;
+    let mut slow = intent(1);
+    slow.policer = Some(onramp_router_templates::Policer {
+        bandwidth_limit_bps: 1_000,
+        burst_size_limit_bytes: 1_518,
+    });
+    let err = lab.push("pe1", Operation::Create, &slow).await.unwrap_err();
+    assert!(!err.is_retryable(), "{err:?}");
+    assert!(err.to_string().contains("bandwidth-limit"), "{err}");
+    assert_eq!(running(&pe1).await, before);
 }
 
 #[tokio::test]

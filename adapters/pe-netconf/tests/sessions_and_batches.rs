@@ -169,6 +169,7 @@ fn intent(n: u16) -> AttachmentIntent {
             prefix_limit: 100,
             description: format!("cloud side of conn-{n:04}"),
         },
+        policer: Some(onramp_router_templates::Policer::for_mbps(100)),
     }
 }
 

@@ -19,14 +19,6 @@ use crate::auth::Tenant;
 use crate::problem::{FieldErrors, Problem};
 use crate::views::{Connector, CspCall, GcpDetails, GcpPartnerInterconnectOrder, Peering, Plan};
 
-fn mbps(bandwidth: &str) -> Option<i64> {
-    let v = bandwidth.strip_prefix("BPS_")?;
-    if let Some(g) = v.strip_suffix('G') {
-        return g.parse::<i64>().ok().map(|g| g * 1000);
-    }
-    v.strip_suffix('M')?.parse().ok()
-}
-
 pub(crate) async fn check(
     state: &AppState,
     o: &GcpPartnerInterconnectOrder,
@@ -43,7 +35,9 @@ pub(crate) async fn check(
             ),
         );
     }
-    let bandwidth = mbps(&o.bandwidth).filter(|_| BANDWIDTHS.contains(&o.bandwidth.as_str()));
+    let bandwidth = onramp_checks::bandwidth::mbps(&o.bandwidth)
+        .map(i64::from)
+        .filter(|_| BANDWIDTHS.contains(&o.bandwidth.as_str()));
     if bandwidth.is_none() {
         errors.add(
             "bandwidth",

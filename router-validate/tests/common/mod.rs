@@ -45,6 +45,7 @@ pub(crate) fn intent() -> AttachmentIntent {
             prefix_limit: 100,
             description: "aws dxvif-0001".into(),
         },
+        policer: Some(onramp_router_templates::Policer::for_mbps(100)),
     }
 }
 

@@ -173,6 +173,7 @@ fn intent(connector: Uuid, vlan: u16) -> AttachmentIntent {
             prefix_limit: 100,
             description: "aws hosted connection".into(),
         },
+        policer: Some(onramp_router_templates::Policer::for_mbps(100)),
     }
 }
 
