@@ -12,6 +12,7 @@ mod m0004_links;
 mod m0005_users_sessions;
 mod m0006_ticket_tasks;
 mod m0007_pe_commits;
+mod m0008_pe_maintenance;
 
 pub struct Migrator;
 
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0005_users_sessions::Migration),
             Box::new(m0006_ticket_tasks::Migration),
             Box::new(m0007_pe_commits::Migration),
+            Box::new(m0008_pe_maintenance::Migration),
         ]
     }
 }

@@ -210,6 +210,8 @@ pub async fn seed(
                     lease_until_ms: Set(None),
                     lease_holder: Set(None),
                     created_at: Set(Utc::now()),
+                    maintenance_since: Set(None),
+                    maintenance_reason: Set(None),
                 }
                 .insert(db)
                 .await?

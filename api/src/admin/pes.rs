@@ -16,7 +16,8 @@ use onramp_store::entity::{pe_port, pe_router};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::views::{
-    NewPe, NewPort, Pe, PeCheck, PeLinks, PeList, PeUpdate, Port, PortLinks, PortList, PortUpdate,
+    Maintenance, NewMaintenance, NewPe, NewPort, Pe, PeCheck, PeLinks, PeList, PeUpdate, Port,
+    PortLinks, PortList, PortUpdate,
 };
 use super::{parse_body, parse_id};
 use crate::AppState;
@@ -32,6 +33,7 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_pes, create_pe))
         .routes(routes!(get_pe, update_pe, delete_pe))
         .routes(routes!(check_pe))
+        .routes(routes!(get_maintenance, start_maintenance, end_maintenance))
         .routes(routes!(list_ports, create_port))
         .routes(routes!(get_port, update_port, delete_port))
 }
@@ -53,6 +55,18 @@ fn created<T>(location: &str, body: T) -> (StatusCode, HeaderMap, Json<T>) {
     (StatusCode::CREATED, h, Json(body))
 }
 
+fn maintenance_of(
+    since: &Option<chrono::DateTime<chrono::Utc>>,
+    reason: &Option<String>,
+    held_changes: Option<u64>,
+) -> Option<Maintenance> {
+    since.map(|since| Maintenance {
+        since,
+        reason: reason.clone().unwrap_or_default(),
+        held_changes,
+    })
+}
+
 pub(super) fn pe_view(m: pe_router::Model) -> Pe {
     let base = format!("/v1/admin/pes/{}", m.id);
     Pe {
@@ -65,6 +79,7 @@ pub(super) fn pe_view(m: pe_router::Model) -> Pe {
         host_key_fingerprint: m.host_key_fingerprint,
         platform: m.platform,
         created_at: m.created_at,
+        maintenance: maintenance_of(&m.maintenance_since, &m.maintenance_reason, None),
         links: PeLinks {
             ports: format!("{base}/ports"),
             check: format!("{base}/check"),
@@ -218,6 +233,107 @@ async fn delete_pe(
     store::delete_pe(&state.db, id).await?;
     tracing::info!(id = %id, by = %who.name, "PE deleted");
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The PE's maintenance, with the changes it holds.
+#[utoipa::path(get, path = "/v1/admin/pes/{id}/maintenance", tag = "admin",
+    params(("id" = Uuid, Path, description = "PE id")),
+    security(("api_key" = [])),
+    responses(
+        (status = 200, description = "The maintenance under way", body = Maintenance),
+        Unauthenticated,
+        NotAdmin,
+        (status = 404, description = "No such PE (`not_found`), or it is not in maintenance (`not_in_maintenance`)", body = Problem, content_type = problem_json()),
+    ))]
+async fn get_maintenance(
+    State(state): State<AppState>,
+    _admin: Admin,
+    Path(id): Path<String>,
+) -> Result<Json<Maintenance>, Problem> {
+    let id = parse_id(&id, "PE")?;
+    let m = store::get_pe(&state.db, id).await?;
+    maintenance_with_held(&state, &m)
+        .await?
+        .map(Json)
+        .ok_or_else(|| {
+            Problem::new(
+                StatusCode::NOT_FOUND,
+                "not_in_maintenance",
+                "Not in maintenance",
+                format!("PE {} is not in maintenance", m.name),
+            )
+        })
+}
+
+async fn maintenance_with_held(
+    state: &AppState,
+    m: &pe_router::Model,
+) -> Result<Option<Maintenance>, Problem> {
+    let held = store::held_changes(&state.db, m.id).await?;
+    Ok(maintenance_of(
+        &m.maintenance_since,
+        &m.maintenance_reason,
+        Some(held),
+    ))
+}
+
+/// Put a PE in maintenance.
+///
+/// From now on onramp pushes nothing to the PE: the changes queued for it,
+/// and those of orders taken meanwhile, wait in order and go out when the
+/// maintenance ends (`DELETE`). The connectors waiting say that the PE is
+/// in planned maintenance; the reason is for operators only. Putting a PE
+/// in maintenance again changes the reason and keeps the start.
+#[utoipa::path(put, path = "/v1/admin/pes/{id}/maintenance", tag = "admin",
+    params(("id" = Uuid, Path, description = "PE id")),
+    request_body(content = NewMaintenance, content_type = "application/json"),
+    security(("api_key" = [])),
+    responses(
+        (status = 200, description = "The maintenance under way", body = Maintenance),
+        MalformedJson,
+        Unauthenticated,
+        NotAdmin,
+        (status = 404, description = "No such PE", body = Problem, content_type = problem_json()),
+        NotJson,
+        (status = 422, description = "Invalid; `errors` names the fields", body = Problem, content_type = problem_json()),
+    ))]
+async fn start_maintenance(
+    State(state): State<AppState>,
+    Admin(who): Admin,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Maintenance>, Problem> {
+    let id = parse_id(&id, "PE")?;
+    let new: NewMaintenance = parse_body(&headers, &body)?;
+    let m = store::start_maintenance(&state.db, id, &new.reason).await?;
+    tracing::info!(pe = %m.name, reason = %new.reason, by = %who.name, "PE in maintenance");
+    let view = maintenance_with_held(&state, &m).await?;
+    view.map(Json).ok_or_else(Problem::internal)
+}
+
+/// End a PE's maintenance.
+///
+/// onramp pushes what waited, in order. Ending a maintenance that is not
+/// under way changes nothing.
+#[utoipa::path(delete, path = "/v1/admin/pes/{id}/maintenance", tag = "admin",
+    params(("id" = Uuid, Path, description = "PE id")),
+    security(("api_key" = [])),
+    responses(
+        (status = 200, description = "The PE, out of maintenance", body = Pe),
+        Unauthenticated,
+        NotAdmin,
+        (status = 404, description = "No such PE", body = Problem, content_type = problem_json()),
+    ))]
+async fn end_maintenance(
+    State(state): State<AppState>,
+    Admin(who): Admin,
+    Path(id): Path<String>,
+) -> Result<Json<Pe>, Problem> {
+    let id = parse_id(&id, "PE")?;
+    let m = store::end_maintenance(&state.db, id).await?;
+    tracing::info!(pe = %m.name, by = %who.name, "PE maintenance ended");
+    Ok(Json(pe_view(m)))
 }
 
 /// Check that onramp can manage a PE.

@@ -94,7 +94,35 @@ pub(super) struct Pe {
     pub host_key_fingerprint: Option<String>,
     pub platform: String,
     pub created_at: DateTime<Utc>,
+    /// Present while the PE is in maintenance: nothing is pushed to it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub maintenance: Option<Maintenance>,
     pub links: PeLinks,
+}
+
+/// A PE's maintenance: while it lasts onramp pushes nothing to the PE, and
+/// the changes queued for it wait (in order) until it ends. Orders are
+/// still taken; their connectors wait in `configuring_pe`, told that the
+/// PE is in planned maintenance (the reason is not shown to customers).
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub(super) struct Maintenance {
+    pub since: DateTime<Utc>,
+    /// The operator's reason.
+    #[schema(example = "line card swap, CHG-1234")]
+    pub reason: String,
+    /// Changes queued for the PE and held (only in the answers of the
+    /// maintenance resource itself).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub held_changes: Option<u64>,
+}
+
+/// Starts a maintenance, or changes the reason of the one under way.
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct NewMaintenance {
+    /// Why; 1-200 characters, for operators.
+    #[schema(example = "line card swap, CHG-1234", min_length = 1, max_length = 200)]
+    pub reason: String,
 }
 
 #[derive(Clone, Debug, Serialize, ToSchema)]

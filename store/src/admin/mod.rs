@@ -37,7 +37,10 @@ pub use nnis::{
     CSPS, FINISHED_STATES, NniPatch, NniSpec, create_nni, delete_nni, get_nni, list_nnis,
     update_nni,
 };
-pub use pes::{PePatch, PeSpec, create_pe, delete_pe, get_pe, list_pes, update_pe};
+pub use pes::{
+    PePatch, PeSpec, create_pe, delete_pe, end_maintenance, get_pe, held_changes, list_pes,
+    start_maintenance, update_pe,
+};
 pub use pools::RangePool;
 pub use pools::asn::{
     AsnPoolPatch, AsnPoolSpec, PRIVATE_ASN_RANGES, create_asn_pool, delete_asn_pool, get_asn_pool,

@@ -10,7 +10,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::checks::{valid_fingerprint, valid_host, valid_name, valid_printable};
+use super::checks::{valid_fingerprint, valid_host, valid_name, valid_printable, valid_text};
 use super::error::{AdminError, AdminResult, Issues, duplicate, in_use, not_found, or_duplicate};
 use super::nnis::nnis_on_port;
 use super::usage::{allocated_count, list, plural};
@@ -202,6 +202,8 @@ pub async fn create_pe(
             lease_until_ms: Set(None),
             lease_holder: Set(None),
             created_at: Set(Utc::now()),
+            maintenance_since: Set(None),
+            maintenance_reason: Set(None),
         }
         .insert(&tx)
         .await?;
@@ -217,6 +219,55 @@ pub async fn get_pe<C: ConnectionTrait>(db: &C, id: Uuid) -> AdminResult<pe_rout
         .one(db)
         .await?
         .ok_or_else(|| not_found(format!("PE {id}")))
+}
+
+/// Puts the PE in maintenance, or changes the reason of the maintenance
+/// under way (its start stays). While it lasts the PE's writer pushes
+/// nothing: changes queued for the PE wait, in order, and go out when
+/// [`end_maintenance`] ends it. Orders are still taken.
+pub async fn start_maintenance(
+    db: &DatabaseConnection,
+    id: Uuid,
+    reason: &str,
+) -> AdminResult<pe_router::Model> {
+    let mut issues = Issues::default();
+    if !valid_text(reason, 200) {
+        issues.add(
+            "reason",
+            "invalid_format",
+            "say why, in 1 to 200 characters without control characters",
+        );
+    }
+    issues.into_result()?;
+    let current = get_pe(db, id).await?;
+    let since = current.maintenance_since.unwrap_or_else(Utc::now);
+    let mut am: pe_router::ActiveModel = current.into();
+    am.maintenance_since = Set(Some(since));
+    am.maintenance_reason = Set(Some(reason.trim().to_string()));
+    Ok(am.update(db).await?)
+}
+
+/// Ends the PE's maintenance, if one is under way; the writer then pushes
+/// what waited.
+pub async fn end_maintenance(db: &DatabaseConnection, id: Uuid) -> AdminResult<pe_router::Model> {
+    let current = get_pe(db, id).await?;
+    if current.maintenance_since.is_none() {
+        return Ok(current);
+    }
+    let mut am: pe_router::ActiveModel = current.into();
+    am.maintenance_since = Set(None);
+    am.maintenance_reason = Set(None);
+    Ok(am.update(db).await?)
+}
+
+/// How many changes are queued for the PE and not yet pushed.
+pub async fn held_changes<C: ConnectionTrait>(db: &C, id: Uuid) -> AdminResult<u64> {
+    use sea_orm::PaginatorTrait;
+    Ok(pe_change::Entity::find()
+        .filter(pe_change::Column::PeId.eq(id))
+        .filter(pe_change::Column::Status.eq(crate::pe_changes::PENDING))
+        .count(db)
+        .await?)
 }
 
 pub async fn list_pes(db: &DatabaseConnection) -> AdminResult<Vec<pe_router::Model>> {

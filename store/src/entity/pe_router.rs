@@ -16,6 +16,10 @@ pub struct Model {
     pub lease_until_ms: Option<i64>,
     pub lease_holder: Option<String>,
     pub created_at: DateTimeUtc,
+    /// Set while the PE is in maintenance: its writer holds its queue.
+    pub maintenance_since: Option<DateTimeUtc>,
+    /// The operator's reason; never shown to customers.
+    pub maintenance_reason: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -102,9 +102,7 @@ async fn own(writer: Arc<PeWriter>, pe_id: Uuid, mut shutdown: tokio::sync::watc
             }
             continue;
         }
-        // Read once per tenure: an operator's edit of the PE (address,
-        // credentials) takes effect at the next lease.
-        let pe = match inventory::pe(&writer.db, pe_id).await {
+        let mut pe = match inventory::pe(&writer.db, pe_id).await {
             Ok(pe) => pe,
             Err(e) => {
                 tracing::warn!(pe = %pe_id, error = %e, "reading the PE failed");
@@ -117,10 +115,34 @@ async fn own(writer: Arc<PeWriter>, pe_id: Uuid, mut shutdown: tokio::sync::watc
         let mut renewed = Instant::now();
         // The backoff of a failure streak, if the PE is failing.
         let mut failing: Option<Duration> = None;
+        // While the PE is in maintenance: how many held changes the waiting
+        // connectors were last told about.
+        let mut held: Option<usize> = None;
         loop {
             if *shutdown.borrow() {
                 let _ = pe_changes::release_lease(&writer.db, pe_id, &writer.holder).await;
                 return;
+            }
+            // Read every turn, so that an operator's edit of the PE (its
+            // address, its credentials, a maintenance starting or ending)
+            // takes effect at once, not at the next lease.
+            match inventory::pe(&writer.db, pe_id).await {
+                Ok(now) => pe = now,
+                Err(e) => tracing::warn!(pe = %pe.name, error = %e, "reading the PE failed"),
+            }
+            if pe.maintenance_since.is_some() {
+                held = Some(hold(&writer, &pe, held).await);
+                tokio::select! {
+                    _ = tokio::time::sleep(IDLE_LOOK) => {}
+                    _ = shutdown.changed() => {}
+                }
+                if !renew(&writer, &pe, &mut renewed).await {
+                    break;
+                }
+                continue;
+            }
+            if held.take().is_some() {
+                tracing::info!(pe = %pe.name, "PE maintenance over; pushing what waited");
             }
             let (drained, lost) =
                 with_heartbeat(&writer, pe_id, &mut renewed, writer.drain(&pe, batch)).await;
@@ -156,20 +178,60 @@ async fn own(writer: Arc<PeWriter>, pe_id: Uuid, mut shutdown: tokio::sync::watc
                 _ = tokio::time::sleep(pause) => {}
                 _ = shutdown.changed() => {}
             }
-            if renewed.elapsed() >= writer.lease / 3 {
-                match pe_changes::fence(&writer.db, pe_id, &writer.holder, writer.lease).await {
-                    Ok(true) => renewed = Instant::now(),
-                    Ok(false) => {
-                        tracing::warn!(pe = %pe.name, "PE writer lease lost; another process may hold it");
-                        break;
-                    }
-                    Err(e) => {
-                        tracing::warn!(pe = %pe.name, error = %e, "renewing the PE writer lease failed");
-                    }
-                }
+            if !renew(&writer, &pe, &mut renewed).await {
+                break;
             }
         }
     }
+}
+
+/// Renews the lease when a third of it has passed; false once it is lost.
+async fn renew(
+    writer: &PeWriter,
+    pe: &onramp_store::entity::pe_router::Model,
+    renewed: &mut Instant,
+) -> bool {
+    if renewed.elapsed() < writer.lease / 3 {
+        return true;
+    }
+    match pe_changes::fence(&writer.db, pe.id, &writer.holder, writer.lease).await {
+        Ok(true) => *renewed = Instant::now(),
+        Ok(false) => {
+            tracing::warn!(pe = %pe.name, "PE writer lease lost; another process may hold it");
+            return false;
+        }
+        Err(e) => {
+            tracing::warn!(pe = %pe.name, error = %e, "renewing the PE writer lease failed");
+        }
+    }
+    true
+}
+
+/// A turn of a PE in maintenance: nothing is pushed, and the connectors
+/// whose changes wait are told why whenever the queue changed (not every
+/// turn). The operator's reason stays with the operators. Returns the
+/// number of held changes.
+async fn hold(
+    writer: &PeWriter,
+    pe: &onramp_store::entity::pe_router::Model,
+    told: Option<usize>,
+) -> usize {
+    let held = pe_changes::pending(&writer.db, pe.id, MAX_BATCH)
+        .await
+        .map_or(0, |q| q.len());
+    if told != Some(held) {
+        if told.is_none() {
+            tracing::info!(pe = %pe.name, held, reason = pe.maintenance_reason.as_deref().unwrap_or(""),
+                "PE in maintenance; holding its changes");
+        }
+        note_waiting(
+            writer,
+            pe,
+            "it is in planned maintenance; the change goes out when the maintenance ends",
+        )
+        .await;
+    }
+    held
 }
 
 /// Runs `work` while renewing the PE's lease every third of its length, so

@@ -1,0 +1,178 @@
+//! A PE in maintenance: onramp pushes nothing to it, orders taken meanwhile
+//! wait with their changes held (and say why), and everything held goes
+//! out when the maintenance ends. Read back over NETCONF, on SQLite and
+//! PostgreSQL.
+
+mod support;
+
+use std::time::Duration;
+
+use anyhow::Result;
+use onramp_store::entity::pe_router;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use serde_json::{Value, json};
+use support::{Db, Stack, attachment};
+
+const T: Duration = Duration::from_secs(60);
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_pe_in_maintenance_gets_nothing_until_it_ends_sqlite() -> Result<()> {
+    a_pe_in_maintenance_gets_nothing_until_it_ends(Db::Sqlite).await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_pe_in_maintenance_gets_nothing_until_it_ends_postgres() -> Result<()> {
+    a_pe_in_maintenance_gets_nothing_until_it_ends(Db::Postgres).await
+}
+
+async fn send(
+    stack: &Stack,
+    method: reqwest::Method,
+    path: &str,
+    key: &str,
+    body: Option<&str>,
+) -> Result<(u16, Value)> {
+    let mut req = stack.http.request(method, stack.url(path)).bearer_auth(key);
+    if let Some(b) = body {
+        req = req
+            .header("content-type", "application/json")
+            .body(b.to_string());
+    }
+    let r = req.send().await?;
+    let status = r.status().as_u16();
+    Ok((status, r.json().await.unwrap_or(Value::Null)))
+}
+
+async fn a_pe_in_maintenance_gets_nothing_until_it_ends(db: Db) -> Result<()> {
+    use reqwest::Method;
+    let stack = Stack::start(db).await?;
+    let admin = onramp_store::auth::generate_key();
+    onramp_store::seed::seed_admin_key(&stack.db, &admin).await?;
+    let pe1 = pe_router::Entity::find()
+        .filter(pe_router::Column::Name.eq("pe1"))
+        .one(&stack.db)
+        .await?
+        .expect("pe1 seeded");
+    let path = format!("/v1/admin/pes/{}/maintenance", pe1.id);
+
+    // Refusals, each a problem that names what is wrong, and none of them
+    // starts a maintenance.
+    let (status, p) = send(
+        &stack,
+        Method::PUT,
+        &path,
+        &admin,
+        Some(r#"{"reason": " "}"#),
+    )
+    .await?;
+    assert_eq!(status, 422, "{p:#}");
+    assert_eq!(p["errors"][0]["field"], "reason", "{p:#}");
+    let (status, p) = send(&stack, Method::PUT, &path, &admin, Some("{}")).await?;
+    assert_eq!(status, 422, "{p:#}");
+    assert_eq!(p["errors"][0]["field"], "reason", "{p:#}");
+    let (status, p) = send(&stack, Method::PUT, &path, &admin, Some(r#"{"reason": "#)).await?;
+    assert_eq!(status, 400, "{p:#}");
+    let unknown = format!("/v1/admin/pes/{}/maintenance", uuid::Uuid::new_v4());
+    let (status, p) = send(
+        &stack,
+        Method::PUT,
+        &unknown,
+        &admin,
+        Some(r#"{"reason": "x"}"#),
+    )
+    .await?;
+    assert_eq!(status, 404, "{p:#}");
+    let (status, p) = send(
+        &stack,
+        Method::PUT,
+        &path,
+        &stack.key,
+        Some(r#"{"reason": "x"}"#),
+    )
+    .await?;
+    assert_eq!(status, 403, "a customer cannot: {p:#}");
+    let (status, p) = send(&stack, Method::GET, &path, &admin, None).await?;
+    assert_eq!(
+        (status, p["code"].as_str()),
+        (404, Some("not_in_maintenance")),
+        "{p:#}"
+    );
+
+    // The maintenance starts.
+    let (status, m) = send(
+        &stack,
+        Method::PUT,
+        &path,
+        &admin,
+        Some(r#"{"reason": "line card swap, CHG-1234"}"#),
+    )
+    .await?;
+    assert_eq!(status, 200, "{m:#}");
+    assert_eq!(m["reason"], "line card swap, CHG-1234");
+    assert_eq!(m["held_changes"], 0);
+    let (_, pe) = send(
+        &stack,
+        Method::GET,
+        &format!("/v1/admin/pes/{}", pe1.id),
+        &admin,
+        None,
+    )
+    .await?;
+    assert_eq!(pe["maintenance"]["since"], m["since"], "{pe:#}");
+
+    // An order for pe1 is taken; its change waits, and it says why without
+    // the operator's reason.
+    let (status, c) = stack.order_vif(json!({"bandwidth": "200Mbps"})).await?;
+    assert_eq!(status, 202, "{c:#}");
+    let id = c["id"].as_str().unwrap().to_string();
+    let c = stack
+        .wait_connector(&id, "told it waits for the maintenance", T, |c| {
+            c["last_error"]
+                .as_str()
+                .is_some_and(|e| e.contains("planned maintenance"))
+        })
+        .await?;
+    assert_eq!(c["state"], "configuring_pe", "{c:#}");
+    assert!(
+        !c["last_error"].as_str().unwrap().contains("CHG-1234"),
+        "the operator's reason reached the customer: {c:#}"
+    );
+    let vlan = c["peering"]["vlan"].as_u64().expect("VLAN allocated") as u16;
+    let neighbor = c["peering"]["csp_address"].as_str().unwrap_or_default();
+    let neighbor = neighbor.split('/').next().unwrap().to_string();
+    assert!(
+        attachment(&stack.running("pe1").await?, "ge-0/0/1", vlan, &neighbor).is_none(),
+        "pe1 got the unit during its maintenance"
+    );
+    let (_, m) = send(&stack, Method::GET, &path, &admin, None).await?;
+    assert_eq!(m["held_changes"], 1, "{m:#}");
+
+    // Putting it in maintenance again keeps its start.
+    let (_, again) = send(
+        &stack,
+        Method::PUT,
+        &path,
+        &admin,
+        Some(r#"{"reason": "still swapping"}"#),
+    )
+    .await?;
+    assert_eq!(
+        (again["since"].clone(), again["reason"].clone()),
+        (m["since"].clone(), json!("still swapping"))
+    );
+
+    // It ends: what waited goes out, and the PE carries it.
+    let (status, pe) = send(&stack, Method::DELETE, &path, &admin, None).await?;
+    assert_eq!(status, 200, "{pe:#}");
+    assert!(pe.get("maintenance").is_none(), "{pe:#}");
+    stack
+        .wait_state(&id, "waiting_customer_acceptance", T)
+        .await?;
+    let a = attachment(&stack.running("pe1").await?, "ge-0/0/1", vlan, &neighbor)
+        .expect("the unit went out after the maintenance");
+    assert_eq!(a.bandwidth_limit.as_deref(), Some("200000000"));
+    // Ending it twice is harmless.
+    let (status, _) = send(&stack, Method::DELETE, &path, &admin, None).await?;
+    assert_eq!(status, 200);
+    Ok(())
+}
