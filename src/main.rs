@@ -37,6 +37,9 @@ enum Command {
     Bootstrap(BootstrapArgs),
     /// Print the OpenAPI document.
     Openapi,
+    /// Operate onramp through its REST API: connectors, PEs and their
+    /// maintenance (an admin or ops API key).
+    Ctl(onramp_ctl::CtlArgs),
 }
 
 #[derive(Args, Clone)]
@@ -404,7 +407,7 @@ impl WorkerArgs {
 }
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> anyhow::Result<std::process::ExitCode> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -412,7 +415,13 @@ async fn main() -> anyhow::Result<()> {
         )
         .with_writer(std::io::stderr)
         .init();
-    match Cli::parse().command {
+    let done = match Cli::parse().command {
+        // Its own exit codes: 1 the API refused or is unreachable, 2 bad
+        // usage.
+        Command::Ctl(a) => {
+            let root = <Cli as clap::CommandFactory>::command();
+            return Ok(onramp_ctl::run(a, root).await);
+        }
         Command::Serve(a) => serve(a).await,
         Command::Worker(a) => worker(a).await,
         Command::Migrate(a) => {
@@ -425,7 +434,8 @@ async fn main() -> anyhow::Result<()> {
             println!("{}", serde_json::to_string_pretty(&onramp_api::openapi())?);
             Ok(())
         }
-    }
+    };
+    done.map(|()| std::process::ExitCode::SUCCESS)
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

@@ -123,6 +123,12 @@ Get every state change POSTed to you, signed (README: Webhooks):
     -H 'Authorization: Bearer {key}' -H 'Content-Type: application/json' \
     -d '{{"url":"http://127.0.0.1:9000/hook"}}'
 
+Operate it from a shell (README: Operator CLI), e.g. a PE's maintenance:
+  export ONRAMP_API_URL={base} ONRAMP_API_KEY={admin_key}
+  cargo run -q --bin onramp -- ctl pes maintenance start pe1 --reason 'line card swap'
+  cargo run -q --bin onramp -- ctl connectors list --waiting-on router
+  cargo run -q --bin onramp -- ctl pes maintenance end pe1
+
 Ctrl-C stops everything.
 "#,
         tenant = s.tenant_id,
