@@ -47,7 +47,7 @@ async fn a_pe_in_maintenance_gets_nothing_until_it_ends(db: Db) -> Result<()> {
     use reqwest::Method;
     let stack = Stack::start(db).await?;
     let admin = onramp_store::auth::generate_key();
-    onramp_store::seed::seed_admin_key(&stack.db, &admin).await?;
+    let operator = onramp_store::seed::seed_admin_key(&stack.db, &admin).await?;
     let pe1 = pe_router::Entity::find()
         .filter(pe_router::Column::Name.eq("pe1"))
         .one(&stack.db)
@@ -161,8 +161,18 @@ async fn a_pe_in_maintenance_gets_nothing_until_it_ends(db: Db) -> Result<()> {
         (m["since"].clone(), json!("still swapping"))
     );
 
-    // It ends: what waited goes out, and the PE carries it.
-    let (status, pe) = send(&stack, Method::DELETE, &path, &admin, None).await?;
+    // It ends (an ops engineer's key may end it): what waited goes out, and
+    // the PE carries it.
+    let ops = onramp_store::auth::generate_key();
+    onramp_store::auth::add_key(
+        &stack.db,
+        operator,
+        "ops",
+        &ops,
+        onramp_store::auth::ROLE_OPS,
+    )
+    .await?;
+    let (status, pe) = send(&stack, Method::DELETE, &path, &ops, None).await?;
     assert_eq!(status, 200, "{pe:#}");
     assert!(pe.get("maintenance").is_none(), "{pe:#}");
     stack

@@ -139,6 +139,35 @@ impl Tenant {
 #[derive(Clone, Debug)]
 pub struct Admin(pub Tenant);
 
+/// A caller whose API key is the operator's staff's: role `ops` or
+/// `admin`. For what ops engineers do day to day (a PE's maintenance),
+/// where changing the inventory itself stays with [`Admin`].
+#[derive(Clone, Debug)]
+pub struct Operator(pub Tenant);
+
+impl FromRequestParts<AppState> for Operator {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Problem> {
+        let tenant = Tenant::from_request_parts(parts, state).await?;
+        if tenant.role != onramp_store::auth::ROLE_ADMIN
+            && tenant.role != onramp_store::auth::ROLE_OPS
+        {
+            return Err(Problem::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "Forbidden",
+                format!(
+                    "this endpoint needs an API key with role `ops` or `admin`; the key presented has role `{}`",
+                    tenant.role
+                ),
+            )
+            .with_hint("ask the operator for an ops key"));
+        }
+        Ok(Operator(tenant))
+    }
+}
+
 impl FromRequestParts<AppState> for Admin {
     type Rejection = Problem;
 

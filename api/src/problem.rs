@@ -249,6 +249,12 @@ common_problem!(
     "The key is not an admin key"
 );
 common_problem!(
+    /// 403 on the routes of the operator's staff: a customer key.
+    NotOperator,
+    403,
+    "The key is neither an ops nor an admin key"
+);
+common_problem!(
     /// 415: a body that is not JSON.
     NotJson,
     415,

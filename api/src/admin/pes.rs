@@ -21,11 +21,12 @@ use super::views::{
 };
 use super::{parse_body, parse_id};
 use crate::AppState;
-use crate::auth::Admin;
+use crate::auth::{Admin, Operator};
 use crate::body::ApiQuery;
 use crate::page::{PageParams, slice};
 use crate::problem::{
-    BadQuery, FieldError, MalformedJson, NotAdmin, NotJson, Problem, Unauthenticated, problem_json,
+    BadQuery, FieldError, MalformedJson, NotAdmin, NotJson, NotOperator, Problem, Unauthenticated,
+    problem_json,
 };
 
 pub(super) fn router() -> OpenApiRouter<AppState> {
@@ -96,12 +97,12 @@ pub(super) fn pe_view(m: pe_router::Model) -> Pe {
         (status = 200, description = "The PE routers", body = PeList),
         BadQuery,
         Unauthenticated,
-        NotAdmin,
+        NotOperator,
         (status = 422, description = "The limit or the cursor is invalid", body = Problem, content_type = problem_json()),
     ))]
 async fn list_pes(
     State(state): State<AppState>,
-    _admin: Admin,
+    _staff: Operator,
     ApiQuery(p): ApiQuery<PageParams>,
 ) -> Result<Json<PeList>, Problem> {
     let page = p.checked::<(String, uuid::Uuid)>()?;
@@ -158,12 +159,12 @@ async fn create_pe(
     responses(
         (status = 200, description = "The PE", body = Pe),
         Unauthenticated,
-        NotAdmin,
+        NotOperator,
         (status = 404, description = "No such PE", body = Problem, content_type = problem_json()),
     ))]
 async fn get_pe(
     State(state): State<AppState>,
-    _admin: Admin,
+    _staff: Operator,
     Path(id): Path<String>,
 ) -> Result<Json<Pe>, Problem> {
     let id = parse_id(&id, "PE")?;
@@ -242,12 +243,12 @@ async fn delete_pe(
     responses(
         (status = 200, description = "The maintenance under way", body = Maintenance),
         Unauthenticated,
-        NotAdmin,
+        NotOperator,
         (status = 404, description = "No such PE (`not_found`), or it is not in maintenance (`not_in_maintenance`)", body = Problem, content_type = problem_json()),
     ))]
 async fn get_maintenance(
     State(state): State<AppState>,
-    _admin: Admin,
+    _staff: Operator,
     Path(id): Path<String>,
 ) -> Result<Json<Maintenance>, Problem> {
     let id = parse_id(&id, "PE")?;
@@ -292,14 +293,14 @@ async fn maintenance_with_held(
         (status = 200, description = "The maintenance under way", body = Maintenance),
         MalformedJson,
         Unauthenticated,
-        NotAdmin,
+        NotOperator,
         (status = 404, description = "No such PE", body = Problem, content_type = problem_json()),
         NotJson,
         (status = 422, description = "Invalid; `errors` names the fields", body = Problem, content_type = problem_json()),
     ))]
 async fn start_maintenance(
     State(state): State<AppState>,
-    Admin(who): Admin,
+    Operator(who): Operator,
     Path(id): Path<String>,
     headers: HeaderMap,
     body: Bytes,
@@ -322,12 +323,12 @@ async fn start_maintenance(
     responses(
         (status = 200, description = "The PE, out of maintenance", body = Pe),
         Unauthenticated,
-        NotAdmin,
+        NotOperator,
         (status = 404, description = "No such PE", body = Problem, content_type = problem_json()),
     ))]
 async fn end_maintenance(
     State(state): State<AppState>,
-    Admin(who): Admin,
+    Operator(who): Operator,
     Path(id): Path<String>,
 ) -> Result<Json<Pe>, Problem> {
     let id = parse_id(&id, "PE")?;
