@@ -11,6 +11,10 @@
 //!
 //! Then a customer who signs in gets the 403 page at /console.
 //!
+//! And an ops user puts pe1 in maintenance from the PEs page: an order
+//! placed meanwhile waits (pe1 read back without its unit), and goes on
+//! once the maintenance is ended from the same page.
+//!
 //! Screenshots (queue, task page before and after, the refusal, the
 //! customer's 403) land in `artifacts/browser/console_*` (or
 //! `$ONRAMP_ARTIFACTS`). Needs Chromium and ChromeDriver
@@ -48,6 +52,18 @@ async fn user(stack: &Stack, tenant: Uuid, role: &str) -> Result<(String, String
     )
     .await?;
     Ok((email, password))
+}
+
+/// A stack, its tenant, and an ops user's email and password.
+async fn stack_with_ops() -> Result<(Stack, Uuid, (String, String))> {
+    let stack = Stack::start(Db::Sqlite).await?;
+    let tenant = onramp_store::auth::tenant_for_key(&stack.db, &stack.key)
+        .await?
+        .context("the stack's tenant")?
+        .0
+        .id;
+    let ops = user(&stack, tenant, "ops").await?;
+    Ok((stack, tenant, ops))
 }
 
 async fn sign_in(b: &Browser, stack: &Stack, email: &str, password: &str) -> Result<()> {
@@ -103,13 +119,7 @@ async fn wait_task(stack: &Stack, connector: Uuid) -> Result<Uuid> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn ops_user_completes_a_ticket_task_and_the_pe_gets_the_providers_values() -> Result<()> {
-    let stack = Stack::start(Db::Sqlite).await?;
-    let tenant = onramp_store::auth::tenant_for_key(&stack.db, &stack.key)
-        .await?
-        .context("the stack's tenant")?
-        .0
-        .id;
-    let (ops_email, ops_password) = user(&stack, tenant, "ops").await?;
+    let (stack, tenant, (ops_email, ops_password)) = stack_with_ops().await?;
     let (customer_email, customer_password) = user(&stack, tenant, "customer").await?;
 
     provider(&stack.db, ORACLE, "Oracle FastConnect").await?;
@@ -249,6 +259,68 @@ async fn ops_user_completes_a_ticket_task_and_the_pe_gets_the_providers_values()
     for png in [&queue_png, &task_png, &done_png] {
         assert!(std::fs::metadata(png)?.len() > 1000, "{}", png.display());
     }
+    println!("screenshots in {}", dir.display());
+    Ok(())
+}
+
+/// An ops engineer puts pe1 in maintenance from the console's PEs page; an
+/// order placed meanwhile waits (its change held, the PE read back without
+/// it); the engineer ends the maintenance and the order goes on.
+#[tokio::test(flavor = "multi_thread")]
+async fn ops_user_holds_a_pe_in_maintenance_from_the_console() -> Result<()> {
+    let (stack, _, (ops_email, ops_password)) = stack_with_ops().await?;
+    let dir = artifacts_dir("console_pe_maintenance");
+    let b = Browser::start(&dir).await?;
+    sign_in(&b, &stack, &ops_email, &ops_password).await?;
+    b.wait_for_text("main h1", "Ops tasks", WAIT).await?;
+
+    // Nothing typed: the reason is asked for at the field.
+    b.goto(&stack.url("/console/pes")).await?;
+    b.wait_for("#pe-pe1", WAIT).await?;
+    b.click("#start-pe1").await?;
+    b.wait_for_text("#reason-pe1-error", "Not started", WAIT)
+        .await?;
+    b.fill("#reason-pe1", "line card swap, CHG-1234").await?;
+    b.click("#start-pe1").await?;
+    b.wait_for_text("#notice", "pe1 is in maintenance", WAIT)
+        .await?;
+    b.wait_for_text("#pe-pe1", "line card swap, CHG-1234", WAIT)
+        .await?;
+
+    // An order for pe1 waits for the maintenance.
+    let (status, c) = stack.order_vif(serde_json::json!({})).await?;
+    assert_eq!(status, 202, "{c:#}");
+    let id = c["id"].as_str().context("connector id")?.to_string();
+    let c = stack
+        .wait_connector(&id, "held by the maintenance", WAIT, |c| {
+            c["last_error"]
+                .as_str()
+                .is_some_and(|e| e.contains("planned maintenance"))
+        })
+        .await?;
+    let vlan = c["peering"]["vlan"].as_u64().context("VLAN")? as u16;
+    b.goto(&stack.url("/console/pes")).await?;
+    b.wait_for("#end-pe1", WAIT).await?;
+    let held = b.text("#pe-pe1").await?;
+    assert!(held.contains("line card swap"), "{held}");
+    let held_png = b.screenshot("pe-in-maintenance").await?;
+    let running = stack.running("pe1").await?;
+    assert!(
+        !running.contains(&format!("<id>{vlan}</id>")),
+        "pe1 got unit {vlan} during its maintenance:\n{running}"
+    );
+
+    // Ended: the order goes on.
+    b.click("#end-pe1").await?;
+    b.wait_for_text("#notice", "maintenance is over", WAIT)
+        .await?;
+    b.wait_for("#start-pe1", WAIT).await?;
+    b.screenshot("pe-maintenance-ended").await?;
+    stack
+        .wait_state(&id, "waiting_customer_acceptance", WAIT)
+        .await?;
+    b.close().await?;
+    assert!(std::fs::metadata(&held_png)?.len() > 1000);
     println!("screenshots in {}", dir.display());
     Ok(())
 }

@@ -449,3 +449,73 @@ async fn the_queue_puts_overdue_first_and_filters() -> Result<()> {
     assert_eq!(status, 404);
     Ok(())
 }
+
+/// The PEs page: an ops engineer starts a PE's maintenance with a reason
+/// (none: the page again, 422, the message at the field), sees it, and ends
+/// it; a customer gets the 403 page; a form without the CSRF token changes
+/// nothing.
+#[tokio::test]
+async fn ops_put_a_pe_in_maintenance_and_take_it_out() -> Result<()> {
+    use onramp_store::entity::pe_router;
+    use sea_orm::EntityTrait;
+
+    let (c, _) = console(0).await?;
+    let pe = pe_router::Entity::find().one(&c.api.db).await?.unwrap();
+    let start = format!("/console/pes/{}/maintenance", pe.id);
+    let maintenance = || async {
+        pe_router::Entity::find_by_id(pe.id)
+            .one(&c.api.db)
+            .await
+            .map(|p| p.unwrap().maintenance_reason)
+    };
+
+    let (_, customer) = c.signed_in("customer").await?;
+    let (status, _, _) = c.get(Some(&customer), "/console/pes").await?;
+    assert_eq!(status, 403);
+    let (status, _, _) = c.post(&customer, &start, &[("reason", "x")]).await?;
+    assert_eq!(status, 403);
+
+    let (_, ops) = c.signed_in("ops").await?;
+    let (status, _, html) = c.get(Some(&ops), "/console/pes").await?;
+    assert_eq!(status, 200, "{html}");
+    assert!(
+        html.contains(r#"id="pe-pe1""#) && html.contains("Start maintenance"),
+        "{html}"
+    );
+
+    // Refused: no reason; no token.
+    let (status, _, html) = c.post(&ops, &start, &[("reason", "  ")]).await?;
+    assert_eq!(status, 422, "{html}");
+    assert!(
+        html.contains(r#"id="reason-pe1-error""#) && html.contains("Not started"),
+        "{html}"
+    );
+    let (status, _, _) = c
+        .post(&ops, &start, &[("reason", "swap"), ("csrf_token", "")])
+        .await?;
+    assert_eq!(status, 403);
+    assert_eq!(maintenance().await?, None);
+
+    // Started, shown, ended.
+    let (status, location, _) = c
+        .post(&ops, &start, &[("reason", "line card swap")])
+        .await?;
+    assert_eq!(
+        (status, location.as_str()),
+        (303, "/console/pes?done=started&pe=pe1")
+    );
+    assert_eq!(maintenance().await?.as_deref(), Some("line card swap"));
+    let (_, _, html) = c.get(Some(&ops), &location).await?;
+    assert!(
+        html.contains("pe1 is in maintenance") && html.contains(": line card swap"),
+        "{html}"
+    );
+    assert!(html.contains(r#"id="end-pe1""#), "{html}");
+    let (status, location, _) = c.post(&ops, &format!("{start}/end"), &[]).await?;
+    assert_eq!(
+        (status, location.as_str()),
+        (303, "/console/pes?done=ended&pe=pe1")
+    );
+    assert_eq!(maintenance().await?, None);
+    Ok(())
+}

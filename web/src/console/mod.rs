@@ -1,5 +1,5 @@
 //! The ops console (issue 6): where the operator's staff do the manual
-//! steps of `ticket-csp` connectors.
+//! steps of `ticket-csp` connectors, and put PEs in maintenance.
 //!
 //! ```text
 //!  GET  /console                      the queue: active tasks, overdue first,
@@ -12,6 +12,7 @@
 //!  POST /console/tasks/{id}/reject    │ (post-redirect-get), refusal → the
 //!  POST /console/tasks/{id}/notes     ┘ page again with 409/422 and the message
 //!  GET  /console/audit                every task action, newest first
+//!  GET  /console/pes                  the PEs and their maintenance (pes.rs)
 //! ```
 //!
 //! Every page needs [`Staff`] (ops or admin; customers get a 403 page,
@@ -39,6 +40,7 @@ use uuid::Uuid;
 use crate::render::{error_page, page};
 use crate::session::{Staff, WebUser};
 
+mod pes;
 mod view;
 
 use view::{Submitted, audit_view, task_page, task_row};
@@ -58,6 +60,9 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/console/tasks/{id}/complete", post(complete))
         .route("/console/tasks/{id}/reject", post(reject))
         .route("/console/tasks/{id}/notes", post(add_note))
+        .route("/console/pes", get(pes::pes))
+        .route("/console/pes/{id}/maintenance", post(pes::start))
+        .route("/console/pes/{id}/maintenance/end", post(pes::end))
 }
 
 // ===== the queue =====
