@@ -133,6 +133,16 @@ async fn a_pe_in_maintenance_gets_nothing_until_it_ends(db: Db) -> Result<()> {
         })
         .await?;
     assert_eq!(c["state"], "configuring_pe", "{c:#}");
+    // It waits on the operator's staff, and an ops filter finds it.
+    assert_eq!(c["waiting_on"], "ops", "{c:#}");
+    let (_, list) = stack.get_json("/v1/connectors?waiting_on=ops").await?;
+    let ids: Vec<&str> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["id"].as_str())
+        .collect();
+    assert_eq!(ids, [id.as_str()], "{list:#}");
     assert!(
         !c["last_error"].as_str().unwrap().contains("CHG-1234"),
         "the operator's reason reached the customer: {c:#}"

@@ -731,6 +731,31 @@ pub async fn set_last_error<C: ConnectionTrait>(
     Ok(())
 }
 
+/// A connector whose router change is held (its PE is in maintenance)
+/// waits on the operator's staff and says why (`Some(why)`); `None` gives
+/// it back to the router, the note cleared. Only at `step`, so a connector
+/// that moved on meanwhile is left alone.
+pub async fn set_held<C: ConnectionTrait>(
+    db: &C,
+    id: Uuid,
+    step: i64,
+    why: Option<&str>,
+) -> Result<()> {
+    let waiting_on = if why.is_some() { "ops" } else { "router" };
+    connector::Entity::update_many()
+        .col_expr(connector::Column::WaitingOn, Expr::value(waiting_on))
+        .col_expr(
+            connector::Column::LastError,
+            Expr::value(why.map(str::to_string)),
+        )
+        .col_expr(connector::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(connector::Column::Id.eq(id))
+        .filter(connector::Column::Step.eq(step))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
 /// Takes the connector's work lease for `holder` unless another holder has
 /// an unexpired one. A crashed worker's lease simply runs out.
 pub async fn try_lease(

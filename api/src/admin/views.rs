@@ -102,8 +102,9 @@ pub(super) struct Pe {
 
 /// A PE's maintenance: while it lasts onramp pushes nothing to the PE, and
 /// the changes queued for it wait (in order) until it ends. Orders are
-/// still taken; their connectors wait in `configuring_pe`, told that the
-/// PE is in planned maintenance (the reason is not shown to customers).
+/// still taken; their connectors wait in `configuring_pe` with `waiting_on`
+/// `ops`, told that the PE is in planned maintenance (the reason is not
+/// shown to customers).
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub(super) struct Maintenance {
     pub since: DateTime<Utc>,

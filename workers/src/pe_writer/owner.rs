@@ -143,6 +143,7 @@ async fn own(writer: Arc<PeWriter>, pe_id: Uuid, mut shutdown: tokio::sync::watc
             }
             if held.take().is_some() {
                 tracing::info!(pe = %pe.name, "PE maintenance over; pushing what waited");
+                mark_held(&writer, &pe, None).await;
             }
             let (drained, lost) =
                 with_heartbeat(&writer, pe_id, &mut renewed, writer.drain(&pe, batch)).await;
@@ -208,9 +209,9 @@ async fn renew(
 }
 
 /// A turn of a PE in maintenance: nothing is pushed, and the connectors
-/// whose changes wait are told why whenever the queue changed (not every
-/// turn). The operator's reason stays with the operators. Returns the
-/// number of held changes.
+/// whose changes wait are told why, and that they wait on ops, whenever
+/// the queue changed (not every turn). The operator's reason stays with the
+/// operators. Returns the number of held changes.
 async fn hold(
     writer: &PeWriter,
     pe: &onramp_store::entity::pe_router::Model,
@@ -224,14 +225,33 @@ async fn hold(
             tracing::info!(pe = %pe.name, held, reason = pe.maintenance_reason.as_deref().unwrap_or(""),
                 "PE in maintenance; holding its changes");
         }
-        note_waiting(
-            writer,
-            pe,
-            "it is in planned maintenance; the change goes out when the maintenance ends",
-        )
-        .await;
+        let why = format!(
+            "waiting for PE {}: it is in planned maintenance; the change goes out when the maintenance ends",
+            pe.name
+        );
+        mark_held(writer, pe, Some(&why)).await;
     }
     held
+}
+
+/// Tells each connector whose change waits for the PE that it waits on the
+/// operator's staff, and why (`Some`), or that it is the router's again.
+async fn mark_held(
+    writer: &PeWriter,
+    pe: &onramp_store::entity::pe_router::Model,
+    why: Option<&str>,
+) {
+    let Ok(queued) = pe_changes::pending(&writer.db, pe.id, MAX_BATCH).await else {
+        return;
+    };
+    for ch in queued {
+        if crate::settle::link_of(&ch.op).is_some() {
+            continue;
+        }
+        if let Err(e) = connectors::set_held(&writer.db, ch.connector_id, ch.step, why).await {
+            tracing::warn!(connector = %ch.connector_id, error = %e, "noting a held change failed");
+        }
+    }
 }
 
 /// Runs `work` while renewing the PE's lease every third of its length, so
