@@ -1619,7 +1619,7 @@ async fn deleting_or_shrinking_what_is_in_use_is_refused_naming_the_users() -> R
 // ===== roles =====
 
 #[tokio::test(flavor = "multi_thread")]
-async fn only_admin_keys_get_in() -> Result<()> {
+async fn only_admin_keys_change_the_inventory_and_ops_read_pes() -> Result<()> {
     let app = start(Db::Sqlite, Start::Seeded).await?;
     let ops = onramp_store::auth::generate_key();
     let acme = onramp_store::entity::tenant::Entity::find()
@@ -1631,10 +1631,16 @@ async fn only_admin_keys_get_in() -> Result<()> {
     onramp_store::auth::add_key(&app.db, acme.id, "ops", &ops, onramp_store::auth::ROLE_OPS)
         .await?;
     let id = "00000000-0000-4000-8000-000000000000";
-    let endpoints = [
+    // What ops engineers may also do: read the PEs, and a PE's maintenance.
+    let ops_too = [
         ("GET", "/v1/admin/pes".to_string()),
-        ("POST", "/v1/admin/pes".into()),
         ("GET", format!("/v1/admin/pes/{id}")),
+        ("GET", format!("/v1/admin/pes/{id}/maintenance")),
+        ("PUT", format!("/v1/admin/pes/{id}/maintenance")),
+        ("DELETE", format!("/v1/admin/pes/{id}/maintenance")),
+    ];
+    let endpoints = [
+        ("POST", "/v1/admin/pes".to_string()),
         ("PATCH", format!("/v1/admin/pes/{id}")),
         ("DELETE", format!("/v1/admin/pes/{id}")),
         ("POST", format!("/v1/admin/pes/{id}/check")),
@@ -1676,6 +1682,20 @@ async fn only_admin_keys_get_in() -> Result<()> {
         let r = app.send(method, path, None, body).await?;
         assert_problem(&r, 401, "unauthorized", None, &ctx);
         let r = app.send(method, path, Some("onr_not_a_key"), body).await?;
+        assert_problem(&r, 401, "unauthorized", None, &ctx);
+    }
+    for (method, path) in &ops_too {
+        let ctx = format!("{method} {path}");
+        let r = app.send(method, path, Some(&app.customer), body).await?;
+        assert_problem(&r, 403, "forbidden", None, &ctx);
+        assert!(
+            r.detail().contains("`ops` or `admin`"),
+            "{ctx}: {}",
+            r.detail()
+        );
+        let r = app.send(method, path, Some(&ops), body).await?;
+        assert!(![401, 403].contains(&r.status), "{ctx}: {:#}", r.body);
+        let r = app.send(method, path, None, body).await?;
         assert_problem(&r, 401, "unauthorized", None, &ctx);
     }
     assert_eq!(app.counts().await?, before);
