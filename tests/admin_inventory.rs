@@ -1636,6 +1636,8 @@ async fn only_admin_keys_change_the_inventory_and_ops_read_pes() -> Result<()> {
         ("GET", "/v1/admin/pes".to_string()),
         ("GET", format!("/v1/admin/pes/{id}")),
         ("GET", format!("/v1/admin/pes/{id}/maintenance")),
+        ("GET", format!("/v1/admin/pes/{id}/changes")),
+        ("GET", format!("/v1/admin/pes/{id}/commits")),
         ("PUT", format!("/v1/admin/pes/{id}/maintenance")),
         ("DELETE", format!("/v1/admin/pes/{id}/maintenance")),
     ];

@@ -126,6 +126,13 @@ async fn an_operator_drives_pes_and_reads_connectors_from_the_shell() -> Result<
     assert!(r.stdout.contains("timeline:\n  "), "{}", r.stdout);
     let r = ctl(&api, admin, &["pes", "maintenance", "show", "pe1"]).await?;
     assert!(r.stdout.contains("1 change(s) held"), "{}", r.stdout);
+    let r = ctl(&api, admin, &["pes", "changes", "pe1"]).await?;
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout.contains(&id) && r.stdout.contains("create") && r.stdout.ends_with("1 change\n"),
+        "{}",
+        r.stdout
+    );
 
     // It ends; the order goes on.
     let r = ctl(&api, admin, &["pes", "maintenance", "end", "pe1"]).await?;
@@ -137,6 +144,24 @@ async fn an_operator_drives_pes_and_reads_connectors_from_the_shell() -> Result<
     stack
         .wait_state(&id, "waiting_customer_acceptance", T)
         .await?;
+    // The queue is empty again, and the commit that carried it is listed.
+    let r = ctl(&api, admin, &["pes", "changes", "pe1"]).await?;
+    assert!(r.stdout.ends_with("0 changes\n"), "{}", r.stdout);
+    let r = ctl(
+        &api,
+        admin,
+        &["--output", "json", "pes", "commits", "pe1", "--limit", "5"],
+    )
+    .await?;
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let commits = r.json();
+    assert!(
+        commits["items"][0]["changes"].as_i64() >= Some(1),
+        "{commits:#}"
+    );
+    let r = ctl(&api, admin, &["pes", "commits", "pe1", "--limit", "0"]).await?;
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("\n  limit: "), "{}", r.stderr);
     Ok(())
 }
 

@@ -156,6 +156,21 @@ async fn a_pe_in_maintenance_gets_nothing_until_it_ends(db: Db) -> Result<()> {
     );
     let (_, m) = send(&stack, Method::GET, &path, &admin, None).await?;
     assert_eq!(m["held_changes"], 1, "{m:#}");
+    // The PE's queue shows it; a PE that does not exist is a 404.
+    let changes = format!("/v1/admin/pes/{}/changes", pe1.id);
+    let (status, q) = send(&stack, Method::GET, &changes, &admin, None).await?;
+    assert_eq!(status, 200, "{q:#}");
+    assert_eq!(q["items"][0]["owner_id"], id.as_str(), "{q:#}");
+    assert_eq!(q["items"][0]["op"], "create", "{q:#}");
+    let (status, _) = send(
+        &stack,
+        Method::GET,
+        &format!("/v1/admin/pes/{}/changes", uuid::Uuid::new_v4()),
+        &admin,
+        None,
+    )
+    .await?;
+    assert_eq!(status, 404);
 
     // Putting it in maintenance again keeps its start.
     let (_, again) = send(

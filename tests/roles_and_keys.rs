@@ -572,6 +572,8 @@ async fn only_admin_keys_reach_the_admin_api() -> Result<()> {
             "DELETE /v1/admin/pes/{id}/maintenance",
             "GET /v1/admin/pes",
             "GET /v1/admin/pes/{id}",
+            "GET /v1/admin/pes/{id}/changes",
+            "GET /v1/admin/pes/{id}/commits",
             "GET /v1/admin/pes/{id}/maintenance",
             "PUT /v1/admin/pes/{id}/maintenance",
         ]

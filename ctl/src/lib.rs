@@ -85,6 +85,15 @@ pub enum PeCommand {
     /// A PE's maintenance: while it lasts onramp pushes nothing to the PE.
     #[command(subcommand)]
     Maintenance(MaintenanceCommand),
+    /// The changes queued for a PE and not yet pushed, oldest first.
+    Changes { pe: String },
+    /// A PE's last commits, newest first.
+    Commits {
+        pe: String,
+        /// How many (1-200).
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+    },
 }
 
 #[derive(Subcommand)]
@@ -174,6 +183,16 @@ async fn execute(api: &Api, command: &CtlCommand) -> Result<Value, CtlError> {
             Ok(c)
         }
         CtlCommand::Pes(PeCommand::List) => Ok(json!({ "items": api.all("/v1/admin/pes").await? })),
+        CtlCommand::Pes(PeCommand::Changes { pe }) => {
+            let id = pe_id(api, pe).await?;
+            let items = api.all(&format!("/v1/admin/pes/{id}/changes")).await?;
+            Ok(json!({ "items": items }))
+        }
+        CtlCommand::Pes(PeCommand::Commits { pe, limit }) => {
+            let id = pe_id(api, pe).await?;
+            api.get(&format!("/v1/admin/pes/{id}/commits?limit={limit}"))
+                .await
+        }
         CtlCommand::Pes(PeCommand::Maintenance(m)) => {
             let (method, pe, body) = match m {
                 MaintenanceCommand::Start { pe, reason } => {

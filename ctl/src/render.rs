@@ -36,6 +36,26 @@ pub(crate) fn text(command: &CtlCommand, v: &Value) -> String {
             },
             "PE",
         ),
+        CtlCommand::Pes(PeCommand::Changes { .. }) => table(
+            &["ID", "OP", "FOR", "QUEUED", "ATTEMPTS", "LAST REFUSAL"],
+            items(v),
+            |c| {
+                ["id", "op", "owner_id", "queued_at", "attempts", "error"]
+                    .map(|k| s(&c[k]))
+                    .to_vec()
+            },
+            "change",
+        ),
+        CtlCommand::Pes(PeCommand::Commits { .. }) => table(
+            &["AT", "CHANGES", "UNITS BEFORE", "PUSH MS", "WRITER"],
+            items(v),
+            |c| {
+                ["at", "changes", "attachments_before", "push_ms", "writer"]
+                    .map(|k| s(&c[k]))
+                    .to_vec()
+            },
+            "commit",
+        ),
         CtlCommand::Pes(PeCommand::Maintenance(MaintenanceCommand::End { .. })) => {
             format!(
                 "{} is out of maintenance; what waited is being pushed\n",

@@ -90,6 +90,38 @@ pub async fn pending(
         .await?)
 }
 
+/// Every change waiting for the PE, oldest first: those due, and those
+/// put back after a refusal until their `retry_at_ms` (what an operator
+/// looking at the PE's queue wants to see, where [`pending`] is what the
+/// writer may take now).
+pub async fn queued(db: &DatabaseConnection, pe_id: Uuid) -> Result<Vec<pe_change::Model>> {
+    Ok(pe_change::Entity::find()
+        .filter(pe_change::Column::PeId.eq(pe_id))
+        .filter(pe_change::Column::Status.eq(PENDING))
+        .order_by_asc(pe_change::Column::Id)
+        .all(db)
+        .await?)
+}
+
+/// The PE's commits before commit `before` (all, without one), newest
+/// first, at most `limit`.
+pub async fn recent_commits(
+    db: &DatabaseConnection,
+    pe_id: Uuid,
+    before: Option<i64>,
+    limit: u64,
+) -> Result<Vec<crate::entity::pe_commit::Model>> {
+    use crate::entity::pe_commit;
+    let mut q = pe_commit::Entity::find().filter(pe_commit::Column::PeId.eq(pe_id));
+    if let Some(b) = before {
+        q = q.filter(pe_commit::Column::Id.lt(b));
+    }
+    Ok(q.order_by_desc(pe_commit::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?)
+}
+
 pub async fn finish<C: ConnectionTrait>(
     db: &C,
     id: i64,

@@ -16,8 +16,8 @@ use onramp_store::entity::{pe_port, pe_router};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::views::{
-    Maintenance, NewMaintenance, NewPe, NewPort, Pe, PeCheck, PeLinks, PeList, PeUpdate, Port,
-    PortLinks, PortList, PortUpdate,
+    Maintenance, NewMaintenance, NewPe, NewPort, Pe, PeChange, PeChangeList, PeCheck, PeCommit,
+    PeCommitList, PeLinks, PeList, PeUpdate, Port, PortLinks, PortList, PortUpdate,
 };
 use super::{parse_body, parse_id};
 use crate::AppState;
@@ -35,6 +35,8 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_pe, update_pe, delete_pe))
         .routes(routes!(check_pe))
         .routes(routes!(get_maintenance, start_maintenance, end_maintenance))
+        .routes(routes!(list_changes))
+        .routes(routes!(list_commits))
         .routes(routes!(list_ports, create_port))
         .routes(routes!(get_port, update_port, delete_port))
 }
@@ -335,6 +337,87 @@ async fn end_maintenance(
     let m = store::end_maintenance(&state.db, id).await?;
     tracing::info!(pe = %m.name, by = %who.name, "PE maintenance ended");
     Ok(Json(pe_view(m)))
+}
+
+/// The changes queued for a PE and not yet pushed, oldest first (the order
+/// its writer takes them in), with the router's last refusal of each.
+#[utoipa::path(get, path = "/v1/admin/pes/{id}/changes", tag = "admin",
+    params(("id" = Uuid, Path, description = "PE id"), PageParams),
+    security(("api_key" = [])),
+    responses(
+        (status = 200, description = "The PE's queue", body = PeChangeList),
+        BadQuery,
+        Unauthenticated,
+        NotOperator,
+        (status = 404, description = "No such PE", body = Problem, content_type = problem_json()),
+        (status = 422, description = "The limit or the cursor is invalid", body = Problem, content_type = problem_json()),
+    ))]
+async fn list_changes(
+    State(state): State<AppState>,
+    _staff: Operator,
+    Path(id): Path<String>,
+    ApiQuery(p): ApiQuery<PageParams>,
+) -> Result<Json<PeChangeList>, Problem> {
+    let id = parse_id(&id, "PE")?;
+    let page = p.checked::<i64>()?;
+    store::get_pe(&state.db, id).await?;
+    let queued = onramp_store::pe_changes::queued(&state.db, id).await?;
+    let (rows, next_cursor) = slice(queued, &page, |c| c.id);
+    let items = rows
+        .into_iter()
+        .map(|c| PeChange {
+            id: c.id,
+            op: c.op,
+            owner_id: c.connector_id,
+            queued_at: c.created_at,
+            attempts: c.attempts,
+            retry_at: c
+                .retry_at_ms
+                .and_then(chrono::DateTime::<chrono::Utc>::from_timestamp_millis),
+            error: c.error,
+        })
+        .collect();
+    Ok(Json(PeChangeList { items, next_cursor }))
+}
+
+/// A PE's commits, newest first: how many changes each batch carried, how
+/// large the PE was, and what the push cost.
+#[utoipa::path(get, path = "/v1/admin/pes/{id}/commits", tag = "admin",
+    params(("id" = Uuid, Path, description = "PE id"), PageParams),
+    security(("api_key" = [])),
+    responses(
+        (status = 200, description = "The PE's commits", body = PeCommitList),
+        BadQuery,
+        Unauthenticated,
+        NotOperator,
+        (status = 404, description = "No such PE", body = Problem, content_type = problem_json()),
+        (status = 422, description = "The limit or the cursor is invalid", body = Problem, content_type = problem_json()),
+    ))]
+async fn list_commits(
+    State(state): State<AppState>,
+    _staff: Operator,
+    Path(id): Path<String>,
+    ApiQuery(p): ApiQuery<PageParams>,
+) -> Result<Json<PeCommitList>, Problem> {
+    let id = parse_id(&id, "PE")?;
+    // Newest first: the sort key is the negated commit id.
+    let page = p.checked::<i64>()?;
+    store::get_pe(&state.db, id).await?;
+    let before = page.after.map(|k| -k);
+    let rows =
+        onramp_store::pe_changes::recent_commits(&state.db, id, before, page.limit + 1).await?;
+    let (rows, next_cursor) = slice(rows, &page, |c| -c.id);
+    let items = rows
+        .into_iter()
+        .map(|c| PeCommit {
+            at: c.at,
+            writer: c.writer,
+            changes: c.changes,
+            attachments_before: c.attachments_before,
+            push_ms: c.push_ms,
+        })
+        .collect();
+    Ok(Json(PeCommitList { items, next_cursor }))
 }
 
 /// Check that onramp can manage a PE.

@@ -117,6 +117,54 @@ pub(super) struct Maintenance {
     pub held_changes: Option<u64>,
 }
 
+/// A change queued for a PE and not yet pushed.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub(super) struct PeChange {
+    pub id: i64,
+    /// `create`, `delete`, or a link's `move…`/`vrf-delete…`.
+    pub op: String,
+    /// The connector the change is for, or the link for a link's op.
+    pub owner_id: Uuid,
+    pub queued_at: DateTime<Utc>,
+    /// Times the router refused it (a teardown is put back and tried again).
+    pub attempts: i32,
+    /// When a refused change is tried again.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_at: Option<DateTime<Utc>>,
+    /// The router's last refusal.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub(super) struct PeChangeList {
+    /// Oldest first: the order the PE's writer takes them in.
+    pub items: Vec<PeChange>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+/// One commit a PE's writer made: a batch of changes.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub(super) struct PeCommit {
+    pub at: DateTime<Utc>,
+    /// The worker that pushed it.
+    pub writer: String,
+    pub changes: i32,
+    /// Units on the PE before the batch.
+    pub attachments_before: i32,
+    /// The NETCONF part: edits, commit, read-back.
+    pub push_ms: i64,
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub(super) struct PeCommitList {
+    /// Newest first.
+    pub items: Vec<PeCommit>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
 /// Starts a maintenance, or changes the reason of the one under way.
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
