@@ -217,7 +217,9 @@ async fn hold(
     pe: &onramp_store::entity::pe_router::Model,
     told: Option<usize>,
 ) -> usize {
-    let held = pe_changes::pending(&writer.db, pe.id, MAX_BATCH)
+    // Every queued change, also a refused teardown put back until later:
+    // the maintenance holds it too.
+    let held = pe_changes::queued(&writer.db, pe.id)
         .await
         .map_or(0, |q| q.len());
     if told != Some(held) {
@@ -241,7 +243,7 @@ async fn mark_held(
     pe: &onramp_store::entity::pe_router::Model,
     why: Option<&str>,
 ) {
-    let Ok(queued) = pe_changes::pending(&writer.db, pe.id, MAX_BATCH).await else {
+    let Ok(queued) = pe_changes::queued(&writer.db, pe.id).await else {
         return;
     };
     for ch in queued {
