@@ -204,6 +204,15 @@ async fn refusals_say_why_and_exit_non_zero() -> Result<()> {
         r.stderr
     );
 
+    // A connector id that is not one is said so, without asking the API.
+    let r = ctl(&api, admin, &["connectors", "show", "../pes"]).await?;
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("`../pes` is not a connector id"),
+        "{}",
+        r.stderr
+    );
+
     // A customer's key is not an operator's.
     let r = ctl(&api, Some(&stack.key), &["pes", "list"]).await?;
     assert_eq!(r.code, 1);

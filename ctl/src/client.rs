@@ -107,7 +107,10 @@ impl Api {
         let mut cursor: Option<String> = None;
         loop {
             let page_path = match &cursor {
-                Some(c) => format!("{path}{sep}limit=200&cursor={}", crate::encode(c)),
+                Some(c) => format!(
+                    "{path}{sep}limit=200&cursor={}",
+                    form_urlencoded::byte_serialize(c.as_bytes()).collect::<String>()
+                ),
                 None => format!("{path}{sep}limit=200"),
             };
             let page = self.get(&page_path).await?;

@@ -164,19 +164,26 @@ async fn execute(api: &Api, command: &CtlCommand) -> Result<Value, CtlError> {
             kind,
             waiting_on,
         }) => {
-            let query: Vec<String> = [("state", state), ("kind", kind), ("waiting_on", waiting_on)]
-                .into_iter()
-                .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={}", encode(v))))
-                .collect();
+            let mut query = form_urlencoded::Serializer::new(String::new());
+            for (k, v) in [("state", state), ("kind", kind), ("waiting_on", waiting_on)] {
+                if let Some(v) = v {
+                    query.append_pair(k, v);
+                }
+            }
+            let query = query.finish();
             let path = if query.is_empty() {
                 "/v1/connectors".to_string()
             } else {
-                format!("/v1/connectors?{}", query.join("&"))
+                format!("/v1/connectors?{query}")
             };
             Ok(json!({ "items": api.all(&path).await? }))
         }
         CtlCommand::Connectors(ConnectorCommand::Show { id }) => {
-            let id = encode(id);
+            let id = uuid::Uuid::parse_str(id.trim()).map_err(|_| {
+                CtlError::Usage(format!(
+                    "`{id}` is not a connector id (a UUID, as `connectors list` shows)"
+                ))
+            })?;
             let mut c = api.get(&format!("/v1/connectors/{id}")).await?;
             let events = api.all(&format!("/v1/connectors/{id}/events")).await?;
             c["timeline"] = Value::Array(events);
@@ -230,28 +237,4 @@ async fn pe_id(api: &Api, pe: &str) -> Result<String, CtlError> {
                 }
             ))
         })
-}
-
-/// Percent-encodes what is not an unreserved URL character (RFC 3986).
-fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-._~,".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::encode;
-
-    #[test]
-    fn only_unreserved_characters_go_through_unencoded() {
-        assert_eq!(encode("active,failed"), "active,failed");
-        assert_eq!(encode("a b/c?d&e=f"), "a%20b%2Fc%3Fd%26e%3Df");
-    }
 }

@@ -187,21 +187,11 @@ async fn act(state: &AppState, user: &WebUser, id: &str, f: ActionForm, act: Act
 }
 
 fn back(done: &str, pe: &str) -> Response {
-    let pe: String = form_urlencoded(pe);
-    Redirect::to(&format!("/console/pes?done={done}&pe={pe}")).into_response()
-}
-
-/// PE names are `[a-z0-9-]`; anything else is escaped all the same.
-fn form_urlencoded(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b == b'-' {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
+    let query = form_urlencoded::Serializer::new(String::new())
+        .append_pair("done", done)
+        .append_pair("pe", pe)
+        .finish();
+    Redirect::to(&format!("/console/pes?{query}")).into_response()
 }
 
 fn no_such_pe(user: &WebUser) -> Response {

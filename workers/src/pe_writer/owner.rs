@@ -20,6 +20,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use onramp_store::entity::pe_change;
 use onramp_store::{connectors, inventory, pe_changes};
 use uuid::Uuid;
 
@@ -143,7 +144,9 @@ async fn own(writer: Arc<PeWriter>, pe_id: Uuid, mut shutdown: tokio::sync::watc
             }
             if held.take().is_some() {
                 tracing::info!(pe = %pe.name, "PE maintenance over; pushing what waited");
-                mark_held(&writer, &pe, None).await;
+                if let Ok(queued) = pe_changes::queued(&writer.db, pe.id).await {
+                    mark_held(&writer, &queued, None).await;
+                }
             }
             let (drained, lost) =
                 with_heartbeat(&writer, pe_id, &mut renewed, writer.drain(&pe, batch)).await;
@@ -219,9 +222,10 @@ async fn hold(
 ) -> usize {
     // Every queued change, also a refused teardown put back until later:
     // the maintenance holds it too.
-    let held = pe_changes::queued(&writer.db, pe.id)
+    let queued = pe_changes::queued(&writer.db, pe.id)
         .await
-        .map_or(0, |q| q.len());
+        .unwrap_or_default();
+    let held = queued.len();
     if told != Some(held) {
         if told.is_none() {
             tracing::info!(pe = %pe.name, held, reason = pe.maintenance_reason.as_deref().unwrap_or(""),
@@ -231,21 +235,14 @@ async fn hold(
             "waiting for PE {}: it is in planned maintenance; the change goes out when the maintenance ends",
             pe.name
         );
-        mark_held(writer, pe, Some(&why)).await;
+        mark_held(writer, &queued, Some(&why)).await;
     }
     held
 }
 
 /// Tells each connector whose change waits for the PE that it waits on the
 /// operator's staff, and why (`Some`), or that it is the router's again.
-async fn mark_held(
-    writer: &PeWriter,
-    pe: &onramp_store::entity::pe_router::Model,
-    why: Option<&str>,
-) {
-    let Ok(queued) = pe_changes::queued(&writer.db, pe.id).await else {
-        return;
-    };
+async fn mark_held(writer: &PeWriter, queued: &[pe_change::Model], why: Option<&str>) {
     for ch in queued {
         if crate::settle::link_of(&ch.op).is_some() {
             continue;
