@@ -19,20 +19,34 @@ impl NatsServer {
         let store_dir = work_dir.join("nats");
         std::fs::create_dir_all(&store_dir)
             .map_err(io_err(format!("create {}", store_dir.display())))?;
-        let port = free_port();
-        let mut guard = ChildGuard::spawn(
-            "nats-server",
-            Command::new("nats-server")
-                .args(["-a", "127.0.0.1", "-p", &port.to_string(), "-js", "-sd"])
-                .arg(&store_dir),
-            &work_dir.join("nats.log"),
-        )?;
-        wait_for_tcp("nats-server", port, Duration::from_secs(20), &mut guard)?;
-        Ok(Self {
-            guard,
-            port,
-            store_dir,
-        })
+        // free_port() only finds a port free now: on a busy machine another
+        // server can take it before nats-server binds, which then exits at
+        // once. A fresh port then, as the PE lab does for sshd.
+        let mut attempt = 1;
+        loop {
+            let port = free_port();
+            let mut guard = ChildGuard::spawn(
+                "nats-server",
+                Command::new("nats-server")
+                    .args(["-a", "127.0.0.1", "-p", &port.to_string(), "-js", "-sd"])
+                    .arg(&store_dir),
+                &work_dir.join("nats.log"),
+            )?;
+            match wait_for_tcp("nats-server", port, Duration::from_secs(20), &mut guard) {
+                Ok(()) => {
+                    return Ok(Self {
+                        guard,
+                        port,
+                        store_dir,
+                    });
+                }
+                Err(e) if attempt < 3 && e.to_string().contains("exited early") => {
+                    tracing::warn!(port, error = %e, attempt, "nats-server did not start; trying another port");
+                    attempt += 1;
+                }
+                Err(e) => return Err(e),
+            }
+        }
     }
 
     pub fn url(&self) -> String {
