@@ -397,6 +397,7 @@ async fn a_refused_secondary_leg_rolls_back_the_primary_and_azure() -> Result<()
             local_as: 65000,
             auth_key: "legacy-key".into(),
             prefix_limit: 10,
+            bfd: false,
             description: "legacy".into(),
         },
         policer: None,

@@ -103,6 +103,7 @@ async fn semantic_check_refuses_a_vlan_the_pe_already_carries() -> Result<()> {
             local_as: 65000,
             auth_key: "legacy-key".into(),
             prefix_limit: 10,
+            bfd: false,
             description: "legacy".into(),
         },
         policer: None,

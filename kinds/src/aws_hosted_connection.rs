@@ -22,7 +22,7 @@ impl Kind for AwsHostedConnection {
         let params = AwsHostedConnectionParams::from_json(&row.params)?;
         Ok(vec![(
             res.pe_id,
-            attachment(row, &res, &params, vrf, auth_key),
+            attachment(row, &res, &params, vrf, auth_key)?,
         )])
     }
 }
@@ -35,7 +35,7 @@ pub fn attachment(
     params: &AwsHostedConnectionParams,
     vrf: &VrfIntent,
     auth_key: &str,
-) -> AttachmentIntent {
+) -> onramp_store::Result<AttachmentIntent> {
     let description = format!(
         "onramp {} aws hosted connection {}",
         row.id, params.aws_account_id

@@ -20,7 +20,7 @@ impl Kind for AwsHostedVif {
         let params = AwsHostedVifParams::from_json(&row.params)?;
         Ok(vec![(
             res.pe_id,
-            attachment(row, &res, &params, vrf, auth_key),
+            attachment(row, &res, &params, vrf, auth_key)?,
         )])
     }
 }
@@ -33,7 +33,7 @@ pub fn attachment(
     params: &AwsHostedVifParams,
     vrf: &VrfIntent,
     auth_key: &str,
-) -> AttachmentIntent {
+) -> onramp_store::Result<AttachmentIntent> {
     single_attachment(
         row,
         res,

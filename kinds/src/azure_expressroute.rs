@@ -5,10 +5,10 @@ use onramp_azure_er::PeeringRequest;
 use onramp_router_templates::{AttachmentIntent, NeighborIntent, Policer, VrfIntent};
 use onramp_state_machines::azure_expressroute::{AzureExpressroute, Leg};
 use onramp_store::entity::connector;
-use onramp_store::model::{AzureExpressRouteParams, AzureResources};
+use onramp_store::model::{AzureExpressRouteParams, AzureResources, ConnectorOptions};
 use uuid::Uuid;
 
-use crate::{Kind, PREFIX_LIMIT, strip_len};
+use crate::{Kind, neighbor_description, strip_len};
 
 impl Kind for AzureExpressroute {
     fn attachments(
@@ -18,16 +18,16 @@ impl Kind for AzureExpressroute {
     ) -> onramp_store::Result<Vec<(Uuid, AttachmentIntent)>> {
         let res = AzureResources::from_json(&row.resources)?;
         let params = AzureExpressRouteParams::from_json(&row.params)?;
-        Ok([Leg::Primary, Leg::Secondary]
+        [Leg::Primary, Leg::Secondary]
             .into_iter()
             .map(|leg| {
                 let pe = match leg {
                     Leg::Primary => res.primary.pe_id,
                     Leg::Secondary => res.secondary.pe_id,
                 };
-                (pe, leg_attachment(row, &res, leg, &params, vrf, auth_key))
+                Ok((pe, leg_attachment(row, &res, leg, &params, vrf, auth_key)?))
             })
-            .collect())
+            .collect()
     }
 
     fn sealed_auth_key(row: &connector::Model) -> onramp_store::Result<String> {
@@ -45,12 +45,13 @@ pub fn leg_attachment(
     params: &AzureExpressRouteParams,
     vrf: &VrfIntent,
     auth_key: &str,
-) -> AttachmentIntent {
+) -> onramp_store::Result<AttachmentIntent> {
+    let options = ConnectorOptions::from_json(&row.options)?;
     let l = match leg {
         Leg::Primary => &res.primary,
         Leg::Secondary => &res.secondary,
     };
-    AttachmentIntent {
+    Ok(AttachmentIntent {
         connector_id: row.id.to_string(),
         interface: l.port_name.clone(),
         vlan: res.s_tag,
@@ -62,18 +63,22 @@ pub fn leg_attachment(
             peer_as: res.csp_asn,
             local_as: res.asn,
             auth_key: auth_key.to_string(),
-            prefix_limit: PREFIX_LIMIT,
-            description: format!(
-                "onramp {} azure {} {}",
-                row.id,
-                leg.as_str(),
-                params.service_key
+            prefix_limit: options.prefix_limit(),
+            bfd: options.bfd,
+            description: neighbor_description(
+                format!(
+                    "onramp {} azure {} {}",
+                    row.id,
+                    leg.as_str(),
+                    params.service_key
+                ),
+                &options,
             ),
         },
         // Microsoft polices the circuit at its bandwidth; each leg is
         // policed at it too (the legs are redundant, not shared).
         policer: Some(Policer::for_mbps(params.circuit.bandwidth_mbps)),
-    }
+    })
 }
 
 /// The AzurePrivatePeering onramp PUTs (or expects the customer to have

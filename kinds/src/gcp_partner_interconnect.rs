@@ -20,7 +20,7 @@ impl Kind for GcpPartnerInterconnect {
             return Ok(Vec::new());
         }
         let params = GcpPartnerInterconnectParams::from_json(&row.params)?;
-        Ok(vec![(res.pe_id, attachment(row, &res, &params, vrf))])
+        Ok(vec![(res.pe_id, attachment(row, &res, &params, vrf)?)])
     }
 }
 
@@ -31,7 +31,7 @@ pub fn attachment(
     res: &Resources,
     params: &GcpPartnerInterconnectParams,
     vrf: &VrfIntent,
-) -> AttachmentIntent {
+) -> onramp_store::Result<AttachmentIntent> {
     let description = format!("onramp {} gcp {}", row.id, params.pairing_key);
     single_attachment(row, res, vrf, "", description, &params.bandwidth)
 }

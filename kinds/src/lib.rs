@@ -15,12 +15,8 @@ pub mod transition;
 use onramp_router_templates::{AttachmentIntent, NeighborIntent, Policer, VrfIntent};
 use onramp_state_machines::{Machine, with_kind};
 use onramp_store::entity::{connector, link, tenant};
-use onramp_store::model::Resources;
+use onramp_store::model::{ConnectorOptions, Resources};
 use uuid::Uuid;
-
-/// BGP prefix limit on the session to the CSP: generous for a private VIF
-/// (AWS allows 100 prefixes towards it), yet a bound on a leak.
-pub const PREFIX_LIMIT: u32 = 1000;
 
 /// How a kind's connectors sit on the PEs (the rest of a kind's pure half
 /// is its [`Machine`]).
@@ -69,8 +65,9 @@ pub fn single_attachment(
     auth_key: &str,
     description: String,
     bandwidth: &str,
-) -> AttachmentIntent {
-    AttachmentIntent {
+) -> onramp_store::Result<AttachmentIntent> {
+    let options = ConnectorOptions::from_json(&row.options)?;
+    Ok(AttachmentIntent {
         connector_id: row.id.to_string(),
         interface: res.port_name.clone(),
         vlan: res.vlan,
@@ -82,10 +79,21 @@ pub fn single_attachment(
             peer_as: res.csp_asn,
             local_as: res.asn,
             auth_key: auth_key.to_string(),
-            prefix_limit: PREFIX_LIMIT,
-            description,
+            prefix_limit: options.prefix_limit(),
+            bfd: options.bfd,
+            description: neighbor_description(description, &options),
         },
         policer: policer(bandwidth),
+    })
+}
+
+/// onramp's description of a session, with the customer's own label after
+/// it when they gave one: the PE shows both, onramp's first so that config
+/// on the box always traces back to the connector.
+pub fn neighbor_description(onramp: String, options: &ConnectorOptions) -> String {
+    match &options.description {
+        Some(label) if !label.is_empty() => format!("{onramp} ({label})"),
+        _ => onramp,
     }
 }
 

@@ -18,7 +18,7 @@ impl Kind for TicketCsp {
     ) -> onramp_store::Result<Vec<(Uuid, AttachmentIntent)>> {
         let res = Resources::from_json(&row.resources)?;
         let params = TicketCspParams::from_json(&row.params)?;
-        Ok(vec![(res.pe_id, attachment(row, &res, &params, vrf))])
+        Ok(vec![(res.pe_id, attachment(row, &res, &params, vrf)?)])
     }
 }
 
@@ -32,7 +32,7 @@ pub fn attachment(
     res: &Resources,
     params: &TicketCspParams,
     vrf: &VrfIntent,
-) -> AttachmentIntent {
+) -> onramp_store::Result<AttachmentIntent> {
     let reference = ["provider_circuit_id", "provider_ticket"]
         .iter()
         .find_map(|k| params.values.get(*k))

@@ -2,9 +2,10 @@
 //! persists. Written once for every kind and every caller: the job runner,
 //! the PE writer, a delete request, an ops task.
 
-use onramp_state_machines::Machine;
+use onramp_state_machines::{ChangeEnd, Machine};
 use onramp_store::connectors::Transition;
 use onramp_store::entity::connector;
+use onramp_store::model::PendingChange;
 
 /// What feeding an event to a connector's machine calls for.
 pub enum Next {
@@ -24,15 +25,15 @@ pub fn transition<K: Machine>(
     state: &K::State,
     event: &K::Event,
     actor: &str,
-) -> Next {
+) -> onramp_store::Result<Next> {
     let out = K::handle(state, event);
     if out.is_still_waiting() {
-        return Next::StillWaiting;
+        return Ok(Next::StillWaiting);
     }
     if out.is_ignored() {
-        return Next::Ignored(out.note);
+        return Ok(Next::Ignored(out.note));
     }
-    Next::Commit(Box::new(Transition {
+    let mut t = Transition {
         expected_step: row.step,
         state: K::state_name(&out.state).into(),
         machine_state: serde_json::to_string(&out.state).expect("state serializes"),
@@ -43,7 +44,22 @@ pub fn transition<K: Machine>(
         actor: actor.into(),
         next_action: out.actions.first().map(|a| K::action_name(*a).to_string()),
         ..Default::default()
-    }))
+    };
+    match out.change {
+        None => {}
+        Some(ChangeEnd::Kept) => t.pending_change = Some(None),
+        // What the PE refused never reached it, so the settings from before
+        // the change are what it carries: onramp renders those again.
+        Some(ChangeEnd::Reverted) => {
+            if let Some(pending) = &row.pending_change {
+                let pending = PendingChange::from_json(pending)?;
+                t.params = Some(pending.previous_params);
+                t.options = Some(pending.previous_options);
+            }
+            t.pending_change = Some(None);
+        }
+    }
+    Ok(Next::Commit(Box::new(t)))
 }
 
 /// The transition `event` makes from the connector's stored state, or None
@@ -54,7 +70,7 @@ pub fn on_event<K: Machine>(
     actor: &str,
 ) -> onramp_store::Result<Option<Transition>> {
     let state = row.machine_state::<K>()?;
-    Ok(match transition::<K>(row, &state, event, actor) {
+    Ok(match transition::<K>(row, &state, event, actor)? {
         Next::Commit(t) => Some(*t),
         Next::StillWaiting | Next::Ignored(_) => None,
     })

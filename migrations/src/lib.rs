@@ -13,6 +13,7 @@ mod m0005_users_sessions;
 mod m0006_ticket_tasks;
 mod m0007_pe_commits;
 mod m0008_pe_maintenance;
+mod m0009_connector_changes;
 
 pub struct Migrator;
 
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0006_ticket_tasks::Migration),
             Box::new(m0007_pe_commits::Migration),
             Box::new(m0008_pe_maintenance::Migration),
+            Box::new(m0009_connector_changes::Migration),
         ]
     }
 }

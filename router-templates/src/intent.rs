@@ -71,6 +71,11 @@ pub struct NeighborIntent {
     /// Interconnect). Never printed by `Debug` (DESIGN.md rule 8).
     pub auth_key: String,
     pub prefix_limit: u32,
+    /// Bidirectional Forwarding Detection on the session, so a dead link
+    /// is noticed in about a second rather than at the hold timer's expiry.
+    /// Absent in changes queued before it existed: off.
+    #[serde(default)]
+    pub bfd: bool,
     pub description: String,
 }
 
@@ -82,6 +87,7 @@ impl std::fmt::Debug for NeighborIntent {
             .field("local_as", &self.local_as)
             .field("auth_key", &"<redacted>")
             .field("prefix_limit", &self.prefix_limit)
+            .field("bfd", &self.bfd)
             .field("description", &self.description)
             .finish()
     }

@@ -35,6 +35,7 @@ fn intent() -> AttachmentIntent {
             local_as: 65000,
             auth_key: "golden-md5-key".into(),
             prefix_limit: 100,
+            bfd: false,
             description: "aws dxvif-0001".into(),
         },
         policer: Some(onramp_router_templates::Policer::for_mbps(50)),
@@ -56,6 +57,21 @@ fn qinq_intent() -> AttachmentIntent {
     }
 }
 
+/// A live attachment changed: BFD on, another prefix limit, the
+/// customer's label, a higher rate (the same merge as a create).
+fn changed_intent() -> AttachmentIntent {
+    AttachmentIntent {
+        neighbor: NeighborIntent {
+            prefix_limit: 250,
+            bfd: true,
+            description: "onramp conn-0001 aws 123456789012 (prod eu-west-1)".into(),
+            ..intent().neighbor
+        },
+        policer: Some(onramp_router_templates::Policer::for_mbps(500)),
+        ..intent()
+    }
+}
+
 /// (golden file stem, operation, intent)
 fn cases() -> Vec<(&'static str, Operation, AttachmentIntent)> {
     vec![
@@ -63,6 +79,7 @@ fn cases() -> Vec<(&'static str, Operation, AttachmentIntent)> {
         ("attachment-delete", Operation::Delete, intent()),
         ("attachment-detach", Operation::Detach, intent()),
         ("attachment-create-qinq", Operation::Create, qinq_intent()),
+        ("attachment-change-bfd", Operation::Create, changed_intent()),
     ]
 }
 

@@ -31,6 +31,7 @@ fn intent() -> AttachmentIntent {
             local_as: 65000,
             auth_key: "k3y".into(),
             prefix_limit: 100,
+            bfd: false,
             description: "aws".into(),
         },
         policer: Some(onramp_router_templates::Policer::for_mbps(50)),

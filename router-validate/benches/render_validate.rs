@@ -86,6 +86,7 @@ fn intent(i: usize) -> AttachmentIntent {
             local_as: 65000,
             auth_key: format!("bench-key-{i}"),
             prefix_limit: 100,
+            bfd: false,
             description: "bench".into(),
         },
         policer: Some(onramp_router_templates::Policer::for_mbps(100)),

@@ -56,6 +56,10 @@ pub struct Transition {
     pub params: Option<String>,
     /// The worker lease to hand back with the commit, if the caller holds one.
     pub lease_holder: Option<String>,
+    /// `Some(json)` replaces the connector's options (a settings change).
+    pub options: Option<String>,
+    /// `Some(x)` sets `pending_change` to x: a change starting, or ending.
+    pub pending_change: Option<Option<String>>,
 }
 
 /// Whether an order is kept or only planned.
@@ -432,6 +436,8 @@ async fn begin_order(
         lease_holder: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
+        options: Set("{}".into()),
+        pending_change: Set(None),
     }
     .insert(&tx)
     .await?;
@@ -679,6 +685,15 @@ pub async fn apply_transition<C: ConnectionTrait>(
         }
         if let Some(params) = &t.params {
             update = update.col_expr(connector::Column::Params, Expr::value(params.clone()));
+        }
+        if let Some(options) = &t.options {
+            update = update.col_expr(connector::Column::Options, Expr::value(options.clone()));
+        }
+        if let Some(pending) = &t.pending_change {
+            update = update.col_expr(
+                connector::Column::PendingChange,
+                Expr::value(pending.clone()),
+            );
         }
         let res = update
             .filter(connector::Column::Id.eq(id))

@@ -249,3 +249,61 @@ impl TicketCspParams {
         serde_json::from_str(s).map_err(crate::error::corrupt("connector params"))
     }
 }
+
+/// The settings every kind shares, changeable on a live connector. Stored
+/// as JSON with defaults, so a row ordered before they existed reads as
+/// what it always rendered.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnectorOptions {
+    /// Maximum prefixes accepted from the BGP neighbor; None: the default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefix_limit: Option<u32>,
+    /// Bidirectional Forwarding Detection on the BGP session.
+    #[serde(default)]
+    pub bfd: bool,
+    /// The customer's own label, also written on the PE next to onramp's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+impl ConnectorOptions {
+    /// BGP prefix limit on the session to the CSP when the customer set
+    /// none: generous for a private VIF (AWS allows 100 prefixes towards
+    /// it), yet a bound on a leak.
+    pub const DEFAULT_PREFIX_LIMIT: u32 = 1000;
+
+    pub fn from_json(s: &str) -> crate::Result<Self> {
+        serde_json::from_str(s).map_err(crate::error::corrupt("connector options"))
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("options serialize")
+    }
+
+    pub fn prefix_limit(&self) -> u32 {
+        self.prefix_limit.unwrap_or(Self::DEFAULT_PREFIX_LIMIT)
+    }
+}
+
+/// A settings change on its way to the PEs: what to put back if a router
+/// refuses it, and who asked.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingChange {
+    /// The connector's params and options before the change, as stored.
+    pub previous_params: String,
+    pub previous_options: String,
+    /// The fields the change sets, for the timeline and the API.
+    pub fields: Vec<String>,
+    pub requested_by: String,
+    pub requested_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl PendingChange {
+    pub fn from_json(s: &str) -> crate::Result<Self> {
+        serde_json::from_str(s).map_err(crate::error::corrupt("connector pending change"))
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("pending change serializes")
+    }
+}

@@ -29,7 +29,7 @@ pub(crate) fn transition<K: WorkerKind>(
     lease_holder: Option<String>,
 ) -> Result<Next, onramp_store::Error> {
     Ok(
-        match onramp_kinds::transition::transition::<K>(row, state, event, actor) {
+        match onramp_kinds::transition::transition::<K>(row, state, event, actor)? {
             Next::Commit(mut t) => {
                 t.csp_ref = csp_ref;
                 t.release_resources = K::releases(action);

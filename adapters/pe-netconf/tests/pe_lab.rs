@@ -101,6 +101,7 @@ fn intent(n: u16) -> AttachmentIntent {
             local_as: 65000,
             auth_key: format!("md5-key-{n}"),
             prefix_limit: 100,
+            bfd: false,
             description: format!("cloud side of conn-{n:04}"),
         },
         policer: Some(onramp_router_templates::Policer::for_mbps(100)),

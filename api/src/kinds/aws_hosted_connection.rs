@@ -172,6 +172,7 @@ pub(crate) fn vif_transition(
         resources: Some(serde_json::to_string(&res).expect("resources serialize")),
         params: Some(serde_json::to_string(&params).expect("params serialize")),
         lease_holder: None,
+        ..Default::default()
     })
 }
 

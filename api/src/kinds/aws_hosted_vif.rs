@@ -111,7 +111,7 @@ async fn plan(
         params,
         &onramp_kinds::tenant_vrf(&tenant_row),
         REDACTED,
-    );
+    )?;
     let change = super::planned_change(state, &pe, &intent, None)?;
     let req = onramp_kinds::aws_hosted_vif::vif_request(nni, &res, params, REDACTED);
     Ok(Plan {

@@ -391,7 +391,7 @@ async fn render_leg(
         params,
         &onramp_kinds::tenant_vrf(tenant),
         REDACTED,
-    );
+    )?;
     super::planned_change(state, &pe, &intent, Some(leg.as_str()))
 }
 

@@ -182,7 +182,7 @@ pub(crate) async fn plan(
         &res,
         params,
         &onramp_kinds::tenant_vrf(&tenant_row),
-    );
+    )?;
     let change = super::planned_change(state, &pe, &intent, None)?;
     Ok(Plan {
         dry_run: true,

@@ -112,7 +112,7 @@ pub(crate) async fn plan(
         &res,
         params,
         &onramp_kinds::tenant_vrf(&tenant_row),
-    );
+    )?;
     let change = super::planned_change(state, &pe, &intent, None)?;
     let n = params.runbook.steps.len();
     let mut steps = vec![format!(

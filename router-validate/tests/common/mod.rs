@@ -43,6 +43,7 @@ pub(crate) fn intent() -> AttachmentIntent {
             local_as: 65000,
             auth_key: "golden-md5-key".into(),
             prefix_limit: 100,
+            bfd: false,
             description: "aws dxvif-0001".into(),
         },
         policer: Some(onramp_router_templates::Policer::for_mbps(100)),

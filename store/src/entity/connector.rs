@@ -24,6 +24,13 @@ pub struct Model {
     pub lease_holder: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// [`crate::model::ConnectorOptions`] as JSON.
+    #[sea_orm(column_type = "Text")]
+    pub options: String,
+    /// [`crate::model::PendingChange`] as JSON while a settings change is
+    /// on its way to the PEs.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub pending_change: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

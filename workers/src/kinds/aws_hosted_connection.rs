@@ -163,7 +163,7 @@ impl Executor {
         let vrf = crate::links::vrf_of(&self.db, row).await?;
         let params = AwsHostedConnectionParams::from_json(&row.params)?;
         let intent =
-            onramp_kinds::aws_hosted_connection::attachment(row, res, &params, &vrf, &auth_key);
+            onramp_kinds::aws_hosted_connection::attachment(row, res, &params, &vrf, &auth_key)?;
         let pushed = router_push::push(&self.writer, &self.db, row, res.pe_id, &intent, op).await?;
         Ok(router_push::step::<AwsHostedConnection>(action, pushed))
     }

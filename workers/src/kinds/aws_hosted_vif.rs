@@ -76,7 +76,7 @@ impl Executor {
             // retrying, visibly, rather than failing the connector.
             Err(e) => return Ok(Step::Retry(format!("BGP key of {}: {e}", row.id))),
         };
-        let intent = onramp_kinds::aws_hosted_vif::attachment(row, res, &params, &vrf, &auth_key);
+        let intent = onramp_kinds::aws_hosted_vif::attachment(row, res, &params, &vrf, &auth_key)?;
         let pushed = router_push::push(&self.writer, &self.db, row, res.pe_id, &intent, op).await?;
         Ok(router_push::step::<AwsHostedVif>(action, pushed))
     }

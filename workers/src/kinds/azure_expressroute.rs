@@ -184,7 +184,7 @@ impl Executor {
         };
         let intent = onramp_kinds::azure_expressroute::leg_attachment(
             row, res, leg, params, &vrf, &auth_key,
-        );
+        )?;
         let pe_id = match leg {
             Leg::Primary => res.primary.pe_id,
             Leg::Secondary => res.secondary.pe_id,

@@ -183,7 +183,7 @@ impl Executor {
         }
         let vrf = crate::links::vrf_of(&self.db, row).await?;
         let params = GcpPartnerInterconnectParams::from_json(&row.params)?;
-        let intent = onramp_kinds::gcp_partner_interconnect::attachment(row, res, &params, &vrf);
+        let intent = onramp_kinds::gcp_partner_interconnect::attachment(row, res, &params, &vrf)?;
         let pushed = router_push::push(&self.writer, &self.db, row, res.pe_id, &intent, op).await?;
         Ok(router_push::step::<GcpPartnerInterconnect>(action, pushed))
     }

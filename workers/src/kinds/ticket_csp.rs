@@ -68,7 +68,7 @@ impl Executor {
     ) -> Result<Step<Event>, onramp_store::Error> {
         let vrf = crate::links::vrf_of(&self.db, row).await?;
         let params = TicketCspParams::from_json(&row.params)?;
-        let intent = onramp_kinds::ticket_csp::attachment(row, res, &params, &vrf);
+        let intent = onramp_kinds::ticket_csp::attachment(row, res, &params, &vrf)?;
         let pushed = router_push::push(&self.writer, &self.db, row, res.pe_id, &intent, op).await?;
         Ok(router_push::step::<TicketCsp>(action, pushed))
     }

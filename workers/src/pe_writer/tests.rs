@@ -117,6 +117,8 @@ impl Fixture {
             lease_holder: Set(None),
             created_at: Set(Utc::now()),
             updated_at: Set(Utc::now()),
+            options: Set("{}".into()),
+            pending_change: Set(None),
         }
         .insert(&self.db)
         .await
@@ -171,6 +173,7 @@ fn intent(connector: Uuid, vlan: u16) -> AttachmentIntent {
             local_as: 64512,
             auth_key: "batch-test-key".into(),
             prefix_limit: 100,
+            bfd: false,
             description: "aws hosted connection".into(),
         },
         policer: Some(onramp_router_templates::Policer::for_mbps(100)),
