@@ -36,7 +36,8 @@ use crate::WaitingOn;
 pub use crate::aws_hosted_vif::VifStatus;
 use crate::aws_hosted_vif::describe;
 use crate::machine::{
-    self, Ends, already_deleted, close, delete_while_tearing_down, end_teardown, go, keep_polling,
+    self, Ends, already_deleted, change_kept, change_reverted, change_settings, close,
+    delete_while_tearing_down, end_teardown, go, keep_polling,
 };
 
 mod docs;
@@ -70,6 +71,9 @@ pub enum Event {
     VifObserved { vif_state: VifStatus, bgp_up: bool },
     /// The customer (or ops) asked for the connector to be deleted.
     DeleteRequested,
+    /// The customer (or ops) changed the connector's settings (bandwidth,
+    /// BGP options); the row already holds the new ones.
+    ChangeRequested,
     /// The hosted connection is gone at AWS (deleted now, or never existed).
     ConnectionDeleted,
     /// The PE no longer carries the connector's config.
@@ -90,6 +94,7 @@ impl Event {
             Event::PeFailed { .. } => "pe_failed",
             Event::VifObserved { .. } => "vif_observed",
             Event::DeleteRequested => "delete_requested",
+            Event::ChangeRequested => "change_requested",
             Event::ConnectionDeleted => "connection_deleted",
             Event::PeConfigRemoved => "pe_config_removed",
             Event::ResourcesReleased => "resources_released",
@@ -549,6 +554,9 @@ impl Machine {
 
     #[state(superstate = "watching_vif", entry_action = "poll_vif")]
     fn active(connection_id: &String, context: &mut Effects, event: &Event) -> Step<State> {
+        if *event == Event::ChangeRequested {
+            return change_settings(context, State::changing_pe(connection_id.clone()));
+        }
         let Event::VifObserved { vif_state, bgp_up } = event else {
             return Super;
         };
@@ -572,6 +580,9 @@ impl Machine {
 
     #[state(superstate = "watching_vif", entry_action = "poll_vif")]
     fn down(connection_id: &String, context: &mut Effects, event: &Event) -> Step<State> {
+        if *event == Event::ChangeRequested {
+            return change_settings(context, State::changing_pe(connection_id.clone()));
+        }
         let Event::VifObserved { vif_state, bgp_up } = event else {
             return Super;
         };
@@ -593,6 +604,26 @@ impl Machine {
         }
     }
 
+    /// New settings on their way to the PE; back in `active`, the first
+    /// poll says whether the service is still up.
+    #[state(superstate = "live", entry_action = "push_pe_config")]
+    fn changing_pe(connection_id: &String, context: &mut Effects, event: &Event) -> Step<State> {
+        match event {
+            Event::PeConfigured => change_kept(
+                context,
+                State::active(connection_id.clone()),
+                "the PE took the new settings and read them back",
+            ),
+            Event::PeFailed { reason } => change_reverted(
+                context,
+                State::active(connection_id.clone()),
+                format!(
+                    "the PE refused the change ({reason}); the connector keeps its previous settings"
+                ),
+            ),
+            _ => Super,
+        }
+    }
     // ----- tearing_down: deleting_connection → removing_pe_config → releasing_resources -----
     //
     // AWS first, since the hosted connection is what carries the customer's
@@ -737,6 +768,7 @@ pub fn state_name(state: &State) -> &'static str {
         State::ConfiguringPe { .. } => "configuring_pe",
         State::WaitingBgp { .. } => "waiting_bgp",
         State::Active { .. } => "active",
+        State::ChangingPe { .. } => "changing_pe",
         State::Down { .. } => "down",
         State::DeletingConnection { .. } => "deleting_connection",
         State::RemovingPeConfig { .. } => "removing_pe_config",
@@ -756,6 +788,7 @@ pub const STATE_NAMES: &[&str] = &[
     "waiting_bgp",
     "active",
     "down",
+    "changing_pe",
     "deleting_connection",
     "removing_pe_config",
     "releasing_resources",
@@ -767,7 +800,9 @@ pub const STATE_NAMES: &[&str] = &[
 /// Who has to act for the connector to move on.
 pub fn waiting_on(state: &State) -> WaitingOn {
     match state {
-        State::ConfiguringPe { .. } | State::RemovingPeConfig { .. } => WaitingOn::Router,
+        State::ConfiguringPe { .. } | State::ChangingPe { .. } | State::RemovingPeConfig { .. } => {
+            WaitingOn::Router
+        }
         State::AllocatingConnection {}
         | State::DeletingConnection { .. }
         | State::ReleasingResources { .. } => WaitingOn::Onramp,
@@ -815,6 +850,10 @@ pub fn next_step(state: &State) -> &'static str {
             "Nothing to do unless this lasts: AWS is bringing your virtual interface up and BGP \
              is establishing. If it stays here, check that the peer IPs, ASN and authentication \
              key you gave match the interface, and that it is attached to a gateway."
+        }
+        State::ChangingPe { .. } => {
+            "Nothing to do: onramp is applying the connector's new settings on the provider edge \
+             router; if the router refuses them, the connector keeps its previous settings."
         }
         State::Active { .. } => "Nothing to do: the connector is up and BGP is established.",
         State::Down { .. } => {
@@ -866,7 +905,8 @@ pub fn connection_id(state: &State) -> Option<&str> {
         | State::ConfiguringPe { connection_id }
         | State::WaitingBgp { connection_id }
         | State::Active { connection_id }
-        | State::Down { connection_id } => Some(connection_id),
+        | State::Down { connection_id }
+        | State::ChangingPe { connection_id } => Some(connection_id),
         _ => None,
     }
 }

@@ -27,7 +27,8 @@ use statig::state_machine;
 pub use crate::Terminal;
 use crate::WaitingOn;
 use crate::machine::{
-    self, Ends, already_deleted, close, delete_while_tearing_down, end_teardown, go, keep_polling,
+    self, Ends, already_deleted, change_kept, change_reverted, change_settings, close,
+    delete_while_tearing_down, end_teardown, go, keep_polling,
 };
 
 mod docs;
@@ -55,6 +56,9 @@ pub enum Event {
     VifObserved { vif_state: VifStatus, bgp_up: bool },
     /// The customer (or ops) asked for the connector to be deleted.
     DeleteRequested,
+    /// The customer (or ops) changed the connector's settings (bandwidth,
+    /// BGP options); the row already holds the new ones.
+    ChangeRequested,
     /// The VIF is gone at AWS (deleted now, or never existed).
     VifDeleted,
     /// The PE no longer carries the connector's config.
@@ -73,6 +77,7 @@ impl Event {
             Event::VifAllocationRejected { .. } => "vif_allocation_rejected",
             Event::VifObserved { .. } => "vif_observed",
             Event::DeleteRequested => "delete_requested",
+            Event::ChangeRequested => "change_requested",
             Event::VifDeleted => "vif_deleted",
             Event::PeConfigRemoved => "pe_config_removed",
             Event::ResourcesReleased => "resources_released",
@@ -405,6 +410,9 @@ impl Machine {
 
     #[state(superstate = "watching_vif", entry_action = "poll_vif")]
     fn active(vif_id: &String, context: &mut Effects, event: &Event) -> Step<State> {
+        if *event == Event::ChangeRequested {
+            return change_settings(context, State::changing_pe(vif_id.clone()));
+        }
         let Event::VifObserved { vif_state, bgp_up } = event else {
             return Super;
         };
@@ -428,6 +436,9 @@ impl Machine {
 
     #[state(superstate = "watching_vif", entry_action = "poll_vif")]
     fn down(vif_id: &String, context: &mut Effects, event: &Event) -> Step<State> {
+        if *event == Event::ChangeRequested {
+            return change_settings(context, State::changing_pe(vif_id.clone()));
+        }
         let Event::VifObserved { vif_state, bgp_up } = event else {
             return Super;
         };
@@ -443,6 +454,27 @@ impl Machine {
                 format!("VIF {vif_id} {}; still down", describe(*vif_state, *bgp_up)),
             ),
             Seen::Gone | Seen::Declined | Seen::Unreadable => Super,
+        }
+    }
+
+    /// New settings on their way to the PE. The VIF is not polled meanwhile:
+    /// back in `active`, the first poll says whether it is still up.
+    #[state(superstate = "live", entry_action = "push_pe_config")]
+    fn changing_pe(vif_id: &String, context: &mut Effects, event: &Event) -> Step<State> {
+        match event {
+            Event::PeConfigured => change_kept(
+                context,
+                State::active(vif_id.clone()),
+                "the PE took the new settings and read them back",
+            ),
+            Event::PeFailed { reason } => change_reverted(
+                context,
+                State::active(vif_id.clone()),
+                format!(
+                    "the PE refused the change ({reason}); the connector keeps its previous settings"
+                ),
+            ),
+            _ => Super,
         }
     }
 
@@ -579,6 +611,7 @@ pub fn state_name(state: &State) -> &'static str {
         State::WaitingBgp { .. } => "waiting_bgp",
         State::Active { .. } => "active",
         State::Down { .. } => "down",
+        State::ChangingPe { .. } => "changing_pe",
         State::DeletingVif { .. } => "deleting_vif",
         State::RemovingPeConfig { .. } => "removing_pe_config",
         State::ReleasingResources { .. } => "releasing_resources",
@@ -596,6 +629,7 @@ pub const STATE_NAMES: &[&str] = &[
     "waiting_bgp",
     "active",
     "down",
+    "changing_pe",
     "deleting_vif",
     "removing_pe_config",
     "releasing_resources",
@@ -607,7 +641,9 @@ pub const STATE_NAMES: &[&str] = &[
 /// Who has to act for the connector to move on.
 pub fn waiting_on(state: &State) -> WaitingOn {
     match state {
-        State::ConfiguringPe {} | State::RemovingPeConfig { .. } => WaitingOn::Router,
+        State::ConfiguringPe {} | State::ChangingPe { .. } | State::RemovingPeConfig { .. } => {
+            WaitingOn::Router
+        }
         State::AllocatingVif {} | State::DeletingVif { .. } | State::ReleasingResources { .. } => {
             WaitingOn::Onramp
         }
@@ -653,6 +689,10 @@ pub fn next_step(state: &State) -> &'static str {
              connector active again when it recovers; if it persists, check the interface in your \
              AWS console (Direct Connect → Virtual interfaces)."
         }
+        State::ChangingPe { .. } => {
+            "Nothing to do: onramp is applying the connector's new settings on the provider edge \
+             router; if the router refuses them, the connector keeps its previous settings."
+        }
         State::DeletingVif { .. } => {
             "Nothing to do: onramp is deleting the hosted virtual interface at AWS."
         }
@@ -693,7 +733,8 @@ pub fn vif_id(state: &State) -> Option<&str> {
         State::WaitingCustomerAcceptance { vif_id }
         | State::WaitingBgp { vif_id }
         | State::Active { vif_id }
-        | State::Down { vif_id } => Some(vif_id),
+        | State::Down { vif_id }
+        | State::ChangingPe { vif_id } => Some(vif_id),
         _ => None,
     }
 }

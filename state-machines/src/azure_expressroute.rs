@@ -34,7 +34,8 @@ use statig::state_machine;
 pub use crate::Terminal;
 use crate::WaitingOn;
 use crate::machine::{
-    self, Ends, already_deleted, close, delete_while_tearing_down, end_teardown, go, keep_polling,
+    self, Ends, already_deleted, change_kept, change_reverted, change_settings, close,
+    delete_while_tearing_down, end_teardown, go, keep_polling,
 };
 
 mod docs;
@@ -108,6 +109,10 @@ pub enum Event {
     CircuitLost { reason: String },
     /// The customer (or ops) asked for the connector to be deleted.
     DeleteRequested,
+    /// The connector's settings changed (bandwidth or BGP options, by the
+    /// customer through onramp or on the circuit at Azure); the row
+    /// already holds the new ones.
+    ChangeRequested,
     /// The PE of `leg` no longer carries the connector's config.
     PeConfigRemoved { leg: Leg },
     /// The private peering is gone at Azure (deleted now, or never existed).
@@ -133,6 +138,7 @@ impl Event {
             Event::LegsObserved { .. } => "legs_observed",
             Event::CircuitLost { .. } => "circuit_lost",
             Event::DeleteRequested => "delete_requested",
+            Event::ChangeRequested => "change_requested",
             Event::PeConfigRemoved { .. } => "pe_config_removed",
             Event::PeeringDeleted => "peering_deleted",
             Event::CircuitDeprovisioned => "circuit_deprovisioned",
@@ -483,6 +489,9 @@ impl Machine {
 
     #[state(superstate = "watching_legs", entry_action = "poll_legs")]
     fn active(context: &mut Effects, event: &Event) -> Step<State> {
+        if *event == Event::ChangeRequested {
+            return change_settings(context, State::changing_primary_pe());
+        }
         let Event::LegsObserved {
             primary_up,
             secondary_up,
@@ -514,6 +523,9 @@ impl Machine {
     // SLA depends on knowing that.
     #[state(superstate = "watching_legs", entry_action = "poll_legs")]
     fn degraded(down: &Leg, context: &mut Effects, event: &Event) -> Step<State> {
+        if *event == Event::ChangeRequested {
+            return change_settings(context, State::changing_primary_pe());
+        }
         let Event::LegsObserved {
             primary_up,
             secondary_up,
@@ -561,6 +573,9 @@ impl Machine {
 
     #[state(superstate = "watching_legs", entry_action = "poll_legs")]
     fn down(context: &mut Effects, event: &Event) -> Step<State> {
+        if *event == Event::ChangeRequested {
+            return change_settings(context, State::changing_primary_pe());
+        }
         let Event::LegsObserved {
             primary_up,
             secondary_up,
@@ -586,6 +601,84 @@ impl Machine {
             Legs::BothDown => {
                 keep_polling(context, Action::PollLegs, "BGP still down on both legs")
             }
+        }
+    }
+
+    // A change goes out one leg at a time, primary first, like the order:
+    // while one PE takes it the other leg carries the traffic. A refusal on
+    // the secondary puts the primary back to the settings it had, so both
+    // legs always carry the same ones once the change has settled.
+    #[state(superstate = "live", entry_action = "push_primary_pe")]
+    fn changing_primary_pe(context: &mut Effects, event: &Event) -> Step<State> {
+        match event {
+            Event::PeConfigured { leg: Leg::Primary } => go(
+                context,
+                State::changing_secondary_pe(),
+                "the primary PE took the new settings; changing the secondary PE",
+            ),
+            Event::PeFailed {
+                leg: Leg::Primary,
+                reason,
+            } => change_reverted(
+                context,
+                State::active(),
+                format!(
+                    "the primary PE refused the change ({reason}); the connector keeps its \
+                     previous settings"
+                ),
+            ),
+            _ => Super,
+        }
+    }
+
+    #[state(superstate = "live", entry_action = "push_secondary_pe")]
+    fn changing_secondary_pe(context: &mut Effects, event: &Event) -> Step<State> {
+        match event {
+            Event::PeConfigured {
+                leg: Leg::Secondary,
+            } => change_kept(
+                context,
+                State::active(),
+                "both PEs took the new settings and read them back",
+            ),
+            Event::PeFailed {
+                leg: Leg::Secondary,
+                reason,
+            } => change_reverted(
+                context,
+                State::restoring_primary_pe(),
+                format!(
+                    "the secondary PE refused the change ({reason}); putting the previous \
+                     settings back on the primary PE"
+                ),
+            ),
+            _ => Super,
+        }
+    }
+
+    #[state(superstate = "live", entry_action = "push_primary_pe")]
+    fn restoring_primary_pe(context: &mut Effects, event: &Event) -> Step<State> {
+        match event {
+            Event::PeConfigured { leg: Leg::Primary } => go(
+                context,
+                State::active(),
+                "the primary PE is back on the previous settings; both legs agree again",
+            ),
+            // The primary carried these very settings minutes ago; a refusal
+            // now is for people to look at, and the poll that follows shows
+            // whether the legs are still up.
+            Event::PeFailed {
+                leg: Leg::Primary,
+                reason,
+            } => go(
+                context,
+                State::active(),
+                format!(
+                    "the primary PE refused its previous settings ({reason}); the legs differ \
+                     until ops fixes the primary PE"
+                ),
+            ),
+            _ => Super,
         }
     }
 
@@ -789,6 +882,9 @@ pub fn state_name(state: &State) -> &'static str {
         State::Active {} => "active",
         State::Degraded { .. } => "degraded",
         State::Down {} => "down",
+        State::ChangingPrimaryPe {} => "changing_primary_pe",
+        State::ChangingSecondaryPe {} => "changing_secondary_pe",
+        State::RestoringPrimaryPe {} => "restoring_primary_pe",
         State::RemovingSecondaryPe { .. } => "removing_secondary_pe",
         State::RemovingPrimaryPe { .. } => "removing_primary_pe",
         State::DeletingPeering { .. } => "deleting_peering",
@@ -811,6 +907,9 @@ pub const STATE_NAMES: &[&str] = &[
     "active",
     "degraded",
     "down",
+    "changing_primary_pe",
+    "changing_secondary_pe",
+    "restoring_primary_pe",
     "removing_secondary_pe",
     "removing_primary_pe",
     "deleting_peering",
@@ -826,6 +925,9 @@ pub fn waiting_on(state: &State) -> WaitingOn {
     match state {
         State::ConfiguringPrimaryPe { .. }
         | State::ConfiguringSecondaryPe { .. }
+        | State::ChangingPrimaryPe {}
+        | State::ChangingSecondaryPe {}
+        | State::RestoringPrimaryPe {}
         | State::RemovingSecondaryPe { .. }
         | State::RemovingPrimaryPe { .. } => WaitingOn::Router,
         State::ProvisioningCircuit { .. }
@@ -876,6 +978,20 @@ pub fn next_step(state: &State) -> &'static str {
             "Nothing to do unless this lasts: the BGP sessions on both legs are establishing. If it \
              stays here, check the private peering in the Azure portal (ExpressRoute circuits → \
              Peerings) and contact support."
+        }
+        State::ChangingPrimaryPe {} => {
+            "Nothing to do: onramp is applying the connector's new settings on the primary leg's \
+             provider edge router (the secondary leg carries the traffic); if it refuses them, \
+             the connector keeps its previous settings."
+        }
+        State::ChangingSecondaryPe {} => {
+            "Nothing to do: the primary leg has the new settings and onramp is applying them on \
+             the secondary leg's provider edge router; if it refuses them, the primary goes back \
+             to the previous settings."
+        }
+        State::RestoringPrimaryPe {} => {
+            "Nothing to do: a router refused the new settings, and onramp is putting the previous \
+             ones back on the primary leg."
         }
         State::Active {} => {
             "Nothing to do: the connector is up and BGP is established on both legs."

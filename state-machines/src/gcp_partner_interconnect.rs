@@ -32,7 +32,8 @@ use statig::state_machine;
 pub use crate::Terminal;
 use crate::WaitingOn;
 use crate::machine::{
-    self, Ends, already_deleted, close, delete_while_tearing_down, end_teardown, go, keep_polling,
+    self, Ends, already_deleted, change_kept, change_reverted, change_settings, close,
+    delete_while_tearing_down, end_teardown, go, keep_polling,
 };
 
 mod docs;
@@ -69,6 +70,9 @@ pub enum Event {
     AttachmentObserved { status: AttachmentStatus },
     /// The customer (or ops) asked for the connector to be deleted.
     DeleteRequested,
+    /// The customer (or ops) changed the connector's settings (bandwidth,
+    /// BGP options); the row already holds the new ones.
+    ChangeRequested,
     /// The attachment is gone at Google (deleted now, or never existed).
     AttachmentDeleted,
     /// The PE no longer carries the connector's config.
@@ -87,6 +91,7 @@ impl Event {
             Event::PeFailed { .. } => "pe_failed",
             Event::AttachmentObserved { .. } => "attachment_observed",
             Event::DeleteRequested => "delete_requested",
+            Event::ChangeRequested => "change_requested",
             Event::AttachmentDeleted => "attachment_deleted",
             Event::PeConfigRemoved => "pe_config_removed",
             Event::ResourcesReleased => "resources_released",
@@ -408,6 +413,9 @@ impl Machine {
 
     #[state(superstate = "watching_attachment", entry_action = "poll_attachment")]
     fn active(context: &mut Effects, event: &Event) -> Step<State> {
+        if *event == Event::ChangeRequested {
+            return change_settings(context, State::changing_pe());
+        }
         let Event::AttachmentObserved { status } = event else {
             return Super;
         };
@@ -444,6 +452,26 @@ impl Machine {
         }
     }
 
+    /// New settings on their way to the PE; back in `active`, the first
+    /// poll says whether the service is still up.
+    #[state(superstate = "live", entry_action = "push_pe_config")]
+    fn changing_pe(context: &mut Effects, event: &Event) -> Step<State> {
+        match event {
+            Event::PeConfigured => change_kept(
+                context,
+                State::active(),
+                "the PE took the new settings and read them back",
+            ),
+            Event::PeFailed { reason } => change_reverted(
+                context,
+                State::active(),
+                format!(
+                    "the PE refused the change ({reason}); the connector keeps its previous settings"
+                ),
+            ),
+            _ => Super,
+        }
+    }
     // ----- tearing_down: deleting_attachment → removing_pe_config → releasing_resources -----
     //
     // Google first, since the attachment is what carries the customer's
@@ -581,6 +609,7 @@ pub fn state_name(state: &State) -> &'static str {
         State::ConfiguringPe {} => "configuring_pe",
         State::WaitingCustomerActivation {} => "waiting_customer_activation",
         State::Active {} => "active",
+        State::ChangingPe { .. } => "changing_pe",
         State::DeletingAttachment { .. } => "deleting_attachment",
         State::RemovingPeConfig { .. } => "removing_pe_config",
         State::ReleasingResources { .. } => "releasing_resources",
@@ -596,6 +625,7 @@ pub const STATE_NAMES: &[&str] = &[
     "configuring_pe",
     "waiting_customer_activation",
     "active",
+    "changing_pe",
     "deleting_attachment",
     "removing_pe_config",
     "releasing_resources",
@@ -607,7 +637,9 @@ pub const STATE_NAMES: &[&str] = &[
 /// Who has to act for the connector to move on.
 pub fn waiting_on(state: &State) -> WaitingOn {
     match state {
-        State::ConfiguringPe {} | State::RemovingPeConfig { .. } => WaitingOn::Router,
+        State::ConfiguringPe {} | State::ChangingPe {} | State::RemovingPeConfig { .. } => {
+            WaitingOn::Router
+        }
         State::CreatingAttachment {}
         | State::DeletingAttachment { .. }
         | State::ReleasingResources { .. } => WaitingOn::Onramp,
@@ -643,6 +675,10 @@ pub fn next_step(state: &State) -> &'static str {
              Interconnect → VLAN attachments → Activate), or with `gcloud compute interconnects \
              attachments partner update <name> --region <region> --admin-enabled`. onramp \
              notices by itself and carries on."
+        }
+        State::ChangingPe { .. } => {
+            "Nothing to do: onramp is applying the connector's new settings on the provider edge \
+             router; if the router refuses them, the connector keeps its previous settings."
         }
         State::Active {} => {
             "Nothing to do: the connector is up and your VLAN attachment is active at Google."

@@ -57,6 +57,10 @@ pub trait Machine: Send + Sync + 'static {
     fn failure_reason(state: &Self::State) -> Option<&str>;
     /// The customer's (or an operator's) delete request.
     fn delete_requested() -> Self::Event;
+    /// The customer's (or an operator's) request to apply the connector's
+    /// new settings; the machine ignores it where a change cannot start
+    /// (the API then answers 409).
+    fn change_requested() -> Self::Event;
     /// The event a settled router change of `action` is to the machine.
     /// None when `action` changes no router, or when the machine has no
     /// exit for the outcome (a refused teardown is retried).
@@ -221,6 +225,9 @@ macro_rules! machine {
             }
             fn delete_requested() -> Event {
                 Event::DeleteRequested
+            }
+            fn change_requested() -> Event {
+                Event::ChangeRequested
             }
             fn router_event(
                 action: Action,

@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 
 pub use docs::TransitionRow;
 pub use kind::{ConnectorKind, Machine, RouterOutcome, UnknownKind};
-pub use machine::{Outcome, Terminal};
+pub use machine::{ChangeEnd, Outcome, Terminal};
 
 /// Who has to act before a connector can move on.
 ///

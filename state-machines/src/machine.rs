@@ -21,6 +21,9 @@ pub struct Outcome<S, A> {
     /// Human-readable line for the connector's event timeline (e.g. "customer accepted the VIF"),
     /// or why an event was ignored ("unexpected event vif_deleted in state active").
     pub note: String,
+    /// What this step means for a change of the connector's settings in
+    /// flight, if it ends one.
+    pub change: Option<ChangeEnd>,
 }
 
 impl<S, A> Outcome<S, A> {
@@ -36,6 +39,19 @@ impl<S, A> Outcome<S, A> {
     pub fn is_still_waiting(&self) -> bool {
         !self.changed && !self.actions.is_empty()
     }
+}
+
+/// How a change of a live connector's settings (bandwidth, BGP options)
+/// ends. The machine decides; the store keeps the new settings or puts the
+/// ones from before the change back, in the same commit as the transition.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeEnd {
+    /// The PE took the change and read it back: the new settings stay.
+    Kept,
+    /// Refused: the settings from before the change are restored, so what
+    /// onramp renders from now on is what the PE still carries.
+    Reverted,
 }
 
 /// Where a teardown ends. Carried by the teardown states so that a worker
@@ -67,6 +83,7 @@ impl Terminal {
 pub(crate) struct Effects<A> {
     pub(crate) actions: Vec<A>,
     pub(crate) note: Option<String>,
+    pub(crate) change: Option<ChangeEnd>,
 }
 
 // Not derived: the derive would ask for `A: Default`, which no action is.
@@ -75,6 +92,7 @@ impl<A> Default for Effects<A> {
         Effects {
             actions: Vec::new(),
             note: None,
+            change: None,
         }
     }
 }
@@ -165,6 +183,38 @@ pub(crate) fn end_teardown<S, A>(
     }
 }
 
+/// The customer asked for new settings: push them to the PE from `next`
+/// (its entry action renders the connector's settings, already the new
+/// ones in the row the API committed with this transition).
+pub(crate) fn change_settings<S, A>(context: &mut Effects<A>, next: S) -> Step<S> {
+    go(
+        context,
+        next,
+        "settings change requested; pushing the new settings to the PE",
+    )
+}
+
+/// The change is on the PE, read back: back to `active`, the new settings kept.
+pub(crate) fn change_kept<S, A>(
+    context: &mut Effects<A>,
+    active: S,
+    note: impl Into<String>,
+) -> Step<S> {
+    context.change = Some(ChangeEnd::Kept);
+    go(context, active, note)
+}
+
+/// The PE refused the change (`reason`); nothing of it is on the PE, so the
+/// connector goes on at `next` with the settings it had before.
+pub(crate) fn change_reverted<S, A>(
+    context: &mut Effects<A>,
+    next: S,
+    note: impl Into<String>,
+) -> Step<S> {
+    context.change = Some(ChangeEnd::Reverted);
+    go(context, next, note)
+}
+
 /// A delete request for a connector that is already deleted.
 pub(crate) fn already_deleted<S, A>(context: &mut Effects<A>) -> Step<S> {
     context.note = Some("already deleted; nothing to do".to_string());
@@ -217,6 +267,7 @@ where
         actions: effects.actions,
         changed: true,
         note: note.into(),
+        change: None,
     }
 }
 
@@ -253,6 +304,7 @@ where
         actions: effects.actions,
         changed,
         note,
+        change: effects.change,
     }
 }
 

@@ -35,7 +35,8 @@ use statig::state_machine;
 pub use crate::Terminal;
 use crate::WaitingOn;
 use crate::machine::{
-    self, Ends, already_deleted, close, delete_while_tearing_down, end_teardown, go, keep_polling,
+    self, Ends, already_deleted, change_kept, change_reverted, change_settings, close,
+    delete_while_tearing_down, end_teardown, go, keep_polling,
 };
 
 mod docs;
@@ -66,6 +67,9 @@ pub enum Event {
     BgpObserved { up: bool },
     /// The customer (or ops) asked for the connector to be deleted.
     DeleteRequested,
+    /// The customer (or ops) changed the connector's settings (bandwidth,
+    /// BGP options); the row already holds the new ones.
+    ChangeRequested,
     /// The PE no longer carries the connector's config.
     PeRemoved,
     /// The connector's allocations are back in their pools.
@@ -82,6 +86,7 @@ impl Event {
             Event::PeFailed { .. } => "pe_failed",
             Event::BgpObserved { .. } => "bgp_observed",
             Event::DeleteRequested => "delete_requested",
+            Event::ChangeRequested => "change_requested",
             Event::PeRemoved => "pe_removed",
             Event::ResourcesReleased => "resources_released",
         }
@@ -259,6 +264,9 @@ impl Machine {
 
     #[state(superstate = "live", entry_action = "check_bgp")]
     fn active(context: &mut Effects, event: &Event) -> Step<State> {
+        if *event == Event::ChangeRequested {
+            return change_settings(context, State::changing_pe());
+        }
         match event {
             Event::BgpObserved { up: true } => {
                 keep_polling(context, Action::CheckBgp, "BGP session up")
@@ -274,6 +282,26 @@ impl Machine {
         }
     }
 
+    /// New settings on their way to the PE; back in `active`, the first
+    /// poll says whether the service is still up.
+    #[state(superstate = "live", entry_action = "push_pe")]
+    fn changing_pe(context: &mut Effects, event: &Event) -> Step<State> {
+        match event {
+            Event::PeConfigured => change_kept(
+                context,
+                State::active(),
+                "the PE took the new settings and read them back",
+            ),
+            Event::PeFailed { reason } => change_reverted(
+                context,
+                State::active(),
+                format!(
+                    "the PE refused the change ({reason}); the connector keeps its previous settings"
+                ),
+            ),
+            _ => Super,
+        }
+    }
     // ----- tearing_down: removing_pe → releasing_resources -----
     //
     // The pools last, so the VLAN and addresses are never reused while the
@@ -414,6 +442,7 @@ pub fn state_name(state: &State) -> &'static str {
         State::ConfiguringPe {} => "configuring_pe",
         State::WaitingBgp {} => "waiting_bgp",
         State::Active {} => "active",
+        State::ChangingPe { .. } => "changing_pe",
         State::RemovingPe { .. } => "removing_pe",
         State::ReleasingResources { .. } => "releasing_resources",
         State::Deleted {} => "deleted",
@@ -428,6 +457,7 @@ pub const STATE_NAMES: &[&str] = &[
     "configuring_pe",
     "waiting_bgp",
     "active",
+    "changing_pe",
     "removing_pe",
     "releasing_resources",
     "deleted",
@@ -439,7 +469,9 @@ pub const STATE_NAMES: &[&str] = &[
 pub fn waiting_on(state: &State) -> WaitingOn {
     match state {
         State::WaitingOps { .. } => WaitingOn::Ops,
-        State::ConfiguringPe {} | State::RemovingPe { .. } => WaitingOn::Router,
+        State::ConfiguringPe {} | State::ChangingPe {} | State::RemovingPe { .. } => {
+            WaitingOn::Router
+        }
         State::ReleasingResources { .. } => WaitingOn::Onramp,
         State::WaitingBgp {} => WaitingOn::Csp,
         State::Active {} | State::Deleted {} | State::Failed { .. } | State::Rejected { .. } => {
@@ -471,6 +503,10 @@ pub fn next_step(state: &State) -> &'static str {
         State::WaitingBgp {} => {
             "Nothing to do yet: onramp is waiting for the provider to bring up the BGP session \
              on their side."
+        }
+        State::ChangingPe { .. } => {
+            "Nothing to do: onramp is applying the connector's new settings on the provider edge \
+             router; if the router refuses them, the connector keeps its previous settings."
         }
         State::Active {} => {
             "Nothing to do: the connector is up and BGP with the provider is established."

@@ -143,6 +143,37 @@ fn delete_while_active() {
 }
 
 #[test]
+fn change_kept() {
+    let mut events = to_active();
+    events.extend([
+        Event::ChangeRequested,
+        // The poll queued before the change lands during it.
+        vif(VifStatus::Available, true),
+        // A second change while the first is on its way: the API says 409.
+        Event::ChangeRequested,
+        Event::PeConfigured,
+        vif(VifStatus::Available, true),
+    ]);
+    scenario("change_kept", &events);
+}
+
+#[test]
+fn change_refused() {
+    let mut events = to_active();
+    events.extend([
+        vif(VifStatus::Available, false),
+        Event::ChangeRequested,
+        Event::PeFailed {
+            reason: "commit check failed: bgp neighbor 169.254.100.1 authentication-key too long"
+                .to_string(),
+        },
+        vif(VifStatus::Available, false),
+        vif(VifStatus::Available, true),
+    ]);
+    scenario("change_refused", &events);
+}
+
+#[test]
 fn mermaid_diagram() {
     check_golden("tests/golden/aws_hosted_connection.mmd", &mermaid());
 }

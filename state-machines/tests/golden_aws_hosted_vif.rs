@@ -145,6 +145,45 @@ fn delete_during_rollback() {
     scenario("delete_during_rollback", &events);
 }
 
+/// From `start()` to `active`.
+fn to_active() -> Vec<Event> {
+    vec![
+        Event::PeConfigured,
+        vif_allocated(),
+        seen(VifStatus::Available, true),
+    ]
+}
+
+#[test]
+fn change_kept() {
+    let mut events = to_active();
+    events.extend([
+        Event::ChangeRequested,
+        // The poll queued before the change lands during it.
+        seen(VifStatus::Available, true),
+        // A second change while the first is on its way: the API says 409.
+        Event::ChangeRequested,
+        Event::PeConfigured,
+        seen(VifStatus::Available, true),
+    ]);
+    scenario("change_kept", &events);
+}
+
+#[test]
+fn change_refused() {
+    let mut events = to_active();
+    events.extend([
+        seen(VifStatus::Down, false),
+        Event::ChangeRequested,
+        Event::PeFailed {
+            reason: "commit check failed: bandwidth 10g exceeds the interface's 1g".to_string(),
+        },
+        seen(VifStatus::Down, false),
+        seen(VifStatus::Available, true),
+    ]);
+    scenario("change_refused", &events);
+}
+
 #[test]
 fn mermaid_diagram() {
     check_golden("aws-hosted-vif.mmd", &mermaid());

@@ -193,6 +193,60 @@ fn delete_during_rollback() {
 }
 
 #[test]
+fn change_kept() {
+    let mut events = to_active();
+    events.extend([
+        Event::ChangeRequested,
+        // The poll queued before the change lands during it.
+        legs(true, true),
+        // A second change while the first is on its way: the API says 409.
+        Event::ChangeRequested,
+        Event::PeConfigured { leg: Leg::Primary },
+        // A redelivered primary result while the secondary is changed.
+        Event::PeConfigured { leg: Leg::Primary },
+        Event::PeConfigured {
+            leg: Leg::Secondary,
+        },
+        legs(true, true),
+    ]);
+    scenario("change_kept", true, &events);
+}
+
+#[test]
+fn change_refused() {
+    let mut events = to_active();
+    events.extend([
+        legs(false, true),
+        Event::ChangeRequested,
+        Event::PeFailed {
+            leg: Leg::Primary,
+            reason: "commit check failed: bandwidth 10g exceeds the interface's 1g".to_string(),
+        },
+        legs(false, true),
+        legs(true, true),
+    ]);
+    scenario("change_refused", true, &events);
+}
+
+#[test]
+fn change_refused_by_secondary() {
+    let mut events = to_active();
+    events.extend([
+        Event::ChangeRequested,
+        Event::PeConfigured { leg: Leg::Primary },
+        Event::PeFailed {
+            leg: Leg::Secondary,
+            reason: "commit check failed: bandwidth 10g exceeds the interface's 1g".to_string(),
+        },
+        // Another change while the primary is put back: 409.
+        Event::ChangeRequested,
+        Event::PeConfigured { leg: Leg::Primary },
+        legs(true, true),
+    ]);
+    scenario("change_refused_by_secondary", true, &events);
+}
+
+#[test]
 fn mermaid_diagram() {
     check_golden("tests/golden/azure_expressroute.mmd", &mermaid());
 }

@@ -121,6 +121,39 @@ fn active_then_defunct() {
 }
 
 #[test]
+fn change_kept() {
+    let mut events = to_waiting_activation();
+    events.extend([
+        seen(AttachmentStatus::Active),
+        Event::ChangeRequested,
+        // The poll queued before the change lands during it.
+        seen(AttachmentStatus::Active),
+        // A second change while the first is on its way: the API says 409.
+        Event::ChangeRequested,
+        Event::PeConfigured,
+        seen(AttachmentStatus::Active),
+    ]);
+    scenario("change_kept", &events);
+}
+
+#[test]
+fn change_refused() {
+    let mut events = to_waiting_activation();
+    events.extend([
+        seen(AttachmentStatus::Active),
+        Event::ChangeRequested,
+        Event::PeFailed {
+            reason: "commit check failed: bandwidth 10g exceeds the interface's 1g".to_string(),
+        },
+        seen(AttachmentStatus::Active),
+        // A change while the customer has the attachment deactivated: 409.
+        seen(AttachmentStatus::PendingCustomer),
+        Event::ChangeRequested,
+    ]);
+    scenario("change_refused", &events);
+}
+
+#[test]
 fn mermaid_diagram() {
     check_golden("tests/golden/gcp_partner_interconnect.mmd", &mermaid());
 }

@@ -101,6 +101,40 @@ fn bgp_down_and_recover_without_manual_steps() {
 }
 
 #[test]
+fn change_kept() {
+    let events = [
+        completed(0),
+        Event::PeConfigured,
+        bgp(true),
+        Event::ChangeRequested,
+        // The check queued before the change lands during it.
+        bgp(true),
+        // A second change while the first is on its way: the API says 409.
+        Event::ChangeRequested,
+        Event::PeConfigured,
+        bgp(true),
+    ];
+    scenario("change_kept", 1, &events);
+}
+
+#[test]
+fn change_refused() {
+    let events = [
+        Event::PeConfigured,
+        bgp(true),
+        Event::ChangeRequested,
+        Event::PeFailed {
+            reason: "commit check failed: bandwidth 10g exceeds the interface's 1g".to_string(),
+        },
+        bgp(false),
+        // A change while the session is down: 409.
+        Event::ChangeRequested,
+        bgp(true),
+    ];
+    scenario("change_refused", 0, &events);
+}
+
+#[test]
 fn mermaid_diagram() {
     check_golden("tests/golden/ticket_csp.mmd", &mermaid());
 }

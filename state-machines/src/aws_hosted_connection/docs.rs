@@ -25,6 +25,7 @@ pub(crate) fn sample_states() -> Vec<State> {
         State::waiting_bgp(id()),
         State::active(id()),
         State::down(id()),
+        State::changing_pe(id()),
     ];
     states.extend(sample_teardown(&TEARDOWN, &ENDS));
     states
@@ -58,6 +59,7 @@ pub(crate) fn sample_events() -> Vec<Event> {
     }
     events.extend([
         Event::DeleteRequested,
+        Event::ChangeRequested,
         Event::ConnectionDeleted,
         Event::PeConfigRemoved,
         Event::ResourcesReleased,

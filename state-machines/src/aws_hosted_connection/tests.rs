@@ -1,5 +1,6 @@
 use super::docs::SPEC;
 use super::*;
+use crate::ChangeEnd;
 use crate::testing::{Kind, Row, assert_json_shapes, check_wire_names, failed_with, rejected_with};
 
 const CONN: &str = "dxcon-ffx1k2zq";
@@ -400,7 +401,7 @@ fn router_refusing_the_config_rolls_back_to_failed() {
 
 #[test]
 fn delete_is_accepted_in_every_live_state() {
-    KIND.check_delete_in_live_states(7, Action::DeleteConnection);
+    KIND.check_delete_in_live_states(8, Action::DeleteConnection);
     assert_eq!(finish_teardown(Terminal::Deleted), State::deleted());
 }
 
@@ -436,6 +437,164 @@ fn delete_closes_failed_and_rejected_without_actions() {
 #[test]
 fn delete_of_a_deleted_connector_is_ignored() {
     KIND.check_delete_of_deleted_ignored();
+}
+
+// ----- changing a live connector's settings -----
+
+#[test]
+fn a_change_from_active_or_down_pushes_the_new_settings() {
+    for from in [State::active(conn()), State::down(conn())] {
+        let out = step(
+            &from,
+            Event::ChangeRequested,
+            State::changing_pe(conn()),
+            &[Action::PushPeConfig],
+            true,
+        );
+        assert_eq!(out.change, None);
+        assert!(
+            out.note.contains("settings change requested"),
+            "{}",
+            out.note
+        );
+        assert_eq!(waiting_on(&out.state), WaitingOn::Router);
+        assert_eq!(failure_reason(&out.state), None);
+    }
+}
+
+#[test]
+fn a_change_the_pe_takes_is_kept_and_the_connector_is_active_again() {
+    let out = step(
+        &State::changing_pe(conn()),
+        Event::PeConfigured,
+        State::active(conn()),
+        &[Action::PollVif],
+        true,
+    );
+    assert_eq!(out.change, Some(ChangeEnd::Kept));
+    assert!(out.note.contains("new settings"), "{}", out.note);
+}
+
+#[test]
+fn a_change_the_pe_refuses_is_reverted_and_the_connector_is_active_again() {
+    let out = step(
+        &State::changing_pe(conn()),
+        Event::PeFailed {
+            reason: "commit check failed".to_string(),
+        },
+        State::active(conn()),
+        &[Action::PollVif],
+        true,
+    );
+    assert_eq!(out.change, Some(ChangeEnd::Reverted));
+    assert!(out.note.contains("commit check failed"), "{}", out.note);
+    assert!(out.note.contains("previous settings"), "{}", out.note);
+    // A refused change is not a failure of the connector.
+    assert_eq!(failure_reason(&out.state), None);
+}
+
+#[test]
+fn a_change_is_ignored_where_it_cannot_start() {
+    for state in (SPEC.sample_states)() {
+        let out = handle(&state, &Event::ChangeRequested);
+        if let State::Active { connection_id } | State::Down { connection_id } = &state {
+            assert_eq!(
+                out.state,
+                State::changing_pe(connection_id.clone()),
+                "{state:?}"
+            );
+            assert_eq!(out.actions, [Action::PushPeConfig]);
+            continue;
+        }
+        assert!(out.is_ignored(), "{state:?}");
+        assert_eq!(out.state, state);
+        assert_eq!(out.change, None, "{state:?}");
+        assert_eq!(
+            out.note,
+            format!(
+                "unexpected event change_requested in state {}",
+                state_name(&state)
+            )
+        );
+    }
+    // Named, for the cases the API answers with a 409.
+    for state in [
+        State::waiting_vif_details(conn()),
+        State::configuring_pe(conn()),
+        State::waiting_bgp(conn()),
+        State::deleting_connection(Terminal::Deleted),
+        State::removing_pe_config(failed_with("boom")),
+        State::deleted(),
+        State::rejected("no".to_string()),
+    ] {
+        step(&state, Event::ChangeRequested, state.clone(), &[], false);
+    }
+}
+
+#[test]
+fn a_change_during_a_change_is_ignored() {
+    let changing = State::changing_pe(conn());
+    let out = step(
+        &changing,
+        Event::ChangeRequested,
+        changing.clone(),
+        &[],
+        false,
+    );
+    assert!(out.is_ignored());
+    assert_eq!(out.change, None);
+}
+
+#[test]
+fn polls_queued_before_a_change_are_stale_during_it() {
+    let changing = State::changing_pe(conn());
+    assert_eq!(current_action(&changing), Some(Action::PushPeConfig));
+    for event in [
+        vif_seen(VifStatus::Available, true),
+        vif_seen(VifStatus::Down, false),
+        vif_seen(VifStatus::Deleted, false),
+        conn_seen(ConnectionStatus::Deleted),
+        Event::VifDetailsProvided,
+    ] {
+        assert!(handle(&changing, &event).is_ignored(), "{event:?}");
+    }
+}
+
+#[test]
+fn delete_during_a_change_starts_the_teardown() {
+    let out = step(
+        &State::changing_pe(conn()),
+        Event::DeleteRequested,
+        State::deleting_connection(Terminal::Deleted),
+        &[Action::DeleteConnection],
+        true,
+    );
+    assert_eq!(out.change, None);
+    // The PE's answer to the change comes too late to matter.
+    for event in [
+        Event::PeConfigured,
+        Event::PeFailed {
+            reason: "x".to_string(),
+        },
+    ] {
+        assert!(handle(&out.state, &event).is_ignored(), "{event:?}");
+    }
+    assert_eq!(finish_teardown(Terminal::Deleted), State::deleted());
+}
+
+#[test]
+fn a_change_round_trip_keeps_watching_the_vif() {
+    let changing = handle(&State::down(conn()), &Event::ChangeRequested).state;
+    let active = handle(&changing, &Event::PeConfigured).state;
+    assert_eq!(active, State::active(conn()));
+    // Back in active, the first poll says whether the VIF is still up.
+    step(
+        &active,
+        vif_seen(VifStatus::Down, false),
+        State::down(conn()),
+        &[Action::PollVif],
+        true,
+    );
 }
 
 // ----- ignored events -----
@@ -516,6 +675,10 @@ fn every_pair_keeps_the_worker_contract() {
         if connection_id(state).is_some() && connection_id(&out.state).is_some() {
             assert_eq!(connection_id(&out.state), connection_id(state), "{ctx}");
         }
+        // Only the PE's answer to a change ends one.
+        let ends_a_change = matches!(state, State::ChangingPe { .. })
+            && matches!(event, Event::PeConfigured | Event::PeFailed { .. });
+        assert_eq!(out.change.is_some(), ends_a_change, "{ctx}");
     });
 }
 
@@ -531,6 +694,7 @@ fn transition_table_matches_the_spec() {
         "waiting_bgp",
         "active",
         "down",
+        "changing_pe",
     ];
     let mut expected: Vec<Row> = Vec::new();
     let mut row = |from: &str, trigger: &str, to: &str, action: &str| {
@@ -653,6 +817,12 @@ fn transition_table_matches_the_spec() {
         row(from, "vif_observed [unknown]", "stays", "poll_vif");
     }
 
+    for from in ["active", "down"] {
+        row(from, "change_requested", "changing_pe", "push_pe_config");
+    }
+    row("changing_pe", "pe_configured", "active", "poll_vif");
+    row("changing_pe", "pe_failed", "active", "poll_vif");
+
     for from in live {
         row(
             from,
@@ -766,6 +936,10 @@ fn persisted_json_shape_is_stable() {
             r#"{"Down":{"connection_id":"dxcon-ffx1k2zq"}}"#,
         ),
         (
+            State::changing_pe(conn()),
+            r#"{"ChangingPe":{"connection_id":"dxcon-ffx1k2zq"}}"#,
+        ),
+        (
             State::deleting_connection(failed_with("boom")),
             r#"{"DeletingConnection":{"then":{"kind":"failed","reason":"boom"}}}"#,
         ),
@@ -818,6 +992,7 @@ fn event_json_shape_is_stable() {
             r#"{"type":"connection_allocation_rejected","reason":"x"}"#,
         ),
         (Event::DeleteRequested, r#"{"type":"delete_requested"}"#),
+        (Event::ChangeRequested, r#"{"type":"change_requested"}"#),
     ];
     assert_json_shapes(&cases);
     KIND.check_event_and_action_names(&Action::ALL);
@@ -867,6 +1042,7 @@ fn each_state_says_who_it_waits_on() {
         ("waiting_bgp", WaitingOn::Csp),
         ("active", WaitingOn::Nobody),
         ("down", WaitingOn::Csp),
+        ("changing_pe", WaitingOn::Router),
         ("deleting_connection", WaitingOn::Onramp),
         ("removing_pe_config", WaitingOn::Router),
         ("releasing_resources", WaitingOn::Onramp),
@@ -894,6 +1070,7 @@ fn standing_action_per_state() {
         ("waiting_bgp", Some(Action::PollVif)),
         ("active", Some(Action::PollVif)),
         ("down", Some(Action::PollVif)),
+        ("changing_pe", Some(Action::PushPeConfig)),
         ("deleting_connection", Some(Action::DeleteConnection)),
         ("removing_pe_config", Some(Action::RemovePeConfig)),
         ("releasing_resources", Some(Action::ReleaseResources)),

@@ -22,6 +22,7 @@ pub(crate) fn sample_states() -> Vec<State> {
         State::waiting_bgp(vif()),
         State::active(vif()),
         State::down(vif()),
+        State::changing_pe(vif()),
     ];
     states.extend(sample_teardown(&TEARDOWN, &ENDS));
     states
@@ -48,6 +49,7 @@ pub(crate) fn sample_events() -> Vec<Event> {
     }
     events.extend([
         Event::DeleteRequested,
+        Event::ChangeRequested,
         Event::VifDeleted,
         Event::PeConfigRemoved,
         Event::ResourcesReleased,

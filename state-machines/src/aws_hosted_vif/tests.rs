@@ -1,5 +1,6 @@
 use super::docs::SPEC;
 use super::*;
+use crate::ChangeEnd;
 use crate::testing::{Kind, Row, assert_json_shapes, check_wire_names, failed_with, rejected_with};
 
 const VIF: &str = "dxvif-fgq3xm2b";
@@ -345,7 +346,7 @@ fn vif_removed_at_aws_after_acceptance_ends_failed() {
 
 #[test]
 fn delete_is_accepted_in_every_live_state() {
-    KIND.check_delete_in_live_states(6, Action::DeleteVif);
+    KIND.check_delete_in_live_states(7, Action::DeleteVif);
     assert_eq!(finish_teardown(Terminal::Deleted), State::deleted());
 }
 
@@ -385,6 +386,159 @@ fn delete_closes_failed_and_rejected_without_actions() {
 #[test]
 fn delete_of_a_deleted_connector_is_ignored() {
     KIND.check_delete_of_deleted_ignored();
+}
+
+// ----- changing a live connector's settings -----
+
+#[test]
+fn a_change_from_active_or_down_pushes_the_new_settings() {
+    for from in [State::active(vif()), State::down(vif())] {
+        let out = step(
+            &from,
+            Event::ChangeRequested,
+            State::changing_pe(vif()),
+            &[Action::PushPeConfig],
+            true,
+        );
+        assert_eq!(out.change, None);
+        assert!(
+            out.note.contains("settings change requested"),
+            "{}",
+            out.note
+        );
+        assert_eq!(waiting_on(&out.state), WaitingOn::Router);
+        assert_eq!(vif_id(&out.state), Some(VIF));
+        assert_eq!(failure_reason(&out.state), None);
+    }
+}
+
+#[test]
+fn a_change_the_pe_takes_is_kept_and_the_connector_is_active_again() {
+    let out = step(
+        &State::changing_pe(vif()),
+        Event::PeConfigured,
+        State::active(vif()),
+        &[Action::PollVif],
+        true,
+    );
+    assert_eq!(out.change, Some(ChangeEnd::Kept));
+    assert!(out.note.contains("new settings"), "{}", out.note);
+}
+
+#[test]
+fn a_change_the_pe_refuses_is_reverted_and_the_connector_is_active_again() {
+    let out = step(
+        &State::changing_pe(vif()),
+        Event::PeFailed {
+            reason: "commit check failed".to_string(),
+        },
+        State::active(vif()),
+        &[Action::PollVif],
+        true,
+    );
+    assert_eq!(out.change, Some(ChangeEnd::Reverted));
+    assert!(out.note.contains("commit check failed"), "{}", out.note);
+    assert!(out.note.contains("previous settings"), "{}", out.note);
+    // A refused change is not a failure of the connector.
+    assert_eq!(failure_reason(&out.state), None);
+}
+
+#[test]
+fn a_change_is_ignored_where_it_cannot_start() {
+    for state in (SPEC.sample_states)() {
+        let out = handle(&state, &Event::ChangeRequested);
+        if let State::Active { vif_id } | State::Down { vif_id } = &state {
+            assert_eq!(out.state, State::changing_pe(vif_id.clone()), "{state:?}");
+            assert_eq!(out.actions, [Action::PushPeConfig]);
+            continue;
+        }
+        assert!(out.is_ignored(), "{state:?}");
+        assert_eq!(out.state, state);
+        assert_eq!(out.change, None, "{state:?}");
+        assert_eq!(
+            out.note,
+            format!(
+                "unexpected event change_requested in state {}",
+                state_name(&state)
+            )
+        );
+    }
+    // Named, for the cases the API answers with a 409.
+    for state in [
+        State::configuring_pe(),
+        State::waiting_bgp(vif()),
+        State::deleting_vif(Terminal::Deleted),
+        State::removing_pe_config(failed_with("boom")),
+        State::deleted(),
+        State::failed("boom".to_string()),
+    ] {
+        step(&state, Event::ChangeRequested, state.clone(), &[], false);
+    }
+}
+
+#[test]
+fn a_change_during_a_change_is_ignored() {
+    let changing = State::changing_pe(vif());
+    let out = step(
+        &changing,
+        Event::ChangeRequested,
+        changing.clone(),
+        &[],
+        false,
+    );
+    assert!(out.is_ignored());
+    assert_eq!(out.change, None);
+}
+
+#[test]
+fn polls_queued_before_a_change_are_stale_during_it() {
+    let changing = State::changing_pe(vif());
+    assert_eq!(current_action(&changing), Some(Action::PushPeConfig));
+    for (vif_state, bgp_up) in [
+        (VifStatus::Available, true),
+        (VifStatus::Down, false),
+        (VifStatus::Deleted, false),
+    ] {
+        let out = handle(&changing, &seen(vif_state, bgp_up));
+        assert!(out.is_ignored(), "{vif_state:?}");
+    }
+}
+
+#[test]
+fn delete_during_a_change_starts_the_teardown() {
+    let out = step(
+        &State::changing_pe(vif()),
+        Event::DeleteRequested,
+        State::deleting_vif(Terminal::Deleted),
+        &[Action::DeleteVif],
+        true,
+    );
+    assert_eq!(out.change, None);
+    // The PE's answer to the change comes too late to matter.
+    for event in [
+        Event::PeConfigured,
+        Event::PeFailed {
+            reason: "x".to_string(),
+        },
+    ] {
+        assert!(handle(&out.state, &event).is_ignored(), "{event:?}");
+    }
+    assert_eq!(finish_teardown(Terminal::Deleted), State::deleted());
+}
+
+#[test]
+fn a_change_round_trip_keeps_watching_the_vif() {
+    let changing = handle(&State::down(vif()), &Event::ChangeRequested).state;
+    let active = handle(&changing, &Event::PeConfigured).state;
+    assert_eq!(active, State::active(vif()));
+    // Back in active, the first poll says whether the VIF is still up.
+    step(
+        &active,
+        seen(VifStatus::Down, false),
+        State::down(vif()),
+        &[Action::PollVif],
+        true,
+    );
 }
 
 // ----- ignored events -----
@@ -428,12 +582,16 @@ fn out_of_place_events_are_ignored_with_a_reason() {
 /// Every (state, event) pair, checked against the rules the worker relies on.
 #[test]
 fn every_pair_keeps_the_worker_contract() {
-    KIND.check_worker_contract(|_, event, out, ctx| {
+    KIND.check_worker_contract(|state, event, out, ctx| {
         // Only polls may stay put and still ask for work.
         if !out.changed && !out.actions.is_empty() {
             assert!(matches!(event, Event::VifObserved { .. }), "{ctx}");
             assert_eq!(out.actions, [Action::PollVif], "{ctx}");
         }
+        // Only the PE's answer to a change ends one.
+        let ends_a_change = matches!(state, State::ChangingPe { .. })
+            && matches!(event, Event::PeConfigured | Event::PeFailed { .. });
+        assert_eq!(out.change.is_some(), ends_a_change, "{ctx}");
     });
 }
 
@@ -448,6 +606,7 @@ fn transition_table_matches_the_spec() {
         "waiting_bgp",
         "active",
         "down",
+        "changing_pe",
     ];
     let mut expected: Vec<Row> = Vec::new();
     let mut row = |from: &str, trigger: &str, to: &str, action: &str| {
@@ -563,6 +722,11 @@ fn transition_table_matches_the_spec() {
         );
         row(from, "vif_observed [unknown]", "stays", "poll_vif");
     }
+    for from in ["active", "down"] {
+        row(from, "change_requested", "changing_pe", "push_pe_config");
+    }
+    row("changing_pe", "pe_configured", "active", "poll_vif");
+    row("changing_pe", "pe_failed", "active", "poll_vif");
     for from in live {
         row(
             from,
@@ -647,6 +811,10 @@ fn persisted_json_shape_is_stable() {
             r#"{"WaitingCustomerAcceptance":{"vif_id":"dxvif-fgq3xm2b"}}"#,
         ),
         (
+            State::changing_pe(vif()),
+            r#"{"ChangingPe":{"vif_id":"dxvif-fgq3xm2b"}}"#,
+        ),
+        (
             State::deleting_vif(failed_with("boom")),
             r#"{"DeletingVif":{"then":{"kind":"failed","reason":"boom"}}}"#,
         ),
@@ -677,6 +845,7 @@ fn event_json_shape_is_stable() {
             r#"{"type":"pe_failed","reason":"x"}"#,
         ),
         (Event::DeleteRequested, r#"{"type":"delete_requested"}"#),
+        (Event::ChangeRequested, r#"{"type":"change_requested"}"#),
     ];
     assert_json_shapes(&cases);
     KIND.check_event_and_action_names(&[
@@ -715,6 +884,7 @@ fn each_state_says_who_it_waits_on() {
         ("waiting_bgp", WaitingOn::Csp),
         ("active", WaitingOn::Nobody),
         ("down", WaitingOn::Csp),
+        ("changing_pe", WaitingOn::Router),
         ("deleting_vif", WaitingOn::Onramp),
         ("removing_pe_config", WaitingOn::Router),
         ("releasing_resources", WaitingOn::Onramp),
@@ -738,6 +908,7 @@ fn standing_action_per_state() {
         ("waiting_bgp", Some(Action::PollVif)),
         ("active", Some(Action::PollVif)),
         ("down", Some(Action::PollVif)),
+        ("changing_pe", Some(Action::PushPeConfig)),
         ("deleting_vif", Some(Action::DeleteVif)),
         ("removing_pe_config", Some(Action::RemovePeConfig)),
         ("releasing_resources", Some(Action::ReleaseResources)),
@@ -769,6 +940,7 @@ fn vif_id_is_exposed_while_the_vif_is_watched() {
         State::waiting_bgp(vif()),
         State::active(vif()),
         State::down(vif()),
+        State::changing_pe(vif()),
     ] {
         assert_eq!(vif_id(&state), Some(VIF));
     }

@@ -38,6 +38,9 @@ pub(crate) fn sample_states() -> Vec<State> {
         State::degraded(Leg::Primary),
         State::degraded(Leg::Secondary),
         State::down(),
+        State::changing_primary_pe(),
+        State::changing_secondary_pe(),
+        State::restoring_primary_pe(),
     ]);
     states.extend(sample_teardown(&TEARDOWN, &ENDS));
     states
@@ -86,6 +89,7 @@ pub(crate) fn sample_events() -> Vec<Event> {
             reason: "cross-connection not found".to_string(),
         },
         Event::DeleteRequested,
+        Event::ChangeRequested,
     ]);
     for leg in Leg::ALL {
         events.push(Event::PeConfigRemoved { leg });

@@ -1,5 +1,6 @@
 use super::docs::{SAMPLE_PROBLEM, SPEC, sample_events, sample_states};
 use super::*;
+use crate::ChangeEnd;
 use crate::testing::{Kind, Row, assert_json_shapes, failed_with, rejected_with};
 
 const NO_PEERING: &str = "no private peering yet";
@@ -490,7 +491,7 @@ fn circuit_lost_after_provisioning_ends_failed() {
 
 #[test]
 fn delete_is_accepted_in_every_live_state() {
-    KIND.check_delete_in_live_states(14, Action::RemoveSecondaryPe);
+    KIND.check_delete_in_live_states(17, Action::RemoveSecondaryPe);
     assert_eq!(finish_teardown(Terminal::Deleted), State::deleted());
 }
 
@@ -560,6 +561,283 @@ fn rejected_ending_is_reachable_only_from_a_persisted_teardown() {
     );
 }
 
+// ----- changing a live connector's settings -----
+
+fn pe_failed(leg: Leg, reason: &str) -> Event {
+    Event::PeFailed {
+        leg,
+        reason: reason.to_string(),
+    }
+}
+
+#[test]
+fn a_change_from_any_watched_state_after_bgp_pushes_the_primary_first() {
+    for from in [
+        State::active(),
+        State::degraded(Leg::Primary),
+        State::degraded(Leg::Secondary),
+        State::down(),
+    ] {
+        let out = step(
+            &from,
+            Event::ChangeRequested,
+            State::changing_primary_pe(),
+            &[Action::PushPrimaryPe],
+            true,
+        );
+        assert_eq!(out.change, None);
+        assert!(
+            out.note.contains("settings change requested"),
+            "{}",
+            out.note
+        );
+        assert_eq!(waiting_on(&out.state), WaitingOn::Router);
+        assert_eq!(failure_reason(&out.state), None);
+        assert_eq!(degraded_leg(&out.state), None);
+    }
+}
+
+#[test]
+fn the_primary_taking_the_change_moves_on_to_the_secondary() {
+    let out = step(
+        &State::changing_primary_pe(),
+        Event::PeConfigured { leg: Leg::Primary },
+        State::changing_secondary_pe(),
+        &[Action::PushSecondaryPe],
+        true,
+    );
+    // Half a change is no end of it.
+    assert_eq!(out.change, None);
+    assert!(out.note.contains("secondary"), "{}", out.note);
+    assert_eq!(waiting_on(&out.state), WaitingOn::Router);
+}
+
+#[test]
+fn a_change_both_pes_take_is_kept_and_the_connector_is_active_again() {
+    let out = step(
+        &State::changing_secondary_pe(),
+        Event::PeConfigured {
+            leg: Leg::Secondary,
+        },
+        State::active(),
+        &[Action::PollLegs],
+        true,
+    );
+    assert_eq!(out.change, Some(ChangeEnd::Kept));
+    assert!(out.note.contains("both PEs"), "{}", out.note);
+}
+
+#[test]
+fn a_change_the_primary_refuses_is_reverted_without_touching_the_secondary() {
+    let out = step(
+        &State::changing_primary_pe(),
+        pe_failed(Leg::Primary, "commit check failed"),
+        State::active(),
+        &[Action::PollLegs],
+        true,
+    );
+    assert_eq!(out.change, Some(ChangeEnd::Reverted));
+    assert!(out.note.contains("commit check failed"), "{}", out.note);
+    assert!(out.note.contains("previous settings"), "{}", out.note);
+    // A refused change is not a failure of the connector.
+    assert_eq!(failure_reason(&out.state), None);
+}
+
+#[test]
+fn a_change_the_secondary_refuses_is_reverted_and_the_primary_put_back() {
+    let out = step(
+        &State::changing_secondary_pe(),
+        pe_failed(Leg::Secondary, "commit check failed"),
+        State::restoring_primary_pe(),
+        &[Action::PushPrimaryPe],
+        true,
+    );
+    // Reverted now, in the same commit, so the push that follows renders
+    // the settings from before the change.
+    assert_eq!(out.change, Some(ChangeEnd::Reverted));
+    assert!(out.note.contains("commit check failed"), "{}", out.note);
+    assert!(out.note.contains("primary"), "{}", out.note);
+    assert_eq!(waiting_on(&out.state), WaitingOn::Router);
+    assert_eq!(failure_reason(&out.state), None);
+    assert!(next_step(&out.state).contains("previous"));
+}
+
+#[test]
+fn restoring_the_primary_ends_active_either_way() {
+    let out = step(
+        &State::restoring_primary_pe(),
+        Event::PeConfigured { leg: Leg::Primary },
+        State::active(),
+        &[Action::PollLegs],
+        true,
+    );
+    // The change already ended when the secondary refused it.
+    assert_eq!(out.change, None);
+    assert!(out.note.contains("both legs agree"), "{}", out.note);
+
+    let out = step(
+        &State::restoring_primary_pe(),
+        pe_failed(Leg::Primary, "NETCONF session timed out"),
+        State::active(),
+        &[Action::PollLegs],
+        true,
+    );
+    assert_eq!(out.change, None);
+    assert!(
+        out.note.contains("NETCONF session timed out"),
+        "{}",
+        out.note
+    );
+    assert!(out.note.contains("ops"), "{}", out.note);
+    assert_eq!(failure_reason(&out.state), None);
+}
+
+#[test]
+fn a_change_refused_by_the_secondary_round_trip() {
+    let mut state = State::degraded(Leg::Secondary);
+    let mut ends = Vec::new();
+    for event in [
+        Event::ChangeRequested,
+        Event::PeConfigured { leg: Leg::Primary },
+        pe_failed(Leg::Secondary, "x"),
+        Event::PeConfigured { leg: Leg::Primary },
+    ] {
+        let out = handle(&state, &event);
+        assert!(out.changed, "{event:?} in {state:?}");
+        ends.extend(out.change);
+        state = out.state;
+    }
+    assert_eq!(state, State::active());
+    assert_eq!(ends, [ChangeEnd::Reverted]);
+    // Back in active, the first poll says whether the legs are up.
+    step(
+        &state,
+        legs(true, false),
+        State::degraded(Leg::Secondary),
+        &[Action::PollLegs],
+        true,
+    );
+}
+
+#[test]
+fn results_for_the_other_leg_are_ignored_during_a_change() {
+    for (from, other) in [
+        (State::changing_primary_pe(), Leg::Secondary),
+        (State::changing_secondary_pe(), Leg::Primary),
+        (State::restoring_primary_pe(), Leg::Secondary),
+    ] {
+        for event in [Event::PeConfigured { leg: other }, pe_failed(other, "x")] {
+            let out = step(&from, event, from.clone(), &[], false);
+            assert!(out.is_ignored());
+            assert_eq!(out.change, None);
+        }
+    }
+}
+
+#[test]
+fn a_change_is_ignored_where_it_cannot_start() {
+    for state in sample_states() {
+        let out = handle(&state, &Event::ChangeRequested);
+        if matches!(
+            state,
+            State::Active {} | State::Degraded { .. } | State::Down {}
+        ) {
+            assert_eq!(out.state, State::changing_primary_pe(), "{state:?}");
+            assert_eq!(out.actions, [Action::PushPrimaryPe]);
+            continue;
+        }
+        assert!(out.is_ignored(), "{state:?}");
+        assert_eq!(out.state, state);
+        assert_eq!(out.change, None, "{state:?}");
+        assert_eq!(
+            out.note,
+            format!(
+                "unexpected event change_requested in state {}",
+                state_name(&state)
+            )
+        );
+    }
+    // Named, for the cases the API answers with a 409.
+    for state in [
+        State::configuring_primary_pe(true),
+        State::waiting_customer_peering(None),
+        State::waiting_bgp(),
+        State::removing_secondary_pe(Terminal::Deleted),
+        State::deprovisioning_circuit(failed_with("boom")),
+        State::deleted(),
+        State::failed("boom".to_string()),
+    ] {
+        step(&state, Event::ChangeRequested, state.clone(), &[], false);
+    }
+}
+
+#[test]
+fn a_change_during_a_change_is_ignored() {
+    for changing in [
+        State::changing_primary_pe(),
+        State::changing_secondary_pe(),
+        State::restoring_primary_pe(),
+    ] {
+        let out = step(
+            &changing,
+            Event::ChangeRequested,
+            changing.clone(),
+            &[],
+            false,
+        );
+        assert!(out.is_ignored());
+        assert_eq!(out.change, None);
+    }
+}
+
+#[test]
+fn polls_queued_before_a_change_are_stale_during_it() {
+    for changing in [
+        State::changing_primary_pe(),
+        State::changing_secondary_pe(),
+        State::restoring_primary_pe(),
+    ] {
+        for event in [
+            legs(true, true),
+            legs(false, false),
+            peering(None),
+            Event::CircuitLost {
+                reason: "x".to_string(),
+            },
+        ] {
+            assert!(
+                handle(&changing, &event).is_ignored(),
+                "{event:?} in {changing:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn delete_during_a_change_starts_the_teardown() {
+    for changing in [
+        State::changing_primary_pe(),
+        State::changing_secondary_pe(),
+        State::restoring_primary_pe(),
+    ] {
+        let out = step(
+            &changing,
+            Event::DeleteRequested,
+            State::removing_secondary_pe(Terminal::Deleted),
+            &[Action::RemoveSecondaryPe],
+            true,
+        );
+        assert_eq!(out.change, None);
+        // The PEs' answers to the change come too late to matter.
+        for leg in Leg::ALL {
+            for event in [Event::PeConfigured { leg }, pe_failed(leg, "x")] {
+                assert!(handle(&out.state, &event).is_ignored(), "{event:?}");
+            }
+        }
+    }
+    assert_eq!(finish_teardown(Terminal::Deleted), State::deleted());
+}
+
 // ----- ignored events -----
 
 #[test]
@@ -617,7 +895,7 @@ fn out_of_place_events_are_ignored_with_a_reason() {
 /// Every (state, event) pair, checked against the rules the worker relies on.
 #[test]
 fn every_pair_keeps_the_worker_contract() {
-    KIND.check_worker_contract(|_, event, out, ctx| {
+    KIND.check_worker_contract(|state, event, out, ctx| {
         // Entering a new state (or the same kind with a new problem or
         // leg) always queues its job, except when only a teardown's
         // ending changes.
@@ -642,6 +920,32 @@ fn every_pair_keeps_the_worker_contract() {
                 "{ctx}"
             );
         }
+        // Only a PE's answer to a change ends one: the primary's refusal,
+        // or the secondary's answer either way. Putting the primary back
+        // after that ends nothing more.
+        let change = match (state, event) {
+            (
+                State::ChangingPrimaryPe {},
+                Event::PeFailed {
+                    leg: Leg::Primary, ..
+                },
+            ) => Some(ChangeEnd::Reverted),
+            (
+                State::ChangingSecondaryPe {},
+                Event::PeConfigured {
+                    leg: Leg::Secondary,
+                },
+            ) => Some(ChangeEnd::Kept),
+            (
+                State::ChangingSecondaryPe {},
+                Event::PeFailed {
+                    leg: Leg::Secondary,
+                    ..
+                },
+            ) => Some(ChangeEnd::Reverted),
+            _ => None,
+        };
+        assert_eq!(out.change, change, "{ctx}");
     });
 }
 
@@ -806,6 +1110,51 @@ fn transition_table_matches_the_spec() {
     );
     row("down", "legs_observed [both down]", "stays", "poll_legs");
 
+    for from in ["active", "degraded{primary}", "degraded{secondary}", "down"] {
+        row(
+            from,
+            "change_requested",
+            "changing_primary_pe",
+            "push_primary_pe",
+        );
+    }
+    row(
+        "changing_primary_pe",
+        "pe_configured [primary]",
+        "changing_secondary_pe",
+        "push_secondary_pe",
+    );
+    row(
+        "changing_primary_pe",
+        "pe_failed [primary]",
+        "active",
+        "poll_legs",
+    );
+    row(
+        "changing_secondary_pe",
+        "pe_configured [secondary]",
+        "active",
+        "poll_legs",
+    );
+    row(
+        "changing_secondary_pe",
+        "pe_failed [secondary]",
+        "restoring_primary_pe",
+        "push_primary_pe",
+    );
+    row(
+        "restoring_primary_pe",
+        "pe_configured [primary]",
+        "active",
+        "poll_legs",
+    );
+    row(
+        "restoring_primary_pe",
+        "pe_failed [primary]",
+        "active",
+        "poll_legs",
+    );
+
     for from in [
         "configuring_peering",
         "waiting_customer_peering",
@@ -815,6 +1164,9 @@ fn transition_table_matches_the_spec() {
         "degraded{primary}",
         "degraded{secondary}",
         "down",
+        "changing_primary_pe",
+        "changing_secondary_pe",
+        "restoring_primary_pe",
     ] {
         row(
             from,
@@ -822,7 +1174,16 @@ fn transition_table_matches_the_spec() {
             &format!("{rm2}{{deleted}}"),
             "remove_secondary_pe",
         );
-        if from != "configuring_peering" {
+        // The cross-connection is polled with the peering or the legs, and
+        // neither is polled while a PE is configured or changed.
+        if ![
+            "configuring_peering",
+            "changing_primary_pe",
+            "changing_secondary_pe",
+            "restoring_primary_pe",
+        ]
+        .contains(&from)
+        {
             row(
                 from,
                 "circuit_lost",
@@ -969,6 +1330,15 @@ fn persisted_json_shape_is_stable() {
             State::degraded(Leg::Secondary),
             r#"{"Degraded":{"down":"secondary"}}"#,
         ),
+        (State::changing_primary_pe(), r#"{"ChangingPrimaryPe":{}}"#),
+        (
+            State::changing_secondary_pe(),
+            r#"{"ChangingSecondaryPe":{}}"#,
+        ),
+        (
+            State::restoring_primary_pe(),
+            r#"{"RestoringPrimaryPe":{}}"#,
+        ),
         (
             State::removing_secondary_pe(failed_with("boom")),
             r#"{"RemovingSecondaryPe":{"then":{"kind":"failed","reason":"boom"}}}"#,
@@ -1013,6 +1383,7 @@ fn event_json_shape_is_stable() {
             r#"{"type":"pe_config_removed","leg":"primary"}"#,
         ),
         (Event::DeleteRequested, r#"{"type":"delete_requested"}"#),
+        (Event::ChangeRequested, r#"{"type":"change_requested"}"#),
     ];
     assert_json_shapes(&cases);
     KIND.check_event_and_action_names(&Action::ALL);
@@ -1045,6 +1416,9 @@ fn each_state_says_who_it_waits_on() {
         ("active", WaitingOn::Nobody),
         ("degraded", WaitingOn::Csp),
         ("down", WaitingOn::Csp),
+        ("changing_primary_pe", WaitingOn::Router),
+        ("changing_secondary_pe", WaitingOn::Router),
+        ("restoring_primary_pe", WaitingOn::Router),
         ("removing_secondary_pe", WaitingOn::Router),
         ("removing_primary_pe", WaitingOn::Router),
         ("deleting_peering", WaitingOn::Onramp),
@@ -1073,6 +1447,9 @@ fn standing_action_per_state() {
         ("active", Some(Action::PollLegs)),
         ("degraded", Some(Action::PollLegs)),
         ("down", Some(Action::PollLegs)),
+        ("changing_primary_pe", Some(Action::PushPrimaryPe)),
+        ("changing_secondary_pe", Some(Action::PushSecondaryPe)),
+        ("restoring_primary_pe", Some(Action::PushPrimaryPe)),
         ("removing_secondary_pe", Some(Action::RemoveSecondaryPe)),
         ("removing_primary_pe", Some(Action::RemovePrimaryPe)),
         ("deleting_peering", Some(Action::DeletePeering)),

@@ -21,6 +21,7 @@ pub(crate) fn sample_states() -> Vec<State> {
         State::configuring_pe(),
         State::waiting_customer_activation(),
         State::active(),
+        State::changing_pe(),
     ];
     states.extend(sample_teardown(&TEARDOWN, &ENDS));
     states
@@ -46,6 +47,7 @@ pub(crate) fn sample_events() -> Vec<Event> {
     }
     events.extend([
         Event::DeleteRequested,
+        Event::ChangeRequested,
         Event::AttachmentDeleted,
         Event::PeConfigRemoved,
         Event::ResourcesReleased,

@@ -1,5 +1,6 @@
 use super::docs::SPEC;
 use super::*;
+use crate::ChangeEnd;
 use crate::testing::{Kind, Row, assert_json_shapes, check_wire_names, failed_with, rejected_with};
 
 const CLOUD_ROUTER_IP: &str = "169.254.67.201/29";
@@ -251,7 +252,7 @@ fn attachment_removed_while_active_ends_failed() {
 
 #[test]
 fn delete_is_accepted_in_every_live_state() {
-    KIND.check_delete_in_live_states(4, Action::DeleteAttachment);
+    KIND.check_delete_in_live_states(5, Action::DeleteAttachment);
     assert_eq!(finish_teardown(Terminal::Deleted), State::deleted());
 }
 
@@ -293,6 +294,139 @@ fn delete_closes_failed_and_rejected_without_actions() {
 #[test]
 fn delete_of_a_deleted_connector_is_ignored() {
     KIND.check_delete_of_deleted_ignored();
+}
+
+// ----- changing a live connector's settings -----
+
+#[test]
+fn a_change_while_active_pushes_the_new_settings() {
+    let out = step(
+        &State::active(),
+        Event::ChangeRequested,
+        State::changing_pe(),
+        &[Action::PushPeConfig],
+        true,
+    );
+    assert_eq!(out.change, None);
+    assert!(
+        out.note.contains("settings change requested"),
+        "{}",
+        out.note
+    );
+    assert_eq!(waiting_on(&out.state), WaitingOn::Router);
+    assert_eq!(failure_reason(&out.state), None);
+}
+
+#[test]
+fn a_change_the_pe_takes_is_kept_and_the_connector_is_active_again() {
+    let out = step(
+        &State::changing_pe(),
+        Event::PeConfigured,
+        State::active(),
+        &[Action::PollAttachment],
+        true,
+    );
+    assert_eq!(out.change, Some(ChangeEnd::Kept));
+    assert!(out.note.contains("new settings"), "{}", out.note);
+}
+
+#[test]
+fn a_change_the_pe_refuses_is_reverted_and_the_connector_is_active_again() {
+    let out = step(
+        &State::changing_pe(),
+        Event::PeFailed {
+            reason: "commit check failed".to_string(),
+        },
+        State::active(),
+        &[Action::PollAttachment],
+        true,
+    );
+    assert_eq!(out.change, Some(ChangeEnd::Reverted));
+    assert!(out.note.contains("commit check failed"), "{}", out.note);
+    assert!(out.note.contains("previous settings"), "{}", out.note);
+    // A refused change is not a failure of the connector.
+    assert_eq!(failure_reason(&out.state), None);
+}
+
+#[test]
+fn a_change_is_ignored_where_it_cannot_start() {
+    for state in (SPEC.sample_states)() {
+        let out = handle(&state, &Event::ChangeRequested);
+        if state == State::active() {
+            assert_eq!(out.state, State::changing_pe());
+            continue;
+        }
+        assert!(out.is_ignored(), "{state:?}");
+        assert_eq!(out.state, state);
+        assert_eq!(out.change, None, "{state:?}");
+        assert_eq!(
+            out.note,
+            format!(
+                "unexpected event change_requested in state {}",
+                state_name(&state)
+            )
+        );
+    }
+    // Named, for the cases the API answers with a 409.
+    for state in [
+        State::configuring_pe(),
+        State::waiting_customer_activation(),
+        State::deleting_attachment(Terminal::Deleted),
+        State::releasing_resources(failed_with("boom")),
+        State::deleted(),
+        State::failed("boom".to_string()),
+    ] {
+        step(&state, Event::ChangeRequested, state.clone(), &[], false);
+    }
+}
+
+#[test]
+fn a_change_during_a_change_is_ignored() {
+    let changing = State::changing_pe();
+    let out = step(
+        &changing,
+        Event::ChangeRequested,
+        changing.clone(),
+        &[],
+        false,
+    );
+    assert!(out.is_ignored());
+    assert_eq!(out.change, None);
+}
+
+#[test]
+fn polls_queued_before_a_change_are_stale_during_it() {
+    let changing = State::changing_pe();
+    assert_eq!(current_action(&changing), Some(Action::PushPeConfig));
+    for status in [
+        AttachmentStatus::Active,
+        AttachmentStatus::PendingCustomer,
+        AttachmentStatus::Defunct,
+    ] {
+        assert!(handle(&changing, &seen(status)).is_ignored(), "{status:?}");
+    }
+}
+
+#[test]
+fn delete_during_a_change_starts_the_teardown() {
+    let out = step(
+        &State::changing_pe(),
+        Event::DeleteRequested,
+        State::deleting_attachment(Terminal::Deleted),
+        &[Action::DeleteAttachment],
+        true,
+    );
+    assert_eq!(out.change, None);
+    // The PE's answer to the change comes too late to matter.
+    for event in [
+        Event::PeConfigured,
+        Event::PeFailed {
+            reason: "x".to_string(),
+        },
+    ] {
+        assert!(handle(&out.state, &event).is_ignored(), "{event:?}");
+    }
+    assert_eq!(finish_teardown(Terminal::Deleted), State::deleted());
 }
 
 // ----- ignored events -----
@@ -347,6 +481,10 @@ fn every_pair_keeps_the_worker_contract() {
         {
             assert!(!out.is_ignored(), "{ctx}");
         }
+        // Only the PE's answer to a change ends one.
+        let ends_a_change = matches!(state, State::ChangingPe {})
+            && matches!(event, Event::PeConfigured | Event::PeFailed { .. });
+        assert_eq!(out.change.is_some(), ends_a_change, "{ctx}");
     });
 }
 
@@ -359,6 +497,7 @@ fn transition_table_matches_the_spec() {
         "configuring_pe",
         "waiting_customer_activation",
         "active",
+        "changing_pe",
     ];
     let mut expected: Vec<Row> = Vec::new();
     let mut row = |from: &str, trigger: &str, to: &str, action: &str| {
@@ -450,6 +589,14 @@ fn transition_table_matches_the_spec() {
         &format!("{del}{{failed}}"),
         "delete_attachment",
     );
+    row(
+        "active",
+        "change_requested",
+        "changing_pe",
+        "push_pe_config",
+    );
+    row("changing_pe", "pe_configured", "active", "poll_attachment");
+    row("changing_pe", "pe_failed", "active", "poll_attachment");
     for from in live {
         row(
             from,
@@ -536,6 +683,7 @@ fn persisted_json_shape_is_stable() {
             r#"{"WaitingCustomerActivation":{}}"#,
         ),
         (State::active(), r#"{"Active":{}}"#),
+        (State::changing_pe(), r#"{"ChangingPe":{}}"#),
         (
             State::deleting_attachment(failed_with("boom")),
             r#"{"DeletingAttachment":{"then":{"kind":"failed","reason":"boom"}}}"#,
@@ -579,6 +727,7 @@ fn event_json_shape_is_stable() {
             r#"{"type":"attachment_failed","reason":"x"}"#,
         ),
         (Event::DeleteRequested, r#"{"type":"delete_requested"}"#),
+        (Event::ChangeRequested, r#"{"type":"change_requested"}"#),
     ];
     assert_json_shapes(&cases);
     KIND.check_event_and_action_names(&Action::ALL);
@@ -629,6 +778,7 @@ fn each_state_says_who_it_waits_on() {
         ("configuring_pe", WaitingOn::Router),
         ("waiting_customer_activation", WaitingOn::Customer),
         ("active", WaitingOn::Nobody),
+        ("changing_pe", WaitingOn::Router),
         ("deleting_attachment", WaitingOn::Onramp),
         ("removing_pe_config", WaitingOn::Router),
         ("releasing_resources", WaitingOn::Onramp),
@@ -650,6 +800,7 @@ fn standing_action_per_state() {
         ("configuring_pe", Some(Action::PushPeConfig)),
         ("waiting_customer_activation", Some(Action::PollAttachment)),
         ("active", Some(Action::PollAttachment)),
+        ("changing_pe", Some(Action::PushPeConfig)),
         ("deleting_attachment", Some(Action::DeleteAttachment)),
         ("removing_pe_config", Some(Action::RemovePeConfig)),
         ("releasing_resources", Some(Action::ReleaseResources)),

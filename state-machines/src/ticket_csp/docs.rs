@@ -23,6 +23,7 @@ pub(crate) fn sample_states() -> Vec<State> {
         State::configuring_pe(),
         State::waiting_bgp(),
         State::active(),
+        State::changing_pe(),
     ];
     states.extend(sample_teardown(&TEARDOWN, &ENDS));
     states
@@ -47,6 +48,7 @@ pub(crate) fn sample_events() -> Vec<Event> {
         Event::BgpObserved { up: true },
         Event::BgpObserved { up: false },
         Event::DeleteRequested,
+        Event::ChangeRequested,
         Event::PeRemoved,
         Event::ResourcesReleased,
     ]);

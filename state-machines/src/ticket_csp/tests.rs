@@ -1,5 +1,6 @@
 use super::docs::SPEC;
 use super::*;
+use crate::ChangeEnd;
 use crate::testing::{Kind, Row, assert_json_shapes, failed_with, rejected_with};
 
 const REJECT_REASON: &str = "provider has no capacity at that site";
@@ -203,7 +204,7 @@ fn router_refusing_the_config_rolls_back_to_failed() {
 
 #[test]
 fn delete_is_accepted_in_every_live_state() {
-    KIND.check_delete_in_live_states(5, Action::RemovePe);
+    KIND.check_delete_in_live_states(6, Action::RemovePe);
     assert_eq!(finish_teardown(Terminal::Deleted), State::deleted());
 }
 
@@ -247,6 +248,137 @@ fn delete_closes_failed_and_rejected_without_actions() {
 #[test]
 fn delete_of_a_deleted_connector_is_ignored() {
     KIND.check_delete_of_deleted_ignored();
+}
+
+// ----- changing a live connector's settings -----
+
+#[test]
+fn a_change_while_active_pushes_the_new_settings() {
+    let out = step(
+        &State::active(),
+        Event::ChangeRequested,
+        State::changing_pe(),
+        &[Action::PushPe],
+        true,
+    );
+    assert_eq!(out.change, None);
+    assert!(
+        out.note.contains("settings change requested"),
+        "{}",
+        out.note
+    );
+    assert_eq!(waiting_on(&out.state), WaitingOn::Router);
+    assert_eq!(failure_reason(&out.state), None);
+    assert_eq!(open_step(&out.state), None);
+}
+
+#[test]
+fn a_change_the_pe_takes_is_kept_and_the_connector_is_active_again() {
+    let out = step(
+        &State::changing_pe(),
+        Event::PeConfigured,
+        State::active(),
+        &[Action::CheckBgp],
+        true,
+    );
+    assert_eq!(out.change, Some(ChangeEnd::Kept));
+    assert!(out.note.contains("new settings"), "{}", out.note);
+}
+
+#[test]
+fn a_change_the_pe_refuses_is_reverted_and_the_connector_is_active_again() {
+    let out = step(
+        &State::changing_pe(),
+        Event::PeFailed {
+            reason: "commit check failed".to_string(),
+        },
+        State::active(),
+        &[Action::CheckBgp],
+        true,
+    );
+    assert_eq!(out.change, Some(ChangeEnd::Reverted));
+    assert!(out.note.contains("commit check failed"), "{}", out.note);
+    assert!(out.note.contains("previous settings"), "{}", out.note);
+    // A refused change is not a failure of the connector.
+    assert_eq!(failure_reason(&out.state), None);
+}
+
+#[test]
+fn a_change_is_ignored_where_it_cannot_start() {
+    for state in (SPEC.sample_states)() {
+        let out = handle(&state, &Event::ChangeRequested);
+        if state == State::active() {
+            assert_eq!(out.state, State::changing_pe());
+            continue;
+        }
+        assert!(out.is_ignored(), "{state:?}");
+        assert_eq!(out.state, state);
+        assert_eq!(out.change, None, "{state:?}");
+        assert_eq!(
+            out.note,
+            format!(
+                "unexpected event change_requested in state {}",
+                state_name(&state)
+            )
+        );
+    }
+    // Named, for the cases the API answers with a 409.
+    for state in [
+        State::waiting_ops(0, 2),
+        State::configuring_pe(),
+        State::waiting_bgp(),
+        State::removing_pe(Terminal::Deleted),
+        State::releasing_resources(failed_with("boom")),
+        State::deleted(),
+        State::failed("boom".to_string()),
+    ] {
+        step(&state, Event::ChangeRequested, state.clone(), &[], false);
+    }
+}
+
+#[test]
+fn a_change_during_a_change_is_ignored() {
+    let changing = State::changing_pe();
+    let out = step(
+        &changing,
+        Event::ChangeRequested,
+        changing.clone(),
+        &[],
+        false,
+    );
+    assert!(out.is_ignored());
+    assert_eq!(out.change, None);
+}
+
+#[test]
+fn bgp_checks_queued_before_a_change_are_stale_during_it() {
+    let changing = State::changing_pe();
+    assert_eq!(current_action(&changing), Some(Action::PushPe));
+    for up in [true, false] {
+        assert!(handle(&changing, &bgp(up)).is_ignored(), "up: {up}");
+    }
+}
+
+#[test]
+fn delete_during_a_change_starts_the_teardown() {
+    let out = step(
+        &State::changing_pe(),
+        Event::DeleteRequested,
+        State::removing_pe(Terminal::Deleted),
+        &[Action::RemovePe],
+        true,
+    );
+    assert_eq!(out.change, None);
+    // The PE's answer to the change comes too late to matter.
+    for event in [
+        Event::PeConfigured,
+        Event::PeFailed {
+            reason: "x".to_string(),
+        },
+    ] {
+        assert!(handle(&out.state, &event).is_ignored(), "{event:?}");
+    }
+    assert_eq!(finish_teardown(Terminal::Deleted), State::deleted());
 }
 
 // ----- ignored events -----
@@ -294,6 +426,10 @@ fn every_pair_keeps_the_worker_contract() {
         {
             assert_eq!(out.changed, step == step_index, "{ctx}");
         }
+        // Only the PE's answer to a change ends one.
+        let ends_a_change = matches!(state, State::ChangingPe {})
+            && matches!(event, Event::PeConfigured | Event::PeFailed { .. });
+        assert_eq!(out.change.is_some(), ends_a_change, "{ctx}");
     });
 }
 
@@ -307,6 +443,7 @@ fn transition_table_matches_the_spec() {
         "configuring_pe",
         "waiting_bgp",
         "active",
+        "changing_pe",
     ];
     let mut expected: Vec<Row> = Vec::new();
     let mut row = |from: &str, trigger: &str, to: &str, action: &str| {
@@ -343,6 +480,9 @@ fn transition_table_matches_the_spec() {
     row("waiting_bgp", "bgp_observed [down]", "stays", "check_bgp");
     row("active", "bgp_observed [up]", "stays", "check_bgp");
     row("active", "bgp_observed [down]", "waiting_bgp", "check_bgp");
+    row("active", "change_requested", "changing_pe", "push_pe");
+    row("changing_pe", "pe_configured", "active", "check_bgp");
+    row("changing_pe", "pe_failed", "active", "check_bgp");
     for from in live {
         row(
             from,
@@ -418,6 +558,7 @@ fn persisted_json_shape_is_stable() {
         (State::configuring_pe(), r#"{"ConfiguringPe":{}}"#),
         (State::waiting_bgp(), r#"{"WaitingBgp":{}}"#),
         (State::active(), r#"{"Active":{}}"#),
+        (State::changing_pe(), r#"{"ChangingPe":{}}"#),
         (
             State::removing_pe(failed_with("boom")),
             r#"{"RemovingPe":{"then":{"kind":"failed","reason":"boom"}}}"#,
@@ -452,6 +593,7 @@ fn event_and_action_json_shape_is_stable() {
         ),
         (bgp(true), r#"{"type":"bgp_observed","up":true}"#),
         (Event::DeleteRequested, r#"{"type":"delete_requested"}"#),
+        (Event::ChangeRequested, r#"{"type":"change_requested"}"#),
     ]);
     assert_json_shapes(&[
         (
@@ -494,6 +636,7 @@ fn each_state_says_who_it_waits_on() {
         ("configuring_pe", WaitingOn::Router),
         ("waiting_bgp", WaitingOn::Csp),
         ("active", WaitingOn::Nobody),
+        ("changing_pe", WaitingOn::Router),
         ("removing_pe", WaitingOn::Router),
         ("releasing_resources", WaitingOn::Onramp),
         ("deleted", WaitingOn::Nobody),
@@ -513,7 +656,7 @@ fn terminal_states_are_exactly_deleted_failed_rejected() {
 fn standing_action_per_state() {
     let expected = |state: &State| match state {
         State::WaitingOps { step, .. } => Some(Action::OpenTask { step_index: *step }),
-        State::ConfiguringPe {} => Some(Action::PushPe),
+        State::ConfiguringPe {} | State::ChangingPe {} => Some(Action::PushPe),
         State::WaitingBgp {} | State::Active {} => Some(Action::CheckBgp),
         State::RemovingPe { .. } => Some(Action::RemovePe),
         State::ReleasingResources { .. } => Some(Action::Release),

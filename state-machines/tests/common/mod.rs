@@ -9,7 +9,7 @@
 
 use std::path::{Path, PathBuf};
 
-use onramp_state_machines::Outcome;
+use onramp_state_machines::{ChangeEnd, Outcome};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -74,6 +74,10 @@ struct TraceLine<'a, S, E, A> {
     actions: &'a [A],
     changed: bool,
     note: &'a str,
+    /// Only on the steps that end a change of settings, so traces without
+    /// one read as they did before changes existed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    change: Option<ChangeEnd>,
 }
 
 /// Runs `events` through `handle` from `first` (a `start` outcome),
@@ -97,6 +101,7 @@ where
         actions: &first.actions,
         changed: first.changed,
         note: &first.note,
+        change: first.change,
     });
     let mut row = serde_json::to_string(&first.state).unwrap();
     for event in events {
@@ -109,6 +114,7 @@ where
             actions: &out.actions,
             changed: out.changed,
             note: &out.note,
+            change: out.change,
         });
         // A worker only commits when something changed; otherwise it naks
         // (poll) or drops (ignored) the job and the row stays as it was.
