@@ -18,6 +18,8 @@ use utoipa::IntoParams;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
+mod change;
+
 use crate::AppState;
 use crate::auth::Tenant;
 use crate::body::ApiQuery;
@@ -33,7 +35,11 @@ use crate::views::{
 pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create_connector, list_connectors))
-        .routes(routes!(get_connector, delete_connector))
+        .routes(routes!(
+            get_connector,
+            delete_connector,
+            change::change_connector
+        ))
         .routes(routes!(connector_events))
         .routes(routes!(report_vif))
         .routes(routes!(list_locations))

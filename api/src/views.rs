@@ -3,7 +3,8 @@
 use chrono::{DateTime, Utc};
 use onramp_store::entity::{connector, connector_event, nni};
 use onramp_store::model::{
-    AsnSource, AzureExpressRouteParams, AzureLeg, AzureResources, Resources,
+    AsnSource, AzureExpressRouteParams, AzureLeg, AzureResources, ConnectorOptions, PendingChange,
+    Resources,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -349,6 +350,14 @@ pub(crate) struct Connector {
     pub last_error: Option<String>,
     pub location: String,
     pub bandwidth: String,
+    /// The BGP session's options on onramp's PE (change them with PATCH).
+    pub bgp: BgpOptions,
+    /// The customer's own label for the connector, also on the PE.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// A settings change on its way to the PEs; absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub change: Option<ChangeInFlight>,
     /// `aws-hosted-vif`: the customer's AWS account.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub aws_account_id: Option<String>,
@@ -433,6 +442,7 @@ impl Connector {
             self_: format!("/v1/connectors/{}", c.id),
             events: format!("/v1/connectors/{}/events", c.id),
         };
+        let options = ConnectorOptions::from_json(&c.options)?;
         let mut view = Connector {
             id: c.id,
             kind: c.kind.clone(),
@@ -443,6 +453,22 @@ impl Connector {
             last_error: c.last_error.clone(),
             location: location.location_code.clone(),
             bandwidth: String::new(),
+            bgp: BgpOptions {
+                prefix_limit: options.prefix_limit(),
+                bfd: options.bfd,
+            },
+            description: options.description.clone(),
+            change: match &c.pending_change {
+                None => None,
+                Some(json) => {
+                    let p = PendingChange::from_json(json)?;
+                    Some(ChangeInFlight {
+                        fields: p.fields,
+                        requested_by: p.requested_by,
+                        requested_at: p.requested_at,
+                    })
+                }
+            },
             aws_account_id: None,
             vif_id: None,
             peering: None,
@@ -533,4 +559,96 @@ impl Peering {
             amazon_side_asn: res.csp_asn,
         }
     }
+}
+
+/// The BGP session's options on onramp's PE.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub(crate) struct BgpOptions {
+    /// Most prefixes accepted from the cloud's side before the PE drops the
+    /// session (a leak guard).
+    pub prefix_limit: u32,
+    /// Bidirectional Forwarding Detection (300 ms × 3) on the session.
+    pub bfd: bool,
+}
+
+/// A settings change on its way to the PEs.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub(crate) struct ChangeInFlight {
+    /// What it changes: `bandwidth`, `prefix_limit`, `bfd`, `description`.
+    pub fields: Vec<String>,
+    pub requested_by: String,
+    pub requested_at: DateTime<Utc>,
+}
+
+/// `PATCH /v1/connectors/{id}`: the settings to change; absent fields stay
+/// as they are.
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ConnectorChange {
+    /// The new bandwidth, in the kind's own names (`aws-hosted-vif`:
+    /// `50Mbps` … `10Gbps`). Kinds whose bandwidth the cloud side sets
+    /// refuse it, saying where to change it.
+    #[serde(default)]
+    pub bandwidth: Option<String>,
+    /// 1 to 100000.
+    #[serde(default)]
+    #[schema(minimum = 1, maximum = 100000)]
+    pub prefix_limit: Option<i64>,
+    #[serde(default)]
+    pub bfd: Option<bool>,
+    /// Up to 100 printable characters; null or "" removes it.
+    #[serde(default, deserialize_with = "present_or_null")]
+    #[schema(value_type = Option<String>, max_length = 100)]
+    pub description: Option<Option<String>>,
+}
+
+/// A field given as null is Some(None), an absent one None.
+fn present_or_null<'de, D>(d: D) -> Result<Option<Option<String>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    Option::<String>::deserialize(d).map(Some)
+}
+
+/// The plan of a settings change (`PATCH ...?dry_run=true`): nothing is
+/// changed.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub(crate) struct ChangePlan {
+    pub dry_run: bool,
+    /// The fields that change (a field given with its current value is
+    /// left out).
+    pub fields: Vec<String>,
+    /// Per PE, in the order they would be changed (Azure: primary leg
+    /// first).
+    pub router_changes: Vec<PlannedRouterChange>,
+    /// The calls onramp would make to the cloud (none when only onramp's
+    /// PE changes).
+    pub csp_calls: Vec<CspCall>,
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub(crate) struct PlannedRouterChange {
+    pub pe: String,
+    pub platform: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub leg: Option<String>,
+    /// The NETCONF edit-config payload (a merge); BGP keys show as `********`.
+    pub config_xml: String,
+    /// Each fact the change sets or removes against the PE's running
+    /// configuration, read now.
+    pub facts: Vec<PlannedFact>,
+    /// Why `facts` is empty: the PE could not be read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub facts_unavailable: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub(crate) struct PlannedFact {
+    pub path: String,
+    /// `replaced`, `added`, `removed` or `unchanged`.
+    pub change: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub before: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
 }

@@ -146,6 +146,72 @@ pub struct VerifyFailure {
     pub running_excerpt: String,
 }
 
+/// One fact of a change against what the PE carries now: the plan of a
+/// change to a live attachment lists these, so a person sees exactly
+/// which values are replaced, added or removed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FactChange {
+    /// The path, as in [`Expectation`]'s display.
+    pub path: String,
+    /// `replaced`, `added`, `removed` or `unchanged`.
+    pub change: &'static str,
+    /// The value now and after; secret values show as `<secret>`, and a
+    /// container that exists without a value as the empty string.
+    pub before: Option<String>,
+    pub after: Option<String>,
+}
+
+pub(crate) fn changes_against(
+    expectations: &[Expectation],
+    running_xml: &str,
+) -> Result<Vec<FactChange>, String> {
+    let wrapped = format!("<data>{}</data>", strip_xml_decl(running_xml));
+    let doc = roxmltree::Document::parse(&wrapped).map_err(|e| e.to_string())?;
+    let root = doc.root_element();
+    let mut out = Vec::new();
+    for exp in expectations {
+        let found = resolve(root, exp.path());
+        let path = PathDisplay(exp.path()).to_string();
+        let (before, after) = match exp {
+            Expectation::Leaf { value, .. } => {
+                let before = if found.iter().any(|n| text(n) == value) {
+                    Some(value.clone())
+                } else {
+                    found.first().map(|n| text(n).to_string())
+                };
+                (before, Some(value.clone()))
+            }
+            Expectation::Present { .. } => {
+                ((!found.is_empty()).then(String::new), Some(String::new()))
+            }
+            Expectation::Absent { .. } => ((!found.is_empty()).then(String::new), None),
+        };
+        let change = match (&before, &after) {
+            (None, None) => "unchanged",
+            (None, Some(_)) => "added",
+            (Some(_), None) => "removed",
+            (Some(b), Some(a)) if b == a => "unchanged",
+            (Some(_), Some(_)) => "replaced",
+        };
+        let secret = matches!(exp, Expectation::Leaf { secret: true, .. });
+        let mask = |v: Option<String>| {
+            if secret {
+                v.map(|_| "<secret>".to_string())
+            } else {
+                v
+            }
+        };
+        let (before, after) = (mask(before), mask(after));
+        out.push(FactChange {
+            path,
+            change,
+            before,
+            after,
+        });
+    }
+    Ok(out)
+}
+
 // ===== derivation =====
 
 pub(crate) fn derive(
@@ -388,6 +454,38 @@ mod tests {
 
     fn running(units: &str) -> String {
         format!(r#"<ifs xmlns="{NS}"><if><name>ge-0/0/1</name>{units}</if></ifs>"#)
+    }
+
+    #[test]
+    fn a_change_names_what_it_replaces_adds_removes_and_keeps() {
+        let exps = derived(&format!(
+            r#"<config xmlns:nc="{NETCONF_BASE_NS}"><ifs xmlns="{NS}"><if><name>ge-0/0/1</name>
+                 <unit><id>100</id><vlan>100</vlan><rate>200</rate><mtu>9000</mtu>
+                 <key>n3w</key><bfd nc:operation="remove"/></unit></if></ifs></config>"#
+        ));
+        let now =
+            running("<unit><id>100</id><vlan>100</vlan><rate>50</rate><key>0ld</key><bfd/></unit>");
+        let changes = changes_against(&exps, &now).unwrap();
+        let by = |leaf: &str| {
+            changes
+                .iter()
+                .find(|c| c.path.ends_with(leaf))
+                .unwrap_or_else(|| panic!("{leaf} in {changes:?}"))
+        };
+        assert_eq!(by("/vlan").change, "unchanged");
+        let rate = by("/rate");
+        assert_eq!(
+            (rate.change, rate.before.as_deref(), rate.after.as_deref()),
+            ("replaced", Some("50"), Some("200"))
+        );
+        assert_eq!(by("/mtu").change, "added");
+        assert_eq!(by("/bfd").change, "removed");
+        // Secrets never show, not even in a plan.
+        let key = by("/key");
+        assert_eq!(key.change, "replaced");
+        assert_eq!(key.before.as_deref(), Some("<secret>"));
+        assert_eq!(key.after.as_deref(), Some("<secret>"));
+        assert!(!format!("{changes:?}").contains("0ld") && !format!("{changes:?}").contains("n3w"));
     }
 
     #[test]

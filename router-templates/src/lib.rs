@@ -26,7 +26,7 @@ mod xml;
 use std::path::PathBuf;
 
 pub use error::Error;
-pub use expect::{Expectation, Step, VerifyFailure};
+pub use expect::{Expectation, FactChange, Step, VerifyFailure};
 pub use intent::{AttachmentIntent, NeighborIntent, Operation, Policer, VrfIntent};
 pub use platform::{DefaultOperation, Platform, Quirks, Rendered};
 

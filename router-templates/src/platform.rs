@@ -71,6 +71,13 @@ impl Rendered {
         expect::verify(&self.expectations, running_xml, &self.secret_leaves)
     }
 
+    /// Each fact this change sets or removes, against the running datastore
+    /// (a `<get-config>` reply's `<data>` content): what it replaces, adds
+    /// or removes. Err: running does not parse.
+    pub fn changes_against(&self, running_xml: &str) -> Result<Vec<expect::FactChange>, String> {
+        expect::changes_against(&self.expectations, running_xml)
+    }
+
     /// A `<get-config>` subtree filter selecting the top-level containers this
     /// change touches, so the read-back does not fetch the whole router.
     /// `None` when there are no expectations to check.

@@ -113,6 +113,9 @@ pub enum Event {
     /// customer through onramp or on the circuit at Azure); the row
     /// already holds the new ones.
     ChangeRequested,
+    /// The poll found the circuit's bandwidth changed at Azure (its owner
+    /// changed it); the row already holds it, and the PEs follow.
+    CircuitBandwidthChanged { mbps: u32 },
     /// The PE of `leg` no longer carries the connector's config.
     PeConfigRemoved { leg: Leg },
     /// The private peering is gone at Azure (deleted now, or never existed).
@@ -139,6 +142,7 @@ impl Event {
             Event::CircuitLost { .. } => "circuit_lost",
             Event::DeleteRequested => "delete_requested",
             Event::ChangeRequested => "change_requested",
+            Event::CircuitBandwidthChanged { .. } => "circuit_bandwidth_changed",
             Event::PeConfigRemoved { .. } => "pe_config_removed",
             Event::PeeringDeleted => "peering_deleted",
             Event::CircuitDeprovisioned => "circuit_deprovisioned",
@@ -283,6 +287,22 @@ const ENDS: Ends<State> = Ends {
     failed: State::failed,
     rejected: State::rejected,
 };
+
+/// A change of the connector's settings, asked through onramp or made to
+/// the circuit at Azure: both go out one leg at a time.
+fn follow_change(context: &mut Effects, event: &Event) -> Option<Step<State>> {
+    match event {
+        Event::ChangeRequested => Some(change_settings(context, State::changing_primary_pe())),
+        Event::CircuitBandwidthChanged { mbps } => Some(go(
+            context,
+            State::changing_primary_pe(),
+            format!(
+                "the circuit's bandwidth is now {mbps} Mbps at Azure; policing both legs at it"
+            ),
+        )),
+        _ => None,
+    }
+}
 
 // statig derives each state's fields from its handler's reference parameters,
 // so string-carrying states must take `&String`, not `&str`.
@@ -489,8 +509,8 @@ impl Machine {
 
     #[state(superstate = "watching_legs", entry_action = "poll_legs")]
     fn active(context: &mut Effects, event: &Event) -> Step<State> {
-        if *event == Event::ChangeRequested {
-            return change_settings(context, State::changing_primary_pe());
+        if let Some(step) = follow_change(context, event) {
+            return step;
         }
         let Event::LegsObserved {
             primary_up,
@@ -523,8 +543,8 @@ impl Machine {
     // SLA depends on knowing that.
     #[state(superstate = "watching_legs", entry_action = "poll_legs")]
     fn degraded(down: &Leg, context: &mut Effects, event: &Event) -> Step<State> {
-        if *event == Event::ChangeRequested {
-            return change_settings(context, State::changing_primary_pe());
+        if let Some(step) = follow_change(context, event) {
+            return step;
         }
         let Event::LegsObserved {
             primary_up,
@@ -573,8 +593,8 @@ impl Machine {
 
     #[state(superstate = "watching_legs", entry_action = "poll_legs")]
     fn down(context: &mut Effects, event: &Event) -> Step<State> {
-        if *event == Event::ChangeRequested {
-            return change_settings(context, State::changing_primary_pe());
+        if let Some(step) = follow_change(context, event) {
+            return step;
         }
         let Event::LegsObserved {
             primary_up,

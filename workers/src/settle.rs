@@ -34,6 +34,10 @@ pub(crate) fn transition<K: WorkerKind>(
                 t.csp_ref = csp_ref;
                 t.release_resources = K::releases(action);
                 t.resources = K::resources_after(row, event)?;
+                if let Some((params, pending)) = K::change_after(row, event)? {
+                    t.params = Some(params);
+                    t.pending_change = Some(Some(pending.to_json()));
+                }
                 t.lease_holder = lease_holder;
                 Next::Commit(t)
             }

@@ -69,6 +69,52 @@ impl ApiKind for AwsHostedVif {
         Ok(accepted(Connector::from_row(&row, &nni)?))
     }
 
+    /// A hosted VIF has no bandwidth at AWS: it rides the operator's
+    /// interconnect, and onramp's PE policer is what holds it to the rate
+    /// sold. So the change is onramp's alone: checked against the
+    /// interconnect's capacity, then pushed to the PE.
+    fn with_bandwidth(
+        row: &connector::Model,
+        at: &nni::Model,
+        given: &str,
+    ) -> Result<String, crate::problem::FieldError> {
+        let field = |code: &str, detail: String| crate::problem::FieldError {
+            field: "bandwidth".into(),
+            code: code.into(),
+            detail,
+        };
+        let Some((_, mbps)) = AWS_BANDWIDTHS.iter().find(|(b, _)| *b == given) else {
+            return Err(field(
+                "unsupported_bandwidth",
+                format!(
+                    "`{given}` is not a hosted bandwidth; use one of {}",
+                    AWS_BANDWIDTHS
+                        .iter()
+                        .map(|b| b.0)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ));
+        };
+        if *mbps > at.capacity_mbps {
+            return Err(field(
+                "exceeds_capacity",
+                format!(
+                    "{given} exceeds the {} Mbps interconnect at {}",
+                    at.capacity_mbps, at.location_code
+                ),
+            ));
+        }
+        let mut params = AwsHostedVifParams::from_json(&row.params).map_err(|e| {
+            field(
+                "unreadable",
+                format!("the connector's order cannot be read: {e}"),
+            )
+        })?;
+        params.bandwidth = given.to_string();
+        Ok(serde_json::to_string(&params).expect("params serialize"))
+    }
+
     fn describe(
         row: &connector::Model,
         _location: &nni::Model,

@@ -258,6 +258,18 @@ impl ApiKind for GcpPartnerInterconnect {
         Ok(accepted(Connector::from_row(&row, &nni)?))
     }
 
+    fn with_bandwidth(
+        _row: &connector::Model,
+        _at: &nni::Model,
+        _given: &str,
+    ) -> Result<String, crate::problem::FieldError> {
+        Err(super::bandwidth_fixed(
+            "a Partner Interconnect attachment's capacity is changed by the partner at Google \
+             together with the customer, which onramp does not do yet: ask the operator's ops \
+             team for the change",
+        ))
+    }
+
     fn describe(
         row: &connector::Model,
         location: &nni::Model,

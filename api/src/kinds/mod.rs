@@ -47,6 +47,15 @@ pub(crate) trait ApiKind: Kind {
         order: Self::Order,
     ) -> impl Future<Output = Result<Response, Problem>> + Send;
 
+    /// The params of live connector `row` with bandwidth `given`: checked
+    /// against what the kind offers and the capacity of its NNI `at`. Or
+    /// why its bandwidth cannot change through onramp, and where it can.
+    fn with_bandwidth(
+        row: &connector::Model,
+        at: &nni::Model,
+        given: &str,
+    ) -> Result<String, crate::problem::FieldError>;
+
     /// Fills this kind's own fields of the connector's view.
     fn describe(
         row: &connector::Model,
@@ -151,11 +160,15 @@ pub(crate) fn delete_transition(row: &connector::Model) -> Result<Option<Transit
 }
 
 fn delete_transition_of<K: Machine>(row: &connector::Model) -> Result<Option<Transition>, Problem> {
-    Ok(onramp_kinds::transition::on_event::<K>(
-        row,
-        &K::delete_requested(),
-        "customer",
-    )?)
+    let mut t = onramp_kinds::transition::on_event::<K>(row, &K::delete_requested(), "customer")?;
+    // A change still on its way ends with the teardown: nothing will
+    // settle it any more, and a change must not outlive its connector.
+    if let Some(t) = t.as_mut()
+        && row.pending_change.is_some()
+    {
+        t.pending_change = Some(None);
+    }
+    Ok(t)
 }
 
 /// 202 with the new connector and its `Location`.
@@ -198,4 +211,14 @@ pub(crate) fn planned_change(
         leg: leg.map(str::to_string),
         config_xml: rendered.config_xml,
     })
+}
+
+/// A bandwidth change refused because the kind's bandwidth is not
+/// onramp's to change; `why` says whose it is.
+pub(crate) fn bandwidth_fixed(why: impl Into<String>) -> crate::problem::FieldError {
+    crate::problem::FieldError {
+        field: "bandwidth".into(),
+        code: "not_changeable".into(),
+        detail: why.into(),
+    }
 }

@@ -176,6 +176,18 @@ impl ApiKind for TicketCsp {
         Ok(accepted(Connector::from_row(&row, &nni)?))
     }
 
+    fn with_bandwidth(
+        row: &connector::Model,
+        _at: &nni::Model,
+        _given: &str,
+    ) -> Result<String, crate::problem::FieldError> {
+        Err(super::bandwidth_fixed(format!(
+            "the provider's capacity for connector {} was ordered from the provider by ticket, \
+             and so is a change of it: ask the operator's ops team",
+            row.id
+        )))
+    }
+
     fn describe(
         row: &connector::Model,
         _location: &nni::Model,

@@ -52,6 +52,10 @@ pub(crate) fn router(sim: AzureErSim) -> Router {
         .route("/_sim/cross-connections/{key}", get(get_sim_xc))
         .route("/_sim/cross-connections/{key}/legs/{leg}", post(set_leg))
         .route(
+            "/_sim/cross-connections/{key}/bandwidth",
+            post(set_bandwidth),
+        )
+        .route(
             "/_sim/cross-connections/{key}/private-peering",
             put(customer_peering),
         )
@@ -613,6 +617,30 @@ async fn get_sim_xc(State(sim): State<AzureErSim>, Path(key): Path<String>) -> R
     match sim.cross_connection(&key) {
         Some(x) => axum::Json(x).into_response(),
         None => control_error(StatusCode::NOT_FOUND, format!("no cross-connection {key}")),
+    }
+}
+
+async fn set_bandwidth(
+    State(sim): State<AzureErSim>,
+    Path(key): Path<String>,
+    body: Bytes,
+) -> Response {
+    #[derive(serde::Deserialize)]
+    struct Body {
+        mbps: u32,
+    }
+    let mbps = match serde_json::from_slice::<Body>(&body) {
+        Ok(b) => b.mbps,
+        Err(e) => {
+            return control_error(
+                StatusCode::BAD_REQUEST,
+                format!("invalid body, expected {{\"mbps\": N}}: {e}"),
+            );
+        }
+    };
+    match sim.lock_now().set_circuit_bandwidth(&key, mbps) {
+        Ok(xc) => axum::Json(xc).into_response(),
+        Err((status, msg)) => control_error(status, msg),
     }
 }
 

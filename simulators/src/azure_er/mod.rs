@@ -353,6 +353,18 @@ impl AzureErSim {
             .map_err(|(_, msg)| msg)
     }
 
+    /// The circuit's owner upgrades its bandwidth in Azure, as
+    /// `POST /_sim/cross-connections/{key}/bandwidth` `{"mbps": N}`.
+    pub fn set_circuit_bandwidth(
+        &self,
+        service_key: &str,
+        mbps: u32,
+    ) -> Result<SimCrossConnection, String> {
+        self.lock_now()
+            .set_circuit_bandwidth(service_key, mbps)
+            .map_err(|(_, msg)| msg)
+    }
+
     /// The customer configures the private peering from their circuit; it
     /// applies at once (`Succeeded`, `lastModifiedBy: Customer`). Needs the
     /// cross-connection `Provisioned` and idle. As

@@ -815,6 +815,37 @@ impl SimState {
         Ok(self.cross_connection(key).expect("checked above"))
     }
 
+    /// The circuit's owner changes its bandwidth. Azure upgrades a circuit
+    /// in place and refuses a downgrade (the circuit must be recreated).
+    pub(crate) fn set_circuit_bandwidth(
+        &mut self,
+        key: &str,
+        mbps: u32,
+    ) -> Result<SimCrossConnection, ControlError> {
+        const OFFERED: [u32; 8] = [50, 100, 200, 500, 1000, 2000, 5000, 10000];
+        if !OFFERED.contains(&mbps) {
+            return Err((
+                StatusCode::BAD_REQUEST,
+                format!("{mbps} Mbps is not an ExpressRoute bandwidth; one of {OFFERED:?}"),
+            ));
+        }
+        let xc = self
+            .xcs
+            .get_mut(&key.to_ascii_lowercase())
+            .ok_or_else(|| (StatusCode::NOT_FOUND, format!("no cross-connection {key}")))?;
+        if mbps < xc.bandwidth_in_mbps {
+            return Err((
+                StatusCode::BAD_REQUEST,
+                format!(
+                    "a circuit's bandwidth can only go up ({} → {mbps} Mbps is a downgrade)",
+                    xc.bandwidth_in_mbps
+                ),
+            ));
+        }
+        xc.bandwidth_in_mbps = mbps;
+        Ok(self.cross_connection(key).expect("checked above"))
+    }
+
     /// The customer's own peering: `(cross-connection, created)`.
     pub(crate) fn customer_private_peering(
         &mut self,

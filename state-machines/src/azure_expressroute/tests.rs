@@ -1111,12 +1111,9 @@ fn transition_table_matches_the_spec() {
     row("down", "legs_observed [both down]", "stays", "poll_legs");
 
     for from in ["active", "degraded{primary}", "degraded{secondary}", "down"] {
-        row(
-            from,
-            "change_requested",
-            "changing_primary_pe",
-            "push_primary_pe",
-        );
+        for trigger in ["change_requested", "circuit_bandwidth_changed"] {
+            row(from, trigger, "changing_primary_pe", "push_primary_pe");
+        }
     }
     row(
         "changing_primary_pe",
@@ -1384,6 +1381,10 @@ fn event_json_shape_is_stable() {
         ),
         (Event::DeleteRequested, r#"{"type":"delete_requested"}"#),
         (Event::ChangeRequested, r#"{"type":"change_requested"}"#),
+        (
+            Event::CircuitBandwidthChanged { mbps: 2000 },
+            r#"{"type":"circuit_bandwidth_changed","mbps":2000}"#,
+        ),
     ];
     assert_json_shapes(&cases);
     KIND.check_event_and_action_names(&Action::ALL);
@@ -1495,4 +1496,24 @@ fn degraded_leg_and_peering_problem_only_where_they_apply() {
         ))),
         Some(SAMPLE_PROBLEM)
     );
+}
+
+#[test]
+fn a_circuit_bandwidth_changed_at_azure_is_followed_like_a_change() {
+    for from in [
+        State::active(),
+        State::degraded(Leg::Secondary),
+        State::down(),
+    ] {
+        let out = handle(&from, &Event::CircuitBandwidthChanged { mbps: 2000 });
+        assert_eq!(out.state, State::changing_primary_pe(), "from {from:?}");
+        assert_eq!(out.actions, [Action::PushPrimaryPe]);
+        assert!(out.note.contains("2000 Mbps"), "{}", out.note);
+    }
+    // Not while the connector is still being ordered.
+    let out = handle(
+        &State::waiting_bgp(),
+        &Event::CircuitBandwidthChanged { mbps: 2000 },
+    );
+    assert!(out.is_ignored(), "{out:?}");
 }

@@ -13,7 +13,7 @@ use onramp_router_templates::Operation;
 use onramp_state_machines::azure_expressroute::{Action, AzureExpressroute, Event, Leg};
 use onramp_store::DatabaseConnection;
 use onramp_store::entity::connector;
-use onramp_store::model::{AzureExpressRouteParams, AzureResources};
+use onramp_store::model::{AzureExpressRouteParams, AzureResources, PendingChange};
 use onramp_store::secrets::SecretBox;
 
 use crate::WorkerConfig;
@@ -156,7 +156,7 @@ impl Executor {
                 }
                 Err(e) => retry(e),
             },
-            Action::PollLegs => self.poll_legs(client, &xc).await,
+            Action::PollLegs => self.poll_legs(client, &xc, row, &params).await?,
             Action::DeletePeering => match client.delete_private_peering(&xc).await {
                 Ok(Progress::Done) => done(Event::PeeringDeleted, "azure"),
                 Ok(Progress::InProgress { retry_after }) => in_progress(retry_after),
@@ -193,10 +193,16 @@ impl Executor {
         Ok(router_push::step::<AzureExpressroute>(action, pushed))
     }
 
-    async fn poll_legs(&self, client: &ErClient, xc: &XcRef) -> Step<Event> {
+    async fn poll_legs(
+        &self,
+        client: &ErClient,
+        xc: &XcRef,
+        row: &connector::Model,
+        params: &AzureExpressRouteParams,
+    ) -> Result<Step<Event>, onramp_store::Error> {
         match client.find_cross_connection(&xc.service_key).await {
             Ok(None) => {
-                return done(
+                return Ok(done(
                     Event::CircuitLost {
                         reason: format!(
                             "the cross-connection for service key {} no longer exists at Azure",
@@ -204,10 +210,10 @@ impl Executor {
                         ),
                     },
                     "azure",
-                );
+                ));
             }
             Ok(Some(found)) if found.service_provider_provisioning_state != "Provisioned" => {
-                return done(
+                return Ok(done(
                     Event::CircuitLost {
                         reason: format!(
                             "Azure reports the circuit as {}",
@@ -215,10 +221,32 @@ impl Executor {
                         ),
                     },
                     "azure",
-                );
+                ));
+            }
+            // The circuit's owner changed its bandwidth in Azure: the PEs
+            // police at it from now on, unless the NNI cannot carry it.
+            Ok(Some(found)) if found.bandwidth_in_mbps != params.circuit.bandwidth_mbps => {
+                let nni = onramp_store::inventory::nni(&self.db, row.nni_id).await?;
+                if i64::from(found.bandwidth_in_mbps) > i64::from(nni.capacity_mbps) {
+                    return Ok(Step::Retry(format!(
+                        "the circuit's bandwidth is now {} Mbps at Azure, more than the {} Mbps \
+                         NNI at {} carries: onramp keeps policing at {} Mbps until the operator's \
+                         ops team adds capacity or the circuit goes back",
+                        found.bandwidth_in_mbps,
+                        nni.capacity_mbps,
+                        nni.location_code,
+                        params.circuit.bandwidth_mbps
+                    )));
+                }
+                return Ok(done(
+                    Event::CircuitBandwidthChanged {
+                        mbps: found.bandwidth_in_mbps,
+                    },
+                    "azure",
+                ));
             }
             Ok(Some(_)) => {}
-            Err(e) => return retry(e),
+            Err(e) => return Ok(retry(e)),
         }
         let mut up = [false, false];
         for (i, path) in [DevicePath::Primary, DevicePath::Secondary]
@@ -229,16 +257,16 @@ impl Executor {
                 Ok(s) => up[i] = s.bgp_up,
                 // No peering (yet, or removed): no session on either leg.
                 Err(ArmError::Arm { status: 404, .. }) => up[i] = false,
-                Err(e) => return retry(e),
+                Err(e) => return Ok(retry(e)),
             }
         }
-        done(
+        Ok(done(
             Event::LegsObserved {
                 primary_up: up[0],
                 secondary_up: up[1],
             },
             "azure",
-        )
+        ))
     }
 
     /// Microsoft's order: Provisioned → Deprovisioning → NotProvisioned.
@@ -314,4 +342,28 @@ fn peering_mismatch(res: &AzureResources, p: &onramp_azure_er::PrivatePeering) -
     None
 }
 
-crate::kinds::worker_kind!(AzureExpressroute, azure_expressroute);
+crate::kinds::worker_kind!(AzureExpressroute, azure_expressroute, change = change_after);
+
+/// A bandwidth the circuit's owner set at Azure, followed like a change
+/// asked through onramp: the new bandwidth goes into the row with the
+/// transition, the old one is kept to put back if a PE refuses it.
+pub(crate) fn change_after(
+    row: &connector::Model,
+    event: &Event,
+) -> Result<Option<(String, PendingChange)>, onramp_store::Error> {
+    let Event::CircuitBandwidthChanged { mbps } = event else {
+        return Ok(None);
+    };
+    let mut params = AzureExpressRouteParams::from_json(&row.params)?;
+    params.circuit.bandwidth_mbps = *mbps;
+    Ok(Some((
+        serde_json::to_string(&params).expect("params serialize"),
+        PendingChange {
+            previous_params: row.params.clone(),
+            previous_options: row.options.clone(),
+            fields: vec!["bandwidth".into()],
+            requested_by: "azure (the circuit's owner)".into(),
+            requested_at: chrono::Utc::now(),
+        },
+    )))
+}

@@ -42,6 +42,16 @@ pub(crate) trait WorkerKind: Kind {
     ) -> Result<Option<String>, onramp_store::Error> {
         Ok(None)
     }
+
+    /// New params, and what to restore if the PEs refuse them, when
+    /// `event` is a change the CSP side made (an ExpressRoute circuit's
+    /// bandwidth changed by its owner).
+    fn change_after(
+        _row: &connector::Model,
+        _event: &Self::Event,
+    ) -> Result<Option<(String, onramp_store::model::PendingChange)>, onramp_store::Error> {
+        Ok(None)
+    }
 }
 
 /// One executor per kind, built once per worker process.
@@ -76,7 +86,7 @@ impl Executors {
 /// The [`WorkerKind`] impl of kind `$machine`, whose executor is the
 /// module's `Executor` and sits in [`Executors`] as `$field`.
 macro_rules! worker_kind {
-    ($machine:path, $field:ident $(, resources = $resources:path)?) => {
+    ($machine:path, $field:ident $(, resources = $resources:path)? $(, change = $change:path)?) => {
         impl crate::kinds::WorkerKind for $machine {
             type Executor = Executor;
 
@@ -99,6 +109,18 @@ macro_rules! worker_kind {
                     event: &Event,
                 ) -> Result<Option<String>, onramp_store::Error> {
                     $resources(row, event)
+                }
+            )?
+
+            $(
+                fn change_after(
+                    row: &onramp_store::entity::connector::Model,
+                    event: &Event,
+                ) -> Result<
+                    Option<(String, onramp_store::model::PendingChange)>,
+                    onramp_store::Error,
+                > {
+                    $change(row, event)
                 }
             )?
         }
