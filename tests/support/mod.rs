@@ -420,6 +420,10 @@ impl Stack {
         self.send(self.http.put(self.url(path)).json(body)).await
     }
 
+    pub(crate) async fn patch_json(&self, path: &str, body: &Value) -> Result<(u16, Value)> {
+        self.send(self.http.patch(self.url(path)).json(body)).await
+    }
+
     pub(crate) async fn get_json(&self, path: &str) -> Result<(u16, Value)> {
         self.send(self.http.get(self.url(path))).await
     }
@@ -616,6 +620,10 @@ pub(crate) struct PeAttachment {
     pub vrf: Option<String>,
     /// The unit's policer rate in bit/s: the connector's bandwidth.
     pub bandwidth_limit: Option<String>,
+    pub prefix_limit: Option<String>,
+    /// BFD configured on the session.
+    pub bfd: bool,
+    pub neighbor_description: Option<String>,
 }
 
 /// Finds unit `vlan` of `interface` and BGP neighbor `neighbor` in a running
@@ -662,6 +670,14 @@ pub(crate) fn attachment(
         a.neighbor_peer_as = child_text(nb, "peer-as");
         a.neighbor_local_as = child_text(nb, "local-as");
         a.neighbor_key = child_text(nb, "authentication-key").filter(|k| !k.is_empty());
+        a.prefix_limit = child_text(nb, "prefix-limit");
+        a.bfd = nb
+            .children()
+            .find(|c| c.tag_name().name() == "bfd")
+            .and_then(|b| child_text(b, "enabled"))
+            .as_deref()
+            == Some("true");
+        a.neighbor_description = child_text(nb, "description");
         a.vrf = nb
             .ancestors()
             .find(|n| n.tag_name().name() == "instance")
