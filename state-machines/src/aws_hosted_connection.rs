@@ -74,6 +74,9 @@ pub enum Event {
     /// The customer (or ops) changed the connector's settings (bandwidth,
     /// BGP options); the row already holds the new ones.
     ChangeRequested,
+    /// The customer (or ops) asked to start a failed connector again, once
+    /// the cause is fixed; it still holds its allocations.
+    RetryRequested,
     /// The hosted connection is gone at AWS (deleted now, or never existed).
     ConnectionDeleted,
     /// The PE no longer carries the connector's config.
@@ -95,6 +98,7 @@ impl Event {
             Event::VifObserved { .. } => "vif_observed",
             Event::DeleteRequested => "delete_requested",
             Event::ChangeRequested => "change_requested",
+            Event::RetryRequested => "retry_requested",
             Event::ConnectionDeleted => "connection_deleted",
             Event::PeConfigRemoved => "pe_config_removed",
             Event::ResourcesReleased => "resources_released",
@@ -685,7 +689,16 @@ impl Machine {
     #[state]
     fn failed(reason: &String, context: &mut Effects, event: &Event) -> Step<State> {
         match event {
-            Event::DeleteRequested => close(context, State::deleted(), "failed", reason),
+            Event::DeleteRequested => go(
+                context,
+                State::releasing_resources(Terminal::Deleted),
+                format!("failed connector deleted ({reason}); releasing the resources it held"),
+            ),
+            Event::RetryRequested => go(
+                context,
+                State::allocating_connection(),
+                format!("retry requested after the failure ({reason}); allocating the hosted connection again with the resources the connector held"),
+            ),
             _ => Super,
         }
     }
@@ -873,8 +886,9 @@ pub fn next_step(state: &State) -> &'static str {
         }
         State::Deleted {} => "Nothing to do: the connector and its hosted connection are deleted.",
         State::Failed { .. } => {
-            "Provisioning failed and was rolled back (see the failure reason). Delete this \
-             connector and order a new one; contact support if it fails again."
+            "Provisioning failed and was rolled back (see the failure reason); the connector still \
+             holds its VLAN, addresses and ASN. Once the cause is fixed, retry it \
+             (POST /v1/connectors/{id}/retry) to start again with them, or delete it to release them."
         }
         State::Rejected { .. } => {
             "The hosted connection was declined in AWS, so the order was rolled back. Delete \

@@ -113,6 +113,9 @@ pub enum Event {
     /// customer through onramp or on the circuit at Azure); the row
     /// already holds the new ones.
     ChangeRequested,
+    /// The customer (or ops) asked to start a failed connector again, once
+    /// the cause is fixed; it still holds its allocations.
+    RetryRequested { managed_peering: bool },
     /// The poll found the circuit's bandwidth changed at Azure (its owner
     /// changed it); the row already holds it, and the PEs follow.
     CircuitBandwidthChanged { mbps: u32 },
@@ -142,6 +145,7 @@ impl Event {
             Event::CircuitLost { .. } => "circuit_lost",
             Event::DeleteRequested => "delete_requested",
             Event::ChangeRequested => "change_requested",
+            Event::RetryRequested { .. } => "retry_requested",
             Event::CircuitBandwidthChanged { .. } => "circuit_bandwidth_changed",
             Event::PeConfigRemoved { .. } => "pe_config_removed",
             Event::PeeringDeleted => "peering_deleted",
@@ -794,7 +798,16 @@ impl Machine {
     #[state]
     fn failed(reason: &String, context: &mut Effects, event: &Event) -> Step<State> {
         match event {
-            Event::DeleteRequested => close(context, State::deleted(), "failed", reason),
+            Event::DeleteRequested => go(
+                context,
+                State::releasing_resources(Terminal::Deleted),
+                format!("failed connector deleted ({reason}); releasing the resources it held"),
+            ),
+            Event::RetryRequested { managed_peering } => go(
+                context,
+                State::provisioning_circuit(*managed_peering),
+                format!("retry requested after the failure ({reason}); provisioning the circuit again with the resources the connector held"),
+            ),
             _ => Super,
         }
     }
@@ -1049,8 +1062,9 @@ pub fn next_step(state: &State) -> &'static str {
              until you do."
         }
         State::Failed { .. } => {
-            "Provisioning failed and was rolled back (see the failure reason). Delete this \
-             connector and order a new one; contact support if it fails again."
+            "Provisioning failed and was rolled back (see the failure reason); the connector still \
+             holds its VLAN, addresses and ASN. Once the cause is fixed, retry it \
+             (POST /v1/connectors/{id}/retry) to start again with them, or delete it to release them."
         }
         State::Rejected { .. } => {
             "The order was refused and rolled back (see the reason). Delete this connector, and \

@@ -73,6 +73,9 @@ pub enum Event {
     /// The customer (or ops) changed the connector's settings (bandwidth,
     /// BGP options); the row already holds the new ones.
     ChangeRequested,
+    /// The customer (or ops) asked to start a failed connector again, once
+    /// the cause is fixed; it still holds its allocations.
+    RetryRequested,
     /// The attachment is gone at Google (deleted now, or never existed).
     AttachmentDeleted,
     /// The PE no longer carries the connector's config.
@@ -92,6 +95,7 @@ impl Event {
             Event::AttachmentObserved { .. } => "attachment_observed",
             Event::DeleteRequested => "delete_requested",
             Event::ChangeRequested => "change_requested",
+            Event::RetryRequested => "retry_requested",
             Event::AttachmentDeleted => "attachment_deleted",
             Event::PeConfigRemoved => "pe_config_removed",
             Event::ResourcesReleased => "resources_released",
@@ -533,7 +537,16 @@ impl Machine {
     #[state]
     fn failed(reason: &String, context: &mut Effects, event: &Event) -> Step<State> {
         match event {
-            Event::DeleteRequested => close(context, State::deleted(), "failed", reason),
+            Event::DeleteRequested => go(
+                context,
+                State::releasing_resources(Terminal::Deleted),
+                format!("failed connector deleted ({reason}); releasing the resources it held"),
+            ),
+            Event::RetryRequested => go(
+                context,
+                State::creating_attachment(),
+                format!("retry requested after the failure ({reason}); creating the partner attachment again with the resources the connector held"),
+            ),
             _ => Super,
         }
     }
@@ -698,8 +711,9 @@ pub fn next_step(state: &State) -> &'static str {
              project until you delete it there."
         }
         State::Failed { .. } => {
-            "Provisioning failed and was rolled back (see the failure reason). Delete this \
-             connector and order a new one; contact support if it fails again."
+            "Provisioning failed and was rolled back (see the failure reason); the connector still \
+             holds its VLAN, addresses and ASN. Once the cause is fixed, retry it \
+             (POST /v1/connectors/{id}/retry) to start again with them, or delete it to release them."
         }
         State::Rejected { .. } => {
             "Your VLAN attachment was deleted before it was activated, so the order was rolled \

@@ -170,10 +170,16 @@ pub(crate) fn end_teardown<S, A>(
             (ends.deleted)(),
             "resources released; connector deleted",
         ),
+        // A failed connector keeps its allocations (the worker does not
+        // release them on the way to `failed`): a retry starts again with
+        // them, and deleting it releases them.
         Terminal::Failed { reason } => go(
             context,
             (ends.failed)(reason.clone()),
-            format!("resources released; connector failed: {reason}"),
+            format!(
+                "rolled back; connector failed: {reason} (it keeps its allocations until it is \
+                 retried or deleted)"
+            ),
         ),
         Terminal::Rejected { reason } => go(
             context,

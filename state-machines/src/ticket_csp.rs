@@ -350,7 +350,11 @@ impl Machine {
     #[state]
     fn failed(reason: &String, context: &mut Effects, event: &Event) -> Step<State> {
         match event {
-            Event::DeleteRequested => close(context, State::deleted(), "failed", reason),
+            Event::DeleteRequested => go(
+                context,
+                State::releasing_resources(Terminal::Deleted),
+                format!("failed connector deleted ({reason}); releasing the resources it held"),
+            ),
             _ => Super,
         }
     }
@@ -520,8 +524,9 @@ pub fn next_step(state: &State) -> &'static str {
         }
         State::Deleted {} => "The connector is deleted.",
         State::Failed { .. } => {
-            "Provisioning failed and was rolled back (see the failure reason). Delete this \
-             connector and order a new one; contact support if it fails again."
+            "Provisioning failed and was rolled back (see the failure reason); the connector still \
+             holds its VLAN, addresses and ASN. Delete it to release them, and order again once the \
+             provider's issue is settled."
         }
         State::Rejected { .. } => {
             "The order was declined and rolled back (see the reason). Delete this connector, \

@@ -9,6 +9,12 @@
 //   options: [[value, label], …] or optionsFrom: {path, value, label, filter},
 //   default (a select's initial value)}
 // `name` is the order body's member, so the API's `errors[].field` finds it.
+//
+// settings: what the connector page's "Edit settings" form may change
+// (`PATCH /v1/connectors/{id}`). Either `bandwidths: [[value, label], …]`,
+// the bandwidths the customer may pick, or `bandwidthFixed: "…"`, saying
+// where the bandwidth is changed instead (the API refuses it, and says so).
+// Prefix limit, BFD and description are every kind's.
 "use strict";
 
 (() => {
@@ -17,6 +23,11 @@
   const GCP_BANDWIDTHS = ["BPS_50M", "BPS_100M", "BPS_200M", "BPS_300M", "BPS_400M", "BPS_500M",
     "BPS_1G", "BPS_2G", "BPS_5G", "BPS_10G", "BPS_20G", "BPS_50G"]
     .map((b) => [b, b.replace("BPS_", "").replace("M", " Mbps").replace("G", " Gbps")]);
+
+  // What PATCH takes for a live hosted VIF (within the interconnect's
+  // capacity, which the API checks).
+  const HOSTED_VIF_BANDWIDTHS = ["50Mbps", "100Mbps", "200Mbps", "300Mbps", "400Mbps", "500Mbps",
+    "1Gbps", "2Gbps", "5Gbps", "10Gbps"].map((b) => [b, b]);
 
   // Locations that serve `kind`, from GET /v1/locations.
   const locationsFor = (kind) => ({
@@ -55,6 +66,7 @@
       label: "AWS Direct Connect hosted VIF",
       summary: "A private virtual interface in your AWS account, on onramp's interconnect.",
       bgpKey: () => true,
+      settings: { bandwidths: HOSTED_VIF_BANDWIDTHS },
       fields: [
         awsAccount,
         { name: "location", label: "Location", type: "select", required: true, optionsFrom: locationsFor("aws-hosted-vif") },
@@ -77,6 +89,9 @@
       label: "AWS Direct Connect hosted connection",
       summary: "A dedicated hosted connection in your AWS account; you create the VIFs on it.",
       bgpKey: (c) => Boolean(c.hosted_connection && c.hosted_connection.vif_id) || Boolean(c.peering),
+      settings: {
+        bandwidthFixed: "Fixed by AWS when the hosted connection was allocated: to change it, order a hosted connection at the new bandwidth, move your VIF to it, then delete this one.",
+      },
       fields: [
         awsAccount,
         { name: "location", label: "Location", type: "select", required: true, optionsFrom: locationsFor("aws-hosted-connection") },
@@ -107,6 +122,9 @@
       label: "Azure ExpressRoute",
       summary: "Your ExpressRoute circuit, provisioned on two legs by its service key.",
       bgpKey: () => true,
+      settings: {
+        bandwidthFixed: "Changed on the cloud side: change it on your circuit in Azure, and onramp follows it on both routers.",
+      },
       fields: [
         { name: "service_key", label: "Service key", type: "text", required: true,
           placeholder: "0d9c4b4e-6f2a-4b1e-9a8f-3c2d1e0f9a8b",
@@ -139,6 +157,9 @@
       label: "Google Cloud Partner Interconnect",
       summary: "Your PARTNER VLAN attachment, connected by its pairing key.",
       bgpKey: () => false,
+      settings: {
+        bandwidthFixed: "Changed at Google by the operator's ops team together with you: ask them for the change.",
+      },
       fields: [
         { name: "pairing_key", label: "Pairing key", type: "text", required: true,
           placeholder: "2dfcdee7-b6f9-41d0-b98f-639151097693/us-west1/1",
@@ -162,6 +183,9 @@
       label: "Other clouds (provisioned by our engineers)",
       summary: "Providers without a partner API, such as Oracle FastConnect or IBM Direct Link: onramp's ops engineers order the circuit with the provider, then onramp configures the rest.",
       bgpKey: () => true,
+      settings: {
+        bandwidthFixed: "Ordered from the provider by ticket, and so is a change of it: ask the operator's ops team.",
+      },
       fields: [
         { name: "provider", label: "Provider", type: "select", required: true,
           optionsFrom: { path: "/v1/ticket-providers", value: (p) => p.key,

@@ -32,7 +32,9 @@ pub(crate) fn transition<K: WorkerKind>(
         match onramp_kinds::transition::transition::<K>(row, state, event, actor)? {
             Next::Commit(mut t) => {
                 t.csp_ref = csp_ref;
-                t.release_resources = K::releases(action);
+                // A rollback that ends in `failed` keeps the allocations for
+                // a retry; deleting the failed connector releases them.
+                t.release_resources = K::releases(action) && t.state != "failed";
                 t.resources = K::resources_after(row, event)?;
                 if let Some((params, pending)) = K::change_after(row, event)? {
                     t.params = Some(params);

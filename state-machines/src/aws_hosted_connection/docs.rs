@@ -60,6 +60,7 @@ pub(crate) fn sample_events() -> Vec<Event> {
     events.extend([
         Event::DeleteRequested,
         Event::ChangeRequested,
+        Event::RetryRequested,
         Event::ConnectionDeleted,
         Event::PeConfigRemoved,
         Event::ResourcesReleased,

@@ -50,6 +50,7 @@ pub(crate) fn sample_events() -> Vec<Event> {
     events.extend([
         Event::DeleteRequested,
         Event::ChangeRequested,
+        Event::RetryRequested,
         Event::VifDeleted,
         Event::PeConfigRemoved,
         Event::ResourcesReleased,

@@ -90,6 +90,7 @@ pub(crate) fn sample_events() -> Vec<Event> {
         },
         Event::DeleteRequested,
         Event::ChangeRequested,
+        Event::RetryRequested { managed_peering: true },
         Event::CircuitBandwidthChanged { mbps: 2000 },
     ]);
     for leg in Leg::ALL {

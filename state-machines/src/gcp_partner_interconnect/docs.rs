@@ -48,6 +48,7 @@ pub(crate) fn sample_events() -> Vec<Event> {
     events.extend([
         Event::DeleteRequested,
         Event::ChangeRequested,
+        Event::RetryRequested,
         Event::AttachmentDeleted,
         Event::PeConfigRemoved,
         Event::ResourcesReleased,
