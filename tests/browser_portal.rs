@@ -414,3 +414,238 @@ async fn select(browser: &Browser, css: &str, value: &str) -> Result<()> {
         .await?;
     Ok(())
 }
+
+/// The hosted VIF's port on pe1 in the stack's inventory.
+const VIF_PORT: &str = "ge-0/0/1";
+
+/// Scrolls the element at `css` into view, for a screenshot of it.
+async fn scroll_to(browser: &Browser, css: &str) -> Result<()> {
+    browser
+        .client()
+        .execute(
+            "document.querySelector(arguments[0]).scrollIntoView({block: 'start'});",
+            vec![Value::String(css.into())],
+        )
+        .await?;
+    Ok(())
+}
+
+/// A customer changes a live hosted VIF from its page: a bad value is
+/// shown at its field, the plan shows what the PE carries now and what it
+/// will carry, and once applied the page follows the change live until it
+/// is back to `active` with the new values, which the PE, read back over
+/// NETCONF, carries.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_customer_changes_a_live_connector_after_reviewing_the_plan() -> Result<()> {
+    let stack = Stack::start(Db::Sqlite).await?;
+    let acme = onramp_store::auth::tenant_for_key(&stack.db, &stack.key)
+        .await?
+        .unwrap()
+        .0;
+    let (email, password) = ("dana@acme.example", "another-long-password");
+    onramp_store::users::create_user(
+        &stack.db,
+        &onramp_store::users::NewUser {
+            tenant_id: acme.id,
+            email,
+            name: "Dana",
+            role: "customer",
+            password,
+        },
+    )
+    .await?;
+
+    // Set up through the API: a hosted VIF at 200Mbps, accepted, active.
+    let (status, c) = stack
+        .order_vif(serde_json::json!({"bandwidth": "200Mbps"}))
+        .await?;
+    assert_eq!(status, 202, "{c:#}");
+    let id = c["id"].as_str().unwrap().to_string();
+    let c = stack
+        .wait_state(&id, "waiting_customer_acceptance", PROVISION)
+        .await?;
+    stack.accept_vif(c["vif_id"].as_str().unwrap()).await?;
+    let c = stack.wait_state(&id, "active", PROVISION).await?;
+    assert_eq!(c["bgp"]["prefix_limit"], 1000, "{c:#}");
+    let vlan = c["peering"]["vlan"].as_u64().unwrap() as u16;
+    let aws_address = c["peering"]["aws_address"].as_str().unwrap();
+    let neighbor = aws_address.split('/').next().unwrap().to_string();
+    let before = stack.running("pe1").await?;
+    let a = support::attachment(&before, VIF_PORT, vlan, &neighbor).expect("the unit on pe1");
+    assert_eq!(a.bandwidth_limit.as_deref(), Some("200000000"));
+    assert_eq!(a.prefix_limit.as_deref(), Some("1000"));
+
+    let browser = Browser::start(&artifacts_dir("portal_change_connector")).await?;
+    sign_in(&browser, &stack.base, email, password).await?;
+    browser
+        .goto(&format!("{}/portal/connectors/{id}", stack.base))
+        .await?;
+    browser
+        .wait_for("#portal-page[data-page=connector][data-ready=true]", WAIT)
+        .await?;
+    browser
+        .wait_for("#settings-form:not([hidden])", WAIT)
+        .await?;
+    browser
+        .wait_for("#s-bandwidth option[value='500Mbps']", WAIT)
+        .await?;
+    assert_eq!(
+        browser.text("#values dd[data-fact=prefix_limit]").await?,
+        "1000"
+    );
+    let loaded = marker(&browser).await?;
+
+    // An invalid prefix limit: the API's rule, at the field, and no plan.
+    select(&browser, "#s-bandwidth", "500Mbps").await?;
+    browser.fill("#s-prefix_limit", "0").await?;
+    browser.click("#settings-review").await?;
+    let error = browser
+        .wait_for_text("#s-prefix_limit-error", "1 to 100000", WAIT)
+        .await?;
+    assert!(error.contains("not 0"), "{error}");
+    browser
+        .wait_for("#s-prefix_limit[aria-invalid=true]", WAIT)
+        .await?;
+    assert!(exists(&browser, "#settings-plan[hidden]").await?);
+    scroll_to(&browser, "#settings").await?;
+    let shot = browser.screenshot("settings-field-error").await?;
+    eprintln!("screenshot: {}", shot.display());
+
+    // Fixed and reviewed: the plan shows what the PE carries now and after.
+    browser.fill("#s-prefix_limit", "250").await?;
+    browser.click("#settings-review").await?;
+    let bw_row = "#settings-plan tr[data-path$='/policer/bandwidth-limit']";
+    browser.wait_for(bw_row, WAIT).await?;
+    assert!(
+        !exists(&browser, "#s-prefix_limit-error").await?,
+        "the error stays after the fix"
+    );
+    assert_eq!(
+        browser.text(&format!("{bw_row} td.before")).await?,
+        "200000000"
+    );
+    assert_eq!(
+        browser.text(&format!("{bw_row} td.after")).await?,
+        "→ 500000000"
+    );
+    let pl_row = "#settings-plan tr[data-path$='/prefix-limit']";
+    assert_eq!(browser.text(&format!("{pl_row} td.before")).await?, "1000");
+    assert_eq!(browser.text(&format!("{pl_row} td.after")).await?, "→ 250");
+    let plan = browser.text("#settings-plan").await?;
+    assert!(plan.contains("pe1"), "{plan}");
+    assert!(
+        !plan.contains("vlan-id"),
+        "an unchanged fact is shown: {plan}"
+    );
+    scroll_to(&browser, "#settings").await?;
+    let shot = browser.screenshot("settings-plan").await?;
+    eprintln!("screenshot: {}", shot.display());
+    assert_eq!(
+        stack.running("pe1").await?,
+        before,
+        "reviewing changed the PE"
+    );
+
+    // Applied: the page follows the change live until it has settled.
+    browser.click("#settings-apply").await?;
+    browser
+        .wait_for_text("#settings-result", "Change applied", PROVISION)
+        .await?;
+    browser.wait_for("#state[data-state=active]", WAIT).await?;
+    assert_eq!(
+        browser.text("#values dd[data-fact=prefix_limit]").await?,
+        "250"
+    );
+    let values = browser.text("#values").await?;
+    assert!(values.contains("500Mbps"), "{values}");
+    assert!(
+        exists(&browser, "#settings-form:not([hidden])").await?,
+        "the form is not back"
+    );
+    assert_eq!(
+        browser
+            .client()
+            .execute(
+                "return document.querySelector('#s-prefix_limit').value;",
+                vec![]
+            )
+            .await?,
+        Value::String("250".into())
+    );
+    assert_eq!(marker(&browser).await?, loaded, "the page was reloaded");
+    browser
+        .wait_for("#timeline li[data-state=changing_pe]", WAIT)
+        .await?;
+    scroll_to(&browser, "#settings").await?;
+    let shot = browser.screenshot("settings-applied").await?;
+    eprintln!("screenshot: {}", shot.display());
+
+    // The PE carries it.
+    let (_, c) = stack.get_json(&format!("/v1/connectors/{id}")).await?;
+    assert_eq!(
+        (&c["state"], &c["bandwidth"], &c["bgp"]["prefix_limit"]),
+        (
+            &Value::from("active"),
+            &Value::from("500Mbps"),
+            &Value::from(250)
+        ),
+        "{c:#}"
+    );
+    let after = stack.running("pe1").await?;
+    let a = support::attachment(&after, VIF_PORT, vlan, &neighbor).expect("the unit on pe1");
+    assert_eq!(a.prefix_limit.as_deref(), Some("250"), "{after}");
+    assert_eq!(a.bandwidth_limit.as_deref(), Some("500000000"), "{after}");
+    browser.close().await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn zz_probe_if_match_with_cookie() -> Result<()> {
+    let api = support::inproc::start(false).await?;
+    let acme = onramp_store::auth::tenant_for_key(&api.db, &api.key)
+        .await?
+        .unwrap()
+        .0;
+    let id = api.order_vif_as(&api.key).await?;
+    {
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+        onramp_store::entity::connector::Entity::update_many()
+            .col_expr(
+                onramp_store::entity::connector::Column::State,
+                sea_orm::sea_query::Expr::value("active"),
+            )
+            .filter(onramp_store::entity::connector::Column::Id.eq(id))
+            .exec(&api.db)
+            .await?;
+    }
+    let (email, password) = api.user(acme.id, "customer").await?;
+    let browser = Browser::start(&artifacts_dir("portal_probe")).await?;
+    sign_in(&browser, &api.base, &email, &password).await?;
+    browser
+        .goto(&format!("{}/portal/connectors/{id}", api.base))
+        .await?;
+    browser
+        .wait_for("#portal-page[data-page=connector][data-ready=true]", WAIT)
+        .await?;
+    let r = browser
+        .client()
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             onramp.api('PATCH', '/v1/connectors/' + arguments[0], {bfd: true}, {'If-Match': '\"stale\"'})
+               .then((r) => done(r.status + ' ' + JSON.stringify(r.body)));",
+            vec![Value::String(id.to_string())],
+        )
+        .await?;
+    eprintln!("PROBE cookie+stale If-Match: {r}");
+    let r = api
+        .call(
+            "PATCH",
+            &format!("/v1/connectors/{id}"),
+            &api.key,
+            Some(serde_json::json!({"prefix_limit": 10})),
+            &[("if-match", "\"stale\"")],
+        )
+        .await;
+    eprintln!("PROBE key+stale If-Match: {:?}", r.map(|r| r.status));
+    Ok(())
+}

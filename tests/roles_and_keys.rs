@@ -361,6 +361,7 @@ async fn a_customer_sees_only_its_own_tenant() -> Result<()> {
             &conn_id,
             Some(json!({"prefix_limit": 200})),
         ),
+        ("POST", "/v1/connectors/{id}/retry", &conn_id, None),
         ("POST", "/v1/connectors/{id}/bgp-key/reveal", &conn_id, None),
         ("GET", "/v1/api-keys/{id}", &key_id, None),
         ("DELETE", "/v1/api-keys/{id}", &key_id, None),

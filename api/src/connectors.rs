@@ -19,6 +19,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
 mod change;
+mod retry;
 
 use crate::AppState;
 use crate::auth::Tenant;
@@ -42,6 +43,7 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(connector_events))
         .routes(routes!(report_vif))
+        .routes(routes!(retry::retry_connector))
         .routes(routes!(list_locations))
 }
 

@@ -697,7 +697,9 @@ impl Machine {
             Event::RetryRequested => go(
                 context,
                 State::allocating_connection(),
-                format!("retry requested after the failure ({reason}); allocating the hosted connection again with the resources the connector held"),
+                format!(
+                    "retry requested after the failure ({reason}); allocating the hosted connection again with the resources the connector held"
+                ),
             ),
             _ => Super,
         }

@@ -547,7 +547,9 @@ impl Machine {
             Event::RetryRequested => go(
                 context,
                 State::configuring_pe(),
-                format!("retry requested after the failure ({reason}); configuring the PE router with the resources the connector held"),
+                format!(
+                    "retry requested after the failure ({reason}); configuring the PE router with the resources the connector held"
+                ),
             ),
             _ => Super,
         }

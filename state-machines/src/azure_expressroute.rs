@@ -806,7 +806,9 @@ impl Machine {
             Event::RetryRequested { managed_peering } => go(
                 context,
                 State::provisioning_circuit(*managed_peering),
-                format!("retry requested after the failure ({reason}); provisioning the circuit again with the resources the connector held"),
+                format!(
+                    "retry requested after the failure ({reason}); provisioning the circuit again with the resources the connector held"
+                ),
             ),
             _ => Super,
         }

@@ -545,7 +545,9 @@ impl Machine {
             Event::RetryRequested => go(
                 context,
                 State::creating_attachment(),
-                format!("retry requested after the failure ({reason}); creating the partner attachment again with the resources the connector held"),
+                format!(
+                    "retry requested after the failure ({reason}); creating the partner attachment again with the resources the connector held"
+                ),
             ),
             _ => Super,
         }

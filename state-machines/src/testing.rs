@@ -61,6 +61,10 @@ pub(crate) struct Kind<S: 'static, E: 'static, A: 'static> {
     pub(crate) spec: Spec<S, E, A>,
     pub(crate) event_name: fn(&E) -> &'static str,
     pub(crate) delete_requested: E,
+    /// Where a retry request starts a failed connector again: the kind's
+    /// first state for `event` if it is one, `None` for any other event
+    /// (always, for a kind without retry).
+    pub(crate) restart: fn(&E) -> Option<S>,
     pub(crate) current_action: fn(&S) -> Option<A>,
     pub(crate) is_terminal: fn(&S) -> bool,
     pub(crate) next_step: fn(&S) -> &'static str,
@@ -162,9 +166,24 @@ where
                 if self.name(&out.state) != self.name(&state) {
                     assert_eq!(out.actions, self.standing(&out.state), "{ctx}");
                 }
-                if (self.is_terminal)(&state) {
+                if (self.is_terminal)(&state) && (self.is_terminal)(&out.state) {
                     assert!(out.actions.is_empty(), "{ctx}");
-                    assert!((self.is_terminal)(&out.state), "{ctx}");
+                }
+                // Only a failed connector leaves its end, as it kept its
+                // allocations: a delete releases them, a retry starts again
+                // with them.
+                if (self.is_terminal)(&state) && !(self.is_terminal)(&out.state) {
+                    assert_eq!(self.name(&state), "failed", "{ctx}");
+                    let next = if event == self.delete_requested {
+                        self.releasing(Terminal::Deleted)
+                    } else {
+                        (self.restart)(&event).unwrap_or_else(|| panic!("{ctx}"))
+                    };
+                    assert_eq!(out.state, next, "{ctx}");
+                }
+                // A retry is for a failed connector only.
+                if (self.restart)(&event).is_some() && self.name(&state) != "failed" {
+                    assert!(out.is_ignored(), "{ctx}");
                 }
                 // A state that stays put and still asks for work asks for its
                 // own poll.
@@ -242,15 +261,119 @@ where
         }
     }
 
+    /// The last teardown step, the one that releases the allocations.
+    fn releasing(&self, then: Terminal) -> S {
+        (self.teardown[self.teardown.len() - 1])(then)
+    }
+
+    /// A failed connector kept its allocations: deleting it releases them
+    /// (`release`, the last teardown step's job) and ends deleted once
+    /// `released` reports them back in their pools. A rejected one had them
+    /// released by its teardown, so deleting it only closes the record.
     #[track_caller]
-    pub(crate) fn check_delete_closes_failed_and_rejected(&self) {
-        for state in [
-            (self.ends.failed)("x".to_string()),
-            (self.ends.rejected)("y".to_string()),
-        ] {
-            let deleted = (self.ends.deleted)();
-            self.step(&state, self.delete_request(), deleted, &[], true);
+    pub(crate) fn check_delete_releases_failed_and_closes_rejected(&self, release: A, released: E) {
+        let deleted = (self.ends.deleted)();
+        let releasing = self.releasing(Terminal::Deleted);
+        let out = self.step(
+            &(self.ends.failed)("x".to_string()),
+            self.delete_request(),
+            releasing.clone(),
+            &[release],
+            true,
+        );
+        assert_eq!(
+            out.note,
+            "failed connector deleted (x); releasing the resources it held"
+        );
+        assert_eq!((self.failure_reason)(&out.state), None);
+        let out = self.step(&releasing, released, deleted.clone(), &[], true);
+        assert_eq!(out.note, "resources released; connector deleted");
+
+        let out = self.step(
+            &(self.ends.rejected)("y".to_string()),
+            self.delete_request(),
+            deleted,
+            &[],
+            true,
+        );
+        assert_eq!(
+            out.note,
+            "rejected connector deleted; its resources were already released (y)"
+        );
+    }
+
+    /// How the last teardown step ends, by where it was heading, once
+    /// `released` comes in: a failed connector says it keeps its
+    /// allocations.
+    #[track_caller]
+    pub(crate) fn check_teardown_end_notes(&self, released: E) {
+        let cases = [
+            (
+                Terminal::Deleted,
+                (self.ends.deleted)(),
+                "resources released; connector deleted",
+            ),
+            (
+                failed_with("boom"),
+                (self.ends.failed)("boom".to_string()),
+                "rolled back; connector failed: boom (it keeps its allocations until it is \
+                 retried or deleted)",
+            ),
+            (
+                rejected_with("no"),
+                (self.ends.rejected)("no".to_string()),
+                "resources released; connector rejected: no",
+            ),
+        ];
+        for (then, end, note) in cases {
+            let out = self.step(&self.releasing(then), released.clone(), end, &[], true);
+            assert_eq!(out.note, note);
         }
+    }
+
+    /// `retry` starts a failed connector again at `restart`, queuing its
+    /// standing job `action`, with `note` (written for the reason "boom").
+    #[track_caller]
+    pub(crate) fn check_retry_restarts_failed(&self, retry: E, restart: S, action: A, note: &str) {
+        assert_eq!((self.restart)(&retry), Some(restart.clone()));
+        let out = self.step(
+            &(self.ends.failed)("boom".to_string()),
+            retry,
+            restart.clone(),
+            &[action],
+            true,
+        );
+        assert_eq!(out.note, note);
+        assert_eq!(out.change, None);
+        assert_eq!((self.current_action)(&restart), Some(action));
+        assert_eq!((self.failure_reason)(&out.state), None);
+        assert!(!(self.is_terminal)(&out.state));
+    }
+
+    /// `retry` is ignored in every sample state but `failed`: live, tearing
+    /// down, deleted and rejected alike.
+    #[track_caller]
+    pub(crate) fn check_retry_ignored_outside_failed(&self, retry: E) {
+        let mut ignored_in: Vec<&str> = Vec::new();
+        for state in (self.spec.sample_states)() {
+            let name = self.name(&state);
+            if name == "failed" {
+                continue;
+            }
+            let out = self.step(&state, retry.clone(), state.clone(), &[], false);
+            assert!(out.is_ignored(), "{state:?}");
+            assert_eq!(out.change, None, "{state:?}");
+            assert_eq!(
+                out.note,
+                format!("unexpected event retry_requested in state {name}")
+            );
+            if !ignored_in.contains(&name) {
+                ignored_in.push(name);
+            }
+        }
+        let mut expected: Vec<&str> = self.state_names.to_vec();
+        expected.retain(|name| *name != "failed");
+        assert_eq!(ignored_in, expected);
     }
 
     #[track_caller]

@@ -93,11 +93,13 @@
     });
   }
 
+  // rows: [label, value] or [label, value, key]; a key marks the <dd> as
+  // data-fact=key, for whoever needs one value among them.
   function facts(dl, rows) {
     dl.replaceChildren();
-    for (const [k, v] of rows) {
+    for (const [k, v, key] of rows) {
       if (v === undefined || v === null || v === "") continue;
-      dl.append(el("dt", {}, k), el("dd", {}, String(v)));
+      dl.append(el("dt", {}, k), el("dd", { "data-fact": key }, String(v)));
     }
   }
 
@@ -356,15 +358,271 @@
 
   // ===== one connector =====
 
+  // The states in which a connector's settings may change (PATCH).
+  const EDITABLE = ["active", "down", "degraded"];
+  const SETTING_LABELS = {
+    bandwidth: "bandwidth", prefix_limit: "prefix limit", bfd: "BFD", description: "description",
+  };
+
+  // The connector page's "Edit settings" form: the changed fields are sent
+  // as PATCH /v1/connectors/{id}?dry_run=true, whose plan (per PE, each
+  // value the change replaces on the running configuration) is shown; "Apply
+  // change" sends the same body with If-Match: the ETag of the connector as
+  // it was read when the plan was asked for. `lastMessage()` is the newest
+  // timeline message; `shown(c)` puts a connector the API answered on the
+  // page.
+  function settingsEditor(id, lastMessage, shown) {
+    const box = $("#settings");
+    const form = $("#settings-form");
+    const busy = $("#settings-busy");
+    const result = $("#settings-result");
+    const err = $("#settings-error");
+    const status = $("#settings-status");
+    const planBox = $("#settings-plan");
+    const routers = $("#settings-plan-routers");
+    const applyBtn = $("#settings-apply");
+    const fixed = $("#s-bandwidth-fixed");
+    const bwHint = $("#s-bandwidth-hint");
+    const bwLabel = $("label[for=s-bandwidth]") || $("#s-bandwidth-field label");
+    const { bandwidth: bw, prefix_limit: limit, bfd, description: desc } = form.elements;
+    let current = null; // the connector as last read
+    let etag = null; // the ETag of that read
+    let dirty = false; // edited since the inputs were filled from `current`
+    let plan = null; // {body, etag} of the plan on show
+    let applied = null; // the body of an applied change, until it settles
+
+    const settingsOf = (c) => (kindOf(c.kind) || {}).settings || {};
+
+    function fill(c) {
+      const s = settingsOf(c);
+      if (s.bandwidths) {
+        const opts = s.bandwidths.some(([v]) => v === c.bandwidth)
+          ? s.bandwidths : [[c.bandwidth, c.bandwidth], ...s.bandwidths];
+        bw.replaceChildren(...opts.map(([v, l]) => el("option", { value: v }, l)));
+        bw.value = c.bandwidth;
+        bw.hidden = false;
+        bw.disabled = false;
+        fixed.hidden = true;
+        bwLabel.htmlFor = "s-bandwidth";
+        bwHint.textContent = "The rate onramp's router lets through, within the interconnect's capacity.";
+      } else {
+        bw.replaceChildren();
+        bw.hidden = true;
+        bw.disabled = true;
+        fixed.value = c.bandwidth || "";
+        fixed.textContent = c.bandwidth || "not known yet";
+        fixed.hidden = false;
+        bwLabel.htmlFor = "s-bandwidth-fixed";
+        bwHint.textContent = s.bandwidthFixed || "Not changed from here.";
+      }
+      limit.value = c.bgp ? String(c.bgp.prefix_limit) : "";
+      bfd.checked = Boolean(c.bgp && c.bgp.bfd);
+      desc.value = c.description || "";
+    }
+
+    // The fields whose input differs from the connector as last read; the
+    // API judges the values (an invalid one comes back as a field error).
+    function changes() {
+      const c = current;
+      const body = {};
+      if (settingsOf(c).bandwidths && bw.value && bw.value !== c.bandwidth) body.bandwidth = bw.value;
+      const l = limit.value.trim();
+      const n = /^-?\d+$/.test(l) ? Number(l) : null;
+      if (n === null || n !== (c.bgp || {}).prefix_limit) body.prefix_limit = n === null ? l : n;
+      if (bfd.checked !== Boolean((c.bgp || {}).bfd)) body.bfd = bfd.checked;
+      const d = desc.value.trim();
+      if (d !== (c.description || "")) body.description = d === "" ? null : d;
+      return body;
+    }
+
+    function hidePlan() {
+      plan = null;
+      planBox.hidden = true;
+      routers.replaceChildren();
+    }
+
+    function topMessage(text, reload) {
+      showAlert(err, text);
+      if (reload) {
+        err.append(" ", el("button", { type: "button", class: "link", id: "settings-reload",
+          onclick: () => location.reload() }, "Reload"));
+      }
+      if (text) err.focus();
+    }
+
+    function refused(r) {
+      status.textContent = "";
+      const errors = (r.body && r.body.errors) || [];
+      if (r.status === 422 && errors.length) {
+        onramp.showProblem(form, r.body);
+        status.textContent = `${errors.length} field${errors.length === 1 ? "" : "s"} to fix.`;
+        const bad = form.querySelector("[aria-invalid=\"true\"]") || form.querySelector(".alert[data-onramp]");
+        if (bad) { if (bad.tagName === "P") bad.tabIndex = -1; bad.focus(); }
+        return;
+      }
+      onramp.clearProblem(form);
+      if (r.status === 412) {
+        topMessage("This connector changed since you loaded it: reload the page to see its current settings, then review your change again.", true);
+      } else if (r.status === 409) {
+        const p = r.body || {};
+        topMessage(p.code === "change_in_progress"
+          ? `A change is already being applied: ${p.detail || "wait for it to settle"}.`
+          : `The settings cannot change now: ${p.detail || problemText(r)}`);
+      } else {
+        topMessage(problemText(r));
+      }
+    }
+
+    function factValue(v) {
+      return v === undefined || v === null ? el("span", { class: "muted" }, "not set") : el("code", {}, String(v));
+    }
+
+    function renderChangePlan(p) {
+      const parts = [el("p", {}, `Changes: ${(p.fields || []).map((f) => SETTING_LABELS[f] || f).join(", ")}.`)];
+      for (const rc of p.router_changes || []) {
+        const section = el("section", { class: "router-change", "data-pe": rc.pe, "data-leg": rc.leg });
+        section.append(el("h4", {}, `${rc.pe} (${rc.platform})${rc.leg ? `, ${rc.leg} leg` : ""}`));
+        const changed = (rc.facts || []).filter((f) => f.change !== "unchanged");
+        if (rc.facts_unavailable) {
+          section.append(el("p", { class: "notice" },
+            `The router's current values could not be read (${rc.facts_unavailable}); the configuration below is what would be sent.`));
+        } else if (!changed.length) {
+          section.append(el("p", { class: "muted" }, "Nothing changes on this router."));
+        } else {
+          section.append(el("table", { class: "plan-facts" },
+            el("thead", {}, el("tr", {},
+              el("th", { scope: "col" }, "Setting"), el("th", { scope: "col" }, "Change"),
+              el("th", { scope: "col" }, "Before"), el("th", { scope: "col" }, "After"))),
+            el("tbody", {}, ...changed.map((f) => el("tr", { "data-path": f.path, "data-change": f.change },
+              el("td", { class: "path" }, el("code", {}, f.path)),
+              el("td", {}, words(f.change)),
+              el("td", { class: "before" }, factValue(f.before)),
+              el("td", { class: "after" }, el("span", { class: "arrow", "aria-hidden": "true" }, "→ "), factValue(f.after)))))));
+        }
+        section.append(el("details", {}, el("summary", {}, "The configuration sent to the router"),
+          el("pre", {}, rc.config_xml)));
+        parts.push(section);
+      }
+      for (const call of p.csp_calls || []) {
+        parts.push(el("h4", {}, `${call.service || ""} ${call.operation || ""}`.trim() || "Cloud provider call"),
+          el("pre", {}, JSON.stringify(call.request || call, null, 2)));
+      }
+      routers.replaceChildren(...parts);
+    }
+
+    form.addEventListener("input", () => {
+      dirty = true;
+      // A plan is of the values it was asked for; new values, new review.
+      if (plan) { hidePlan(); status.textContent = "Changed: review again."; }
+    });
+
+    form.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      if (!current) return;
+      hidePlan();
+      showAlert(err, "");
+      result.hidden = true;
+      const body = changes();
+      if (!Object.keys(body).length) {
+        onramp.clearProblem(form);
+        status.textContent = "Nothing to review: every value is the connector's current one.";
+        return;
+      }
+      const tag = etag;
+      status.textContent = "Reading the routers' running configuration…";
+      const r = await onramp.api("PATCH", `/v1/connectors/${id}?dry_run=true`, body);
+      if (!r.ok) { refused(r); return; }
+      onramp.clearProblem(form);
+      if (!r.body || r.body.dry_run !== true) {
+        // Every value asked for is already the connector's.
+        status.textContent = "Nothing to change: the connector already has these values.";
+        return;
+      }
+      status.textContent = "";
+      plan = { body, etag: tag };
+      renderChangePlan(r.body);
+      planBox.hidden = false;
+      planBox.focus();
+    });
+
+    $("#settings-cancel").addEventListener("click", () => {
+      hidePlan();
+      status.textContent = "The plan was discarded; nothing changed.";
+      limit.focus();
+    });
+
+    applyBtn.addEventListener("click", async () => {
+      if (!plan) return;
+      const { body, etag: tag } = plan;
+      applyBtn.disabled = true;
+      status.textContent = "Applying…";
+      const r = await onramp.api("PATCH", `/v1/connectors/${id}`, body, tag ? { "If-Match": tag } : {});
+      applyBtn.disabled = false;
+      hidePlan();
+      if (r.status === 202 || r.status === 200) {
+        status.textContent = "";
+        dirty = false;
+        applied = r.status === 202 ? body : null;
+        if (r.status === 200) {
+          result.className = "notice";
+          showAlert(result, "Nothing changed: the connector already has these values.");
+        }
+        shown(r.body);
+        return;
+      }
+      refused(r);
+    });
+
+    // The applied change has settled: kept, or refused by a PE (the
+    // connector is back to its previous settings, the timeline says why).
+    function settle(c) {
+      const body = applied;
+      applied = null;
+      const kept = Object.entries(body).every(([f, v]) => {
+        if (f === "bandwidth") return c.bandwidth === v;
+        if (f === "prefix_limit") return (c.bgp || {}).prefix_limit === v;
+        if (f === "bfd") return Boolean((c.bgp || {}).bfd) === v;
+        if (f === "description") return (c.description || null) === v;
+        return true;
+      });
+      if (kept) {
+        result.className = "success";
+        showAlert(result, `Change applied: ${Object.keys(body).map((f) => SETTING_LABELS[f] || f).join(", ")}.`);
+      } else {
+        result.className = "alert";
+        showAlert(result, `The change was not applied; the connector keeps its previous settings. ${lastMessage() || ""}`.trim());
+      }
+    }
+
+    return {
+      setEtag(tag) { etag = tag; },
+      update(c) {
+        current = c;
+        const live = EDITABLE.includes(c.state);
+        const changing = Boolean(c.change);
+        box.hidden = !(live || changing);
+        busy.hidden = !changing;
+        form.hidden = !live || changing;
+        if (changing) result.hidden = true;
+        if (!live || changing) hidePlan();
+        // The inputs follow the connector until the customer edits them.
+        if (!dirty && !plan) fill(c);
+        if (applied && !changing) settle(c);
+      },
+    };
+  }
+
   async function connectorPage(root) {
     const id = root.dataset.id;
     const timeline = $("#timeline");
     const seen = new Set();
     let lastEvent = 0;
+    let lastMessage = "";
 
     function addEvent(e) {
       if (seen.has(e.id)) return;
       seen.add(e.id);
+      if (e.id > lastEvent) lastMessage = e.message;
       lastEvent = Math.max(lastEvent, e.id);
       timeline.append(el("li", { "data-event": e.id, "data-state": e.to_state },
         timeEl(e.at), badge(e.to_state), " ", e.message,
@@ -387,19 +645,32 @@
       $("#waiting-on").textContent = `Waiting on: ${WAITING[c.waiting_on] || c.waiting_on}.`;
       $("#next").classList.toggle("yours", c.waiting_on === "customer");
       showAlert($("#failure"), c.failure_reason || c.last_error || "");
+      const bgp = c.bgp || {};
       facts($("#values"), [["Kind", kindLabel(c.kind)], ["Location", c.location],
-        ...(k ? k.values(c) : []), ["Ordered", when(c.created_at)]]);
+        ["Description", c.description, "description"],
+        ...(k ? k.values(c) : []),
+        ["BGP prefix limit", bgp.prefix_limit, "prefix_limit"],
+        ["BFD", bgp.bfd === undefined ? null : (bgp.bfd ? "on" : "off"), "bfd"],
+        ["Ordered", when(c.created_at)]]);
       const keyBox = $("#bgp-key");
       keyBox.hidden = !(k && k.bgpKey(c)) || ["deleted", "failed", "rejected"].includes(c.state);
       $("#delete").disabled = ["deleted"].includes(c.state) || c.state.startsWith("deleting") || c.state.startsWith("removing") || c.state.startsWith("releasing") || c.state.startsWith("deprovisioning");
+      settings.update(c);
     }
 
+    const settings = settingsEditor(id, () => lastMessage, (c) => { show(c); refresh(); });
+
+    // Reads may overlap (one per live event): only the newest is shown.
+    let reads = 0;
     async function refresh() {
+      const mine = ++reads;
       const r = await onramp.api("GET", `/v1/connectors/${id}`);
+      if (mine !== reads) return r.ok;
       if (!r.ok) {
         showAlert($("#load-error"), r.status === 404 ? "This connector does not exist for your organisation." : problemText(r));
         return false;
       }
+      settings.setEtag(r.headers.get("ETag"));
       show(r.body);
       return true;
     }

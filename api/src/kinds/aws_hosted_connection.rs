@@ -255,6 +255,14 @@ impl ApiKind for AwsHostedConnection {
         ))
     }
 
+    fn retry_event(
+        _row: &connector::Model,
+    ) -> Result<Option<onramp_state_machines::aws_hosted_connection::Event>, Problem> {
+        Ok(Some(
+            onramp_state_machines::aws_hosted_connection::Event::RetryRequested,
+        ))
+    }
+
     fn describe(
         row: &connector::Model,
         _location: &nni::Model,

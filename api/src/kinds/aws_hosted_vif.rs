@@ -115,6 +115,14 @@ impl ApiKind for AwsHostedVif {
         Ok(serde_json::to_string(&params).expect("params serialize"))
     }
 
+    fn retry_event(
+        _row: &connector::Model,
+    ) -> Result<Option<onramp_state_machines::aws_hosted_vif::Event>, Problem> {
+        Ok(Some(
+            onramp_state_machines::aws_hosted_vif::Event::RetryRequested,
+        ))
+    }
+
     fn describe(
         row: &connector::Model,
         _location: &nni::Model,

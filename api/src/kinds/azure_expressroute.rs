@@ -455,6 +455,17 @@ impl ApiKind for AzureExpressroute {
         ))
     }
 
+    fn retry_event(
+        row: &connector::Model,
+    ) -> Result<Option<onramp_state_machines::azure_expressroute::Event>, Problem> {
+        let params = AzureExpressRouteParams::from_json(&row.params)?;
+        Ok(Some(
+            onramp_state_machines::azure_expressroute::Event::RetryRequested {
+                managed_peering: params.configure_peering,
+            },
+        ))
+    }
+
     fn describe(
         row: &connector::Model,
         _location: &nni::Model,

@@ -270,6 +270,14 @@ impl ApiKind for GcpPartnerInterconnect {
         ))
     }
 
+    fn retry_event(
+        _row: &connector::Model,
+    ) -> Result<Option<onramp_state_machines::gcp_partner_interconnect::Event>, Problem> {
+        Ok(Some(
+            onramp_state_machines::gcp_partner_interconnect::Event::RetryRequested,
+        ))
+    }
+
     fn describe(
         row: &connector::Model,
         location: &nni::Model,

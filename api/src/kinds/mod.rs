@@ -56,6 +56,10 @@ pub(crate) trait ApiKind: Kind {
         given: &str,
     ) -> Result<String, crate::problem::FieldError>;
 
+    /// The event that starts failed connector `row` again, or None for a
+    /// kind that is not retried (ordered again instead).
+    fn retry_event(row: &connector::Model) -> Result<Option<Self::Event>, Problem>;
+
     /// Fills this kind's own fields of the connector's view.
     fn describe(
         row: &connector::Model,

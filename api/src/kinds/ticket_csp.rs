@@ -188,6 +188,14 @@ impl ApiKind for TicketCsp {
         )))
     }
 
+    /// A ticket connector fails when the provider refuses a step; the
+    /// runbook's tasks are closed, so it is ordered again instead.
+    fn retry_event(
+        _row: &connector::Model,
+    ) -> Result<Option<onramp_state_machines::ticket_csp::Event>, Problem> {
+        Ok(None)
+    }
+
     fn describe(
         row: &connector::Model,
         _location: &nni::Model,

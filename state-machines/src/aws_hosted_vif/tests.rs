@@ -17,6 +17,7 @@ const KIND: Kind<State, Event, Action> = Kind {
     spec: SPEC,
     event_name: Event::name,
     delete_requested: Event::DeleteRequested,
+    restart: |event| matches!(event, Event::RetryRequested).then(State::configuring_pe),
     current_action,
     is_terminal,
     next_step,
@@ -379,13 +380,190 @@ fn repeated_delete_while_deleting_is_ignored() {
 }
 
 #[test]
-fn delete_closes_failed_and_rejected_without_actions() {
-    KIND.check_delete_closes_failed_and_rejected();
+fn delete_releases_what_a_failed_connector_holds_and_closes_a_rejected_one() {
+    KIND.check_delete_releases_failed_and_closes_rejected(
+        Action::ReleaseResources,
+        Event::ResourcesReleased,
+    );
 }
 
 #[test]
 fn delete_of_a_deleted_connector_is_ignored() {
     KIND.check_delete_of_deleted_ignored();
+}
+
+// ----- a failed connector keeps its allocations: retry or delete -----
+
+#[test]
+fn a_failure_rollback_ends_failed_keeping_the_allocations() {
+    KIND.check_teardown_end_notes(Event::ResourcesReleased);
+    let reason = "AWS rejected the VIF allocation: quota";
+    let out = step(
+        &State::releasing_resources(failed_with(reason)),
+        Event::ResourcesReleased,
+        State::failed(reason.to_string()),
+        &[],
+        true,
+    );
+    assert_eq!(
+        out.note,
+        "rolled back; connector failed: AWS rejected the VIF allocation: quota (it keeps its \
+         allocations until it is retried or deleted)"
+    );
+}
+
+#[test]
+fn retry_starts_a_failed_connector_again_at_the_pe() {
+    KIND.check_retry_restarts_failed(
+        Event::RetryRequested,
+        State::configuring_pe(),
+        Action::PushPeConfig,
+        "retry requested after the failure (boom); configuring the PE router with the \
+         resources the connector held",
+    );
+    let out = handle(
+        &State::failed("boom".to_string()),
+        &Event::RetryRequested,
+    );
+    assert_eq!(waiting_on(&out.state), WaitingOn::Router);
+    assert_eq!(vif_id(&out.state), None);
+}
+
+#[test]
+fn retry_is_ignored_unless_failed() {
+    KIND.check_retry_ignored_outside_failed(Event::RetryRequested);
+    // Named, for the cases the API answers with a 409.
+    for state in [
+        State::rejected("the customer declined VIF dxvif-fgq3xm2b".to_string()),
+        State::deleted(),
+        State::configuring_pe(),
+        State::active(vif()),
+        State::down(vif()),
+        State::deleting_vif(failed_with("boom")),
+        State::releasing_resources(failed_with("boom")),
+        State::releasing_resources(Terminal::Deleted),
+    ] {
+        let out = step(&state, Event::RetryRequested, state.clone(), &[], false);
+        assert!(out.is_ignored(), "{state:?}");
+    }
+}
+
+#[test]
+fn deleting_a_failed_connector_releases_then_ends_deleted() {
+    let reason = "the PE router refused the configuration: commit check failed";
+    let failed = State::failed(reason.to_string());
+    let out = step(
+        &failed,
+        Event::DeleteRequested,
+        State::releasing_resources(Terminal::Deleted),
+        &[Action::ReleaseResources],
+        true,
+    );
+    assert_eq!(
+        out.note,
+        format!("failed connector deleted ({reason}); releasing the resources it held")
+    );
+    assert_eq!(waiting_on(&out.state), WaitingOn::Onramp);
+    assert_eq!(failure_reason(&out.state), None);
+    let releasing = out.state;
+    // A second delete, or a retry, while releasing changes nothing.
+    step(
+        &releasing,
+        Event::DeleteRequested,
+        releasing.clone(),
+        &[],
+        false,
+    );
+    step(
+        &releasing,
+        Event::RetryRequested,
+        releasing.clone(),
+        &[],
+        false,
+    );
+    let out = step(
+        &releasing,
+        Event::ResourcesReleased,
+        State::deleted(),
+        &[],
+        true,
+    );
+    assert_eq!(out.note, "resources released; connector deleted");
+}
+
+#[test]
+fn failed_then_retried_reaches_active() {
+    let reason = "AWS rejected the VIF allocation: VLAN 812 already in use";
+    let rolling_back = handle(
+        &State::allocating_vif(),
+        &Event::VifAllocationRejected {
+            reason: "VLAN 812 already in use".to_string(),
+        },
+    )
+    .state;
+    assert_eq!(rolling_back, State::deleting_vif(failed_with(reason)));
+    let failed = finish_teardown(failed_with(reason));
+    assert_eq!(failed, State::failed(reason.to_string()));
+
+    let out = step(
+        &failed,
+        Event::RetryRequested,
+        State::configuring_pe(),
+        &[Action::PushPeConfig],
+        true,
+    );
+    assert!(out.note.contains(reason), "{}", out.note);
+    step(
+        &out.state,
+        Event::PeConfigured,
+        State::allocating_vif(),
+        &[Action::AllocateVif],
+        true,
+    );
+    step(
+        &State::allocating_vif(),
+        Event::VifAllocated { vif_id: vif() },
+        State::waiting_customer_acceptance(vif()),
+        &[Action::PollVif],
+        true,
+    );
+    let out = step(
+        &State::waiting_customer_acceptance(vif()),
+        seen(VifStatus::Available, true),
+        State::active(vif()),
+        &[Action::PollVif],
+        true,
+    );
+    assert_eq!(failure_reason(&out.state), None);
+    assert_eq!(waiting_on(&out.state), WaitingOn::Nobody);
+    // Active again, it is a connector like any other: a second retry is
+    // ignored.
+    step(
+        &out.state,
+        Event::RetryRequested,
+        out.state.clone(),
+        &[],
+        false,
+    );
+}
+
+#[test]
+fn a_retry_that_fails_again_ends_failed_with_the_new_reason() {
+    let retried = handle(&State::failed("first".to_string()), &Event::RetryRequested).state;
+    let reason = "the PE router refused the configuration: still broken";
+    step(
+        &retried,
+        Event::PeFailed {
+            reason: "still broken".to_string(),
+        },
+        State::deleting_vif(failed_with(reason)),
+        &[Action::DeleteVif],
+        true,
+    );
+    assert_eq!(
+        finish_teardown(failed_with(reason)),
+        State::failed(reason.to_string())
+    );
 }
 
 // ----- changing a live connector's settings -----
@@ -765,7 +943,13 @@ fn transition_table_matches_the_spec() {
             }
         }
     }
-    row("failed", "delete_requested", "deleted", "");
+    row(
+        "failed",
+        "delete_requested",
+        "releasing_resources{deleted}",
+        "release_resources",
+    );
+    row("failed", "retry_requested", "configuring_pe", "push_pe_config");
     row("rejected", "delete_requested", "deleted", "");
 
     KIND.check_transition_table(transitions(), expected);
@@ -846,6 +1030,7 @@ fn event_json_shape_is_stable() {
         ),
         (Event::DeleteRequested, r#"{"type":"delete_requested"}"#),
         (Event::ChangeRequested, r#"{"type":"change_requested"}"#),
+        (Event::RetryRequested, r#"{"type":"retry_requested"}"#),
     ];
     assert_json_shapes(&cases);
     KIND.check_event_and_action_names(&[
@@ -925,6 +1110,9 @@ fn next_step_is_specific_to_each_state() {
         next_step(&State::waiting_customer_acceptance(vif()))
             .contains("Direct Connect → Virtual interfaces")
     );
+    let failed = next_step(&State::failed("boom".to_string()));
+    assert!(failed.contains("retry"), "{failed}");
+    assert!(failed.contains("delete it to release them"), "{failed}");
 }
 
 #[test]

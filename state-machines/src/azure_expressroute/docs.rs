@@ -90,7 +90,9 @@ pub(crate) fn sample_events() -> Vec<Event> {
         },
         Event::DeleteRequested,
         Event::ChangeRequested,
-        Event::RetryRequested { managed_peering: true },
+        Event::RetryRequested {
+            managed_peering: true,
+        },
         Event::CircuitBandwidthChanged { mbps: 2000 },
     ]);
     for leg in Leg::ALL {

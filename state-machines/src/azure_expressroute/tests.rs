@@ -23,6 +23,12 @@ const KIND: Kind<State, Event, Action> = Kind {
     spec: SPEC,
     event_name: Event::name,
     delete_requested: Event::DeleteRequested,
+    restart: |event| match event {
+        Event::RetryRequested { managed_peering } => {
+            Some(State::provisioning_circuit(*managed_peering))
+        }
+        _ => None,
+    },
     current_action,
     is_terminal,
     next_step,
@@ -528,13 +534,97 @@ fn repeated_delete_while_deleting_is_ignored() {
 }
 
 #[test]
-fn delete_closes_failed_and_rejected_without_actions() {
-    KIND.check_delete_closes_failed_and_rejected();
+fn delete_releases_what_a_failed_connector_holds_and_closes_a_rejected_one() {
+    KIND.check_delete_releases_failed_and_closes_rejected(
+        Action::ReleaseResources,
+        Event::ResourcesReleased,
+    );
 }
 
 #[test]
 fn delete_of_a_deleted_connector_is_ignored() {
     KIND.check_delete_of_deleted_ignored();
+}
+
+// ----- a failed connector keeps its allocations: retry or delete -----
+
+#[test]
+fn a_failure_rollback_ends_failed_keeping_the_allocations() {
+    KIND.check_teardown_end_notes(Event::ResourcesReleased);
+}
+
+#[test]
+fn retry_provisions_the_circuit_again_in_either_peering_mode() {
+    for managed_peering in [true, false] {
+        KIND.check_retry_restarts_failed(
+            Event::RetryRequested { managed_peering },
+            State::provisioning_circuit(managed_peering),
+            Action::ProvisionCircuit,
+            "retry requested after the failure (boom); provisioning the circuit again with the \
+             resources the connector held",
+        );
+        let out = handle(
+            &State::failed("boom".to_string()),
+            &Event::RetryRequested { managed_peering },
+        );
+        assert_eq!(waiting_on(&out.state), WaitingOn::Onramp);
+    }
+}
+
+#[test]
+fn retry_is_ignored_unless_failed() {
+    for managed_peering in [true, false] {
+        let retry = Event::RetryRequested { managed_peering };
+        KIND.check_retry_ignored_outside_failed(retry.clone());
+        // Named, for the cases the API answers with a 409.
+        for state in [
+            State::rejected("declined".to_string()),
+            State::deleted(),
+            State::provisioning_circuit(!managed_peering),
+            State::waiting_customer_peering(Some(VLAN_MISMATCH.to_string())),
+            State::active(),
+            State::down(),
+            State::removing_secondary_pe(failed_with("boom")),
+            State::releasing_resources(failed_with("boom")),
+            State::releasing_resources(Terminal::Deleted),
+        ] {
+            let out = step(&state, retry.clone(), state.clone(), &[], false);
+            assert!(out.is_ignored(), "{state:?}");
+        }
+    }
+}
+
+#[test]
+fn deleting_a_failed_connector_releases_then_ends_deleted() {
+    let reason = "Azure refused to provision the circuit: ServiceKeyNotFound";
+    let out = step(
+        &State::failed(reason.to_string()),
+        Event::DeleteRequested,
+        State::releasing_resources(Terminal::Deleted),
+        &[Action::ReleaseResources],
+        true,
+    );
+    assert_eq!(
+        out.note,
+        format!("failed connector deleted ({reason}); releasing the resources it held")
+    );
+    assert_eq!(waiting_on(&out.state), WaitingOn::Onramp);
+    let releasing = out.state;
+    for event in [
+        Event::DeleteRequested,
+        Event::RetryRequested {
+            managed_peering: true,
+        },
+    ] {
+        step(&releasing, event, releasing.clone(), &[], false);
+    }
+    step(
+        &releasing,
+        Event::ResourcesReleased,
+        State::deleted(),
+        &[],
+        true,
+    );
 }
 
 #[test]
@@ -1238,7 +1328,18 @@ fn transition_table_matches_the_spec() {
             }
         }
     }
-    row("failed", "delete_requested", "deleted", "");
+    row(
+        "failed",
+        "delete_requested",
+        "releasing_resources{deleted}",
+        "release_resources",
+    );
+    row(
+        "failed",
+        "retry_requested",
+        "provisioning_circuit{managed_peering}",
+        "provision_circuit",
+    );
     row("rejected", "delete_requested", "deleted", "");
 
     KIND.check_transition_table(transitions(), expected);
@@ -1382,6 +1483,12 @@ fn event_json_shape_is_stable() {
         (Event::DeleteRequested, r#"{"type":"delete_requested"}"#),
         (Event::ChangeRequested, r#"{"type":"change_requested"}"#),
         (
+            Event::RetryRequested {
+                managed_peering: false,
+            },
+            r#"{"type":"retry_requested","managed_peering":false}"#,
+        ),
+        (
             Event::CircuitBandwidthChanged { mbps: 2000 },
             r#"{"type":"circuit_bandwidth_changed","mbps":2000}"#,
         ),
@@ -1469,6 +1576,9 @@ fn next_step_is_specific_to_each_state() {
         next_step(&State::waiting_customer_peering(None))
             .contains("ExpressRoute circuits → Peerings")
     );
+    let failed = next_step(&State::failed("boom".to_string()));
+    assert!(failed.contains("retry"), "{failed}");
+    assert!(failed.contains("delete it to release them"), "{failed}");
 }
 
 #[test]

@@ -22,6 +22,7 @@ const KIND: Kind<State, Event, Action> = Kind {
     spec: SPEC,
     event_name: Event::name,
     delete_requested: Event::DeleteRequested,
+    restart: |event| matches!(event, Event::RetryRequested).then(State::creating_attachment),
     current_action,
     is_terminal,
     next_step,
@@ -287,13 +288,86 @@ fn repeated_delete_while_deleting_is_ignored() {
 }
 
 #[test]
-fn delete_closes_failed_and_rejected_without_actions() {
-    KIND.check_delete_closes_failed_and_rejected();
+fn delete_releases_what_a_failed_connector_holds_and_closes_a_rejected_one() {
+    KIND.check_delete_releases_failed_and_closes_rejected(
+        Action::ReleaseResources,
+        Event::ResourcesReleased,
+    );
 }
 
 #[test]
 fn delete_of_a_deleted_connector_is_ignored() {
     KIND.check_delete_of_deleted_ignored();
+}
+
+// ----- a failed connector keeps its allocations: retry or delete -----
+
+#[test]
+fn a_failure_rollback_ends_failed_keeping_the_allocations() {
+    KIND.check_teardown_end_notes(Event::ResourcesReleased);
+}
+
+#[test]
+fn retry_creates_the_attachment_again() {
+    KIND.check_retry_restarts_failed(
+        Event::RetryRequested,
+        State::creating_attachment(),
+        Action::CreateAttachment,
+        "retry requested after the failure (boom); creating the partner attachment again \
+         with the resources the connector held",
+    );
+    let out = handle(
+        &State::failed("boom".to_string()),
+        &Event::RetryRequested,
+    );
+    assert_eq!(waiting_on(&out.state), WaitingOn::Onramp);
+}
+
+#[test]
+fn retry_is_ignored_unless_failed() {
+    KIND.check_retry_ignored_outside_failed(Event::RetryRequested);
+    // Named, for the cases the API answers with a 409.
+    for state in [
+        State::rejected(REJECTED_REASON.to_string()),
+        State::deleted(),
+        State::creating_attachment(),
+        State::waiting_customer_activation(),
+        State::active(),
+        State::deleting_attachment(failed_with("boom")),
+        State::releasing_resources(failed_with("boom")),
+        State::releasing_resources(Terminal::Deleted),
+    ] {
+        let out = step(&state, Event::RetryRequested, state.clone(), &[], false);
+        assert!(out.is_ignored(), "{state:?}");
+    }
+}
+
+#[test]
+fn deleting_a_failed_connector_releases_then_ends_deleted() {
+    let reason = "Google refused the attachment: the pairing key is already in use";
+    let out = step(
+        &State::failed(reason.to_string()),
+        Event::DeleteRequested,
+        State::releasing_resources(Terminal::Deleted),
+        &[Action::ReleaseResources],
+        true,
+    );
+    assert_eq!(
+        out.note,
+        format!("failed connector deleted ({reason}); releasing the resources it held")
+    );
+    assert_eq!(waiting_on(&out.state), WaitingOn::Onramp);
+    let releasing = out.state;
+    for event in [Event::DeleteRequested, Event::RetryRequested] {
+        step(&releasing, event, releasing.clone(), &[], false);
+    }
+    step(
+        &releasing,
+        Event::ResourcesReleased,
+        State::deleted(),
+        &[],
+        true,
+    );
 }
 
 // ----- changing a live connector's settings -----
@@ -639,7 +713,18 @@ fn transition_table_matches_the_spec() {
             }
         }
     }
-    row("failed", "delete_requested", "deleted", "");
+    row(
+        "failed",
+        "delete_requested",
+        "releasing_resources{deleted}",
+        "release_resources",
+    );
+    row(
+        "failed",
+        "retry_requested",
+        "creating_attachment",
+        "create_attachment",
+    );
     row("rejected", "delete_requested", "deleted", "");
 
     KIND.check_transition_table(transitions(), expected);
@@ -728,6 +813,7 @@ fn event_json_shape_is_stable() {
         ),
         (Event::DeleteRequested, r#"{"type":"delete_requested"}"#),
         (Event::ChangeRequested, r#"{"type":"change_requested"}"#),
+        (Event::RetryRequested, r#"{"type":"retry_requested"}"#),
     ];
     assert_json_shapes(&cases);
     KIND.check_event_and_action_names(&Action::ALL);
@@ -814,6 +900,9 @@ fn standing_action_per_state() {
 fn next_step_is_specific_to_each_state() {
     KIND.check_next_steps();
     assert!(next_step(&State::waiting_customer_activation()).contains("--admin-enabled"));
+    let failed = next_step(&State::failed("boom".to_string()));
+    assert!(failed.contains("retry"), "{failed}");
+    assert!(failed.contains("delete it to release them"), "{failed}");
 }
 
 #[test]
