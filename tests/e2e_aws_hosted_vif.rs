@@ -212,7 +212,7 @@ async fn customer_declines_vif() -> Result<()> {
 }
 
 /// AWS refuses the allocation: the connector fails with AWS's message and
-/// releases everything.
+/// releases nothing: a retry once AWS takes VIFs again goes through.
 #[tokio::test(flavor = "multi_thread")]
 async fn aws_rejects_allocation() -> Result<()> {
     let stack = Stack::start(Db::Sqlite).await?;
@@ -239,6 +239,21 @@ async fn aws_rejects_allocation() -> Result<()> {
         0,
         "PE rolled back"
     );
+    // It keeps its allocations, so that once AWS takes VIFs again (the
+    // fault fired once) a retry goes through with the same ones.
+    let held = stack.allocations().await?;
+    assert!(!held.is_empty());
+    let (status, c) = stack
+        .post_json(&format!("/v1/connectors/{id}/retry"), &json!({}))
+        .await?;
+    assert_eq!(status, 202, "{c:#}");
+    stack
+        .wait_state(&id, "waiting_customer_acceptance", T)
+        .await?;
+    assert_eq!(stack.allocations().await?, held);
+    let (status, _) = stack.delete(&format!("/v1/connectors/{id}")).await?;
+    assert_eq!(status, 202);
+    stack.wait_state(&id, "deleted", T).await?;
     assert!(stack.allocations().await?.is_empty());
     Ok(())
 }

@@ -178,7 +178,7 @@ pub(crate) fn end_teardown<S, A>(
             (ends.failed)(reason.clone()),
             format!(
                 "rolled back; connector failed: {reason} (it keeps its allocations until it is \
-                 retried or deleted)"
+                 deleted)"
             ),
         ),
         Terminal::Rejected { reason } => go(

@@ -317,7 +317,7 @@ where
                 failed_with("boom"),
                 (self.ends.failed)("boom".to_string()),
                 "rolled back; connector failed: boom (it keeps its allocations until it is \
-                 retried or deleted)",
+                 deleted)",
             ),
             (
                 rejected_with("no"),

@@ -345,8 +345,9 @@ impl Machine {
         }
     }
 
-    // Failed and rejected connectors were already torn down; deleting one
-    // only closes the record, so there is nothing left to undo.
+    // A failed connector was rolled back but keeps its allocations, for a
+    // retry; deleting it releases them. A rejected one released them
+    // already, so deleting it only closes the record.
     #[state]
     fn failed(reason: &String, context: &mut Effects, event: &Event) -> Step<State> {
         match event {
@@ -484,8 +485,9 @@ pub fn waiting_on(state: &State) -> WaitingOn {
     }
 }
 
-/// No further action will ever be emitted (a `failed` or `rejected`
-/// connector can still be deleted, which only closes the record).
+/// Nothing happens unless someone asks: a `failed` connector can be
+/// deleted (which releases what it holds), a `rejected` one
+/// deleted (which only closes the record).
 pub fn is_terminal(state: &State) -> bool {
     matches!(
         state,

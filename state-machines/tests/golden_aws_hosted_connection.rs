@@ -128,6 +128,24 @@ fn pe_refuses_config() {
 }
 
 #[test]
+fn failed_then_retried() {
+    let mut events = to_configuring_pe();
+    events.push(Event::PeFailed {
+        reason: "commit check failed: unit 812 vlan-id already in use".to_string(),
+    });
+    events.extend(teardown());
+    // The router is fixed; the connector starts again with what it kept, on
+    // a new hosted connection the customer accepts again.
+    events.extend([
+        Event::RetryRequested,
+        // A second retry while the first is on its way: the API says 409.
+        Event::RetryRequested,
+    ]);
+    events.extend(to_active());
+    scenario("failed_then_retried", &events);
+}
+
+#[test]
 fn delete_while_active() {
     let mut events = to_active();
     events.extend([

@@ -155,6 +155,25 @@ fn to_active() -> Vec<Event> {
 }
 
 #[test]
+fn failed_then_retried() {
+    let mut events = vec![
+        Event::PeConfigured,
+        Event::VifAllocationRejected {
+            reason: "VirtualInterfaceLimitExceeded".to_string(),
+        },
+    ];
+    events.extend(teardown());
+    // The quota is raised; the connector starts again with what it kept.
+    events.extend([
+        Event::RetryRequested,
+        // A second retry while the first is on its way: the API says 409.
+        Event::RetryRequested,
+    ]);
+    events.extend(to_active());
+    scenario("failed_then_retried", &events);
+}
+
+#[test]
 fn change_kept() {
     let mut events = to_active();
     events.extend([

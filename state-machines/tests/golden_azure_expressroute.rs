@@ -141,6 +141,31 @@ fn provisioning_lro_fails() {
 }
 
 #[test]
+fn failed_then_retried() {
+    let mut events = vec![
+        Event::CircuitProvisioned,
+        Event::PeConfigured { leg: Leg::Primary },
+        Event::PeFailed {
+            leg: Leg::Secondary,
+            reason: "commit check failed: unit 812 vlan-id already in use".to_string(),
+        },
+    ];
+    events.extend(teardown());
+    // The router is fixed; the connector starts again with what it kept.
+    events.extend([
+        Event::RetryRequested {
+            managed_peering: true,
+        },
+        // A second retry while the first is on its way: the API says 409.
+        Event::RetryRequested {
+            managed_peering: true,
+        },
+    ]);
+    events.extend(to_active());
+    scenario("failed_then_retried", true, &events);
+}
+
+#[test]
 fn delete_while_active() {
     let mut events = to_active();
     events.extend([

@@ -94,6 +94,26 @@ fn pe_refuses_config() {
 }
 
 #[test]
+fn failed_then_retried() {
+    let mut events = vec![
+        attachment_created(),
+        Event::PeFailed {
+            reason: "commit check failed: unit 812 vlan-id already in use".to_string(),
+        },
+    ];
+    events.extend(teardown());
+    // The router is fixed; the connector starts again with what it kept.
+    events.extend([
+        Event::RetryRequested,
+        // A second retry while the first is on its way: the API says 409.
+        Event::RetryRequested,
+    ]);
+    events.extend(to_waiting_activation());
+    events.push(seen(AttachmentStatus::Active));
+    scenario("failed_then_retried", &events);
+}
+
+#[test]
 fn delete_while_waiting_for_activation() {
     let mut events = to_waiting_activation();
     events.extend([

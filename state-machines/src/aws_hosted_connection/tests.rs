@@ -459,10 +459,7 @@ fn retry_allocates_a_new_hosted_connection() {
         "retry requested after the failure (boom); allocating the hosted connection again \
          with the resources the connector held",
     );
-    let out = handle(
-        &State::failed("boom".to_string()),
-        &Event::RetryRequested,
-    );
+    let out = handle(&State::failed("boom".to_string()), &Event::RetryRequested);
     assert_eq!(waiting_on(&out.state), WaitingOn::Onramp);
     // The connection the failure rolled back is gone; a new one gets its own id.
     assert_eq!(connection_id(&out.state), None);

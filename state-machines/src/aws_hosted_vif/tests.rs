@@ -408,7 +408,7 @@ fn a_failure_rollback_ends_failed_keeping_the_allocations() {
     assert_eq!(
         out.note,
         "rolled back; connector failed: AWS rejected the VIF allocation: quota (it keeps its \
-         allocations until it is retried or deleted)"
+         allocations until it is deleted)"
     );
 }
 
@@ -421,10 +421,7 @@ fn retry_starts_a_failed_connector_again_at_the_pe() {
         "retry requested after the failure (boom); configuring the PE router with the \
          resources the connector held",
     );
-    let out = handle(
-        &State::failed("boom".to_string()),
-        &Event::RetryRequested,
-    );
+    let out = handle(&State::failed("boom".to_string()), &Event::RetryRequested);
     assert_eq!(waiting_on(&out.state), WaitingOn::Router);
     assert_eq!(vif_id(&out.state), None);
 }
@@ -949,7 +946,12 @@ fn transition_table_matches_the_spec() {
         "releasing_resources{deleted}",
         "release_resources",
     );
-    row("failed", "retry_requested", "configuring_pe", "push_pe_config");
+    row(
+        "failed",
+        "retry_requested",
+        "configuring_pe",
+        "push_pe_config",
+    );
     row("rejected", "delete_requested", "deleted", "");
 
     KIND.check_transition_table(transitions(), expected);

@@ -316,10 +316,7 @@ fn retry_creates_the_attachment_again() {
         "retry requested after the failure (boom); creating the partner attachment again \
          with the resources the connector held",
     );
-    let out = handle(
-        &State::failed("boom".to_string()),
-        &Event::RetryRequested,
-    );
+    let out = handle(&State::failed("boom".to_string()), &Event::RetryRequested);
     assert_eq!(waiting_on(&out.state), WaitingOn::Onramp);
 }
 

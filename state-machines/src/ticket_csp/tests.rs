@@ -24,6 +24,8 @@ const KIND: Kind<State, Event, Action> = Kind {
     spec: SPEC,
     event_name: Event::name,
     delete_requested: Event::DeleteRequested,
+    // No retry: a failed ticket connector is deleted and ordered again.
+    restart: |_| None,
     current_action,
     is_terminal,
     next_step,
@@ -166,7 +168,7 @@ fn a_result_for_another_step_is_ignored() {
 // ----- failures and rollbacks -----
 
 #[test]
-fn the_provider_refusing_fails_the_connector_and_releases_it() {
+fn the_provider_refusing_rolls_back_and_fails_the_connector() {
     let reason = "ops rejected manual step 2 of 3: provider has no capacity at that site";
     let out = step(
         &State::waiting_ops(1, 3),
@@ -241,13 +243,75 @@ fn repeated_delete_while_deleting_is_ignored() {
 }
 
 #[test]
-fn delete_closes_failed_and_rejected_without_actions() {
-    KIND.check_delete_closes_failed_and_rejected();
+fn delete_releases_what_a_failed_connector_holds_and_closes_a_rejected_one() {
+    KIND.check_delete_releases_failed_and_closes_rejected(
+        Action::Release,
+        Event::ResourcesReleased,
+    );
 }
 
 #[test]
 fn delete_of_a_deleted_connector_is_ignored() {
     KIND.check_delete_of_deleted_ignored();
+}
+
+// ----- a failed connector keeps its allocations until deleted -----
+
+#[test]
+fn a_failure_rollback_ends_failed_keeping_the_allocations() {
+    KIND.check_teardown_end_notes(Event::ResourcesReleased);
+}
+
+#[test]
+fn deleting_a_failed_connector_releases_then_ends_deleted() {
+    let reason = "ops rejected manual step 2 of 3: provider has no capacity at that site";
+    let out = step(
+        &State::failed(reason.to_string()),
+        Event::DeleteRequested,
+        State::releasing_resources(Terminal::Deleted),
+        &[Action::Release],
+        true,
+    );
+    assert_eq!(
+        out.note,
+        format!("failed connector deleted ({reason}); releasing the resources it held")
+    );
+    assert_eq!(waiting_on(&out.state), WaitingOn::Onramp);
+    assert_eq!(failure_reason(&out.state), None);
+    let releasing = out.state;
+    step(
+        &releasing,
+        Event::DeleteRequested,
+        releasing.clone(),
+        &[],
+        false,
+    );
+    step(
+        &releasing,
+        Event::ResourcesReleased,
+        State::deleted(),
+        &[],
+        true,
+    );
+}
+
+/// This kind has no retry: a failed connector moves only when deleted.
+#[test]
+fn a_failed_connector_can_only_be_deleted() {
+    assert!(serde_json::from_str::<Event>(r#"{"type":"retry_requested"}"#).is_err());
+    let failed = State::failed("boom".to_string());
+    for event in (SPEC.sample_events)() {
+        let out = handle(&failed, &event);
+        if event == Event::DeleteRequested {
+            assert_eq!(out.state, State::releasing_resources(Terminal::Deleted));
+            continue;
+        }
+        assert!(out.is_ignored(), "{event:?}");
+        assert_eq!(
+            out.note,
+            format!("unexpected event {} in state failed", event.name())
+        );
+    }
 }
 
 // ----- changing a live connector's settings -----
@@ -515,7 +579,12 @@ fn transition_table_matches_the_spec() {
             }
         }
     }
-    row("failed", "delete_requested", "deleted", "");
+    row(
+        "failed",
+        "delete_requested",
+        "releasing_resources{deleted}",
+        "release",
+    );
     row("rejected", "delete_requested", "deleted", "");
 
     KIND.check_transition_table(transitions(), expected);
@@ -670,6 +739,9 @@ fn standing_action_per_state() {
 #[test]
 fn next_step_is_specific_to_each_state() {
     KIND.check_next_steps();
+    let failed = next_step(&State::failed("boom".to_string()));
+    assert!(failed.contains("Delete it to release them"), "{failed}");
+    assert!(!failed.contains("retry"), "{failed}");
 }
 
 #[test]
