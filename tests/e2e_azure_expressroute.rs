@@ -357,9 +357,11 @@ async fn bad_orders_and_azure_failures_change_nothing_or_roll_back() -> Result<(
     for pe in ["pe1", "pe2"] {
         assert_eq!(unit_count(&stack.running(pe).await?, ER_PORT), 0);
     }
+    // It keeps its allocations for a retry until it is deleted.
+    stack.delete_failed(&id).await?;
     assert!(
         stack.allocations().await?.is_empty(),
-        "released after failure"
+        "released once the failed connector is deleted"
     );
     assert_eq!(
         stack
@@ -432,6 +434,7 @@ async fn a_refused_secondary_leg_rolls_back_the_primary_and_azure() -> Result<()
         "NotProvisioned",
         "Azure rolled back"
     );
+    stack.delete_failed(&id).await?;
     assert!(stack.allocations().await?.is_empty());
     Ok(())
 }

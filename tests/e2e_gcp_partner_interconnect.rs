@@ -157,6 +157,9 @@ async fn bad_keys_unknown_regions_and_customer_exits() -> Result<()> {
         c["failure_reason"].as_str().unwrap().contains("Google"),
         "{c:#}"
     );
+    // It keeps its VLAN for a retry until it is deleted.
+    stack.delete_failed(&id).await?;
+    assert!(stack.allocations().await?.is_empty());
 
     // The customer never activates: the connector waits visibly, and the
     // order can be cancelled; the attachment is deleted at Google.

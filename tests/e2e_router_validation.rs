@@ -63,7 +63,10 @@ async fn order_and_expect_failure(stack: &Stack) -> Result<String> {
     assert_eq!(status, 202, "{c:#}");
     let id = c["id"].as_str().unwrap().to_string();
     let c = stack.wait_state(&id, "failed", T).await?;
-    assert!(stack.allocations().await?.is_empty(), "resources released");
+    assert!(
+        !stack.allocations().await?.is_empty(),
+        "a failed connector keeps its allocations for a retry"
+    );
     let (_, events) = stack
         .get_json(&format!("/v1/connectors/{id}/events"))
         .await?;

@@ -446,6 +446,17 @@ async fn rejected_and_cancelled(db: Db) -> Result<()> {
             .contains("no capacity on this port"),
         "{c:#}"
     );
+    // A ticket connector is not retried: it keeps its allocations until it
+    // is deleted, and is ordered again.
+    let (status, p) = stack
+        .post_json(&format!("/v1/connectors/{id}/retry"), &json!({}))
+        .await?;
+    assert_eq!(
+        (status, p["code"].as_str()),
+        (409, Some("not_retryable")),
+        "{p:#}"
+    );
+    stack.delete_failed(&id).await?;
     assert!(stack.allocations().await?.is_empty(), "resources released");
     let (status, p) = call(
         &stack,

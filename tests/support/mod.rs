@@ -589,6 +589,21 @@ impl Stack {
     }
 
     /// Everything allocated to connectors (tenants' VRF route targets aside).
+    /// A failed connector keeps its allocations until it is deleted: checks
+    /// it holds some, deletes it, and waits for it to hand them back.
+    pub(crate) async fn delete_failed(&self, id: &str) -> Result<()> {
+        let before = self.allocations().await?;
+        anyhow::ensure!(
+            !before.is_empty(),
+            "failed connector {id} holds no allocations"
+        );
+        let (status, body) = self.delete(&format!("/v1/connectors/{id}")).await?;
+        anyhow::ensure!(status == 202, "DELETE {id}: {status} {body:#}");
+        self.wait_state(id, "deleted", Duration::from_secs(60))
+            .await?;
+        Ok(())
+    }
+
     pub(crate) async fn allocations(&self) -> Result<Vec<(String, i64)>> {
         use onramp_store::entity::allocation;
         use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
