@@ -319,6 +319,10 @@ pub struct WorkerArgs {
     /// third of it): a killed worker's PEs wait this long for a new writer.
     #[arg(long, env = "ONRAMP_PE_LEASE_MS", default_value_t = 5_000, value_parser = clap::value_parser!(u64).range(300..))]
     pe_lease_ms: u64,
+    /// A teardown the PE refused this many times is handed to the ops team
+    /// (console: Stuck changes) instead of being retried again.
+    #[arg(long, env = "ONRAMP_STUCK_AFTER", default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    stuck_after: u32,
     /// Connector and link actions one worker runs at once.
     #[arg(long, env = "ONRAMP_MAX_IN_FLIGHT", default_value_t = 16, value_parser = clap::value_parser!(u64).range(1..=1024))]
     max_in_flight: u64,
@@ -397,6 +401,7 @@ impl WorkerArgs {
         cfg.ack_wait = Duration::from_millis(self.ack_wait_ms);
         cfg.lease = Duration::from_millis(self.lease_ms);
         cfg.pe_lease = Duration::from_millis(self.pe_lease_ms);
+        cfg.stuck_after = self.stuck_after;
         cfg.max_in_flight = self.max_in_flight as usize;
         cfg.max_polls_in_flight = self.max_polls_in_flight as usize;
         if let Some(id) = &self.worker_id {

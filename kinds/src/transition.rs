@@ -75,3 +75,19 @@ pub fn on_event<K: Machine>(
         Next::StillWaiting | Next::Ignored(_) => None,
     })
 }
+
+/// The transition a connector of any kind makes when the router change of
+/// its standing action is done: what a PE's writer commits after a push,
+/// and what an operator's "done by hand" stands for. None when its standing
+/// action changes no router.
+pub fn router_done(row: &connector::Model) -> onramp_store::Result<Option<Transition>> {
+    onramp_state_machines::with_kind!(row.connector_kind()?, |K| {
+        let state = row.machine_state::<K>()?;
+        let Some(event) = K::current_action(&state)
+            .and_then(|a| K::router_event(a, &onramp_state_machines::RouterOutcome::Done))
+        else {
+            return Ok(None);
+        };
+        on_event::<K>(row, &event, "router")
+    })
+}

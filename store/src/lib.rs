@@ -21,6 +21,7 @@ pub mod outbox;
 pub mod pe_changes;
 pub mod secrets;
 pub mod seed;
+pub mod stuck;
 pub mod tasks;
 pub mod ticket_providers;
 pub mod users;

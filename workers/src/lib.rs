@@ -69,6 +69,9 @@ pub struct WorkerConfig {
     pub pe_lease: Duration,
     /// Upper bound of the retry backoff for transient failures.
     pub max_backoff: Duration,
+    /// A teardown change the router refused this many times stops being
+    /// retried and is handed to ops (`onramp_store::stuck`).
+    pub stuck_after: u32,
     /// Actions (a connector's or a link's next step) run at once.
     pub max_in_flight: usize,
     /// Polls (looks at a CSP or a PE) run at once; they wait on the network
@@ -103,6 +106,7 @@ impl WorkerConfig {
             lease: Duration::from_secs(60),
             pe_lease: Duration::from_secs(5),
             max_backoff: Duration::from_secs(60),
+            stuck_after: 8,
             max_in_flight: 16,
             max_polls_in_flight: 64,
             worker_id: format!("worker-{}", std::process::id()),

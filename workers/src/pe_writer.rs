@@ -47,6 +47,8 @@ pub(crate) struct PeWriter {
     /// Wakes the loop of a PE when this process queues a change for it;
     /// loops in other processes find it by their idle look at the queue.
     wakers: Mutex<HashMap<Uuid, Arc<Notify>>>,
+    /// Refusals of a teardown change after which it goes to people.
+    stuck_after: i32,
 }
 
 /// What one drain did, for tuning the batch size.
@@ -118,7 +120,19 @@ impl PeWriter {
             lease,
             platforms: Mutex::new(HashMap::new()),
             wakers: Mutex::new(HashMap::new()),
+            stuck_after: 8,
         }
+    }
+
+    /// Hands a teardown change the router refused `n` times to people
+    /// instead of asking the router again.
+    pub(crate) fn with_stuck_after(mut self, n: u32) -> Self {
+        self.stuck_after = i32::try_from(n).unwrap_or(i32::MAX);
+        self
+    }
+
+    pub(crate) fn stuck_after(&self) -> i32 {
+        self.stuck_after
     }
 
     fn waker(&self, pe_id: Uuid) -> Arc<Notify> {

@@ -48,8 +48,22 @@ pub(crate) async fn push(
         // Teardown has no failure exit: the refusal is on the connector
         // (the writer put it there); queue the change again, after a delay
         // that grows with each refusal.
-        Pushed::Settled(RouterOutcome::Refused(_)) if op == Operation::Delete => {
-            pe_changes::requeue(db, &change).await?;
+        Pushed::Settled(RouterOutcome::Refused(reason)) if op == Operation::Delete => {
+            // Refused too often: people look at it instead (the connector
+            // waits on ops, the console lists it).
+            if change.attempts.saturating_add(1) >= writer.stuck_after() {
+                let pe = onramp_store::inventory::pe(db, pe_id).await?;
+                let why = format!(
+                    "PE {} refused removing this connector's configuration {} times (last: {reason}); \
+                     handed to the operator's ops team",
+                    pe.name,
+                    change.attempts.saturating_add(1)
+                );
+                tracing::warn!(connector = %row.id, pe = %pe.name, change = change.id, "{why}");
+                onramp_store::stuck::hand_over(db, &change, &why).await?;
+            } else {
+                pe_changes::requeue(db, &change).await?;
+            }
             Pushed::Queued
         }
         p => p,

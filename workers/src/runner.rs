@@ -36,7 +36,8 @@ pub async fn run_worker(
         cfg.templates_root.clone(),
         cfg.worker_id.clone(),
         cfg.pe_lease,
-    ));
+    )
+    .with_stuck_after(cfg.stuck_after));
     let owners = tokio::spawn(crate::pe_writer::owner::run_owners(
         writer.clone(),
         shutdown.clone(),

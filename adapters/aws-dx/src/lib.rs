@@ -253,8 +253,28 @@ impl DxClient {
             .owner_account(&req.owner_account)
             .new_private_virtual_interface_allocation(alloc)
             .send()
-            .await
-            .map_err(|e| Error::from_sdk("AllocatePrivateVirtualInterface", e))?;
+            .await;
+        let out = match out {
+            Ok(out) => out,
+            Err(e) => {
+                let e = Error::from_sdk("AllocatePrivateVirtualInterface", e);
+                // Another run of this same step may have allocated it
+                // between the lookup above and this call (a worker whose
+                // lease ran out while AWS was slow): AWS then refuses ours,
+                // e.g. for the VLAN, and the VIF under our name is the
+                // answer, not a failure.
+                if !e.is_retryable()
+                    && let Ok(Some(existing)) =
+                        self.find_vif_by_name(&req.connection_id, &req.name).await
+                    && existing.mismatches(req).is_empty()
+                {
+                    tracing::info!(vif = %existing.id, name = %req.name, refused = %e,
+                        "hosted VIF allocated by a concurrent run of the same step");
+                    return Ok(existing);
+                }
+                return Err(e);
+            }
+        };
         let vif = vif_from_sdk!(&out);
         tracing::info!(
             vif = %vif.id, name = %req.name, owner = %req.owner_account, vlan = req.vlan,

@@ -8,6 +8,7 @@
 mod nnis;
 mod pes;
 mod pools;
+pub(crate) mod stuck;
 mod tenants;
 pub(crate) mod users;
 mod views;
@@ -28,6 +29,7 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .merge(pools::router())
         .merge(tenants::router())
         .merge(users::router())
+        .merge(stuck::router())
 }
 
 fn field_errors(issues: Vec<Issue>) -> Vec<FieldError> {

@@ -13,6 +13,7 @@
 //!  POST /console/tasks/{id}/notes     ┘ page again with 409/422 and the message
 //!  GET  /console/audit                every task action, newest first
 //!  GET  /console/pes                  the PEs and their maintenance (pes.rs)
+//!  GET  /console/stuck                router changes handed to people (stuck.rs)
 //! ```
 //!
 //! Every page needs [`Staff`] (ops or admin; customers get a 403 page,
@@ -41,6 +42,7 @@ use crate::render::{error_page, page};
 use crate::session::{Staff, WebUser};
 
 mod pes;
+mod stuck;
 mod view;
 
 use view::{Submitted, audit_view, task_page, task_row};
@@ -63,6 +65,10 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/console/pes", get(pes::pes))
         .route("/console/pes/{id}/maintenance", post(pes::start))
         .route("/console/pes/{id}/maintenance/end", post(pes::end))
+        .route("/console/stuck", get(stuck::list))
+        .route("/console/stuck/{id}/retry", post(stuck::retry))
+        .route("/console/stuck/{id}/done", post(stuck::done))
+        .route("/console/stuck/{id}/give-up", post(stuck::give_up))
 }
 
 // ===== the queue =====
