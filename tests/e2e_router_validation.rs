@@ -13,50 +13,14 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Result;
 use onramp_router_templates::{AttachmentIntent, NeighborIntent, Operation, Platform, VrfIntent};
 use serde_json::json;
-use support::{Db, Stack, templates_root, unit_count};
+use support::{Db, Stack, StackOptions, planted, planted_in, templates_root, unit_count};
 
 const T: Duration = Duration::from_secs(60);
-
-/// Copies router-templates to a temp dir and applies `edit` to the
-/// reference-pe create template.
-fn planted(dir: &Path, edit: impl Fn(&str) -> String) -> Result<PathBuf> {
-    planted_in(dir, "attachment-create.xml.j2", edit)
-}
-
-/// [`planted`], in the reference-pe template `file`.
-fn planted_in(dir: &Path, file: &str, edit: impl Fn(&str) -> String) -> Result<PathBuf> {
-    let root = dir.join("templates");
-    copy_dir(
-        &templates_root().join("reference-pe"),
-        &root.join("reference-pe"),
-    )?;
-    let f = root.join("reference-pe").join(file);
-    let text = std::fs::read_to_string(&f)?;
-    let changed = edit(&text);
-    assert_ne!(text, changed, "the planted bug must change the template");
-    std::fs::write(&f, changed)?;
-    Ok(root)
-}
-
-fn copy_dir(from: &Path, to: &Path) -> Result<()> {
-    std::fs::create_dir_all(to)?;
-    for e in std::fs::read_dir(from)? {
-        let e = e?;
-        let dest = to.join(e.file_name());
-        if e.file_type()?.is_dir() {
-            copy_dir(&e.path(), &dest)?;
-        } else {
-            std::fs::copy(e.path(), dest)?;
-        }
-    }
-    Ok(())
-}
 
 async fn order_and_expect_failure(stack: &Stack) -> Result<String> {
     let (status, c) = stack.order_vif(json!({})).await?;
@@ -208,6 +172,252 @@ async fn the_device_refuses_a_dangling_reference_with_its_path() -> Result<()> {
     );
     assert!(reason.contains("/"), "the router's path: {reason}");
     assert_eq!(stack.running("pe1").await?, before, "PE unchanged");
+    let (_, other) = stack
+        .get_json(&format!("/v1/connectors/{}", ids[1]))
+        .await?;
+    assert_eq!(other["state"], "waiting_customer_acceptance");
+    Ok(())
+}
+
+/// The teardown the PE keeps refusing (the planted bug above) is handed to
+/// ops after `ONRAMP_STUCK_AFTER` refusals; an operator retries it (refused
+/// again, handed over again), gives up (the connector keeps its resources),
+/// then removes the unit by hand and marks the change done: the teardown
+/// goes on to `deleted`. Every decision is audited.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stuck_teardown_is_handed_to_ops_and_finished_by_hand() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let templates = planted_in(dir.path(), "attachment-delete.xml.j2", |t| {
+        t.replace(
+            "  <interface>\n    <name>{{ interface }}</name>\n    <unit nc:operation=\"remove\">\n      <id>{{ vlan }}</id>\n    </unit>\n  </interface>",
+            "  <interface nc:operation=\"remove\">\n    <name>{{ interface }}</name>\n  </interface>",
+        )
+    })?;
+    let stack = Stack::start_with(
+        Db::Sqlite,
+        StackOptions {
+            templates,
+            worker_env: vec![("ONRAMP_STUCK_AFTER".into(), "2".into())],
+            ..StackOptions::default()
+        },
+    )
+    .await?;
+    let admin = onramp_store::auth::generate_key();
+    onramp_store::seed::seed_admin_key(&stack.db, &admin).await?;
+    let as_admin = |method: reqwest::Method, path: &str, body: Option<serde_json::Value>| {
+        let mut r = stack
+            .http
+            .request(method, stack.url(path))
+            .bearer_auth(&admin);
+        if let Some(b) = body {
+            r = r.json(&b);
+        }
+        async move {
+            let r = r.send().await?;
+            let status = r.status().as_u16();
+            anyhow::Ok((
+                status,
+                r.json::<serde_json::Value>().await.unwrap_or_default(),
+            ))
+        }
+    };
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let (status, c) = stack.order_vif(json!({})).await?;
+        assert_eq!(status, 202, "{c:#}");
+        ids.push(c["id"].as_str().unwrap().to_string());
+    }
+    let mut first = None;
+    for id in &ids {
+        let c = stack
+            .wait_state(id, "waiting_customer_acceptance", T)
+            .await?;
+        first.get_or_insert(c);
+    }
+    let first = first.unwrap();
+    let (status, _) = stack.delete(&format!("/v1/connectors/{}", ids[0])).await?;
+    assert_eq!(status, 202);
+    let handed = |c: &serde_json::Value| {
+        c["state"] == "removing_pe_config"
+            && c["waiting_on"] == "ops"
+            && c["last_error"]
+                .as_str()
+                .is_some_and(|e| e.contains("handed to the operator's ops team"))
+    };
+    let c = stack
+        .wait_connector(&ids[0], "handed to ops", T, handed)
+        .await?;
+    assert!(
+        c["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("refused removing this connector's configuration 2 times"),
+        "{c:#}"
+    );
+
+    // The ops list shows it; a customer key may not see it.
+    let (status, list) = as_admin(reqwest::Method::GET, "/v1/admin/stuck-changes", None).await?;
+    assert_eq!(status, 200, "{list:#}");
+    let items = list["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{list:#}");
+    assert_eq!(items[0]["connector_id"], ids[0].as_str());
+    assert_eq!(
+        (items[0]["status"].as_str(), items[0]["pe"].as_str()),
+        (Some("stuck"), Some("pe1"))
+    );
+    let change = items[0]["id"].as_i64().unwrap();
+    let (status, _) = stack.get_json("/v1/admin/stuck-changes").await?;
+    assert_eq!(status, 403);
+    let path = |what: &str| format!("/v1/admin/stuck-changes/{change}/{what}");
+    // A decision without a reason is refused and changes nothing.
+    let (status, p) = as_admin(
+        reqwest::Method::POST,
+        &path("done"),
+        Some(json!({"reason": " "})),
+    )
+    .await?;
+    assert_eq!(
+        (status, p["errors"][0]["field"].as_str()),
+        (422, Some("reason")),
+        "{p:#}"
+    );
+    let (status, p) = as_admin(reqwest::Method::POST, &path("give-up"), Some(json!({}))).await?;
+    assert_eq!(status, 422, "{p:#}");
+    let (status, _) = as_admin(
+        reqwest::Method::POST,
+        "/v1/admin/stuck-changes/999999/retry",
+        None,
+    )
+    .await?;
+    assert_eq!(status, 404);
+
+    // Retry now: the PE refuses again, twice, and it is handed over again.
+    let (status, r) = as_admin(reqwest::Method::POST, &path("retry"), None).await?;
+    assert_eq!(
+        (status, r["status"].as_str()),
+        (200, Some("pending")),
+        "{r:#}"
+    );
+    stack
+        .wait_connector(&ids[0], "handed to ops again", T, |c| {
+            handed(c) && c["updated_at"] != c["created_at"]
+        })
+        .await?;
+    let deadline = std::time::Instant::now() + T;
+    loop {
+        let (_, list) = as_admin(reqwest::Method::GET, "/v1/admin/stuck-changes", None).await?;
+        if list["items"][0]["status"] == "stuck" {
+            break;
+        }
+        anyhow::ensure!(
+            std::time::Instant::now() < deadline,
+            "not stuck again: {list:#}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // Give up: it stays where it is, and holds its resources.
+    let (status, r) = as_admin(
+        reqwest::Method::POST,
+        &path("give-up"),
+        Some(json!({"reason": "vendor case open, CHG-880"})),
+    )
+    .await?;
+    assert_eq!(
+        (status, r["status"].as_str()),
+        (200, Some("abandoned")),
+        "{r:#}"
+    );
+    let (status, p) = as_admin(reqwest::Method::POST, &path("retry"), None).await?;
+    assert_eq!(
+        (status, p["code"].as_str()),
+        (409, Some("wrong_status")),
+        "{p:#}"
+    );
+    let (_, c) = stack
+        .get_json(&format!("/v1/connectors/{}", ids[0]))
+        .await?;
+    assert_eq!(
+        (c["state"].as_str(), c["waiting_on"].as_str()),
+        (Some("removing_pe_config"), Some("ops"))
+    );
+    assert!(
+        c["last_error"].as_str().unwrap().contains("ops gave up"),
+        "{c:#}"
+    );
+    let held = stack.allocations().await?.len();
+
+    // The operator removes the unit by hand, then marks the change done:
+    // the teardown goes on and the connector is deleted.
+    let platform = Platform::load(&templates_root(), "reference-pe")?;
+    let vlan = first["peering"]["vlan"].as_u64().unwrap() as u16;
+    let unit = AttachmentIntent {
+        connector_id: ids[0].clone(),
+        interface: "ge-0/0/1".into(),
+        vlan,
+        inner_vlan: None,
+        local_address: first["peering"]["onramp_address"].as_str().unwrap().into(),
+        vrf: VrfIntent {
+            name: "cust-acme".into(),
+            route_distinguisher: String::new(),
+            route_target: String::new(),
+        },
+        neighbor: NeighborIntent {
+            address: first["peering"]["aws_address"]
+                .as_str()
+                .unwrap()
+                .split('/')
+                .next()
+                .unwrap()
+                .into(),
+            peer_as: 64512,
+            local_as: 0,
+            auth_key: String::new(),
+            prefix_limit: 1,
+            bfd: false,
+            description: String::new(),
+        },
+        policer: None,
+    };
+    onramp_pe_netconf::apply(
+        &stack.pe_target("pe1"),
+        platform.quirks(),
+        &platform.render(Operation::Delete, &unit)?,
+    )
+    .await?;
+    assert_eq!(unit_count(&stack.running("pe1").await?, "ge-0/0/1"), 1);
+    let (status, r) = as_admin(
+        reqwest::Method::POST,
+        &path("done"),
+        Some(json!({"reason": "removed unit by hand, CHG-881"})),
+    )
+    .await?;
+    assert_eq!((status, r["status"].as_str()), (200, Some("done")), "{r:#}");
+    stack.wait_state(&ids[0], "deleted", T).await?;
+    assert!(
+        stack.allocations().await?.len() < held,
+        "its resources were released"
+    );
+    let (_, events) = stack
+        .get_json(&format!("/v1/connectors/{}/events?limit=200", ids[0]))
+        .await?;
+    assert!(
+        events["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("by hand (removed unit by hand, CHG-881)"))),
+        "{events:#}"
+    );
+    let (status, list) = as_admin(reqwest::Method::GET, "/v1/admin/stuck-changes", None).await?;
+    assert_eq!(
+        (status, list["items"].as_array().map(Vec::len)),
+        (200, Some(0)),
+        "{list:#}"
+    );
+    // The other connector never noticed.
     let (_, other) = stack
         .get_json(&format!("/v1/connectors/{}", ids[1]))
         .await?;

@@ -258,3 +258,29 @@ async fn portal_pages_are_per_tenant_and_for_customers() -> Result<()> {
     assert!(page.contains("ops console"), "{page}");
     Ok(())
 }
+
+/// The portal changes a connector with the session cookie; its `If-Match`
+/// is checked against the connector as that person reads it, like an API
+/// key's (it once went unchecked: the re-read carried no cookie).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_session_s_stale_if_match_is_a_412() -> Result<()> {
+    let api = start(false).await?;
+    let id = api.order_vif_as(&api.key).await?;
+    let acme = onramp_store::auth::tenant_for_key(&api.db, &api.key)
+        .await?
+        .unwrap()
+        .0;
+    let (email, password) = api.user(acme.id, "customer").await?;
+    let s = api.sign_in(&email, &password).await?;
+    let r = api
+        .http
+        .patch(format!("{}/v1/connectors/{id}", api.base))
+        .header("cookie", &s.cookie)
+        .header("x-csrf-token", &s.csrf)
+        .header("if-match", "\"not-the-current-one\"")
+        .json(&serde_json::json!({"prefix_limit": 200}))
+        .send()
+        .await?;
+    assert_eq!(r.status(), 412);
+    Ok(())
+}

@@ -58,7 +58,14 @@ pub(crate) async fn middleware(State(inner): State<Router>, req: Request, next: 
         {
             // Only owned values cross the await: a request body is not Sync.
             let path = req.uri().path().to_string();
-            let auth = req.headers().get(header::AUTHORIZATION).cloned();
+            // The caller's credentials, whichever it uses: an API key, or
+            // a person's session cookie (the portal), so the read is the
+            // caller's own.
+            let auth: Vec<(header::HeaderName, HeaderValue)> =
+                [header::AUTHORIZATION, header::COOKIE]
+                    .into_iter()
+                    .filter_map(|h| req.headers().get(&h).cloned().map(|v| (h, v)))
+                    .collect();
             if let Err(p) = precondition(&inner, &path, auth, &if_match).await {
                 return p.into_response();
             }
@@ -135,7 +142,7 @@ fn matches(value: &HeaderValue, tag: &str) -> bool {
 async fn precondition(
     inner: &Router,
     path: &str,
-    auth: Option<HeaderValue>,
+    auth: Vec<(header::HeaderName, HeaderValue)>,
     if_match: &HeaderValue,
 ) -> Result<(), Problem> {
     let malformed = || {
@@ -182,14 +189,18 @@ async fn precondition(
 }
 
 /// The current ETag of the resource at `path`, read as the caller.
-async fn current_tag(inner: &Router, path: &str, auth: Option<HeaderValue>) -> Option<String> {
+async fn current_tag(
+    inner: &Router,
+    path: &str,
+    auth: Vec<(header::HeaderName, HeaderValue)>,
+) -> Option<String> {
     let mut get = Request::builder()
         .method(Method::GET)
         .uri(resource_path(path))
         .body(Body::empty())
         .ok()?;
-    if let Some(auth) = auth {
-        get.headers_mut().insert(header::AUTHORIZATION, auth);
+    for (name, value) in auth {
+        get.headers_mut().insert(name, value);
     }
     let resp = inner.clone().oneshot(get).await.ok()?;
     if resp.status() != StatusCode::OK {

@@ -208,7 +208,10 @@ pub async fn decide(
     if decision == Decision::RetryNow {
         update = update
             .col_expr(pe_change::Column::Attempts, Expr::value(0))
-            .col_expr(pe_change::Column::RetryAtMs, Expr::value(Option::<i64>::None))
+            .col_expr(
+                pe_change::Column::RetryAtMs,
+                Expr::value(Option::<i64>::None),
+            )
             .col_expr(
                 pe_change::Column::DoneAt,
                 Expr::value(Option::<DateTime<Utc>>::None),

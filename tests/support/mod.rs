@@ -8,7 +8,7 @@
 pub(crate) mod inproc;
 pub(crate) mod leaks;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -86,6 +86,45 @@ fn azure_env<'a>(cmd: &'a mut Command, sim: &RunningAzureSim) -> &'a mut Command
 
 pub(crate) fn templates_root() -> PathBuf {
     onramp_router_templates::default_templates_root()
+}
+
+/// Copies router-templates to a temp dir and applies `edit` to the
+/// reference-pe create template.
+pub(crate) fn planted(dir: &Path, edit: impl Fn(&str) -> String) -> anyhow::Result<PathBuf> {
+    planted_in(dir, "attachment-create.xml.j2", edit)
+}
+
+/// [`planted`], in the reference-pe template `file`.
+pub(crate) fn planted_in(
+    dir: &Path,
+    file: &str,
+    edit: impl Fn(&str) -> String,
+) -> anyhow::Result<PathBuf> {
+    let root = dir.join("templates");
+    copy_dir(
+        &templates_root().join("reference-pe"),
+        &root.join("reference-pe"),
+    )?;
+    let f = root.join("reference-pe").join(file);
+    let text = std::fs::read_to_string(&f)?;
+    let changed = edit(&text);
+    assert_ne!(text, changed, "the planted bug must change the template");
+    std::fs::write(&f, changed)?;
+    Ok(root)
+}
+
+fn copy_dir(from: &Path, to: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for e in std::fs::read_dir(from)? {
+        let e = e?;
+        let dest = to.join(e.file_name());
+        if e.file_type()?.is_dir() {
+            copy_dir(&e.path(), &dest)?;
+        } else {
+            std::fs::copy(e.path(), dest)?;
+        }
+    }
+    Ok(())
 }
 
 /// What differs between stacks.

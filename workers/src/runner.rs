@@ -30,14 +30,16 @@ pub async fn run_worker(
     let consumers = queue::ensure_stream_and_consumers(&js, cfg.ack_wait).await?;
     // One writer per process: its platform cache and PE leases are shared
     // by every connector kind.
-    let writer = Arc::new(PeWriter::new(
-        db.clone(),
-        cfg.secrets.clone(),
-        cfg.templates_root.clone(),
-        cfg.worker_id.clone(),
-        cfg.pe_lease,
-    )
-    .with_stuck_after(cfg.stuck_after));
+    let writer = Arc::new(
+        PeWriter::new(
+            db.clone(),
+            cfg.secrets.clone(),
+            cfg.templates_root.clone(),
+            cfg.worker_id.clone(),
+            cfg.pe_lease,
+        )
+        .with_stuck_after(cfg.stuck_after),
+    );
     let owners = tokio::spawn(crate::pe_writer::owner::run_owners(
         writer.clone(),
         shutdown.clone(),

@@ -18,9 +18,7 @@ use uuid::Uuid;
 use super::parse_body;
 use crate::AppState;
 use crate::auth::Operator;
-use crate::problem::{
-    MalformedJson, NotJson, NotOperator, Problem, Unauthenticated, problem_json,
-};
+use crate::problem::{MalformedJson, NotJson, NotOperator, Problem, Unauthenticated, problem_json};
 
 pub(super) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -119,7 +117,9 @@ async fn get_stuck(
     Path(id): Path<String>,
 ) -> Result<Json<StuckChangeView>, Problem> {
     let id = parse_change_id(&id)?;
-    Ok(Json(store::get(&state.db, id).await.map_err(refused)?.into()))
+    Ok(Json(
+        store::get(&state.db, id).await.map_err(refused)?.into(),
+    ))
 }
 
 /// Retry it now: the cause is fixed, the PE's writer pushes it again on its
@@ -140,9 +140,14 @@ async fn retry_stuck(
     Path(id): Path<String>,
 ) -> Result<Json<StuckChangeView>, Problem> {
     let id = parse_change_id(&id)?;
-    let c = store::decide(&state.db, id, Decision::RetryNow, &who.actor, "retry now", |_| {
-        Ok(None)
-    })
+    let c = store::decide(
+        &state.db,
+        id,
+        Decision::RetryNow,
+        &who.actor,
+        "retry now",
+        |_| Ok(None),
+    )
     .await
     .map_err(refused)?;
     tracing::info!(change = id, actor = %who.actor, "stuck router change retried");
@@ -250,13 +255,24 @@ fn reason(headers: &HeaderMap, body: &[u8]) -> Result<String, Problem> {
 /// A refusal as a problem; the store's own errors map as everywhere.
 pub(crate) fn refused(r: Refusal) -> Problem {
     match r {
-        Refusal::NotFound(_) => {
-            Problem::new(StatusCode::NOT_FOUND, "not_found", "Not found", r.to_string())
-        }
-        Refusal::WrongStatus { .. } => {
-            Problem::new(StatusCode::CONFLICT, "wrong_status", "Not stuck", r.to_string())
-        }
-        Refusal::Moved => Problem::new(StatusCode::CONFLICT, "moved", "Connector moved on", r.to_string()),
+        Refusal::NotFound(_) => Problem::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "Not found",
+            r.to_string(),
+        ),
+        Refusal::WrongStatus { .. } => Problem::new(
+            StatusCode::CONFLICT,
+            "wrong_status",
+            "Not stuck",
+            r.to_string(),
+        ),
+        Refusal::Moved => Problem::new(
+            StatusCode::CONFLICT,
+            "moved",
+            "Connector moved on",
+            r.to_string(),
+        ),
         Refusal::Store(e) => e.into(),
     }
 }

@@ -263,7 +263,8 @@ fn start<K: Machine>(
             "not_changeable_now",
             "Connector not live",
             format!(
-                "connector {} is {}; its settings can change once it is active",
+                "connector {} is {}: settings change only while it is in service (active, or down \
+                 or degraded), not while it is being ordered, changed or torn down",
                 row.id, row.state
             ),
         ));

@@ -173,7 +173,14 @@ async fn decide(
                     "A reason is needed (1 to 500 characters): it goes into the audit.".to_string(),
                 ),
             )]);
-            return render(state, user, StatusCode::UNPROCESSABLE_ENTITY, None, &refused).await;
+            return render(
+                state,
+                user,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                None,
+                &refused,
+            )
+            .await;
         }
         _ => reason,
     };
