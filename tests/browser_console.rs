@@ -324,3 +324,103 @@ async fn ops_user_holds_a_pe_in_maintenance_from_the_console() -> Result<()> {
     println!("screenshots in {}", dir.display());
     Ok(())
 }
+
+/// A teardown the PE keeps refusing is handed to ops; an ops engineer finds
+/// it on the console's Stuck changes page, removes the unit by hand on the
+/// PE, and marks the change done with a reason: the connector is deleted.
+#[tokio::test(flavor = "multi_thread")]
+async fn ops_user_finishes_a_stuck_teardown_from_the_console() -> Result<()> {
+    let tmp = tempfile::tempdir()?;
+    // The bug: the teardown removes the whole port, which the PE refuses
+    // while another unit is on it.
+    let templates = support::planted_in(tmp.path(), "attachment-delete.xml.j2", |t| {
+        t.replace(
+            "  <interface>\n    <name>{{ interface }}</name>\n    <unit nc:operation=\"remove\">\n      <id>{{ vlan }}</id>\n    </unit>\n  </interface>",
+            "  <interface nc:operation=\"remove\">\n    <name>{{ interface }}</name>\n  </interface>",
+        )
+    })?;
+    let stack = Stack::start_with(
+        Db::Sqlite,
+        support::StackOptions {
+            templates,
+            worker_env: vec![("ONRAMP_STUCK_AFTER".into(), "2".into())],
+            ..support::StackOptions::default()
+        },
+    )
+    .await?;
+    let tenant = onramp_store::auth::tenant_for_key(&stack.db, &stack.key)
+        .await?
+        .context("the stack's tenant")?
+        .0
+        .id;
+    let (ops_email, ops_password) = user(&stack, tenant, "ops").await?;
+    let mut ids = Vec::new();
+    let mut views = Vec::new();
+    for _ in 0..2 {
+        let (status, c) = stack.order_vif(serde_json::json!({})).await?;
+        assert_eq!(status, 202, "{c:#}");
+        let id = c["id"].as_str().context("connector id")?.to_string();
+        views.push(
+            stack
+                .wait_state(&id, "waiting_customer_acceptance", WAIT)
+                .await?,
+        );
+        ids.push(id);
+    }
+    let (status, _) = stack.delete(&format!("/v1/connectors/{}", ids[0])).await?;
+    assert_eq!(status, 202);
+    stack
+        .wait_connector(&ids[0], "handed to ops", WAIT, |c| {
+            c["waiting_on"] == "ops"
+                && c["last_error"]
+                    .as_str()
+                    .is_some_and(|e| e.contains("handed to the operator's ops team"))
+        })
+        .await?;
+    let change: i64 = onramp_store::stuck::list(&stack.db)
+        .await?
+        .first()
+        .context("one stuck change")?
+        .id;
+
+    let dir = artifacts_dir("console_stuck_teardown");
+    let b = Browser::start(&dir).await?;
+    sign_in(&b, &stack, &ops_email, &ops_password).await?;
+    b.wait_for_text("main h1", "Ops tasks", WAIT).await?;
+    b.goto(&stack.url("/console/stuck")).await?;
+    let row = format!("#change-{change}");
+    b.wait_for(&row, WAIT).await?;
+    let text = b.text(&row).await?;
+    assert!(text.contains("pe1") && text.contains(&ids[0]), "{text}");
+    let stuck_png = b.screenshot("stuck-teardown").await?;
+
+    // No reason: asked for at the field, nothing decided.
+    b.click(&format!("#done-{change}")).await?;
+    b.wait_for_text(
+        &format!("#reason-{change}-error"),
+        "A reason is needed",
+        WAIT,
+    )
+    .await?;
+    // The engineer removes the unit at the PE, then marks the change done.
+    stack.remove_unit_by_hand("pe1", &views[0]).await?;
+    b.fill(
+        &format!("#reason-{change}"),
+        "removed unit by hand, CHG-881",
+    )
+    .await?;
+    b.click(&format!("#done-{change}")).await?;
+    b.wait_for_text("#notice", "marked done by hand", WAIT)
+        .await?;
+    b.wait_for("#no-stuck", WAIT).await?;
+    b.screenshot("stuck-teardown-done").await?;
+    stack.wait_state(&ids[0], "deleted", WAIT).await?;
+    b.close().await?;
+    let (_, other) = stack
+        .get_json(&format!("/v1/connectors/{}", ids[1]))
+        .await?;
+    assert_eq!(other["state"], "waiting_customer_acceptance");
+    assert!(std::fs::metadata(&stuck_png)?.len() > 1000);
+    println!("screenshots in {}", dir.display());
+    Ok(())
+}

@@ -349,42 +349,7 @@ async fn a_stuck_teardown_is_handed_to_ops_and_finished_by_hand() -> Result<()> 
 
     // The operator removes the unit by hand, then marks the change done:
     // the teardown goes on and the connector is deleted.
-    let platform = Platform::load(&templates_root(), "reference-pe")?;
-    let vlan = first["peering"]["vlan"].as_u64().unwrap() as u16;
-    let unit = AttachmentIntent {
-        connector_id: ids[0].clone(),
-        interface: "ge-0/0/1".into(),
-        vlan,
-        inner_vlan: None,
-        local_address: first["peering"]["onramp_address"].as_str().unwrap().into(),
-        vrf: VrfIntent {
-            name: "cust-acme".into(),
-            route_distinguisher: String::new(),
-            route_target: String::new(),
-        },
-        neighbor: NeighborIntent {
-            address: first["peering"]["aws_address"]
-                .as_str()
-                .unwrap()
-                .split('/')
-                .next()
-                .unwrap()
-                .into(),
-            peer_as: 64512,
-            local_as: 0,
-            auth_key: String::new(),
-            prefix_limit: 1,
-            bfd: false,
-            description: String::new(),
-        },
-        policer: None,
-    };
-    onramp_pe_netconf::apply(
-        &stack.pe_target("pe1"),
-        platform.quirks(),
-        &platform.render(Operation::Delete, &unit)?,
-    )
-    .await?;
+    stack.remove_unit_by_hand("pe1", &first).await?;
     assert_eq!(unit_count(&stack.running("pe1").await?, "ge-0/0/1"), 1);
     let (status, r) = as_admin(
         reqwest::Method::POST,

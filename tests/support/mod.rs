@@ -574,6 +574,51 @@ impl Stack {
             .context("reading running config")
     }
 
+    /// What an operator does at a PE's CLI: removes the unit (and its VRF
+    /// membership and session) of hosted VIF connector `c` (its API view)
+    /// from PE `pe`, outside onramp.
+    pub(crate) async fn remove_unit_by_hand(&self, pe: &str, c: &Value) -> Result<()> {
+        use onramp_router_templates::{
+            AttachmentIntent, NeighborIntent, Operation, Platform, VrfIntent,
+        };
+        let platform = Platform::load(&templates_root(), "reference-pe")?;
+        let p = &c["peering"];
+        let field = |k: &str| p[k].as_str().map(str::to_string).context(k.to_string());
+        let unit = AttachmentIntent {
+            connector_id: field("pe")?,
+            interface: field("port")?,
+            vlan: p["vlan"].as_u64().context("vlan")? as u16,
+            inner_vlan: None,
+            local_address: field("onramp_address")?,
+            vrf: VrfIntent {
+                name: "cust-acme".into(),
+                route_distinguisher: String::new(),
+                route_target: String::new(),
+            },
+            neighbor: NeighborIntent {
+                address: field("aws_address")?
+                    .split('/')
+                    .next()
+                    .unwrap_or_default()
+                    .into(),
+                peer_as: 64512,
+                local_as: 0,
+                auth_key: String::new(),
+                prefix_limit: 1,
+                bfd: false,
+                description: String::new(),
+            },
+            policer: None,
+        };
+        onramp_pe_netconf::apply(
+            &self.pe_target(pe),
+            platform.quirks(),
+            &platform.render(Operation::Delete, &unit)?,
+        )
+        .await?;
+        Ok(())
+    }
+
     /// A client acting as the customer's AWS account.
     pub(crate) fn customer_aws(&self) -> aws_sdk_directconnect::Client {
         onramp_aws_dx::DxClient::new(&onramp_aws_dx::DxConfig {
