@@ -265,6 +265,7 @@ async fn a_stuck_teardown_is_handed_to_ops_and_finished_by_hand() -> Result<()> 
         (items[0]["status"].as_str(), items[0]["pe"].as_str()),
         (Some("stuck"), Some("pe1"))
     );
+    assert_eq!(items[0]["attempts"], 2, "{list:#}");
     let change = items[0]["id"].as_i64().unwrap();
     let (status, _) = stack.get_json("/v1/admin/stuck-changes").await?;
     assert_eq!(status, 403);

@@ -86,6 +86,11 @@ pub async fn hand_over<C: ConnectionTrait>(
     pe_change::Entity::update_many()
         .col_expr(pe_change::Column::Status, Expr::value(STUCK))
         .col_expr(pe_change::Column::Error, Expr::value(Some(why.to_string())))
+        // This refusal counts too: it is the one that handed it over.
+        .col_expr(
+            pe_change::Column::Attempts,
+            Expr::value(change.attempts.saturating_add(1)),
+        )
         .col_expr(pe_change::Column::DoneAt, Expr::value(Some(Utc::now())))
         .filter(pe_change::Column::Id.eq(change.id))
         .exec(db)
