@@ -233,3 +233,111 @@ async fn refusals_say_why_and_exit_non_zero() -> Result<()> {
     assert!(r.stdout.contains("maintenance"), "{}", r.stdout);
     Ok(())
 }
+
+/// Day-2 work from the shell: a failed connector retried, a live one
+/// planned and changed, one cancelled; stuck changes and ops tasks listed.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_operator_retries_changes_and_cancels_connectors_from_the_shell() -> Result<()> {
+    let stack = Stack::start(Db::Sqlite).await?;
+    let admin = onramp_store::auth::generate_key();
+    onramp_store::seed::seed_admin_key(&stack.db, &admin).await?;
+    let api = stack.url("");
+    let admin = Some(admin.as_str());
+    let customer = Some(stack.key.as_str());
+
+    // AWS refuses the first VIF allocation: the connector fails.
+    stack
+        .sim
+        .sim
+        .inject_fault(onramp_simulators::aws_dx::Fault::client(
+            "AllocatePrivateVirtualInterface",
+            "Exceeded the maximum number of virtual interfaces",
+            1,
+        ));
+    let (_, c) = stack.order_vif(json!({})).await?;
+    let id = c["id"].as_str().unwrap().to_string();
+    stack.wait_state(&id, "failed", T).await?;
+    let r = ctl(&api, admin, &["connectors", "retry", &id]).await?;
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("state: configuring_pe"), "{}", r.stdout);
+    let c = stack
+        .wait_state(&id, "waiting_customer_acceptance", T)
+        .await?;
+    stack.accept_vif(c["vif_id"].as_str().unwrap()).await?;
+    stack.wait_state(&id, "active", T).await?;
+    // Only a failed connector is retried: the API's refusal, exit 1.
+    let r = ctl(&api, admin, &["connectors", "retry", &id]).await?;
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(r.stderr.contains("only a failed connector"), "{}", r.stderr);
+
+    // The plan of a change, then the change.
+    let r = ctl(
+        &api,
+        customer,
+        &[
+            "connectors",
+            "change",
+            &id,
+            "--prefix-limit",
+            "300",
+            "--dry-run",
+        ],
+    )
+    .await?;
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout.starts_with("plan (nothing changed): prefix_limit"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("replaced") && r.stdout.contains("1000 -> 300"),
+        "{}",
+        r.stdout
+    );
+    let r = ctl(&api, customer, &["connectors", "change", &id]).await?;
+    assert_eq!(
+        r.code, 2,
+        "nothing to change is a usage error: {}",
+        r.stdout
+    );
+    let r = ctl(
+        &api,
+        customer,
+        &[
+            "--output",
+            "json",
+            "connectors",
+            "change",
+            &id,
+            "--prefix-limit",
+            "300",
+            "--bfd",
+            "on",
+        ],
+    )
+    .await?;
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.json()["state"], "changing_pe");
+    stack
+        .wait_connector(&id, "the change settled", T, |c| {
+            c["state"] == "active" && c["bgp"]["prefix_limit"] == 300 && c["bgp"]["bfd"] == true
+        })
+        .await?;
+
+    // Nothing stuck, no ticket tasks.
+    let r = ctl(&api, admin, &["stuck", "list"]).await?;
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.ends_with("0 stuck changes\n"), "{}", r.stdout);
+    let r = ctl(&api, admin, &["tasks", "list"]).await?;
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.ends_with("0 tasks\n"), "{}", r.stdout);
+    let r = ctl(&api, admin, &["stuck", "done", "12345", "--reason", "x"]).await?;
+    assert_eq!(r.code, 1, "{}", r.stdout);
+
+    // Cancelled: torn down.
+    let r = ctl(&api, customer, &["connectors", "cancel", &id]).await?;
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    stack.wait_state(&id, "deleted", T).await?;
+    Ok(())
+}

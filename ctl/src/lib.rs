@@ -52,6 +52,12 @@ pub enum CtlCommand {
     /// The PE routers onramp configures.
     #[command(subcommand)]
     Pes(PeCommand),
+    /// Router changes a PE refused too often, handed to ops.
+    #[command(subcommand)]
+    Stuck(StuckCommand),
+    /// The ops tasks of ticket-based connectors, soonest due first.
+    #[command(subcommand)]
+    Tasks(TaskCommand),
     /// Print a shell completion script, e.g. `onramp ctl completions bash
     /// > /etc/bash_completion.d/onramp`.
     Completions {
@@ -76,6 +82,55 @@ pub enum ConnectorCommand {
     },
     /// One connector and its timeline.
     Show { id: String },
+    /// Start a failed connector again from its first step, with the
+    /// resources it still holds.
+    Retry { id: String },
+    /// Cancel (delete) a connector: torn down at the cloud and on the PEs,
+    /// its resources released.
+    Cancel { id: String },
+    /// Change a live connector's settings; `--dry-run` shows the plan.
+    Change {
+        id: String,
+        /// e.g. `500Mbps` (hosted VIFs).
+        #[arg(long)]
+        bandwidth: Option<String>,
+        #[arg(long)]
+        prefix_limit: Option<u32>,
+        /// `on` or `off`.
+        #[arg(long, value_parser = ["on", "off"])]
+        bfd: Option<String>,
+        #[arg(long)]
+        description: Option<String>,
+        /// Show what would change on each PE, and change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum StuckCommand {
+    /// Changes waiting for a decision, and those given up.
+    List,
+    /// The cause is fixed: push it again.
+    Retry { change: i64 },
+    /// You made the PE right by hand: the connector goes on.
+    Done {
+        change: i64,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Stop here: the connector keeps its resources until marked done.
+    GiveUp {
+        change: i64,
+        #[arg(long)]
+        reason: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum TaskCommand {
+    /// Open tasks, overdue first.
+    List,
 }
 
 #[derive(Subcommand)]
@@ -179,16 +234,83 @@ async fn execute(api: &Api, command: &CtlCommand) -> Result<Value, CtlError> {
             Ok(json!({ "items": api.all(&path).await? }))
         }
         CtlCommand::Connectors(ConnectorCommand::Show { id }) => {
-            let id = uuid::Uuid::parse_str(id.trim()).map_err(|_| {
-                CtlError::Usage(format!(
-                    "`{id}` is not a connector id (a UUID, as `connectors list` shows)"
-                ))
-            })?;
+            let id = connector_id(id)?;
             let mut c = api.get(&format!("/v1/connectors/{id}")).await?;
             let events = api.all(&format!("/v1/connectors/{id}/events")).await?;
             c["timeline"] = Value::Array(events);
             Ok(c)
         }
+        CtlCommand::Connectors(ConnectorCommand::Retry { id }) => {
+            let id = connector_id(id)?;
+            api.call(Method::POST, &format!("/v1/connectors/{id}/retry"), None)
+                .await
+        }
+        CtlCommand::Connectors(ConnectorCommand::Cancel { id }) => {
+            let id = connector_id(id)?;
+            api.call(Method::DELETE, &format!("/v1/connectors/{id}"), None)
+                .await
+        }
+        CtlCommand::Connectors(ConnectorCommand::Change {
+            id,
+            bandwidth,
+            prefix_limit,
+            bfd,
+            description,
+            dry_run,
+        }) => {
+            let id = connector_id(id)?;
+            let mut body = serde_json::Map::new();
+            if let Some(b) = bandwidth {
+                body.insert("bandwidth".into(), json!(b));
+            }
+            if let Some(p) = prefix_limit {
+                body.insert("prefix_limit".into(), json!(p));
+            }
+            if let Some(b) = bfd {
+                body.insert("bfd".into(), json!(b == "on"));
+            }
+            if let Some(d) = description {
+                body.insert("description".into(), json!(d));
+            }
+            if body.is_empty() {
+                return Err(CtlError::Usage(
+                    "name at least one of --bandwidth, --prefix-limit, --bfd, --description".into(),
+                ));
+            }
+            let path = if *dry_run {
+                format!("/v1/connectors/{id}?dry_run=true")
+            } else {
+                format!("/v1/connectors/{id}")
+            };
+            api.call(Method::PATCH, &path, Some(&Value::Object(body)))
+                .await
+        }
+        CtlCommand::Stuck(StuckCommand::List) => api.get("/v1/admin/stuck-changes").await,
+        CtlCommand::Stuck(StuckCommand::Retry { change }) => {
+            api.call(
+                Method::POST,
+                &format!("/v1/admin/stuck-changes/{change}/retry"),
+                None,
+            )
+            .await
+        }
+        CtlCommand::Stuck(StuckCommand::Done { change, reason }) => {
+            api.call(
+                Method::POST,
+                &format!("/v1/admin/stuck-changes/{change}/done"),
+                Some(&json!({ "reason": reason })),
+            )
+            .await
+        }
+        CtlCommand::Stuck(StuckCommand::GiveUp { change, reason }) => {
+            api.call(
+                Method::POST,
+                &format!("/v1/admin/stuck-changes/{change}/give-up"),
+                Some(&json!({ "reason": reason })),
+            )
+            .await
+        }
+        CtlCommand::Tasks(TaskCommand::List) => Ok(json!({ "items": api.all("/v1/tasks").await? })),
         CtlCommand::Pes(PeCommand::List) => Ok(json!({ "items": api.all("/v1/admin/pes").await? })),
         CtlCommand::Pes(PeCommand::Changes { pe }) => {
             let id = pe_id(api, pe).await?;
@@ -217,6 +339,15 @@ async fn execute(api: &Api, command: &CtlCommand) -> Result<Value, CtlError> {
             .await
         }
     }
+}
+
+/// A connector id as typed, checked before anything is asked of the API.
+fn connector_id(id: &str) -> Result<uuid::Uuid, CtlError> {
+    uuid::Uuid::parse_str(id.trim()).map_err(|_| {
+        CtlError::Usage(format!(
+            "`{id}` is not a connector id (a UUID, as `connectors list` shows)"
+        ))
+    })
 }
 
 /// A PE named by its name or its id.

@@ -3,7 +3,9 @@
 
 use serde_json::Value;
 
-use crate::{ConnectorCommand, CtlCommand, MaintenanceCommand, PeCommand};
+use crate::{
+    ConnectorCommand, CtlCommand, MaintenanceCommand, PeCommand, StuckCommand, TaskCommand,
+};
 
 pub(crate) fn text(command: &CtlCommand, v: &Value) -> String {
     match command {
@@ -19,6 +21,54 @@ pub(crate) fn text(command: &CtlCommand, v: &Value) -> String {
             "connector",
         ),
         CtlCommand::Connectors(ConnectorCommand::Show { .. }) => connector(v),
+        CtlCommand::Connectors(
+            ConnectorCommand::Retry { .. } | ConnectorCommand::Cancel { .. },
+        ) => connector(v),
+        CtlCommand::Connectors(ConnectorCommand::Change { .. }) if v["dry_run"] == true => plan(v),
+        CtlCommand::Connectors(ConnectorCommand::Change { .. }) => connector(v),
+        CtlCommand::Stuck(StuckCommand::List) => table(
+            &[
+                "CHANGE",
+                "STATUS",
+                "PE",
+                "CONNECTOR",
+                "OP",
+                "REFUSED",
+                "WHAT THE PE SAID",
+            ],
+            items(v),
+            |c| {
+                [
+                    "id",
+                    "status",
+                    "pe",
+                    "connector_id",
+                    "op",
+                    "attempts",
+                    "error",
+                ]
+                .map(|k| s(&c[k]))
+                .to_vec()
+            },
+            "stuck change",
+        ),
+        CtlCommand::Stuck(_) => format!(
+            "change {} is {} (connector {}, {})\n",
+            s(&v["id"]),
+            s(&v["status"]),
+            s(&v["connector_id"]),
+            s(&v["connector_state"])
+        ),
+        CtlCommand::Tasks(TaskCommand::List) => table(
+            &["ID", "STATE", "DUE", "PROVIDER", "STEP", "CONNECTOR"],
+            items(v),
+            |t| {
+                ["id", "state", "due_at", "provider", "title", "connector_id"]
+                    .map(|k| s(&t[k]))
+                    .to_vec()
+            },
+            "task",
+        ),
         CtlCommand::Pes(PeCommand::List) => table(
             &["NAME", "NETCONF", "PLATFORM", "MAINTENANCE"],
             items(v),
@@ -116,6 +166,40 @@ fn table(
         out.push_str(&line(r));
     }
     out.push_str(&format!("{n} {noun}{}\n", if n == 1 { "" } else { "s" }));
+    out
+}
+
+/// A change's plan: per PE, each value it replaces, adds or removes.
+fn plan(p: &Value) -> String {
+    let mut out = format!(
+        "plan (nothing changed): {}\n",
+        p["fields"]
+            .as_array()
+            .map(|f| f.iter().map(s).collect::<Vec<_>>().join(", "))
+            .unwrap_or_default()
+    );
+    for rc in p["router_changes"].as_array().into_iter().flatten() {
+        let leg = rc["leg"]
+            .as_str()
+            .map(|l| format!(" ({l} leg)"))
+            .unwrap_or_default();
+        out.push_str(&format!("{}{leg}:\n", s(&rc["pe"])));
+        if let Some(why) = rc["facts_unavailable"].as_str() {
+            out.push_str(&format!("  running config not read: {why}\n"));
+        }
+        for f in rc["facts"].as_array().into_iter().flatten() {
+            if f["change"] == "unchanged" {
+                continue;
+            }
+            out.push_str(&format!(
+                "  {:<8} {}  {} -> {}\n",
+                s(&f["change"]),
+                s(&f["path"]),
+                s(&f["before"]),
+                s(&f["after"])
+            ));
+        }
+    }
     out
 }
 
