@@ -610,6 +610,15 @@ where
     Option::<String>::deserialize(d).map(Some)
 }
 
+/// What `PATCH /v1/connectors/{id}` answers with 200: the plan of a dry
+/// run, or the connector as it is when nothing asked for differs.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub(crate) enum ChangeAnswer {
+    Plan(ChangePlan),
+    Unchanged(Box<Connector>),
+}
+
 /// The plan of a settings change (`PATCH ...?dry_run=true`): nothing is
 /// changed.
 #[derive(Clone, Debug, Serialize, ToSchema)]

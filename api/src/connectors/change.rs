@@ -31,7 +31,9 @@ use crate::auth::Tenant;
 use crate::body::ApiQuery;
 use crate::kinds::{ApiKind, REDACTED};
 use crate::problem::{FieldError, MalformedJson, NotJson, Problem, Unauthenticated, problem_json};
-use crate::views::{ChangePlan, Connector, ConnectorChange, PlannedFact, PlannedRouterChange};
+use crate::views::{
+    ChangeAnswer, ChangePlan, Connector, ConnectorChange, PlannedFact, PlannedRouterChange,
+};
 
 /// Longest customer label, in characters: it goes into the PE's neighbor
 /// description after onramp's own words, within the router's 255.
@@ -63,7 +65,7 @@ pub(crate) struct ChangeQuery {
     request_body(content = ConnectorChange, content_type = "application/json"),
     security(("api_key" = [])),
     responses(
-        (status = 200, description = "The plan (`dry_run=true`), or nothing to change: the connector as it is", body = ChangePlan),
+        (status = 200, description = "The plan (`dry_run=true`), or nothing to change: the connector as it is", body = ChangeAnswer),
         (status = 202, description = "The change is on its way to the PEs; follow `state` and the timeline", body = Connector),
         MalformedJson,
         Unauthenticated,
@@ -91,13 +93,14 @@ pub(crate) async fn change_connector(
         let row = writable(&state, &tenant, id).await?;
         let Some(changed) = apply(&state, &row, &asked).await? else {
             // Everything asked for is already so: nothing to push.
-            return Ok(Json(view(&state, &[row]).await?.remove(0)).into_response());
+            let unchanged = view(&state, &[row]).await?.remove(0);
+            return Ok(Json(ChangeAnswer::Unchanged(Box::new(unchanged))).into_response());
         };
         let t = with_kind!(row.connector_kind()?, |K| start::<K>(
             &row, &changed, &tenant
         ))?;
         if q.dry_run {
-            return Ok(Json(plan(&state, &changed).await?).into_response());
+            return Ok(Json(ChangeAnswer::Plan(plan(&state, &changed).await?)).into_response());
         }
         if store::commit_transition(&state.db, id, &t).await? {
             tracing::info!(connector = %id, fields = ?changed.fields, actor = %tenant.actor, "settings change requested");
