@@ -519,3 +519,97 @@ async fn ops_put_a_pe_in_maintenance_and_take_it_out() -> Result<()> {
     assert_eq!(maintenance().await?, None);
     Ok(())
 }
+
+/// The Stuck changes page: staff only, every decision needs the session's
+/// CSRF token, giving up and marking done need a reason (asked for at the
+/// field), and a decision that no longer applies says why.
+#[tokio::test]
+async fn ops_decide_on_a_stuck_change() -> Result<()> {
+    use onramp_store::entity::{connector, pe_router};
+    use sea_orm::EntityTrait;
+
+    let (c, orders) = console(1).await?;
+    let (_, ops) = c.signed_in("ops").await?;
+    let (status, _, html) = c.get(Some(&ops), "/console/stuck").await?;
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains(r#"id="no-stuck""#), "{html}");
+
+    // A removal its PE kept refusing, for the fixture's connector.
+    let id = orders[0].0;
+    let row = connector::Entity::find_by_id(id)
+        .one(&c.api.db)
+        .await?
+        .unwrap();
+    let pe = pe_router::Entity::find().one(&c.api.db).await?.unwrap();
+    let change =
+        onramp_store::pe_changes::enqueue(&c.api.db, pe.id, id, row.step, "delete", "sealed")
+            .await?;
+    onramp_store::stuck::hand_over(&c.api.db, &change, "PE pe1 refused removing it 8 times")
+        .await?;
+    let path = |what: &str| format!("/console/stuck/{}/{what}", change.id);
+
+    let (_, customer) = c.signed_in("customer").await?;
+    let (status, _, _) = c.get(Some(&customer), "/console/stuck").await?;
+    assert_eq!(status, 403);
+    let (status, _, _) = c.post(&customer, &path("retry"), &[]).await?;
+    assert_eq!(status, 403);
+
+    let (_, _, html) = c.get(Some(&ops), "/console/stuck").await?;
+    assert!(
+        html.contains(&format!(r#"id="change-{}""#, change.id))
+            && html.contains("refused removing it 8 times"),
+        "{html}"
+    );
+    // No token; no reason; no such change.
+    let (status, _, _) = c
+        .post(
+            &ops,
+            &path("give-up"),
+            &[("reason", "x"), ("csrf_token", "")],
+        )
+        .await?;
+    assert_eq!(status, 403);
+    let (status, _, html) = c.post(&ops, &path("give-up"), &[("reason", " ")]).await?;
+    assert_eq!(status, 422, "{html}");
+    assert!(
+        html.contains(&format!(r#"id="reason-{}-error""#, change.id)),
+        "{html}"
+    );
+    let (status, _, _) = c.post(&ops, "/console/stuck/999999/retry", &[]).await?;
+    assert_eq!(status, 404);
+    let row = connector::Entity::find_by_id(id)
+        .one(&c.api.db)
+        .await?
+        .unwrap();
+    assert_eq!(row.waiting_on, "ops");
+
+    // Given up, then it cannot be retried, but can be marked done.
+    let (status, location, _) = c
+        .post(
+            &ops,
+            &path("give-up"),
+            &[("reason", "vendor case, CHG-880")],
+        )
+        .await?;
+    assert_eq!(
+        (status, location),
+        (
+            303,
+            format!("/console/stuck?done=give_up&change={}", change.id)
+        )
+    );
+    let (status, _, html) = c.post(&ops, &path("retry"), &[]).await?;
+    assert_eq!(status, 409, "{html}");
+    assert!(html.contains("Not done"), "{html}");
+    let (status, _, _) = c
+        .post(
+            &ops,
+            &path("done"),
+            &[("reason", "removed by hand, CHG-881")],
+        )
+        .await?;
+    assert_eq!(status, 303);
+    let (_, _, html) = c.get(Some(&ops), "/console/stuck").await?;
+    assert!(html.contains(r#"id="no-stuck""#), "{html}");
+    Ok(())
+}
