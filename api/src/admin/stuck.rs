@@ -18,7 +18,11 @@ use uuid::Uuid;
 use super::parse_body;
 use crate::AppState;
 use crate::auth::Operator;
-use crate::problem::{MalformedJson, NotJson, NotOperator, Problem, Unauthenticated, problem_json};
+use crate::body::ApiQuery;
+use crate::page::{PageParams, slice};
+use crate::problem::{
+    BadQuery, MalformedJson, NotJson, NotOperator, Problem, Unauthenticated, problem_json,
+};
 
 pub(super) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -72,6 +76,9 @@ impl From<StuckChange> for StuckChangeView {
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub(crate) struct StuckChangeList {
     pub items: Vec<StuckChangeView>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
 }
 
 /// Why the operator decided so, for the audit.
@@ -83,21 +90,28 @@ pub(crate) struct Decided {
     pub reason: String,
 }
 
-/// Router changes handed to people, oldest first.
+/// Router changes handed to people, oldest first, a page at a time.
 #[utoipa::path(get, path = "/v1/admin/stuck-changes", tag = "admin",
+    params(PageParams),
     security(("api_key" = [])),
     responses(
         (status = 200, description = "Stuck and given-up changes", body = StuckChangeList),
+        BadQuery,
         Unauthenticated,
         NotOperator,
+        (status = 422, description = "The limit or the cursor is invalid", body = Problem, content_type = problem_json()),
     ))]
 async fn list_stuck(
     State(state): State<AppState>,
     _who: Operator,
+    ApiQuery(p): ApiQuery<PageParams>,
 ) -> Result<Json<StuckChangeList>, Problem> {
-    let items = store::list(&state.db).await?;
+    let page = p.checked::<i64>()?;
+    let all = store::list(&state.db).await?;
+    let (rows, next_cursor) = slice(all, &page, |c| c.id);
     Ok(Json(StuckChangeList {
-        items: items.into_iter().map(Into::into).collect(),
+        items: rows.into_iter().map(Into::into).collect(),
+        next_cursor,
     }))
 }
 
