@@ -582,6 +582,11 @@ async fn only_admin_keys_reach_the_admin_api() -> Result<()> {
             "GET /v1/admin/pes/{id}/changes",
             "GET /v1/admin/pes/{id}/commits",
             "GET /v1/admin/pes/{id}/maintenance",
+            "GET /v1/admin/stuck-changes",
+            "GET /v1/admin/stuck-changes/{id}",
+            "POST /v1/admin/stuck-changes/{id}/done",
+            "POST /v1/admin/stuck-changes/{id}/give-up",
+            "POST /v1/admin/stuck-changes/{id}/retry",
             "PUT /v1/admin/pes/{id}/maintenance",
         ]
     );
