@@ -73,6 +73,10 @@ pub enum Event {
     /// The customer (or ops) changed the connector's settings (bandwidth,
     /// BGP options); the row already holds the new ones.
     ChangeRequested,
+    /// The attachment's capacity at Google is the connector's bandwidth.
+    AttachmentUpdated,
+    /// Google refused the new capacity.
+    AttachmentUpdateFailed { reason: String },
     /// The customer (or ops) asked to start a failed connector again, once
     /// the cause is fixed; it still holds its allocations.
     RetryRequested,
@@ -95,6 +99,8 @@ impl Event {
             Event::AttachmentObserved { .. } => "attachment_observed",
             Event::DeleteRequested => "delete_requested",
             Event::ChangeRequested => "change_requested",
+            Event::AttachmentUpdated => "attachment_updated",
+            Event::AttachmentUpdateFailed { .. } => "attachment_update_failed",
             Event::RetryRequested => "retry_requested",
             Event::AttachmentDeleted => "attachment_deleted",
             Event::PeConfigRemoved => "pe_config_removed",
@@ -169,6 +175,9 @@ pub enum Action {
     CreateAttachment,
     PushPeConfig,
     PollAttachment,
+    /// Makes the attachment's capacity at Google the connector's bandwidth
+    /// (nothing to do when it already is).
+    UpdateAttachment,
     DeleteAttachment,
     RemovePeConfig,
     ReleaseResources,
@@ -176,10 +185,11 @@ pub enum Action {
 
 impl Action {
     /// Every action, in lifecycle order.
-    pub const ALL: [Action; 6] = [
+    pub const ALL: [Action; 7] = [
         Action::CreateAttachment,
         Action::PushPeConfig,
         Action::PollAttachment,
+        Action::UpdateAttachment,
         Action::DeleteAttachment,
         Action::RemovePeConfig,
         Action::ReleaseResources,
@@ -191,6 +201,7 @@ impl Action {
             Action::CreateAttachment => "create_attachment",
             Action::PushPeConfig => "push_pe_config",
             Action::PollAttachment => "poll_attachment",
+            Action::UpdateAttachment => "update_attachment",
             Action::DeleteAttachment => "delete_attachment",
             Action::RemovePeConfig => "remove_pe_config",
             Action::ReleaseResources => "release_resources",
@@ -418,7 +429,7 @@ impl Machine {
     #[state(superstate = "watching_attachment", entry_action = "poll_attachment")]
     fn active(context: &mut Effects, event: &Event) -> Step<State> {
         if *event == Event::ChangeRequested {
-            return change_settings(context, State::changing_pe());
+            return change_settings(context, State::changing_attachment());
         }
         let Event::AttachmentObserved { status } = event else {
             return Super;
@@ -456,6 +467,30 @@ impl Machine {
         }
     }
 
+    // A change goes to Google first (the capacity is what the customer
+    // pays Google for and what Cloud Router is sized for), then to the PE.
+    // A PE that refuses puts Google back to the previous capacity, so both
+    // sides always agree once the change has settled.
+    #[state(superstate = "live", entry_action = "update_attachment")]
+    fn changing_attachment(context: &mut Effects, event: &Event) -> Step<State> {
+        match event {
+            Event::AttachmentUpdated => go(
+                context,
+                State::changing_pe(),
+                "the attachment's capacity at Google is the new bandwidth; changing the PE",
+            ),
+            Event::AttachmentUpdateFailed { reason } => change_reverted(
+                context,
+                State::active(),
+                format!(
+                    "Google refused the new capacity ({reason}); the connector keeps its previous \
+                     settings"
+                ),
+            ),
+            _ => Super,
+        }
+    }
+
     /// New settings on their way to the PE; back in `active`, the first
     /// poll says whether the service is still up.
     #[state(superstate = "live", entry_action = "push_pe_config")]
@@ -468,14 +503,39 @@ impl Machine {
             ),
             Event::PeFailed { reason } => change_reverted(
                 context,
-                State::active(),
+                State::restoring_attachment(),
                 format!(
-                    "the PE refused the change ({reason}); the connector keeps its previous settings"
+                    "the PE refused the change ({reason}); putting the attachment's previous \
+                     capacity back at Google"
                 ),
             ),
             _ => Super,
         }
     }
+
+    #[state(superstate = "live", entry_action = "update_attachment")]
+    fn restoring_attachment(context: &mut Effects, event: &Event) -> Step<State> {
+        match event {
+            Event::AttachmentUpdated => go(
+                context,
+                State::active(),
+                "the attachment is back at its previous capacity; the connector keeps its \
+                 previous settings",
+            ),
+            // Google took this very capacity minutes ago; a refusal now is
+            // for people, and the next poll shows whether it is still up.
+            Event::AttachmentUpdateFailed { reason } => go(
+                context,
+                State::active(),
+                format!(
+                    "Google refused the previous capacity ({reason}); the attachment and the PE \
+                     differ until ops fixes it"
+                ),
+            ),
+            _ => Super,
+        }
+    }
+
     // ----- tearing_down: deleting_attachment → removing_pe_config → releasing_resources -----
     //
     // Google first, since the attachment is what carries the customer's
@@ -575,6 +635,11 @@ impl Machine {
     }
 
     #[action]
+    fn update_attachment(context: &mut Effects) {
+        context.actions.push(Action::UpdateAttachment);
+    }
+
+    #[action]
     fn poll_attachment(context: &mut Effects) {
         context.actions.push(Action::PollAttachment);
     }
@@ -625,7 +690,9 @@ pub fn state_name(state: &State) -> &'static str {
         State::ConfiguringPe {} => "configuring_pe",
         State::WaitingCustomerActivation {} => "waiting_customer_activation",
         State::Active {} => "active",
+        State::ChangingAttachment {} => "changing_attachment",
         State::ChangingPe { .. } => "changing_pe",
+        State::RestoringAttachment {} => "restoring_attachment",
         State::DeletingAttachment { .. } => "deleting_attachment",
         State::RemovingPeConfig { .. } => "removing_pe_config",
         State::ReleasingResources { .. } => "releasing_resources",
@@ -641,7 +708,9 @@ pub const STATE_NAMES: &[&str] = &[
     "configuring_pe",
     "waiting_customer_activation",
     "active",
+    "changing_attachment",
     "changing_pe",
+    "restoring_attachment",
     "deleting_attachment",
     "removing_pe_config",
     "releasing_resources",
@@ -657,6 +726,8 @@ pub fn waiting_on(state: &State) -> WaitingOn {
             WaitingOn::Router
         }
         State::CreatingAttachment {}
+        | State::ChangingAttachment {}
+        | State::RestoringAttachment {}
         | State::DeletingAttachment { .. }
         | State::ReleasingResources { .. } => WaitingOn::Onramp,
         State::WaitingCustomerActivation {} => WaitingOn::Customer,
@@ -682,6 +753,14 @@ pub fn next_step(state: &State) -> &'static str {
         State::CreatingAttachment {} => {
             "Nothing to do yet: onramp is creating the partner side of your VLAN attachment at \
              Google with the pairing key you gave."
+        }
+        State::ChangingAttachment {} => {
+            "Nothing to do: onramp is changing your VLAN attachment's capacity at Google, then \
+             the provider edge router; if either refuses, the connector keeps its previous settings."
+        }
+        State::RestoringAttachment {} => {
+            "Nothing to do: the router refused the new settings, and onramp is putting your VLAN \
+             attachment's previous capacity back at Google."
         }
         State::ConfiguringPe {} => {
             "Nothing to do yet: onramp is configuring the provider edge router with the BGP \

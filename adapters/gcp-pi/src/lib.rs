@@ -283,6 +283,82 @@ impl PiClient {
         }))
     }
 
+    /// Sets the attachment's capacity, as the partner does when the
+    /// customer asks for more or less. Idempotent: already at `bandwidth`
+    /// → `Done` without a call; else PATCH `bandwidth` (with a `requestId`
+    /// derived from the attachment's id and the bandwidth) and follow the
+    /// operation up to `op_budget`. An attachment that is gone is an error
+    /// (the connector's watch of it says what happened).
+    pub async fn set_bandwidth(
+        &self,
+        region: &str,
+        name: &str,
+        bandwidth: &str,
+    ) -> Result<Progress<()>, Error> {
+        let started = Instant::now();
+        check_names(region, name)?;
+        let mut call = Call::default();
+        let Some(current) = self.read_raw(&mut call, region, name).await? else {
+            return Err(Error::Protocol(format!(
+                "attachment {name} does not exist in {region}"
+            )));
+        };
+        if current.get("bandwidth").and_then(Value::as_str) == Some(bandwidth) {
+            return Ok(Progress::Done(()));
+        }
+        let id = current
+            .get("id")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        let project = self.compute.cfg.project.as_str();
+        let parts = ["patch", project, region, name, id.as_str(), bandwidth];
+        let mut last_failure = None;
+        for generation in 0..MAX_REQUEST_GENERATIONS {
+            let rid = request_id(&parts, generation);
+            let url =
+                self.compute
+                    .regional_url(region, &[ATTACHMENTS, name], &[("requestId", &rid)])?;
+            let body = serde_json::json!({ "bandwidth": bandwidth });
+            let reply = self
+                .compute
+                .send(&mut call, Method::PATCH, &url, Some(&body))
+                .await?;
+            if !reply.is_success() {
+                let e = reply.error();
+                if e.is_reason("resourceNotReady") {
+                    return Ok(Progress::InProgress {
+                        retry_after: BUSY_RETRY,
+                    });
+                }
+                return Err(e);
+            }
+            let op = Operation::from_google(&reply.json()?)?;
+            if op.is_done() {
+                match op.result() {
+                    Err(e) => {
+                        last_failure = Some(e);
+                        continue;
+                    }
+                    Ok(()) => return Ok(Progress::Done(())),
+                }
+            }
+            tracing::info!(attachment = %name, %region, %bandwidth, operation = %op.name, "changing interconnect attachment capacity");
+            let Some(op) = self.compute.follow(&mut call, region, op, started).await? else {
+                return Ok(Progress::InProgress {
+                    retry_after: BUSY_RETRY,
+                });
+            };
+            op.result()?;
+            return Ok(Progress::Done(()));
+        }
+        Err(last_failure.unwrap_or_else(|| {
+            Error::Protocol(format!(
+                "all {MAX_REQUEST_GENERATIONS} request ids for changing attachment {name} were used before"
+            ))
+        }))
+    }
+
     async fn read(
         &self,
         call: &mut Call,

@@ -258,16 +258,48 @@ impl ApiKind for GcpPartnerInterconnect {
         Ok(accepted(Connector::from_row(&row, &nni)?))
     }
 
+    /// Google lets the partner change an attachment's capacity (the
+    /// customer asks the partner): onramp changes it at Google, then on the
+    /// PE, within the interconnect's capacity.
     fn with_bandwidth(
-        _row: &connector::Model,
-        _at: &nni::Model,
-        _given: &str,
+        row: &connector::Model,
+        at: &nni::Model,
+        given: &str,
     ) -> Result<String, crate::problem::FieldError> {
-        Err(super::bandwidth_fixed(
-            "a Partner Interconnect attachment's capacity is changed by the partner at Google \
-             together with the customer, which onramp does not do yet: ask the operator's ops \
-             team for the change",
-        ))
+        let field = |code: &str, detail: String| crate::problem::FieldError {
+            field: "bandwidth".into(),
+            code: code.into(),
+            detail,
+        };
+        let Some(mbps) = onramp_checks::bandwidth::mbps(given)
+            .map(i64::from)
+            .filter(|_| BANDWIDTHS.contains(&given))
+        else {
+            return Err(field(
+                "unsupported_bandwidth",
+                format!(
+                    "`{given}` is not a Partner Interconnect bandwidth; use one of {}",
+                    BANDWIDTHS.join(", ")
+                ),
+            ));
+        };
+        if mbps > i64::from(at.capacity_mbps) {
+            return Err(field(
+                "exceeds_capacity",
+                format!(
+                    "{given} exceeds the {} Mbps interconnect {} in {}",
+                    at.capacity_mbps, at.csp_ref, at.region
+                ),
+            ));
+        }
+        let mut params = GcpPartnerInterconnectParams::from_json(&row.params).map_err(|e| {
+            field(
+                "unreadable",
+                format!("the connector's order cannot be read: {e}"),
+            )
+        })?;
+        params.bandwidth = given.to_string();
+        Ok(serde_json::to_string(&params).expect("params serialize"))
     }
 
     fn retry_event(

@@ -28,7 +28,9 @@ pub(crate) fn router(sim: GcpPiSim) -> Router {
         .route(ATTACHMENTS, get(list).post(insert))
         .route(
             &format!("{ATTACHMENTS}/{{name}}"),
-            get(get_attachment).delete(delete_attachment),
+            get(get_attachment)
+                .delete(delete_attachment)
+                .patch(patch_attachment),
         )
         .route(&format!("{OPERATIONS}/{{op}}"), get(get_operation))
         .route(&format!("{OPERATIONS}/{{op}}/wait"), post(wait_operation))
@@ -371,6 +373,30 @@ async fn delete_attachment(
         &format!("interconnectAttachments/{name}"),
         |s, links, now| {
             let op = s.delete(&region, &name, request_id.as_deref(), now)?;
+            Ok(operation_json(links, &op, now))
+        },
+    )
+}
+
+async fn patch_attachment(
+    State(sim): State<GcpPiSim>,
+    Path((project, region, name)): Path<(String, String, String)>,
+    headers: HeaderMap,
+    query: Q,
+    body: Bytes,
+) -> Response {
+    let request_id = query.get("requestId").cloned();
+    compute(
+        &sim,
+        "compute.interconnectAttachments.patch",
+        &headers,
+        &project,
+        &region,
+        &format!("interconnectAttachments/{name}"),
+        |s, links, now| {
+            let v: Value = serde_json::from_slice(&body)
+                .map_err(|e| GoogleError::invalid(format!("Invalid JSON payload received. {e}")))?;
+            let op = s.patch(&region, &name, request_id.as_deref(), &v, now)?;
             Ok(operation_json(links, &op, now))
         },
     )

@@ -249,6 +249,10 @@ enum Change {
     /// Creates this attachment (everything it needs is reserved meanwhile).
     Insert(Box<Partner>),
     Delete,
+    /// Sets the attachment's capacity (the partner's `patch` of `bandwidth`).
+    Patch {
+        bandwidth: String,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -276,6 +280,7 @@ impl Operation {
         match self.change {
             Change::Insert(_) => "insert",
             Change::Delete => "delete",
+            Change::Patch { .. } => "patch",
         }
     }
 
@@ -685,6 +690,10 @@ impl SimState {
             Change::Insert(p) => self.finish_insert(p, ok),
             Change::Delete if ok => self.finish_delete(&op.region, &op.target),
             Change::Delete => {}
+            Change::Patch { bandwidth } if ok => {
+                self.finish_patch(&op.region, &op.target, bandwidth);
+            }
+            Change::Patch { .. } => {}
         }
     }
 
@@ -723,6 +732,19 @@ impl SimState {
         }
         self.partners
             .insert((p.att.region.clone(), p.att.name.clone()), p);
+    }
+
+    fn finish_patch(&mut self, region: &str, name: &str, bandwidth: &str) {
+        let Some(p) = self.partners.get_mut(&(region.to_owned(), name.to_owned())) else {
+            return;
+        };
+        p.att.bandwidth = bandwidth.to_owned();
+        let (id, ..) = parse_pairing_key(&p.att.pairing_key).unwrap_or_default();
+        if let Some(c) = self.customers.get_mut(&id)
+            && c.partner_attachment.as_deref() == Some(name)
+        {
+            c.bandwidth = Some(bandwidth.to_owned());
+        }
     }
 
     fn finish_delete(&mut self, region: &str, name: &str) {
@@ -810,7 +832,7 @@ impl SimState {
     fn pending_inserts(&self) -> impl Iterator<Item = &Partner> {
         self.pending().filter_map(|op| match &op.change {
             Change::Insert(p) => Some(p.as_ref()),
-            Change::Delete => None,
+            Change::Delete | Change::Patch { .. } => None,
         })
     }
 
@@ -903,6 +925,56 @@ impl SimState {
         }
         let target_id = self.get(region, name)?.id;
         Ok(self.new_operation(region, name, &target_id, request_id, Change::Delete, now))
+    }
+
+    /// `interconnectAttachments.patch` of a partner attachment's
+    /// `bandwidth`, the one field the partner changes on a live
+    /// attachment; any other field is refused rather than ignored.
+    pub(crate) fn patch(
+        &mut self,
+        region: &str,
+        name: &str,
+        request_id: Option<&str>,
+        body: &Value,
+        now: Instant,
+    ) -> Result<Operation, GoogleError> {
+        if let Some(op) = self.replay(request_id)? {
+            return Ok(op);
+        }
+        let Some(obj) = body.as_object() else {
+            return Err(GoogleError::invalid(
+                "Invalid JSON payload received. Expected an object.".to_owned(),
+            ));
+        };
+        if let Some(other) = obj.keys().find(|k| k.as_str() != "bandwidth") {
+            return Err(GoogleError::invalid(format!(
+                "Invalid value for field '{other}': the simulator's partner patch changes bandwidth only."
+            )));
+        }
+        let bandwidth = obj.get("bandwidth").and_then(Value::as_str).unwrap_or("");
+        if !BANDWIDTHS.contains(&bandwidth) {
+            return Err(GoogleError::invalid(format!(
+                "Invalid value for field 'resource.bandwidth': '{bandwidth}'."
+            )));
+        }
+        let path = self.attachment_path(region, name);
+        let busy = self
+            .pending()
+            .any(|op| op.region == region && op.target == name);
+        if busy {
+            return Err(GoogleError::not_ready(&path));
+        }
+        let target_id = self.get(region, name)?.id;
+        Ok(self.new_operation(
+            region,
+            name,
+            &target_id,
+            request_id,
+            Change::Patch {
+                bandwidth: bandwidth.to_owned(),
+            },
+            now,
+        ))
     }
 
     fn validate_insert(&self, region: &str, body: &Value) -> Result<Partner, GoogleError> {

@@ -21,7 +21,9 @@ pub(crate) fn sample_states() -> Vec<State> {
         State::configuring_pe(),
         State::waiting_customer_activation(),
         State::active(),
+        State::changing_attachment(),
         State::changing_pe(),
+        State::restoring_attachment(),
     ];
     states.extend(sample_teardown(&TEARDOWN, &ENDS));
     states
@@ -48,6 +50,10 @@ pub(crate) fn sample_events() -> Vec<Event> {
     events.extend([
         Event::DeleteRequested,
         Event::ChangeRequested,
+        Event::AttachmentUpdated,
+        Event::AttachmentUpdateFailed {
+            reason: "capacity not available".to_string(),
+        },
         Event::RetryRequested,
         Event::AttachmentDeleted,
         Event::PeConfigRemoved,

@@ -164,6 +164,22 @@ impl Executor {
                     Err(e) => retry(e),
                 }
             }
+            Action::UpdateAttachment => {
+                match client
+                    .set_bandwidth(&params.region, &res.csp_object_name, &params.bandwidth)
+                    .await
+                {
+                    Ok(Progress::Done(())) => done(Event::AttachmentUpdated, "google"),
+                    Ok(Progress::InProgress { retry_after }) => in_progress(retry_after),
+                    Err(e) if e.is_retryable() => retry(e),
+                    Err(e) => done(
+                        Event::AttachmentUpdateFailed {
+                            reason: e.to_string(),
+                        },
+                        "google",
+                    ),
+                }
+            }
             Action::PushPeConfig | Action::RemovePeConfig | Action::ReleaseResources => {
                 unreachable!("handled above")
             }
