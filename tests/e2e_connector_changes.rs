@@ -2,8 +2,9 @@
 //! and read back from the PEs over NETCONF, on SQLite and PostgreSQL: a
 //! hosted VIF's bandwidth and BGP options; an ExpressRoute connector's
 //! prefix limit on both legs and the bandwidth its circuit's owner raised
-//! at Azure; a change the PE refuses, which leaves the PE and the
-//! connector as they were.
+//! at Azure; a Google attachment's capacity, changed at Google then on the
+//! PE; a change the PE (or Google) refuses, which leaves everything as it
+//! was.
 
 mod support;
 
@@ -12,6 +13,7 @@ use std::time::Duration;
 use anyhow::Result;
 use onramp_router_templates::{AttachmentIntent, NeighborIntent, Operation, Platform, VrfIntent};
 use onramp_simulators::azure_er::CreateCircuit;
+use onramp_simulators::gcp_pi::{CreatePairingKey, GcpFault};
 use onramp_store::entity::pe_router;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
@@ -29,6 +31,16 @@ async fn a_hosted_vif_changes_live_and_a_refused_change_changes_nothing_sqlite()
 #[tokio::test(flavor = "multi_thread")]
 async fn a_hosted_vif_changes_live_and_a_refused_change_changes_nothing_postgres() -> Result<()> {
     hosted_vif(Db::Postgres).await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_google_attachment_s_capacity_changes_at_google_then_on_the_pe_sqlite() -> Result<()> {
+    google(Db::Sqlite).await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_google_attachment_s_capacity_changes_at_google_then_on_the_pe_postgres() -> Result<()> {
+    google(Db::Postgres).await
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -467,6 +479,108 @@ async fn expressroute(db: Db) -> Result<()> {
         timeline
             .iter()
             .any(|e| e["event"] == "circuit_bandwidth_changed" && e["actor"] == "azure"),
+        "{timeline:#?}"
+    );
+    Ok(())
+}
+
+/// Google lets the partner change an attachment's capacity: onramp changes
+/// it at Google, then polices the PE at it; when Google refuses, nothing
+/// changes anywhere.
+async fn google(db: Db) -> Result<()> {
+    let stack = Stack::start(db).await?;
+    let key = stack
+        .gcp
+        .sim
+        .create_pairing_key(CreatePairingKey::new("us-west1", 1))
+        .map_err(anyhow::Error::msg)?
+        .pairing_key;
+    let (status, c) = stack
+        .post_json(
+            "/v1/connectors",
+            &json!({"kind": "gcp-partner-interconnect", "pairing_key": key, "bandwidth": "BPS_200M"}),
+        )
+        .await?;
+    assert_eq!(status, 202, "{c:#}");
+    let id = c["id"].as_str().unwrap().to_string();
+    let path = format!("/v1/connectors/{id}");
+    stack
+        .wait_state(&id, "waiting_customer_activation", T)
+        .await?;
+    stack.gcp.sim.activate(&key).map_err(anyhow::Error::msg)?;
+    let c = stack.wait_state(&id, "active", T).await?;
+    let name = c["gcp"]["attachment"].as_str().unwrap().to_string();
+    let vlan = c["peering"]["vlan"].as_u64().unwrap() as u16;
+    let google_ip = strip(c["peering"]["csp_address"].as_str().unwrap()).to_string();
+    let at_google = |stack: &Stack| {
+        stack
+            .gcp
+            .sim
+            .partner_attachment("us-west1", &name)
+            .map(|a| a.bandwidth)
+    };
+    let policed = |running: &str| {
+        attachment(running, "ge-0/0/3", vlan, &google_ip).and_then(|a| a.bandwidth_limit)
+    };
+
+    let (status, p) = stack
+        .patch_json(&path, &json!({"bandwidth": "1Gbps"}))
+        .await?;
+    assert_eq!(
+        (status, p["errors"][0]["code"].as_str()),
+        (422, Some("unsupported_bandwidth")),
+        "{p:#}"
+    );
+    let (status, p) = stack
+        .patch_json(&path, &json!({"bandwidth": "BPS_50G"}))
+        .await?;
+    assert_eq!(
+        (status, p["errors"][0]["code"].as_str()),
+        (422, Some("exceeds_capacity")),
+        "{p:#}"
+    );
+
+    let (status, c) = stack
+        .patch_json(&path, &json!({"bandwidth": "BPS_500M"}))
+        .await?;
+    assert_eq!(status, 202, "{c:#}");
+    assert_eq!(c["state"], "changing_attachment", "{c:#}");
+    stack
+        .wait_connector(&id, "active at 500 Mbps", T, |c| {
+            c["state"] == "active" && c.get("change").is_none()
+        })
+        .await?;
+    assert_eq!(at_google(&stack).as_deref(), Some("BPS_500M"));
+    assert_eq!(
+        policed(&stack.running("pe1").await?).as_deref(),
+        Some("500000000")
+    );
+
+    // Google refuses the next one (a transient 500 would be retried):
+    // the attachment, the PE and the connector stay at 500 Mbps, and the
+    // timeline says why.
+    stack.gcp.sim.inject_fault(GcpFault::OperationFailure {
+        count: 1,
+        code: "QUOTA_EXCEEDED".into(),
+        message: "Quota 'INTERCONNECT_ATTACHMENT_CAPACITY' exceeded.".into(),
+        http_status: 403,
+    });
+    let (status, c) = stack
+        .patch_json(&path, &json!({"bandwidth": "BPS_1G"}))
+        .await?;
+    assert_eq!(status, 202, "{c:#}");
+    let c = settled(&stack, &id).await?;
+    assert_eq!(c["bandwidth"], "BPS_500M", "{c:#}");
+    assert_eq!(at_google(&stack).as_deref(), Some("BPS_500M"));
+    assert_eq!(
+        policed(&stack.running("pe1").await?).as_deref(),
+        Some("500000000")
+    );
+    let timeline = events(&stack, &id).await?;
+    assert!(
+        timeline.last().unwrap()["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("Google refused the new capacity")),
         "{timeline:#?}"
     );
     Ok(())
