@@ -27,7 +27,7 @@
   // What PATCH takes for a live hosted VIF (within the interconnect's
   // capacity, which the API checks).
   const HOSTED_VIF_BANDWIDTHS = ["50Mbps", "100Mbps", "200Mbps", "300Mbps", "400Mbps", "500Mbps",
-    "1Gbps", "2Gbps", "5Gbps", "10Gbps"].map((b) => [b, b]);
+    "1Gbps", "2Gbps", "5Gbps", "10Gbps", "25Gbps"].map((b) => [b, b]);
 
   // Locations that serve `kind`, from GET /v1/locations.
   const locationsFor = (kind) => ({
@@ -157,9 +157,8 @@
       label: "Google Cloud Partner Interconnect",
       summary: "Your PARTNER VLAN attachment, connected by its pairing key.",
       bgpKey: () => false,
-      settings: {
-        bandwidthFixed: "Changed at Google by the operator's ops team together with you: ask them for the change.",
-      },
+      // onramp changes the attachment's capacity at Google, then the router.
+      settings: { bandwidths: GCP_BANDWIDTHS },
       fields: [
         { name: "pairing_key", label: "Pairing key", type: "text", required: true,
           placeholder: "2dfcdee7-b6f9-41d0-b98f-639151097693/us-west1/1",
