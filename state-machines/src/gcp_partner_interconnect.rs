@@ -32,8 +32,8 @@ use statig::state_machine;
 pub use crate::Terminal;
 use crate::WaitingOn;
 use crate::machine::{
-    self, Ends, already_deleted, change_kept, change_reverted, change_settings, close,
-    delete_while_tearing_down, end_teardown, go, keep_polling,
+    self, Ends, already_deleted, change_kept, change_reverted, close, delete_while_tearing_down,
+    end_teardown, go, keep_polling,
 };
 
 mod docs;
@@ -429,7 +429,11 @@ impl Machine {
     #[state(superstate = "watching_attachment", entry_action = "poll_attachment")]
     fn active(context: &mut Effects, event: &Event) -> Step<State> {
         if *event == Event::ChangeRequested {
-            return change_settings(context, State::changing_attachment());
+            return go(
+                context,
+                State::changing_attachment(),
+                "settings change requested; setting the attachment's capacity at Google first",
+            );
         }
         let Event::AttachmentObserved { status } = event else {
             return Super;

@@ -150,6 +150,9 @@ fn change_kept() {
         seen(AttachmentStatus::Active),
         // A second change while the first is on its way: the API says 409.
         Event::ChangeRequested,
+        Event::AttachmentUpdated,
+        // A redelivered update result while the PE is changed.
+        Event::AttachmentUpdated,
         Event::PeConfigured,
         seen(AttachmentStatus::Active),
     ]);
@@ -162,15 +165,37 @@ fn change_refused() {
     events.extend([
         seen(AttachmentStatus::Active),
         Event::ChangeRequested,
+        Event::AttachmentUpdated,
         Event::PeFailed {
             reason: "commit check failed: bandwidth 10g exceeds the interface's 1g".to_string(),
         },
+        // Another change while the attachment is put back: 409.
+        Event::ChangeRequested,
+        Event::AttachmentUpdated,
         seen(AttachmentStatus::Active),
         // A change while the customer has the attachment deactivated: 409.
         seen(AttachmentStatus::PendingCustomer),
         Event::ChangeRequested,
     ]);
     scenario("change_refused", &events);
+}
+
+#[test]
+fn change_refused_by_google() {
+    let mut events = to_waiting_activation();
+    events.extend([
+        seen(AttachmentStatus::Active),
+        Event::ChangeRequested,
+        Event::AttachmentUpdateFailed {
+            reason: "Invalid value for field 'resource.bandwidth': BPS_20G is not available \
+                     on this interconnect"
+                .to_string(),
+        },
+        // A late PE result from an earlier job changes nothing.
+        Event::PeConfigured,
+        seen(AttachmentStatus::Active),
+    ]);
+    scenario("change_refused_by_google", &events);
 }
 
 #[test]

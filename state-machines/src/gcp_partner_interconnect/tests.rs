@@ -253,7 +253,7 @@ fn attachment_removed_while_active_ends_failed() {
 
 #[test]
 fn delete_is_accepted_in_every_live_state() {
-    KIND.check_delete_in_live_states(5, Action::DeleteAttachment);
+    KIND.check_delete_in_live_states(7, Action::DeleteAttachment);
     assert_eq!(finish_teardown(Terminal::Deleted), State::deleted());
 }
 
@@ -330,6 +330,8 @@ fn retry_is_ignored_unless_failed() {
         State::creating_attachment(),
         State::waiting_customer_activation(),
         State::active(),
+        State::changing_attachment(),
+        State::restoring_attachment(),
         State::deleting_attachment(failed_with("boom")),
         State::releasing_resources(failed_with("boom")),
         State::releasing_resources(Terminal::Deleted),
@@ -369,13 +371,34 @@ fn deleting_a_failed_connector_releases_then_ends_deleted() {
 
 // ----- changing a live connector's settings -----
 
+fn update_failed(reason: &str) -> Event {
+    Event::AttachmentUpdateFailed {
+        reason: reason.to_string(),
+    }
+}
+
+fn pe_failed(reason: &str) -> Event {
+    Event::PeFailed {
+        reason: reason.to_string(),
+    }
+}
+
+/// The three states a change runs through, in order.
+fn change_states() -> [State; 3] {
+    [
+        State::changing_attachment(),
+        State::changing_pe(),
+        State::restoring_attachment(),
+    ]
+}
+
 #[test]
-fn a_change_while_active_pushes_the_new_settings() {
+fn a_change_while_active_goes_to_google_first() {
     let out = step(
         &State::active(),
         Event::ChangeRequested,
-        State::changing_pe(),
-        &[Action::PushPeConfig],
+        State::changing_attachment(),
+        &[Action::UpdateAttachment],
         true,
     );
     assert_eq!(out.change, None);
@@ -384,7 +407,43 @@ fn a_change_while_active_pushes_the_new_settings() {
         "{}",
         out.note
     );
+    assert_eq!(waiting_on(&out.state), WaitingOn::Onramp);
+    assert_eq!(failure_reason(&out.state), None);
+}
+
+#[test]
+fn google_taking_the_change_moves_on_to_the_pe() {
+    let out = step(
+        &State::changing_attachment(),
+        Event::AttachmentUpdated,
+        State::changing_pe(),
+        &[Action::PushPeConfig],
+        true,
+    );
+    // Half a change is no end of it.
+    assert_eq!(out.change, None);
+    assert!(out.note.contains("changing the PE"), "{}", out.note);
     assert_eq!(waiting_on(&out.state), WaitingOn::Router);
+    assert_eq!(failure_reason(&out.state), None);
+}
+
+#[test]
+fn a_change_google_refuses_is_reverted_without_touching_the_pe() {
+    let out = step(
+        &State::changing_attachment(),
+        update_failed("capacity not available in this metro"),
+        State::active(),
+        &[Action::PollAttachment],
+        true,
+    );
+    assert_eq!(out.change, Some(ChangeEnd::Reverted));
+    assert!(
+        out.note.contains("capacity not available in this metro"),
+        "{}",
+        out.note
+    );
+    assert!(out.note.contains("previous settings"), "{}", out.note);
+    // A refused change is not a failure of the connector.
     assert_eq!(failure_reason(&out.state), None);
 }
 
@@ -402,21 +461,158 @@ fn a_change_the_pe_takes_is_kept_and_the_connector_is_active_again() {
 }
 
 #[test]
-fn a_change_the_pe_refuses_is_reverted_and_the_connector_is_active_again() {
+fn a_change_the_pe_refuses_is_reverted_and_the_attachment_put_back() {
     let out = step(
         &State::changing_pe(),
-        Event::PeFailed {
-            reason: "commit check failed".to_string(),
-        },
+        pe_failed("commit check failed"),
+        State::restoring_attachment(),
+        &[Action::UpdateAttachment],
+        true,
+    );
+    // Reverted now, in the same commit, so the update that follows puts
+    // back the capacity from before the change.
+    assert_eq!(out.change, Some(ChangeEnd::Reverted));
+    assert!(out.note.contains("commit check failed"), "{}", out.note);
+    assert!(out.note.contains("previous capacity"), "{}", out.note);
+    assert_eq!(waiting_on(&out.state), WaitingOn::Onramp);
+    // A refused change is not a failure of the connector.
+    assert_eq!(failure_reason(&out.state), None);
+    assert!(next_step(&out.state).contains("previous capacity"));
+}
+
+#[test]
+fn restoring_the_attachment_ends_active_either_way() {
+    let out = step(
+        &State::restoring_attachment(),
+        Event::AttachmentUpdated,
         State::active(),
         &[Action::PollAttachment],
         true,
     );
-    assert_eq!(out.change, Some(ChangeEnd::Reverted));
-    assert!(out.note.contains("commit check failed"), "{}", out.note);
+    // The change already ended when the PE refused it.
+    assert_eq!(out.change, None);
+    assert!(out.note.contains("previous capacity"), "{}", out.note);
     assert!(out.note.contains("previous settings"), "{}", out.note);
-    // A refused change is not a failure of the connector.
+
+    let out = step(
+        &State::restoring_attachment(),
+        update_failed("backend error"),
+        State::active(),
+        &[Action::PollAttachment],
+        true,
+    );
+    assert_eq!(out.change, None);
+    assert!(out.note.contains("backend error"), "{}", out.note);
+    assert!(out.note.contains("ops"), "{}", out.note);
     assert_eq!(failure_reason(&out.state), None);
+}
+
+/// Runs `events` from `active`, each one moving the connector on, and
+/// returns where it ends and the change ends reported on the way.
+#[track_caller]
+fn run_change(events: &[Event]) -> (State, Vec<ChangeEnd>) {
+    let mut state = State::active();
+    let mut ends = Vec::new();
+    for event in events {
+        let out = handle(&state, event);
+        assert!(out.changed, "{event:?} in {state:?}");
+        ends.extend(out.change);
+        state = out.state;
+    }
+    (state, ends)
+}
+
+#[test]
+fn a_change_kept_round_trip() {
+    let (state, ends) = run_change(&[
+        Event::ChangeRequested,
+        Event::AttachmentUpdated,
+        Event::PeConfigured,
+    ]);
+    assert_eq!(state, State::active());
+    assert_eq!(ends, [ChangeEnd::Kept]);
+}
+
+#[test]
+fn a_change_refused_by_google_round_trip() {
+    let (state, ends) = run_change(&[Event::ChangeRequested, update_failed("x")]);
+    assert_eq!(state, State::active());
+    assert_eq!(ends, [ChangeEnd::Reverted]);
+}
+
+#[test]
+fn a_change_refused_by_the_pe_round_trip() {
+    for restored in [Event::AttachmentUpdated, update_failed("y")] {
+        let (state, ends) = run_change(&[
+            Event::ChangeRequested,
+            Event::AttachmentUpdated,
+            pe_failed("x"),
+            restored,
+        ]);
+        assert_eq!(state, State::active());
+        assert_eq!(ends, [ChangeEnd::Reverted]);
+        // Back in active, the first poll says whether the service is up.
+        step(
+            &state,
+            seen(AttachmentStatus::PendingCustomer),
+            State::waiting_customer_activation(),
+            &[Action::PollAttachment],
+            true,
+        );
+    }
+}
+
+#[test]
+fn attachment_update_results_are_ignored_outside_the_states_waiting_for_them() {
+    for state in (SPEC.sample_states)() {
+        if matches!(
+            state,
+            State::ChangingAttachment {} | State::RestoringAttachment {}
+        ) {
+            continue;
+        }
+        for event in [Event::AttachmentUpdated, update_failed("x")] {
+            let out = step(&state, event.clone(), state.clone(), &[], false);
+            assert!(out.is_ignored(), "{event:?} in {state:?}");
+            assert_eq!(out.change, None, "{event:?} in {state:?}");
+            assert_eq!(
+                out.note,
+                format!(
+                    "unexpected event {} in state {}",
+                    event.name(),
+                    state_name(&state)
+                )
+            );
+        }
+    }
+}
+
+#[test]
+fn other_results_are_ignored_during_a_change() {
+    // A redelivered PE result must not end a change the PE is not part of
+    // (yet, or any more), nor a late creation result start anything.
+    for changing in [State::changing_attachment(), State::restoring_attachment()] {
+        for event in [
+            Event::PeConfigured,
+            pe_failed("x"),
+            created(),
+            Event::AttachmentFailed {
+                reason: "x".to_string(),
+            },
+            Event::AttachmentDeleted,
+        ] {
+            let out = step(&changing, event, changing.clone(), &[], false);
+            assert!(out.is_ignored());
+            assert_eq!(out.change, None);
+        }
+    }
+    // Google's answer was already taken when the PE is being changed.
+    let changing = State::changing_pe();
+    for event in [Event::AttachmentUpdated, update_failed("x"), created()] {
+        let out = step(&changing, event, changing.clone(), &[], false);
+        assert!(out.is_ignored());
+        assert_eq!(out.change, None);
+    }
 }
 
 #[test]
@@ -424,7 +620,8 @@ fn a_change_is_ignored_where_it_cannot_start() {
     for state in (SPEC.sample_states)() {
         let out = handle(&state, &Event::ChangeRequested);
         if state == State::active() {
-            assert_eq!(out.state, State::changing_pe());
+            assert_eq!(out.state, State::changing_attachment());
+            assert_eq!(out.actions, [Action::UpdateAttachment]);
             continue;
         }
         assert!(out.is_ignored(), "{state:?}");
@@ -453,49 +650,63 @@ fn a_change_is_ignored_where_it_cannot_start() {
 
 #[test]
 fn a_change_during_a_change_is_ignored() {
-    let changing = State::changing_pe();
-    let out = step(
-        &changing,
-        Event::ChangeRequested,
-        changing.clone(),
-        &[],
-        false,
-    );
-    assert!(out.is_ignored());
-    assert_eq!(out.change, None);
+    for changing in change_states() {
+        let out = step(
+            &changing,
+            Event::ChangeRequested,
+            changing.clone(),
+            &[],
+            false,
+        );
+        assert!(out.is_ignored());
+        assert_eq!(out.change, None);
+    }
 }
 
 #[test]
 fn polls_queued_before_a_change_are_stale_during_it() {
-    let changing = State::changing_pe();
-    assert_eq!(current_action(&changing), Some(Action::PushPeConfig));
-    for status in [
-        AttachmentStatus::Active,
-        AttachmentStatus::PendingCustomer,
-        AttachmentStatus::Defunct,
-    ] {
-        assert!(handle(&changing, &seen(status)).is_ignored(), "{status:?}");
+    for (changing, action) in change_states().into_iter().zip([
+        Action::UpdateAttachment,
+        Action::PushPeConfig,
+        Action::UpdateAttachment,
+    ]) {
+        assert_eq!(current_action(&changing), Some(action));
+        for status in [
+            AttachmentStatus::Active,
+            AttachmentStatus::PendingCustomer,
+            AttachmentStatus::Defunct,
+        ] {
+            assert!(
+                handle(&changing, &seen(status)).is_ignored(),
+                "{status:?} in {changing:?}"
+            );
+        }
     }
 }
 
 #[test]
 fn delete_during_a_change_starts_the_teardown() {
-    let out = step(
-        &State::changing_pe(),
-        Event::DeleteRequested,
-        State::deleting_attachment(Terminal::Deleted),
-        &[Action::DeleteAttachment],
-        true,
-    );
-    assert_eq!(out.change, None);
-    // The PE's answer to the change comes too late to matter.
-    for event in [
-        Event::PeConfigured,
-        Event::PeFailed {
-            reason: "x".to_string(),
-        },
-    ] {
-        assert!(handle(&out.state, &event).is_ignored(), "{event:?}");
+    for changing in change_states() {
+        let out = step(
+            &changing,
+            Event::DeleteRequested,
+            State::deleting_attachment(Terminal::Deleted),
+            &[Action::DeleteAttachment],
+            true,
+        );
+        assert_eq!(out.change, None);
+        assert_ne!(current_action(&out.state), current_action(&changing));
+        // Google's or the PE's answer to the change comes too late to matter.
+        for event in [
+            Event::AttachmentUpdated,
+            update_failed("x"),
+            Event::PeConfigured,
+            pe_failed("x"),
+        ] {
+            let late = handle(&out.state, &event);
+            assert!(late.is_ignored(), "{event:?} after {changing:?}");
+            assert_eq!(late.change, None);
+        }
     }
     assert_eq!(finish_teardown(Terminal::Deleted), State::deleted());
 }
@@ -522,6 +733,8 @@ fn out_of_place_events_are_ignored_with_a_reason() {
         (State::waiting_customer_activation(), Event::PeConfigured),
         (State::creating_attachment(), seen(AttachmentStatus::Active)),
         (State::configuring_pe(), seen(AttachmentStatus::Active)),
+        (State::changing_pe(), Event::AttachmentUpdated),
+        (State::active(), Event::PeConfigured),
         (
             State::removing_pe_config(Terminal::Deleted),
             Event::AttachmentDeleted,
@@ -552,9 +765,17 @@ fn every_pair_keeps_the_worker_contract() {
         {
             assert!(!out.is_ignored(), "{ctx}");
         }
-        // Only the PE's answer to a change ends one.
-        let ends_a_change = matches!(state, State::ChangingPe {})
-            && matches!(event, Event::PeConfigured | Event::PeFailed { .. });
+        // Only Google's refusal or the PE's answer ends a change; putting
+        // the attachment back after a refusal ends nothing.
+        let ends_a_change = match state {
+            State::ChangingAttachment {} => {
+                matches!(event, Event::AttachmentUpdateFailed { .. })
+            }
+            State::ChangingPe {} => {
+                matches!(event, Event::PeConfigured | Event::PeFailed { .. })
+            }
+            _ => false,
+        };
         assert_eq!(out.change.is_some(), ends_a_change, "{ctx}");
     });
 }
@@ -568,7 +789,9 @@ fn transition_table_matches_the_spec() {
         "configuring_pe",
         "waiting_customer_activation",
         "active",
+        "changing_attachment",
         "changing_pe",
+        "restoring_attachment",
     ];
     let mut expected: Vec<Row> = Vec::new();
     let mut row = |from: &str, trigger: &str, to: &str, action: &str| {
@@ -663,11 +886,40 @@ fn transition_table_matches_the_spec() {
     row(
         "active",
         "change_requested",
+        "changing_attachment",
+        "update_attachment",
+    );
+    row(
+        "changing_attachment",
+        "attachment_updated",
         "changing_pe",
         "push_pe_config",
     );
+    row(
+        "changing_attachment",
+        "attachment_update_failed",
+        "active",
+        "poll_attachment",
+    );
     row("changing_pe", "pe_configured", "active", "poll_attachment");
-    row("changing_pe", "pe_failed", "active", "poll_attachment");
+    row(
+        "changing_pe",
+        "pe_failed",
+        "restoring_attachment",
+        "update_attachment",
+    );
+    row(
+        "restoring_attachment",
+        "attachment_updated",
+        "active",
+        "poll_attachment",
+    );
+    row(
+        "restoring_attachment",
+        "attachment_update_failed",
+        "active",
+        "poll_attachment",
+    );
     for from in live {
         row(
             from,
@@ -765,7 +1017,12 @@ fn persisted_json_shape_is_stable() {
             r#"{"WaitingCustomerActivation":{}}"#,
         ),
         (State::active(), r#"{"Active":{}}"#),
+        (State::changing_attachment(), r#"{"ChangingAttachment":{}}"#),
         (State::changing_pe(), r#"{"ChangingPe":{}}"#),
+        (
+            State::restoring_attachment(),
+            r#"{"RestoringAttachment":{}}"#,
+        ),
         (
             State::deleting_attachment(failed_with("boom")),
             r#"{"DeletingAttachment":{"then":{"kind":"failed","reason":"boom"}}}"#,
@@ -810,6 +1067,13 @@ fn event_json_shape_is_stable() {
         ),
         (Event::DeleteRequested, r#"{"type":"delete_requested"}"#),
         (Event::ChangeRequested, r#"{"type":"change_requested"}"#),
+        (Event::AttachmentUpdated, r#"{"type":"attachment_updated"}"#),
+        (
+            Event::AttachmentUpdateFailed {
+                reason: "x".to_string(),
+            },
+            r#"{"type":"attachment_update_failed","reason":"x"}"#,
+        ),
         (Event::RetryRequested, r#"{"type":"retry_requested"}"#),
     ];
     assert_json_shapes(&cases);
@@ -861,7 +1125,9 @@ fn each_state_says_who_it_waits_on() {
         ("configuring_pe", WaitingOn::Router),
         ("waiting_customer_activation", WaitingOn::Customer),
         ("active", WaitingOn::Nobody),
+        ("changing_attachment", WaitingOn::Onramp),
         ("changing_pe", WaitingOn::Router),
+        ("restoring_attachment", WaitingOn::Onramp),
         ("deleting_attachment", WaitingOn::Onramp),
         ("removing_pe_config", WaitingOn::Router),
         ("releasing_resources", WaitingOn::Onramp),
@@ -883,7 +1149,9 @@ fn standing_action_per_state() {
         ("configuring_pe", Some(Action::PushPeConfig)),
         ("waiting_customer_activation", Some(Action::PollAttachment)),
         ("active", Some(Action::PollAttachment)),
+        ("changing_attachment", Some(Action::UpdateAttachment)),
         ("changing_pe", Some(Action::PushPeConfig)),
+        ("restoring_attachment", Some(Action::UpdateAttachment)),
         ("deleting_attachment", Some(Action::DeleteAttachment)),
         ("removing_pe_config", Some(Action::RemovePeConfig)),
         ("releasing_resources", Some(Action::ReleaseResources)),
