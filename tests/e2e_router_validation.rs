@@ -185,7 +185,16 @@ async fn the_device_refuses_a_dangling_reference_with_its_path() -> Result<()> {
 /// then removes the unit by hand and marks the change done: the teardown
 /// goes on to `deleted`. Every decision is audited.
 #[tokio::test(flavor = "multi_thread")]
-async fn a_stuck_teardown_is_handed_to_ops_and_finished_by_hand() -> Result<()> {
+async fn a_stuck_teardown_is_handed_to_ops_and_finished_by_hand_sqlite() -> Result<()> {
+    stuck_teardown(Db::Sqlite).await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stuck_teardown_is_handed_to_ops_and_finished_by_hand_postgres() -> Result<()> {
+    stuck_teardown(Db::Postgres).await
+}
+
+async fn stuck_teardown(db: Db) -> Result<()> {
     let dir = tempfile::tempdir()?;
     let templates = planted_in(dir.path(), "attachment-delete.xml.j2", |t| {
         t.replace(
@@ -194,7 +203,7 @@ async fn a_stuck_teardown_is_handed_to_ops_and_finished_by_hand() -> Result<()> 
         )
     })?;
     let stack = Stack::start_with(
-        Db::Sqlite,
+        db,
         StackOptions {
             templates,
             worker_env: vec![("ONRAMP_STUCK_AFTER".into(), "2".into())],

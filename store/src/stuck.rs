@@ -205,9 +205,11 @@ pub async fn decide(
             )),
         ),
     };
+    // Each column once: PostgreSQL refuses an UPDATE that sets one twice.
+    let done_at = (decision != Decision::RetryNow).then(Utc::now);
     let mut update = pe_change::Entity::update_many()
         .col_expr(pe_change::Column::Status, Expr::value(status))
-        .col_expr(pe_change::Column::DoneAt, Expr::value(Some(Utc::now())))
+        .col_expr(pe_change::Column::DoneAt, Expr::value(done_at))
         .filter(pe_change::Column::Id.eq(id))
         .filter(pe_change::Column::Status.eq(change.status.clone()));
     if decision == Decision::RetryNow {
@@ -216,10 +218,6 @@ pub async fn decide(
             .col_expr(
                 pe_change::Column::RetryAtMs,
                 Expr::value(Option::<i64>::None),
-            )
-            .col_expr(
-                pe_change::Column::DoneAt,
-                Expr::value(Option::<DateTime<Utc>>::None),
             );
     }
     if update.exec(&tx).await.map_err(Error::from)?.rows_affected == 0 {
