@@ -309,9 +309,7 @@ async fn stuck_teardown(db: Db) -> Result<()> {
         "{r:#}"
     );
     stack
-        .wait_connector(&ids[0], "handed to ops again", T, |c| {
-            handed(c) && c["updated_at"] != c["created_at"]
-        })
+        .wait_connector(&ids[0], "handed to ops again", T, handed)
         .await?;
     let deadline = std::time::Instant::now() + T;
     loop {

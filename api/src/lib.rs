@@ -24,6 +24,7 @@ mod kinds;
 mod links;
 mod openapi;
 mod page;
+mod pe_running;
 pub mod problem;
 mod tasks;
 mod ticket_providers;

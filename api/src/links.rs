@@ -16,7 +16,6 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use onramp_kinds as intent;
-use onramp_pe_netconf::{ApplyOptions, PeTarget};
 use onramp_router_templates::{Operation, Platform, VrfIntent};
 use onramp_router_validate::PeFacts;
 use onramp_state_machines::link::{self as machine, LinkState, Member, MemberState, Step, Vrf};
@@ -774,30 +773,12 @@ async fn planned_pe<'a>(
         })?;
         // The plan reads the PE like the worker does, so "before" is what
         // the PE carries now, not what onramp believes it carries.
-        let (facts, unavailable) = match state.secrets.open(&pe.password) {
-            Err(e) => (None, Some(format!("PE credentials unreadable: {e}"))),
-            Ok(password) => {
-                let target = PeTarget {
-                    name: pe.name.clone(),
-                    host: pe.host.clone(),
-                    port: u16::try_from(pe.port).unwrap_or_default(),
-                    username: pe.username.clone(),
-                    password,
-                    host_key_fingerprint: pe.host_key_fingerprint.clone(),
-                };
-                let opts = ApplyOptions {
-                    connect_timeout: std::time::Duration::from_secs(10),
-                    rpc_timeout: std::time::Duration::from_secs(15),
-                    ..ApplyOptions::default()
-                };
-                match onramp_pe_netconf::get_running_with(&target, &opts).await {
-                    Err(e) => (None, Some(format!("reading PE {}: {e}", pe.name))),
-                    Ok(running) => match PeFacts::from_running(&platform, &running) {
-                        Ok(f) => (Some(f), None),
-                        Err(e) => (None, Some(format!("reading PE {}: {e}", pe.name))),
-                    },
-                }
-            }
+        let (facts, unavailable) = match crate::pe_running::read(state, &pe).await {
+            Err(why) => (None, Some(why)),
+            Ok(running) => match PeFacts::from_running(&platform, &running) {
+                Ok(f) => (Some(f), None),
+                Err(e) => (None, Some(format!("reading PE {}: {e}", pe.name))),
+            },
         };
         slot.insert(PlannedPe {
             name: pe.name,

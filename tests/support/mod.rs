@@ -585,7 +585,7 @@ impl Stack {
         let p = &c["peering"];
         let field = |k: &str| p[k].as_str().map(str::to_string).context(k.to_string());
         let unit = AttachmentIntent {
-            connector_id: field("pe")?,
+            connector_id: c["id"].as_str().context("id")?.to_string(),
             interface: field("port")?,
             vlan: p["vlan"].as_u64().context("vlan")? as u16,
             inner_vlan: None,

@@ -7,8 +7,6 @@
 //! answer to the PE's verdict keeps the new ones or puts the old ones back,
 //! so the row always says what the PE carries once the change has settled.
 
-use std::time::Duration;
-
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -16,7 +14,6 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use onramp_kinds::attachments_of;
-use onramp_pe_netconf::{ApplyOptions, PeTarget};
 use onramp_router_templates::{Operation, Platform};
 use onramp_state_machines::{Machine, with_kind};
 use onramp_store::connectors as store;
@@ -210,7 +207,7 @@ async fn apply(
     if let Some(bw) = &asked.bandwidth {
         let at = onramp_store::inventory::nni(&state.db, row.nni_id).await?;
         let kind = row.connector_kind()?;
-        match with_kind!(kind, |K| K::with_bandwidth(row, &at, bw)) {
+        match with_kind!(kind, |K| K::with_bandwidth(row, &at, bw))? {
             Err(e) => errors.push(e),
             Ok(p) if p != row.params => {
                 let mut probe = row.clone();
@@ -323,7 +320,7 @@ async fn plan(state: &AppState, changed: &Changed) -> Result<ChangePlan, Problem
             })
         };
         let rendered = render(intent)?;
-        let (facts, facts_unavailable) = match read_running(state, &pe).await {
+        let (facts, facts_unavailable) = match crate::pe_running::read(state, &pe).await {
             Err(why) => (Vec::new(), Some(why)),
             Ok(running) => match rendered.changes_against(&running) {
                 Err(e) => (
@@ -372,32 +369,4 @@ async fn vrf_of(
     }
     let tenant = onramp_store::inventory::tenant(&state.db, row.tenant_id).await?;
     Ok(onramp_kinds::tenant_vrf(&tenant))
-}
-
-/// The PE's running configuration, read like the writer reads it; Err says
-/// why it could not be (the plan then shows the payload without facts).
-async fn read_running(
-    state: &AppState,
-    pe: &onramp_store::entity::pe_router::Model,
-) -> Result<String, String> {
-    let password = state
-        .secrets
-        .open(&pe.password)
-        .map_err(|e| format!("PE {} credentials unreadable: {e}", pe.name))?;
-    let target = PeTarget {
-        name: pe.name.clone(),
-        host: pe.host.clone(),
-        port: u16::try_from(pe.port).unwrap_or_default(),
-        username: pe.username.clone(),
-        password,
-        host_key_fingerprint: pe.host_key_fingerprint.clone(),
-    };
-    let opts = ApplyOptions {
-        connect_timeout: Duration::from_secs(10),
-        rpc_timeout: Duration::from_secs(15),
-        ..ApplyOptions::default()
-    };
-    onramp_pe_netconf::get_running_with(&target, &opts)
-        .await
-        .map_err(|e| format!("reading PE {}: {e}", pe.name))
 }

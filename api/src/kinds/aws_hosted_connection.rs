@@ -247,12 +247,12 @@ impl ApiKind for AwsHostedConnection {
         _row: &connector::Model,
         _at: &nni::Model,
         _given: &str,
-    ) -> Result<String, crate::problem::FieldError> {
-        Err(super::bandwidth_fixed(
+    ) -> Result<Result<String, crate::problem::FieldError>, onramp_store::Error> {
+        Ok(Err(super::bandwidth_fixed(
             "AWS fixes a hosted connection's capacity when it is allocated: its partner API has no \
              call that changes it (UpdateConnection takes a name and an encryption mode only). \
              Order a hosted connection at the new bandwidth, move the VIF to it, then delete this one",
-        ))
+        )))
     }
 
     fn retry_event(

@@ -11,7 +11,7 @@ use onramp_store::inventory;
 use onramp_store::model::{AwsHostedVifParams, Resources};
 use rand::distr::{Alphanumeric, SampleString};
 
-use super::order_checks::OrderChecks;
+use super::order_checks::{OrderChecks, bandwidth_within};
 use super::{ApiKind, REDACTED, accepted, initial};
 use crate::AppState;
 use crate::auth::Tenant;
@@ -32,6 +32,15 @@ pub(crate) const AWS_BANDWIDTHS: &[(&str, i32)] = &[
     ("10Gbps", 10_000),
     ("25Gbps", 25_000),
 ];
+
+/// The hosted bandwidths, as a refusal lists them.
+fn bandwidth_choices() -> String {
+    AWS_BANDWIDTHS
+        .iter()
+        .map(|b| b.0)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
 
 impl ApiKind for AwsHostedVif {
     type Order = AwsHostedVifOrder;
@@ -77,42 +86,20 @@ impl ApiKind for AwsHostedVif {
         row: &connector::Model,
         at: &nni::Model,
         given: &str,
-    ) -> Result<String, crate::problem::FieldError> {
-        let field = |code: &str, detail: String| crate::problem::FieldError {
-            field: "bandwidth".into(),
-            code: code.into(),
-            detail,
-        };
-        let Some((_, mbps)) = AWS_BANDWIDTHS.iter().find(|(b, _)| *b == given) else {
-            return Err(field(
-                "unsupported_bandwidth",
-                format!(
-                    "`{given}` is not a hosted bandwidth; use one of {}",
-                    AWS_BANDWIDTHS
-                        .iter()
-                        .map(|b| b.0)
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            ));
-        };
-        if *mbps > at.capacity_mbps {
-            return Err(field(
-                "exceeds_capacity",
-                format!(
-                    "{given} exceeds the {} Mbps interconnect at {}",
-                    at.capacity_mbps, at.location_code
-                ),
-            ));
+    ) -> Result<Result<String, crate::problem::FieldError>, onramp_store::Error> {
+        if let Err(e) = bandwidth_within(
+            given,
+            AWS_BANDWIDTHS,
+            "a hosted bandwidth",
+            &bandwidth_choices(),
+            Some(at),
+            "interconnect",
+        ) {
+            return Ok(Err(e));
         }
-        let mut params = AwsHostedVifParams::from_json(&row.params).map_err(|e| {
-            field(
-                "unreadable",
-                format!("the connector's order cannot be read: {e}"),
-            )
-        })?;
+        let mut params = AwsHostedVifParams::from_json(&row.params)?;
         params.bandwidth = given.to_string();
-        Ok(serde_json::to_string(&params).expect("params serialize"))
+        Ok(Ok(serde_json::to_string(&params).expect("params serialize")))
     }
 
     fn retry_event(
@@ -219,11 +206,7 @@ async fn check(
         &o.bandwidth,
         AWS_BANDWIDTHS,
         "a hosted bandwidth",
-        &AWS_BANDWIDTHS
-            .iter()
-            .map(|b| b.0)
-            .collect::<Vec<_>>()
-            .join(", "),
+        &bandwidth_choices(),
         nni.as_ref(),
         "interconnect",
     );

@@ -446,13 +446,13 @@ impl ApiKind for AzureExpressroute {
         _row: &connector::Model,
         _at: &nni::Model,
         _given: &str,
-    ) -> Result<String, crate::problem::FieldError> {
-        Err(super::bandwidth_fixed(
+    ) -> Result<Result<String, crate::problem::FieldError>, onramp_store::Error> {
+        Ok(Err(super::bandwidth_fixed(
             "an ExpressRoute circuit's bandwidth belongs to the circuit's owner: change it on the \
              circuit in Azure (portal, or `az network express-route update --bandwidth`). onramp \
              reads the circuit while it watches the connector and follows the new bandwidth on \
              both PEs",
-        ))
+        )))
     }
 
     fn retry_event(

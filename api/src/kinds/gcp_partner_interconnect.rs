@@ -16,8 +16,38 @@ use onramp_store::model::{GcpPartnerInterconnectParams, Resources};
 use super::{ApiKind, accepted, initial};
 use crate::AppState;
 use crate::auth::Tenant;
-use crate::problem::{FieldErrors, Problem};
+use crate::problem::{FieldError, FieldErrors, Problem};
 use crate::views::{Connector, CspCall, GcpDetails, GcpPartnerInterconnectOrder, Peering, Plan};
+
+/// A Partner Interconnect bandwidth name (`BPS_1G`), in Mbps.
+fn partner_mbps(given: &str) -> Result<i64, FieldError> {
+    onramp_checks::bandwidth::mbps(given)
+        .map(i64::from)
+        .filter(|_| BANDWIDTHS.contains(&given))
+        .ok_or_else(|| FieldError {
+            field: "bandwidth".into(),
+            code: "unsupported_bandwidth".into(),
+            detail: format!(
+                "`{given}` is not a Partner Interconnect bandwidth; use one of {}",
+                BANDWIDTHS.join(", ")
+            ),
+        })
+}
+
+/// `mbps` (named `given`) fits the interconnect `nni`.
+fn fits(given: &str, mbps: i64, nni: &nni::Model) -> Result<(), FieldError> {
+    if mbps > i64::from(nni.capacity_mbps) {
+        return Err(FieldError {
+            field: "bandwidth".into(),
+            code: "exceeds_capacity".into(),
+            detail: format!(
+                "{given} exceeds the {} Mbps interconnect {} in {}",
+                nni.capacity_mbps, nni.csp_ref, nni.region
+            ),
+        });
+    }
+    Ok(())
+}
 
 pub(crate) async fn check(
     state: &AppState,
@@ -35,20 +65,13 @@ pub(crate) async fn check(
             ),
         );
     }
-    let bandwidth = onramp_checks::bandwidth::mbps(&o.bandwidth)
-        .map(i64::from)
-        .filter(|_| BANDWIDTHS.contains(&o.bandwidth.as_str()));
-    if bandwidth.is_none() {
-        errors.add(
-            "bandwidth",
-            "unsupported_bandwidth",
-            format!(
-                "`{}` is not a Partner Interconnect bandwidth; use one of {}",
-                o.bandwidth,
-                BANDWIDTHS.join(", ")
-            ),
-        );
-    }
+    let bandwidth = match partner_mbps(&o.bandwidth) {
+        Ok(mbps) => Some(mbps),
+        Err(e) => {
+            errors.add(&e.field, &e.code, e.detail);
+            None
+        }
+    };
     if let Some(asn) = o.peer_asn {
         if let Err(e) = onramp_checks::asn::usable(asn) {
             errors.refuse("peer_asn", &e);
@@ -116,16 +139,7 @@ pub(crate) async fn check(
         ));
     };
     let bandwidth = bandwidth.expect("checked above");
-    if bandwidth > i64::from(nni.capacity_mbps) {
-        return Err(Problem::field(
-            "bandwidth",
-            "exceeds_capacity",
-            format!(
-                "{} exceeds the {} Mbps interconnect {} in {}",
-                o.bandwidth, nni.capacity_mbps, nni.csp_ref, nni.region
-            ),
-        ));
-    }
+    fits(&o.bandwidth, bandwidth, &nni).map_err(|e| Problem::invalid(vec![e]))?;
     if let Some(v) = o.vlan {
         let port = inventory::port(&state.db, nni.port_id).await?;
         if v < i64::from(port.vlan_min) || v > i64::from(port.vlan_max) {
@@ -265,41 +279,13 @@ impl ApiKind for GcpPartnerInterconnect {
         row: &connector::Model,
         at: &nni::Model,
         given: &str,
-    ) -> Result<String, crate::problem::FieldError> {
-        let field = |code: &str, detail: String| crate::problem::FieldError {
-            field: "bandwidth".into(),
-            code: code.into(),
-            detail,
-        };
-        let Some(mbps) = onramp_checks::bandwidth::mbps(given)
-            .map(i64::from)
-            .filter(|_| BANDWIDTHS.contains(&given))
-        else {
-            return Err(field(
-                "unsupported_bandwidth",
-                format!(
-                    "`{given}` is not a Partner Interconnect bandwidth; use one of {}",
-                    BANDWIDTHS.join(", ")
-                ),
-            ));
-        };
-        if mbps > i64::from(at.capacity_mbps) {
-            return Err(field(
-                "exceeds_capacity",
-                format!(
-                    "{given} exceeds the {} Mbps interconnect {} in {}",
-                    at.capacity_mbps, at.csp_ref, at.region
-                ),
-            ));
+    ) -> Result<Result<String, crate::problem::FieldError>, onramp_store::Error> {
+        if let Err(e) = partner_mbps(given).and_then(|mbps| fits(given, mbps, at)) {
+            return Ok(Err(e));
         }
-        let mut params = GcpPartnerInterconnectParams::from_json(&row.params).map_err(|e| {
-            field(
-                "unreadable",
-                format!("the connector's order cannot be read: {e}"),
-            )
-        })?;
+        let mut params = GcpPartnerInterconnectParams::from_json(&row.params)?;
         params.bandwidth = given.to_string();
-        Ok(serde_json::to_string(&params).expect("params serialize"))
+        Ok(Ok(serde_json::to_string(&params).expect("params serialize")))
     }
 
     fn retry_event(

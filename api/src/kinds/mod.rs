@@ -49,12 +49,13 @@ pub(crate) trait ApiKind: Kind {
 
     /// The params of live connector `row` with bandwidth `given`: checked
     /// against what the kind offers and the capacity of its NNI `at`. Or
-    /// why its bandwidth cannot change through onramp, and where it can.
+    /// why its bandwidth cannot change through onramp, and where it can
+    /// (the inner error); the outer one is a row that does not read.
     fn with_bandwidth(
         row: &connector::Model,
         at: &nni::Model,
         given: &str,
-    ) -> Result<String, crate::problem::FieldError>;
+    ) -> Result<Result<String, crate::problem::FieldError>, onramp_store::Error>;
 
     /// The event that starts failed connector `row` again, or None for a
     /// kind that is not retried (ordered again instead).

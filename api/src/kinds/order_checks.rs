@@ -8,7 +8,7 @@ use onramp_store::entity::nni;
 use onramp_store::inventory;
 
 use crate::AppState;
-use crate::problem::{FieldErrors, Problem};
+use crate::problem::{FieldError, FieldErrors, Problem};
 
 /// The field errors of one order, with the checks orders share.
 #[derive(Default)]
@@ -94,26 +94,8 @@ impl OrderChecks {
         nni: Option<&nni::Model>,
         nni_word: &str,
     ) {
-        match offered.iter().find(|(b, _)| *b == given) {
-            None => self.add(
-                "bandwidth",
-                "unsupported_bandwidth",
-                format!("`{given}` is not {what}; use one of {choices}"),
-            ),
-            Some((_, mbps)) => {
-                if let Some(n) = nni
-                    && *mbps > n.capacity_mbps
-                {
-                    self.add(
-                        "bandwidth",
-                        "exceeds_capacity",
-                        format!(
-                            "{given} exceeds the {} Mbps {nni_word} at {}",
-                            n.capacity_mbps, n.location_code
-                        ),
-                    );
-                }
-            }
+        if let Err(e) = bandwidth_within(given, offered, what, choices, nni, nni_word) {
+            self.errors.add(&e.field, &e.code, e.detail);
         }
     }
 
@@ -166,5 +148,39 @@ impl OrderChecks {
             }
         }
         Ok(())
+    }
+}
+
+/// `given` is one of `offered` (name, Mbps), called `what` and listed as
+/// `choices` when it is not, and fits `nni` (the `nni_word`) when one is
+/// known: the check of an order's bandwidth and of a change of it.
+pub(crate) fn bandwidth_within(
+    given: &str,
+    offered: &[(&str, i32)],
+    what: &str,
+    choices: &str,
+    nni: Option<&nni::Model>,
+    nni_word: &str,
+) -> Result<(), FieldError> {
+    let refused = |code: &str, detail: String| FieldError {
+        field: "bandwidth".into(),
+        code: code.into(),
+        detail,
+    };
+    let Some((_, mbps)) = offered.iter().find(|(b, _)| *b == given) else {
+        return Err(refused(
+            "unsupported_bandwidth",
+            format!("`{given}` is not {what}; use one of {choices}"),
+        ));
+    };
+    match nni {
+        Some(n) if *mbps > n.capacity_mbps => Err(refused(
+            "exceeds_capacity",
+            format!(
+                "{given} exceeds the {} Mbps {nni_word} at {}",
+                n.capacity_mbps, n.location_code
+            ),
+        )),
+        _ => Ok(()),
     }
 }

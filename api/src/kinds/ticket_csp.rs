@@ -180,12 +180,12 @@ impl ApiKind for TicketCsp {
         row: &connector::Model,
         _at: &nni::Model,
         _given: &str,
-    ) -> Result<String, crate::problem::FieldError> {
-        Err(super::bandwidth_fixed(format!(
+    ) -> Result<Result<String, crate::problem::FieldError>, onramp_store::Error> {
+        Ok(Err(super::bandwidth_fixed(format!(
             "the provider's capacity for connector {} was ordered from the provider by ticket, \
              and so is a change of it: ask the operator's ops team",
             row.id
-        )))
+        ))))
     }
 
     /// A ticket connector fails when the provider refuses a step; the
