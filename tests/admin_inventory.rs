@@ -1504,10 +1504,10 @@ async fn deleting_or_shrinking_what_is_in_use_is_refused_naming_the_users() -> R
         (
             "POST",
             "/v1/admin/nnis".into(),
-            json!({"csp": "aws", "location_code": "EqDC2", "name": "again",
-            "region": "us-east-1", "csp_ref": "dxcon-ffabc123", "port_id": other_port["id"],
+            json!({"csp": "aws", "location_code": "EqSE2", "name": "again",
+            "region": "us-east-1", "csp_ref": "dxcon-onramp01", "port_id": other_port["id"],
             "linknet_pool_id": pool["id"], "csp_asn": 64512, "capacity_mbps": 1000}),
-            "location_code",
+            "csp_ref",
         ),
         (
             "POST",

@@ -8,10 +8,10 @@ mod support;
 use std::time::Duration;
 
 use anyhow::Result;
-use onramp_store::entity::pe_router;
+use onramp_store::entity::{nni, pe_port, pe_router};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
-use support::{Db, Stack, attachment};
+use support::{Db, Stack, StackOptions, attachment};
 
 const T: Duration = Duration::from_secs(60);
 
@@ -23,6 +23,16 @@ async fn a_pe_in_maintenance_gets_nothing_until_it_ends_sqlite() -> Result<()> {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_pe_in_maintenance_gets_nothing_until_it_ends_postgres() -> Result<()> {
     a_pe_in_maintenance_gets_nothing_until_it_ends(Db::Postgres).await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn orders_go_around_a_drained_pe_to_its_nni_group_sqlite() -> Result<()> {
+    orders_go_around_a_drained_pe_to_its_nni_group(Db::Sqlite).await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn orders_go_around_a_drained_pe_to_its_nni_group_postgres() -> Result<()> {
+    orders_go_around_a_drained_pe_to_its_nni_group(Db::Postgres).await
 }
 
 async fn send(
@@ -209,5 +219,153 @@ async fn a_pe_in_maintenance_gets_nothing_until_it_ends(db: Db) -> Result<()> {
     // Ending it twice is harmless.
     let (status, _) = send(&stack, Method::DELETE, &path, &admin, None).await?;
     assert_eq!(status, 200);
+    Ok(())
+}
+
+async fn pe_named(stack: &Stack, name: &str) -> Result<pe_router::Model> {
+    Ok(pe_router::Entity::find()
+        .filter(pe_router::Column::Name.eq(name))
+        .one(&stack.db)
+        .await?
+        .expect("seeded"))
+}
+
+/// The VLAN and the CSP's peer address of a connector that has them.
+fn unit_of(c: &Value) -> (u16, String) {
+    let vlan = c["peering"]["vlan"].as_u64().expect("VLAN allocated") as u16;
+    let neighbor = c["peering"]["csp_address"].as_str().unwrap_or_default();
+    (vlan, neighbor.split('/').next().unwrap().to_string())
+}
+
+/// Two NNIs at EqDC2, on pe1 and on pe2, form a group: with pe1 in
+/// maintenance an order goes to pe2 and runs to the customer's acceptance;
+/// with both in maintenance it waits on ops for the first, and goes out
+/// there when the maintenance ends.
+async fn orders_go_around_a_drained_pe_to_its_nni_group(db: Db) -> Result<()> {
+    use reqwest::Method;
+    let stack = Stack::start_with(
+        db,
+        StackOptions {
+            second_dx_interconnect: true,
+            ..StackOptions::default()
+        },
+    )
+    .await?;
+    let admin = onramp_store::auth::generate_key();
+    onramp_store::seed::seed_admin_key(&stack.db, &admin).await?;
+    let (pe1, pe2) = (
+        pe_named(&stack, "pe1").await?,
+        pe_named(&stack, "pe2").await?,
+    );
+    let first = nni::Entity::find()
+        .filter(nni::Column::Csp.eq("aws"))
+        .one(&stack.db)
+        .await?
+        .expect("seeded");
+    let pe2_port = pe_port::Entity::find()
+        .filter(pe_port::Column::PeId.eq(pe2.id))
+        .filter(pe_port::Column::Name.eq("ge-0/0/1"))
+        .one(&stack.db)
+        .await?
+        .expect("seeded");
+
+    // The same interconnect twice is refused, naming the field; a second
+    // interconnect at the same location is the group's second NNI.
+    let nni_body = |csp_ref: &str| {
+        json!({"csp": "aws", "location_code": "EqDC2", "name": "Equinix DC2 (2)",
+               "region": "us-east-1", "csp_ref": csp_ref, "port_id": pe2_port.id,
+               "linknet_pool_id": first.linknet_pool_id, "csp_asn": first.csp_asn,
+               "capacity_mbps": 10_000})
+        .to_string()
+    };
+    let (status, p) = send(
+        &stack,
+        Method::POST,
+        "/v1/admin/nnis",
+        &admin,
+        Some(&nni_body(&first.csp_ref)),
+    )
+    .await?;
+    assert_eq!(
+        (status, p["errors"][0]["field"].as_str()),
+        (409, Some("csp_ref")),
+        "{p:#}"
+    );
+    let (status, second) = send(
+        &stack,
+        Method::POST,
+        "/v1/admin/nnis",
+        &admin,
+        Some(&nni_body("dxcon-onramp03")),
+    )
+    .await?;
+    assert_eq!(status, 201, "{second:#}");
+
+    // pe1 drained: the order lands on pe2, on the second interconnect.
+    let maintenance = |pe: &pe_router::Model| format!("/v1/admin/pes/{}/maintenance", pe.id);
+    let (status, _) = send(
+        &stack,
+        Method::PUT,
+        &maintenance(&pe1),
+        &admin,
+        Some(r#"{"reason": "optics swap"}"#),
+    )
+    .await?;
+    assert_eq!(status, 200);
+    let (status, c) = stack.order_vif(json!({"bandwidth": "200Mbps"})).await?;
+    assert_eq!(status, 202, "{c:#}");
+    let around = c["id"].as_str().unwrap().to_string();
+    let c = stack
+        .wait_state(&around, "waiting_customer_acceptance", T)
+        .await?;
+    let (vlan, neighbor) = unit_of(&c);
+    assert!(
+        attachment(&stack.running("pe2").await?, "ge-0/0/1", vlan, &neighbor).is_some(),
+        "the order did not land on pe2: {c:#}"
+    );
+    assert!(
+        attachment(&stack.running("pe1").await?, "ge-0/0/1", vlan, &neighbor).is_none(),
+        "the drained pe1 got a unit"
+    );
+    let vif = stack
+        .sim
+        .sim
+        .virtual_interface(c["vif_id"].as_str().unwrap())
+        .expect("the VIF exists at AWS");
+    assert_eq!(vif.connection_id, "dxcon-onramp03");
+
+    // Both drained: the order waits on ops for the group's first NNI.
+    let (status, _) = send(
+        &stack,
+        Method::PUT,
+        &maintenance(&pe2),
+        &admin,
+        Some(r#"{"reason": "optics swap too"}"#),
+    )
+    .await?;
+    assert_eq!(status, 200);
+    let (status, c) = stack.order_vif(json!({"bandwidth": "100Mbps"})).await?;
+    assert_eq!(status, 202, "{c:#}");
+    let waiting = c["id"].as_str().unwrap().to_string();
+    let c = stack
+        .wait_connector(&waiting, "waiting for the maintenance", T, |c| {
+            c["waiting_on"] == "ops"
+                && c["last_error"]
+                    .as_str()
+                    .is_some_and(|e| e.contains("planned maintenance"))
+        })
+        .await?;
+    let (vlan, neighbor) = unit_of(&c);
+    for pe in [&pe1, &pe2] {
+        let (status, _) = send(&stack, Method::DELETE, &maintenance(pe), &admin, None).await?;
+        assert_eq!(status, 200);
+    }
+    stack
+        .wait_state(&waiting, "waiting_customer_acceptance", T)
+        .await?;
+    assert!(
+        attachment(&stack.running("pe1").await?, "ge-0/0/1", vlan, &neighbor).is_some(),
+        "the held order did not go out on pe1"
+    );
     Ok(())
 }

@@ -14,6 +14,7 @@ mod m0006_ticket_tasks;
 mod m0007_pe_commits;
 mod m0008_pe_maintenance;
 mod m0009_connector_changes;
+mod m0010_nni_groups;
 
 pub struct Migrator;
 
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0007_pe_commits::Migration),
             Box::new(m0008_pe_maintenance::Migration),
             Box::new(m0009_connector_changes::Migration),
+            Box::new(m0010_nni_groups::Migration),
         ]
     }
 }

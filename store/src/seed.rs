@@ -245,7 +245,7 @@ pub async fn seed(
     for d in &s.dx {
         let found = nni::Entity::find()
             .filter(nni::Column::Csp.eq("aws"))
-            .filter(nni::Column::LocationCode.eq(d.location_code.clone()))
+            .filter(nni::Column::CspRef.eq(d.interconnect_id.clone()))
             .one(db)
             .await?;
         if found.is_none() {
@@ -270,7 +270,7 @@ pub async fn seed(
     for e in &s.er {
         let found = nni::Entity::find()
             .filter(nni::Column::Csp.eq("azure"))
-            .filter(nni::Column::LocationCode.eq(e.location_code.clone()))
+            .filter(nni::Column::CspRef.eq(e.primary_azure_port.clone()))
             .one(db)
             .await?;
         if found.is_none() {
@@ -300,7 +300,7 @@ pub async fn seed(
     for g in &s.gcp {
         let found = nni::Entity::find()
             .filter(nni::Column::Csp.eq("gcp"))
-            .filter(nni::Column::LocationCode.eq(g.location_code.clone()))
+            .filter(nni::Column::CspRef.eq(g.interconnect.clone()))
             .one(db)
             .await?;
         if found.is_none() {
@@ -700,7 +700,7 @@ pub async fn seed_ticket_providers(
         for n in &p.nnis {
             let found = nni::Entity::find()
                 .filter(nni::Column::Csp.eq(p.key.clone()))
-                .filter(nni::Column::LocationCode.eq(n.location_code.clone()))
+                .filter(nni::Column::CspRef.eq(n.reference.clone()))
                 .one(db)
                 .await?;
             if found.is_none() {

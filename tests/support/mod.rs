@@ -136,6 +136,9 @@ pub(crate) struct StackOptions {
     /// A second Direct Connect location, `EqDC3` on interconnect
     /// `dxcon-onramp02`, homed on pe2 (the first, `EqDC2`, is on pe1).
     pub second_dx_location: bool,
+    /// A second interconnect at `EqDC2`, `dxcon-onramp03`, at the AWS
+    /// simulator only: a test makes it an NNI (of the same group) itself.
+    pub second_dx_interconnect: bool,
     /// Extra environment for the worker processes (after the defaults, so
     /// it overrides them).
     pub worker_env: Vec<(String, String)>,
@@ -147,6 +150,7 @@ impl Default for StackOptions {
             templates: templates_root(),
             aws_delay: Duration::from_millis(300),
             second_dx_location: false,
+            second_dx_interconnect: false,
             worker_env: Vec::new(),
         }
     }
@@ -194,14 +198,19 @@ impl Stack {
             amazon_side_asn: 64512,
             capacity_mbps: 10_000,
         }];
+        let interconnect = |id: &str, name: &str, location: &str| Interconnect {
+            connection_id: id.into(),
+            name: name.into(),
+            location: location.into(),
+            region: "us-east-1".into(),
+            bandwidth: "10Gbps".into(),
+        };
         if opts.second_dx_location {
-            aws.interconnects.push(Interconnect {
-                connection_id: "dxcon-onramp02".into(),
-                name: "onramp-eqdc3-interconnect-1".into(),
-                location: "EqDC3".into(),
-                region: "us-east-1".into(),
-                bandwidth: "10Gbps".into(),
-            });
+            aws.interconnects.push(interconnect(
+                "dxcon-onramp02",
+                "onramp-eqdc3-interconnect-1",
+                "EqDC3",
+            ));
             dx.push(SeedDx {
                 location_code: "EqDC3".into(),
                 name: "Equinix DC3".into(),
@@ -209,6 +218,13 @@ impl Stack {
                 pe: 1,
                 ..dx[0].clone()
             });
+        }
+        if opts.second_dx_interconnect {
+            aws.interconnects.push(interconnect(
+                "dxcon-onramp03",
+                "onramp-eqdc2-interconnect-2",
+                "EqDC2",
+            ));
         }
         let sim = AwsDxSim::new(aws).serve(([127, 0, 0, 1], 0).into()).await?;
         let azure = AzureErSim::new(AzureSimConfig {

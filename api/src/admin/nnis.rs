@@ -92,7 +92,7 @@ async fn list_nnis(
         MalformedJson,
         Unauthenticated,
         NotAdmin,
-        (status = 409, description = "The CSP already has an NNI at that location", body = Problem, content_type = problem_json()),
+        (status = 409, description = "That CSP object (interconnect, port) already is an NNI", body = Problem, content_type = problem_json()),
         NotJson,
         (status = 422, description = "Invalid; `errors` names the fields", body = Problem, content_type = problem_json()),
     ))]

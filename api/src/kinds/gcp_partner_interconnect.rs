@@ -103,11 +103,14 @@ pub(crate) async fn check(
                     .and_then(serde_json::Value::as_u64)
             })
     };
-    let Some(nni) = nnis
+    // Several NNIs in one edge availability domain form a group: the order
+    // goes to one whose PE is not in maintenance.
+    let group: Vec<nni::Model> = nnis
         .iter()
-        .find(|n| n.region == key.region && domain_of(n) == Some(u64::from(key.domain)))
+        .filter(|n| n.region == key.region && domain_of(n) == Some(u64::from(key.domain)))
         .cloned()
-    else {
+        .collect();
+    let Some(nni) = inventory::first_outside_maintenance(&state.db, group).await? else {
         let served: Vec<String> = nnis
             .iter()
             .map(|n| {

@@ -14,7 +14,8 @@
 //!   its capacity below a live connector's bandwidth.
 //!
 //! Names are unique where the schema says so (PE, pool names; port name per
-//! PE; one NNI per CSP and location); a clash is a [`AdminError::Conflict`]
+//! PE; one NNI per CSP object, while NNIs at one location form a group); a
+//! clash is a [`AdminError::Conflict`]
 //! naming the field, as is a pool that overlaps another one.
 //!
 //! One module per object (`pes`, `ports`, `nnis`, `pools`); `error` is how

@@ -418,40 +418,42 @@ fn valid_csp_ref(csp: &str, r: &str) -> bool {
     }
 }
 
-async fn nni_location_taken<C: ConnectionTrait>(
+/// One CSP object is one NNI: several NNIs may share a location (a group,
+/// which orders fill around a PE in maintenance), but not an interconnect.
+async fn nni_ref_taken<C: ConnectionTrait>(
     db: &C,
     csp: &str,
-    location_code: &str,
+    csp_ref: &str,
     except: Option<Uuid>,
 ) -> AdminResult<()> {
     let mut q = nni::Entity::find()
         .filter(nni::Column::Csp.eq(csp))
-        .filter(nni::Column::LocationCode.eq(location_code));
+        .filter(nni::Column::CspRef.eq(csp_ref));
     if let Some(id) = except {
         q = q.filter(nni::Column::Id.ne(id));
     }
     if let Some(other) = q.one(db).await? {
         return Err(duplicate(
-            "location_code",
+            "csp_ref",
             format!(
-                "{csp} already has an NNI at {location_code} ({}); one NNI per CSP and location",
-                other.name
+                "{csp}'s {csp_ref} is already NNI {} at {}; one NNI per CSP object",
+                other.name, other.location_code
             ),
         ));
     }
     Ok(())
 }
 
-fn nni_duplicate_message(csp: &str, location_code: &str) -> String {
-    format!("{csp} already has an NNI at {location_code}; one NNI per CSP and location")
+fn nni_duplicate_message(csp: &str, csp_ref: &str) -> String {
+    format!("{csp}'s {csp_ref} is already an NNI; one NNI per CSP object")
 }
 
 pub async fn create_nni(db: &DatabaseConnection, spec: NniSpec) -> AdminResult<nni::Model> {
     spec.validate(db).await?;
-    let (csp, loc) = (spec.csp.clone(), spec.location_code.clone());
+    let (csp, reference) = (spec.csp.clone(), spec.csp_ref.clone());
     let run = async {
         let tx = crate::db::begin_write(db).await?;
-        nni_location_taken(&tx, &spec.csp, &spec.location_code, None).await?;
+        nni_ref_taken(&tx, &spec.csp, &spec.csp_ref, None).await?;
         let m = nni::ActiveModel {
             id: Set(Uuid::new_v4()),
             csp: Set(spec.csp),
@@ -471,7 +473,7 @@ pub async fn create_nni(db: &DatabaseConnection, spec: NniSpec) -> AdminResult<n
         Ok::<_, AdminError>(m)
     };
     run.await
-        .map_err(|e| or_duplicate(e, "location_code", || nni_duplicate_message(&csp, &loc)))
+        .map_err(|e| or_duplicate(e, "csp_ref", || nni_duplicate_message(&csp, &reference)))
 }
 
 pub async fn get_nni<C: ConnectionTrait>(db: &C, id: Uuid) -> AdminResult<nni::Model> {
@@ -531,11 +533,11 @@ pub async fn update_nni(
     let current = get_nni(db, id).await?;
     let spec = NniSpec::of(&current)?.patch(patch);
     spec.validate(db).await?;
-    let (csp, loc) = (spec.csp.clone(), spec.location_code.clone());
+    let (csp, reference) = (spec.csp.clone(), spec.csp_ref.clone());
     let run = async {
         let tx = crate::db::begin_write(db).await?;
         let current = get_nni(&tx, id).await?;
-        nni_location_taken(&tx, &spec.csp, &spec.location_code, Some(id)).await?;
+        nni_ref_taken(&tx, &spec.csp, &spec.csp_ref, Some(id)).await?;
         let (live, _) = connectors_of_nni(&tx, id).await?;
         if !live.is_empty() {
             let mut moved = Vec::new();
@@ -602,7 +604,7 @@ pub async fn update_nni(
         Ok::<_, AdminError>(m)
     };
     run.await
-        .map_err(|e| or_duplicate(e, "location_code", || nni_duplicate_message(&csp, &loc)))
+        .map_err(|e| or_duplicate(e, "csp_ref", || nni_duplicate_message(&csp, &reference)))
 }
 
 /// Refused while any connector references the NNI: live ones hold resources
