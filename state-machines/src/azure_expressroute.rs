@@ -18,6 +18,9 @@
 //! │ └ customer: waiting_customer_peering ───────────┤─ circuit lost (failed) ┤
 //! │ watching_legs ◀─────────────────────────────────┘─ circuit lost (failed) ┤
 //! │ │ waiting_bgp → active ⇄ degraded{leg} ⇄ down                            │
+//! │ change:   changing_primary_pe → changing_secondary_pe (→ restoring_primary_pe)
+//! │ new key:  rotating_key_primary_pe → rotating_key_secondary_pe
+//! │           → rotating_peering_key (→ restoring_secondary_pe → restoring_primary_pe)
 //! tearing_down {then} ◀──────────────────────────────────────────────────────┘
 //! │ removing_secondary_pe → removing_primary_pe → deleting_peering
 //! │ → deprovisioning_circuit → releasing_resources → deleted | failed | rejected
@@ -113,6 +116,11 @@ pub enum Event {
     /// customer through onramp or on the circuit at Azure); the row
     /// already holds the new ones.
     ChangeRequested,
+    /// The customer (or ops) asked for a new BGP MD5 key, with or without
+    /// other settings; the row already holds the new key. Only where
+    /// onramp runs the private peering: Microsoft's side of the sessions is
+    /// changed by the peering's `sharedKey`.
+    KeyRotationRequested,
     /// The customer (or ops) asked to start a failed connector again, once
     /// the cause is fixed; it still holds its allocations.
     RetryRequested { managed_peering: bool },
@@ -145,6 +153,7 @@ impl Event {
             Event::CircuitLost { .. } => "circuit_lost",
             Event::DeleteRequested => "delete_requested",
             Event::ChangeRequested => "change_requested",
+            Event::KeyRotationRequested => "key_rotation_requested",
             Event::RetryRequested { .. } => "retry_requested",
             Event::CircuitBandwidthChanged { .. } => "circuit_bandwidth_changed",
             Event::PeConfigRemoved { .. } => "pe_config_removed",
@@ -297,6 +306,12 @@ const ENDS: Ends<State> = Ends {
 fn follow_change(context: &mut Effects, event: &Event) -> Option<Step<State>> {
     match event {
         Event::ChangeRequested => Some(change_settings(context, State::changing_primary_pe())),
+        Event::KeyRotationRequested => Some(go(
+            context,
+            State::rotating_key_primary_pe(),
+            "new BGP key requested; pushing it to the primary PE, then the secondary, then to \
+             Microsoft's side through the private peering",
+        )),
         Event::CircuitBandwidthChanged { mbps } => Some(go(
             context,
             State::changing_primary_pe(),
@@ -706,6 +721,109 @@ impl Machine {
         }
     }
 
+    // A new key goes out like a change, then to Microsoft through the
+    // private peering's sharedKey: until the peering has it, each leg's
+    // session runs on a key only one side knows, so the three steps follow
+    // each other without waiting for anyone. If Microsoft refuses the key,
+    // both PEs go back to the old one, secondary first (the reverse order).
+    #[state(superstate = "live", entry_action = "push_primary_pe")]
+    fn rotating_key_primary_pe(context: &mut Effects, event: &Event) -> Step<State> {
+        match event {
+            Event::PeConfigured { leg: Leg::Primary } => go(
+                context,
+                State::rotating_key_secondary_pe(),
+                "the primary PE took the new BGP key; pushing it to the secondary PE",
+            ),
+            Event::PeFailed {
+                leg: Leg::Primary,
+                reason,
+            } => change_reverted(
+                context,
+                State::active(),
+                format!(
+                    "the primary PE refused the new BGP key ({reason}); the connector keeps its \
+                     previous key and settings"
+                ),
+            ),
+            _ => Super,
+        }
+    }
+
+    #[state(superstate = "live", entry_action = "push_secondary_pe")]
+    fn rotating_key_secondary_pe(context: &mut Effects, event: &Event) -> Step<State> {
+        match event {
+            Event::PeConfigured {
+                leg: Leg::Secondary,
+            } => go(
+                context,
+                State::rotating_peering_key(),
+                "the secondary PE took the new BGP key; giving it to Microsoft through the \
+                 private peering",
+            ),
+            Event::PeFailed {
+                leg: Leg::Secondary,
+                reason,
+            } => change_reverted(
+                context,
+                State::restoring_primary_pe(),
+                format!(
+                    "the secondary PE refused the new BGP key ({reason}); putting the previous \
+                     key back on the primary PE"
+                ),
+            ),
+            _ => Super,
+        }
+    }
+
+    #[state(superstate = "live", entry_action = "configure_peering")]
+    fn rotating_peering_key(context: &mut Effects, event: &Event) -> Step<State> {
+        match event {
+            Event::PeeringConfigured => change_kept(
+                context,
+                State::active(),
+                "Microsoft took the new BGP key on the private peering; both legs and Azure \
+                 use it",
+            ),
+            Event::PeeringFailed { reason } => change_reverted(
+                context,
+                State::restoring_secondary_pe(),
+                format!(
+                    "Azure refused the new BGP key on the private peering ({reason}); putting \
+                     the previous key back on both PEs"
+                ),
+            ),
+            _ => Super,
+        }
+    }
+
+    #[state(superstate = "live", entry_action = "push_secondary_pe")]
+    fn restoring_secondary_pe(context: &mut Effects, event: &Event) -> Step<State> {
+        match event {
+            Event::PeConfigured {
+                leg: Leg::Secondary,
+            } => go(
+                context,
+                State::restoring_primary_pe(),
+                "the secondary PE is back on the previous settings; restoring the primary PE",
+            ),
+            // As on the primary: settings it carried minutes ago, refused
+            // now, are for people to look at. The primary still goes back,
+            // so that at least one leg matches Microsoft again.
+            Event::PeFailed {
+                leg: Leg::Secondary,
+                reason,
+            } => go(
+                context,
+                State::restoring_primary_pe(),
+                format!(
+                    "the secondary PE refused its previous settings ({reason}); restoring the \
+                     primary PE, and the secondary leg stays down until ops fixes it"
+                ),
+            ),
+            _ => Super,
+        }
+    }
+
     // ----- tearing_down: secondary PE → primary PE → peering → circuit → pools -----
     //
     // Routers first, so traffic stops on onramp's side before Azure's; then
@@ -921,6 +1039,10 @@ pub fn state_name(state: &State) -> &'static str {
         State::ChangingPrimaryPe {} => "changing_primary_pe",
         State::ChangingSecondaryPe {} => "changing_secondary_pe",
         State::RestoringPrimaryPe {} => "restoring_primary_pe",
+        State::RotatingKeyPrimaryPe {} => "rotating_key_primary_pe",
+        State::RotatingKeySecondaryPe {} => "rotating_key_secondary_pe",
+        State::RotatingPeeringKey {} => "rotating_peering_key",
+        State::RestoringSecondaryPe {} => "restoring_secondary_pe",
         State::RemovingSecondaryPe { .. } => "removing_secondary_pe",
         State::RemovingPrimaryPe { .. } => "removing_primary_pe",
         State::DeletingPeering { .. } => "deleting_peering",
@@ -946,6 +1068,10 @@ pub const STATE_NAMES: &[&str] = &[
     "changing_primary_pe",
     "changing_secondary_pe",
     "restoring_primary_pe",
+    "rotating_key_primary_pe",
+    "rotating_key_secondary_pe",
+    "rotating_peering_key",
+    "restoring_secondary_pe",
     "removing_secondary_pe",
     "removing_primary_pe",
     "deleting_peering",
@@ -964,10 +1090,14 @@ pub fn waiting_on(state: &State) -> WaitingOn {
         | State::ChangingPrimaryPe {}
         | State::ChangingSecondaryPe {}
         | State::RestoringPrimaryPe {}
+        | State::RotatingKeyPrimaryPe {}
+        | State::RotatingKeySecondaryPe {}
+        | State::RestoringSecondaryPe {}
         | State::RemovingSecondaryPe { .. }
         | State::RemovingPrimaryPe { .. } => WaitingOn::Router,
         State::ProvisioningCircuit { .. }
         | State::ConfiguringPeering {}
+        | State::RotatingPeeringKey {}
         | State::DeletingPeering { .. }
         | State::DeprovisioningCircuit { .. }
         | State::ReleasingResources { .. } => WaitingOn::Onramp,
@@ -1029,6 +1159,22 @@ pub fn next_step(state: &State) -> &'static str {
         State::RestoringPrimaryPe {} => {
             "Nothing to do: a router refused the new settings, and onramp is putting the previous \
              ones back on the primary leg."
+        }
+        State::RotatingKeyPrimaryPe {} => {
+            "Nothing to do: onramp is putting the connector's new BGP key on the primary leg's \
+             provider edge router; the sessions may reset until Microsoft has it too."
+        }
+        State::RotatingKeySecondaryPe {} => {
+            "Nothing to do: onramp is putting the connector's new BGP key on the secondary leg's \
+             provider edge router; the sessions may reset until Microsoft has it too."
+        }
+        State::RotatingPeeringKey {} => {
+            "Nothing to do: both provider edge routers have the new BGP key and onramp is giving \
+             it to Microsoft through the circuit's private peering."
+        }
+        State::RestoringSecondaryPe {} => {
+            "Nothing to do: Azure or a router refused the new settings, and onramp is putting \
+             the previous ones back on the secondary leg, then on the primary."
         }
         State::Active {} => {
             "Nothing to do: the connector is up and BGP is established on both legs."

@@ -272,6 +272,47 @@ fn change_refused_by_secondary() {
 }
 
 #[test]
+fn key_rotated() {
+    let mut events = to_active();
+    events.extend([
+        Event::KeyRotationRequested,
+        // The sessions reset while only one side has the key; the poll
+        // queued before the rotation is ignored during it.
+        legs(false, true),
+        // A change while the key is on its way: the API says 409.
+        Event::ChangeRequested,
+        Event::PeConfigured { leg: Leg::Primary },
+        Event::PeConfigured {
+            leg: Leg::Secondary,
+        },
+        Event::PeeringConfigured,
+        legs(true, true),
+    ]);
+    scenario("key_rotated", true, &events);
+}
+
+#[test]
+fn key_refused_by_microsoft() {
+    let mut events = to_active();
+    events.extend([
+        Event::KeyRotationRequested,
+        Event::PeConfigured { leg: Leg::Primary },
+        Event::PeConfigured {
+            leg: Leg::Secondary,
+        },
+        Event::PeeringFailed {
+            reason: "InvalidSharedKey: the shared key is not valid".to_string(),
+        },
+        Event::PeConfigured {
+            leg: Leg::Secondary,
+        },
+        Event::PeConfigured { leg: Leg::Primary },
+        legs(true, true),
+    ]);
+    scenario("key_refused_by_microsoft", true, &events);
+}
+
+#[test]
 fn mermaid_diagram() {
     check_golden("tests/golden/azure_expressroute.mmd", &mermaid());
 }

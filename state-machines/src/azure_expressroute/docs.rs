@@ -41,6 +41,10 @@ pub(crate) fn sample_states() -> Vec<State> {
         State::changing_primary_pe(),
         State::changing_secondary_pe(),
         State::restoring_primary_pe(),
+        State::rotating_key_primary_pe(),
+        State::rotating_key_secondary_pe(),
+        State::rotating_peering_key(),
+        State::restoring_secondary_pe(),
     ]);
     states.extend(sample_teardown(&TEARDOWN, &ENDS));
     states
@@ -90,6 +94,7 @@ pub(crate) fn sample_events() -> Vec<Event> {
         },
         Event::DeleteRequested,
         Event::ChangeRequested,
+        Event::KeyRotationRequested,
         Event::RetryRequested {
             managed_peering: true,
         },

@@ -497,7 +497,7 @@ fn circuit_lost_after_provisioning_ends_failed() {
 
 #[test]
 fn delete_is_accepted_in_every_live_state() {
-    KIND.check_delete_in_live_states(17, Action::RemoveSecondaryPe);
+    KIND.check_delete_in_live_states(21, Action::RemoveSecondaryPe);
     assert_eq!(finish_teardown(Terminal::Deleted), State::deleted());
 }
 
@@ -1033,6 +1033,25 @@ fn every_pair_keeps_the_worker_contract() {
                     ..
                 },
             ) => Some(ChangeEnd::Reverted),
+            // A new key: a PE's refusal ends it, and so does Microsoft's
+            // answer either way; restoring the PEs after that ends nothing.
+            (
+                State::RotatingKeyPrimaryPe {},
+                Event::PeFailed {
+                    leg: Leg::Primary, ..
+                },
+            )
+            | (
+                State::RotatingKeySecondaryPe {},
+                Event::PeFailed {
+                    leg: Leg::Secondary,
+                    ..
+                },
+            )
+            | (State::RotatingPeeringKey {}, Event::PeeringFailed { .. }) => {
+                Some(ChangeEnd::Reverted)
+            }
+            (State::RotatingPeeringKey {}, Event::PeeringConfigured) => Some(ChangeEnd::Kept),
             _ => None,
         };
         assert_eq!(out.change, change, "{ctx}");
@@ -1204,6 +1223,56 @@ fn transition_table_matches_the_spec() {
         for trigger in ["change_requested", "circuit_bandwidth_changed"] {
             row(from, trigger, "changing_primary_pe", "push_primary_pe");
         }
+        row(
+            from,
+            "key_rotation_requested",
+            "rotating_key_primary_pe",
+            "push_primary_pe",
+        );
+    }
+    row(
+        "rotating_key_primary_pe",
+        "pe_configured [primary]",
+        "rotating_key_secondary_pe",
+        "push_secondary_pe",
+    );
+    row(
+        "rotating_key_primary_pe",
+        "pe_failed [primary]",
+        "active",
+        "poll_legs",
+    );
+    row(
+        "rotating_key_secondary_pe",
+        "pe_configured [secondary]",
+        "rotating_peering_key",
+        "configure_peering",
+    );
+    row(
+        "rotating_key_secondary_pe",
+        "pe_failed [secondary]",
+        "restoring_primary_pe",
+        "push_primary_pe",
+    );
+    row(
+        "rotating_peering_key",
+        "peering_configured",
+        "active",
+        "poll_legs",
+    );
+    row(
+        "rotating_peering_key",
+        "peering_failed",
+        "restoring_secondary_pe",
+        "push_secondary_pe",
+    );
+    for outcome in ["pe_configured [secondary]", "pe_failed [secondary]"] {
+        row(
+            "restoring_secondary_pe",
+            outcome,
+            "restoring_primary_pe",
+            "push_primary_pe",
+        );
     }
     row(
         "changing_primary_pe",
@@ -1254,6 +1323,10 @@ fn transition_table_matches_the_spec() {
         "changing_primary_pe",
         "changing_secondary_pe",
         "restoring_primary_pe",
+        "rotating_key_primary_pe",
+        "rotating_key_secondary_pe",
+        "rotating_peering_key",
+        "restoring_secondary_pe",
     ] {
         row(
             from,
@@ -1268,6 +1341,10 @@ fn transition_table_matches_the_spec() {
             "changing_primary_pe",
             "changing_secondary_pe",
             "restoring_primary_pe",
+            "rotating_key_primary_pe",
+            "rotating_key_secondary_pe",
+            "rotating_peering_key",
+            "restoring_secondary_pe",
         ]
         .contains(&from)
         {
@@ -1483,6 +1560,10 @@ fn event_json_shape_is_stable() {
         (Event::DeleteRequested, r#"{"type":"delete_requested"}"#),
         (Event::ChangeRequested, r#"{"type":"change_requested"}"#),
         (
+            Event::KeyRotationRequested,
+            r#"{"type":"key_rotation_requested"}"#,
+        ),
+        (
             Event::RetryRequested {
                 managed_peering: false,
             },
@@ -1527,6 +1608,10 @@ fn each_state_says_who_it_waits_on() {
         ("changing_primary_pe", WaitingOn::Router),
         ("changing_secondary_pe", WaitingOn::Router),
         ("restoring_primary_pe", WaitingOn::Router),
+        ("rotating_key_primary_pe", WaitingOn::Router),
+        ("rotating_key_secondary_pe", WaitingOn::Router),
+        ("rotating_peering_key", WaitingOn::Onramp),
+        ("restoring_secondary_pe", WaitingOn::Router),
         ("removing_secondary_pe", WaitingOn::Router),
         ("removing_primary_pe", WaitingOn::Router),
         ("deleting_peering", WaitingOn::Onramp),
@@ -1558,6 +1643,10 @@ fn standing_action_per_state() {
         ("changing_primary_pe", Some(Action::PushPrimaryPe)),
         ("changing_secondary_pe", Some(Action::PushSecondaryPe)),
         ("restoring_primary_pe", Some(Action::PushPrimaryPe)),
+        ("rotating_key_primary_pe", Some(Action::PushPrimaryPe)),
+        ("rotating_key_secondary_pe", Some(Action::PushSecondaryPe)),
+        ("rotating_peering_key", Some(Action::ConfigurePeering)),
+        ("restoring_secondary_pe", Some(Action::PushSecondaryPe)),
         ("removing_secondary_pe", Some(Action::RemoveSecondaryPe)),
         ("removing_primary_pe", Some(Action::RemovePrimaryPe)),
         ("deleting_peering", Some(Action::DeletePeering)),
