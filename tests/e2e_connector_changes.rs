@@ -2,9 +2,10 @@
 //! and read back from the PEs over NETCONF, on SQLite and PostgreSQL: a
 //! hosted VIF's bandwidth and BGP options; an ExpressRoute connector's
 //! prefix limit on both legs and the bandwidth its circuit's owner raised
-//! at Azure; a Google attachment's capacity, changed at Google then on the
-//! PE; a change the PE (or Google) refuses, which leaves everything as it
-//! was.
+//! at Azure, and a new BGP key on both legs and at Microsoft (put back
+//! everywhere when Microsoft refuses it); a Google attachment's capacity,
+//! changed at Google then on the PE; a change the PE (or Google) refuses,
+//! which leaves everything as it was.
 
 mod support;
 
@@ -12,7 +13,7 @@ use std::time::Duration;
 
 use anyhow::Result;
 use onramp_router_templates::{AttachmentIntent, NeighborIntent, Operation, Platform, VrfIntent};
-use onramp_simulators::azure_er::CreateCircuit;
+use onramp_simulators::azure_er::{AzureFault, CreateCircuit};
 use onramp_simulators::gcp_pi::{CreatePairingKey, GcpFault};
 use onramp_store::entity::pe_router;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
@@ -124,6 +125,13 @@ async fn hosted_vif(db: Db) -> Result<()> {
         ),
         (json!({"vlan": 5}), "vlan", "unknown_field"),
         (json!({"bfd": "yes"}), "bfd", ""),
+        // AWS has no call that changes a VIF's key: the customer's side
+        // would keep the old one.
+        (
+            json!({"rotate_bgp_key": true, "bfd": true}),
+            "rotate_bgp_key",
+            "not_rotatable",
+        ),
     ] {
         let (status, p) = stack.patch_json(&path, &body).await?;
         assert_eq!(status, 422, "{body}: {p:#}");
@@ -481,7 +489,116 @@ async fn expressroute(db: Db) -> Result<()> {
             .any(|e| e["event"] == "circuit_bandwidth_changed" && e["actor"] == "azure"),
         "{timeline:#?}"
     );
+
+    // A new BGP key: planned (both PEs' key replaced, Microsoft's peering
+    // PUT, the key itself never shown), then on both PEs and at Microsoft.
+    let old_key = reveal_key(&stack, &id).await?;
+    let shared_key = |stack: &Stack| {
+        stack
+            .azure
+            .sim
+            .cross_connection(&xc.service_key)
+            .and_then(|x| x.private_peering)
+            .and_then(|p| p.shared_key)
+    };
+    assert_eq!(shared_key(&stack).as_deref(), Some(old_key.as_str()));
+    let (status, plan) = stack
+        .patch_json(
+            &format!("{path}?dry_run=true"),
+            &json!({"rotate_bgp_key": true}),
+        )
+        .await?;
+    assert_eq!(status, 200, "{plan:#}");
+    assert_eq!(plan["fields"], json!(["bgp_key"]), "{plan:#}");
+    assert!(
+        !plan.to_string().contains(&old_key),
+        "a key leaked: {plan:#}"
+    );
+    for r in plan["router_changes"].as_array().unwrap() {
+        let facts = r["facts"].as_array().unwrap();
+        let replaced: Vec<&str> = facts
+            .iter()
+            .filter(|f| f["change"] == "replaced")
+            .filter_map(|f| f["path"].as_str())
+            .collect();
+        assert!(
+            replaced.iter().any(|p| p.contains("authentication-key")),
+            "{r:#}"
+        );
+    }
+    let calls = plan["csp_calls"].as_array().unwrap();
+    assert_eq!(calls.len(), 1, "{plan:#}");
+    assert!(
+        calls[0]["operation"]
+            .as_str()
+            .unwrap()
+            .ends_with("/peerings/AzurePrivatePeering"),
+        "{plan:#}"
+    );
+    assert_eq!(
+        reveal_key(&stack, &id).await?,
+        old_key,
+        "a dry run kept a key"
+    );
+
+    let (status, c) = stack
+        .patch_json(&path, &json!({"rotate_bgp_key": true}))
+        .await?;
+    assert_eq!(status, 202, "{c:#}");
+    assert_eq!(c["state"], "rotating_key_primary_pe", "{c:#}");
+    let c = settled(&stack, &id).await?;
+    let new_key = reveal_key(&stack, &id).await?;
+    assert_ne!(new_key, old_key);
+    assert_eq!(shared_key(&stack).as_deref(), Some(new_key.as_str()));
+    for a in on_legs(c.clone()).await? {
+        assert_eq!(a.neighbor_key.as_deref(), Some(new_key.as_str()), "{a:?}");
+        assert_eq!(a.prefix_limit.as_deref(), Some("200"), "kept: {a:?}");
+    }
+
+    // Microsoft refuses the next key: both PEs go back to the current one,
+    // which the connector keeps, and the timeline says why.
+    stack.azure.sim.inject_fault(AzureFault::LroFailure {
+        count: 1,
+        code: "InvalidSharedKey".into(),
+        message: "The shared key is not valid.".into(),
+    });
+    let (status, c) = stack
+        .patch_json(&path, &json!({"rotate_bgp_key": true}))
+        .await?;
+    assert_eq!(status, 202, "{c:#}");
+    let c = settled(&stack, &id).await?;
+    assert_eq!(reveal_key(&stack, &id).await?, new_key, "{c:#}");
+    assert_eq!(shared_key(&stack).as_deref(), Some(new_key.as_str()));
+    for a in on_legs(c.clone()).await? {
+        assert_eq!(a.neighbor_key.as_deref(), Some(new_key.as_str()), "{a:?}");
+    }
+    let timeline = events(&stack, &id).await?;
+    let states: Vec<&str> = timeline
+        .iter()
+        .filter_map(|e| e["to_state"].as_str())
+        .collect();
+    for s in [
+        "restoring_peering_key",
+        "restoring_secondary_pe",
+        "restoring_primary_pe",
+    ] {
+        assert!(states.contains(&s), "{s} missing: {timeline:#?}");
+    }
+    assert!(
+        timeline.iter().any(|e| e["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("InvalidSharedKey"))),
+        "{timeline:#?}"
+    );
     Ok(())
+}
+
+async fn reveal_key(stack: &Stack, id: &str) -> Result<String> {
+    let (status, k) = stack
+        .post_json(&format!("/v1/connectors/{id}/bgp-key/reveal"), &json!({}))
+        .await?;
+    anyhow::ensure!(status == 200, "reveal: {status} {k:#}");
+    Ok(k["bgp_key"].as_str().unwrap_or_default().to_string())
 }
 
 /// Google lets the partner change an attachment's capacity: onramp changes
@@ -540,6 +657,26 @@ async fn google(db: Db) -> Result<()> {
         "{p:#}"
     );
 
+    // The plan names Google's call as well as the PE's policer.
+    let (status, plan) = stack
+        .patch_json(
+            &format!("{path}?dry_run=true"),
+            &json!({"bandwidth": "BPS_500M"}),
+        )
+        .await?;
+    assert_eq!(status, 200, "{plan:#}");
+    let call = &plan["csp_calls"][0];
+    assert!(
+        call["operation"]
+            .as_str()
+            .is_some_and(|o| o.starts_with("PATCH ") && o.contains("/interconnectAttachments/")),
+        "{plan:#}"
+    );
+    assert_eq!(
+        call["request"],
+        json!({"bandwidth": "BPS_500M"}),
+        "{plan:#}"
+    );
     let (status, c) = stack
         .patch_json(&path, &json!({"bandwidth": "BPS_500M"}))
         .await?;

@@ -600,6 +600,12 @@ pub(crate) struct ConnectorChange {
     #[serde(default, deserialize_with = "present_or_null")]
     #[schema(value_type = Option<String>, max_length = 100)]
     pub description: Option<Option<String>>,
+    /// `true`: a new BGP MD5 key on both sides of the session(s), where
+    /// onramp runs both (an ExpressRoute circuit whose private peering
+    /// onramp configures: both PEs, then Microsoft through the peering).
+    /// Other kinds refuse it, saying who holds the other side.
+    #[serde(default)]
+    pub rotate_bgp_key: Option<bool>,
 }
 
 /// A field given as null is Some(None), an absent one None.

@@ -101,6 +101,10 @@ pub enum ConnectorCommand {
         bfd: Option<String>,
         #[arg(long)]
         description: Option<String>,
+        /// A new BGP MD5 key on both sides of the session(s), where onramp
+        /// runs both (ExpressRoute with onramp's private peering).
+        #[arg(long)]
+        rotate_bgp_key: bool,
         /// Show what would change on each PE, and change nothing.
         #[arg(long)]
         dry_run: bool,
@@ -256,6 +260,7 @@ async fn execute(api: &Api, command: &CtlCommand) -> Result<Value, CtlError> {
             prefix_limit,
             bfd,
             description,
+            rotate_bgp_key,
             dry_run,
         }) => {
             let id = connector_id(id)?;
@@ -272,9 +277,14 @@ async fn execute(api: &Api, command: &CtlCommand) -> Result<Value, CtlError> {
             if let Some(d) = description {
                 body.insert("description".into(), json!(d));
             }
+            if *rotate_bgp_key {
+                body.insert("rotate_bgp_key".into(), json!(true));
+            }
             if body.is_empty() {
                 return Err(CtlError::Usage(
-                    "name at least one of --bandwidth, --prefix-limit, --bfd, --description".into(),
+                    "name at least one of --bandwidth, --prefix-limit, --bfd, --description, \
+                     --rotate-bgp-key"
+                        .into(),
                 ));
             }
             let path = if *dry_run {

@@ -200,6 +200,14 @@ fn plan(p: &Value) -> String {
             ));
         }
     }
+    for call in p["csp_calls"].as_array().into_iter().flatten() {
+        out.push_str(&format!(
+            "{}: {}\n  {}\n",
+            s(&call["service"]),
+            s(&call["operation"]),
+            call["request"]
+        ));
+    }
     out
 }
 

@@ -55,6 +55,7 @@ pub fn transition<K: Machine>(
                 let pending = PendingChange::from_json(pending)?;
                 t.params = Some(pending.previous_params);
                 t.options = Some(pending.previous_options);
+                t.resources = pending.previous_resources;
             }
             t.pending_change = Some(None);
         }

@@ -20,7 +20,8 @@
 //! │ │ waiting_bgp → active ⇄ degraded{leg} ⇄ down                            │
 //! │ change:   changing_primary_pe → changing_secondary_pe (→ restoring_primary_pe)
 //! │ new key:  rotating_key_primary_pe → rotating_key_secondary_pe
-//! │           → rotating_peering_key (→ restoring_secondary_pe → restoring_primary_pe)
+//! │           → rotating_peering_key
+//! │             (→ restoring_peering_key → restoring_secondary_pe → restoring_primary_pe)
 //! tearing_down {then} ◀──────────────────────────────────────────────────────┘
 //! │ removing_secondary_pe → removing_primary_pe → deleting_peering
 //! │ → deprovisioning_circuit → releasing_resources → deleted | failed | rejected
@@ -725,7 +726,9 @@ impl Machine {
     // private peering's sharedKey: until the peering has it, each leg's
     // session runs on a key only one side knows, so the three steps follow
     // each other without waiting for anyone. If Microsoft refuses the key,
-    // both PEs go back to the old one, secondary first (the reverse order).
+    // everything goes back to the old one in the reverse order: the peering
+    // first (a failed ARM operation may have left the new key in place),
+    // then the secondary PE, then the primary.
     #[state(superstate = "live", entry_action = "push_primary_pe")]
     fn rotating_key_primary_pe(context: &mut Effects, event: &Event) -> Step<State> {
         match event {
@@ -786,10 +789,32 @@ impl Machine {
             ),
             Event::PeeringFailed { reason } => change_reverted(
                 context,
-                State::restoring_secondary_pe(),
+                State::restoring_peering_key(),
                 format!(
                     "Azure refused the new BGP key on the private peering ({reason}); putting \
-                     the previous key back on both PEs"
+                     the previous key back on the peering and both PEs"
+                ),
+            ),
+            _ => Super,
+        }
+    }
+
+    #[state(superstate = "live", entry_action = "configure_peering")]
+    fn restoring_peering_key(context: &mut Effects, event: &Event) -> Step<State> {
+        match event {
+            Event::PeeringConfigured => go(
+                context,
+                State::restoring_secondary_pe(),
+                "the private peering is back on the previous key; restoring the secondary PE",
+            ),
+            // The PEs still go back: they then match what Microsoft had
+            // before the rotation, whatever the failed operation left.
+            Event::PeeringFailed { reason } => go(
+                context,
+                State::restoring_secondary_pe(),
+                format!(
+                    "Azure refused the previous key too ({reason}); restoring both PEs, and ops \
+                     must check the circuit's private peering"
                 ),
             ),
             _ => Super,
@@ -1042,6 +1067,7 @@ pub fn state_name(state: &State) -> &'static str {
         State::RotatingKeyPrimaryPe {} => "rotating_key_primary_pe",
         State::RotatingKeySecondaryPe {} => "rotating_key_secondary_pe",
         State::RotatingPeeringKey {} => "rotating_peering_key",
+        State::RestoringPeeringKey {} => "restoring_peering_key",
         State::RestoringSecondaryPe {} => "restoring_secondary_pe",
         State::RemovingSecondaryPe { .. } => "removing_secondary_pe",
         State::RemovingPrimaryPe { .. } => "removing_primary_pe",
@@ -1071,6 +1097,7 @@ pub const STATE_NAMES: &[&str] = &[
     "rotating_key_primary_pe",
     "rotating_key_secondary_pe",
     "rotating_peering_key",
+    "restoring_peering_key",
     "restoring_secondary_pe",
     "removing_secondary_pe",
     "removing_primary_pe",
@@ -1098,6 +1125,7 @@ pub fn waiting_on(state: &State) -> WaitingOn {
         State::ProvisioningCircuit { .. }
         | State::ConfiguringPeering {}
         | State::RotatingPeeringKey {}
+        | State::RestoringPeeringKey {}
         | State::DeletingPeering { .. }
         | State::DeprovisioningCircuit { .. }
         | State::ReleasingResources { .. } => WaitingOn::Onramp,
@@ -1171,6 +1199,10 @@ pub fn next_step(state: &State) -> &'static str {
         State::RotatingPeeringKey {} => {
             "Nothing to do: both provider edge routers have the new BGP key and onramp is giving \
              it to Microsoft through the circuit's private peering."
+        }
+        State::RestoringPeeringKey {} => {
+            "Nothing to do: Azure refused the new BGP key, and onramp is putting the previous \
+             one back on the circuit's private peering, then on both provider edge routers."
         }
         State::RestoringSecondaryPe {} => {
             "Nothing to do: Azure or a router refused the new settings, and onramp is putting \

@@ -303,6 +303,7 @@ fn key_refused_by_microsoft() {
         Event::PeeringFailed {
             reason: "InvalidSharedKey: the shared key is not valid".to_string(),
         },
+        Event::PeeringConfigured,
         Event::PeConfigured {
             leg: Leg::Secondary,
         },

@@ -292,6 +292,10 @@ pub struct PendingChange {
     /// The connector's params and options before the change, as stored.
     pub previous_params: String,
     pub previous_options: String,
+    /// The resources before a change that replaces some (a new BGP key),
+    /// as stored; None when the change keeps them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_resources: Option<String>,
     /// The fields the change sets, for the timeline and the API.
     pub fields: Vec<String>,
     pub requested_by: String,

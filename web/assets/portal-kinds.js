@@ -14,7 +14,8 @@
 // (`PATCH /v1/connectors/{id}`). Either `bandwidths: [[value, label], …]`,
 // the bandwidths the customer may pick, or `bandwidthFixed: "…"`, saying
 // where the bandwidth is changed instead (the API refuses it, and says so).
-// Prefix limit, BFD and description are every kind's.
+// Prefix limit, BFD and description are every kind's. `rotateKey(c)`: whether
+// onramp can give connector `c` a new BGP key (both sides are onramp's).
 "use strict";
 
 (() => {
@@ -124,6 +125,7 @@
       bgpKey: () => true,
       settings: {
         bandwidthFixed: "Changed on the cloud side: change it on your circuit in Azure, and onramp follows it on both routers.",
+        rotateKey: (c) => Boolean(c.azure && c.azure.configure_peering),
       },
       fields: [
         { name: "service_key", label: "Service key", type: "text", required: true,

@@ -362,6 +362,7 @@
   const EDITABLE = ["active", "down", "degraded"];
   const SETTING_LABELS = {
     bandwidth: "bandwidth", prefix_limit: "prefix limit", bfd: "BFD", description: "description",
+    rotate_bgp_key: "BGP key",
   };
 
   // The connector page's "Edit settings" form: the changed fields are sent
@@ -384,7 +385,8 @@
     const fixed = $("#s-bandwidth-fixed");
     const bwHint = $("#s-bandwidth-hint");
     const bwLabel = $("label[for=s-bandwidth]") || $("#s-bandwidth-field label");
-    const { bandwidth: bw, prefix_limit: limit, bfd, description: desc } = form.elements;
+    const { bandwidth: bw, prefix_limit: limit, bfd, description: desc, rotate_bgp_key: rotate } = form.elements;
+    const rotateField = $("#s-rotate-field");
     let current = null; // the connector as last read
     let etag = null; // the ETag of that read
     let dirty = false; // edited since the inputs were filled from `current`
@@ -418,6 +420,8 @@
       limit.value = c.bgp ? String(c.bgp.prefix_limit) : "";
       bfd.checked = Boolean(c.bgp && c.bgp.bfd);
       desc.value = c.description || "";
+      rotateField.hidden = !(s.rotateKey && s.rotateKey(c));
+      rotate.checked = false;
     }
 
     // The fields whose input differs from the connector as last read; the
@@ -432,6 +436,7 @@
       if (bfd.checked !== Boolean((c.bgp || {}).bfd)) body.bfd = bfd.checked;
       const d = desc.value.trim();
       if (d !== (c.description || "")) body.description = d === "" ? null : d;
+      if (!rotateField.hidden && rotate.checked) body.rotate_bgp_key = true;
       return body;
     }
 
@@ -583,6 +588,8 @@
         if (f === "prefix_limit") return (c.bgp || {}).prefix_limit === v;
         if (f === "bfd") return Boolean((c.bgp || {}).bfd) === v;
         if (f === "description") return (c.description || null) === v;
+        // The key is never shown: the timeline says whether Microsoft took it.
+        if (f === "rotate_bgp_key") return /took the new BGP key/.test(lastMessage() || "");
         return true;
       });
       if (kept) {

@@ -35,7 +35,12 @@ pub(crate) fn transition<K: WorkerKind>(
                 // A rollback that ends in `failed` keeps the allocations for
                 // a retry; deleting the failed connector releases them.
                 t.release_resources = K::releases(action) && t.state != "failed";
-                t.resources = K::resources_after(row, event)?;
+                // Only a kind that learnt resources from this event replaces
+                // them; otherwise the machine's transition (a reverted key
+                // rotation putting the old key back) stands.
+                if let Some(resources) = K::resources_after(row, event)? {
+                    t.resources = Some(resources);
+                }
                 if let Some((params, pending)) = K::change_after(row, event)? {
                     t.params = Some(params);
                     t.pending_change = Some(Some(pending.to_json()));

@@ -15,10 +15,11 @@ use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use onramp_kinds::attachments_of;
 use onramp_router_templates::{Operation, Platform};
-use onramp_state_machines::{Machine, with_kind};
+use onramp_state_machines::with_kind;
 use onramp_store::connectors as store;
 use onramp_store::entity::connector;
 use onramp_store::model::{ConnectorOptions, PendingChange};
+use rand::distr::{Alphanumeric, SampleString};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -97,7 +98,9 @@ pub(crate) async fn change_connector(
             &row, &changed, &tenant
         ))?;
         if q.dry_run {
-            return Ok(Json(ChangeAnswer::Plan(plan(&state, &changed).await?)).into_response());
+            return Ok(
+                Json(ChangeAnswer::Plan(plan(&state, &row, &changed).await?)).into_response(),
+            );
         }
         if store::commit_transition(&state.db, id, &t).await? {
             tracing::info!(connector = %id, fields = ?changed.fields, actor = %tenant.actor, "settings change requested");
@@ -123,6 +126,8 @@ struct Changed {
     row: connector::Model,
     fields: Vec<String>,
     summary: String,
+    /// The new BGP key, sealed, when the change rotates it.
+    new_key: Option<String>,
 }
 
 /// Checks `asked` against `row` and returns the row with the new settings,
@@ -142,11 +147,12 @@ async fn apply(
         && asked.prefix_limit.is_none()
         && asked.bfd.is_none()
         && asked.description.is_none()
+        && asked.rotate_bgp_key.is_none()
     {
         return Err(Problem::invalid(vec![field(
             "body",
             "empty_change",
-            "name at least one of bandwidth, prefix_limit, bfd, description".into(),
+            "name at least one of bandwidth, prefix_limit, bfd, description, rotate_bgp_key".into(),
         )]));
     }
     let old = ConnectorOptions::from_json(&row.options)?;
@@ -221,6 +227,22 @@ async fn apply(
             Ok(_) => {}
         }
     }
+    let mut new_key = None;
+    if asked.rotate_bgp_key == Some(true) {
+        // The same length and alphabet as the key made at the order.
+        let key = Alphanumeric.sample_string(&mut rand::rng(), 24);
+        let sealed = state.secrets.seal(&key);
+        match with_kind!(row.connector_kind()?, |K| K::with_new_key(row, &sealed)
+            .map(|r| r.map(|(resources, _)| resources)))?
+        {
+            Err(e) => errors.push(e),
+            Ok(resources) => {
+                new_key = Some((sealed, resources));
+                fields.push("bgp_key".to_string());
+                summary.push("new BGP key".to_string());
+            }
+        }
+    }
     if !errors.is_empty() {
         return Err(Problem::invalid(errors));
     }
@@ -230,16 +252,21 @@ async fn apply(
     let mut changed = row.clone();
     changed.params = params;
     changed.options = new.to_json();
+    let new_key = new_key.map(|(sealed, resources)| {
+        changed.resources = resources;
+        sealed
+    });
     Ok(Some(Changed {
         row: changed,
         fields,
         summary: summary.join(", "),
+        new_key,
     }))
 }
 
 /// The transition that starts the change: the machine's answer to
 /// `change_requested`, with the new settings and what to restore.
-fn start<K: Machine>(
+fn start<K: ApiKind>(
     row: &connector::Model,
     changed: &Changed,
     tenant: &Tenant,
@@ -255,9 +282,17 @@ fn start<K: Machine>(
             ),
         ));
     }
-    let Some(mut t) =
-        onramp_kinds::transition::on_event::<K>(row, &K::change_requested(), &tenant.actor)?
-    else {
+    // A new key takes its own path (the CSP's side too); any other
+    // settings asked with it go out in the same pushes.
+    let event = match &changed.new_key {
+        None => K::change_requested(),
+        Some(sealed) => {
+            K::with_new_key(row, sealed)?
+                .map_err(|e| Problem::invalid(vec![e]))?
+                .1
+        }
+    };
+    let Some(mut t) = onramp_kinds::transition::on_event::<K>(row, &event, &tenant.actor)? else {
         return Err(Problem::new(
             StatusCode::CONFLICT,
             "not_changeable_now",
@@ -272,10 +307,15 @@ fn start<K: Machine>(
     t.message = format!("{}: {}", changed.summary, t.message);
     t.params = Some(changed.row.params.clone());
     t.options = Some(changed.row.options.clone());
+    let rotates = changed.new_key.is_some();
+    if rotates {
+        t.resources = Some(changed.row.resources.clone());
+    }
     t.pending_change = Some(Some(
         PendingChange {
             previous_params: row.params.clone(),
             previous_options: row.options.clone(),
+            previous_resources: rotates.then(|| row.resources.clone()),
             fields: changed.fields.clone(),
             requested_by: tenant.actor.clone(),
             requested_at: Utc::now(),
@@ -287,7 +327,11 @@ fn start<K: Machine>(
 
 /// Per PE the connector is on: the payload the change pushes and what it
 /// does to the running configuration, read now.
-async fn plan(state: &AppState, changed: &Changed) -> Result<ChangePlan, Problem> {
+async fn plan(
+    state: &AppState,
+    before: &connector::Model,
+    changed: &Changed,
+) -> Result<ChangePlan, Problem> {
     let vrf = vrf_of(state, &changed.row).await?;
     let sealed = onramp_kinds::sealed_auth_key(&changed.row)?;
     let key = if sealed.is_empty() {
@@ -354,7 +398,11 @@ async fn plan(state: &AppState, changed: &Changed) -> Result<ChangePlan, Problem
         dry_run: true,
         fields: changed.fields.clone(),
         router_changes: out,
-        csp_calls: Vec::new(),
+        csp_calls: with_kind!(changed.row.connector_kind()?, |K| K::change_calls(
+            before,
+            &changed.row,
+            &changed.fields
+        ))?,
     })
 }
 

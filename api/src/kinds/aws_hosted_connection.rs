@@ -255,6 +255,18 @@ impl ApiKind for AwsHostedConnection {
         )))
     }
 
+    fn with_new_key(
+        _row: &connector::Model,
+        _sealed: &str,
+    ) -> Result<
+        Result<(String, onramp_state_machines::aws_hosted_connection::Event), FieldError>,
+        onramp_store::Error,
+    > {
+        Ok(Err(super::key_fixed(
+            "a hosted connection carries no BGP session of onramp's: you set each VIF's key when you create it on the connection in your AWS account",
+        )))
+    }
+
     fn retry_event(
         _row: &connector::Model,
     ) -> Result<Option<onramp_state_machines::aws_hosted_connection::Event>, Problem> {

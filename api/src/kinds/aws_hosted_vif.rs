@@ -15,7 +15,7 @@ use super::order_checks::{OrderChecks, bandwidth_within};
 use super::{ApiKind, REDACTED, accepted, initial};
 use crate::AppState;
 use crate::auth::Tenant;
-use crate::problem::Problem;
+use crate::problem::{FieldError, Problem};
 use crate::views::{AwsHostedVifOrder, Connector, CspCall, Peering, Plan};
 
 /// Hosted connection speeds AWS accepts from partners (csp-apis.md).
@@ -100,6 +100,18 @@ impl ApiKind for AwsHostedVif {
         let mut params = AwsHostedVifParams::from_json(&row.params)?;
         params.bandwidth = given.to_string();
         Ok(Ok(serde_json::to_string(&params).expect("params serialize")))
+    }
+
+    fn with_new_key(
+        _row: &connector::Model,
+        _sealed: &str,
+    ) -> Result<
+        Result<(String, onramp_state_machines::aws_hosted_vif::Event), FieldError>,
+        onramp_store::Error,
+    > {
+        Ok(Err(super::key_fixed(
+            "AWS has no call that changes a hosted VIF's BGP key: the VIF belongs to your AWS account, where only you can replace its BGP peer (DeleteBGPPeer, then CreateBGPPeer with a new authKey); onramp cannot change the PE's side in step with it, so order a new connector for a new key",
+        )))
     }
 
     fn retry_event(

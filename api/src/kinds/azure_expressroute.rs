@@ -268,6 +268,35 @@ async fn place(state: &AppState, xc: &CrossConnection) -> Result<(nni::Model, Uu
     Ok((nni, secondary))
 }
 
+/// The cross-connection's ARM path, with the partner's subscription left
+/// for the reader.
+fn xc_path(params: &AzureExpressRouteParams) -> String {
+    format!(
+        "/subscriptions/{{partner subscription}}/resourceGroups/{}/providers/Microsoft.Network/expressRouteCrossConnections/{}",
+        params.circuit.resource_group, params.service_key
+    )
+}
+
+/// The PUT of the private peering onramp runs, as a plan shows it (the key
+/// redacted): at the order, and when a new key goes to Microsoft.
+fn peering_call(params: &AzureExpressRouteParams, res: &AzureResources) -> CspCall {
+    let peering = onramp_kinds::azure_expressroute::peering_request(res, REDACTED);
+    CspCall {
+        service: "Microsoft.Network".into(),
+        operation: format!("PUT {}/peerings/AzurePrivatePeering", xc_path(params)),
+        request: serde_json::json!({
+            "properties": {
+                "peeringType": "AzurePrivatePeering",
+                "peerASN": peering.peer_asn,
+                "primaryPeerAddressPrefix": peering.primary_peer_address_prefix,
+                "secondaryPeerAddressPrefix": peering.secondary_peer_address_prefix,
+                "vlanId": peering.vlan_id,
+                "sharedKey": REDACTED,
+            }
+        }),
+    }
+}
+
 pub(crate) async fn plan(state: &AppState, tenant: &Tenant, c: &Checked) -> Result<Plan, Problem> {
     let start = er::start(c.params.configure_peering);
     let row = store::create_azure_expressroute(
@@ -287,13 +316,9 @@ pub(crate) async fn plan(state: &AppState, tenant: &Tenant, c: &Checked) -> Resu
     for leg in [Leg::Primary, Leg::Secondary] {
         router_changes.push(render_leg(state, &row, &res, leg, &c.params, &tenant_row).await?);
     }
-    let xc_path = format!(
-        "/subscriptions/{{partner subscription}}/resourceGroups/{}/providers/Microsoft.Network/expressRouteCrossConnections/{}",
-        c.params.circuit.resource_group, c.params.service_key
-    );
     let mut csp_calls = vec![CspCall {
         service: "Microsoft.Network".into(),
-        operation: format!("PUT {xc_path}"),
+        operation: format!("PUT {}", xc_path(&c.params)),
         request: serde_json::json!({
             "properties": {
                 "serviceProviderProvisioningState": "Provisioned",
@@ -302,16 +327,6 @@ pub(crate) async fn plan(state: &AppState, tenant: &Tenant, c: &Checked) -> Resu
         }),
     }];
     let peering = onramp_kinds::azure_expressroute::peering_request(&res, REDACTED);
-    let peering_json = serde_json::json!({
-        "properties": {
-            "peeringType": "AzurePrivatePeering",
-            "peerASN": peering.peer_asn,
-            "primaryPeerAddressPrefix": peering.primary_peer_address_prefix,
-            "secondaryPeerAddressPrefix": peering.secondary_peer_address_prefix,
-            "vlanId": peering.vlan_id,
-            "sharedKey": REDACTED,
-        }
-    });
     let mut steps = vec![
         format!(
             "Set the circuit {} to Provisioned at Azure ({} Mbps at {})",
@@ -338,11 +353,7 @@ pub(crate) async fn plan(state: &AppState, tenant: &Tenant, c: &Checked) -> Resu
         ),
     ];
     if c.params.configure_peering {
-        csp_calls.push(CspCall {
-            service: "Microsoft.Network".into(),
-            operation: format!("PUT {xc_path}/peerings/AzurePrivatePeering"),
-            request: peering_json,
-        });
+        csp_calls.push(peering_call(&c.params, &res));
         steps.push("Configure the Azure private peering with these values".into());
     } else {
         steps.push(format!(
@@ -453,6 +464,39 @@ impl ApiKind for AzureExpressroute {
              reads the circuit while it watches the connector and follows the new bandwidth on \
              both PEs",
         )))
+    }
+
+    fn with_new_key(
+        row: &connector::Model,
+        sealed: &str,
+    ) -> Result<Result<(String, er::Event), FieldError>, onramp_store::Error> {
+        let params = AzureExpressRouteParams::from_json(&row.params)?;
+        if !params.configure_peering {
+            return Ok(Err(super::key_fixed(
+                "the circuit's private peering is configured in your Azure subscription, so \
+                 Microsoft's side of the key is yours to change: onramp changes the key only \
+                 where it runs the private peering (ordered with configure_peering)",
+            )));
+        }
+        let mut res = AzureResources::from_json(&row.resources)?;
+        res.auth_key_sealed = sealed.to_string();
+        Ok(Ok((
+            serde_json::to_string(&res).expect("resources serialize"),
+            er::Event::KeyRotationRequested,
+        )))
+    }
+
+    fn change_calls(
+        _before: &connector::Model,
+        after: &connector::Model,
+        fields: &[String],
+    ) -> Result<Vec<CspCall>, onramp_store::Error> {
+        if !fields.iter().any(|f| f == "bgp_key") {
+            return Ok(Vec::new());
+        }
+        let params = AzureExpressRouteParams::from_json(&after.params)?;
+        let res = AzureResources::from_json(&after.resources)?;
+        Ok(vec![peering_call(&params, &res)])
     }
 
     fn retry_event(

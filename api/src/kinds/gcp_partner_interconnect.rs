@@ -291,6 +291,44 @@ impl ApiKind for GcpPartnerInterconnect {
         Ok(Ok(serde_json::to_string(&params).expect("params serialize")))
     }
 
+    fn with_new_key(
+        _row: &connector::Model,
+        _sealed: &str,
+    ) -> Result<
+        Result<
+            (
+                String,
+                onramp_state_machines::gcp_partner_interconnect::Event,
+            ),
+            FieldError,
+        >,
+        onramp_store::Error,
+    > {
+        Ok(Err(super::key_fixed(
+            "Google's side of the session is your Cloud Router, and the partner API cannot change its MD5 key; a new key on the PE alone would take the session down",
+        )))
+    }
+
+    fn change_calls(
+        _before: &connector::Model,
+        after: &connector::Model,
+        fields: &[String],
+    ) -> Result<Vec<CspCall>, onramp_store::Error> {
+        if !fields.iter().any(|f| f == "bandwidth") {
+            return Ok(Vec::new());
+        }
+        let params = GcpPartnerInterconnectParams::from_json(&after.params)?;
+        let res = onramp_store::model::Resources::from_json(&after.resources)?;
+        Ok(vec![CspCall {
+            service: "compute".into(),
+            operation: format!(
+                "PATCH /compute/v1/projects/{{partner project}}/regions/{}/interconnectAttachments/{}",
+                params.region, res.csp_object_name
+            ),
+            request: serde_json::json!({ "bandwidth": params.bandwidth }),
+        }])
+    }
+
     fn retry_event(
         _row: &connector::Model,
     ) -> Result<Option<onramp_state_machines::gcp_partner_interconnect::Event>, Problem> {

@@ -61,6 +61,25 @@ pub(crate) trait ApiKind: Kind {
     /// kind that is not retried (ordered again instead).
     fn retry_event(row: &connector::Model) -> Result<Option<Self::Event>, Problem>;
 
+    /// `row`'s resources holding the new BGP key `sealed`, and the event
+    /// that takes it to both sides of the session(s). Or why onramp cannot
+    /// change this connector's key on both sides (the inner error): a key
+    /// changed on the PE alone would only take the session down.
+    fn with_new_key(
+        row: &connector::Model,
+        sealed: &str,
+    ) -> Result<Result<(String, Self::Event), crate::problem::FieldError>, onramp_store::Error>;
+
+    /// The CSP calls a settings change of `fields` (from `before` to
+    /// `after`) makes, for its plan. Most changes touch only the PEs.
+    fn change_calls(
+        _before: &connector::Model,
+        _after: &connector::Model,
+        _fields: &[String],
+    ) -> Result<Vec<crate::views::CspCall>, onramp_store::Error> {
+        Ok(Vec::new())
+    }
+
     /// Fills this kind's own fields of the connector's view.
     fn describe(
         row: &connector::Model,
@@ -220,6 +239,15 @@ pub(crate) fn planned_change(
 
 /// A bandwidth change refused because the kind's bandwidth is not
 /// onramp's to change; `why` says whose it is.
+/// Why a connector's BGP key cannot be rotated through onramp.
+pub(crate) fn key_fixed(why: impl Into<String>) -> crate::problem::FieldError {
+    crate::problem::FieldError {
+        field: "rotate_bgp_key".into(),
+        code: "not_rotatable".into(),
+        detail: why.into(),
+    }
+}
+
 pub(crate) fn bandwidth_fixed(why: impl Into<String>) -> crate::problem::FieldError {
     crate::problem::FieldError {
         field: "bandwidth".into(),

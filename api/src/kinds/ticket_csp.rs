@@ -18,7 +18,7 @@ use super::order_checks::OrderChecks;
 use super::{ApiKind, accepted, initial};
 use crate::AppState;
 use crate::auth::Tenant;
-use crate::problem::Problem;
+use crate::problem::{FieldError, Problem};
 use crate::views::{Connector, Peering, Plan, TicketCspOrder, TicketDetails, WaitingStep};
 
 pub(crate) async fn check(
@@ -190,6 +190,18 @@ impl ApiKind for TicketCsp {
 
     /// A ticket connector fails when the provider refuses a step; the
     /// runbook's tasks are closed, so it is ordered again instead.
+    fn with_new_key(
+        _row: &connector::Model,
+        _sealed: &str,
+    ) -> Result<
+        Result<(String, onramp_state_machines::ticket_csp::Event), FieldError>,
+        onramp_store::Error,
+    > {
+        Ok(Err(super::key_fixed(
+            "this provider's side is changed by its staff from a ticket, like the order itself: ask the operator's ops team for a new key",
+        )))
+    }
+
     fn retry_event(
         _row: &connector::Model,
     ) -> Result<Option<onramp_state_machines::ticket_csp::Event>, Problem> {

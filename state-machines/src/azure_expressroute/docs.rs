@@ -44,6 +44,7 @@ pub(crate) fn sample_states() -> Vec<State> {
         State::rotating_key_primary_pe(),
         State::rotating_key_secondary_pe(),
         State::rotating_peering_key(),
+        State::restoring_peering_key(),
         State::restoring_secondary_pe(),
     ]);
     states.extend(sample_teardown(&TEARDOWN, &ENDS));

@@ -497,7 +497,7 @@ fn circuit_lost_after_provisioning_ends_failed() {
 
 #[test]
 fn delete_is_accepted_in_every_live_state() {
-    KIND.check_delete_in_live_states(21, Action::RemoveSecondaryPe);
+    KIND.check_delete_in_live_states(22, Action::RemoveSecondaryPe);
     assert_eq!(finish_teardown(Terminal::Deleted), State::deleted());
 }
 
@@ -1263,9 +1263,17 @@ fn transition_table_matches_the_spec() {
     row(
         "rotating_peering_key",
         "peering_failed",
-        "restoring_secondary_pe",
-        "push_secondary_pe",
+        "restoring_peering_key",
+        "configure_peering",
     );
+    for outcome in ["peering_configured", "peering_failed"] {
+        row(
+            "restoring_peering_key",
+            outcome,
+            "restoring_secondary_pe",
+            "push_secondary_pe",
+        );
+    }
     for outcome in ["pe_configured [secondary]", "pe_failed [secondary]"] {
         row(
             "restoring_secondary_pe",
@@ -1326,6 +1334,7 @@ fn transition_table_matches_the_spec() {
         "rotating_key_primary_pe",
         "rotating_key_secondary_pe",
         "rotating_peering_key",
+        "restoring_peering_key",
         "restoring_secondary_pe",
     ] {
         row(
@@ -1344,6 +1353,7 @@ fn transition_table_matches_the_spec() {
             "rotating_key_primary_pe",
             "rotating_key_secondary_pe",
             "rotating_peering_key",
+            "restoring_peering_key",
             "restoring_secondary_pe",
         ]
         .contains(&from)
@@ -1611,6 +1621,7 @@ fn each_state_says_who_it_waits_on() {
         ("rotating_key_primary_pe", WaitingOn::Router),
         ("rotating_key_secondary_pe", WaitingOn::Router),
         ("rotating_peering_key", WaitingOn::Onramp),
+        ("restoring_peering_key", WaitingOn::Onramp),
         ("restoring_secondary_pe", WaitingOn::Router),
         ("removing_secondary_pe", WaitingOn::Router),
         ("removing_primary_pe", WaitingOn::Router),
@@ -1646,6 +1657,7 @@ fn standing_action_per_state() {
         ("rotating_key_primary_pe", Some(Action::PushPrimaryPe)),
         ("rotating_key_secondary_pe", Some(Action::PushSecondaryPe)),
         ("rotating_peering_key", Some(Action::ConfigurePeering)),
+        ("restoring_peering_key", Some(Action::ConfigurePeering)),
         ("restoring_secondary_pe", Some(Action::PushSecondaryPe)),
         ("removing_secondary_pe", Some(Action::RemoveSecondaryPe)),
         ("removing_primary_pe", Some(Action::RemovePrimaryPe)),

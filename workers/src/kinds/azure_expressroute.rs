@@ -361,6 +361,7 @@ pub(crate) fn change_after(
         PendingChange {
             previous_params: row.params.clone(),
             previous_options: row.options.clone(),
+            previous_resources: None,
             fields: vec!["bandwidth".into()],
             requested_by: "azure (the circuit's owner)".into(),
             requested_at: chrono::Utc::now(),
