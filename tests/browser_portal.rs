@@ -598,3 +598,106 @@ async fn a_customer_changes_a_live_connector_after_reviewing_the_plan() -> Resul
     browser.close().await?;
     Ok(())
 }
+
+/// An ExpressRoute customer whose private peering onramp runs asks for a
+/// new BGP key from the connector page: the plan shows the key replaced on
+/// both PEs (never the key) and Microsoft's peering call; applied, both PEs
+/// and Microsoft hold the new key.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_expressroute_customer_rotates_the_bgp_key_from_the_portal() -> Result<()> {
+    let stack = Stack::start(Db::Sqlite).await?;
+    let acme = onramp_store::auth::tenant_for_key(&stack.db, &stack.key)
+        .await?
+        .unwrap()
+        .0;
+    let (email, password) = ("erin@acme.example", "a-third-long-password");
+    onramp_store::users::create_user(
+        &stack.db,
+        &onramp_store::users::NewUser {
+            tenant_id: acme.id,
+            email,
+            name: "Erin",
+            role: "customer",
+            password,
+        },
+    )
+    .await?;
+    let xc = stack
+        .azure
+        .sim
+        .create_circuit(onramp_simulators::azure_er::CreateCircuit {
+            peering_location: "Silicon Valley".into(),
+            bandwidth_in_mbps: 200,
+            circuit_name: None,
+            location: None,
+        })
+        .map_err(anyhow::Error::msg)?;
+    let (status, c) = stack
+        .post_json(
+            "/v1/connectors",
+            &serde_json::json!({"kind": "azure-expressroute", "service_key": xc.service_key}),
+        )
+        .await?;
+    assert_eq!(status, 202, "{c:#}");
+    let id = c["id"].as_str().unwrap().to_string();
+    stack.wait_state(&id, "active", PROVISION).await?;
+    let shared_key = || {
+        stack
+            .azure
+            .sim
+            .cross_connection(&xc.service_key)
+            .and_then(|x| x.private_peering)
+            .and_then(|p| p.shared_key)
+    };
+    let old_key = shared_key().expect("onramp configured the peering");
+
+    let browser = Browser::start(&artifacts_dir("portal_rotate_bgp_key")).await?;
+    sign_in(&browser, &stack.base, email, password).await?;
+    browser
+        .goto(&format!("{}/portal/connectors/{id}", stack.base))
+        .await?;
+    browser
+        .wait_for("#portal-page[data-page=connector][data-ready=true]", WAIT)
+        .await?;
+    browser
+        .wait_for("#s-rotate-field:not([hidden])", WAIT)
+        .await?;
+    browser.click("#s-rotate_bgp_key").await?;
+    browser.click("#settings-review").await?;
+    let key_rows = "#settings-plan tr[data-path$='/authentication-key'][data-change=replaced]";
+    browser.wait_for(key_rows, WAIT).await?;
+    let plan = browser.text("#settings-plan").await?;
+    for expected in ["BGP key", "pe1", "pe2", "peerings/AzurePrivatePeering"] {
+        assert!(plan.contains(expected), "{expected} missing: {plan}");
+    }
+    assert!(!plan.contains(&old_key), "the key is shown: {plan}");
+    scroll_to(&browser, "#settings").await?;
+    let shot = browser.screenshot("rotate-key-plan").await?;
+    eprintln!("screenshot: {}", shot.display());
+    assert_eq!(
+        shared_key().as_deref(),
+        Some(old_key.as_str()),
+        "reviewing changed it"
+    );
+
+    browser.click("#settings-apply").await?;
+    browser
+        .wait_for_text("#settings-result", "Change applied: BGP key", PROVISION)
+        .await?;
+    browser.wait_for("#state[data-state=active]", WAIT).await?;
+    browser
+        .wait_for("#timeline li[data-state=rotating_peering_key]", WAIT)
+        .await?;
+    scroll_to(&browser, "#settings").await?;
+    let shot = browser.screenshot("rotate-key-applied").await?;
+    eprintln!("screenshot: {}", shot.display());
+    let new_key = shared_key().expect("the peering keeps a key");
+    assert_ne!(new_key, old_key);
+    for pe in ["pe1", "pe2"] {
+        let running = stack.running(pe).await?;
+        assert!(running.contains(&new_key), "{pe} lacks the new key");
+        assert!(!running.contains(&old_key), "{pe} keeps the old key");
+    }
+    browser.close().await?;
+    Ok(())
+}

@@ -295,6 +295,20 @@ async fn an_operator_retries_changes_and_cancels_connectors_from_the_shell() -> 
         "{}",
         r.stdout
     );
+    // A hosted VIF's key is not onramp's to rotate: the API's reason, and
+    // nothing changes.
+    let r = ctl(
+        &api,
+        customer,
+        &["connectors", "change", &id, "--rotate-bgp-key"],
+    )
+    .await?;
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(
+        r.stderr.contains("rotate_bgp_key") && r.stderr.contains("CreateBGPPeer"),
+        "{}",
+        r.stderr
+    );
     let r = ctl(&api, customer, &["connectors", "change", &id]).await?;
     assert_eq!(
         r.code, 2,

@@ -362,7 +362,7 @@
   const EDITABLE = ["active", "down", "degraded"];
   const SETTING_LABELS = {
     bandwidth: "bandwidth", prefix_limit: "prefix limit", bfd: "BFD", description: "description",
-    rotate_bgp_key: "BGP key",
+    rotate_bgp_key: "BGP key", bgp_key: "BGP key",
   };
 
   // The connector page's "Edit settings" form: the changed fields are sent
