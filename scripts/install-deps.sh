@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what onramp's dev stack and test suite run against, on Debian:
 # nats-server (JetStream), netconfd + OpenSSH (the simulated PE routers),
+# Prometheus and its SNMP exporter (the customer KPIs' time series),
 # PostgreSQL (the production database, tested beside SQLite), headless
 # Chromium + ChromeDriver (the browser end-to-end tests), python3-venv (for
 # schemathesis), and the local user
@@ -17,7 +18,7 @@ need_root() {
 
 missing=()
 for bin in nats-server netconfd sshd ssh-keygen psql sqlite3 pkg-config \
-  chromium chromedriver curl; do
+  chromium chromedriver curl prometheus prometheus-snmp-exporter; do
   command -v "$bin" >/dev/null 2>&1 || [ -x "/usr/sbin/$bin" ] || missing+=("$bin")
 done
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=("initdb")
@@ -38,9 +39,10 @@ if [ ${#missing[@]} -gt 0 ]; then
     nats-server netconfd openssh-server openssh-client \
     postgresql postgresql-client sqlite3 ca-certificates gcc make \
     libyang2-dev pkg-config chromium chromium-driver fonts-liberation \
-    python3 python3-venv curl >/dev/null
+    python3 python3-venv curl prometheus prometheus-snmp-exporter >/dev/null
   # Debian starts the packaged services; onramp starts its own on free ports.
-  systemctl disable --now nats-server postgresql ssh >/dev/null 2>&1 || true
+  systemctl disable --now nats-server postgresql ssh prometheus \
+    prometheus-snmp-exporter prometheus-node-exporter >/dev/null 2>&1 || true
   if ! id onramp-pe >/dev/null 2>&1; then
     # The simulated PEs' NETCONF login (a lab credential, loopback only).
     useradd --create-home --shell /bin/sh onramp-pe

@@ -9,6 +9,7 @@ pub mod nats;
 pub mod pe;
 pub mod postgres;
 mod process;
+pub mod telemetry;
 
 pub use process::{ChildGuard, free_port, wait_for_tcp};
 
