@@ -112,6 +112,7 @@ async fn start(db: Db, inventory: Start) -> Result<App> {
                         platform: "reference-pe".into(),
                         port_name: "ge-0/0/1".into(),
                         vlan_range: (100, 3999),
+                        snmp_target: None,
                     }],
                     dx: vec![SeedDx {
                         location_code: "EqDC2".into(),
@@ -755,6 +756,30 @@ async fn every_validation_error_names_its_field_and_changes_nothing() -> Result<
             "/v1/admin/pes",
             with(new_pe("x1"), "host", json!("224.0.0.5")),
             "host",
+        ),
+        (
+            "POST",
+            "/v1/admin/pes",
+            with(new_pe("x1"), "snmp_target", json!("192.0.2.10")),
+            "snmp_target",
+        ),
+        (
+            "POST",
+            "/v1/admin/pes",
+            with(new_pe("x1"), "snmp_target", json!("192.0.2.10:0")),
+            "snmp_target",
+        ),
+        (
+            "POST",
+            "/v1/admin/pes",
+            with(new_pe("x1"), "snmp_target", json!("224.0.0.5:161")),
+            "snmp_target",
+        ),
+        (
+            "POST",
+            "/v1/admin/pes",
+            with(new_pe("x1"), "snmp_target", json!(161)),
+            "snmp_target",
         ),
         (
             "POST",

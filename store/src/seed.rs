@@ -21,6 +21,8 @@ pub struct SeedPe {
     /// The customer-facing port carrying the CSP interconnect.
     pub port_name: String,
     pub vlan_range: (u16, u16),
+    /// `host:port` of its SNMP agent, when the lab runs one.
+    pub snmp_target: Option<String>,
 }
 
 impl SeedPe {
@@ -44,6 +46,7 @@ impl SeedPe {
             platform: "reference-pe".into(),
             port_name: "ge-0/0/1".into(),
             vlan_range: (100, 3999),
+            snmp_target: None,
         }
     }
 }
@@ -195,6 +198,7 @@ pub async fn seed(
                 am.username = Set(p.username.clone());
                 am.password = Set(secrets.seal(&p.password));
                 am.host_key_fingerprint = Set(p.host_key_fingerprint.clone());
+                am.snmp_target = Set(p.snmp_target.clone());
                 am.update(db).await?.id
             }
             None => {
@@ -212,6 +216,7 @@ pub async fn seed(
                     created_at: Set(Utc::now()),
                     maintenance_since: Set(None),
                     maintenance_reason: Set(None),
+                    snmp_target: Set(p.snmp_target.clone()),
                 }
                 .insert(db)
                 .await?

@@ -65,6 +65,7 @@ pub(crate) async fn start_configured(
                 platform: "reference-pe".into(),
                 port_name: "ge-0/0/1".into(),
                 vlan_range: vlans,
+                snmp_target: None,
             }],
             dx: vec![SeedDx {
                 location_code: "EqDC2".into(),

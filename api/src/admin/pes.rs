@@ -81,6 +81,7 @@ pub(super) fn pe_view(m: pe_router::Model) -> Pe {
         has_password: !m.password.is_empty(),
         host_key_fingerprint: m.host_key_fingerprint,
         platform: m.platform,
+        snmp_target: m.snmp_target,
         created_at: m.created_at,
         maintenance: maintenance_of(&m.maintenance_since, &m.maintenance_reason, None),
         links: PeLinks {
@@ -147,6 +148,7 @@ async fn create_pe(
         password: new.password,
         host_key_fingerprint: new.host_key_fingerprint,
         platform: new.platform,
+        snmp_target: new.snmp_target,
     };
     let m = store::create_pe(&state.db, spec, &platforms(&state)?, &state.secrets).await?;
     tracing::info!(pe = %m.name, id = %m.id, by = %who.name, "PE created");
@@ -208,6 +210,7 @@ async fn update_pe(
         password: u.password,
         host_key_fingerprint: u.host_key_fingerprint,
         platform: u.platform,
+        snmp_target: u.snmp_target,
     };
     let m = store::update_pe(&state.db, id, patch, &platforms(&state)?, &state.secrets).await?;
     tracing::info!(pe = %m.name, id = %m.id, by = %who.name, "PE updated");

@@ -43,6 +43,12 @@ pub(super) struct NewPe {
     /// A template folder of `router-templates`, e.g. `reference-pe`.
     #[schema(example = "reference-pe")]
     pub platform: String,
+    /// `host:port` of the PE's SNMP agent (UDP): onramp makes it a
+    /// Prometheus scrape target for the customer KPIs. Absent: not
+    /// monitored.
+    #[serde(default)]
+    #[schema(example = "192.0.2.10:161")]
+    pub snmp_target: Option<String>,
 }
 
 /// Fields to change; the others stay as they are.
@@ -71,6 +77,9 @@ pub(super) struct PeUpdate {
     #[serde(default, deserialize_with = "present")]
     #[schema(nullable = false)]
     pub platform: Option<String>,
+    /// `null` stops monitoring the PE.
+    #[serde(default, deserialize_with = "nullable")]
+    pub snmp_target: Option<Option<String>>,
 }
 
 #[derive(Clone, Debug, Serialize, ToSchema)]
@@ -93,6 +102,8 @@ pub(super) struct Pe {
     pub has_password: bool,
     pub host_key_fingerprint: Option<String>,
     pub platform: String,
+    /// Where its SNMP agent answers, when it is monitored.
+    pub snmp_target: Option<String>,
     pub created_at: DateTime<Utc>,
     /// Present while the PE is in maintenance: nothing is pushed to it.
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -27,6 +27,8 @@ pub struct PeSpec {
     pub password: String,
     pub host_key_fingerprint: Option<String>,
     pub platform: String,
+    /// `host:port` of its SNMP agent, which Prometheus scrapes.
+    pub snmp_target: Option<String>,
 }
 
 /// A partial update; `None` leaves a field as it is. `host_key_fingerprint:
@@ -40,6 +42,7 @@ pub struct PePatch {
     pub password: Option<String>,
     pub host_key_fingerprint: Option<Option<String>>,
     pub platform: Option<String>,
+    pub snmp_target: Option<Option<String>>,
 }
 
 impl PeSpec {
@@ -52,6 +55,7 @@ impl PeSpec {
             password: m.password.clone(),
             host_key_fingerprint: m.host_key_fingerprint.clone(),
             platform: m.platform.clone(),
+            snmp_target: m.snmp_target.clone(),
         }
     }
 
@@ -76,6 +80,9 @@ impl PeSpec {
         }
         if let Some(v) = p.platform {
             self.platform = v;
+        }
+        if let Some(v) = p.snmp_target {
+            self.snmp_target = v;
         }
         self
     }
@@ -144,6 +151,11 @@ impl PeSpec {
                 ),
             );
         }
+        if let Some(t) = &self.snmp_target
+            && let Err(why) = check_snmp_target(t)
+        {
+            i.add("snmp_target", "invalid_format", why);
+        }
         if !platforms.contains(&self.platform) {
             i.add(
                 "platform",
@@ -156,6 +168,36 @@ impl PeSpec {
             );
         }
         i.into_result()
+    }
+}
+
+/// `host:port` with a host a PE may have (as `host`) and a UDP port.
+fn check_snmp_target(t: &str) -> Result<(), String> {
+    let Some((host, port)) = t.rsplit_once(':') else {
+        return Err(format!(
+            "`{t}` is not host:port (for example 192.0.2.10:161)"
+        ));
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    if !valid_host(host) {
+        return Err(format!("`{host}` is neither an IP address nor a hostname"));
+    }
+    if let Ok(ip) = host.parse::<IpAddr>() {
+        let refused = match ip {
+            IpAddr::V4(v4) => onramp_checks::ipv4::reachable(v4)
+                .err()
+                .map(|e| e.to_string()),
+            IpAddr::V6(v6) => onramp_checks::ipv6::reachable(v6)
+                .err()
+                .map(|e| e.to_string()),
+        };
+        if let Some(why) = refused {
+            return Err(why);
+        }
+    }
+    match port.parse::<u16>() {
+        Ok(p) if p > 0 => Ok(()),
+        _ => Err(format!("port `{port}` is outside 1-65535")),
     }
 }
 
@@ -199,6 +241,7 @@ pub async fn create_pe(
             password: Set(secrets.seal(&spec.password)),
             host_key_fingerprint: Set(spec.host_key_fingerprint),
             platform: Set(spec.platform),
+            snmp_target: Set(spec.snmp_target),
             lease_until_ms: Set(None),
             lease_holder: Set(None),
             created_at: Set(Utc::now()),
@@ -305,6 +348,7 @@ pub async fn update_pe(
         }
         am.host_key_fingerprint = Set(spec.host_key_fingerprint);
         am.platform = Set(spec.platform);
+        am.snmp_target = Set(spec.snmp_target);
         let m = am.update(&tx).await?;
         tx.commit().await?;
         Ok::<_, AdminError>(m)

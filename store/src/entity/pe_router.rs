@@ -20,6 +20,8 @@ pub struct Model {
     pub maintenance_since: Option<DateTimeUtc>,
     /// The operator's reason; never shown to customers.
     pub maintenance_reason: Option<String>,
+    /// `host:port` of the PE's SNMP agent (UDP); None: not monitored.
+    pub snmp_target: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
