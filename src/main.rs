@@ -271,6 +271,15 @@ struct ServeArgs {
     /// portal): `allow` or `deny`.
     #[arg(long, env = "ONRAMP_BGP_KEY_REVEAL", default_value = "allow")]
     bgp_key_reveal: onramp_api::bgp_key::RevealPolicy,
+    /// Prometheus's base URL, for the customer KPIs
+    /// (`/v1/connectors/{id}/metrics`, `/v1/links/{id}/metrics`). Unset:
+    /// those answer 503 `metrics_unavailable`.
+    #[arg(long, env = "ONRAMP_PROMETHEUS_URL")]
+    prometheus_url: Option<String>,
+    /// How often Prometheus scrapes the PEs; bitrates are rates over four
+    /// scrapes.
+    #[arg(long, env = "ONRAMP_PROMETHEUS_SCRAPE_INTERVAL_MS", default_value_t = 30_000, value_parser = clap::value_parser!(u64).range(100..))]
+    prometheus_scrape_interval_ms: u64,
 }
 
 #[derive(Args, Clone)]
@@ -334,6 +343,11 @@ pub struct WorkerArgs {
     worker_id: Option<String>,
     #[command(flatten)]
     webhooks: WebhookArgs,
+    /// Where to write the PEs' SNMP agents as Prometheus file-based service
+    /// discovery targets (a `.json` file in a directory Prometheus's
+    /// `file_sd_configs` reads). Unset: onramp hands Prometheus nothing.
+    #[arg(long, env = "ONRAMP_PROMETHEUS_SD_FILE")]
+    prometheus_sd_file: Option<PathBuf>,
 }
 
 /// Webhook delivery; unset settings keep the defaults named.
@@ -501,18 +515,19 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
     let secrets = a.secrets.open()?;
     let azure = a.azure.config()?;
     let db = a.db.open("opening database").await?;
+    let mut state = onramp_api::AppState::new(db, secrets)
+        .with_azure(azure)
+        .with_bgp_key_reveal(a.bgp_key_reveal);
+    if let Some(url) = &a.prometheus_url {
+        state = state
+            .with_prometheus(url, Duration::from_millis(a.prometheus_scrape_interval_ms))
+            .context("ONRAMP_PROMETHEUS_URL")?;
+    }
     let listener = tokio::net::TcpListener::bind(a.listen)
         .await
         .with_context(|| format!("binding {}", a.listen))?;
     tracing::info!(addr = %listener.local_addr()?, "API listening");
-    onramp_web::serve(
-        listener,
-        onramp_api::AppState::new(db, secrets)
-            .with_azure(azure)
-            .with_bgp_key_reveal(a.bgp_key_reveal),
-        shutdown_signal(),
-    )
-    .await?;
+    onramp_web::serve(listener, state, shutdown_signal()).await?;
     Ok(())
 }
 
@@ -529,12 +544,25 @@ async fn worker(a: WorkerArgs) -> anyhow::Result<()> {
         a.webhooks.config(cfg.worker_id.clone()),
         rx.clone(),
     ));
+    let telemetry = a.prometheus_sd_file.clone().map(|sd_file| {
+        tokio::spawn(onramp_workers::run_telemetry(
+            db.clone(),
+            onramp_workers::TelemetryConfig {
+                sd_file,
+                interval: Duration::from_secs(5),
+            },
+            rx.clone(),
+        ))
+    });
     let run = tokio::spawn(onramp_workers::run_worker(db, cfg, rx));
     shutdown_signal().await;
     tracing::info!("shutting down");
     let _ = tx.send(true);
     let _ = relay.await;
     let _ = webhooks.await;
+    if let Some(t) = telemetry {
+        let _ = t.await;
+    }
     run.await??;
     Ok(())
 }

@@ -21,6 +21,7 @@ mod health;
 mod idempotency;
 mod keys;
 mod kinds;
+pub mod kpis;
 mod links;
 mod openapi;
 mod page;
@@ -55,6 +56,8 @@ pub struct AppState {
     /// How long a retry waits for the first request with its
     /// Idempotency-Key before answering 409 `idempotency_in_progress`.
     pub idempotency_wait: std::time::Duration,
+    /// Prometheus, for the customer KPIs; None answers them with 503.
+    pub kpis: Option<kpis::KpiSource>,
 }
 
 impl AppState {
@@ -66,7 +69,22 @@ impl AppState {
             azure: None,
             bgp_key_reveal: bgp_key::RevealPolicy::Allow,
             idempotency_wait: idempotency::DEFAULT_WAIT,
+            kpis: None,
         }
+    }
+
+    /// Reads the KPIs from the Prometheus at `url`, which scrapes the PEs
+    /// every `scrape_interval`.
+    pub fn with_prometheus(
+        mut self,
+        url: &str,
+        scrape_interval: std::time::Duration,
+    ) -> Result<Self, onramp_prometheus::Error> {
+        self.kpis = Some(kpis::KpiSource {
+            client: onramp_prometheus::PromClient::new(url, std::time::Duration::from_secs(10))?,
+            scrape_interval,
+        });
+        Ok(self)
     }
 
     pub fn with_idempotency_wait(mut self, wait: std::time::Duration) -> Self {
@@ -129,6 +147,7 @@ fn routes() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(events::router())
         .merge(keys::router())
         .merge(links::router())
+        .merge(kpis::router())
         .merge(webhooks::router())
         .merge(tasks::router())
         .merge(ticket_providers::router())

@@ -121,19 +121,28 @@ impl Prometheus {
 /// One scrape job: every target in `sd_dir/*.json` is an SNMP agent, asked
 /// through the exporter with module `onramp_pe`.
 fn config_yaml(sd_dir: &Path, exporter: &str, interval: Duration) -> String {
-    let secs = interval.as_secs_f64();
-    format!(
-        "global:\n  scrape_interval: {secs}s\n  evaluation_interval: {secs}s\n\
-scrape_configs:\n\
-  - job_name: onramp-pe-snmp\n\
-    scrape_timeout: {secs}s\n\
-    metrics_path: /snmp\n\
-    params:\n      module: [onramp_pe]\n\
-    file_sd_configs:\n      - files: ['{sd}/*.json']\n        refresh_interval: 1s\n\
-    relabel_configs:\n\
-      - source_labels: [__address__]\n        target_label: __param_target\n\
-      - source_labels: [__param_target]\n        target_label: instance\n\
-      - target_label: __address__\n        replacement: {exporter}\n",
-        sd = sd_dir.display()
-    )
+    let every = format!("{}ms", interval.as_millis());
+    [
+        "global:".to_string(),
+        format!("  scrape_interval: {every}"),
+        format!("  evaluation_interval: {every}"),
+        "scrape_configs:".into(),
+        "  - job_name: onramp-pe-snmp".into(),
+        format!("    scrape_timeout: {every}"),
+        "    metrics_path: /snmp".into(),
+        "    params:".into(),
+        "      module: [onramp_pe]".into(),
+        "    file_sd_configs:".into(),
+        format!("      - files: ['{}/*.json']", sd_dir.display()),
+        "        refresh_interval: 1s".into(),
+        "    relabel_configs:".into(),
+        "      - source_labels: [__address__]".into(),
+        "        target_label: __param_target".into(),
+        "      - source_labels: [__param_target]".into(),
+        "        target_label: instance".into(),
+        "      - target_label: __address__".into(),
+        format!("        replacement: {exporter}"),
+        String::new(),
+    ]
+    .join("\n")
 }

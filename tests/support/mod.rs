@@ -67,7 +67,20 @@ pub(crate) struct Stack {
     worker_starts: u32,
     /// More environment for workers started from now on (empty: none).
     pub worker_env: Vec<(String, String)>,
+    /// The PEs' SNMP agents, the SNMP exporter and Prometheus, when the
+    /// stack was started with `telemetry`.
+    pub telemetry: Option<Telemetry>,
 }
+
+/// The KPI side of a stack: an agent per PE, the exporter, Prometheus.
+pub(crate) struct Telemetry {
+    pub lab: onramp_lab_agent::Lab,
+    pub prometheus: onramp_devstack::telemetry::Prometheus,
+    _exporter: onramp_devstack::telemetry::SnmpExporter,
+}
+
+/// How often the test stack's Prometheus scrapes the PEs.
+pub(crate) const SCRAPE_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Microsoft's primary port name for circuits the simulator creates at
 /// "Silicon Valley" for provider "Onramp"; the seeded NNI sits on it.
@@ -86,6 +99,11 @@ fn azure_env<'a>(cmd: &'a mut Command, sim: &RunningAzureSim) -> &'a mut Command
 
 pub(crate) fn templates_root() -> PathBuf {
     onramp_router_templates::default_templates_root()
+}
+
+/// The repository's root (telemetry/snmp.yml and the like).
+pub(crate) fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
 /// Copies router-templates to a temp dir and applies `edit` to the
@@ -142,6 +160,9 @@ pub(crate) struct StackOptions {
     /// Extra environment for the worker processes (after the defaults, so
     /// it overrides them).
     pub worker_env: Vec<(String, String)>,
+    /// An SNMP agent per PE, scraped by Prometheus through the SNMP
+    /// exporter, and the API reading the KPIs from it.
+    pub telemetry: bool,
 }
 
 impl Default for StackOptions {
@@ -152,6 +173,7 @@ impl Default for StackOptions {
             second_dx_location: false,
             second_dx_interconnect: false,
             worker_env: Vec::new(),
+            telemetry: false,
         }
     }
 }
@@ -253,6 +275,48 @@ impl Stack {
                 (Some(pg), url)
             }
         };
+        let telemetry = if opts.telemetry {
+            let lab = onramp_lab_agent::Lab::start(
+                pes.endpoints()
+                    .iter()
+                    .map(|e| PeTarget {
+                        name: e.name.clone(),
+                        host: e.host.clone(),
+                        port: e.port,
+                        username: e.username.clone(),
+                        password: e.password.clone(),
+                        host_key_fingerprint: Some(e.host_key_fingerprint.clone()),
+                    })
+                    .collect(),
+                onramp_lab_agent::LabConfig {
+                    csps: onramp_lab_agent::Csps {
+                        aws: Some(sim.sim.clone()),
+                        azure: Some(azure.sim.clone()),
+                        gcp: Some(gcp.sim.clone()),
+                    },
+                    refresh: Duration::from_millis(500),
+                    probe_interval: Duration::from_secs(1),
+                    ..onramp_lab_agent::LabConfig::default()
+                },
+            )
+            .await?;
+            let exporter = onramp_devstack::telemetry::SnmpExporter::start(
+                dir.path(),
+                &repo_root().join("telemetry").join("snmp.yml"),
+            )?;
+            let prometheus = onramp_devstack::telemetry::Prometheus::start(
+                dir.path(),
+                &exporter,
+                SCRAPE_INTERVAL,
+            )?;
+            Some(Telemetry {
+                lab,
+                prometheus,
+                _exporter: exporter,
+            })
+        } else {
+            None
+        };
         let conn = onramp_store::connect_and_migrate(&db_url).await?;
         let key = onramp_store::auth::generate_key();
         let secret_key = onramp_store::secrets::SecretBox::generate_base64_key();
@@ -260,8 +324,12 @@ impl Stack {
         let pe_seeds = pes
             .endpoints()
             .iter()
-            .map(|e| {
-                SeedPe::reference_pe(
+            .map(|e| SeedPe {
+                snmp_target: telemetry
+                    .as_ref()
+                    .and_then(|t| t.lab.agent(&e.name))
+                    .map(|a| a.snmp_addr.to_string()),
+                ..SeedPe::reference_pe(
                     &e.name,
                     &e.host,
                     e.port,
@@ -287,9 +355,27 @@ impl Stack {
         .await?;
 
         let port = free_port();
+        let mut worker_env = opts.worker_env;
+        let mut api_env = Vec::new();
+        if let Some(t) = &telemetry {
+            worker_env.push((
+                "ONRAMP_PROMETHEUS_SD_FILE".into(),
+                t.prometheus
+                    .sd_dir()
+                    .join("onramp-pes.json")
+                    .display()
+                    .to_string(),
+            ));
+            api_env.push(("ONRAMP_PROMETHEUS_URL", t.prometheus.url()));
+            api_env.push((
+                "ONRAMP_PROMETHEUS_SCRAPE_INTERVAL_MS",
+                SCRAPE_INTERVAL.as_millis().to_string(),
+            ));
+        }
         let mut api = ChildGuard::spawn(
             "onramp serve",
             azure_env(Command::new(bin()).arg("serve"), &azure)
+                .envs(api_env)
                 .env("ONRAMP_SECRET_KEY", &secret_key)
                 .env("DATABASE_URL", &db_url)
                 .env("ONRAMP_LISTEN", format!("127.0.0.1:{port}"))
@@ -316,7 +402,8 @@ impl Stack {
             key,
             http: reqwest::Client::new(),
             worker_starts: 0,
-            worker_env: opts.worker_env,
+            worker_env,
+            telemetry,
         };
         stack.start_worker()?;
         Ok(stack)

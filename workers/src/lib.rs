@@ -29,6 +29,7 @@ mod router_push;
 mod runner;
 mod settle;
 mod step;
+pub mod telemetry;
 pub mod webhooks;
 
 use std::path::PathBuf;
@@ -42,6 +43,7 @@ pub use onramp_store::secrets::SecretBox;
 pub use queue::{connect_jetstream, ensure_stream_and_consumers};
 pub use relay::run_relay;
 pub use runner::run_worker;
+pub use telemetry::{TelemetryConfig, run_telemetry};
 pub use webhooks::{WebhookConfig, run_webhooks};
 
 #[derive(Clone, Debug)]
