@@ -348,6 +348,13 @@ pub struct WorkerArgs {
     /// `file_sd_configs` reads). Unset: onramp hands Prometheus nothing.
     #[arg(long, env = "ONRAMP_PROMETHEUS_SD_FILE")]
     prometheus_sd_file: Option<PathBuf>,
+    /// Prometheus's base URL, to measure links against their SLA. Unset:
+    /// no SLA is evaluated.
+    #[arg(long, env = "ONRAMP_PROMETHEUS_URL")]
+    prometheus_url: Option<String>,
+    /// How often each active link is measured against its SLA.
+    #[arg(long, env = "ONRAMP_SLA_INTERVAL_MS", default_value_t = 30_000, value_parser = clap::value_parser!(u64).range(100..))]
+    sla_interval_ms: u64,
 }
 
 /// Webhook delivery; unset settings keep the defaults named.
@@ -531,6 +538,10 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+fn onramp_prometheus_client(url: &str) -> anyhow::Result<onramp_workers::PromClient> {
+    onramp_workers::PromClient::new(url, Duration::from_secs(10)).context("ONRAMP_PROMETHEUS_URL")
+}
+
 async fn worker(a: WorkerArgs) -> anyhow::Result<()> {
     let cfg = a.config()?;
     let db = a.db.open("opening database").await?;
@@ -554,13 +565,24 @@ async fn worker(a: WorkerArgs) -> anyhow::Result<()> {
             rx.clone(),
         ))
     });
+    let sla = match &a.prometheus_url {
+        Some(url) => Some(tokio::spawn(onramp_workers::run_sla(
+            db.clone(),
+            onramp_workers::SlaConfig {
+                prometheus: onramp_prometheus_client(url)?,
+                interval: Duration::from_millis(a.sla_interval_ms),
+            },
+            rx.clone(),
+        ))),
+        None => None,
+    };
     let run = tokio::spawn(onramp_workers::run_worker(db, cfg, rx));
     shutdown_signal().await;
     tracing::info!("shutting down");
     let _ = tx.send(true);
     let _ = relay.await;
     let _ = webhooks.await;
-    if let Some(t) = telemetry {
+    for t in [telemetry, sla].into_iter().flatten() {
         let _ = t.await;
     }
     run.await??;

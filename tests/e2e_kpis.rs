@@ -2,14 +2,19 @@
 //! and a Google attachment on pe2, linked; the PEs' SNMP agents scraped by
 //! Prometheus through Debian's SNMP exporter; the API reading bitrate, BGP
 //! state and routes per connector and latency, jitter and loss per link.
-//! Loss injected at a PE shows on the link; a session taken down at the AWS
-//! simulator shows down in the connector's metrics and on its timeline.
+//! Loss injected at a PE shows on the link and breaches its SLA (on the
+//! link's and its members' timelines, the event stream and a webhook), then
+//! recovers; a session taken down at the AWS simulator shows down in the
+//! connector's metrics and on its timeline.
 
 mod support;
 
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
+use axum::body::Bytes;
+use axum::http::HeaderMap;
 use onramp_simulators::gcp_pi::CreatePairingKey;
 use serde_json::{Value, json};
 use support::{Db, Stack, StackOptions};
@@ -48,6 +53,92 @@ async fn metrics_until(
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
+}
+
+/// Records every webhook delivery as (event type header, body).
+async fn webhook_receiver() -> Result<(String, Arc<Mutex<Vec<(String, Value)>>>)> {
+    let got: Arc<Mutex<Vec<(String, Value)>>> = Arc::default();
+    let seen = got.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |headers: HeaderMap, body: Bytes| {
+            let seen = seen.clone();
+            async move {
+                let kind = headers
+                    .get("onramp-event-type")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default()
+                    .to_string();
+                let body = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                seen.lock().unwrap().push((kind, body));
+                axum::http::StatusCode::NO_CONTENT
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}/hook", listener.local_addr()?);
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Ok((url, got))
+}
+
+async fn webhook_until(
+    got: &Arc<Mutex<Vec<(String, Value)>>>,
+    what: &str,
+    pred: impl Fn(&(String, Value)) -> bool,
+) -> Result<Value> {
+    let started = Instant::now();
+    loop {
+        if let Some((_, body)) = got.lock().unwrap().iter().find(|d| pred(d)) {
+            return Ok(body.clone());
+        }
+        if started.elapsed() > T {
+            bail!("webhook: {what} not delivered within {T:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn link_until(
+    stack: &Stack,
+    id: &str,
+    what: &str,
+    pred: impl Fn(&Value) -> bool,
+) -> Result<Value> {
+    let started = Instant::now();
+    loop {
+        let (_, l) = stack.get_json(&format!("/v1/links/{id}")).await?;
+        if pred(&l) {
+            return Ok(l);
+        }
+        if started.elapsed() > T {
+            bail!("link {what}: not seen within {T:?}:\n{l:#}");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Reads the event stream from the start until a frame named `name`.
+async fn sse_until(stack: &Stack, name: &str) -> Result<String> {
+    let mut r = stack
+        .http
+        .get(stack.url("/v1/events?after=0"))
+        .bearer_auth(&stack.key)
+        .send()
+        .await?;
+    let started = Instant::now();
+    let mut text = String::new();
+    while started.elapsed() < T {
+        match tokio::time::timeout(Duration::from_secs(5), r.chunk()).await {
+            Ok(Ok(Some(chunk))) => text.push_str(&String::from_utf8_lossy(&chunk)),
+            Ok(Ok(None)) => break,
+            Ok(Err(e)) => return Err(e.into()),
+            Err(_) => {}
+        }
+        if text.contains(&format!("event: {name}")) {
+            return Ok(text);
+        }
+    }
+    bail!("no `{name}` frame on the event stream within {T:?}:\n{text}")
 }
 
 fn since(secs: i64) -> String {
@@ -144,8 +235,24 @@ async fn kpis_follow_the_network_and_the_faults_injected_into_it() -> Result<()>
         last(&m, "jitter_ms", "pe1", Some("pe2")).is_some_and(|v| v >= 0.0),
         "{m:#}"
     );
+    let l = link_until(&stack, &link, "measured and met", |l| {
+        l["sla"]["status"] == "met"
+    })
+    .await?;
+    assert_eq!(
+        (&l["sla"]["profile"], &l["sla"]["loss_percent"]),
+        (&json!("standard"), &json!(1.0)),
+        "{l:#}"
+    );
+    let (hook_url, deliveries) = webhook_receiver().await?;
+    let (status, w) = stack
+        .post_json("/v1/webhooks", &json!({"url": hook_url}))
+        .await?;
+    assert_eq!(status, 201, "{w:#}");
 
-    // Half the probes reaching pe2 are lost: pe1's towards pe2 say so.
+    // Half the probes reaching pe2 are lost: pe1's towards pe2 say so, and
+    // the link's SLA (1 % loss) is breached: on the link, on its members'
+    // timelines, on the event stream and at the webhook.
     telemetry
         .lab
         .agent("pe2")
@@ -156,12 +263,82 @@ async fn kpis_follow_the_network_and_the_faults_injected_into_it() -> Result<()>
         last(m, "loss_percent", "pe1", Some("pe2")).is_some_and(|v| v >= 20.0)
     })
     .await?;
+    let l = link_until(&stack, &link, "breached", |l| {
+        l["sla"]["status"] == "breached"
+    })
+    .await?;
+    let b = &l["sla"]["breached"][0];
+    assert_eq!(
+        (&b["measure"], &b["from_pe"], &b["to_pe"]),
+        (&json!("loss_percent"), &json!("pe1"), &json!("pe2")),
+        "{l:#}"
+    );
+    assert!(
+        l["timeline"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["event"] == "sla_breached"),
+        "{l:#}"
+    );
+    let (_, events) = stack
+        .get_json(&format!("/v1/connectors/{vif_id}/events?limit=200"))
+        .await?;
+    let on_vif = events["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["event"] == "link_sla_breached")
+        .cloned()
+        .unwrap_or(Value::Null);
+    assert!(
+        on_vif["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("loss percent")),
+        "{events:#}"
+    );
+    let hooked = webhook_until(&deliveries, "the breach", |(kind, body)| {
+        kind == "link.sla_breached" && body["link_id"] == link.as_str()
+    })
+    .await?;
+    assert_eq!(hooked["event"], "link_sla_breached", "{hooked:#}");
+    sse_until(&stack, "link.sla_breached").await?;
     telemetry
         .lab
         .agent("pe2")
         .expect("pe2's agent")
         .knobs
         .set_loss_percent(0.0);
+    link_until(&stack, &link, "met again", |l| l["sla"]["status"] == "met").await?;
+    webhook_until(&deliveries, "the recovery", |(kind, _)| {
+        kind == "link.sla_recovered"
+    })
+    .await?;
+
+    // The SLA is the link's to set: a profile and overrides, checked.
+    let sla_path = format!("/v1/links/{link}/sla");
+    let (status, p) = stack
+        .put_json(&sla_path, &json!({"profile": "gold"}))
+        .await?;
+    assert_eq!(status, 422, "{p:#}");
+    assert_eq!(p["errors"][0]["field"], "profile", "{p:#}");
+    let (status, p) = stack
+        .put_json(&sla_path, &json!({"loss_percent": 101}))
+        .await?;
+    assert_eq!(
+        (status, p["errors"][0]["field"].as_str()),
+        (422, Some("loss_percent")),
+        "{p:#}"
+    );
+    let (status, sla) = stack
+        .put_json(&sla_path, &json!({"profile": "premium", "loss_percent": 5}))
+        .await?;
+    assert_eq!(status, 200, "{sla:#}");
+    assert_eq!(
+        (&sla["latency_ms"], &sla["loss_percent"]),
+        (&json!(20.0), &json!(5.0)),
+        "{sla:#}"
+    );
 
     // The VIF's session goes down at AWS: down in its metrics (its unit
     // stops carrying traffic) and, from the connector's own poll, on its
@@ -222,6 +399,15 @@ async fn bad_ranges_are_refused_and_no_database_is_a_503() -> Result<()> {
         .get_json(&format!("/v1/links/{}/metrics", uuid::Uuid::new_v4()))
         .await?;
     assert_eq!(status, 404);
+    let (status, p) = stack
+        .post_json(
+            "/v1/links",
+            &json!({"name": "x", "connectors": [uuid::Uuid::new_v4(), uuid::Uuid::new_v4()],
+                    "sla": {"profile": "premium", "loss_percent": -1}}),
+        )
+        .await?;
+    assert_eq!(status, 422, "{p:#}");
+    assert_eq!(p["errors"][0]["field"], "sla.loss_percent", "{p:#}");
     // This stack's API has no Prometheus: a valid question is a 503 that
     // says so, not an empty answer.
     let (status, p) = stack.get_json(&path).await?;

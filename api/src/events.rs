@@ -46,9 +46,6 @@ use crate::AppState;
 use crate::auth::Tenant;
 use crate::problem::{FieldError, Problem, Unauthenticated, problem_json};
 
-/// The SSE `event:` name of every frame that carries a state change.
-pub(crate) const EVENT_NAME: &str = "connector.state_changed";
-
 /// How often a stream looks for new rows once it has caught up.
 pub(crate) const POLL_INTERVAL: Duration = Duration::from_millis(300);
 
@@ -340,7 +337,7 @@ impl Poller {
             let change = ConnectorStateChange::new(e, &c);
             match Event::default()
                 .id(change.id.to_string())
-                .event(EVENT_NAME)
+                .event(change.channel_name())
                 .json_data(&change)
             {
                 Ok(ev) => self.pending.push_back(ev),

@@ -7,6 +7,8 @@
 //! transaction, rolls it back, and shows per PE the exact XML that would be
 //! pushed and the PE's affected configuration before and after.
 
+mod sla;
+
 use std::collections::BTreeMap;
 
 use axum::Json;
@@ -48,6 +50,7 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_link, delete_link))
         .routes(routes!(add_connector))
         .routes(routes!(remove_connector))
+        .routes(routes!(sla::put_link_sla))
 }
 
 // ===== representations =====
@@ -72,6 +75,9 @@ pub(crate) struct Link {
     /// Why the current step is being retried, if it is.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
+    /// The thresholds the link is measured against, and whether they are
+    /// met (`GET /v1/links/{id}/metrics` has the measurements).
+    pub sla: sla::LinkSla,
     /// The latest steps, oldest first: what onramp did on which PE.
     pub timeline: Vec<LinkEvent>,
     pub created_at: DateTime<Utc>,
@@ -119,6 +125,9 @@ pub(crate) struct LinkOrder {
     /// Two or more of the tenant's `active` connectors, none in another
     /// link, each once.
     pub connectors: Vec<String>,
+    /// The SLA; default: the `standard` profile.
+    #[serde(default)]
+    pub sla: Option<sla::SlaRequest>,
 }
 
 /// `POST /v1/links/{id}/connectors`.
@@ -204,6 +213,7 @@ async fn view(state: &AppState, v: &LinkView) -> Result<Link, Problem> {
             })
             .collect(),
         last_error: v.link.last_error.clone(),
+        sla: sla::view(&v.link)?,
         timeline: events
             .into_iter()
             .skip(skip)
@@ -379,6 +389,14 @@ async fn create_link(
             }),
         }
     }
+    let sla = match order.sla.as_ref().map(|s| s.settings("sla")) {
+        None => Default::default(),
+        Some(Ok(s)) => s,
+        Some(Err(e)) => {
+            errors.extend(e);
+            Default::default()
+        }
+    };
     if !errors.is_empty() {
         return Err(Problem::invalid(errors));
     }
@@ -387,7 +405,7 @@ async fn create_link(
     } else {
         Mode::Commit
     };
-    let v = store::create(&state.db, tenant.id, name, &ids, mode)
+    let v = store::create(&state.db, tenant.id, name, &ids, &sla, mode)
         .await?
         .map_err(|r| refused(r, |i| format!("connectors[{i}]")))?;
     if q.dry_run {

@@ -16,6 +16,7 @@ mod m0008_pe_maintenance;
 mod m0009_connector_changes;
 mod m0010_nni_groups;
 mod m0012_pe_telemetry;
+mod m0013_link_sla;
 
 pub struct Migrator;
 
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0009_connector_changes::Migration),
             Box::new(m0010_nni_groups::Migration),
             Box::new(m0012_pe_telemetry::Migration),
+            Box::new(m0013_link_sla::Migration),
         ]
     }
 }

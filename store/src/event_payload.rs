@@ -38,6 +38,23 @@ pub struct StateChange {
     /// Who caused it: customer, onramp, aws, azure, gcp, router or ops.
     pub actor: String,
     pub at: DateTime<Utc>,
+    /// Set when the event is about a link of the connector
+    /// (`link_sla_breached`, `link_sla_recovered`): its state did not
+    /// change.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub link_id: Option<Uuid>,
+}
+
+impl StateChange {
+    /// The SSE `event:` name: `connector.state_changed`, or for an SLA
+    /// event of one of its links `link.sla_breached` / `link.sla_recovered`.
+    pub fn channel_name(&self) -> &'static str {
+        match self.event.as_str() {
+            "link_sla_breached" => "link.sla_breached",
+            "link_sla_recovered" => "link.sla_recovered",
+            _ => "connector.state_changed",
+        }
+    }
 }
 
 impl StateChange {
@@ -59,6 +76,7 @@ impl StateChange {
             message: e.message,
             actor: e.actor,
             at: e.at,
+            link_id: e.link_id,
         }
     }
 }

@@ -6,6 +6,8 @@
 //! `ux_link_members_live_connector` (migration m0004): two concurrent joins
 //! of one connector cannot both commit, whatever the code checked before.
 
+pub mod sla;
+
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
@@ -75,6 +77,7 @@ pub async fn create(
     tenant_id: Uuid,
     name: &str,
     connectors: &[Uuid],
+    sla: &sla::SlaSettings,
     mode: Mode,
 ) -> Result<std::result::Result<LinkView, Refusal>> {
     retry_contention(|| async {
@@ -106,6 +109,8 @@ pub async fn create(
             lease_until_ms: Set(None),
             created_at: Set(now),
             updated_at: Set(now),
+            sla: Set(sla.to_json()),
+            sla_breach: Set(None),
         }
         .insert(&tx)
         .await?;

@@ -367,6 +367,8 @@ impl Stack {
                     .to_string(),
             ));
             api_env.push(("ONRAMP_PROMETHEUS_URL", t.prometheus.url()));
+            worker_env.push(("ONRAMP_PROMETHEUS_URL".into(), t.prometheus.url()));
+            worker_env.push(("ONRAMP_SLA_INTERVAL_MS".into(), "1000".into()));
             api_env.push((
                 "ONRAMP_PROMETHEUS_SCRAPE_INTERVAL_MS",
                 SCRAPE_INTERVAL.as_millis().to_string(),

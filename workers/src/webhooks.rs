@@ -40,6 +40,9 @@ pub const HEADER_WEBHOOK_ID: &str = "Onramp-Webhook-Id";
 pub const HEADER_EVENT_ID: &str = "Onramp-Event-Id";
 pub const HEADER_TIMESTAMP: &str = "Onramp-Timestamp";
 pub const HEADER_SIGNATURE: &str = "Onramp-Signature";
+/// `connector.state_changed`, `link.sla_breached` or `link.sla_recovered`:
+/// what the body is, as the SSE `event:` names it.
+pub const HEADER_EVENT_TYPE: &str = "Onramp-Event-Type";
 
 /// Events one task delivers before it gives the webhook back, so one busy
 /// webhook does not keep a slot forever.
@@ -321,6 +324,7 @@ async fn send(
         .header(reqwest::header::CONTENT_TYPE, "application/json")
         .header(HEADER_WEBHOOK_ID, w.id.to_string())
         .header(HEADER_EVENT_ID, change.id.to_string())
+        .header(HEADER_EVENT_TYPE, change.channel_name())
         .header(HEADER_TIMESTAMP, timestamp.to_string())
         .header(HEADER_SIGNATURE, signature)
         .body(body)

@@ -14,6 +14,8 @@ pub struct Model {
     pub message: String,
     pub actor: String,
     pub at: DateTimeUtc,
+    /// Set on a row about a link of the connector (its SLA).
+    pub link_id: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -21,6 +21,12 @@ pub struct Model {
     pub lease_until_ms: Option<i64>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// `links::sla::SlaSettings` as JSON.
+    #[sea_orm(column_type = "Text")]
+    pub sla: String,
+    /// `links::sla::Breach` as JSON while the SLA is breached.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub sla_breach: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
