@@ -701,3 +701,151 @@ async fn an_expressroute_customer_rotates_the_bgp_key_from_the_portal() -> Resul
     browser.close().await?;
     Ok(())
 }
+
+/// The KPI charts, on a lab whose PEs are scraped by Prometheus: a hosted
+/// VIF's bitrate, session and routes on its page; a link's latency, jitter
+/// and loss with the SLA drawn, its status turning `breached` when loss is
+/// injected at a PE.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_customer_sees_the_kpis_and_the_sla_of_a_link() -> Result<()> {
+    let stack = Stack::start_with(
+        Db::Sqlite,
+        support::StackOptions {
+            telemetry: true,
+            ..support::StackOptions::default()
+        },
+    )
+    .await?;
+    let acme = onramp_store::auth::tenant_for_key(&stack.db, &stack.key)
+        .await?
+        .unwrap()
+        .0;
+    let (email, password) = ("kim@acme.example", "a-fourth-long-password");
+    onramp_store::users::create_user(
+        &stack.db,
+        &onramp_store::users::NewUser {
+            tenant_id: acme.id,
+            email,
+            name: "Kim",
+            role: "customer",
+            password,
+        },
+    )
+    .await?;
+    let vif = stack
+        .active_vif(serde_json::json!({"bandwidth": "200Mbps"}))
+        .await?;
+    let gcp = stack.active_gcp("BPS_500M").await?;
+    let (status, l) = stack
+        .post_json(
+            "/v1/links",
+            &serde_json::json!({"name": "dc-to-clouds", "connectors": [vif["id"], gcp["id"]]}),
+        )
+        .await?;
+    assert_eq!(status, 202, "{l:#}");
+    let link = l["id"].as_str().unwrap().to_string();
+    // Wait until Prometheus holds a few points of each, through the API.
+    let vif_id = vif["id"].as_str().unwrap();
+    for path in [
+        format!("/v1/connectors/{vif_id}/metrics"),
+        format!("/v1/links/{link}/metrics"),
+    ] {
+        let started = std::time::Instant::now();
+        loop {
+            let (_, m) = stack.get_json(&format!("{path}?step=1")).await?;
+            let points = |metric: &str| {
+                m["series"].as_array().into_iter().flatten().any(|s| {
+                    s["metric"] == metric && s["points"].as_array().is_some_and(|p| p.len() >= 3)
+                })
+            };
+            if points("in_bps") || points("loss_percent") {
+                break;
+            }
+            anyhow::ensure!(started.elapsed() < PROVISION, "no metrics at {path}: {m:#}");
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+
+    let browser = Browser::start(&artifacts_dir("portal_kpis")).await?;
+    sign_in(&browser, &stack.base, email, password).await?;
+    browser
+        .goto(&format!("{}/portal/connectors/{vif_id}", stack.base))
+        .await?;
+    browser
+        .wait_for("#portal-page[data-page=connector][data-ready=true]", WAIT)
+        .await?;
+    browser.wait_for("#kpi-charts[data-loaded]", WAIT).await?;
+    eprintln!("KPI status: {}", browser.text("#kpi-status").await?);
+    browser
+        .wait_for(
+            "#kpi-charts figure[data-metric=bitrate] path.chart-line[data-series='in pe1']",
+            WAIT,
+        )
+        .await?;
+    let caption = browser
+        .text("#kpi-charts figure[data-metric=bitrate] figcaption")
+        .await?;
+    assert!(caption.contains("Mbit/s"), "{caption}");
+    let bgp = browser
+        .text("#kpi-charts figure[data-metric=bgp] figcaption")
+        .await?;
+    assert!(bgp.contains("pe1: up"), "{bgp}");
+    scroll_to(&browser, "#kpis").await?;
+    let shot = browser.screenshot("connector-kpis").await?;
+    eprintln!("screenshot: {}", shot.display());
+
+    browser
+        .goto(&format!("{}/portal/links/{link}", stack.base))
+        .await?;
+    browser
+        .wait_for("#portal-page[data-page=link][data-ready=true]", WAIT)
+        .await?;
+    browser
+        .wait_for("#sla-status[data-status=met]", WAIT)
+        .await?;
+    browser
+        .wait_for(
+            "#kpi-charts figure[data-metric=loss] line.chart-threshold[data-threshold='1']",
+            WAIT,
+        )
+        .await?;
+    browser
+        .wait_for(
+            "#kpi-charts figure[data-metric=latency] path.chart-line[data-series='pe1 → pe2']",
+            WAIT,
+        )
+        .await?;
+
+    // Loss at pe2: the SLA is breached, and the page says so once it
+    // reads the link again.
+    let telemetry = stack.telemetry.as_ref().expect("telemetry");
+    telemetry
+        .lab
+        .agent("pe2")
+        .expect("pe2")
+        .knobs
+        .set_loss_percent(60.0);
+    let started = std::time::Instant::now();
+    loop {
+        let (_, l) = stack.get_json(&format!("/v1/links/{link}")).await?;
+        if l["sla"]["status"] == "breached" {
+            break;
+        }
+        anyhow::ensure!(started.elapsed() < PROVISION, "never breached: {l:#}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    browser
+        .goto(&format!("{}/portal/links/{link}", stack.base))
+        .await?;
+    browser
+        .wait_for("#sla-status[data-status=breached]", WAIT)
+        .await?;
+    browser
+        .wait_for("#kpi-charts figure[data-metric=loss] path.chart-line", WAIT)
+        .await?;
+    scroll_to(&browser, "#kpis").await?;
+    let shot = browser.screenshot("link-kpis-sla-breached").await?;
+    eprintln!("screenshot: {}", shot.display());
+    browser.close().await?;
+    Ok(())
+}

@@ -15,7 +15,6 @@ use std::time::{Duration, Instant};
 use anyhow::{Result, bail};
 use axum::body::Bytes;
 use axum::http::HeaderMap;
-use onramp_simulators::gcp_pi::CreatePairingKey;
 use serde_json::{Value, json};
 use support::{Db, Stack, StackOptions};
 
@@ -147,39 +146,6 @@ fn since(secs: i64) -> String {
         .replace('+', "%2B")
 }
 
-async fn active_vif(stack: &Stack) -> Result<Value> {
-    let (status, c) = stack.order_vif(json!({"bandwidth": "200Mbps"})).await?;
-    assert_eq!(status, 202, "{c:#}");
-    let id = c["id"].as_str().unwrap().to_string();
-    let c = stack
-        .wait_state(&id, "waiting_customer_acceptance", T)
-        .await?;
-    stack.accept_vif(c["vif_id"].as_str().unwrap()).await?;
-    stack.wait_state(&id, "active", T).await
-}
-
-async fn active_gcp(stack: &Stack) -> Result<Value> {
-    let key = stack
-        .gcp
-        .sim
-        .create_pairing_key(CreatePairingKey::new("us-west1", 2))
-        .expect("pairing key")
-        .pairing_key;
-    let (status, c) = stack
-        .post_json(
-            "/v1/connectors",
-            &json!({"kind": "gcp-partner-interconnect", "pairing_key": key, "bandwidth": "BPS_500M"}),
-        )
-        .await?;
-    assert_eq!(status, 202, "{c:#}");
-    let id = c["id"].as_str().unwrap().to_string();
-    stack
-        .wait_state(&id, "waiting_customer_activation", T)
-        .await?;
-    stack.gcp.sim.activate(&key).expect("activate");
-    stack.wait_state(&id, "active", T).await
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn kpis_follow_the_network_and_the_faults_injected_into_it() -> Result<()> {
     let stack = Stack::start_with(
@@ -191,8 +157,8 @@ async fn kpis_follow_the_network_and_the_faults_injected_into_it() -> Result<()>
     )
     .await?;
     let telemetry = stack.telemetry.as_ref().expect("a telemetry stack");
-    let vif = active_vif(&stack).await?;
-    let gcp = active_gcp(&stack).await?;
+    let vif = stack.active_vif(json!({"bandwidth": "200Mbps"})).await?;
+    let gcp = stack.active_gcp("BPS_500M").await?;
     let (vif_id, gcp_id) = (vif["id"].as_str().unwrap(), gcp["id"].as_str().unwrap());
 
     // The hosted VIF's session is up on pe1 with routes, and its unit

@@ -1,7 +1,8 @@
 //! `onramp-dev up`: the whole stack on one machine, for a demo or a try-out.
 //! Everything listens on 127.0.0.1 only. The API and the worker run in this
-//! process (the same library calls `onramp serve` and `onramp worker` make);
-//! nats-server, netconfd and sshd are children that die with it.
+//! process (the same library calls `onramp serve` and `onramp worker` make),
+//! with the PEs' SNMP agents; nats-server, netconfd, sshd, Prometheus and
+//! its SNMP exporter are children that die with it.
 
 mod banner;
 mod demo;
@@ -14,6 +15,7 @@ use anyhow::Context;
 use clap::Args;
 use onramp_devstack::nats::NatsServer;
 use onramp_devstack::pe::{PeLab, PeLabConfig};
+use onramp_devstack::telemetry::{Prometheus, SnmpExporter};
 use onramp_simulators::aws_dx::{AwsDxSim, Interconnect, RunningSim, SimConfig};
 use onramp_simulators::azure_er::{AzureErSim, AzureSimConfig, RunningAzureSim};
 use onramp_simulators::gcp_pi::{GcpPiSim, GcpSimConfig, RunningGcpSim};
@@ -49,18 +51,27 @@ pub(crate) async fn run(a: UpArgs) -> anyhow::Result<()> {
     let dirs = Dirs::prepare(&a.dir)?;
     let children = Children::start(&dirs.run)?;
     let sims = Simulators::start(&a).await?;
+    let agents = start_agents(&children, &sims).await?;
     let secrets = open_sealing_key(&dirs.root)?;
     let db_url = format!(
         "sqlite://{}?mode=rwc",
         dirs.root.join("onramp.db").display()
     );
     let db = onramp_store::connect_and_migrate(&db_url).await?;
-    let seeded = demo::seed(&db, children.pes.endpoints(), &secrets).await?;
+    let seeded = demo::seed(&db, children.pes.endpoints(), &agents, &secrets).await?;
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let cfg = worker_config(&children, &sims, secrets.clone(), a.listen);
-    let worker = Worker::start(db.clone(), cfg, stop_rx.clone()).await?;
-    let (base, api) = start_api(a.listen, db, secrets, sims.azure_config(), stop_rx).await?;
+    let worker = Worker::start(db.clone(), cfg, &children, stop_rx.clone()).await?;
+    let (base, api) = start_api(
+        a.listen,
+        db,
+        secrets,
+        sims.azure_config(),
+        &children.prometheus.url(),
+        stop_rx,
+    )
+    .await?;
 
     banner::print(&banner::Stack {
         tenant_id: seeded.tenant_id.to_string(),
@@ -69,6 +80,12 @@ pub(crate) async fn run(a: UpArgs) -> anyhow::Result<()> {
         azure: sims.azure.endpoint_url(),
         gcp: sims.gcp.endpoint_url(),
         nats: children.nats.url(),
+        prometheus: children.prometheus.url(),
+        agents: agents
+            .agents()
+            .iter()
+            .map(|a| (a.pe.clone(), a.snmp_addr.to_string()))
+            .collect(),
         db_url,
         pes: children.pes.endpoints(),
         run_dir: dirs.run,
@@ -84,6 +101,7 @@ pub(crate) async fn run(a: UpArgs) -> anyhow::Result<()> {
         worker.join().await;
     })
     .await;
+    drop(agents);
     drop(sims);
     children.stop();
     Ok(())
@@ -111,7 +129,12 @@ impl Dirs {
 struct Children {
     nats: NatsServer,
     pes: PeLab,
+    snmp_exporter: SnmpExporter,
+    prometheus: Prometheus,
 }
+
+/// How often the dev stack's Prometheus scrapes the PEs.
+const SCRAPE_INTERVAL: Duration = Duration::from_secs(5);
 
 impl Children {
     fn start(run_dir: &Path) -> anyhow::Result<Children> {
@@ -123,11 +146,27 @@ impl Children {
             .join("yang");
         let pes = PeLab::start(PeLabConfig::new(&["pe1", "pe2"], yang, run_dir.join("pes")))
             .context("starting the netconfd PEs")?;
-        Ok(Children { nats, pes })
+        eprintln!("starting Prometheus and its SNMP exporter ...");
+        let snmp_yml = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("..")
+            .join("telemetry")
+            .join("snmp.yml");
+        let snmp_exporter = SnmpExporter::start(run_dir, &snmp_yml)
+            .context("starting prometheus-snmp-exporter")?;
+        let prometheus = Prometheus::start(run_dir, &snmp_exporter, SCRAPE_INTERVAL)
+            .context("starting Prometheus")?;
+        Ok(Children {
+            nats,
+            pes,
+            snmp_exporter,
+            prometheus,
+        })
     }
 
     /// The PEs first, as before the split: nats last.
     fn stop(self) {
+        self.prometheus.stop();
+        self.snmp_exporter.stop();
         drop(self.pes);
         self.nats.stop();
     }
@@ -216,6 +255,39 @@ impl Simulators {
     }
 }
 
+/// An SNMP agent per PE, following the PEs and the CSP simulators.
+async fn start_agents(
+    children: &Children,
+    sims: &Simulators,
+) -> anyhow::Result<onramp_lab_agent::Lab> {
+    let targets = children
+        .pes
+        .endpoints()
+        .iter()
+        .map(|e| onramp_pe_netconf::PeTarget {
+            name: e.name.clone(),
+            host: e.host.clone(),
+            port: e.port,
+            username: e.username.clone(),
+            password: e.password.clone(),
+            host_key_fingerprint: Some(e.host_key_fingerprint.clone()),
+        })
+        .collect();
+    onramp_lab_agent::Lab::start(
+        targets,
+        onramp_lab_agent::LabConfig {
+            csps: onramp_lab_agent::Csps {
+                aws: Some(sims.aws.sim.clone()),
+                azure: Some(sims.azure.sim.clone()),
+                gcp: Some(sims.gcp.sim.clone()),
+            },
+            ..onramp_lab_agent::LabConfig::default()
+        },
+    )
+    .await
+    .context("starting the PEs' SNMP agents")
+}
+
 /// The dev stack's own sealing key, kept with its database: a new one would
 /// leave the sealed BGP keys of earlier runs unreadable.
 fn open_sealing_key(dir: &Path) -> anyhow::Result<SecretBox> {
@@ -272,6 +344,8 @@ fn worker_config(
 struct Worker {
     relay: JoinHandle<()>,
     webhooks: JoinHandle<()>,
+    telemetry: JoinHandle<()>,
+    sla: JoinHandle<()>,
     jobs: JoinHandle<Result<(), onramp_workers::Error>>,
 }
 
@@ -279,8 +353,28 @@ impl Worker {
     async fn start(
         db: DatabaseConnection,
         cfg: WorkerConfig,
+        children: &Children,
         stop: watch::Receiver<bool>,
     ) -> anyhow::Result<Worker> {
+        let telemetry = tokio::spawn(onramp_workers::run_telemetry(
+            db.clone(),
+            onramp_workers::TelemetryConfig {
+                sd_file: children.prometheus.sd_dir().join("onramp-pes.json"),
+                interval: Duration::from_secs(2),
+            },
+            stop.clone(),
+        ));
+        let sla = tokio::spawn(onramp_workers::run_sla(
+            db.clone(),
+            onramp_workers::SlaConfig {
+                prometheus: onramp_workers::PromClient::new(
+                    &children.prometheus.url(),
+                    Duration::from_secs(10),
+                )?,
+                interval: Duration::from_secs(10),
+            },
+            stop.clone(),
+        ));
         let js = onramp_workers::connect_jetstream(&cfg.nats_url).await?;
         onramp_workers::ensure_stream_and_consumers(&js, cfg.ack_wait).await?;
         let relay = tokio::spawn(onramp_workers::run_relay(db.clone(), js, stop.clone()));
@@ -294,6 +388,8 @@ impl Worker {
         Ok(Worker {
             relay,
             webhooks,
+            telemetry,
+            sla,
             jobs,
         })
     }
@@ -304,6 +400,8 @@ impl Worker {
             eprintln!("the worker stopped with an error: {e}");
         }
         let _ = self.webhooks.await;
+        let _ = self.telemetry.await;
+        let _ = self.sla.await;
     }
 }
 
@@ -314,6 +412,7 @@ async fn start_api(
     db: DatabaseConnection,
     secrets: SecretBox,
     azure: AzureConfig,
+    prometheus: &str,
     mut stop: watch::Receiver<bool>,
 ) -> anyhow::Result<(String, JoinHandle<std::io::Result<()>>)> {
     let listener = tokio::net::TcpListener::bind(listen)
@@ -322,7 +421,9 @@ async fn start_api(
     let base = format!("http://{}", listener.local_addr()?);
     let api = tokio::spawn(onramp_web::serve(
         listener,
-        onramp_api::AppState::new(db, secrets).with_azure(Some(azure)),
+        onramp_api::AppState::new(db, secrets)
+            .with_azure(Some(azure))
+            .with_prometheus(prometheus, SCRAPE_INTERVAL)?,
         async move {
             let _ = stop.changed().await;
         },

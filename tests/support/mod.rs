@@ -751,6 +751,47 @@ impl Stack {
             .await?)
     }
 
+    /// A hosted VIF at EqDC2 (pe1) with `extra` order fields, accepted by
+    /// the customer and `active`.
+    pub(crate) async fn active_vif(&self, extra: Value) -> Result<Value> {
+        let (status, c) = self.order_vif(extra).await?;
+        anyhow::ensure!(status == 202, "order: {status} {c:#}");
+        let id = c["id"].as_str().unwrap_or_default().to_string();
+        let c = self
+            .wait_state(&id, "waiting_customer_acceptance", Duration::from_secs(60))
+            .await?;
+        self.accept_vif(c["vif_id"].as_str().unwrap_or_default())
+            .await?;
+        self.wait_state(&id, "active", Duration::from_secs(60))
+            .await
+    }
+
+    /// A Google attachment in us-west1 zone 2 (pe2) at `bandwidth`,
+    /// activated by the customer and `active`.
+    pub(crate) async fn active_gcp(&self, bandwidth: &str) -> Result<Value> {
+        let key = self
+            .gcp
+            .sim
+            .create_pairing_key(onramp_simulators::gcp_pi::CreatePairingKey::new(
+                "us-west1", 2,
+            ))
+            .map_err(anyhow::Error::msg)?
+            .pairing_key;
+        let (status, c) = self
+            .post_json(
+                "/v1/connectors",
+                &serde_json::json!({"kind": "gcp-partner-interconnect", "pairing_key": key, "bandwidth": bandwidth}),
+            )
+            .await?;
+        anyhow::ensure!(status == 202, "order: {status} {c:#}");
+        let id = c["id"].as_str().unwrap_or_default().to_string();
+        self.wait_state(&id, "waiting_customer_activation", Duration::from_secs(60))
+            .await?;
+        self.gcp.sim.activate(&key).map_err(anyhow::Error::msg)?;
+        self.wait_state(&id, "active", Duration::from_secs(60))
+            .await
+    }
+
     /// A customer who accepts every VIF the moment AWS shows it, until the
     /// task is aborted (bursts: benchmarks and load tests).
     pub(crate) fn accept_every_vif(&self) -> tokio::task::JoinHandle<Result<()>> {

@@ -356,6 +356,62 @@
     render();
   }
 
+  // ===== KPI charts =====
+
+  // The "Traffic" / "Latency" card: reads `path` (a metrics endpoint) for
+  // the period chosen, draws the charts `specs(metrics)` describes
+  // ([{metric, title, unit, series: [{label, points}], threshold?}]), and
+  // reads again every 15 s while the page is open.
+  function kpiPanel(path, specs) {
+    const box = $("#kpi-charts");
+    const status = $("#kpi-status");
+    const range = $("#kpi-range");
+    let timer = null;
+    async function load() {
+      clearTimeout(timer);
+      const end = new Date();
+      const start = new Date(end.getTime() - Number(range.value) * 1000);
+      const q = `start=${encodeURIComponent(start.toISOString())}&end=${encodeURIComponent(end.toISOString())}`;
+      const r = await onramp.api("GET", `${path}?${q}`);
+      if (!r.ok) {
+        box.replaceChildren();
+        status.textContent = r.status === 503
+          ? `Measurements are not available right now: ${(r.body && r.body.detail) || "the time-series database did not answer"}.`
+          : problemText(r);
+      } else {
+        status.textContent = `Measured by the provider edge routers; updated ${end.toLocaleTimeString()}, every 15 seconds.`;
+        box.replaceChildren(...specs(r.body).map((c) => {
+          const f = el("figure", { "data-metric": c.metric });
+          onrampCharts.lineChart(f, { ...c, start: start.getTime() / 1000, end: end.getTime() / 1000 });
+          return f;
+        }));
+      }
+      box.dataset.loaded = String(Date.now());
+      timer = setTimeout(load, 15000);
+    }
+    range.addEventListener("change", load);
+    window.addEventListener("pagehide", () => clearTimeout(timer));
+    return { load };
+  }
+
+  /// The series of `metrics` named `metric`, labelled by `label(s)`.
+  function seriesOf(metrics, names, label) {
+    return metrics.series.filter((s) => names.includes(s.metric))
+      .map((s) => ({ label: label(s), points: s.points }));
+  }
+
+  function connectorCharts(m) {
+    const where = (s) => (s.leg ? `${s.pe} (${s.leg})` : s.pe);
+    return [
+      { metric: "bitrate", title: "Bitrate", unit: "bit/s",
+        series: seriesOf(m, ["in_bps", "out_bps"], (s) => `${s.metric === "in_bps" ? "in" : "out"} ${where(s)}`) },
+      { metric: "bgp", title: "BGP session", unit: "boolean",
+        series: seriesOf(m, ["bgp_established"], where) },
+      { metric: "prefixes", title: "Routes received", unit: "",
+        series: seriesOf(m, ["prefixes_received"], where) },
+    ];
+  }
+
   // ===== one connector =====
 
   // The states in which a connector's settings may change (PATCH).
@@ -666,6 +722,7 @@
     }
 
     const settings = settingsEditor(id, () => lastMessage, (c) => { show(c); refresh(); });
+    const kpis = kpiPanel(`/v1/connectors/${id}/metrics`, connectorCharts);
 
     // Reads may overlap (one per live event): only the newest is shown.
     let reads = 0;
@@ -683,6 +740,7 @@
     }
 
     if (!(await refresh())) return;
+    await kpis.load();
     try {
       for (const e of await all(`/v1/connectors/${id}/events`)) addEvent(e);
     } catch (r) {
@@ -852,6 +910,19 @@
     const err = $("#link-error");
     err.tabIndex = -1;
     let pollTimer = null;
+    let sla = null;
+    const kpis = kpiPanel(`/v1/links/${id}/metrics`, (m) => {
+      const dir = (s) => `${s.pe} → ${s.to_pe}`;
+      const line = (v) => (sla ? { value: v, label: "SLA" } : undefined);
+      return [
+        { metric: "latency", title: "Latency (average round trip)", unit: "ms",
+          series: seriesOf(m, ["latency_ms"], dir), threshold: sla && line(sla.latency_ms) },
+        { metric: "jitter", title: "Jitter", unit: "ms",
+          series: seriesOf(m, ["jitter_ms"], dir), threshold: sla && line(sla.jitter_ms) },
+        { metric: "loss", title: "Packet loss", unit: "%",
+          series: seriesOf(m, ["loss_percent"], dir), threshold: sla && line(sla.loss_percent) },
+      ];
+    });
 
     async function load() {
       const r = await onramp.api("GET", `/v1/links/${id}`);
@@ -866,6 +937,13 @@
       const st = $("#state");
       st.className = `badge state-${l.state}`;
       st.textContent = words(l.state);
+      sla = l.sla;
+      const slaBadge = $("#sla-status");
+      slaBadge.className = `badge sla-${l.sla.status}`;
+      slaBadge.dataset.status = l.sla.status;
+      slaBadge.textContent = l.sla.status === "breached"
+        ? `breached since ${when(l.sla.breached_since)}` : "met";
+      $("#sla-thresholds").textContent = `${l.sla.profile}: latency ≤ ${l.sla.latency_ms} ms, jitter ≤ ${l.sla.jitter_ms} ms, loss ≤ ${l.sla.loss_percent} %`;
       facts($("#facts"), [["VRF", l.vrf_name], ["Route distinguisher", l.route_distinguisher],
         ["Route target", l.route_target], ["Waiting on", WAITING[l.waiting_on] || l.waiting_on],
         ["Last error", l.last_error]]);
@@ -892,6 +970,7 @@
       $("#timeline").replaceChildren(...l.timeline.map((e) => el("li", {},
         timeEl(e.at), badge(e.state), " ", e.message, el("span", { class: "muted" }, ` (${e.actor})`))));
       clearTimeout(pollTimer);
+      pollTimer = null;
       // Links have no event stream yet: while routers change, look again.
       if (["configuring", "deleting"].includes(l.state) || live.some((m) => ["joining", "leaving", "left"].includes(m.state))) {
         pollTimer = setTimeout(load, 2000);
@@ -919,6 +998,10 @@
     });
 
     await load();
+    await kpis.load();
+    // The SLA's status changes without the routers: look again with the
+    // charts.
+    setInterval(() => { if (!pollTimer) load(); }, 15000);
   }
 
   const pages = {

@@ -19,6 +19,10 @@ pub(super) struct Stack<'a> {
     pub azure: String,
     pub gcp: String,
     pub nats: String,
+    /// Prometheus, which scrapes the PEs' SNMP agents.
+    pub prometheus: String,
+    /// Each PE's SNMP agent (PE, address).
+    pub agents: Vec<(String, String)>,
     pub db_url: String,
     pub pes: &'a [PeEndpoint],
     pub run_dir: PathBuf,
@@ -55,6 +59,9 @@ onramp dev stack is up (tenant "Demo Customer", id {tenant}).
   Azure ER sim  {azure}   (state: {azure}/_sim/cross-connections)
   Google sim    {gcp}   (state: {gcp}/_sim/attachments)
   NATS          {nats}
+  Prometheus    {prometheus}/graph   (the PEs' SNMP agents, through the SNMP exporter)
+  SNMP agents   {agents}   (v2c, community onramp-lab)
+  KPIs          {base}/v1/connectors/<id>/metrics   {base}/v1/links/<id>/metrics
   Database      {db_url}
   PEs
 {pes}
@@ -143,6 +150,13 @@ Ctrl-C stops everything.
         azure = s.azure,
         gcp = s.gcp,
         nats = s.nats,
+        prometheus = s.prometheus,
+        agents = s
+            .agents
+            .iter()
+            .map(|(pe, addr)| format!("{pe} {addr}"))
+            .collect::<Vec<_>>()
+            .join(", "),
         db_url = s.db_url,
         pes = pes.join("\n"),
         run = s.run_dir.display(),

@@ -23,9 +23,10 @@ pub(super) const DEMO_CUSTOMER_PASSWORD: &str = "demo-customer-password";
 pub(super) async fn seed(
     db: &DatabaseConnection,
     pes: &[PeEndpoint],
+    agents: &onramp_lab_agent::Lab,
     secrets: &SecretBox,
 ) -> anyhow::Result<Seeded> {
-    let seeded = onramp_store::seed::seed(db, &inventory(pes), secrets).await?;
+    let seeded = onramp_store::seed::seed(db, &inventory(pes, agents), secrets).await?;
     let operator = onramp_store::seed::seed_admin_key(db, DEMO_ADMIN_KEY).await?;
     // People for the web front ends: one of the operator's ops engineers
     // (console) and one of the demo customer's staff (portal).
@@ -71,12 +72,14 @@ pub(super) async fn seed(
 /// Two PEs; DX interconnects at EqDC2 (pe1) and EqSE2 (pe2), as the AWS
 /// simulator is configured; an ExpressRoute port pair across both PEs; a
 /// Partner Interconnect in each of us-west1's two domains.
-fn inventory(pes: &[PeEndpoint]) -> Seed {
+fn inventory(pes: &[PeEndpoint], agents: &onramp_lab_agent::Lab) -> Seed {
     Seed {
         pes: pes
             .iter()
-            .map(|e| {
-                SeedPe::reference_pe(
+            .map(|e| SeedPe {
+                // Each PE's SNMP agent, which Prometheus scrapes.
+                snmp_target: agents.agent(&e.name).map(|a| a.snmp_addr.to_string()),
+                ..SeedPe::reference_pe(
                     &e.name,
                     &e.host,
                     e.port,
