@@ -775,10 +775,11 @@ async fn a_customer_sees_the_kpis_and_the_sla_of_a_link() -> Result<()> {
         .wait_for("#portal-page[data-page=connector][data-ready=true]", WAIT)
         .await?;
     browser.wait_for("#kpi-charts[data-loaded]", WAIT).await?;
-    eprintln!("KPI status: {}", browser.text("#kpi-status").await?);
+    // The last 15 minutes: a point every 4 s, so a line already.
+    select(&browser, "#kpi-range", "900").await?;
     browser
         .wait_for(
-            "#kpi-charts figure[data-metric=bitrate] path.chart-line[data-series='in pe1']",
+            "#kpi-charts figure[data-metric=bitrate] path.chart-line[data-series='in pe1']:not([data-points='1'])",
             WAIT,
         )
         .await?;
@@ -809,9 +810,10 @@ async fn a_customer_sees_the_kpis_and_the_sla_of_a_link() -> Result<()> {
             WAIT,
         )
         .await?;
+    select(&browser, "#kpi-range", "900").await?;
     browser
         .wait_for(
-            "#kpi-charts figure[data-metric=latency] path.chart-line[data-series='pe1 → pe2']",
+            "#kpi-charts figure[data-metric=latency] path.chart-line[data-series='pe1 → pe2']:not([data-points='1'])",
             WAIT,
         )
         .await?;
@@ -840,8 +842,12 @@ async fn a_customer_sees_the_kpis_and_the_sla_of_a_link() -> Result<()> {
     browser
         .wait_for("#sla-status[data-status=breached]", WAIT)
         .await?;
+    select(&browser, "#kpi-range", "900").await?;
     browser
-        .wait_for("#kpi-charts figure[data-metric=loss] path.chart-line", WAIT)
+        .wait_for(
+            "#kpi-charts figure[data-metric=loss] path.chart-line:not([data-points='1'])",
+            WAIT,
+        )
         .await?;
     scroll_to(&browser, "#kpis").await?;
     let shot = browser.screenshot("link-kpis-sla-breached").await?;

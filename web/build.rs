@@ -8,7 +8,11 @@ fn main() {
     minijinja_embed::embed_templates!("templates");
 
     // Every file under assets/, served at /assets/<name>.
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets");
+    // Read when the script runs, not when it was compiled: a build script
+    // binary can be reused for a checkout at another path (two worktrees
+    // sharing one target directory), which must embed its own files.
+    let manifest_dir = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
+    let dir = Path::new(&manifest_dir).join("assets");
     println!("cargo:rerun-if-changed={}", dir.display());
     let mut names: Vec<_> = std::fs::read_dir(&dir)
         .expect("web/assets exists")

@@ -151,8 +151,8 @@ impl Children {
             .join("..")
             .join("telemetry")
             .join("snmp.yml");
-        let snmp_exporter = SnmpExporter::start(run_dir, &snmp_yml)
-            .context("starting prometheus-snmp-exporter")?;
+        let snmp_exporter =
+            SnmpExporter::start(run_dir, &snmp_yml).context("starting prometheus-snmp-exporter")?;
         let prometheus = Prometheus::start(run_dir, &snmp_exporter, SCRAPE_INTERVAL)
             .context("starting Prometheus")?;
         Ok(Children {

@@ -43,11 +43,16 @@ window.onrampCharts = (() => {
 
   /// Draws into `figure` (emptied first): `series` is [{label, points}],
   /// `threshold` an optional {value, label}.
-  function lineChart(figure, { title, unit, series, threshold, start, end }) {
+  function lineChart(figure, { title, unit, series, threshold, start, end, step }) {
     figure.replaceChildren();
     const all = series.flatMap((s) => s.points);
-    const t0 = start ?? Math.min(...all.map((p) => p[0]));
+    // The period asked for, narrowed to where measurements begin: a link
+    // made a minute ago fills the chart instead of its last pixel.
+    // It still spans a few steps, so that a first point is not a wall.
     const t1 = end ?? Math.max(...all.map((p) => p[0]));
+    const span = Math.max(60, 4 * (step || 1));
+    const first = all.length ? Math.min(...all.map((p) => p[0])) : start;
+    const t0 = Math.max(start ?? first, Math.min(first ?? start, t1 - span));
     let vmax = Math.max(0, ...all.map((p) => p[1]), threshold ? threshold.value : 0);
     if (unit === "boolean") vmax = 1;
     if (vmax === 0) vmax = 1;
@@ -65,8 +70,8 @@ window.onrampCharts = (() => {
           unit === "boolean" ? (f === 1 ? "up" : f === 0 ? "down" : "") : format(v, unit)));
     }
     if (Number.isFinite(t0) && Number.isFinite(t1)) {
-      for (const t of [t0, (t0 + t1) / 2, t1]) {
-        root.append(svg("text", { x: x(t), y: H - 8, "text-anchor": "middle", class: "chart-label" }, clock(t)));
+      for (const [t, anchor] of [[t0, "start"], [(t0 + t1) / 2, "middle"], [t1, "end"]]) {
+        root.append(svg("text", { x: x(t), y: H - 8, "text-anchor": anchor, class: "chart-label" }, clock(t)));
       }
     }
     if (threshold) {
@@ -79,8 +84,15 @@ window.onrampCharts = (() => {
     series.forEach((s, i) => {
       if (!s.points.length) return;
       const d = s.points.map((p, j) => `${j ? "L" : "M"}${x(p[0]).toFixed(1)},${y(p[1]).toFixed(1)}`).join("");
-      root.append(svg("path", { d, class: "chart-line", stroke: COLOURS[i % COLOURS.length],
+      const colour = COLOURS[i % COLOURS.length];
+      root.append(svg("path", { d, class: "chart-line", stroke: colour,
         "data-series": s.label, "data-points": s.points.length }));
+      // Sparse series get a dot per sample, so that a single one shows.
+      if (s.points.length < 20) {
+        for (const p of s.points) {
+          root.append(svg("circle", { cx: x(p[0]).toFixed(1), cy: y(p[1]).toFixed(1), r: 2.5, fill: colour }));
+        }
+      }
     });
 
     const caption = document.createElement("figcaption");

@@ -382,7 +382,8 @@
         status.textContent = `Measured by the provider edge routers; updated ${end.toLocaleTimeString()}, every 15 seconds.`;
         box.replaceChildren(...specs(r.body).map((c) => {
           const f = el("figure", { "data-metric": c.metric });
-          onrampCharts.lineChart(f, { ...c, start: start.getTime() / 1000, end: end.getTime() / 1000 });
+          onrampCharts.lineChart(f, { ...c, start: start.getTime() / 1000, end: end.getTime() / 1000,
+            step: r.body.step_seconds });
           return f;
         }));
       }
