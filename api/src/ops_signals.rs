@@ -5,7 +5,7 @@
 
 use std::time::Instant;
 
-use axum::extract::{Request, State};
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::header;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -27,7 +27,9 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
 
 /// The route template of `req` (`/v1/connectors/{id}`), or `unmatched`.
 pub(crate) fn route(req: &Request) -> &str {
-    crate::request_id::matched(req).unwrap_or(UNMATCHED)
+    req.extensions()
+        .get::<MatchedPath>()
+        .map_or(UNMATCHED, MatchedPath::as_str)
 }
 
 pub(crate) async fn middleware(req: Request, next: Next) -> Response {

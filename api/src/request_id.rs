@@ -4,7 +4,7 @@
 //! request names it and each job the request writes to the outbox carries
 //! it to the worker (`onramp_signals::request_id`).
 
-use axum::extract::{MatchedPath, Request};
+use axum::extract::Request;
 use axum::http::HeaderValue;
 use axum::middleware::Next;
 use axum::response::Response;
@@ -27,11 +27,4 @@ pub(crate) async fn middleware(req: Request, next: Next) -> Response {
         res.headers_mut().insert(HEADER, v);
     }
     res
-}
-
-/// The route template of a request once routing has matched it.
-pub(crate) fn matched(req: &Request) -> Option<&str> {
-    req.extensions()
-        .get::<MatchedPath>()
-        .map(MatchedPath::as_str)
 }
