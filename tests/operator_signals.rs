@@ -87,8 +87,18 @@ fn value(samples: &[Sample], name: &str, want: &[(&str, &str)]) -> Option<f64> {
     (!matching.is_empty()).then(|| matching.iter().sum())
 }
 
-async fn scrape(http: &reqwest::Client, base: &str) -> Result<(String, Vec<Sample>)> {
-    let r = http.get(format!("{base}/metrics")).send().await?;
+/// `GET base/metrics`, with `key` as the bearer token (the API's needs an
+/// ops or admin key; a worker's listener takes none).
+async fn scrape(
+    http: &reqwest::Client,
+    base: &str,
+    key: Option<&str>,
+) -> Result<(String, Vec<Sample>)> {
+    let mut req = http.get(format!("{base}/metrics"));
+    if let Some(k) = key {
+        req = req.bearer_auth(k);
+    }
+    let r = req.send().await?;
     ensure!(r.status() == 200, "GET {base}/metrics: {}", r.status());
     let ct = r
         .headers()
@@ -112,7 +122,7 @@ async fn until_metrics(
 ) -> Result<Vec<Sample>> {
     let start = Instant::now();
     loop {
-        let (text, samples) = scrape(&stack.http, base).await?;
+        let (text, samples) = scrape(&stack.http, base, None).await?;
         match check(&samples) {
             Ok(()) => return Ok(samples),
             Err(why) if start.elapsed() > T => {
@@ -260,9 +270,27 @@ async fn metrics_after_orders_and_the_request_id_across_processes() -> Result<()
     late.due_at = Set(chrono::Utc::now() - chrono::TimeDelta::hours(1));
     late.update(&stack.db).await?;
 
-    // The API: the order's latency under its route template, as a
-    // histogram (buckets, not a summary); no connector id in any label.
-    let (api_text, api) = scrape(&stack.http, &stack.base).await?;
+    // The API: for the operator's staff only.
+    let metrics = stack.url("/metrics");
+    let r = stack.http.get(&metrics).send().await?;
+    assert_eq!(r.status().as_u16(), 401, "no key");
+    let r = stack
+        .http
+        .get(&metrics)
+        .bearer_auth(&stack.key)
+        .send()
+        .await?;
+    assert_eq!(r.status().as_u16(), 403, "a customer's key");
+    let (_, ops) = onramp_store::seed::create_tenant_with_key(
+        &stack.db,
+        "Operator",
+        "prometheus",
+        onramp_store::auth::ROLE_OPS,
+    )
+    .await?;
+    // The order's latency under its route template, as a histogram
+    // (buckets, not a summary); no connector id in any label.
+    let (api_text, api) = scrape(&stack.http, &stack.base, Some(&ops.secret)).await?;
     assert!(
         api_text.contains("# TYPE onramp_http_request_duration_seconds histogram"),
         "{api_text}"

@@ -12,6 +12,8 @@ use axum::response::{IntoResponse, Response};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::AppState;
+use crate::auth::Operator;
+use crate::problem::{NotOperator, Unauthenticated};
 
 /// What requests no route matched are counted as: the path a client made
 /// up must not become a label.
@@ -51,11 +53,18 @@ pub(crate) async fn middleware(req: Request, next: Next) -> Response {
 
 /// The metrics of this process in the Prometheus text exposition format:
 /// request latency by route, and, where this process also runs a worker
-/// (`onramp-dev`), the worker's series.
+/// (`onramp-dev`), the worker's series. For the operator's staff (an ops or
+/// admin key as the scraper's bearer token): the API's listener faces
+/// customers, and the series name PEs and providers.
 #[utoipa::path(get, path = "/metrics", tag = "health",
-    responses((status = 200, description = "Prometheus text exposition format (0.0.4)",
-        body = String, content_type = "text/plain")))]
-async fn metrics(State(state): State<AppState>) -> Response {
+    security(("api_key" = [])),
+    responses(
+        (status = 200, description = "Prometheus text exposition format (0.0.4)",
+            body = String, content_type = "text/plain"),
+        Unauthenticated,
+        NotOperator,
+    ))]
+async fn metrics(State(state): State<AppState>, _staff: Operator) -> Response {
     (
         [(header::CONTENT_TYPE, onramp_signals::CONTENT_TYPE)],
         state.scrape.render(),

@@ -51,7 +51,7 @@ onramp dev stack is up (tenant "Demo Customer", id {tenant}).
   Swagger UI    {base}/docs
   OpenAPI       {base}/openapi.json
   Health        {base}/healthz  {base}/readyz
-  Metrics       {base}/metrics   (Prometheus; every response has an x-request-id)
+  Metrics       {base}/metrics   (Prometheus, with the admin key below; every response has an x-request-id)
   Worker        {worker}/metrics  {worker}/healthz  {worker}/readyz (database and NATS)
   API key       {key}   (customer "Demo Customer")
   Admin key     {admin_key}   (inventory: {base}/v1/admin/pes)
