@@ -224,16 +224,13 @@ impl Ctx {
         labels: &mut JobLabels,
     ) -> Verdict {
         match serde_json::from_slice::<ConnectorJob>(&msg.payload) {
-            Ok(job) => {
-                labels.action.clone_from(&job.action);
-                match self.run(&job, delivered, labels).await {
-                    Ok(s) => s,
-                    Err(e) => {
-                        tracing::warn!(connector = %job.connector_id, action = %job.action, error = %e, "job failed; will retry");
-                        (Settle::Nak(self.backoff(delivered)), JobOutcome::Error)
-                    }
+            Ok(job) => match self.run(&job, delivered, labels).await {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::warn!(connector = %job.connector_id, action = %job.action, error = %e, "job failed; will retry");
+                    (Settle::Nak(self.backoff(delivered)), JobOutcome::Error)
                 }
-            }
+            },
             Err(e) => {
                 // Retrying cannot fix a payload we cannot read.
                 tracing::error!(error = %e, "dropping unreadable job");
@@ -265,7 +262,9 @@ impl Ctx {
             }
         };
         labels.kind.clone_from(&row.kind);
-        with_kind!(kind, |K| self.run_kind::<K>(row, job, delivered).await)
+        with_kind!(kind, |K| self
+            .run_kind::<K>(row, job, delivered, labels)
+            .await)
     }
 
     async fn run_kind<K: WorkerKind>(
@@ -273,12 +272,15 @@ impl Ctx {
         row: onramp_store::entity::connector::Model,
         job: &ConnectorJob,
         delivered: i64,
+        labels: &mut JobLabels,
     ) -> Result<Verdict, onramp_store::Error> {
         let state = row.machine_state::<K>()?;
         let Some(action) = K::parse_action(&job.action, &state) else {
             tracing::error!(connector = %row.id, action = %job.action, "unknown action; dropping job");
             return Ok((Settle::Ack, JobOutcome::Dropped));
         };
+        // The machine's own name, not the payload's: labels stay bounded.
+        labels.action = K::action_name(action).to_owned();
         // The connector moved on (a redelivery after a crash, or a poll made
         // stale by a delete): the job's work is done or no longer wanted.
         if K::current_action(&state) != Some(action) {
