@@ -35,6 +35,7 @@ mkdir -p "$report"
 api_port=$(free_port)
 base="http://127.0.0.1:$api_port"
 "$bin" up --dir "$work/dev" --listen "127.0.0.1:$api_port" \
+  --worker-listen "127.0.0.1:$(free_port)" \
   --aws-port "$(free_port)" --azure-port "$(free_port)" --gcp-port "$(free_port)" \
   >"$report/stack.log" 2>&1 &
 stack=$!

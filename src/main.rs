@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
+use onramp_signals::install::LogFormat;
 use onramp_workers::{DxConfig, WebhookConfig, WorkerConfig};
 
 #[derive(Parser)]
@@ -19,6 +20,10 @@ use onramp_workers::{DxConfig, WebhookConfig, WorkerConfig};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Log lines for people (`text`) or one JSON object per line (`json`),
+    /// each with the fields of its span (`request_id`), on stderr.
+    #[arg(long, global = true, env = "ONRAMP_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
 }
 
 // Parsed once at start-up; the size of the largest variant costs nothing.
@@ -341,6 +346,10 @@ pub struct WorkerArgs {
     max_polls_in_flight: u64,
     #[arg(long, env = "ONRAMP_WORKER_ID")]
     worker_id: Option<String>,
+    /// Where the worker serves /metrics, /healthz and /readyz. Port 0 takes
+    /// a free one; the bound address is logged ("worker signals listening").
+    #[arg(long, env = "ONRAMP_WORKER_LISTEN", default_value = "127.0.0.1:9465")]
+    listen: SocketAddr,
     #[command(flatten)]
     webhooks: WebhookArgs,
     /// Where to write the PEs' SNMP agents as Prometheus file-based service
@@ -434,14 +443,9 @@ impl WorkerArgs {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<std::process::ExitCode> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,sqlx=warn,sea_orm=warn,aws=warn,russh=warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
-    let done = match Cli::parse().command {
+    let cli = Cli::parse();
+    onramp_signals::install::logs(cli.log_format)?;
+    let done = match cli.command {
         // Its own exit codes: 1 the API refused or is unreachable, 2 bad
         // usage.
         Command::Ctl(a) => {
@@ -521,6 +525,7 @@ async fn bootstrap(a: BootstrapArgs) -> anyhow::Result<()> {
 async fn serve(a: ServeArgs) -> anyhow::Result<()> {
     let secrets = a.secrets.open()?;
     let azure = a.azure.config()?;
+    let scrape = onramp_signals::install::metrics()?;
     let db = a.db.open("opening database").await?;
     let mut state = onramp_api::AppState::new(db, secrets)
         .with_azure(azure)
@@ -534,7 +539,7 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding {}", a.listen))?;
     tracing::info!(addr = %listener.local_addr()?, "API listening");
-    onramp_web::serve(listener, state, shutdown_signal()).await?;
+    onramp_web::serve(listener, state.with_scrape(scrape), shutdown_signal()).await?;
     Ok(())
 }
 
@@ -544,10 +549,35 @@ fn onramp_prometheus_client(url: &str) -> anyhow::Result<onramp_workers::PromCli
 
 async fn worker(a: WorkerArgs) -> anyhow::Result<()> {
     let cfg = a.config()?;
+    let scrape = onramp_signals::install::metrics()?;
+    // Bound before anything else starts, so a taken port stops the worker
+    // at once, saying which.
+    let listener = tokio::net::TcpListener::bind(a.listen)
+        .await
+        .with_context(|| format!("binding the worker's signals listener {}", a.listen))?;
     let db = a.db.open("opening database").await?;
     let (tx, rx) = tokio::sync::watch::channel(false);
     let js = onramp_workers::connect_jetstream(&cfg.nats_url).await?;
     onramp_workers::ensure_stream_and_consumers(&js, cfg.ack_wait).await?;
+    tracing::info!(addr = %listener.local_addr()?, "worker signals listening");
+    let mut stop = rx.clone();
+    let health = tokio::spawn(onramp_workers::serve_health(
+        listener,
+        onramp_workers::HealthState {
+            db: db.clone(),
+            nats: js.client(),
+            scrape,
+        },
+        async move {
+            let _ = stop.changed().await;
+        },
+    ));
+    let gauges = tokio::spawn(onramp_workers::run_gauges(
+        db.clone(),
+        js.clone(),
+        GAUGE_INTERVAL,
+        rx.clone(),
+    ));
     let relay = tokio::spawn(onramp_workers::run_relay(db.clone(), js, rx.clone()));
     let webhooks = tokio::spawn(onramp_workers::run_webhooks(
         db.clone(),
@@ -582,9 +612,14 @@ async fn worker(a: WorkerArgs) -> anyhow::Result<()> {
     let _ = tx.send(true);
     let _ = relay.await;
     let _ = webhooks.await;
+    let _ = gauges.await;
+    let _ = health.await;
     for t in [telemetry, sla].into_iter().flatten() {
         let _ = t.await;
     }
     run.await??;
     Ok(())
 }
+
+/// How often a worker samples its consumers' depth and the overdue tasks.
+const GAUGE_INTERVAL: Duration = Duration::from_secs(5);

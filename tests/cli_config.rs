@@ -12,7 +12,9 @@ fn run(args: &[&str], env: &[(&str, &str)]) -> (bool, String) {
             "DATABASE_URL",
             format!("sqlite://{}?mode=rwc", dir.path().join("c.db").display()),
         )
-        .env("ONRAMP_LISTEN", "127.0.0.1:0");
+        .env("ONRAMP_LISTEN", "127.0.0.1:0")
+        .env("ONRAMP_WORKER_LISTEN", "127.0.0.1:0")
+        .env_remove("ONRAMP_LOG_FORMAT");
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -98,6 +100,41 @@ fn half_configured_cloud_credentials_are_named() {
     assert!(!ok);
     assert!(
         err.contains("ONRAMP_GCP_COMPUTE_URL must be an http(s) URL"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_bad_log_format_or_worker_listener_is_named() {
+    let key = onramp_store::secrets::SecretBox::generate_base64_key();
+    let (ok, err) = run(
+        &["serve"],
+        &[("ONRAMP_SECRET_KEY", &key), ("ONRAMP_LOG_FORMAT", "xml")],
+    );
+    assert!(!ok);
+    assert!(
+        err.contains("--log-format") && err.contains("text") && err.contains("json"),
+        "{err}"
+    );
+    let (ok, err) = run(
+        &["worker"],
+        &[
+            ("ONRAMP_SECRET_KEY", &key),
+            ("ONRAMP_WORKER_LISTEN", "localhost-ish"),
+        ],
+    );
+    assert!(!ok);
+    assert!(err.contains("--listen"), "{err}");
+    // A port someone else has: the worker stops before touching anything.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let (ok, err) = run(
+        &["worker"],
+        &[("ONRAMP_SECRET_KEY", &key), ("ONRAMP_WORKER_LISTEN", &addr)],
+    );
+    assert!(!ok);
+    assert!(
+        err.contains(&format!("binding the worker's signals listener {addr}")),
         "{err}"
     );
 }

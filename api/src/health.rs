@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::AppState;
-use crate::problem::Problem;
+use crate::problem::{FieldError, Problem};
 
 #[derive(Serialize, ToSchema)]
 pub(crate) struct Health {
@@ -27,20 +27,29 @@ async fn liveness() -> Json<Health> {
     Json(Health { status: "ok" })
 }
 
-/// Readiness: the database answers.
+/// Readiness: the database answers (a problem naming it when not).
 #[utoipa::path(get, path = "/readyz", tag = "health",
     responses(
         (status = 200, description = "Ready", body = Health),
         (status = 503, description = "Not ready", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn readiness(State(state): State<AppState>) -> Result<Json<Health>, Problem> {
+    // The API needs its database and nothing else: jobs go through the
+    // outbox, so NATS being away delays them without failing a request
+    // (docs/decisions/0016). Workers' readiness covers NATS.
     state.db.execute_unprepared("SELECT 1").await.map_err(|e| {
+        let detail = format!("the database does not answer: {e}");
         Problem::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "not_ready",
             "Not ready",
-            format!("the database does not answer: {e}"),
+            detail.clone(),
         )
+        .with_errors(vec![FieldError {
+            field: "database".into(),
+            code: "unreachable".into(),
+            detail,
+        }])
     })?;
     Ok(Json(Health { status: "ready" }))
 }

@@ -111,7 +111,9 @@ pub(crate) async fn middleware(
 async fn run(state: &AppState, claim: Claim, req: Request, next: Next) -> Response {
     let db = state.db.clone();
     let secrets = state.secrets.clone();
-    let task = tokio::spawn(
+    // The span and the request id go along: the handler's outbox rows
+    // record the id, and its log lines sit in the request's span.
+    let task = tokio::spawn(onramp_signals::request_id::propagate(
         async move {
             let res = next.run(req).await;
             let (parts, body) = res.into_parts();
@@ -159,7 +161,7 @@ async fn run(state: &AppState, claim: Claim, req: Request, next: Next) -> Respon
             Response::from_parts(parts, Body::from(bytes))
         }
         .instrument(tracing::Span::current()),
-    );
+    ));
     match task.await {
         Ok(res) => res,
         Err(e) => {

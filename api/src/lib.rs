@@ -24,9 +24,11 @@ mod kinds;
 pub mod kpis;
 mod links;
 mod openapi;
+mod ops_signals;
 mod page;
 mod pe_running;
 pub mod problem;
+mod request_id;
 mod tasks;
 mod ticket_providers;
 mod views;
@@ -58,6 +60,8 @@ pub struct AppState {
     pub idempotency_wait: std::time::Duration,
     /// Prometheus, for the customer KPIs; None answers them with 503.
     pub kpis: Option<kpis::KpiSource>,
+    /// Renders `/metrics`: the registry the binary installed, if any.
+    pub scrape: onramp_signals::Scrape,
 }
 
 impl AppState {
@@ -70,7 +74,13 @@ impl AppState {
             bgp_key_reveal: bgp_key::RevealPolicy::Allow,
             idempotency_wait: idempotency::DEFAULT_WAIT,
             kpis: None,
+            scrape: onramp_signals::Scrape::none(),
         }
+    }
+
+    pub fn with_scrape(mut self, scrape: onramp_signals::Scrape) -> Self {
+        self.scrape = scrape;
+        self
     }
 
     /// Reads the KPIs from the Prometheus at `url`, which scrapes the PEs
@@ -153,9 +163,20 @@ fn routes() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(ticket_providers::router())
         .merge(admin::router())
         .merge(health::router())
+        .merge(ops_signals::router())
         .split_for_parts();
     utoipa::Modify::modify(&openapi::Conventions, &mut api);
     (router, api)
+}
+
+/// `router` with what every request on the listener gets: an
+/// `x-request-id` and a span holding it (outermost, so the rest logs in
+/// it), and its latency recorded by route template. Applied once, to the
+/// whole application as served (the API alone, or with the web front ends).
+pub fn observed(router: Router) -> Router {
+    router
+        .layer(axum::middleware::from_fn(ops_signals::middleware))
+        .layer(axum::middleware::from_fn(request_id::middleware))
 }
 
 /// Serves `app` on `listener` until `shutdown` resolves.
@@ -164,7 +185,7 @@ pub async fn serve(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app(state))
+    axum::serve(listener, observed(app(state)))
         .with_graceful_shutdown(shutdown)
         .await
 }

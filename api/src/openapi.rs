@@ -64,6 +64,13 @@ impl Modify for Conventions {
 
 fn conventions(op: &mut Operation, method: &str) {
     let params = op.parameters.get_or_insert_with(Vec::new);
+    params.push(header_param(
+        "X-Request-Id",
+        "Your id for this request (1-128 of A-Z a-z 0-9 - _ . : / + = @), \
+         answered back and carried into the jobs the request causes, so \
+         the operator's logs can be searched by it. Anything else is \
+         replaced by a new UUID.",
+    ));
     match method {
         "post" => params.push(header_param(
             "Idempotency-Key",
@@ -88,6 +95,7 @@ fn conventions(op: &mut Operation, method: &str) {
     let responses = &mut op.responses.responses;
     for (code, resp) in responses.iter_mut() {
         let RefOr::T(resp) = resp else { continue };
+
         let json = resp.content.contains_key("application/json");
         if code.starts_with('2') && json && matches!(method, "get" | "put" | "patch") {
             resp.headers.insert(
@@ -149,6 +157,21 @@ fn conventions(op: &mut Operation, method: &str) {
     responses
         .entry("500".into())
         .or_insert_with(|| problem("`internal_error`: onramp failed; the request may be retried"));
+    // Every answer, problems included (request_id.rs).
+    for resp in responses.values_mut() {
+        let RefOr::T(resp) = resp else { continue };
+        resp.headers.insert(
+            "X-Request-Id".into(),
+            RefOr::T(
+                HeaderBuilder::new()
+                    .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+                    .description(Some(
+                        "The request's id: yours if it was sane, else a new UUID",
+                    ))
+                    .build(),
+            ),
+        );
+    }
 }
 
 fn header_param(name: &str, description: &str) -> RefOr<Parameter> {

@@ -64,4 +64,43 @@ impl NatsServer {
     pub fn stop(mut self) {
         self.guard.kill();
     }
+
+    /// Kills the server, as an outage would; [`NatsServer::restart`] brings
+    /// it back with its streams.
+    pub fn kill(&mut self) {
+        self.guard.kill();
+    }
+
+    /// Starts the server again on its port with its store, after
+    /// [`NatsServer::kill`]: clients reconnect to the address they know.
+    pub fn restart(&mut self) -> Result<()> {
+        self.guard.kill();
+        let work_dir = self
+            .store_dir
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        let mut guard = ChildGuard::spawn(
+            "nats-server",
+            Command::new("nats-server")
+                .args([
+                    "-a",
+                    "127.0.0.1",
+                    "-p",
+                    &self.port.to_string(),
+                    "-js",
+                    "-sd",
+                ])
+                .arg(&self.store_dir),
+            &work_dir.join("nats.log"),
+        )?;
+        wait_for_tcp(
+            "nats-server",
+            self.port,
+            Duration::from_secs(20),
+            &mut guard,
+        )?;
+        self.guard = guard;
+        Ok(())
+    }
 }

@@ -8,6 +8,7 @@ mod gcp_customer;
 mod up;
 
 use clap::{Parser, Subcommand};
+use onramp_signals::install::LogFormat;
 
 #[derive(Parser)]
 #[command(
@@ -22,6 +23,9 @@ struct Cli {
     command: Option<Command>,
     #[command(flatten)]
     up: up::UpArgs,
+    /// Log lines for people (`text`) or one JSON object per line (`json`).
+    #[arg(long, global = true, env = "ONRAMP_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
 }
 
 #[derive(Subcommand)]
@@ -40,14 +44,8 @@ enum Command {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,sqlx=warn,sea_orm=warn,aws=warn,russh=warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
     let cli = Cli::parse();
+    onramp_signals::install::logs(cli.log_format)?;
     match cli.command.unwrap_or(Command::Up(cli.up)) {
         Command::Up(a) => up::run(a).await,
         Command::AwsCustomer(a) => aws_customer::run(a).await,

@@ -33,6 +33,10 @@ pub(crate) struct UpArgs {
     /// Where the API and the web front ends listen.
     #[arg(long, default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
+    /// Where the worker serves /metrics, /healthz and /readyz (what
+    /// `onramp worker --listen` serves; one registry for the whole process).
+    #[arg(long, default_value = "127.0.0.1:9465")]
+    worker_listen: SocketAddr,
     /// The AWS simulator's port.
     #[arg(long, default_value_t = 4566)]
     aws_port: u16,
@@ -60,15 +64,27 @@ pub(crate) async fn run(a: UpArgs) -> anyhow::Result<()> {
     let db = onramp_store::connect_and_migrate(&db_url).await?;
     let seeded = demo::seed(&db, children.pes.endpoints(), &agents, &secrets).await?;
 
+    let scrape = onramp_signals::install::metrics()?;
     let (stop_tx, stop_rx) = watch::channel(false);
     let cfg = worker_config(&children, &sims, secrets.clone(), a.listen);
-    let worker = Worker::start(db.clone(), cfg, &children, stop_rx.clone()).await?;
+    let worker_listener = tokio::net::TcpListener::bind(a.worker_listen)
+        .await
+        .with_context(|| format!("binding {} (is another onramp running?)", a.worker_listen))?;
+    let worker_base = format!("http://{}", worker_listener.local_addr()?);
+    let worker = Worker::start(
+        db.clone(),
+        cfg,
+        &children,
+        (worker_listener, scrape.clone()),
+        stop_rx.clone(),
+    )
+    .await?;
     let (base, api) = start_api(
         a.listen,
         db,
         secrets,
         sims.azure_config(),
-        &children.prometheus.url(),
+        (&children.prometheus.url(), scrape),
         stop_rx,
     )
     .await?;
@@ -76,6 +92,7 @@ pub(crate) async fn run(a: UpArgs) -> anyhow::Result<()> {
     banner::print(&banner::Stack {
         tenant_id: seeded.tenant_id.to_string(),
         base,
+        worker: worker_base,
         aws: sims.aws.endpoint_url(),
         azure: sims.azure.endpoint_url(),
         gcp: sims.gcp.endpoint_url(),
@@ -346,6 +363,8 @@ struct Worker {
     webhooks: JoinHandle<()>,
     telemetry: JoinHandle<()>,
     sla: JoinHandle<()>,
+    gauges: JoinHandle<()>,
+    health: JoinHandle<std::io::Result<()>>,
     jobs: JoinHandle<Result<(), onramp_workers::Error>>,
 }
 
@@ -354,6 +373,7 @@ impl Worker {
         db: DatabaseConnection,
         cfg: WorkerConfig,
         children: &Children,
+        (listener, scrape): (tokio::net::TcpListener, onramp_signals::Scrape),
         stop: watch::Receiver<bool>,
     ) -> anyhow::Result<Worker> {
         let telemetry = tokio::spawn(onramp_workers::run_telemetry(
@@ -377,6 +397,24 @@ impl Worker {
         ));
         let js = onramp_workers::connect_jetstream(&cfg.nats_url).await?;
         onramp_workers::ensure_stream_and_consumers(&js, cfg.ack_wait).await?;
+        let mut health_stop = stop.clone();
+        let health = tokio::spawn(onramp_workers::serve_health(
+            listener,
+            onramp_workers::HealthState {
+                db: db.clone(),
+                nats: js.client(),
+                scrape,
+            },
+            async move {
+                let _ = health_stop.changed().await;
+            },
+        ));
+        let gauges = tokio::spawn(onramp_workers::run_gauges(
+            db.clone(),
+            js.clone(),
+            Duration::from_secs(5),
+            stop.clone(),
+        ));
         let relay = tokio::spawn(onramp_workers::run_relay(db.clone(), js, stop.clone()));
         let webhooks = tokio::spawn(onramp_workers::run_webhooks(
             db.clone(),
@@ -390,12 +428,16 @@ impl Worker {
             webhooks,
             telemetry,
             sla,
+            gauges,
+            health,
             jobs,
         })
     }
 
     async fn join(self) {
         let _ = self.relay.await;
+        let _ = self.gauges.await;
+        let _ = self.health.await;
         if let Ok(Err(e)) = self.jobs.await {
             eprintln!("the worker stopped with an error: {e}");
         }
@@ -412,7 +454,7 @@ async fn start_api(
     db: DatabaseConnection,
     secrets: SecretBox,
     azure: AzureConfig,
-    prometheus: &str,
+    (prometheus, scrape): (&str, onramp_signals::Scrape),
     mut stop: watch::Receiver<bool>,
 ) -> anyhow::Result<(String, JoinHandle<std::io::Result<()>>)> {
     let listener = tokio::net::TcpListener::bind(listen)
@@ -423,6 +465,7 @@ async fn start_api(
         listener,
         onramp_api::AppState::new(db, secrets)
             .with_azure(Some(azure))
+            .with_scrape(scrape)
             .with_prometheus(prometheus, SCRAPE_INTERVAL)?,
         async move {
             let _ = stop.changed().await;

@@ -15,6 +15,7 @@ mod m0007_pe_commits;
 mod m0008_pe_maintenance;
 mod m0009_connector_changes;
 mod m0010_nni_groups;
+mod m0011_request_ids;
 mod m0012_pe_telemetry;
 mod m0013_link_sla;
 
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0008_pe_maintenance::Migration),
             Box::new(m0009_connector_changes::Migration),
             Box::new(m0010_nni_groups::Migration),
+            Box::new(m0011_request_ids::Migration),
             Box::new(m0012_pe_telemetry::Migration),
             Box::new(m0013_link_sla::Migration),
         ]

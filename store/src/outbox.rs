@@ -10,12 +10,15 @@ use sea_orm::{
 use crate::Result;
 use crate::entity::outbox;
 
+/// Writes the job in the caller's transaction, with the id of the request
+/// the current work serves, for the relay to put on the message.
 pub async fn push<C: ConnectionTrait>(db: &C, subject: &str, payload: &str) -> Result<()> {
     outbox::ActiveModel {
         subject: Set(subject.into()),
         payload: Set(payload.into()),
         created_at: Set(Utc::now()),
         published_at: Set(None),
+        request_id: Set(onramp_signals::request_id::current()),
         ..Default::default()
     }
     .insert(db)

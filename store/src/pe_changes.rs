@@ -41,6 +41,9 @@ pub async fn enqueue(
         done_at: Set(None),
         attempts: Set(0),
         retry_at_ms: Set(None),
+        // The writer settles the connector with it current again, so the
+        // job that follows the router's answer carries it on.
+        request_id: Set(onramp_signals::request_id::current()),
         ..Default::default()
     }
     .insert(db)

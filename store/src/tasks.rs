@@ -202,6 +202,34 @@ pub fn is_overdue(task: &ops_task::Model, now: DateTime<Utc>) -> bool {
     ACTIVE.contains(&task.state.as_str()) && task.due_at < now
 }
 
+/// How many tasks of each ticket provider wait past their SLA at `now`
+/// (the console's `overdue`, counted), every provider listed, with 0 when
+/// none of its tasks is late.
+pub async fn overdue_by_provider(
+    db: &impl ConnectionTrait,
+    now: DateTime<Utc>,
+) -> crate::Result<Vec<(String, u64)>> {
+    let late: Vec<(String, i64)> = ops_task::Entity::find()
+        .select_only()
+        .column(ops_task::Column::Provider)
+        .column_as(ops_task::Column::Id.count(), "late")
+        .filter(ops_task::Column::State.is_in(ACTIVE))
+        .filter(ops_task::Column::DueAt.lt(now))
+        .group_by(ops_task::Column::Provider)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut by_provider: BTreeMap<String, u64> = crate::ticket_providers::list(db)
+        .await?
+        .into_iter()
+        .map(|p| (p.key, 0))
+        .collect();
+    for (provider, n) in late {
+        by_provider.insert(provider, u64::try_from(n).unwrap_or_default());
+    }
+    Ok(by_provider.into_iter().collect())
+}
+
 /// A task with what a person needs to do it.
 #[derive(Clone, Debug)]
 pub struct TaskDetail {

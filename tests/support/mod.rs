@@ -70,6 +70,9 @@ pub(crate) struct Stack {
     /// The PEs' SNMP agents, the SNMP exporter and Prometheus, when the
     /// stack was started with `telemetry`.
     pub telemetry: Option<Telemetry>,
+    /// The log file of worker 0 (`worker`), where it says where its
+    /// signals listener is.
+    worker_log: PathBuf,
 }
 
 /// The KPI side of a stack: an agent per PE, the exporter, Prometheus.
@@ -406,6 +409,7 @@ impl Stack {
             worker_starts: 0,
             worker_env,
             telemetry,
+            worker_log: PathBuf::new(),
         };
         stack.start_worker()?;
         Ok(stack)
@@ -414,7 +418,39 @@ impl Stack {
     pub(crate) fn start_worker(&mut self) -> Result<()> {
         let w = self.spawn_worker()?;
         self.worker = Some(w);
+        self.worker_log = self.last_worker_log();
         Ok(())
+    }
+
+    fn last_worker_log(&self) -> PathBuf {
+        self.dir
+            .path()
+            .join(format!("worker-{}.log", self.worker_starts))
+    }
+
+    /// The base URL of worker 0's signals listener (`/metrics`, `/healthz`,
+    /// `/readyz`), read from the line its log has once it is bound (text or
+    /// JSON logs alike).
+    pub(crate) async fn worker_signals(&self) -> Result<String> {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let log = std::fs::read_to_string(&self.worker_log).unwrap_or_default();
+            if let Some(addr) = log
+                .lines()
+                .filter(|l| l.contains("worker signals listening"))
+                .find_map(listening_addr)
+            {
+                return Ok(format!("http://{addr}"));
+            }
+            if Instant::now() > deadline {
+                bail!(
+                    "worker 0 never said where it listens ({})\n{}",
+                    self.worker_log.display(),
+                    self.logs()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 
     /// Another worker process beside the first (they share the consumer).
@@ -444,6 +480,8 @@ impl Stack {
                 .env("ONRAMP_ACK_WAIT_MS", "3000")
                 .env("ONRAMP_LEASE_MS", "3000")
                 .env("ONRAMP_WORKER_ID", format!("worker-{n}"))
+                // Several workers per stack, and stacks side by side.
+                .env("ONRAMP_WORKER_LISTEN", "127.0.0.1:0")
                 .env("RUST_LOG", "info")
                 .envs(self.worker_env.iter().map(|(k, v)| (k, v))),
             &self.dir.path().join(format!("worker-{n}.log")),
@@ -460,6 +498,7 @@ impl Stack {
                     w.kill();
                 }
                 self.worker = Some(self.spawn_worker()?);
+                self.worker_log = self.last_worker_log();
             }
             _ => {
                 let n = self.extra_workers.len();
@@ -850,6 +889,36 @@ impl Stack {
 
 pub(crate) fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_onramp")
+}
+
+/// The address in a "worker signals listening" log line: `addr=…` in text,
+/// `"addr":"…"` in JSON.
+fn listening_addr(line: &str) -> Option<String> {
+    if let Ok(v) = serde_json::from_str::<Value>(line) {
+        return v["fields"]["addr"].as_str().map(str::to_string);
+    }
+    let line = strip_ansi(line);
+    let rest = &line[line.find("addr=")? + "addr=".len()..];
+    Some(rest.split_whitespace().next()?.to_string())
+}
+
+/// `text` without terminal colour codes (text logs style field names).
+pub(crate) fn strip_ansi(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            // CSI: ESC [ parameters, then one final letter.
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// What the PE carries for one attachment, parsed from running.

@@ -32,9 +32,10 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// The whole application: the API and the web front ends.
+/// The whole application: the API and the web front ends, each request
+/// with its request id and latency (`onramp_api::observed`).
 pub fn app(state: AppState) -> Router {
-    onramp_api::app(state.clone()).merge(router(state))
+    onramp_api::observed(onramp_api::app(state.clone()).merge(router(state)))
 }
 
 /// Serves [`app`] on `listener` until `shutdown` resolves.

@@ -20,6 +20,8 @@
 //! ```
 
 mod error;
+mod gauges;
+pub mod health;
 mod kinds;
 mod links;
 mod pe_writer;
@@ -37,6 +39,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub use error::Error;
+pub use gauges::run_gauges;
+pub use health::{HealthState, serve_health};
 pub use onramp_aws_dx::DxConfig;
 pub use onramp_azure_er::AzureConfig;
 pub use onramp_gcp_pi::GcpConfig;

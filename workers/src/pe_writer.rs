@@ -28,6 +28,7 @@ use onramp_store::pe_changes::{self, FAILED};
 use onramp_store::secrets::SecretBox;
 use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
+use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::router_push::RouterOutcome;
@@ -289,6 +290,9 @@ impl PeWriter {
         let started = std::time::Instant::now();
         settled.extend(self.push(&target, &loaded.platform, batch).await?);
         let push_time = started.elapsed();
+        if pushed > 0 {
+            onramp_signals::series::pe_commit(&pe.name, push_time, pushed);
+        }
         let record = (pushed > 0).then(|| pe_changes::CommitRecord {
             pe_id: pe.id,
             writer: self.holder.clone(),
@@ -344,9 +348,20 @@ impl PeWriter {
                     .await
                     .map_err(t)?;
             }
-            crate::settle::settle_change(&tx, ch, outcome)
-                .await
-                .map_err(t)?;
+            // The change's request is current again while its owner is
+            // settled: the job that follows carries it on, and the log line
+            // of the transition names it.
+            let span = tracing::info_span!("pe_change", request_id = tracing::field::Empty);
+            if let Some(id) = &ch.request_id {
+                span.record("request_id", id.as_str());
+            }
+            onramp_signals::request_id::scope(
+                ch.request_id.clone(),
+                crate::settle::settle_change(&tx, ch, outcome),
+            )
+            .instrument(span)
+            .await
+            .map_err(t)?;
         }
         tx.commit().await.map_err(|e| t(e.into()))
     }

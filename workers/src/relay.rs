@@ -1,4 +1,5 @@
-//! Publishes outbox rows to JetStream in commit order, then marks them.
+//! Publishes outbox rows to JetStream in commit order, then marks them,
+//! and reports how far behind it is (`onramp_outbox_lag_seconds`).
 
 use std::time::Duration;
 
@@ -44,6 +45,14 @@ pub async fn run_relay(
 
 async fn relay_once(db: &DatabaseConnection, js: &jetstream::Context) -> Result<usize, String> {
     let rows = outbox::pending(db, 500).await.map_err(|e| e.to_string())?;
+    // The oldest row waiting is the first of the page: how long the jobs
+    // now being published have waited since their transaction committed.
+    let lag = rows.first().map_or(Duration::ZERO, |oldest| {
+        (chrono::Utc::now() - oldest.created_at)
+            .to_std()
+            .unwrap_or_default()
+    });
+    onramp_signals::series::outbox_lag(lag);
     // Publish the whole page before waiting for any ack, then mark it in
     // one statement: one round trip per page, not two per row, so a burst
     // of orders is not throttled by the relay.
@@ -51,6 +60,9 @@ async fn relay_once(db: &DatabaseConnection, js: &jetstream::Context) -> Result<
     for row in &rows {
         let mut headers = HeaderMap::new();
         headers.insert("Nats-Msg-Id", format!("outbox-{}", row.id).as_str());
+        if let Some(id) = &row.request_id {
+            headers.insert(onramp_signals::request_id::JOB_HEADER, id.as_str());
+        }
         acks.push(
             js.publish_with_headers(row.subject.clone(), headers, row.payload.clone().into())
                 .await

@@ -2,14 +2,17 @@
 //! the outcome is committed.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_nats::jetstream::{AckKind, Message};
 use futures::StreamExt;
+use onramp_signals::request_id;
+use onramp_signals::series::{self, JobOutcome};
 use onramp_store::DatabaseConnection;
 use onramp_store::connectors as store;
 use onramp_store::jobs::{ConnectorJob, LINK_SUBJECT, LinkJob};
 use tokio::sync::Semaphore;
+use tracing::Instrument;
 
 use onramp_state_machines::with_kind;
 
@@ -141,14 +144,51 @@ enum Settle {
     Nak(Duration),
 }
 
+/// How a job is settled, and what that was for the metrics.
+type Verdict = (Settle, JobOutcome);
+
+/// The bounded labels of a job's metrics: the connector kind's wire name
+/// (or `link`) and the action, as far as the job could be read.
+struct JobLabels {
+    kind: String,
+    action: String,
+}
+
 impl Ctx {
+    /// Runs one job inside a span carrying the id of the request that
+    /// caused it, current for the job's own transitions too, so the jobs
+    /// and router changes it causes carry it on.
     async fn handle(&self, msg: Message) {
+        let id = msg
+            .headers
+            .as_ref()
+            .and_then(|h| h.get(request_id::JOB_HEADER))
+            .map(|v| v.as_str().to_owned())
+            .filter(|id| request_id::is_sane(id));
+        let span = tracing::info_span!("job", request_id = tracing::field::Empty);
+        if let Some(id) = &id {
+            span.record("request_id", id.as_str());
+        }
+        request_id::scope(id, self.handle_in_span(msg))
+            .instrument(span)
+            .await
+    }
+
+    async fn handle_in_span(&self, msg: Message) {
+        let started = Instant::now();
         let delivered = msg.info().map(|i| i.delivered).unwrap_or(1);
-        let settle = if msg.subject.as_str() == LINK_SUBJECT {
+        let mut labels = JobLabels {
+            kind: "unknown".into(),
+            action: "unknown".into(),
+        };
+        let (settle, outcome) = if msg.subject.as_str() == LINK_SUBJECT {
+            labels.kind = "link".into();
+            labels.action = "reconcile".into();
             self.handle_link(&msg, delivered).await
         } else {
-            self.handle_connector(&msg, delivered).await
+            self.handle_connector(&msg, delivered, &mut labels).await
         };
+        series::job(&labels.kind, &labels.action, outcome, started.elapsed());
         let res = match settle {
             Settle::Ack => msg.ack().await,
             Settle::Nak(d) => msg.ack_with(AckKind::Nak(Some(d))).await,
@@ -159,37 +199,42 @@ impl Ctx {
         }
     }
 
-    async fn handle_link(&self, msg: &Message, delivered: i64) -> Settle {
+    async fn handle_link(&self, msg: &Message, delivered: i64) -> Verdict {
         match serde_json::from_slice::<LinkJob>(&msg.payload) {
             Ok(job) => match self.links.run(&job).await {
-                Ok(Settled::Ack) => Settle::Ack,
-                Ok(Settled::Nak(d)) => Settle::Nak(d),
-                Ok(Settled::Retry) => Settle::Nak(self.backoff(delivered)),
+                Ok(Settled::Ack) => (Settle::Ack, JobOutcome::Done),
+                Ok(Settled::Nak(d)) => (Settle::Nak(d), JobOutcome::Waiting),
+                Ok(Settled::Retry) => (Settle::Nak(self.backoff(delivered)), JobOutcome::Retry),
                 Err(e) => {
                     tracing::warn!(link = %job.link_id, error = %e, "link job failed; will retry");
-                    Settle::Nak(self.backoff(delivered))
+                    (Settle::Nak(self.backoff(delivered)), JobOutcome::Error)
                 }
             },
             Err(e) => {
                 tracing::error!(error = %e, "dropping unreadable link job");
-                Settle::Ack
+                (Settle::Ack, JobOutcome::Dropped)
             }
         }
     }
 
-    async fn handle_connector(&self, msg: &Message, delivered: i64) -> Settle {
+    async fn handle_connector(
+        &self,
+        msg: &Message,
+        delivered: i64,
+        labels: &mut JobLabels,
+    ) -> Verdict {
         match serde_json::from_slice::<ConnectorJob>(&msg.payload) {
-            Ok(job) => match self.run(&job, delivered).await {
+            Ok(job) => match self.run(&job, delivered, labels).await {
                 Ok(s) => s,
                 Err(e) => {
                     tracing::warn!(connector = %job.connector_id, action = %job.action, error = %e, "job failed; will retry");
-                    Settle::Nak(self.backoff(delivered))
+                    (Settle::Nak(self.backoff(delivered)), JobOutcome::Error)
                 }
             },
             Err(e) => {
                 // Retrying cannot fix a payload we cannot read.
                 tracing::error!(error = %e, "dropping unreadable job");
-                Settle::Ack
+                (Settle::Ack, JobOutcome::Dropped)
             }
         }
     }
@@ -199,19 +244,27 @@ impl Ctx {
         Duration::from_millis(500u64 << exp).min(self.cfg.max_backoff)
     }
 
-    async fn run(&self, job: &ConnectorJob, delivered: i64) -> Result<Settle, onramp_store::Error> {
+    async fn run(
+        &self,
+        job: &ConnectorJob,
+        delivered: i64,
+        labels: &mut JobLabels,
+    ) -> Result<Verdict, onramp_store::Error> {
         let Some(row) = store::get(&self.db, job.connector_id).await? else {
             tracing::warn!(connector = %job.connector_id, "job for unknown connector; dropping");
-            return Ok(Settle::Ack);
+            return Ok((Settle::Ack, JobOutcome::Dropped));
         };
         let kind = match row.connector_kind() {
             Ok(k) => k,
             Err(e) => {
                 tracing::error!(error = %e, "no worker for this connector; dropping job");
-                return Ok(Settle::Ack);
+                return Ok((Settle::Ack, JobOutcome::Dropped));
             }
         };
-        with_kind!(kind, |K| self.run_kind::<K>(row, job, delivered).await)
+        labels.kind.clone_from(&row.kind);
+        with_kind!(kind, |K| self
+            .run_kind::<K>(row, job, delivered, labels)
+            .await)
     }
 
     async fn run_kind<K: WorkerKind>(
@@ -219,17 +272,20 @@ impl Ctx {
         row: onramp_store::entity::connector::Model,
         job: &ConnectorJob,
         delivered: i64,
-    ) -> Result<Settle, onramp_store::Error> {
+        labels: &mut JobLabels,
+    ) -> Result<Verdict, onramp_store::Error> {
         let state = row.machine_state::<K>()?;
         let Some(action) = K::parse_action(&job.action, &state) else {
             tracing::error!(connector = %row.id, action = %job.action, "unknown action; dropping job");
-            return Ok(Settle::Ack);
+            return Ok((Settle::Ack, JobOutcome::Dropped));
         };
+        // The machine's own name, not the payload's: labels stay bounded.
+        labels.action = K::action_name(action).to_owned();
         // The connector moved on (a redelivery after a crash, or a poll made
         // stale by a delete): the job's work is done or no longer wanted.
         if K::current_action(&state) != Some(action) {
             tracing::debug!(connector = %row.id, action = %job.action, state = %row.state, "stale job");
-            return Ok(Settle::Ack);
+            return Ok((Settle::Ack, JobOutcome::Stale));
         }
         // A look changes nothing until its outcome commits, and that commit
         // is guarded by the step like every other: it needs no lease, so a
@@ -240,7 +296,7 @@ impl Ctx {
         let holder = &self.cfg.worker_id;
         if !store::try_lease(&self.db, row.id, holder, self.cfg.lease).await? {
             // Another worker is mid-action on this connector; try again soon.
-            return Ok(Settle::Nak(Duration::from_millis(300)));
+            return Ok((Settle::Nak(Duration::from_millis(300)), JobOutcome::Busy));
         }
         let settle = self.run_leased::<K>(&row, &state, action, delivered).await;
         // A commit hands the lease back itself; every other outcome must.
@@ -254,7 +310,7 @@ impl Ctx {
         state: &K::State,
         action: K::Action,
         delivered: i64,
-    ) -> Result<Settle, onramp_store::Error> {
+    ) -> Result<Verdict, onramp_store::Error> {
         let name = K::action_name(action);
         let (event, actor, csp_ref) = match K::execute(K::executor(&self.executors), action, row)
             .await?
@@ -262,24 +318,27 @@ impl Ctx {
             Step::Retry(reason) => {
                 tracing::warn!(connector = %row.id, action = name, attempt = delivered, %reason, "transient failure; will retry");
                 self.record_retry(row, name, &reason).await?;
-                return Ok(Settle::Nak(self.backoff(delivered)));
+                return Ok((Settle::Nak(self.backoff(delivered)), JobOutcome::Retry));
             }
             Step::RetryIn(reason, after) => {
                 tracing::warn!(connector = %row.id, action = name, attempt = delivered, %reason, retry_after_ms = after.as_millis() as u64, "throttled; will retry");
                 self.record_retry(row, name, &reason).await?;
-                return Ok(Settle::Nak(after.max(self.backoff(delivered))));
+                return Ok((
+                    Settle::Nak(after.max(self.backoff(delivered))),
+                    JobOutcome::Throttled,
+                ));
             }
-            Step::Wait(d) => return Ok(Settle::Nak(d)),
+            Step::Wait(d) => return Ok((Settle::Nak(d), JobOutcome::Waiting)),
             Step::Queued => {
-                tracing::debug!(connector = %row.id, action = name, "router change queued; the PE's writer settles it");
-                return Ok(Settle::Ack);
+                tracing::info!(connector = %row.id, action = name, "router change queued; the PE's writer settles it");
+                return Ok((Settle::Ack, JobOutcome::Queued));
             }
             Step::Parked => {
                 if row.last_error.is_some() {
                     store::set_last_error_cleared(&self.db, row.id, row.step).await?;
                 }
                 tracing::info!(connector = %row.id, action = name, "done; waiting for a person");
-                return Ok(Settle::Ack);
+                return Ok((Settle::Ack, JobOutcome::Parked));
             }
             Step::Done {
                 event,
@@ -293,19 +352,19 @@ impl Ctx {
                 if row.last_error.is_some() {
                     store::set_last_error_cleared(&self.db, row.id, row.step).await?;
                 }
-                Ok(Settle::Nak(self.cfg.poll_interval))
+                Ok((Settle::Nak(self.cfg.poll_interval), JobOutcome::Waiting))
             }
             Next::Ignored(note) => {
                 tracing::info!(connector = %row.id, %note, "event ignored");
-                Ok(Settle::Ack)
+                Ok((Settle::Ack, JobOutcome::Ignored))
             }
             Next::Commit(t) => {
                 if store::commit_transition(&self.db, row.id, &t).await? {
                     tracing::info!(connector = %row.id, from = %row.state, to = %t.state, "{}", t.message);
-                    Ok(Settle::Ack)
+                    Ok((Settle::Ack, JobOutcome::Done))
                 } else {
                     // A delete request moved the connector while we worked; look again.
-                    Ok(Settle::Nak(Duration::from_millis(100)))
+                    Ok((Settle::Nak(Duration::from_millis(100)), JobOutcome::Busy))
                 }
             }
         }

@@ -27,6 +27,7 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use hmac::{Hmac, KeyInit, Mac};
 use onramp_checks::url::forbidden_ip;
+use onramp_signals::series::WebhookOutcome;
 use onramp_store::DatabaseConnection;
 use onramp_store::entity::webhook;
 use onramp_store::event_payload::StateChange;
@@ -292,6 +293,11 @@ async fn deliver_next(ctx: &Ctx, lease: &Lease) -> onramp_store::Result<bool> {
         }
     };
     let go_on = !matches!(outcome, Outcome::Failed { .. });
+    onramp_signals::series::webhook_delivery(match outcome {
+        Outcome::Delivered { .. } => WebhookOutcome::Delivered,
+        Outcome::Failed { .. } => WebhookOutcome::Failed,
+        Outcome::GaveUp { .. } => WebhookOutcome::GaveUp,
+    });
     if let Outcome::Delivered { status } = &outcome {
         tracing::debug!(webhook = %w.id, event = change.id, status, "webhook delivered");
     }

@@ -4,7 +4,7 @@
 use aws_sdk_directconnect::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 
 /// Error codes AWS uses for request-rate refusals, whatever the status code.
-const THROTTLING_CODES: &[&str] = &[
+pub(crate) const THROTTLING_CODES: &[&str] = &[
     "Throttling",
     "ThrottlingException",
     "ThrottledException",

@@ -18,6 +18,7 @@
 mod error;
 mod hosted;
 mod listings;
+mod signals;
 
 use std::time::Duration;
 
@@ -199,7 +200,8 @@ impl DxClient {
                     .operation_attempt_timeout(ATTEMPT_TIMEOUT)
                     .operation_timeout(OPERATION_TIMEOUT)
                     .build(),
-            );
+            )
+            .interceptor(signals::CallSignals);
         if !cfg.endpoint_url.is_empty() {
             builder = builder.endpoint_url(&cfg.endpoint_url);
         }

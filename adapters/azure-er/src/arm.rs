@@ -16,6 +16,11 @@ const DEFAULT_THROTTLE_WAIT: Duration = Duration::from_secs(5);
 /// When an LRO reply comes without `Retry-After`.
 const DEFAULT_POLL: Duration = Duration::from_secs(2);
 
+/// Following an `Azure-AsyncOperation` URL, and reading a `Location`
+/// result: ARM's generic long-running-operation reads, whatever started them.
+const ASYNC_OPERATION: &str = "AzureAsyncOperation_Get";
+const LOCATION_RESULT: &str = "Location_Get";
+
 /// The budgets of one public call.
 pub(crate) type Call = ThrottleBudget;
 
@@ -62,6 +67,7 @@ impl Arm {
     pub(crate) fn new(cfg: AzureConfig) -> Self {
         let service = Service {
             name: "ARM",
+            csp: onramp_csp_http::Csp::Azure,
             default_throttle_wait: DEFAULT_THROTTLE_WAIT,
             max_throttle_wait: cfg.max_throttle_wait,
             retry_after_ms_headers: &["retry-after-ms", "x-ms-retry-after-ms"],
@@ -125,16 +131,18 @@ impl Arm {
     }
 
     /// Sends one request: renews the token once on 401 and sleeps off 429s.
-    /// Any other answer is returned as is.
+    /// Any other answer is returned as is. `operation` is ARM's operationId
+    /// for the request, for the call metrics.
     pub(crate) async fn send(
         &self,
         call: &mut Call,
+        operation: &'static str,
         method: Method,
         url: &Url,
         body: Option<&Value>,
     ) -> Result<Reply, Error> {
         self.client
-            .send(call, method, url, body, None)
+            .send(call, operation, method, url, body, None)
             .await
             .map_err(|e| match e {
                 SendError::Throttled { retry_after } => Error::Throttled { retry_after },
@@ -170,7 +178,9 @@ impl Arm {
                     return Ok(Lro::Running(wait));
                 }
                 tokio::time::sleep(wait).await;
-                let r = self.send(call, Method::GET, &op, None).await?;
+                let r = self
+                    .send(call, ASYNC_OPERATION, Method::GET, &op, None)
+                    .await?;
                 if !r.is_success() {
                     return Err(r.error());
                 }
@@ -211,7 +221,9 @@ impl Arm {
                 tokio::time::sleep(wait).await;
             }
             sleep_first = true;
-            let r = self.send(call, Method::GET, &location, None).await?;
+            let r = self
+                .send(call, LOCATION_RESULT, Method::GET, &location, None)
+                .await?;
             match r.status {
                 202 => wait = r.retry_after().unwrap_or(wait),
                 _ if r.is_success() => return Ok(Lro::Done(Some(r))),

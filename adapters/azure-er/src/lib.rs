@@ -95,7 +95,16 @@ impl ErClient {
             &[("$filter", &filter)],
         )?;
         loop {
-            let reply = self.arm.send(&mut call, Method::GET, &url, None).await?;
+            let reply = self
+                .arm
+                .send(
+                    &mut call,
+                    "ExpressRouteCrossConnections_List",
+                    Method::GET,
+                    &url,
+                    None,
+                )
+                .await?;
             if !reply.is_success() {
                 return Err(reply.error());
             }
@@ -130,7 +139,16 @@ impl ErClient {
     ) -> Result<Progress, Error> {
         let mut call = Call::default();
         let url = self.xc_url(xc, &[])?;
-        let reply = self.arm.send(&mut call, Method::GET, &url, None).await?;
+        let reply = self
+            .arm
+            .send(
+                &mut call,
+                "ExpressRouteCrossConnections_Get",
+                Method::GET,
+                &url,
+                None,
+            )
+            .await?;
         if !reply.is_success() {
             return Err(reply.error());
         }
@@ -179,7 +197,13 @@ impl ErClient {
         );
         let reply = self
             .arm
-            .send(&mut call, Method::PUT, &url, Some(&body))
+            .send(
+                &mut call,
+                "ExpressRouteCrossConnections_CreateOrUpdate",
+                Method::PUT,
+                &url,
+                Some(&body),
+            )
             .await?;
         self.finish_write(&mut call, reply).await
     }
@@ -218,7 +242,13 @@ impl ErClient {
         tracing::info!(service_key = %xc.service_key, peering = ?p, "putting AzurePrivatePeering");
         let reply = self
             .arm
-            .send(&mut call, Method::PUT, &url, Some(&p.to_arm()))
+            .send(
+                &mut call,
+                "ExpressRouteCrossConnectionPeerings_CreateOrUpdate",
+                Method::PUT,
+                &url,
+                Some(&p.to_arm()),
+            )
             .await?;
         self.finish_write(&mut call, reply).await
     }
@@ -252,7 +282,16 @@ impl ErClient {
             });
         }
         tracing::info!(service_key = %xc.service_key, "deleting AzurePrivatePeering");
-        let reply = self.arm.send(&mut call, Method::DELETE, &url, None).await?;
+        let reply = self
+            .arm
+            .send(
+                &mut call,
+                "ExpressRouteCrossConnectionPeerings_Delete",
+                Method::DELETE,
+                &url,
+                None,
+            )
+            .await?;
         if reply.status == 404 {
             return Ok(Progress::Done);
         }
@@ -275,7 +314,16 @@ impl ErClient {
                 leg.as_str(),
             ],
         )?;
-        let reply = self.arm.send(&mut call, Method::POST, &url, None).await?;
+        let reply = self
+            .arm
+            .send(
+                &mut call,
+                "ExpressRouteCrossConnections_ListRoutesTableSummary",
+                Method::POST,
+                &url,
+                None,
+            )
+            .await?;
         if !reply.is_success() {
             return Err(reply.error());
         }
@@ -320,7 +368,16 @@ impl ErClient {
     /// GET on the peering: `None` on the child's 404. The parent's 404
     /// (`ResourceNotFound` naming the cross-connection) is an error.
     async fn read_peering(&self, call: &mut Call, url: &Url) -> Result<Option<Value>, Error> {
-        let reply = self.arm.send(call, Method::GET, url, None).await?;
+        let reply = self
+            .arm
+            .send(
+                call,
+                "ExpressRouteCrossConnectionPeerings_Get",
+                Method::GET,
+                url,
+                None,
+            )
+            .await?;
         if reply.status == 404 {
             return match reply.error() {
                 Error::Arm { code, message, .. }

@@ -3,10 +3,16 @@
 //! when the CSP refuses it (401), and 429s slept off within the call's
 //! throttle budget. Any other answer goes back to the adapter, which knows
 //! what the CSP's error bodies and long-running operations mean.
+//!
+//! Every exchange goes out here, so this is where each is timed and its
+//! failure classified (`onramp_csp_call_duration_seconds`,
+//! `onramp_csp_call_errors_total`), labelled with the operation the
+//! adapter names: the CSP's own name for it, never a URL, which holds ids.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use onramp_clock::Clock;
+use onramp_signals::series::{self, Csp, CspError};
 use reqwest::header::{CONTENT_LENGTH, HeaderMap};
 use reqwest::{Method, RequestBuilder, StatusCode, Url};
 use serde_json::Value;
@@ -21,6 +27,8 @@ use crate::{
 pub struct Service {
     /// `ARM`, `Compute`: names the CSP in logs.
     pub name: &'static str,
+    /// The CSP, for the call metrics.
+    pub csp: Csp,
     /// The wait on a 429 that says nothing usable about how long.
     pub default_throttle_wait: Duration,
     /// Total 429 sleeping one public call may do before giving up with
@@ -152,9 +160,12 @@ impl BearerClient {
     /// Sends `method url` with `body` as JSON: renews the token once on 401
     /// (a second 401 is returned) and sleeps off 429s within `call`'s
     /// budget. `timeout` replaces the client's 60 s for this request.
+    /// `operation` (e.g. `ExpressRouteCrossConnections_Get`) labels the
+    /// exchange's metrics.
     pub async fn send(
         &self,
         call: &mut ThrottleBudget,
+        operation: &'static str,
         method: Method,
         url: &Url,
         body: Option<&Value>,
@@ -167,10 +178,25 @@ impl BearerClient {
             if let Some(t) = timeout {
                 req = req.timeout(t);
             }
-            let resp = req.send().await.map_err(SendError::Transport)?;
-            let status = resp.status().as_u16();
-            let headers = resp.headers().clone();
-            let body = resp.bytes().await.map_err(SendError::Transport)?.to_vec();
+            let started = Instant::now();
+            let (status, headers, body) = match exchange(req).await {
+                Ok(answer) => answer,
+                Err(e) => {
+                    let kind = if e.is_timeout() {
+                        CspError::Timeout
+                    } else {
+                        CspError::Transport
+                    };
+                    series::csp_call(self.service.csp, operation, started.elapsed(), Some(kind));
+                    return Err(SendError::Transport(e));
+                }
+            };
+            series::csp_call(
+                self.service.csp,
+                operation,
+                started.elapsed(),
+                CspError::from_status(status),
+            );
             let request_id = self
                 .service
                 .request_id_header
@@ -230,7 +256,15 @@ impl BearerClient {
             .get(&self.clock, || async {
                 loop {
                     let req = (self.token_request)(&self.http);
-                    match request_token(req, &self.clock).await {
+                    let started = Instant::now();
+                    let fetched = request_token(req, &self.clock).await;
+                    series::csp_call(
+                        self.service.csp,
+                        "token",
+                        started.elapsed(),
+                        fetched.as_ref().err().map(token_error),
+                    );
+                    match fetched {
                         Err(TokenEndpointError::Throttled { retry_after }) => {
                             self.throttled(call, retry_after).await?;
                         }
@@ -263,5 +297,23 @@ impl BearerClient {
             }
         }
         crate::retry_after(headers, &self.clock)
+    }
+}
+
+/// One request and its whole answer.
+async fn exchange(req: RequestBuilder) -> Result<(u16, HeaderMap, Vec<u8>), reqwest::Error> {
+    let resp = req.send().await?;
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    let body = resp.bytes().await?.to_vec();
+    Ok((status, headers, body))
+}
+
+fn token_error(e: &TokenEndpointError) -> CspError {
+    match e {
+        TokenEndpointError::Throttled { .. } => CspError::Throttled,
+        TokenEndpointError::Transport(_) => CspError::Transport,
+        TokenEndpointError::Unavailable { .. } => CspError::Server,
+        TokenEndpointError::Refused { .. } | TokenEndpointError::Malformed(_) => CspError::Token,
     }
 }

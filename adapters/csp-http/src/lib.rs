@@ -33,3 +33,5 @@ pub use self::retry_after::{MAX_RETRY_AFTER, parse_retry_after, retry_after};
 pub use self::throttle::ThrottleBudget;
 pub use self::token::{Fresh, Retryable, Token, TokenCache};
 pub use self::token_endpoint::{TokenEndpointError, parse_token_response, request_token};
+/// Which CSP a [`Service`] is, for the call metrics.
+pub use onramp_signals::series::Csp;

@@ -156,6 +156,7 @@ impl Server {
     fn bearer(&self, max_throttle_wait: Duration) -> BearerClient {
         let service = Service {
             name: "Test",
+            csp: onramp_csp_http::Csp::Azure,
             default_throttle_wait: Duration::from_secs(3),
             max_throttle_wait,
             retry_after_ms_headers: &["retry-after-ms"],
@@ -324,7 +325,7 @@ async fn requests_carry_the_token_and_posts_a_length() {
     let c = s.bearer(Duration::from_secs(30));
     let mut call = ThrottleBudget::default();
     let r = c
-        .send(&mut call, Method::POST, &s.api_url(), None, None)
+        .send(&mut call, "test", Method::POST, &s.api_url(), None, None)
         .await
         .unwrap();
     assert!(r.is_success());
@@ -332,7 +333,7 @@ async fn requests_carry_the_token_and_posts_a_length() {
     assert_eq!(echo["authorization"], "Bearer t1");
     assert_eq!(echo["content_length"], "0");
     // Clones of an adapter share one client: the token is reused.
-    c.send(&mut call, Method::GET, &s.api_url(), None, None)
+    c.send(&mut call, "test", Method::GET, &s.api_url(), None, None)
         .await
         .unwrap();
     assert_eq!(s.issued(), 1);
@@ -344,12 +345,12 @@ async fn a_refused_token_is_renewed_once_then_the_refusal_returned() {
     let s = Server::start().await;
     let c = s.bearer(Duration::from_secs(30));
     let mut call = ThrottleBudget::default();
-    c.send(&mut call, Method::GET, &s.api_url(), None, None)
+    c.send(&mut call, "test", Method::GET, &s.api_url(), None, None)
         .await
         .unwrap();
     s.script(&[UNAUTHORIZED]);
     let r = c
-        .send(&mut call, Method::GET, &s.api_url(), None, None)
+        .send(&mut call, "test", Method::GET, &s.api_url(), None, None)
         .await
         .unwrap();
     let echo: serde_json::Value = serde_json::from_slice(r.body()).unwrap();
@@ -357,7 +358,7 @@ async fn a_refused_token_is_renewed_once_then_the_refusal_returned() {
     // Refused again after the renewal: the adapter decides what that means.
     s.script(&[UNAUTHORIZED, UNAUTHORIZED, UNAUTHORIZED]);
     let r = c
-        .send(&mut call, Method::GET, &s.api_url(), None, None)
+        .send(&mut call, "test", Method::GET, &s.api_url(), None, None)
         .await
         .unwrap();
     assert_eq!(r.status, 401);
@@ -377,7 +378,7 @@ async fn throttling_is_slept_off_within_the_budget() {
         (StatusCode::TOO_MANY_REQUESTS, &[("retry-after", "0")]),
     ]);
     let r = c
-        .send(&mut call, Method::GET, &s.api_url(), None, None)
+        .send(&mut call, "test", Method::GET, &s.api_url(), None, None)
         .await
         .unwrap();
     assert!(r.is_success());
@@ -390,7 +391,7 @@ async fn throttling_is_slept_off_within_the_budget() {
             &[("retry-after", retry_after)],
         )]);
         let e = c
-            .send(&mut call, Method::GET, &s.api_url(), None, None)
+            .send(&mut call, "test", Method::GET, &s.api_url(), None, None)
             .await
             .unwrap_err();
         assert!(
@@ -409,6 +410,7 @@ async fn a_token_endpoint_refusal_is_a_token_error() {
     let e = c
         .send(
             &mut ThrottleBudget::default(),
+            "test",
             Method::GET,
             &s.api_url(),
             None,

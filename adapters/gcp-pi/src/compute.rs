@@ -127,6 +127,7 @@ impl Compute {
     pub(crate) fn new(cfg: GcpConfig) -> Self {
         let service = Service {
             name: "Compute",
+            csp: onramp_csp_http::Csp::Gcp,
             default_throttle_wait: DEFAULT_THROTTLE_WAIT,
             max_throttle_wait: cfg.max_throttle_wait,
             retry_after_ms_headers: &[],
@@ -185,15 +186,17 @@ impl Compute {
     }
 
     /// Sends one request: renews the token once on 401 and sleeps off 429s.
-    /// Any other answer is returned as is.
+    /// Any other answer is returned as is. `operation` is Compute's method
+    /// name (`compute.interconnectAttachments.insert`), for the call metrics.
     pub(crate) async fn send(
         &self,
         call: &mut Call,
+        operation: &'static str,
         method: Method,
         url: &Url,
         body: Option<&Value>,
     ) -> Result<Reply, Error> {
-        self.send_within(call, method, url, body, REQUEST_TIMEOUT)
+        self.send_within(call, operation, method, url, body, REQUEST_TIMEOUT)
             .await?
             .ok_or_else(|| {
                 Error::Transport(format!(
@@ -208,6 +211,7 @@ impl Compute {
     async fn send_within(
         &self,
         call: &mut Call,
+        operation: &'static str,
         method: Method,
         url: &Url,
         body: Option<&Value>,
@@ -215,7 +219,7 @@ impl Compute {
     ) -> Result<Option<Reply>, Error> {
         match self
             .client
-            .send(call, method, url, body, Some(timeout))
+            .send(call, operation, method, url, body, Some(timeout))
             .await
         {
             // Refused once more after a renewal: the account lacks access.
@@ -254,7 +258,14 @@ impl Compute {
             }
             let timeout = remaining.min(WAIT_TIMEOUT);
             let Some(reply) = self
-                .send_within(call, Method::POST, &url, None, timeout)
+                .send_within(
+                    call,
+                    "compute.regionOperations.wait",
+                    Method::POST,
+                    &url,
+                    None,
+                    timeout,
+                )
                 .await?
             else {
                 return Ok(None);

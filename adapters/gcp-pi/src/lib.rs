@@ -125,7 +125,13 @@ impl PiClient {
                     .regional_url(&req.region, &[ATTACHMENTS], &[("requestId", &rid)])?;
             let reply = self
                 .compute
-                .send(&mut call, Method::POST, &url, Some(&body))
+                .send(
+                    &mut call,
+                    "compute.interconnectAttachments.insert",
+                    Method::POST,
+                    &url,
+                    Some(&body),
+                )
                 .await?;
             if !reply.is_success() {
                 let e = reply.error();
@@ -233,7 +239,13 @@ impl PiClient {
                     .regional_url(region, &[ATTACHMENTS, name], &[("requestId", &rid)])?;
             let reply = self
                 .compute
-                .send(&mut call, Method::DELETE, &url, None)
+                .send(
+                    &mut call,
+                    "compute.interconnectAttachments.delete",
+                    Method::DELETE,
+                    &url,
+                    None,
+                )
                 .await?;
             if reply.status == 404 {
                 return Ok(Progress::Done(()));
@@ -322,7 +334,13 @@ impl PiClient {
             let body = serde_json::json!({ "bandwidth": bandwidth });
             let reply = self
                 .compute
-                .send(&mut call, Method::PATCH, &url, Some(&body))
+                .send(
+                    &mut call,
+                    "compute.interconnectAttachments.patch",
+                    Method::PATCH,
+                    &url,
+                    Some(&body),
+                )
                 .await?;
             if !reply.is_success() {
                 let e = reply.error();
@@ -381,7 +399,16 @@ impl PiClient {
         let url = self
             .compute
             .regional_url(region, &[ATTACHMENTS, name], &[])?;
-        let reply = self.compute.send(call, Method::GET, &url, None).await?;
+        let reply = self
+            .compute
+            .send(
+                call,
+                "compute.interconnectAttachments.get",
+                Method::GET,
+                &url,
+                None,
+            )
+            .await?;
         if reply.status == 404 {
             return Ok(None);
         }

@@ -15,6 +15,8 @@ pub(super) struct Stack<'a> {
     pub tenant_id: String,
     /// The API, web front ends included: `http://host:port`.
     pub base: String,
+    /// The worker's signals listener: `http://host:port`.
+    pub worker: String,
     pub aws: String,
     pub azure: String,
     pub gcp: String,
@@ -53,6 +55,8 @@ onramp dev stack is up (tenant "Demo Customer", id {tenant}).
   Swagger UI    {base}/docs
   OpenAPI       {base}/openapi.json
   Health        {base}/healthz  {base}/readyz
+  Metrics       {base}/metrics   (Prometheus, with the admin key below; every response has an x-request-id)
+  Worker        {worker}/metrics  {worker}/healthz  {worker}/readyz (database and NATS)
   API key       {key}   (customer "Demo Customer")
   Admin key     {admin_key}   (inventory: {base}/v1/admin/pes)
   AWS DX sim    {aws}   (state: {aws}/_sim/virtual-interfaces)
@@ -140,6 +144,7 @@ Ctrl-C stops everything.
 "#,
         tenant = s.tenant_id,
         base = s.base,
+        worker = s.worker,
         key = DEMO_API_KEY,
         admin_key = DEMO_ADMIN_KEY,
         cust_email = DEMO_CUSTOMER_EMAIL,

@@ -10,6 +10,8 @@ pub struct Model {
     pub payload: String,
     pub created_at: DateTimeUtc,
     pub published_at: Option<DateTimeUtc>,
+    /// The API request whose work wrote the row (`x-request-id`).
+    pub request_id: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -20,6 +20,8 @@ pub struct Model {
     pub attempts: i32,
     /// Not to be taken again before this (epoch ms), after a refusal.
     pub retry_at_ms: Option<i64>,
+    /// The API request whose work queued the change (`x-request-id`).
+    pub request_id: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
