@@ -348,6 +348,7 @@ async fn a_customer_sees_only_its_own_tenant() -> Result<()> {
     let matrix: Vec<(&str, &str, &str, Option<Value>)> = vec![
         ("GET", "/v1/connectors/{id}", &conn_id, None),
         ("GET", "/v1/connectors/{id}/events", &conn_id, None),
+        ("GET", "/v1/connectors/{id}/metrics", &conn_id, None),
         (
             "PUT",
             "/v1/connectors/{id}/vif",
@@ -369,6 +370,13 @@ async fn a_customer_sees_only_its_own_tenant() -> Result<()> {
         ("GET", "/v1/webhooks/{id}/deliveries", &hook_id, None),
         ("DELETE", "/v1/webhooks/{id}", &hook_id, None),
         ("GET", "/v1/links/{id}", &link_id, None),
+        ("GET", "/v1/links/{id}/metrics", &link_id, None),
+        (
+            "PUT",
+            "/v1/links/{id}/sla",
+            &link_id,
+            Some(json!({"profile": "premium"})),
+        ),
         (
             "POST",
             "/v1/links/{id}/connectors",
