@@ -24,6 +24,12 @@ struct Cli {
     /// each with the fields of its span (`request_id`), on stderr.
     #[arg(long, global = true, env = "ONRAMP_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
+    /// An OpenTelemetry collector's OTLP/HTTP base URL
+    /// (`http://collector:4318`): every span (requests, jobs, PE changes,
+    /// with their request ids) is exported there too, as
+    /// `service.name` `onramp-api` or `onramp-worker`.
+    #[arg(long, global = true, env = "OTEL_EXPORTER_OTLP_ENDPOINT")]
+    otlp_endpoint: Option<String>,
 }
 
 // Parsed once at start-up; the size of the largest variant costs nothing.
@@ -444,7 +450,20 @@ impl WorkerArgs {
 #[tokio::main]
 async fn main() -> anyhow::Result<std::process::ExitCode> {
     let cli = Cli::parse();
-    onramp_signals::install::logs(cli.log_format)?;
+    let service = match &cli.command {
+        Command::Serve(_) => "onramp-api",
+        Command::Worker(_) => "onramp-worker",
+        _ => "onramp",
+    };
+    let otlp = cli
+        .otlp_endpoint
+        .as_ref()
+        .map(|endpoint| onramp_signals::install::Otlp {
+            endpoint: endpoint.clone(),
+            service: service.into(),
+        });
+    // Held to the end of main: dropping it flushes the last spans.
+    let _otlp = onramp_signals::install::logs(cli.log_format, otlp.as_ref())?;
     let done = match cli.command {
         // Its own exit codes: 1 the API refused or is unreachable, 2 bad
         // usage.

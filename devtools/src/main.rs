@@ -45,7 +45,7 @@ enum Command {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    onramp_signals::install::logs(cli.log_format)?;
+    onramp_signals::install::logs(cli.log_format, None)?;
     match cli.command.unwrap_or(Command::Up(cli.up)) {
         Command::Up(a) => up::run(a).await,
         Command::AwsCustomer(a) => aws_customer::run(a).await,
