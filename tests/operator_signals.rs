@@ -15,13 +15,11 @@ mod support;
 
 use std::collections::BTreeMap;
 use std::future::Future;
-use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail, ensure};
-use onramp_devstack::{ChildGuard, free_port, wait_for_tcp};
 use onramp_store::entity::{ops_task, pe_router};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use serde_json::{Value, json};
@@ -589,25 +587,7 @@ async fn worker_readiness_follows_nats() -> Result<()> {
 #[tokio::test(flavor = "multi_thread")]
 async fn json_logs_carry_the_request_id() -> Result<()> {
     let dir = tempfile::tempdir()?;
-    let port = free_port();
-    let log = dir.path().join("serve.log");
-    let mut serve = ChildGuard::spawn(
-        "onramp serve",
-        Command::new(support::bin())
-            .args(["serve", "--log-format", "json"])
-            .env(
-                "DATABASE_URL",
-                format!("sqlite://{}?mode=rwc", dir.path().join("s.db").display()),
-            )
-            .env(
-                "ONRAMP_SECRET_KEY",
-                onramp_store::secrets::SecretBox::generate_base64_key(),
-            )
-            .env("ONRAMP_LISTEN", format!("127.0.0.1:{port}"))
-            .env("RUST_LOG", "info"),
-        &log,
-    )?;
-    wait_for_tcp("onramp serve", port, Duration::from_secs(30), &mut serve)?;
+    let (_serve, port, log) = support::serve_alone(dir.path(), &["--log-format", "json"], &[])?;
     let http = reqwest::Client::new();
     let base = format!("http://127.0.0.1:{port}");
 

@@ -7,13 +7,11 @@
 
 mod support;
 
-use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
 use axum::body::Bytes;
-use onramp_devstack::{ChildGuard, free_port, wait_for_tcp};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::any_value::Value as AnyValue;
 use prost::Message;
@@ -59,26 +57,12 @@ fn string_attr(
 async fn the_api_exports_its_request_spans_over_otlp() -> Result<()> {
     let (endpoint, got) = collector().await?;
     let dir = tempfile::tempdir()?;
-    let port = free_port();
-    let mut serve = ChildGuard::spawn(
-        "onramp serve",
-        Command::new(support::bin())
-            .args(["serve", "--otlp-endpoint", &endpoint])
-            .env(
-                "DATABASE_URL",
-                format!("sqlite://{}?mode=rwc", dir.path().join("s.db").display()),
-            )
-            .env(
-                "ONRAMP_SECRET_KEY",
-                onramp_store::secrets::SecretBox::generate_base64_key(),
-            )
-            .env("ONRAMP_LISTEN", format!("127.0.0.1:{port}"))
-            // Export each batch soon instead of every 5 s.
-            .env("OTEL_BSP_SCHEDULE_DELAY", "200")
-            .env("RUST_LOG", "info"),
-        &dir.path().join("serve.log"),
+    // Each batch exported soon instead of every 5 s.
+    let (_serve, port, _) = support::serve_alone(
+        dir.path(),
+        &["--otlp-endpoint", &endpoint],
+        &[("OTEL_BSP_SCHEDULE_DELAY", "200")],
     )?;
-    wait_for_tcp("onramp serve", port, Duration::from_secs(30), &mut serve)?;
     let r = reqwest::Client::new()
         .get(format!("http://127.0.0.1:{port}/v1/connectors"))
         .header("x-request-id", "otlp-check-1")

@@ -104,6 +104,38 @@ pub(crate) fn templates_root() -> PathBuf {
     onramp_router_templates::default_templates_root()
 }
 
+/// `onramp serve` alone, with `args`, on a new SQLite database in `dir`
+/// and a free port, its log in `dir/serve.log`; `env` after the defaults.
+/// Answers once it listens.
+pub(crate) fn serve_alone(
+    dir: &Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> Result<(ChildGuard, u16, PathBuf)> {
+    let port = free_port();
+    let log = dir.join("serve.log");
+    let mut serve = ChildGuard::spawn(
+        "onramp serve",
+        Command::new(bin())
+            .arg("serve")
+            .args(args)
+            .env(
+                "DATABASE_URL",
+                format!("sqlite://{}?mode=rwc", dir.join("s.db").display()),
+            )
+            .env(
+                "ONRAMP_SECRET_KEY",
+                onramp_store::secrets::SecretBox::generate_base64_key(),
+            )
+            .env("ONRAMP_LISTEN", format!("127.0.0.1:{port}"))
+            .env("RUST_LOG", "info")
+            .envs(env.iter().copied()),
+        &log,
+    )?;
+    wait_for_tcp("onramp serve", port, Duration::from_secs(30), &mut serve)?;
+    Ok((serve, port, log))
+}
+
 /// The repository's root (telemetry/snmp.yml and the like).
 pub(crate) fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
